@@ -1,0 +1,201 @@
+use super::*;
+use proptest::prelude::*;
+
+fn fields(json: serde_json::Value) -> HolderFields {
+    serde_json::from_value(json).unwrap()
+}
+
+pub(crate) fn privato() -> serde_json::Value {
+    serde_json::json!({
+        "tipo": "privato", "nome": "testdue", "cognome": "duetest",
+        "codice_fiscale": "dtsttd90a01a851q", "indirizzo": "Via Roma 1", "cap": "52011",
+        "provincia": "ar", "comune": "bibbiena", "cellulare": "333 1234567",
+        "email": "testdue@example.it"
+    })
+}
+
+fn azienda() -> serde_json::Value {
+    serde_json::json!({
+        "tipo": "azienda", "ragione_sociale": "Esempio S.r.l.", "partita_iva": "06363391001",
+        "codice_fiscale_azienda": "06363391001", "indirizzo": "Via Milano 2", "cap": "00185",
+        "provincia": "RM", "comune": "Roma", "cellulare": "+39 347 7654321",
+        "email": "info@esempio.it", "telefono": "06 1234 5678"
+    })
+}
+
+#[test]
+fn creates_and_normalises_a_privato() {
+    let h = Holder::create(HolderId::parse("963300").unwrap(), &fields(privato())).unwrap();
+    assert_eq!(
+        h.codice_fiscale.as_ref().unwrap().as_str(),
+        "DTSTTD90A01A851Q"
+    );
+    assert_eq!(h.provincia.as_ref().unwrap().as_str(), "AR");
+    assert_eq!(h.comune, "Bibbiena");
+    assert_eq!(h.cellulare.as_str(), "+393331234567");
+    assert_eq!(h.nazione, Nazione::Italia);
+    let json = serde_json::to_value(&h).unwrap();
+    assert_eq!(json["id"], "963300");
+    assert_eq!(serde_json::from_value::<Holder>(json).unwrap(), h);
+}
+
+#[test]
+fn reports_every_field_error_at_once() {
+    let mut input = privato();
+    input["codice_fiscale"] = "RSSMRA80A01H501X".into();
+    input["cap"] = "1234".into();
+    input["comune"] = "Milano".into();
+    input["cellulare"] = "06 1234 5678".into();
+    input["partita_iva"] = "06363391001".into();
+    input.as_object_mut().unwrap().remove("email");
+    let errors = Holder::create(HolderId::from_number(1), &fields(input)).unwrap_err();
+    let named: Vec<_> = errors.fields().collect();
+    assert_eq!(
+        named,
+        [
+            "cap",
+            "cellulare",
+            "codice_fiscale",
+            "comune",
+            "email",
+            "partita_iva"
+        ]
+    );
+    assert_eq!(errors.get("email"), Some("campo obbligatorio"));
+}
+
+#[test]
+fn codice_fiscale_must_match_the_person() {
+    let mut input = privato();
+    input["nome"] = "Mario".into();
+    let errors = Holder::create(HolderId::from_number(1), &fields(input)).unwrap_err();
+    assert_eq!(
+        errors.get("codice_fiscale"),
+        Some("il codice fiscale non corrisponde al nome")
+    );
+}
+
+#[test]
+fn required_fields_depend_on_tipo() {
+    let errors = Holder::create(
+        HolderId::from_number(1),
+        &fields(serde_json::json!({"tipo": "azienda"})),
+    )
+    .unwrap_err();
+    for f in [
+        "ragione_sociale",
+        "partita_iva",
+        "codice_fiscale_azienda",
+        "indirizzo",
+        "cap",
+        "comune",
+        "cellulare",
+        "email",
+        "provincia",
+    ] {
+        assert!(errors.get(f).is_some(), "{f}");
+    }
+    assert!(errors.get("nome").is_none());
+    let errors = Holder::create(
+        HolderId::from_number(1),
+        &fields(serde_json::json!({"tipo": "libero_professionista"})),
+    )
+    .unwrap_err();
+    assert!(errors.get("partita_iva").is_some());
+    assert!(Holder::create(HolderId::from_number(1), &fields(azienda())).is_ok());
+}
+
+#[test]
+fn fixed_fields_refuse_the_whole_update() {
+    let h = Holder::create(HolderId::from_number(19), &fields(privato())).unwrap();
+    let err = h
+        .update(&fields(serde_json::json!({"nome": "Marco", "codice_fiscale": "RSSMRA80A01H501U", "indirizzo": "Via Nuova 3"})))
+        .unwrap_err();
+    let UpdateError::Fixed(errors) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        errors.fields().collect::<Vec<_>>(),
+        ["codice_fiscale", "nome"]
+    );
+    // The same value, however written, is no change.
+    let (updated, changed) = h
+        .update(&fields(serde_json::json!({"codice_fiscale": "dtsttd90a01a851q", "indirizzo": "Via Nuova 3", "telefono": "06 1234 5678"})))
+        .unwrap();
+    assert_eq!(changed, [Field::Indirizzo, Field::Telefono]);
+    assert_eq!(updated.indirizzo.as_str(), "Via Nuova 3");
+    let (cleared, changed) = updated
+        .update(&fields(serde_json::json!({"telefono": null})))
+        .unwrap();
+    assert_eq!(changed, [Field::Telefono]);
+    assert!(cleared.telefono.is_none());
+    let UpdateError::Invalid(errors) = h
+        .update(&fields(serde_json::json!({"email": null})))
+        .unwrap_err()
+    else {
+        panic!()
+    };
+    assert_eq!(errors.get("email"), Some("campo obbligatorio"));
+}
+
+#[test]
+fn azienda_may_change_all_but_partita_iva() {
+    let h = Holder::create(HolderId::from_number(534905), &fields(azienda())).unwrap();
+    assert!(
+        h.update(&fields(
+            serde_json::json!({"ragione_sociale": "Nuova S.p.A."})
+        ))
+        .is_ok()
+    );
+    assert!(matches!(
+        h.update(&fields(serde_json::json!({"partita_iva": "00000010000"}))),
+        Err(UpdateError::Fixed(_))
+    ));
+    assert!(matches!(
+        h.update(&fields(serde_json::json!({"tipo": "privato"}))),
+        Err(UpdateError::Fixed(_))
+    ));
+    assert!(Tipo::Azienda.editable().contains(&Field::RagioneSociale));
+    assert!(!Tipo::Privato.editable().contains(&Field::Nome));
+}
+
+#[test]
+fn unknown_and_foreign_fields_are_refused() {
+    assert!(serde_json::from_value::<HolderFields>(serde_json::json!({"nomee": "x"})).is_err());
+    assert!(serde_json::from_value::<HolderFields>(serde_json::json!({"nome": 3})).is_err());
+    let mut input = privato();
+    input["ragione_sociale"] = "X".into();
+    let errors = Holder::create(HolderId::from_number(1), &fields(input)).unwrap_err();
+    assert_eq!(
+        errors.get("ragione_sociale"),
+        Some("campo non previsto per un titolare di tipo privato")
+    );
+}
+
+#[test]
+fn foreign_addresses_skip_istat() {
+    let mut input = privato();
+    input["nazione"] = "Francia".into();
+    input["cap"] = "75001".into();
+    input["comune"] = "Paris".into();
+    input.as_object_mut().unwrap().remove("provincia");
+    let h = Holder::create(HolderId::from_number(1), &fields(input)).unwrap();
+    assert_eq!(h.nazione.as_str(), "Francia");
+}
+
+proptest! {
+    #[test]
+    fn any_input_is_a_holder_or_field_errors(
+        values in proptest::collection::btree_map(0usize..17, "\\PC{0,20}", 0..17)
+    ) {
+        let mut json = serde_json::Map::new();
+        for (i, v) in values {
+            json.insert(Field::ALL[i].as_str().to_owned(), v.into());
+        }
+        let input = fields(serde_json::Value::Object(json));
+        if let Ok(h) = Holder::create(HolderId::from_number(7), &input) {
+            let back: Holder = serde_json::from_value(serde_json::to_value(&h).unwrap()).unwrap();
+            prop_assert_eq!(back, h);
+        }
+    }
+}

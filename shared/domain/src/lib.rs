@@ -1,0 +1,15 @@
+//! Titolare's domain: parsed values, holder rules, search semantics and the ports the
+//! adapters implement. No I/O, no clock, no randomness of its own.
+
+pub mod errors;
+pub mod holder;
+pub mod ports;
+pub mod records;
+pub mod search;
+pub mod text;
+pub mod values;
+
+pub use errors::FieldErrors;
+pub use holder::{Field, Holder, HolderFields, HolderId, Lingua, Tipo, UpdateError};
+pub use records::*;
+pub use search::{HolderQuery, HolderSummary, Page, PageRequest, QueryError, SearchIndex};

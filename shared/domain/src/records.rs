@@ -1,0 +1,132 @@
+//! Mailboxes, certified domains, accounts and the account's operations log.
+
+use crate::holder::HolderId;
+use crate::values::EmailAddress;
+use serde::{Deserialize, Serialize};
+
+/// Identifier of a customer account, taken from the login token's claims.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AccountId(String);
+
+impl AccountId {
+    /// Account ids come from the identity provider; we only refuse what could break a key.
+    pub fn parse(input: &str) -> Result<Self, &'static str> {
+        if input.is_empty()
+            || input.len() > 128
+            || !input
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.@:".contains(&b))
+        {
+            return Err("identificativo account non valido");
+        }
+        Ok(Self(input.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for AccountId {
+    type Error = &'static str;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+impl From<AccountId> for String {
+    fn from(value: AccountId) -> Self {
+        value.0
+    }
+}
+
+/// A customer account: who logs in and, when known, the holder profile of the account's
+/// own owner (mailboxes held by anyone else are "PEC di altri titolari").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: AccountId,
+    pub username: String,
+    pub own_holder_id: Option<HolderId>,
+}
+
+/// Status names as the customer area shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ServiceStatus {
+    Certificato,
+    Attivo,
+    Sospeso,
+    Disdetto,
+    Scaduto,
+}
+
+/// One login to a mailbox, shown under "Gestione account".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Access {
+    pub at: jiff::Timestamp,
+    pub ip: String,
+    pub client: String,
+}
+
+/// A PEC mailbox. Billing data is shown, not managed here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mailbox {
+    pub address: EmailAddress,
+    pub holder_id: HolderId,
+    pub status: ServiceStatus,
+    /// Standard, Pro, Premium…
+    pub kind: String,
+    pub inbox_gb: u32,
+    pub inbox_extra_gb: u32,
+    pub archive_gb: Option<u32>,
+    pub end_of_service: jiff::civil::Date,
+    pub requested_on: jiff::civil::Date,
+    pub certified_on: Option<jiff::civil::Date>,
+    pub cancelled_on: Option<jiff::civil::Date>,
+    pub renewal: String,
+    pub duration: String,
+    pub cliente_finale: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
+    pub password_reset_required: bool,
+    pub access_history: Vec<Access>,
+    /// Server-side rules and filters; kept across a change of holder.
+    pub rules: Vec<String>,
+}
+
+/// A certified domain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CertifiedDomain {
+    pub name: String,
+    pub holder_id: HolderId,
+    pub status: ServiceStatus,
+    pub registered_on: jiff::civil::Date,
+    pub end_of_service: jiff::civil::Date,
+}
+
+/// An entry of the account's "Esito Operazioni".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Operation {
+    pub id: String,
+    pub at: jiff::Timestamp,
+    pub kind: OperationKind,
+    pub outcome: Outcome,
+    /// What it was about: a holder id, a request id.
+    pub subject: String,
+    /// Italian one-line summary.
+    pub detail: String,
+    pub request_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperationKind {
+    HolderCreated,
+    HolderUpdated,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Failure,
+}

@@ -1,0 +1,274 @@
+//! Codice fiscale of a natural person (DM 23/12/1976): format, omocodia, check character,
+//! and coherence of its first six letters with surname and name.
+
+use crate::text::{compact_code, fold};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Positions that hold digits, or their omocodia substitutes when codes collide.
+const DIGIT_POSITIONS: [usize; 7] = [6, 7, 9, 10, 12, 13, 14];
+/// Omocodia letters standing for 0..=9.
+const OMOCODIA: &[u8; 10] = b"LMNPQRSTUV";
+const MONTHS: &[u8; 12] = b"ABCDEHLMPRST";
+const DAYS_IN_MONTH: [u8; 12] = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+/// Values of characters in odd (1-based) positions, indexed by digit or letter.
+const ODD_VALUES: [u8; 26] = [
+    1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23,
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CodiceFiscale(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodiceFiscaleError {
+    #[error("il codice fiscale deve avere 16 caratteri")]
+    Length,
+    #[error("il codice fiscale ha un carattere non valido in posizione {0}")]
+    Character(usize),
+    #[error("il mese di nascita nel codice fiscale non è valido")]
+    Month,
+    #[error("il giorno di nascita nel codice fiscale non è valido")]
+    Day,
+    #[error("il carattere di controllo del codice fiscale è errato")]
+    CheckCharacter,
+    #[error("il codice fiscale non corrisponde al cognome")]
+    Cognome,
+    #[error("il codice fiscale non corrisponde al nome")]
+    Nome,
+}
+
+impl CodiceFiscale {
+    pub fn parse(input: &str) -> Result<Self, CodiceFiscaleError> {
+        let code = compact_code(input);
+        let bytes = code.as_bytes();
+        if bytes.len() != 16 || !code.is_ascii() {
+            return Err(CodiceFiscaleError::Length);
+        }
+        for (i, &b) in bytes.iter().enumerate() {
+            let ok = if DIGIT_POSITIONS.contains(&i) {
+                b.is_ascii_digit() || OMOCODIA.contains(&b)
+            } else {
+                b.is_ascii_uppercase()
+            };
+            if !ok {
+                return Err(CodiceFiscaleError::Character(i + 1));
+            }
+        }
+        let month = MONTHS
+            .iter()
+            .position(|&m| m == bytes[8])
+            .ok_or(CodiceFiscaleError::Month)?;
+        let day = decode_digit(bytes[9]) * 10 + decode_digit(bytes[10]);
+        let day = if day > 40 { day - 40 } else { day };
+        if day == 0 || day > DAYS_IN_MONTH[month] {
+            return Err(CodiceFiscaleError::Day);
+        }
+        if check_character(&bytes[..15]) != bytes[15] {
+            return Err(CodiceFiscaleError::CheckCharacter);
+        }
+        Ok(Self(code))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Refuses a code whose surname or name letters do not follow from `cognome` and `nome`.
+    pub fn check_person(&self, cognome: &str, nome: &str) -> Result<(), CodiceFiscaleError> {
+        let codes = PersonCodes::of(cognome, nome);
+        if self.0[0..3] != codes.cognome {
+            return Err(CodiceFiscaleError::Cognome);
+        }
+        if self.0[3..6] != codes.nome {
+            return Err(CodiceFiscaleError::Nome);
+        }
+        Ok(())
+    }
+}
+
+/// The three-letter codes a surname and a name give in a codice fiscale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonCodes {
+    pub cognome: String,
+    pub nome: String,
+}
+
+impl PersonCodes {
+    pub fn of(cognome: &str, nome: &str) -> Self {
+        let (c, v) = consonants_and_vowels(cognome);
+        let cognome = pad3(c.iter().chain(v.iter()).copied());
+        let (c, v) = consonants_and_vowels(nome);
+        let nome = if c.len() >= 4 {
+            [c[0], c[2], c[3]].iter().collect()
+        } else {
+            pad3(c.iter().chain(v.iter()).copied())
+        };
+        Self { cognome, nome }
+    }
+}
+
+fn consonants_and_vowels(name: &str) -> (Vec<char>, Vec<char>) {
+    fold(name)
+        .chars()
+        .filter(char::is_ascii_uppercase)
+        .partition(|c| !"AEIOU".contains(*c))
+}
+
+fn pad3(letters: impl Iterator<Item = char>) -> String {
+    letters.chain(std::iter::repeat('X')).take(3).collect()
+}
+
+fn decode_digit(b: u8) -> u8 {
+    if b.is_ascii_digit() {
+        b - b'0'
+    } else {
+        OMOCODIA.iter().position(|&o| o == b).unwrap_or(0) as u8
+    }
+}
+
+/// The check character of the first 15 characters (all ASCII digits or upper-case letters).
+pub(crate) fn check_character(first15: &[u8]) -> u8 {
+    let sum: u32 = first15
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            let index = if b.is_ascii_digit() {
+                b - b'0'
+            } else {
+                b - b'A'
+            } as usize;
+            if i % 2 == 0 {
+                u32::from(ODD_VALUES[index])
+            } else {
+                index as u32
+            }
+        })
+        .sum();
+    b'A' + (sum % 26) as u8
+}
+
+impl TryFrom<String> for CodiceFiscale {
+    type Error = CodiceFiscaleError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<CodiceFiscale> for String {
+    fn from(value: CodiceFiscale) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for CodiceFiscale {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn accepts_the_seed_code_and_its_person() {
+        let cf = CodiceFiscale::parse(" dtsttd90a01a851q ").unwrap();
+        assert_eq!(cf.as_str(), "DTSTTD90A01A851Q");
+        cf.check_person("duetest", "testdue").unwrap();
+        assert_eq!(
+            cf.check_person("rossi", "testdue"),
+            Err(CodiceFiscaleError::Cognome)
+        );
+        assert_eq!(
+            cf.check_person("duetest", "mario"),
+            Err(CodiceFiscaleError::Nome)
+        );
+    }
+
+    #[test]
+    fn refuses_each_kind_of_error() {
+        use CodiceFiscaleError::*;
+        assert_eq!(CodiceFiscale::parse("DTSTTD90A01A851"), Err(Length));
+        assert_eq!(CodiceFiscale::parse("DTSTTD90A01A851QQ"), Err(Length));
+        assert_eq!(CodiceFiscale::parse("DTST1D90A01A851Q"), Err(Character(5)));
+        assert_eq!(CodiceFiscale::parse("DTSTTD9AA01A851Q"), Err(Character(8)));
+        assert_eq!(CodiceFiscale::parse("DTSTTD90Z01A851Q"), Err(Month));
+        assert_eq!(CodiceFiscale::parse("DTSTTD90B30A851Q"), Err(Day));
+        assert_eq!(CodiceFiscale::parse("DTSTTD90A00A851Q"), Err(Day));
+        assert_eq!(
+            CodiceFiscale::parse("DTSTTD90A01A851R"),
+            Err(CheckCharacter)
+        );
+        assert_eq!(CodiceFiscale::parse("DTSTTDÈ0A01A851Q"), Err(Length));
+    }
+
+    #[test]
+    fn person_codes_follow_the_rules() {
+        assert_eq!(PersonCodes::of("Rossi", "Mario").cognome, "RSS");
+        assert_eq!(PersonCodes::of("Rossi", "Mario").nome, "MRA");
+        assert_eq!(PersonCodes::of("Fo", "Gianfranco").nome, "GFR");
+        assert_eq!(PersonCodes::of("Fo", "Gianfranco").cognome, "FOX");
+        assert_eq!(PersonCodes::of("D'Àngelo", "Nicolò").cognome, "DNG");
+        assert_eq!(PersonCodes::of("D'Àngelo", "Nicolò").nome, "NCL");
+    }
+
+    /// A valid code, possibly with omocodia substitutions, and its check character.
+    pub(crate) fn valid_code() -> impl Strategy<Value = String> {
+        (
+            "[A-Z]{6}",
+            0u8..100,
+            0usize..12,
+            1u8..=28,
+            any::<bool>(),
+            "[A-Z][0-9]{3}",
+            proptest::collection::vec(any::<bool>(), 7),
+        )
+            .prop_map(|(letters, year, month, day, female, place, omocodia)| {
+                let day = if female { day + 40 } else { day };
+                let mut body: Vec<u8> =
+                    format!("{letters}{year:02}{}{day:02}{place}", MONTHS[month] as char)
+                        .into_bytes();
+                for (pos, swap) in DIGIT_POSITIONS.iter().zip(omocodia) {
+                    if swap {
+                        body[*pos] = OMOCODIA[(body[*pos] - b'0') as usize];
+                    }
+                }
+                body.push(check_character(&body));
+                String::from_utf8(body).unwrap()
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn valid_codes_round_trip(code in valid_code()) {
+            let parsed = CodiceFiscale::parse(&code.to_lowercase()).unwrap();
+            prop_assert_eq!(parsed.as_str(), code.as_str());
+            let json = serde_json::to_string(&parsed).unwrap();
+            prop_assert_eq!(serde_json::from_str::<CodiceFiscale>(&json).unwrap(), parsed);
+        }
+
+        #[test]
+        fn any_other_check_character_is_refused(code in valid_code(), other in b'A'..=b'Z') {
+            prop_assume!(other != code.as_bytes()[15]);
+            let mut bytes = code.into_bytes();
+            bytes[15] = other;
+            let mutated = String::from_utf8(bytes).unwrap();
+            prop_assert_eq!(CodiceFiscale::parse(&mutated), Err(CodiceFiscaleError::CheckCharacter));
+        }
+
+        #[test]
+        fn a_changed_character_breaks_the_check(code in valid_code(), pos in 0usize..15, other in b'A'..=b'Z') {
+            let mut bytes = code.clone().into_bytes();
+            prop_assume!(bytes[pos] != other && bytes[pos].is_ascii_uppercase() && !DIGIT_POSITIONS.contains(&pos) && pos != 8);
+            bytes[pos] = other;
+            prop_assert!(CodiceFiscale::parse(&String::from_utf8(bytes).unwrap()).is_err());
+        }
+
+        #[test]
+        fn never_panics(input in "\\PC{0,40}") {
+            let _ = CodiceFiscale::parse(&input);
+        }
+    }
+}
