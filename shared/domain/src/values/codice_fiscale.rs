@@ -74,6 +74,29 @@ impl CodiceFiscale {
         &self.0
     }
 
+    /// The code of a person from surname, name, birth ("80A01": year, month letter, day;
+    /// +40 for women) and Belfiore place code ("H501"), with its check character.
+    pub fn for_person(
+        cognome: &str,
+        nome: &str,
+        birth: &str,
+        place: &str,
+    ) -> Result<Self, CodiceFiscaleError> {
+        let codes = PersonCodes::of(cognome, nome);
+        let body = format!(
+            "{}{}{}{}",
+            codes.cognome,
+            codes.nome,
+            compact_code(birth),
+            compact_code(place)
+        );
+        if body.len() != 15 || !body.is_ascii() {
+            return Err(CodiceFiscaleError::Length);
+        }
+        let check = check_character(body.as_bytes()) as char;
+        Self::parse(&format!("{body}{check}"))
+    }
+
     /// Refuses a code whose surname or name letters do not follow from `cognome` and `nome`.
     pub fn check_person(&self, cognome: &str, nome: &str) -> Result<(), CodiceFiscaleError> {
         let codes = PersonCodes::of(cognome, nome);
@@ -177,6 +200,10 @@ mod tests {
         let cf = CodiceFiscale::parse(" dtsttd90a01a851q ").unwrap();
         assert_eq!(cf.as_str(), "DTSTTD90A01A851Q");
         cf.check_person("duetest", "testdue").unwrap();
+        assert_eq!(
+            CodiceFiscale::for_person("duetest", "testdue", "90A01", "A851").unwrap(),
+            cf
+        );
         assert_eq!(
             cf.check_person("rossi", "testdue"),
             Err(CodiceFiscaleError::Cognome)

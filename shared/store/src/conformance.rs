@@ -1,0 +1,827 @@
+//! The store conformance suite: the same checks, run by each backend's tests through
+//! [`conformance_tests!`](crate::conformance_tests). Every check works in accounts and
+//! partitions of its own, so the suite can share one table and run in parallel.
+
+use crate::backend::*;
+use crate::clock::FixedClock;
+use crate::table::TableStore;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use titolare_domain::ports::*;
+use titolare_domain::values::{CodiceFiscale, EmailAddress};
+use titolare_domain::*;
+
+/// Expands to one `#[tokio::test]` per check, each given a fresh backend by `$make`
+/// (an async expression yielding `Arc<dyn ItemBackend>`).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(@each $make;
+            items_round_trip, conditions_refuse_when_they_do_not_hold,
+            failed_transaction_leaves_nothing_behind, expired_items_are_gone,
+            queries_follow_prefix_order_and_cursor, sequences_increase,
+            search_by_every_criterion, search_pages_add_up, search_combines_criteria,
+            update_moves_search_keys, concurrent_updates_apply_once, accounts_are_isolated,
+            idempotent_responses_are_kept_until_they_expire, listings_page_and_filter,
+            invalid_cursors_are_refused);
+    };
+    (@each $make:expr; $($name:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let backend: std::sync::Arc<dyn $crate::ItemBackend> = $make.await;
+                $crate::conformance::$name(backend).await;
+            }
+        )*
+    };
+}
+
+/// 2026-11-23T08:00:00Z, the suite's "now".
+pub const NOW: i64 = 1_795_420_800;
+
+fn unique(name: &str) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    format!("{name}-{nanos}-{}", N.fetch_add(1, Ordering::Relaxed))
+}
+
+fn item(pk: &str, sk: &str, n: i64) -> Item {
+    Item::new(
+        pk,
+        sk,
+        "test",
+        serde_json::json!({ "n": n, "nested": { "list": [1, "two", null], "flag": true } }),
+    )
+}
+
+fn put(item: Item, condition: Condition) -> Write {
+    Write::put(item, condition)
+}
+
+fn store(backend: Arc<dyn ItemBackend>) -> (TableStore, Arc<FixedClock>) {
+    let clock = Arc::new(FixedClock::at(NOW));
+    (TableStore::new(backend, clock.clone()), clock)
+}
+
+fn account(name: &str) -> AccountId {
+    AccountId::parse(&unique(name)).unwrap()
+}
+
+/// A valid holder whose codice fiscale matches its name.
+pub fn person(id: u64, tipo: Tipo, cognome: &str, nome: &str) -> Holder {
+    let cf = CodiceFiscale::for_person(cognome, nome, "80A01", "H501").unwrap();
+    let mut json = serde_json::json!({
+        "tipo": tipo.as_str(), "indirizzo": "Via Roma 1", "cap": "00185", "provincia": "RM",
+        "comune": "Roma", "cellulare": "+39 333 1234567", "email": format!("h{id}@example.it"),
+    });
+    match tipo {
+        Tipo::Azienda => {
+            json["ragione_sociale"] = format!("{cognome} {nome} S.r.l.").into();
+            json["partita_iva"] = "06363391001".into();
+            json["codice_fiscale_azienda"] = "06363391001".into();
+        }
+        _ => {
+            json["cognome"] = cognome.into();
+            json["nome"] = nome.into();
+            json["codice_fiscale"] = cf.as_str().into();
+            if tipo == Tipo::LiberoProfessionista {
+                json["partita_iva"] = "00000010017".into();
+            }
+        }
+    }
+    Holder::create(
+        HolderId::from_number(id),
+        &serde_json::from_value(json).unwrap(),
+    )
+    .unwrap()
+}
+
+fn operation(subject: &str, at: i64) -> Operation {
+    Operation {
+        id: unique("op"),
+        at: jiff::Timestamp::from_second(at).unwrap(),
+        kind: OperationKind::HolderUpdated,
+        outcome: Outcome::Success,
+        subject: subject.to_owned(),
+        detail: "prova".to_owned(),
+        request_id: "req".to_owned(),
+    }
+}
+
+fn ids(page: &Page<HolderSummary>) -> Vec<&str> {
+    page.items.iter().map(|h| h.id.as_str()).collect()
+}
+
+fn query(pairs: &[(&str, &str)]) -> HolderQuery {
+    HolderQuery::parse(
+        &pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+    .unwrap()
+}
+
+async fn insert(store: &TableStore, account: &AccountId, holder: &Holder) {
+    store
+        .insert_holder(account, holder, &operation(holder.id.as_str(), NOW), None)
+        .await
+        .unwrap();
+}
+
+pub async fn items_round_trip(b: Arc<dyn ItemBackend>) {
+    let pk = unique("rt");
+    let mut it = item(&pk, "a", 1);
+    it.version = 3;
+    b.transact(&[put(it.clone(), Condition::Always)], NOW)
+        .await
+        .unwrap();
+    assert_eq!(b.get(&pk, "a", NOW).await.unwrap(), Some(it));
+    assert_eq!(b.get(&pk, "b", NOW).await.unwrap(), None);
+    b.transact(
+        &[Write::Delete {
+            pk: pk.clone(),
+            sk: "a".into(),
+            condition: Condition::Present,
+        }],
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(b.get(&pk, "a", NOW).await.unwrap(), None);
+}
+
+pub async fn conditions_refuse_when_they_do_not_hold(b: Arc<dyn ItemBackend>) {
+    let pk = unique("cond");
+    let mut v1 = item(&pk, "a", 1);
+    v1.version = 1;
+    b.transact(&[put(v1.clone(), Condition::Absent)], NOW)
+        .await
+        .unwrap();
+    let failed = |index| Err(BackendError::ConditionFailed { index });
+    assert_eq!(
+        b.transact(&[put(item(&pk, "a", 2), Condition::Absent)], NOW)
+            .await,
+        failed(0)
+    );
+    assert_eq!(
+        b.transact(&[put(item(&pk, "x", 2), Condition::Present)], NOW)
+            .await,
+        failed(0)
+    );
+    assert_eq!(
+        b.transact(&[put(item(&pk, "a", 2), Condition::Version(2))], NOW)
+            .await,
+        failed(0)
+    );
+    assert_eq!(
+        b.transact(
+            &[Write::Check {
+                pk: pk.clone(),
+                sk: "x".into(),
+                condition: Condition::Present
+            }],
+            NOW
+        )
+        .await,
+        failed(0)
+    );
+    assert_eq!(
+        b.transact(
+            &[Write::Delete {
+                pk: pk.clone(),
+                sk: "a".into(),
+                condition: Condition::Version(7)
+            }],
+            NOW
+        )
+        .await,
+        failed(0)
+    );
+    assert_eq!(b.get(&pk, "a", NOW).await.unwrap(), Some(v1));
+    let mut v2 = item(&pk, "a", 2);
+    v2.version = 2;
+    b.transact(&[put(v2.clone(), Condition::Version(1))], NOW)
+        .await
+        .unwrap();
+    assert_eq!(b.get(&pk, "a", NOW).await.unwrap(), Some(v2));
+}
+
+pub async fn failed_transaction_leaves_nothing_behind(b: Arc<dyn ItemBackend>) {
+    let pk = unique("tx");
+    b.transact(&[put(item(&pk, "taken", 0), Condition::Always)], NOW)
+        .await
+        .unwrap();
+    let writes = [
+        put(item(&pk, "new1", 1), Condition::Absent),
+        Write::Delete {
+            pk: pk.clone(),
+            sk: "taken".into(),
+            condition: Condition::Present,
+        },
+        put(item(&pk, "new2", 2), Condition::Absent),
+        put(item(&pk, "taken2", 3), Condition::Present),
+    ];
+    assert_eq!(
+        b.transact(&writes, NOW).await,
+        Err(BackendError::ConditionFailed { index: 3 })
+    );
+    assert_eq!(b.get(&pk, "new1", NOW).await.unwrap(), None);
+    assert_eq!(b.get(&pk, "new2", NOW).await.unwrap(), None);
+    assert!(b.get(&pk, "taken", NOW).await.unwrap().is_some());
+    let all = b
+        .query(
+            &Query {
+                pk: pk.clone(),
+                sk_prefix: String::new(),
+                start_after: None,
+                limit: 10,
+                forward: true,
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.items.len(), 1);
+    // A key written twice is refused before anything is sent.
+    let twice = [
+        put(item(&pk, "k", 1), Condition::Always),
+        put(item(&pk, "k", 2), Condition::Always),
+    ];
+    assert!(matches!(
+        b.transact(&twice, NOW).await,
+        Err(BackendError::Invalid(_))
+    ));
+}
+
+pub async fn expired_items_are_gone(b: Arc<dyn ItemBackend>) {
+    let pk = unique("ttl");
+    let mut expiring = item(&pk, "e", 1);
+    expiring.expires_at = Some(NOW + 60);
+    b.transact(
+        &[
+            put(expiring.clone(), Condition::Absent),
+            put(item(&pk, "f", 2), Condition::Absent),
+        ],
+        NOW,
+    )
+    .await
+    .unwrap();
+    let q = Query {
+        pk: pk.clone(),
+        sk_prefix: String::new(),
+        start_after: None,
+        limit: 10,
+        forward: true,
+    };
+    // Live up to the second before its expiry, gone from that second on: no store deletes on time.
+    assert!(b.get(&pk, "e", NOW + 59).await.unwrap().is_some());
+    assert_eq!(b.get(&pk, "e", NOW + 60).await.unwrap(), None);
+    assert_eq!(b.query(&q, NOW + 59).await.unwrap().items.len(), 2);
+    let later = b.query(&q, NOW + 60).await.unwrap();
+    assert_eq!(later.items.len(), 1);
+    assert_eq!(later.items[0].sk, "f");
+    assert_eq!(b.count(&pk, "", NOW + 59).await.unwrap().live, 2);
+    assert_eq!(b.count(&pk, "", NOW + 60).await.unwrap().live, 1);
+    // An expired item is absent to conditions too.
+    assert_eq!(
+        b.transact(
+            &[Write::Check {
+                pk: pk.clone(),
+                sk: "e".into(),
+                condition: Condition::Present
+            }],
+            NOW + 60
+        )
+        .await,
+        Err(BackendError::ConditionFailed { index: 0 })
+    );
+    b.transact(&[put(item(&pk, "e", 3), Condition::Absent)], NOW + 60)
+        .await
+        .unwrap();
+    assert_eq!(
+        b.get(&pk, "e", NOW + 61).await.unwrap().unwrap().data["n"],
+        3
+    );
+}
+
+pub async fn queries_follow_prefix_order_and_cursor(b: Arc<dyn ItemBackend>) {
+    let pk = unique("q");
+    let other = unique("q-other");
+    let mut writes: Vec<Write> = ["A#3", "A#1", "A#2", "AB#1", "B#1"]
+        .iter()
+        .enumerate()
+        .map(|(i, sk)| put(item(&pk, sk, i as i64), Condition::Absent))
+        .collect();
+    writes.push(put(item(&other, "A#0", 9), Condition::Absent));
+    b.transact(&writes, NOW).await.unwrap();
+    let sks = |page: QueryPage| page.items.into_iter().map(|i| i.sk).collect::<Vec<_>>();
+    let q = |prefix: &str, after: Option<&str>, limit, forward| Query {
+        pk: pk.clone(),
+        sk_prefix: prefix.into(),
+        start_after: after.map(Into::into),
+        limit,
+        forward,
+    };
+    assert_eq!(
+        sks(b.query(&q("A", None, 10, true), NOW).await.unwrap()),
+        ["A#1", "A#2", "A#3", "AB#1"]
+    );
+    assert_eq!(
+        sks(b.query(&q("A#", None, 10, true), NOW).await.unwrap()),
+        ["A#1", "A#2", "A#3"]
+    );
+    assert_eq!(
+        sks(b.query(&q("A", None, 2, true), NOW).await.unwrap()),
+        ["A#1", "A#2"]
+    );
+    assert_eq!(
+        sks(b.query(&q("A", Some("A#2"), 10, true), NOW).await.unwrap()),
+        ["A#3", "AB#1"]
+    );
+    assert_eq!(
+        sks(b.query(&q("", None, 10, false), NOW).await.unwrap()),
+        ["B#1", "AB#1", "A#3", "A#2", "A#1"]
+    );
+    assert_eq!(
+        sks(b.query(&q("A", None, 10, false), NOW).await.unwrap()),
+        ["AB#1", "A#3", "A#2", "A#1"]
+    );
+    assert_eq!(
+        sks(b.query(&q("", Some("A#3"), 2, false), NOW).await.unwrap()),
+        ["A#2", "A#1"]
+    );
+    assert!(sks(b.query(&q("C", None, 10, true), NOW).await.unwrap()).is_empty());
+    assert_eq!(b.count(&pk, "A", NOW).await.unwrap().live, 4);
+}
+
+pub async fn sequences_increase(b: Arc<dyn ItemBackend>) {
+    let name = unique("seq");
+    let first = b.next_sequence(&name).await.unwrap();
+    assert_eq!(first, 1);
+    let mut seen = vec![first];
+    for _ in 0..5 {
+        seen.push(b.next_sequence(&name).await.unwrap());
+    }
+    assert_eq!(seen, [1, 2, 3, 4, 5, 6]);
+}
+
+/// Six holders: three "Rossi" (one of them "Rossini"), two named "Mario", one azienda.
+async fn six_holders(store: &TableStore, account: &AccountId) -> Vec<Holder> {
+    let holders = vec![
+        person(11, Tipo::Privato, "Rossi", "Mario"),
+        person(12, Tipo::Privato, "Rossi", "Lucia"),
+        person(13, Tipo::LiberoProfessionista, "Rossini", "Mario"),
+        person(14, Tipo::Privato, "Bianchi", "Nicolò"),
+        person(15, Tipo::Azienda, "Verdi", "Giuseppe"),
+        person(16, Tipo::Privato, "Neri", "Anna"),
+    ];
+    for h in &holders {
+        insert(store, account, h).await;
+    }
+    holders
+}
+
+pub async fn search_by_every_criterion(b: Arc<dyn ItemBackend>) {
+    let (store, _) = store(b);
+    let acc = account("search");
+    let holders = six_holders(&store, &acc).await;
+    let mailbox = sample_mailbox("rossi.lucia@pec.it", "12");
+    store.put_mailbox(&acc, &mailbox).await.unwrap();
+    let page = PageRequest::default();
+    let cases: Vec<(Vec<(&str, &str)>, Vec<&str>)> = vec![
+        (vec![("id", "13")], vec!["13"]),
+        (vec![("mailbox", "Rossi.Lucia@PEC.it")], vec!["12"]),
+        (
+            vec![(
+                "codice_fiscale",
+                holders[3].codice_fiscale.as_ref().unwrap().as_str(),
+            )],
+            vec!["14"],
+        ),
+        (vec![("codice_fiscale_azienda", "06363391001")], vec!["15"]),
+        (vec![("cognome", "rossi")], vec!["11", "12", "13"]),
+        (vec![("cognome", "ROSSI ")], vec!["11", "12", "13"]),
+        (vec![("nome", "nicolo")], vec!["14"]),
+        (vec![("nome", "Mario")], vec!["11", "13"]),
+        (vec![("ragione_sociale", "verdi giu")], vec!["15"]),
+        (vec![("partita_iva", "06363391001")], vec!["15"]),
+        (vec![("partita_iva", "00000010017")], vec!["13"]),
+        (vec![("tipo", "privato")], vec!["11", "12", "14", "16"]),
+        (vec![("cognome", "zzz")], vec![]),
+        (vec![("mailbox", "nessuna@pec.it")], vec![]),
+    ];
+    for (criteria, expected) in cases {
+        let mut result = store
+            .search_holders(&acc, &query(&criteria), &page)
+            .await
+            .unwrap();
+        let mut got = ids(&result);
+        got.sort_unstable();
+        assert_eq!(got, expected, "{criteria:?}");
+        assert_eq!(result.total, Some(expected.len() as u64), "{criteria:?}");
+        assert_eq!(result.next_cursor.take(), None);
+    }
+}
+
+pub async fn search_pages_add_up(b: Arc<dyn ItemBackend>) {
+    let (store, _) = store(b);
+    let acc = account("pages");
+    six_holders(&store, &acc).await;
+    for criteria in [
+        vec![("tipo", "privato")],
+        vec![("cognome", "r")],
+        vec![("cognome", "r"), ("nome", "m")],
+    ] {
+        let full = store
+            .search_holders(
+                &acc,
+                &query(&criteria),
+                &PageRequest {
+                    size: 100,
+                    cursor: None,
+                },
+            )
+            .await
+            .unwrap();
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = store
+                .search_holders(&acc, &query(&criteria), &PageRequest { size: 2, cursor })
+                .await
+                .unwrap();
+            assert!(page.items.len() <= 2);
+            assert_eq!(page.total, full.total, "{criteria:?}");
+            seen.extend(page.items.iter().map(|h| h.id.clone()));
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        let all: Vec<_> = full.items.iter().map(|h| h.id.clone()).collect();
+        assert_eq!(seen, all, "{criteria:?}");
+        assert_eq!(seen.len() as u64, full.total.unwrap());
+    }
+}
+
+pub async fn search_combines_criteria(b: Arc<dyn ItemBackend>) {
+    let (store, _) = store(b);
+    let acc = account("combine");
+    six_holders(&store, &acc).await;
+    let page = PageRequest::default();
+    let check = |criteria: Vec<(&'static str, &'static str)>, expected: Vec<&'static str>| {
+        let store = store.clone();
+        let acc = acc.clone();
+        let page = page.clone();
+        async move {
+            let result = store
+                .search_holders(&acc, &query(&criteria), &page)
+                .await
+                .unwrap();
+            assert_eq!(ids(&result), expected, "{criteria:?}");
+            assert_eq!(result.total, Some(expected.len() as u64));
+        }
+    };
+    check(
+        vec![("cognome", "rossi"), ("nome", "mario")],
+        vec!["11", "13"],
+    )
+    .await;
+    check(
+        vec![("cognome", "rossi"), ("tipo", "libero_professionista")],
+        vec!["13"],
+    )
+    .await;
+    check(vec![("cognome", "rossi"), ("id", "12")], vec!["12"]).await;
+    check(vec![("cognome", "bianchi"), ("id", "12")], vec![]).await;
+    check(vec![("nome", "anna"), ("tipo", "azienda")], vec![]).await;
+}
+
+pub async fn update_moves_search_keys(b: Arc<dyn ItemBackend>) {
+    let (store, _) = store(b);
+    let acc = account("update");
+    let h = person(21, Tipo::Azienda, "Gialli", "Paolo");
+    insert(&store, &acc, &h).await;
+    let before = store.holder(&acc, &h.id).await.unwrap().unwrap();
+    let patch = serde_json::from_value(
+        serde_json::json!({"ragione_sociale": "Azzurri S.p.A.", "comune": "Fiumicino"}),
+    )
+    .unwrap();
+    let (after, _) = before.value.update(&patch).unwrap();
+    store
+        .update_holder(&acc, &before, &after, &operation("21", NOW + 1))
+        .await
+        .unwrap();
+    let page = PageRequest::default();
+    assert!(
+        store
+            .search_holders(&acc, &query(&[("ragione_sociale", "gialli")]), &page)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let found = store
+        .search_holders(&acc, &query(&[("ragione_sociale", "azzurri")]), &page)
+        .await
+        .unwrap();
+    assert_eq!(ids(&found), ["21"]);
+    assert_eq!(found.items[0].comune, "Fiumicino");
+    let stored = store.holder(&acc, &h.id).await.unwrap().unwrap();
+    assert_eq!(stored.value, after);
+    assert_eq!(stored.version, before.version + 1);
+    let ops = store.operations(&acc, &page).await.unwrap();
+    assert_eq!(ops.items.len(), 2);
+    assert_eq!(ops.items[0].at.as_second(), NOW + 1, "newest first");
+}
+
+pub async fn concurrent_updates_apply_once(b: Arc<dyn ItemBackend>) {
+    let (store, _) = store(b);
+    let acc = account("race");
+    let h = person(31, Tipo::Privato, "Blu", "Carla");
+    insert(&store, &acc, &h).await;
+    let before = store.holder(&acc, &h.id).await.unwrap().unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (store, acc, before) = (store.clone(), acc.clone(), before.clone());
+        tasks.push(tokio::spawn(async move {
+            let patch =
+                serde_json::from_value(serde_json::json!({"indirizzo": format!("Via {i}")}))
+                    .unwrap();
+            let (after, _) = before.value.update(&patch).unwrap();
+            store
+                .update_holder(&acc, &before, &after, &operation("31", NOW + i))
+                .await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(e) => assert_eq!(e, StoreError::Conflict),
+        }
+    }
+    assert_eq!(ok, 1);
+    let ops = store
+        .operations(&acc, &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(ops.items.len(), 2, "one insert, one update");
+}
+
+pub async fn accounts_are_isolated(b: Arc<dyn ItemBackend>) {
+    let (store, _) = store(b);
+    let (a, other) = (account("iso-a"), account("iso-b"));
+    let h = person(41, Tipo::Privato, "Viola", "Ugo");
+    insert(&store, &a, &h).await;
+    store
+        .put_mailbox(&a, &sample_mailbox("viola@pec.it", "41"))
+        .await
+        .unwrap();
+    store
+        .put_domain(&a, &sample_domain("viola.it", "41"))
+        .await
+        .unwrap();
+    assert!(store.holder(&other, &h.id).await.unwrap().is_none());
+    assert!(
+        store
+            .mailbox(&other, &EmailAddress::parse("viola@pec.it").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.domain(&other, "viola.it").await.unwrap().is_none());
+    let page = PageRequest::default();
+    assert!(
+        store
+            .search_holders(&other, &query(&[("cognome", "viola")]), &page)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert!(
+        store
+            .search_holders(&other, &query(&[("mailbox", "viola@pec.it")]), &page)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert!(
+        store
+            .mailboxes(&other, &MailboxFilter::default(), &page)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert!(
+        store
+            .operations(&other, &page)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .search_holders(&a, &query(&[("cognome", "viola")]), &page)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+}
+
+pub async fn idempotent_responses_are_kept_until_they_expire(b: Arc<dyn ItemBackend>) {
+    let (store, clock) = store(b);
+    let acc = account("idem");
+    let h = person(51, Tipo::Privato, "Rosa", "Ada");
+    let response = IdempotentResponse {
+        key: "key-1".into(),
+        fingerprint: "f".into(),
+        status: 201,
+        body: serde_json::json!({"id": "51"}),
+        expires_at: jiff::Timestamp::from_second(NOW + 86_400).unwrap(),
+    };
+    store
+        .insert_holder(&acc, &h, &operation("51", NOW), Some(&response))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.idempotent_response(&acc, "key-1").await.unwrap(),
+        Some(response.clone())
+    );
+    // The same key cannot be taken twice, and the failed insert leaves no holder.
+    let h2 = person(52, Tipo::Privato, "Rosa", "Bea");
+    assert_eq!(
+        store
+            .insert_holder(&acc, &h2, &operation("52", NOW), Some(&response))
+            .await,
+        Err(StoreError::Conflict)
+    );
+    assert!(store.holder(&acc, &h2.id).await.unwrap().is_none());
+    assert_eq!(
+        store
+            .search_holders(
+                &acc,
+                &query(&[("cognome", "rosa")]),
+                &PageRequest::default()
+            )
+            .await
+            .unwrap()
+            .total,
+        Some(1)
+    );
+    clock.set(NOW + 86_400);
+    assert_eq!(
+        store.idempotent_response(&acc, "key-1").await.unwrap(),
+        None
+    );
+}
+
+pub async fn listings_page_and_filter(b: Arc<dyn ItemBackend>) {
+    let (store, _) = store(b);
+    let acc = account("lists");
+    for (i, owner) in ["1", "2", "1", "3", "2"].iter().enumerate() {
+        store
+            .put_mailbox(&acc, &sample_mailbox(&format!("box{i}@pec.it"), owner))
+            .await
+            .unwrap();
+        store
+            .put_domain(&acc, &sample_domain(&format!("dom{i}.it"), owner))
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .mailboxes(
+                &acc,
+                &MailboxFilter {
+                    held_by_others_than: Some(HolderId::from_number(1)),
+                },
+                &PageRequest { size: 2, cursor },
+            )
+            .await
+            .unwrap();
+        seen.extend(page.items.iter().map(|m| m.address.as_str().to_owned()));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["box1@pec.it", "box3@pec.it", "box4@pec.it"]);
+    let domains = store
+        .domains(
+            &acc,
+            &PageRequest {
+                size: 10,
+                cursor: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(domains.items.len(), 5);
+    assert_eq!(domains.next_cursor, None);
+    assert_eq!(
+        store
+            .domain(&acc, "DOM3.it")
+            .await
+            .unwrap()
+            .unwrap()
+            .holder_id
+            .as_str(),
+        "3"
+    );
+    let account_record = Account {
+        id: acc.clone(),
+        username: "lists".into(),
+        own_holder_id: Some(HolderId::from_number(1)),
+    };
+    store.put_account(&account_record).await.unwrap();
+    assert_eq!(store.account(&acc).await.unwrap(), Some(account_record));
+}
+
+pub async fn invalid_cursors_are_refused(b: Arc<dyn ItemBackend>) {
+    let (store, _) = store(b);
+    let acc = account("cursor");
+    six_holders(&store, &acc).await;
+    let by_cognome = store
+        .search_holders(
+            &acc,
+            &query(&[("cognome", "r")]),
+            &PageRequest {
+                size: 1,
+                cursor: None,
+            },
+        )
+        .await
+        .unwrap();
+    let cursor = by_cognome.next_cursor.unwrap();
+    for bad in ["%%%", "bm90IGEga2V5", cursor.as_str()] {
+        let r = store
+            .search_holders(
+                &acc,
+                &query(&[("nome", "m")]),
+                &PageRequest {
+                    size: 1,
+                    cursor: Some(bad.to_owned()),
+                },
+            )
+            .await;
+        assert_eq!(r, Err(StoreError::InvalidCursor), "{bad}");
+    }
+    let r = store
+        .mailboxes(
+            &acc,
+            &MailboxFilter::default(),
+            &PageRequest {
+                size: 1,
+                cursor: Some(cursor),
+            },
+        )
+        .await;
+    assert_eq!(r.unwrap_err(), StoreError::InvalidCursor);
+}
+
+pub fn sample_mailbox(address: &str, holder: &str) -> Mailbox {
+    let date = |s: &str| s.parse::<jiff::civil::Date>().unwrap();
+    Mailbox {
+        address: EmailAddress::parse(address).unwrap(),
+        holder_id: HolderId::parse(holder).unwrap(),
+        status: ServiceStatus::Certificato,
+        kind: "Standard".into(),
+        inbox_gb: 1,
+        inbox_extra_gb: 0,
+        archive_gb: None,
+        end_of_service: date("2027-06-30"),
+        requested_on: date("2011-06-30"),
+        certified_on: Some(date("2011-06-30")),
+        cancelled_on: None,
+        renewal: "A Scadenza".into(),
+        duration: "1 Anno".into(),
+        cliente_finale: false,
+        password_hash: None,
+        password_reset_required: false,
+        access_history: vec![],
+        rules: vec![],
+    }
+}
+
+pub fn sample_domain(name: &str, holder: &str) -> CertifiedDomain {
+    CertifiedDomain {
+        name: name.into(),
+        holder_id: HolderId::parse(holder).unwrap(),
+        status: ServiceStatus::Attivo,
+        registered_on: "2020-01-15".parse().unwrap(),
+        end_of_service: "2027-01-15".parse().unwrap(),
+    }
+}

@@ -1,0 +1,45 @@
+//! The single-table key design. Every key of an account's data starts with its account id,
+//! so no read can cross accounts.
+
+use titolare_domain::{AccountId, HolderId, SearchIndex};
+
+pub fn account_pk(account: &AccountId) -> String {
+    format!("ACC#{}", account.as_str())
+}
+
+pub const ACCOUNT_SK: &str = "ACCOUNT";
+pub const HOLDER_PREFIX: &str = "HOLDER#";
+pub const MAILBOX_PREFIX: &str = "MAILBOX#";
+pub const DOMAIN_PREFIX: &str = "DOMAIN#";
+pub const IDEMPOTENCY_PREFIX: &str = "IDEM#";
+pub const SEQUENCE_PK: &str = "SEQ";
+
+pub fn holder_sk(id: &HolderId) -> String {
+    format!("{HOLDER_PREFIX}{}", id.as_str())
+}
+
+/// Partition of one search index of an account; sort keys are "<value>#<holder id>".
+pub fn index_pk(account: &AccountId, index: SearchIndex) -> String {
+    format!("ACC#{}#HIX#{}", account.as_str(), index.as_str())
+}
+
+pub fn mailbox_sk(address: &str) -> String {
+    format!("{MAILBOX_PREFIX}{}", address.to_lowercase())
+}
+
+pub fn domain_sk(name: &str) -> String {
+    format!("{DOMAIN_PREFIX}{}", name.to_lowercase())
+}
+
+pub fn idempotency_sk(key: &str) -> String {
+    format!("{IDEMPOTENCY_PREFIX}{key}")
+}
+
+/// Partition of an account's operations log, sorted by time.
+pub fn operations_pk(account: &AccountId) -> String {
+    format!("ACC#{}#OPS", account.as_str())
+}
+
+pub fn operation_sk(at: jiff::Timestamp, id: &str) -> String {
+    format!("{:020}#{id}", at.as_microsecond())
+}

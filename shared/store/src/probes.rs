@@ -1,0 +1,139 @@
+//! Wrappers around any backend: one counts what the store reads and writes (benchmarks,
+//! cost tests), the other makes a chosen write fail (fault tests).
+
+use crate::backend::*;
+use async_trait::async_trait;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub reads: u64,
+    pub writes: u64,
+    /// Items the store read, expired ones included.
+    pub items_read: u64,
+}
+
+pub struct CountingBackend {
+    inner: Arc<dyn ItemBackend>,
+    reads: AtomicU64,
+    writes: AtomicU64,
+    items_read: AtomicU64,
+}
+
+impl CountingBackend {
+    pub fn new(inner: Arc<dyn ItemBackend>) -> Self {
+        Self {
+            inner,
+            reads: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
+            items_read: AtomicU64::new(0),
+        }
+    }
+
+    pub fn counts(&self) -> Counts {
+        Counts {
+            reads: self.reads.load(Ordering::Relaxed),
+            writes: self.writes.load(Ordering::Relaxed),
+            items_read: self.items_read.load(Ordering::Relaxed),
+        }
+    }
+
+    pub fn reset(&self) {
+        for c in [&self.reads, &self.writes, &self.items_read] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+
+    fn read(&self, items: u64) {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        self.items_read.fetch_add(items, Ordering::Relaxed);
+    }
+}
+
+#[async_trait]
+impl ItemBackend for CountingBackend {
+    async fn get(&self, pk: &str, sk: &str, now: i64) -> Result<Option<Item>, BackendError> {
+        let item = self.inner.get(pk, sk, now).await?;
+        self.read(1);
+        Ok(item)
+    }
+
+    async fn query(&self, query: &Query, now: i64) -> Result<QueryPage, BackendError> {
+        let page = self.inner.query(query, now).await?;
+        self.read(page.scanned as u64);
+        Ok(page)
+    }
+
+    async fn count(&self, pk: &str, sk_prefix: &str, now: i64) -> Result<Count, BackendError> {
+        let count = self.inner.count(pk, sk_prefix, now).await?;
+        self.read(count.scanned);
+        Ok(count)
+    }
+
+    async fn transact(&self, writes: &[Write], now: i64) -> Result<(), BackendError> {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        self.inner.transact(writes, now).await
+    }
+
+    async fn next_sequence(&self, name: &str) -> Result<u64, BackendError> {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        self.inner.next_sequence(name).await
+    }
+}
+
+/// Fails the n-th transaction from the time it is armed, as a store outage would.
+pub struct FailingBackend {
+    inner: Arc<dyn ItemBackend>,
+    /// Transactions still to let through before failing one; u64::MAX when disarmed.
+    countdown: AtomicU64,
+}
+
+impl FailingBackend {
+    pub fn new(inner: Arc<dyn ItemBackend>) -> Self {
+        Self {
+            inner,
+            countdown: AtomicU64::new(u64::MAX),
+        }
+    }
+
+    /// The transaction after `pass` more successful ones fails.
+    pub fn fail_after(&self, pass: u64) {
+        self.countdown.store(pass, Ordering::SeqCst);
+    }
+
+    pub fn disarm(&self) {
+        self.countdown.store(u64::MAX, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl ItemBackend for FailingBackend {
+    async fn get(&self, pk: &str, sk: &str, now: i64) -> Result<Option<Item>, BackendError> {
+        self.inner.get(pk, sk, now).await
+    }
+
+    async fn query(&self, query: &Query, now: i64) -> Result<QueryPage, BackendError> {
+        self.inner.query(query, now).await
+    }
+
+    async fn count(&self, pk: &str, sk_prefix: &str, now: i64) -> Result<Count, BackendError> {
+        self.inner.count(pk, sk_prefix, now).await
+    }
+
+    async fn transact(&self, writes: &[Write], now: i64) -> Result<(), BackendError> {
+        let left = self.countdown.load(Ordering::SeqCst);
+        if left != u64::MAX {
+            if left == 0 {
+                self.disarm();
+                return Err(BackendError::Unavailable("injected failure".into()));
+            }
+            self.countdown.store(left - 1, Ordering::SeqCst);
+        }
+        self.inner.transact(writes, now).await
+    }
+
+    async fn next_sequence(&self, name: &str) -> Result<u64, BackendError> {
+        self.inner.next_sequence(name).await
+    }
+}
