@@ -1,0 +1,113 @@
+//! For tests and benchmarks: a moto server on 127.0.0.1 (started once per process unless
+//! `TITOLARE_TEST_AWS_ENDPOINT` names a running one), and the table created from the very
+//! definition `template.yaml` deploys.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::*;
+use serde_json::Value;
+use std::path::PathBuf;
+use tokio::sync::OnceCell;
+
+const TEMPLATE: &str = include_str!("../../../template.yaml");
+/// The logical id of the table in template.yaml.
+pub const TABLE_RESOURCE: &str = "Table";
+
+/// The endpoint of a moto server, starting one if none was given.
+pub async fn moto_endpoint() -> String {
+    static ENDPOINT: OnceCell<String> = OnceCell::const_new();
+    ENDPOINT
+        .get_or_init(|| async {
+            if let Ok(endpoint) = std::env::var("TITOLARE_TEST_AWS_ENDPOINT") {
+                return endpoint;
+            }
+            start_moto().await
+        })
+        .await
+        .clone()
+}
+
+fn moto_binary() -> PathBuf {
+    let local = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.tools/venv/bin/moto_server");
+    if local.exists() { local } else { PathBuf::from("moto_server") }
+}
+
+async fn start_moto() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port");
+    // The shell stops moto when this test process ends.
+    let script = format!("\"$0\" -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; while kill -0 {} 2>/dev/null; do sleep 1; done; kill $m", std::process::id());
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(moto_binary())
+        .spawn()
+        .expect("moto_server: run infra/scripts/test, which installs it into .tools/venv");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return endpoint;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("moto_server did not start on {endpoint}");
+}
+
+/// A client for the moto server, with dummy credentials.
+pub async fn client(endpoint: &str) -> Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("eu-south-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "moto"))
+        .load()
+        .await;
+    Client::new(&config)
+}
+
+/// The table's Properties in template.yaml, as JSON.
+pub fn table_definition() -> Value {
+    let template: Value = serde_norway::from_str(TEMPLATE).expect("template.yaml is YAML");
+    template["Resources"][TABLE_RESOURCE]["Properties"].clone()
+}
+
+/// Creates a table as template.yaml defines it: keys, attribute types, billing, stream
+/// and TTL.
+pub async fn create_table(client: &Client, name: &str) {
+    let props = table_definition();
+    let text = |v: &Value| v.as_str().expect("a string in the table definition").to_owned();
+    let attributes = props["AttributeDefinitions"].as_array().expect("AttributeDefinitions").iter().map(|a| {
+        AttributeDefinition::builder().attribute_name(text(&a["AttributeName"])).attribute_type(ScalarAttributeType::from(text(&a["AttributeType"]).as_str())).build().expect("attribute")
+    });
+    let keys = props["KeySchema"].as_array().expect("KeySchema").iter().map(|k| {
+        KeySchemaElement::builder().attribute_name(text(&k["AttributeName"])).key_type(KeyType::from(text(&k["KeyType"]).as_str())).build().expect("key")
+    });
+    let stream = &props["StreamSpecification"];
+    let mut request = client
+        .create_table()
+        .table_name(name)
+        .set_attribute_definitions(Some(attributes.collect()))
+        .set_key_schema(Some(keys.collect()))
+        .billing_mode(BillingMode::from(text(&props["BillingMode"]).as_str()));
+    if stream.is_object() {
+        request = request.stream_specification(
+            StreamSpecification::builder().stream_enabled(true).stream_view_type(StreamViewType::from(text(&stream["StreamViewType"]).as_str())).build().expect("stream"),
+        );
+    }
+    request.send().await.expect("create table");
+    let ttl = &props["TimeToLiveSpecification"];
+    client
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(TimeToLiveSpecification::builder().attribute_name(text(&ttl["AttributeName"])).enabled(ttl["Enabled"].as_bool().unwrap_or(false)).build().expect("ttl"))
+        .send()
+        .await
+        .expect("enable TTL");
+}
+
+/// A fresh table on the moto server, named uniquely.
+pub async fn fresh_table(prefix: &str) -> (Client, String) {
+    let endpoint = moto_endpoint().await;
+    let client = client(&endpoint).await;
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    let name = format!("{prefix}-{nanos}");
+    create_table(&client, &name).await;
+    (client, name)
+}
