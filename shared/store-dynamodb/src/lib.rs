@@ -8,10 +8,14 @@ pub mod testing;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, ReturnValue, Select, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValue, Select, TransactWriteItem,
+};
 use std::collections::HashMap;
 use titolare_store::backend::validate_writes;
-use titolare_store::{BackendError, Condition, Count, Item, ItemBackend, Query, QueryPage, TTL_ATTRIBUTE, Write};
+use titolare_store::{
+    BackendError, Condition, Count, Item, ItemBackend, Query, QueryPage, TTL_ATTRIBUTE, Write,
+};
 
 const LIVE_FILTER: &str = "attribute_not_exists(expires_at) OR expires_at > :now";
 
@@ -23,7 +27,10 @@ pub struct DynamoBackend {
 
 impl DynamoBackend {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 
     /// A client from the environment (region, credentials, and `AWS_ENDPOINT_URL` for any
@@ -56,11 +63,15 @@ fn decode(map: HashMap<String, AttributeValue>) -> Result<Item, BackendError> {
 
 /// A condition as a DynamoDB expression and the values it names.
 fn expression(condition: Condition, now: i64) -> Option<(String, HashMap<String, AttributeValue>)> {
-    let present = "attribute_exists(pk) AND (attribute_not_exists(expires_at) OR expires_at > :now)";
+    let present =
+        "attribute_exists(pk) AND (attribute_not_exists(expires_at) OR expires_at > :now)";
     let now_value = || HashMap::from([(":now".to_owned(), n(now))]);
     match condition {
         Condition::Always => None,
-        Condition::Absent => Some(("attribute_not_exists(pk) OR expires_at <= :now".to_owned(), now_value())),
+        Condition::Absent => Some((
+            "attribute_not_exists(pk) OR expires_at <= :now".to_owned(),
+            now_value(),
+        )),
         Condition::Present => Some((present.to_owned(), now_value())),
         Condition::Version(v) => {
             let mut values = now_value();
@@ -73,7 +84,15 @@ fn expression(condition: Condition, now: i64) -> Option<(String, HashMap<String,
 #[async_trait]
 impl ItemBackend for DynamoBackend {
     async fn get(&self, pk: &str, sk: &str, now: i64) -> Result<Option<Item>, BackendError> {
-        let out = self.client.get_item().table_name(&self.table).set_key(Some(Self::key(pk, sk))).consistent_read(true).send().await.map_err(unavailable)?;
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
         match out.item {
             Some(map) => Ok(Some(decode(map)?).filter(|i| i.is_live(now))),
             None => Ok(None),
@@ -82,8 +101,15 @@ impl ItemBackend for DynamoBackend {
 
     async fn query(&self, query: &Query, now: i64) -> Result<QueryPage, BackendError> {
         let mut page = QueryPage::default();
-        let mut start = query.start_after.as_deref().map(|sk| Self::key(&query.pk, sk));
-        let key_condition = if query.sk_prefix.is_empty() { "pk = :pk" } else { "pk = :pk AND begins_with(sk, :prefix)" };
+        let mut start = query
+            .start_after
+            .as_deref()
+            .map(|sk| Self::key(&query.pk, sk));
+        let key_condition = if query.sk_prefix.is_empty() {
+            "pk = :pk"
+        } else {
+            "pk = :pk AND begins_with(sk, :prefix)"
+        };
         while page.items.len() < query.limit {
             let mut request = self
                 .client
@@ -128,7 +154,9 @@ impl ItemBackend for DynamoBackend {
             request = if sk_prefix.is_empty() {
                 request.key_condition_expression("pk = :pk")
             } else {
-                request.key_condition_expression("pk = :pk AND begins_with(sk, :prefix)").expression_attribute_values(":prefix", s(sk_prefix))
+                request
+                    .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                    .expression_attribute_values(":prefix", s(sk_prefix))
             };
             let out = request.send().await.map_err(unavailable)?;
             count.live += out.count as u64;
@@ -147,23 +175,48 @@ impl ItemBackend for DynamoBackend {
             let (condition, values) = expression(write.condition(), now).unzip();
             let transact_item = match write {
                 Write::Put { item, .. } => {
-                    let attributes = serde_dynamo::to_item(item).map_err(|e| BackendError::Corrupt(e.to_string()))?;
-                    let put = Put::builder().table_name(&self.table).set_item(Some(attributes)).set_condition_expression(condition).set_expression_attribute_values(values).build().map_err(unavailable)?;
+                    let attributes = serde_dynamo::to_item(item)
+                        .map_err(|e| BackendError::Corrupt(e.to_string()))?;
+                    let put = Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(attributes))
+                        .set_condition_expression(condition)
+                        .set_expression_attribute_values(values)
+                        .build()
+                        .map_err(unavailable)?;
                     TransactWriteItem::builder().put(put).build()
                 }
                 Write::Delete { pk, sk, .. } => {
-                    let delete = Delete::builder().table_name(&self.table).set_key(Some(Self::key(pk, sk))).set_condition_expression(condition).set_expression_attribute_values(values).build().map_err(unavailable)?;
+                    let delete = Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(Self::key(pk, sk)))
+                        .set_condition_expression(condition)
+                        .set_expression_attribute_values(values)
+                        .build()
+                        .map_err(unavailable)?;
                     TransactWriteItem::builder().delete(delete).build()
                 }
                 Write::Check { pk, sk, .. } => {
                     let Some(condition) = condition else { continue };
-                    let check = ConditionCheck::builder().table_name(&self.table).set_key(Some(Self::key(pk, sk))).condition_expression(condition).set_expression_attribute_values(values).build().map_err(unavailable)?;
+                    let check = ConditionCheck::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(Self::key(pk, sk)))
+                        .condition_expression(condition)
+                        .set_expression_attribute_values(values)
+                        .build()
+                        .map_err(unavailable)?;
                     TransactWriteItem::builder().condition_check(check).build()
                 }
             };
             items.push(transact_item);
         }
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(SdkError::ServiceError(e)) => {
                 let err = e.into_err();
@@ -198,7 +251,11 @@ impl ItemBackend for DynamoBackend {
             .await
             .map_err(unavailable)?;
         out.attributes
-            .and_then(|a| a.get("seq").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()))
+            .and_then(|a| {
+                a.get("seq")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse().ok())
+            })
             .ok_or_else(|| BackendError::Corrupt("sequence without a value".into()))
     }
 }

@@ -28,13 +28,23 @@ pub async fn moto_endpoint() -> String {
 
 fn moto_binary() -> PathBuf {
     let local = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.tools/venv/bin/moto_server");
-    if local.exists() { local } else { PathBuf::from("moto_server") }
+    if local.exists() {
+        local
+    } else {
+        PathBuf::from("moto_server")
+    }
 }
 
 async fn start_moto() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
     // The shell stops moto when this test process ends.
-    let script = format!("\"$0\" -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; while kill -0 {} 2>/dev/null; do sleep 1; done; kill $m", std::process::id());
+    let script = format!(
+        "\"$0\" -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; while kill -0 {} 2>/dev/null; do sleep 1; done; kill $m",
+        std::process::id()
+    );
     std::process::Command::new("sh")
         .arg("-c")
         .arg(script)
@@ -56,7 +66,9 @@ pub async fn client(endpoint: &str) -> Client {
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("eu-south-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "moto"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "moto",
+        ))
         .load()
         .await;
     Client::new(&config)
@@ -72,13 +84,35 @@ pub fn table_definition() -> Value {
 /// and TTL.
 pub async fn create_table(client: &Client, name: &str) {
     let props = table_definition();
-    let text = |v: &Value| v.as_str().expect("a string in the table definition").to_owned();
-    let attributes = props["AttributeDefinitions"].as_array().expect("AttributeDefinitions").iter().map(|a| {
-        AttributeDefinition::builder().attribute_name(text(&a["AttributeName"])).attribute_type(ScalarAttributeType::from(text(&a["AttributeType"]).as_str())).build().expect("attribute")
-    });
-    let keys = props["KeySchema"].as_array().expect("KeySchema").iter().map(|k| {
-        KeySchemaElement::builder().attribute_name(text(&k["AttributeName"])).key_type(KeyType::from(text(&k["KeyType"]).as_str())).build().expect("key")
-    });
+    let text = |v: &Value| {
+        v.as_str()
+            .expect("a string in the table definition")
+            .to_owned()
+    };
+    let attributes = props["AttributeDefinitions"]
+        .as_array()
+        .expect("AttributeDefinitions")
+        .iter()
+        .map(|a| {
+            AttributeDefinition::builder()
+                .attribute_name(text(&a["AttributeName"]))
+                .attribute_type(ScalarAttributeType::from(
+                    text(&a["AttributeType"]).as_str(),
+                ))
+                .build()
+                .expect("attribute")
+        });
+    let keys = props["KeySchema"]
+        .as_array()
+        .expect("KeySchema")
+        .iter()
+        .map(|k| {
+            KeySchemaElement::builder()
+                .attribute_name(text(&k["AttributeName"]))
+                .key_type(KeyType::from(text(&k["KeyType"]).as_str()))
+                .build()
+                .expect("key")
+        });
     let stream = &props["StreamSpecification"];
     let mut request = client
         .create_table()
@@ -88,7 +122,13 @@ pub async fn create_table(client: &Client, name: &str) {
         .billing_mode(BillingMode::from(text(&props["BillingMode"]).as_str()));
     if stream.is_object() {
         request = request.stream_specification(
-            StreamSpecification::builder().stream_enabled(true).stream_view_type(StreamViewType::from(text(&stream["StreamViewType"]).as_str())).build().expect("stream"),
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(
+                    text(&stream["StreamViewType"]).as_str(),
+                ))
+                .build()
+                .expect("stream"),
         );
     }
     request.send().await.expect("create table");
@@ -96,7 +136,13 @@ pub async fn create_table(client: &Client, name: &str) {
     client
         .update_time_to_live()
         .table_name(name)
-        .time_to_live_specification(TimeToLiveSpecification::builder().attribute_name(text(&ttl["AttributeName"])).enabled(ttl["Enabled"].as_bool().unwrap_or(false)).build().expect("ttl"))
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(text(&ttl["AttributeName"]))
+                .enabled(ttl["Enabled"].as_bool().unwrap_or(false))
+                .build()
+                .expect("ttl"),
+        )
         .send()
         .await
         .expect("enable TTL");
@@ -106,7 +152,10 @@ pub async fn create_table(client: &Client, name: &str) {
 pub async fn fresh_table(prefix: &str) -> (Client, String) {
     let endpoint = moto_endpoint().await;
     let client = client(&endpoint).await;
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
     let name = format!("{prefix}-{nanos}");
     create_table(&client, &name).await;
     (client, name)

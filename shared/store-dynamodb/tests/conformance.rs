@@ -9,7 +9,9 @@ use tokio::sync::OnceCell;
 /// test, since each test has its own runtime.
 async fn backend() -> Arc<dyn ItemBackend> {
     static TABLE: OnceCell<String> = OnceCell::const_new();
-    let name = TABLE.get_or_init(|| async { testing::fresh_table("conformance").await.1 }).await;
+    let name = TABLE
+        .get_or_init(|| async { testing::fresh_table("conformance").await.1 })
+        .await;
     let client = testing::client(&testing::moto_endpoint().await).await;
     Arc::new(DynamoBackend::new(client, name.clone()))
 }
@@ -19,9 +21,21 @@ titolare_store::conformance_tests!(backend());
 #[tokio::test]
 async fn the_table_has_ttl_and_a_stream() {
     let (client, name) = testing::fresh_table("shape").await;
-    let ttl = client.describe_time_to_live().table_name(&name).send().await.unwrap();
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(&name)
+        .send()
+        .await
+        .unwrap();
     let ttl = ttl.time_to_live_description.unwrap();
     assert_eq!(ttl.attribute_name(), Some(titolare_store::TTL_ATTRIBUTE));
-    let table = client.describe_table().table_name(&name).send().await.unwrap().table.unwrap();
+    let table = client
+        .describe_table()
+        .table_name(&name)
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
     assert!(table.stream_specification.unwrap().stream_enabled);
 }

@@ -1,0 +1,220 @@
+//! The HTTP side: hyper on loopback, each request turned into the `lambda_http::Request`
+//! API Gateway (HTTP API, payload 2.0) would hand a function, with the JWT authorizer's claims.
+
+use crate::dev::{DevLogin, valid_username};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use lambda_http::aws_lambda_events::apigw::{
+    ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerJwtDescription,
+    ApiGatewayV2httpRequestContext,
+};
+use lambda_http::request::RequestContext;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use titolare_api::App;
+use titolare_domain::ports::Clock;
+use titolare_store::clock::OffsetClock;
+use tokio::net::TcpListener;
+
+/// API Gateway's own payload limit is far above the API's 64 KiB; the handlers refuse those.
+const GATEWAY_MAX_BODY: usize = 1024 * 1024;
+
+pub struct Server {
+    pub address: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+struct Gateway {
+    app: App,
+    login: DevLogin,
+    clock: Arc<OffsetClock>,
+    requests: AtomicU64,
+    boot: u64,
+}
+
+type HyperResponse = hyper::Response<Full<Bytes>>;
+
+/// Listens on 127.0.0.1:`port` (0 for any free port) until the returned server is dropped.
+pub async fn serve_with(
+    app: App,
+    login: DevLogin,
+    clock: Arc<OffsetClock>,
+    port: u16,
+) -> std::io::Result<Server> {
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    let address = listener.local_addr()?;
+    let boot = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let gateway = Arc::new(Gateway {
+        app,
+        login,
+        clock,
+        requests: AtomicU64::new(0),
+        boot,
+    });
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((stream, peer)) = listener.accept().await else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let gateway = gateway.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req| {
+                    let gateway = gateway.clone();
+                    async move { Ok::<_, std::convert::Infallible>(gateway.handle(req, peer).await) }
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    Ok(Server { address, task })
+}
+
+fn reply(status: u16, content_type: &str, body: impl Into<Bytes>) -> HyperResponse {
+    hyper::Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .header("cache-control", "no-store")
+        .body(Full::new(body.into()))
+        .unwrap_or_default()
+}
+
+fn problem(status: u16, detail: &str) -> HyperResponse {
+    let body = serde_json::json!({ "type": "urn:titolare:problem:bad-request", "title": "Richiesta non valida", "status": status, "detail": detail });
+    reply(status, "application/problem+json", body.to_string())
+}
+
+impl Gateway {
+    async fn handle(
+        &self,
+        req: hyper::Request<hyper::body::Incoming>,
+        peer: SocketAddr,
+    ) -> HyperResponse {
+        let (parts, body) = req.into_parts();
+        let bytes = match Limited::new(body, GATEWAY_MAX_BODY).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => return problem(413, "Il corpo della richiesta è troppo grande."),
+        };
+        match (parts.method.as_str(), parts.uri.path()) {
+            ("POST", "/dev/login") => return self.dev_login(&bytes),
+            ("POST", "/dev/clock") => return self.dev_clock(&bytes),
+            _ => {}
+        }
+        let request = self.lambda_request(parts, bytes, peer);
+        let response = self.app.handle(request).await;
+        let (parts, body) = response.into_parts();
+        let bytes = match body {
+            lambda_http::Body::Text(text) => Bytes::from(text),
+            lambda_http::Body::Binary(data) => Bytes::from(data),
+            _ => Bytes::new(),
+        };
+        hyper::Response::from_parts(parts, Full::new(bytes))
+    }
+
+    /// What API Gateway would pass: the raw path and query, a request context with the
+    /// caller's address and, when the bearer token verifies, the authorizer's claims.
+    fn lambda_request(
+        &self,
+        parts: http::request::Parts,
+        bytes: Bytes,
+        peer: SocketAddr,
+    ) -> lambda_http::Request {
+        let claims = parts
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|token| self.login.verify(token.trim()));
+        let mut context = ApiGatewayV2httpRequestContext::default();
+        context.request_id = Some(format!(
+            "local-{:x}-{}",
+            self.boot,
+            self.requests.fetch_add(1, Ordering::Relaxed)
+        ));
+        context.stage = Some("$default".into());
+        context.http.method = parts.method.clone();
+        context.http.path = Some(parts.uri.path().to_owned());
+        context.http.source_ip = Some(peer.ip().to_string());
+        context.http.user_agent = parts
+            .headers
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        context.authorizer = claims.map(|claims| {
+            let mut authorizer = ApiGatewayRequestAuthorizer::default();
+            let mut jwt = ApiGatewayRequestAuthorizerJwtDescription::default();
+            jwt.claims = claims;
+            authorizer.jwt = Some(jwt);
+            authorizer
+        });
+        let body = if bytes.is_empty() {
+            lambda_http::Body::Empty
+        } else {
+            match String::from_utf8(bytes.to_vec()) {
+                Ok(text) => lambda_http::Body::Text(text),
+                Err(e) => lambda_http::Body::Binary(e.into_bytes()),
+            }
+        };
+        let mut request = http::Request::from_parts(parts, body);
+        request
+            .extensions_mut()
+            .insert(RequestContext::ApiGatewayV2(context));
+        request
+    }
+
+    fn dev_login(&self, body: &[u8]) -> HyperResponse {
+        let username = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| {
+                v.get("username")
+                    .and_then(|u| u.as_str())
+                    .map(str::to_owned)
+            });
+        match username {
+            Some(name) if valid_username(&name) => reply(
+                200,
+                "application/json",
+                serde_json::json!({ "token": self.login.issue(&name) }).to_string(),
+            ),
+            _ => problem(
+                400,
+                "Indicare {\"username\": \"demo\"} (lettere, cifre, '.', '-', '_').",
+            ),
+        }
+    }
+
+    fn dev_clock(&self, body: &[u8]) -> HyperResponse {
+        let seconds = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.get("advance_seconds").and_then(|s| s.as_i64()));
+        match seconds {
+            Some(s) if (0..=10 * 365 * 86_400).contains(&s) => {
+                self.clock.advance(s);
+                reply(
+                    200,
+                    "application/json",
+                    serde_json::json!({ "now": self.clock.now().to_string() }).to_string(),
+                )
+            }
+            _ => problem(
+                400,
+                "Indicare {\"advance_seconds\": N} con N intero non negativo.",
+            ),
+        }
+    }
+}

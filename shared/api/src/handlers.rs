@@ -1,0 +1,340 @@
+//! One function per route; each asks the store only for the capability it needs.
+
+use crate::input::{json_body, no_body, query_params};
+use crate::problem::ApiError;
+use crate::routes::{Route, RouteId};
+use crate::{Caller, Services, json};
+use base64::Engine;
+use http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use titolare_domain::ports::*;
+use titolare_domain::values::EmailAddress;
+use titolare_domain::*;
+
+type Params = BTreeMap<&'static str, String>;
+type Answer = Result<Response<Body>, ApiError>;
+
+pub async fn dispatch(
+    s: &Services,
+    route: &Route,
+    params: &Params,
+    caller: &Caller,
+    req: &Request,
+) -> Answer {
+    let account = caller.account()?;
+    let store = &*s.store;
+    match route.id {
+        RouteId::HoldersSearch => search_holders(store, account, req).await,
+        RouteId::HoldersCreate => create_holder(store, s.clock.now(), account, caller, req).await,
+        RouteId::HoldersGet => get_holder(store, account, &params["id"], req).await,
+        RouteId::HoldersUpdate => {
+            update_holder(store, s.clock.now(), account, &params["id"], caller, req).await
+        }
+        RouteId::MailboxesList => list_mailboxes(store, account, req).await,
+        RouteId::MailboxesGet => get_mailbox(store, account, &params["address"], req).await,
+        RouteId::DomainsList => list_domains(store, account, req).await,
+        RouteId::DomainsGet => get_domain(store, account, &params["name"], req).await,
+        RouteId::OperationsList => list_operations(store, account, req).await,
+    }
+}
+
+fn page_request(params: &BTreeMap<String, String>) -> Result<PageRequest, ApiError> {
+    PageRequest::parse(
+        params.get("page_size").map(String::as_str),
+        params.get("cursor").map(String::as_str),
+    )
+    .map_err(|errors| ApiError::BadRequest {
+        detail: "Parametri di paginazione non validi.".into(),
+        errors: Some(errors),
+    })
+}
+
+async fn search_holders(store: &dyn HolderSearch, account: &AccountId, req: &Request) -> Answer {
+    no_body(req)?;
+    let allowed: Vec<&str> = HolderQuery::CRITERIA
+        .iter()
+        .copied()
+        .chain(["page_size", "cursor"])
+        .collect();
+    let params = query_params(req, &allowed)?;
+    let page = page_request(&params)?;
+    let query = HolderQuery::parse(&params).map_err(|e| match e {
+        QueryError::NoCriterion => ApiError::bad_request("Indicare almeno un criterio di ricerca: id, mailbox, codice_fiscale, codice_fiscale_azienda, cognome, nome, ragione_sociale, partita_iva o tipo."),
+        QueryError::Invalid(errors) => ApiError::BadRequest { detail: "Criteri di ricerca non validi.".into(), errors: Some(errors) },
+    })?;
+    Ok(json(
+        StatusCode::OK,
+        &store.search_holders(account, &query, &page).await?,
+    ))
+}
+
+/// A holder as the API shows it: its fields and which of them a page may edit.
+fn holder_view(holder: &Holder) -> serde_json::Value {
+    let mut value = serde_json::to_value(holder).unwrap_or_default();
+    let editable: Vec<&str> = holder.tipo.editable().iter().map(|f| f.as_str()).collect();
+    value["editable_fields"] = editable.into();
+    value
+}
+
+fn parse_holder_id(id: &str) -> Result<HolderId, ApiError> {
+    HolderId::parse(id).map_err(|_| ApiError::NotFound("Titolare"))
+}
+
+async fn get_holder(
+    store: &dyn HolderReader,
+    account: &AccountId,
+    id: &str,
+    req: &Request,
+) -> Answer {
+    no_body(req)?;
+    query_params(req, &[])?;
+    let holder = store
+        .holder(account, &parse_holder_id(id)?)
+        .await?
+        .ok_or(ApiError::NotFound("Titolare"))?;
+    Ok(json(StatusCode::OK, &holder_view(&holder.value)))
+}
+
+fn operation(
+    caller: &Caller,
+    now: jiff::Timestamp,
+    kind: OperationKind,
+    subject: &HolderId,
+    detail: String,
+) -> Operation {
+    Operation {
+        id: caller.request_id.clone(),
+        at: now,
+        kind,
+        outcome: Outcome::Success,
+        subject: subject.as_str().to_owned(),
+        detail,
+        request_id: caller.request_id.clone(),
+    }
+}
+
+/// How long an Idempotency-Key keeps its answer.
+const IDEMPOTENCY_SECONDS: i64 = 24 * 3600;
+
+fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    match value.to_str() {
+        Ok(key) if (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(key.to_owned()))
+        }
+        _ => Err(ApiError::bad_field(
+            "Idempotency-Key",
+            "da 1 a 255 caratteri ASCII visibili",
+        )),
+    }
+}
+
+fn replay(stored: IdempotentResponse, fingerprint: &str) -> Answer {
+    if stored.fingerprint != fingerprint {
+        return Err(ApiError::IdempotencyKeyReused);
+    }
+    let mut response = json(
+        StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK),
+        &stored.body,
+    );
+    response.headers_mut().insert(
+        "idempotent-replayed",
+        http::HeaderValue::from_static("true"),
+    );
+    Ok(response)
+}
+
+async fn create_holder<S: HolderWriter + IdempotencyReader + ?Sized>(
+    store: &S,
+    now: jiff::Timestamp,
+    account: &AccountId,
+    caller: &Caller,
+    req: &Request,
+) -> Answer {
+    query_params(req, &[])?;
+    let key = idempotency_key(req)?;
+    let fields: HolderFields = json_body(req)?;
+    let body_bytes: &[u8] = req.body().as_ref();
+    let fingerprint =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(body_bytes));
+    if let Some(key) = &key
+        && let Some(stored) = store.idempotent_response(account, key).await?
+    {
+        return replay(stored, &fingerprint);
+    }
+    // Validate before taking an id, so bad input costs no sequence number.
+    let probe_id = HolderId::from_number(1);
+    Holder::create(probe_id, &fields).map_err(ApiError::Validation)?;
+    let id = store.next_holder_id().await?;
+    let holder = Holder::create(id, &fields).map_err(ApiError::Validation)?;
+    let body = holder_view(&holder);
+    let stored = key.as_ref().map(|key| IdempotentResponse {
+        key: key.clone(),
+        fingerprint: fingerprint.clone(),
+        status: 201,
+        body: body.clone(),
+        expires_at: now
+            .checked_add(jiff::SignedDuration::from_secs(IDEMPOTENCY_SECONDS))
+            .unwrap_or(now),
+    });
+    let op = operation(
+        caller,
+        now,
+        OperationKind::HolderCreated,
+        &holder.id,
+        format!(
+            "Inserimento titolare {} ({})",
+            holder.id.as_str(),
+            holder.tipo.as_str()
+        ),
+    );
+    match store
+        .insert_holder(account, &holder, &op, stored.as_ref())
+        .await
+    {
+        Ok(()) => {}
+        // Another request with the same key won the race: answer as it was answered.
+        Err(StoreError::Conflict) if key.is_some() => {
+            let key = key.as_deref().unwrap_or_default();
+            return match store.idempotent_response(account, key).await? {
+                Some(stored) => replay(stored, &fingerprint),
+                None => Err(StoreError::Conflict.into()),
+            };
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let mut response = json(StatusCode::CREATED, &body);
+    if let Ok(location) =
+        http::HeaderValue::from_str(&format!("/v1/holders/{}", holder.id.as_str()))
+    {
+        response
+            .headers_mut()
+            .insert(http::header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+async fn update_holder<S: HolderReader + HolderWriter + ?Sized>(
+    store: &S,
+    now: jiff::Timestamp,
+    account: &AccountId,
+    id: &str,
+    caller: &Caller,
+    req: &Request,
+) -> Answer {
+    query_params(req, &[])?;
+    let patch: HolderFields = json_body(req)?;
+    let before = store
+        .holder(account, &parse_holder_id(id)?)
+        .await?
+        .ok_or(ApiError::NotFound("Titolare"))?;
+    let (after, changed) = before.value.update(&patch).map_err(|e| match e {
+        UpdateError::Fixed(errors) => ApiError::FixedFields(errors),
+        UpdateError::Invalid(errors) => ApiError::Validation(errors),
+    })?;
+    if changed.is_empty() {
+        return Ok(json(StatusCode::OK, &holder_view(&after)));
+    }
+    let names: Vec<&str> = changed.iter().map(|f| f.as_str()).collect();
+    let op = operation(
+        caller,
+        now,
+        OperationKind::HolderUpdated,
+        &after.id,
+        format!(
+            "Aggiornamento titolare {}: {}",
+            after.id.as_str(),
+            names.join(", ")
+        ),
+    );
+    store.update_holder(account, &before, &after, &op).await?;
+    Ok(json(StatusCode::OK, &holder_view(&after)))
+}
+
+/// A mailbox as the API shows it: never its password hash.
+fn mailbox_view(mailbox: &Mailbox) -> serde_json::Value {
+    let mut value = serde_json::to_value(mailbox).unwrap_or_default();
+    if let Some(map) = value.as_object_mut() {
+        map.remove("password_hash");
+    }
+    value
+}
+
+async fn list_mailboxes<S: AccountReader + MailboxReader + ?Sized>(
+    store: &S,
+    account: &AccountId,
+    req: &Request,
+) -> Answer {
+    no_body(req)?;
+    let params = query_params(req, &["held_by_others", "page_size", "cursor"])?;
+    let page = page_request(&params)?;
+    let held_by_others = match params.get("held_by_others").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(ApiError::bad_field("held_by_others", "true o false")),
+    };
+    let mut filter = MailboxFilter::default();
+    if held_by_others {
+        filter.held_by_others_than = store.account(account).await?.and_then(|a| a.own_holder_id);
+    }
+    let listed = store.mailboxes(account, &filter, &page).await?;
+    let items: Vec<_> = listed.items.iter().map(mailbox_view).collect();
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "items": items, "next_cursor": listed.next_cursor }),
+    ))
+}
+
+async fn get_mailbox(
+    store: &dyn MailboxReader,
+    account: &AccountId,
+    address: &str,
+    req: &Request,
+) -> Answer {
+    no_body(req)?;
+    query_params(req, &[])?;
+    let address = EmailAddress::parse(address).map_err(|_| ApiError::NotFound("Casella"))?;
+    let mailbox = store
+        .mailbox(account, &address)
+        .await?
+        .ok_or(ApiError::NotFound("Casella"))?;
+    Ok(json(StatusCode::OK, &mailbox_view(&mailbox)))
+}
+
+async fn list_domains(store: &dyn DomainReader, account: &AccountId, req: &Request) -> Answer {
+    no_body(req)?;
+    let page = page_request(&query_params(req, &["page_size", "cursor"])?)?;
+    Ok(json(StatusCode::OK, &store.domains(account, &page).await?))
+}
+
+async fn get_domain(
+    store: &dyn DomainReader,
+    account: &AccountId,
+    name: &str,
+    req: &Request,
+) -> Answer {
+    no_body(req)?;
+    query_params(req, &[])?;
+    let domain = store
+        .domain(account, name)
+        .await?
+        .ok_or(ApiError::NotFound("Dominio"))?;
+    Ok(json(StatusCode::OK, &domain))
+}
+
+async fn list_operations(
+    store: &dyn OperationReader,
+    account: &AccountId,
+    req: &Request,
+) -> Answer {
+    no_body(req)?;
+    let page = page_request(&query_params(req, &["page_size", "cursor"])?)?;
+    Ok(json(
+        StatusCode::OK,
+        &store.operations(account, &page).await?,
+    ))
+}

@@ -1,0 +1,107 @@
+//! Errors as `application/problem+json` (RFC 9457), mapped in one place.
+
+use http::StatusCode;
+use lambda_http::{Body, Response};
+use serde::Serialize;
+use titolare_domain::FieldErrors;
+use titolare_domain::ports::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("unauthenticated")]
+    Unauthorized,
+    #[error("not found")]
+    NotFound(&'static str),
+    #[error("method not allowed")]
+    MethodNotAllowed(Vec<&'static str>),
+    #[error("bad request")]
+    BadRequest {
+        detail: String,
+        errors: Option<FieldErrors>,
+    },
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("validation failed")]
+    Validation(FieldErrors),
+    #[error("fixed fields")]
+    FixedFields(FieldErrors),
+    #[error("idempotency key reused")]
+    IdempotencyKeyReused,
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl ApiError {
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::BadRequest {
+            detail: detail.into(),
+            errors: None,
+        }
+    }
+
+    pub fn bad_field(field: &str, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            detail: "Richiesta non valida.".into(),
+            errors: Some(FieldErrors::one(field, message)),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<FieldErrors>,
+    pub request_id: String,
+}
+
+impl ApiError {
+    fn parts(
+        self,
+    ) -> (
+        StatusCode,
+        &'static str,
+        &'static str,
+        String,
+        Option<FieldErrors>,
+    ) {
+        use StatusCode as S;
+        match self {
+            Self::Unauthorized => (S::UNAUTHORIZED, "unauthorized", "Non autenticato", "Accesso richiesto: manca un token valido.".into(), None),
+            Self::NotFound(what) => (S::NOT_FOUND, "not-found", "Non trovato", format!("{what} non trovato."), None),
+            Self::MethodNotAllowed(allowed) => (S::METHOD_NOT_ALLOWED, "method-not-allowed", "Metodo non consentito", format!("Metodi consentiti: {}.", allowed.join(", ")), None),
+            Self::BadRequest { detail, errors } => (S::BAD_REQUEST, "bad-request", "Richiesta non valida", detail, errors),
+            Self::UnsupportedMediaType => (S::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Formato non supportato", "Il corpo della richiesta deve essere JSON (Content-Type: application/json).".into(), None),
+            Self::PayloadTooLarge => (S::PAYLOAD_TOO_LARGE, "payload-too-large", "Richiesta troppo grande", "Il corpo della richiesta supera i 64 KiB.".into(), None),
+            Self::Validation(errors) => (S::UNPROCESSABLE_ENTITY, "validation", "Dati non validi", "Alcuni campi non sono validi: vedere `errors`.".into(), Some(errors)),
+            Self::FixedFields(errors) => (S::UNPROCESSABLE_ENTITY, "fixed-fields", "Campi non modificabili", "La modifica riguarda campi che non si possono cambiare dopo la creazione del titolare; nessun dato è stato modificato.".into(), Some(errors)),
+            Self::IdempotencyKeyReused => (S::UNPROCESSABLE_ENTITY, "idempotency-key-reused", "Chiave di idempotenza già usata", "La Idempotency-Key è già stata usata per una richiesta diversa.".into(), None),
+            Self::Store(StoreError::Conflict) => (S::CONFLICT, "conflict", "Conflitto", "Il dato è stato modificato nel frattempo: ricaricare e riprovare.".into(), None),
+            Self::Store(StoreError::InvalidCursor) => (S::BAD_REQUEST, "bad-request", "Richiesta non valida", "Richiesta non valida.".into(), Some(FieldErrors::one("cursor", "cursore non valido per questa ricerca"))),
+            Self::Store(StoreError::Unavailable(_)) => (S::SERVICE_UNAVAILABLE, "unavailable", "Servizio non disponibile", "Servizio momentaneamente non disponibile: riprovare tra poco.".into(), None),
+            Self::Store(StoreError::Corrupt(_)) => (S::INTERNAL_SERVER_ERROR, "internal", "Errore interno", "Errore interno: il problema è stato registrato.".into(), None),
+        }
+    }
+
+    pub fn into_response(self, request_id: &str) -> Response<Body> {
+        if let Self::Store(e @ (StoreError::Unavailable(_) | StoreError::Corrupt(_))) = &self {
+            tracing::error!(error = %e, "store failure");
+        }
+        let (status, slug, title, detail, errors) = self.parts();
+        let problem = Problem {
+            kind: format!("urn:titolare:problem:{slug}"),
+            title,
+            status: status.as_u16(),
+            detail,
+            errors,
+            request_id: request_id.to_owned(),
+        };
+        crate::respond(status, "application/problem+json", &problem)
+    }
+}
