@@ -3,7 +3,7 @@
 
 mod dev;
 mod gateway;
-mod seed;
+pub mod seed;
 
 pub use dev::DevLogin;
 pub use gateway::{Server, serve_with};
