@@ -26,11 +26,29 @@ const GATEWAY_MAX_BODY: usize = 1024 * 1024;
 pub struct Server {
     pub address: SocketAddr,
     task: tokio::task::JoinHandle<()>,
+    /// Dropping it closes every open connection.
+    stop: tokio::sync::watch::Sender<()>,
+    gateway: std::sync::Weak<Gateway>,
+}
+
+impl Server {
+    /// Stops accepting, closes open connections and waits until the store is released.
+    pub async fn shutdown(self) {
+        let gateway = self.gateway.clone();
+        drop(self);
+        for _ in 0..500 {
+            if gateway.strong_count() == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
         self.task.abort();
+        self.stop.send_replace(());
     }
 }
 
@@ -64,6 +82,8 @@ pub async fn serve_with(
         requests: AtomicU64::new(0),
         boot,
     });
+    let weak = Arc::downgrade(&gateway);
+    let (stop, stopped) = tokio::sync::watch::channel(());
     let task = tokio::spawn(async move {
         loop {
             let Ok((stream, peer)) = listener.accept().await else {
@@ -71,18 +91,27 @@ pub async fn serve_with(
             };
             let _ = stream.set_nodelay(true);
             let gateway = gateway.clone();
+            let mut stopped = stopped.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req| {
                     let gateway = gateway.clone();
                     async move { Ok::<_, std::convert::Infallible>(gateway.handle(req, peer).await) }
                 });
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+                let connection =
+                    http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                tokio::select! {
+                    _ = connection => {}
+                    _ = stopped.changed() => {}
+                }
             });
         }
     });
-    Ok(Server { address, task })
+    Ok(Server {
+        address,
+        task,
+        stop,
+        gateway: weak,
+    })
 }
 
 fn reply(status: u16, content_type: &str, body: impl Into<Bytes>) -> HyperResponse {

@@ -101,8 +101,9 @@ fn translate_serde(message: &str) -> String {
 /// Query parameters, each at most once and each among `allowed`.
 pub fn query_params(req: &Request, allowed: &[&str]) -> Result<BTreeMap<String, String>, ApiError> {
     let raw = req.uri().query().unwrap_or("");
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw)
-        .map_err(|_| ApiError::bad_request("Parametri della richiesta non leggibili."))?;
+    let pairs = decode_query(raw).ok_or_else(|| {
+        ApiError::bad_request("Parametri della richiesta non leggibili (codifica non valida).")
+    })?;
     let mut params = BTreeMap::new();
     let mut errors = FieldErrors::default();
     for (name, value) in pairs {
@@ -120,6 +121,19 @@ pub fn query_params(req: &Request, allowed: &[&str]) -> Result<BTreeMap<String, 
             errors: Some(errors),
         })
     }
+}
+
+/// `application/x-www-form-urlencoded` pairs, refusing bad escapes and non-UTF-8 text
+/// rather than replacing them.
+fn decode_query(raw: &str) -> Option<Vec<(String, String)>> {
+    raw.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |s: &str| crate::routes::percent_decode(&s.replace('+', " "));
+            Some((decode(name)?, decode(value)?))
+        })
+        .collect()
 }
 
 /// A request with no body where none is expected.

@@ -112,7 +112,7 @@ fn match_path(template: &'static str, segments: &[&str]) -> Option<BTreeMap<&'st
     Some(params)
 }
 
-fn percent_decode(segment: &str) -> Option<String> {
+pub(crate) fn percent_decode(segment: &str) -> Option<String> {
     let bytes = segment.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

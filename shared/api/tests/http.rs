@@ -355,6 +355,8 @@ async fn bad_queries_get_a_400() {
         "/v1/mailboxes?foo=1",
         "/v1/holders/19?x=1",
         "/v1/operations?page_size=-1",
+        "/v1/holders?cognome=%FF",
+        "/v1/holders?cognome=%4",
     ] {
         let (status, body) = h.get(uri).await;
         assert_problem(status, &body, 400, "bad-request");

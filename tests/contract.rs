@@ -1,0 +1,122 @@
+//! One source of truth: the route table, the OpenAPI file, template.yaml and the crates
+//! under functions/ describe the same routes.
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+use titolare_api::routes::ROUTES;
+
+fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn yaml(path: &str) -> Value {
+    let text = std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn table() -> BTreeSet<(String, String)> {
+    ROUTES
+        .iter()
+        .map(|r| (r.method.to_owned(), r.path.to_owned()))
+        .collect()
+}
+
+#[test]
+fn openapi_describes_exactly_the_route_table() {
+    let spec = yaml("infra/openapi/openapi.yaml");
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
+    let mut described = BTreeSet::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if item.get(method).is_some() {
+                described.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    assert_eq!(described, table());
+}
+
+#[test]
+fn template_deploys_exactly_the_route_table() {
+    let template = yaml("template.yaml");
+    let mut deployed = BTreeSet::new();
+    let mut functions = BTreeSet::new();
+    for (name, resource) in template["Resources"].as_object().expect("Resources") {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let code = resource["Properties"]["CodeUri"].as_str().expect("CodeUri");
+        let function = code
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned();
+        for event in resource["Properties"]["Events"]
+            .as_object()
+            .into_iter()
+            .flat_map(|e| e.values())
+        {
+            if event["Type"] == "HttpApi" {
+                let method = event["Properties"]["Method"]
+                    .as_str()
+                    .unwrap()
+                    .to_uppercase();
+                let path = event["Properties"]["Path"].as_str().unwrap().to_owned();
+                let route = ROUTES
+                    .iter()
+                    .find(|r| r.method == method && r.path == path)
+                    .unwrap_or_else(|| panic!("{name}: {method} {path} is not in the route table"));
+                assert_eq!(
+                    route.function, function,
+                    "{name} deploys {method} {path} from the wrong crate"
+                );
+                deployed.insert((method, path));
+            }
+        }
+        functions.insert(function);
+    }
+    assert_eq!(deployed, table());
+    let crates: BTreeSet<String> = std::fs::read_dir(root().join("functions"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        functions, crates,
+        "every function crate is deployed, and only those"
+    );
+    let routed: BTreeSet<String> = ROUTES.iter().map(|r| r.function.to_owned()).collect();
+    assert!(routed.is_subset(&crates));
+}
+
+#[test]
+fn every_function_reads_the_table_it_is_allowed() {
+    let template = yaml("template.yaml");
+    for (name, resource) in template["Resources"].as_object().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let actions: Vec<&str> = resource["Properties"]["Policies"][0]["Statement"][0]["Action"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert!(
+            !actions
+                .iter()
+                .any(|a| a.contains("Scan") || a.ends_with('*')),
+            "{name} may not scan or wildcard"
+        );
+        let method = resource["Properties"]["Events"]["Api"]["Properties"]["Method"]
+            .as_str()
+            .unwrap();
+        if method == "GET" {
+            assert_eq!(
+                actions,
+                ["dynamodb:GetItem", "dynamodb:Query"],
+                "{name} only reads"
+            );
+        }
+    }
+}
