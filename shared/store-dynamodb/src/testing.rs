@@ -40,11 +40,12 @@ async fn start_moto() -> String {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port");
-    // The shell stops moto when this test process ends.
+    // The shell stops moto when this test process ends; nobody waits for it before that.
     let script = format!(
         "\"$0\" -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; while kill -0 {} 2>/dev/null; do sleep 1; done; kill $m",
         std::process::id()
     );
+    #[allow(clippy::zombie_processes)]
     std::process::Command::new("sh")
         .arg("-c")
         .arg(script)

@@ -15,6 +15,12 @@ const ITEMS: TableDefinition<(&str, &str), (i64, &[u8])> = TableDefinition::new(
 const SEQUENCES: TableDefinition<&str, u64> = TableDefinition::new("sequences");
 const NO_EXPIRY: i64 = i64::MAX;
 
+type ItemsTable = redb::ReadOnlyTable<(&'static str, &'static str), (i64, &'static [u8])>;
+type Entry<'a> = Result<
+    (redb::AccessGuard<'a, (&'static str, &'static str)>, redb::AccessGuard<'a, (i64, &'static [u8])>),
+    redb::StorageError,
+>;
+
 #[derive(Clone)]
 pub struct EmbeddedBackend {
     db: Arc<Database>,
@@ -36,9 +42,7 @@ impl EmbeddedBackend {
 
     fn read_items<T>(
         &self,
-        f: impl FnOnce(
-            &redb::ReadOnlyTable<(&'static str, &'static str), (i64, &'static [u8])>,
-        ) -> Result<T, BackendError>,
+        f: impl FnOnce(&ItemsTable) -> Result<T, BackendError>,
     ) -> Result<T, BackendError> {
         let tx = self.db.begin_read().map_err(unavailable)?;
         let table = tx.open_table(ITEMS).map_err(unavailable)?;
@@ -93,7 +97,7 @@ fn decode(bytes: &[u8]) -> Result<Item, BackendError> {
 /// Visits the entries of one partition under a prefix, in order, strictly after `after`,
 /// until `visit` says stop.
 fn scan(
-    table: &redb::ReadOnlyTable<(&'static str, &'static str), (i64, &'static [u8])>,
+    table: &ItemsTable,
     pk: &str,
     prefix: &str,
     after: Option<&str>,
@@ -112,14 +116,7 @@ fn scan(
         table.range(..(upper_pk.as_str(), upper_sk.as_str()))
     }
     .map_err(unavailable)?;
-    let mut step = |entry: Result<
-        (
-            redb::AccessGuard<'_, (&str, &str)>,
-            redb::AccessGuard<'_, (i64, &[u8])>,
-        ),
-        redb::StorageError,
-    >|
-     -> Result<bool, BackendError> {
+    let mut step = |entry: Entry<'_>| -> Result<bool, BackendError> {
         let (key, value) = entry.map_err(unavailable)?;
         let (k_pk, k_sk) = key.value();
         if k_pk != pk || !k_sk.starts_with(prefix) {

@@ -392,7 +392,8 @@ pub async fn search_by_every_criterion(b: Arc<dyn ItemBackend>) {
     let mailbox = sample_mailbox("rossi.lucia@pec.it", "12");
     store.put_mailbox(&acc, &mailbox).await.unwrap();
     let page = PageRequest::default();
-    let cases: Vec<(Vec<(&str, &str)>, Vec<&str>)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
         (vec![("id", "13")], vec!["13"]),
         (vec![("mailbox", "Rossi.Lucia@PEC.it")], vec!["12"]),
         (

@@ -51,9 +51,10 @@ pub enum PlaceError {
 }
 
 /// Country of an address. Italian addresses are checked against ISTAT's list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Nazione {
+    #[default]
     Italia,
     Estero(String),
 }
@@ -80,12 +81,6 @@ impl Nazione {
             Self::Italia => "Italia",
             Self::Estero(name) => name,
         }
-    }
-}
-
-impl Default for Nazione {
-    fn default() -> Self {
-        Self::Italia
     }
 }
 
