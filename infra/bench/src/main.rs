@@ -84,7 +84,8 @@ async fn search_reads(
     .expect("query");
     let mut reads = Vec::new();
     for n in sizes {
-        let account = AccountId::parse(&format!("bench-{label}-{n}")).expect("account");
+        let slug: String = label.chars().filter(char::is_ascii_alphanumeric).collect();
+        let account = AccountId::parse(&format!("bench-{slug}-{n}")).expect("account");
         let started = Instant::now();
         fill(&writer, &account, n, concurrency).await;
         let fill_secs = started.elapsed().as_secs_f64();

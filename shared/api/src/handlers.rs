@@ -167,10 +167,9 @@ async fn create_holder<S: HolderWriter + IdempotencyReader + ?Sized>(
         return replay(stored, &fingerprint);
     }
     // Validate before taking an id, so bad input costs no sequence number.
-    let probe_id = HolderId::from_number(1);
-    Holder::create(probe_id, &fields).map_err(ApiError::Validation)?;
-    let id = store.next_holder_id().await?;
-    let holder = Holder::create(id, &fields).map_err(ApiError::Validation)?;
+    let mut holder =
+        Holder::create(HolderId::from_number(1), &fields).map_err(ApiError::Validation)?;
+    holder.id = store.next_holder_id().await?;
     let body = holder_view(&holder);
     let stored = key.as_ref().map(|key| IdempotentResponse {
         key: key.clone(),

@@ -91,7 +91,7 @@ impl ApiError {
 
     pub fn into_response(self, request_id: &str) -> Response<Body> {
         if let Self::Store(e @ (StoreError::Unavailable(_) | StoreError::Corrupt(_))) = &self {
-            tracing::error!(error = %e, "store failure");
+            tracing::error!(request_id, error = %e, "store failure");
         }
         let (status, slug, title, detail, errors) = self.parts();
         let problem = Problem {

@@ -58,7 +58,8 @@ fn unavailable<E: std::fmt::Debug>(e: E) -> BackendError {
 }
 
 fn decode(map: HashMap<String, AttributeValue>) -> Result<Item, BackendError> {
-    serde_dynamo::from_item(map).map_err(|e| BackendError::Corrupt(e.to_string()))
+    // serde's message may quote a value; keep personal data out of errors and logs.
+    serde_dynamo::from_item(map).map_err(|_| BackendError::Corrupt("item does not parse".into()))
 }
 
 /// A condition as a DynamoDB expression and the values it names.

@@ -118,7 +118,10 @@ fn unavailable(e: impl std::fmt::Display) -> BackendError {
 }
 
 fn decode(bytes: &[u8]) -> Result<Item, BackendError> {
-    serde_json::from_slice(bytes).map_err(|e| BackendError::Corrupt(e.to_string()))
+    // serde's message may quote a value; keep personal data out of errors and logs.
+    serde_json::from_slice(bytes).map_err(|e| {
+        BackendError::Corrupt(format!("item does not parse ({:?} error)", e.classify()))
+    })
 }
 
 /// Visits the entries of one partition under a prefix, in order, strictly after `after`,

@@ -226,8 +226,14 @@ fn encode<T: Serialize>(value: &T) -> Result<serde_json::Value, StoreError> {
 }
 
 fn decode<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
-    serde_json::from_value(item.data.clone())
-        .map_err(|e| StoreError::Corrupt(format!("{} {}: {e}", item.kind, item.sk)))
+    // The key and the serde message may hold personal data (an address, a code): name the kind only.
+    serde_json::from_value(item.data.clone()).map_err(|e| {
+        StoreError::Corrupt(format!(
+            "a {} item does not parse ({:?} error)",
+            item.kind,
+            e.classify()
+        ))
+    })
 }
 
 fn encode_cursor(sk: &str) -> String {
