@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, ReturnValue, Select, TransactWriteItem,
+    AttributeValue, ConditionCheck, Delete, Put, PutRequest, ReturnValue, Select,
+    TransactWriteItem, WriteRequest,
 };
 use std::collections::HashMap;
 use titolare_store::backend::validate_writes;
@@ -38,6 +39,41 @@ impl DynamoBackend {
     pub async fn from_env(table: impl Into<String>) -> Self {
         let config = aws_config::load_from_env().await;
         Self::new(Client::new(&config), table)
+    }
+
+    /// Puts items unconditionally, 25 to a BatchWriteItem, retrying what DynamoDB leaves
+    /// unprocessed: for bulk imports into fresh keys (benchmarks, migrations), never for
+    /// state changes, which go through conditional transactions.
+    pub async fn batch_put(&self, items: &[Item]) -> Result<(), BackendError> {
+        for chunk in items.chunks(25) {
+            let mut requests = Vec::with_capacity(chunk.len());
+            for item in chunk {
+                let attributes = serde_dynamo::to_item(item)
+                    .map_err(|e| BackendError::Corrupt(e.to_string()))?;
+                let put = PutRequest::builder()
+                    .set_item(Some(attributes))
+                    .build()
+                    .map_err(unavailable)?;
+                requests.push(WriteRequest::builder().put_request(put).build());
+            }
+            let mut pending = HashMap::from([(self.table.clone(), requests)]);
+            while !pending.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .set_request_items(Some(pending))
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                pending = out
+                    .unprocessed_items
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|(_, r)| !r.is_empty())
+                    .collect();
+            }
+        }
+        Ok(())
     }
 
     fn key(pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
