@@ -125,6 +125,18 @@ fn query(pairs: &[(&str, &str)]) -> HolderQuery {
     .unwrap()
 }
 
+/// The first page (default size) of a search.
+async fn search(
+    store: &TableStore,
+    account: &AccountId,
+    criteria: &[(&str, &str)],
+) -> Page<HolderSummary> {
+    store
+        .search_holders(account, &query(criteria), &PageRequest::default())
+        .await
+        .unwrap()
+}
+
 async fn insert(store: &TableStore, account: &AccountId, holder: &Holder) {
     store
         .insert_holder(account, holder, &operation(holder.id.as_str(), NOW), None)
@@ -519,17 +531,12 @@ pub async fn update_moves_search_keys(b: Arc<dyn ItemBackend>) {
         .unwrap();
     let page = PageRequest::default();
     assert!(
-        store
-            .search_holders(&acc, &query(&[("ragione_sociale", "gialli")]), &page)
+        search(&store, &acc, &[("ragione_sociale", "gialli")])
             .await
-            .unwrap()
             .items
             .is_empty()
     );
-    let found = store
-        .search_holders(&acc, &query(&[("ragione_sociale", "azzurri")]), &page)
-        .await
-        .unwrap();
+    let found = search(&store, &acc, &[("ragione_sociale", "azzurri")]).await;
     assert_eq!(ids(&found), ["21"]);
     assert_eq!(found.items[0].comune, "Fiumicino");
     let stored = store.holder(&acc, &h.id).await.unwrap().unwrap();
@@ -598,18 +605,14 @@ pub async fn accounts_are_isolated(b: Arc<dyn ItemBackend>) {
     assert!(store.domain(&other, "viola.it").await.unwrap().is_none());
     let page = PageRequest::default();
     assert!(
-        store
-            .search_holders(&other, &query(&[("cognome", "viola")]), &page)
+        search(&store, &other, &[("cognome", "viola")])
             .await
-            .unwrap()
             .items
             .is_empty()
     );
     assert!(
-        store
-            .search_holders(&other, &query(&[("mailbox", "viola@pec.it")]), &page)
+        search(&store, &other, &[("mailbox", "viola@pec.it")])
             .await
-            .unwrap()
             .items
             .is_empty()
     );
@@ -630,10 +633,8 @@ pub async fn accounts_are_isolated(b: Arc<dyn ItemBackend>) {
             .is_empty()
     );
     assert_eq!(
-        store
-            .search_holders(&a, &query(&[("cognome", "viola")]), &page)
+        search(&store, &a, &[("cognome", "viola")])
             .await
-            .unwrap()
             .items
             .len(),
         1
