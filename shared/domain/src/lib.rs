@@ -3,10 +3,14 @@
 
 pub mod errors;
 pub mod holder;
+pub mod otp;
+pub mod outbox;
 pub mod ports;
 pub mod records;
 pub mod search;
+pub mod secret;
 pub mod text;
+pub mod transfer;
 pub mod values;
 
 pub use errors::FieldErrors;

@@ -1,0 +1,421 @@
+//! One-time code challenges (OWASP ASVS 4.0.3 §2.7, NIST SP 800-63B §5.1.3): one per
+//! request, party and channel; its state decides every send and every verification.
+
+use crate::secret::{CodeBinding, OneTimeCode, SecretKey};
+use crate::transfer::TransferId;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    /// The account user who opens the request.
+    Initiator,
+    CurrentHolder,
+    NewHolder,
+}
+
+impl Party {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Initiator => "initiator",
+            Self::CurrentHolder => "current_holder",
+            Self::NewHolder => "new_holder",
+        }
+    }
+
+    /// The channels a party verifies (seed 000): every party its mobile, the new holder
+    /// also its email.
+    pub fn channels(self) -> &'static [Channel] {
+        match self {
+            Self::NewHolder => &[Channel::Sms, Channel::Email],
+            _ => &[Channel::Sms],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Sms,
+    Email,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sms => "sms",
+            Self::Email => "email",
+        }
+    }
+}
+
+/// The limits, from configuration; the defaults are the product's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodePolicy {
+    pub validity: SignedDuration,
+    pub resend_after: SignedDuration,
+    pub max_sends: u32,
+    pub max_attempts: u32,
+    /// International calling codes SMS may go to.
+    pub sms_country_codes: Vec<u16>,
+}
+
+impl Default for CodePolicy {
+    fn default() -> Self {
+        Self {
+            validity: SignedDuration::from_mins(10),
+            resend_after: SignedDuration::from_secs(60),
+            max_sends: 5,
+            max_attempts: 5,
+            sms_country_codes: vec![39],
+        }
+    }
+}
+
+/// Statuses in the style of Twilio Verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChallengeStatus {
+    Pending,
+    Approved,
+    Expired,
+    MaxAttemptsReached,
+    Canceled,
+}
+
+/// Whether the message carrying the current code left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    Queued,
+    Sent,
+    /// "non consegnato": the next send may go at once.
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Challenge {
+    pub transfer: TransferId,
+    pub party: Party,
+    pub channel: Channel,
+    /// E.164 number or email address the current code went to.
+    pub destination: String,
+    /// Sends so far; also numbers the current code.
+    pub sends: u32,
+    pub last_sent_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// Wrong tries against the current code.
+    pub attempts: u32,
+    pub status: ChallengeStatus,
+    pub delivery: Delivery,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodeError {
+    #[error("codice già verificato")]
+    AlreadyApproved,
+    #[error("troppi invii: limite di {0} per questa richiesta")]
+    TooManySends(u32),
+    #[error("attendere {0} secondi prima di un nuovo invio")]
+    TooSoon(i64),
+    #[error("nessun codice inviato: richiederne uno")]
+    NoCode,
+    #[error("codice scaduto: richiederne uno nuovo")]
+    Expired,
+    #[error("troppi tentativi errati: richiedere un nuovo codice")]
+    TooManyAttempts,
+    #[error("codice errato: restano {0} tentativi")]
+    Wrong(u32),
+    #[error("il codice deve essere di 6 cifre")]
+    Format,
+    #[error("il canale {0} non è previsto per questa parte")]
+    Channel(&'static str),
+    #[error("invio SMS non consentito verso questo prefisso internazionale")]
+    Country,
+}
+
+impl Challenge {
+    /// The challenge after a (re)send of a new code to `destination`. A new destination or
+    /// a new send voids the previous code, which is bound to both.
+    pub fn send(
+        current: Option<&Challenge>,
+        transfer: &TransferId,
+        party: Party,
+        channel: Channel,
+        destination: &str,
+        now: Timestamp,
+        policy: &CodePolicy,
+    ) -> Result<Self, CodeError> {
+        if !party.channels().contains(&channel) {
+            return Err(CodeError::Channel(channel.as_str()));
+        }
+        if let Some(c) = current {
+            if c.status == ChallengeStatus::Approved {
+                return Err(CodeError::AlreadyApproved);
+            }
+            if c.sends >= policy.max_sends {
+                return Err(CodeError::TooManySends(policy.max_sends));
+            }
+            let ready_at = c.last_sent_at + policy.resend_after;
+            if c.delivery != Delivery::Failed && now < ready_at {
+                return Err(CodeError::TooSoon(
+                    (ready_at.as_second() - now.as_second()).max(1),
+                ));
+            }
+        }
+        Ok(Self {
+            transfer: transfer.clone(),
+            party,
+            channel,
+            destination: destination.to_owned(),
+            sends: current.map_or(0, |c| c.sends) + 1,
+            last_sent_at: now,
+            expires_at: now + policy.validity,
+            attempts: 0,
+            status: ChallengeStatus::Pending,
+            delivery: Delivery::Queued,
+        })
+    }
+
+    /// What the current code is bound to.
+    pub fn binding(&self) -> CodeBinding<'_> {
+        CodeBinding {
+            transfer: self.transfer.as_str(),
+            party: self.party.as_str(),
+            channel: self.channel.as_str(),
+            destination: &self.destination,
+            send_no: self.sends,
+        }
+    }
+
+    pub fn code(&self, key: &SecretKey) -> OneTimeCode {
+        key.one_time_code(&self.binding())
+    }
+
+    /// Checks a typed code. Returns the challenge as it must be stored (a wrong try counts,
+    /// an expiry is recorded) and whether it was approved; `None` when nothing changes.
+    pub fn verify(
+        &self,
+        typed: &str,
+        now: Timestamp,
+        key: &SecretKey,
+        policy: &CodePolicy,
+    ) -> (Option<Self>, Result<(), CodeError>) {
+        match self.status {
+            ChallengeStatus::Approved => return (None, Err(CodeError::AlreadyApproved)),
+            ChallengeStatus::MaxAttemptsReached => return (None, Err(CodeError::TooManyAttempts)),
+            ChallengeStatus::Expired => return (None, Err(CodeError::Expired)),
+            ChallengeStatus::Canceled => return (None, Err(CodeError::NoCode)),
+            ChallengeStatus::Pending => {}
+        }
+        if now >= self.expires_at {
+            return (
+                Some(Self {
+                    status: ChallengeStatus::Expired,
+                    ..self.clone()
+                }),
+                Err(CodeError::Expired),
+            );
+        }
+        let Some(typed) = OneTimeCode::parse(typed) else {
+            return (None, Err(CodeError::Format));
+        };
+        if typed.matches(&self.code(key)) {
+            return (
+                Some(Self {
+                    status: ChallengeStatus::Approved,
+                    ..self.clone()
+                }),
+                Ok(()),
+            );
+        }
+        let attempts = self.attempts + 1;
+        let status = if attempts >= policy.max_attempts {
+            ChallengeStatus::MaxAttemptsReached
+        } else {
+            ChallengeStatus::Pending
+        };
+        (
+            Some(Self {
+                attempts,
+                status,
+                ..self.clone()
+            }),
+            Err(CodeError::Wrong(policy.max_attempts - attempts)),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const T0: i64 = 1_795_420_800;
+
+    fn at(s: i64) -> Timestamp {
+        Timestamp::from_second(T0 + s).unwrap()
+    }
+
+    fn key() -> SecretKey {
+        SecretKey::from_bytes(&[3; 32]).unwrap()
+    }
+
+    fn first(policy: &CodePolicy) -> Challenge {
+        Challenge::send(
+            None,
+            &TransferId::from_number(1),
+            Party::Initiator,
+            Channel::Sms,
+            "+393331234567",
+            at(0),
+            policy,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_code_lives_ten_minutes_to_the_second() {
+        let p = CodePolicy::default();
+        let c = first(&p);
+        let code = c.code(&key());
+        assert!(c.verify(code.reveal(), at(599), &key(), &p).1.is_ok());
+        let (stored, result) = c.verify(code.reveal(), at(600), &key(), &p);
+        assert_eq!(result, Err(CodeError::Expired));
+        assert_eq!(stored.unwrap().status, ChallengeStatus::Expired);
+    }
+
+    #[test]
+    fn five_wrong_tries_kill_the_code() {
+        let p = CodePolicy::default();
+        let mut c = first(&p);
+        let right = c.code(&key());
+        let wrong = if right.reveal() == "000000" {
+            "111111"
+        } else {
+            "000000"
+        };
+        for left in (0..5).rev() {
+            let (stored, result) = c.verify(wrong, at(10), &key(), &p);
+            assert_eq!(result, Err(CodeError::Wrong(left)));
+            c = stored.unwrap();
+        }
+        assert_eq!(c.status, ChallengeStatus::MaxAttemptsReached);
+        assert_eq!(
+            c.verify(right.reveal(), at(11), &key(), &p),
+            (None, Err(CodeError::TooManyAttempts))
+        );
+    }
+
+    #[test]
+    fn sends_are_limited_and_spaced() {
+        let p = CodePolicy::default();
+        let mut c = first(&p);
+        let transfer = TransferId::from_number(1);
+        let resend = |c: &Challenge, s| {
+            Challenge::send(
+                Some(c),
+                &transfer,
+                Party::Initiator,
+                Channel::Sms,
+                "+393331234567",
+                at(s),
+                &p,
+            )
+        };
+        assert_eq!(resend(&c, 59), Err(CodeError::TooSoon(1)));
+        for n in 2..=5 {
+            c = resend(&c, 60 * i64::from(n)).unwrap();
+            assert_eq!(c.sends, n);
+        }
+        assert_eq!(resend(&c, 10_000), Err(CodeError::TooManySends(5)));
+    }
+
+    #[test]
+    fn a_failed_delivery_lifts_the_wait_and_a_new_send_voids_the_old_code() {
+        let p = CodePolicy::default();
+        let mut c = first(&p);
+        let old = c.code(&key());
+        c.delivery = Delivery::Failed;
+        let again = Challenge::send(
+            Some(&c),
+            &TransferId::from_number(1),
+            Party::Initiator,
+            Channel::Sms,
+            "+393339999999",
+            at(5),
+            &p,
+        )
+        .unwrap();
+        assert_ne!(again.code(&key()), old);
+        assert!(matches!(
+            again.verify(old.reveal(), at(6), &key(), &p).1,
+            Err(CodeError::Wrong(4)) | Ok(())
+        ));
+    }
+
+    #[test]
+    fn used_codes_and_wrong_channels_are_refused() {
+        let p = CodePolicy::default();
+        let c = first(&p);
+        let code = c.code(&key());
+        let (approved, ok) = c.verify(code.reveal(), at(1), &key(), &p);
+        assert!(ok.is_ok());
+        let approved = approved.unwrap();
+        assert_eq!(
+            approved.verify(code.reveal(), at(2), &key(), &p),
+            (None, Err(CodeError::AlreadyApproved))
+        );
+        let email = Challenge::send(
+            None,
+            &TransferId::from_number(1),
+            Party::Initiator,
+            Channel::Email,
+            "a@b.it",
+            at(0),
+            &p,
+        );
+        assert_eq!(email, Err(CodeError::Channel("email")));
+        assert_eq!(
+            c.verify("12a456", at(1), &key(), &p),
+            (None, Err(CodeError::Format))
+        );
+    }
+
+    proptest! {
+        /// Whatever sequence of sends, right and wrong tries and clock jumps: a code is
+        /// approved at most once, never after its expiry, never after five wrong tries.
+        #[test]
+        fn challenge_invariants(steps in proptest::collection::vec((0u8..3, 0i64..400), 1..40)) {
+            let p = CodePolicy::default();
+            let mut c = first(&p);
+            let mut now = 0;
+            let mut approvals = 0;
+            for (action, jump) in steps {
+                now += jump;
+                match action {
+                    0 => if let Ok(next) = Challenge::send(Some(&c), &TransferId::from_number(1), Party::Initiator, Channel::Sms, "+393331234567", at(now), &p) {
+                        prop_assert!(c.status != ChallengeStatus::Approved);
+                        c = next;
+                    },
+                    _ => {
+                        let right = c.code(&key());
+                        let typed = if action == 1 { right.reveal().to_owned() } else { format!("{:06}", (right.reveal().parse::<u32>().unwrap() + 1) % 1_000_000) };
+                        let before = c.clone();
+                        let (stored, result) = c.verify(&typed, at(now), &key(), &p);
+                        if result.is_ok() {
+                            approvals += 1;
+                            prop_assert!(at(now) < before.expires_at);
+                            prop_assert!(before.attempts < p.max_attempts);
+                        }
+                        if let Some(s) = stored { c = s; }
+                    }
+                }
+                prop_assert!(c.attempts <= p.max_attempts);
+                prop_assert!(c.sends <= p.max_sends);
+            }
+            prop_assert!(approvals <= 1);
+        }
+    }
+}
