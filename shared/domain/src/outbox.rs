@@ -3,7 +3,7 @@
 //! a code or a token in clear.
 
 use crate::holder::Lingua;
-use crate::otp::{Channel, Party};
+use crate::otp::{Challenge, Channel, Party};
 use crate::records::AccountId;
 use crate::transfer::TransferId;
 use jiff::Timestamp;
@@ -47,17 +47,19 @@ pub struct OutboxMessage {
 }
 
 impl OutboxMessage {
-    /// The message carrying send number `send_no` of a party's code on a channel.
+    /// The message carrying the current code of a challenge.
     pub fn code(
-        transfer: &TransferId,
+        challenge: &Challenge,
         account: &AccountId,
-        party: Party,
-        channel: Channel,
-        send_no: u32,
-        to: &str,
         lingua: Lingua,
         now: Timestamp,
     ) -> Self {
+        let (transfer, party, channel, send_no) = (
+            &challenge.transfer,
+            challenge.party,
+            challenge.channel,
+            challenge.sends,
+        );
         Self {
             id: format!(
                 "{}-{}-{}-{send_no}",
@@ -68,7 +70,7 @@ impl OutboxMessage {
             transfer: transfer.clone(),
             account: account.clone(),
             channel,
-            to: Some(to.to_owned()),
+            to: Some(challenge.destination.clone()),
             lingua,
             message: Message::Code { party, send_no },
             status: DeliveryStatus::Pending,
