@@ -2,8 +2,11 @@
 //! Handlers ask for the narrowest trait that serves them.
 
 use crate::holder::{Holder, HolderId};
+use crate::otp::{Challenge, Channel, Party};
+use crate::outbox::OutboxMessage;
 use crate::records::{Account, AccountId, CertifiedDomain, Mailbox, Operation};
 use crate::search::{HolderQuery, HolderSummary, Page, PageRequest};
+use crate::transfer::{Transfer, TransferId};
 use crate::values::EmailAddress;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -157,6 +160,61 @@ pub trait Fixtures: Send + Sync {
         account: &AccountId,
         domain: &CertifiedDomain,
     ) -> Result<(), StoreError>;
+    async fn put_transfer(&self, transfer: &Transfer) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait TransferReader: Send + Sync {
+    async fn transfer(&self, id: &TransferId) -> Result<Option<Versioned<Transfer>>, StoreError>;
+}
+
+#[async_trait]
+pub trait ChallengeStore: Send + Sync {
+    async fn challenge(
+        &self,
+        transfer: &TransferId,
+        party: Party,
+        channel: Channel,
+    ) -> Result<Option<Versioned<Challenge>>, StoreError>;
+    /// Stores a (re)sent challenge and the message carrying its code, all or nothing, if
+    /// neither the request nor the challenge (`before`: its version, `None` when new)
+    /// changed since they were read.
+    async fn record_send(
+        &self,
+        transfer: &Versioned<Transfer>,
+        before: Option<u64>,
+        challenge: &Challenge,
+        message: &OutboxMessage,
+    ) -> Result<(), StoreError>;
+    /// Stores a challenge after a verification attempt, if unchanged since read.
+    async fn record_attempt(
+        &self,
+        transfer: &Versioned<Transfer>,
+        before: u64,
+        challenge: &Challenge,
+    ) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    async fn outbox_message(
+        &self,
+        transfer: &TransferId,
+        id: &str,
+    ) -> Result<Option<Versioned<OutboxMessage>>, StoreError>;
+    /// Every message of a request, oldest first.
+    async fn outbox_messages(
+        &self,
+        transfer: &TransferId,
+    ) -> Result<Vec<OutboxMessage>, StoreError>;
+    /// Replaces a message unchanged since read (version `before`) and, when given, the
+    /// challenge whose delivery it reports, unchanged since its read too.
+    async fn update_outbox(
+        &self,
+        before: u64,
+        message: &OutboxMessage,
+        challenge: Option<&Versioned<Challenge>>,
+    ) -> Result<(), StoreError>;
 }
 
 /// Everything the HTTP handlers use, for wiring; handlers themselves take the narrow traits.
@@ -169,6 +227,9 @@ pub trait Store:
     + DomainReader
     + OperationReader
     + AccountReader
+    + TransferReader
+    + ChallengeStore
+    + OutboxStore
     + Fixtures
 {
 }
@@ -182,6 +243,9 @@ impl<T> Store for T where
         + DomainReader
         + OperationReader
         + AccountReader
+        + TransferReader
+        + ChallengeStore
+        + OutboxStore
         + Fixtures
 {
 }

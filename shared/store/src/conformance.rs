@@ -23,7 +23,8 @@ macro_rules! conformance_tests {
             search_by_every_criterion, search_pages_add_up, search_combines_criteria,
             update_moves_search_keys, concurrent_updates_apply_once, accounts_are_isolated,
             idempotent_responses_are_kept_until_they_expire, listings_page_and_filter,
-            invalid_cursors_are_refused);
+            invalid_cursors_are_refused, a_send_writes_challenge_and_message_together,
+            concurrent_verifications_apply_once, request_items_expire_with_it);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
@@ -826,4 +827,230 @@ pub fn sample_domain(name: &str, holder: &str) -> CertifiedDomain {
         registered_on: "2020-01-15".parse().unwrap(),
         end_of_service: "2027-01-15".parse().unwrap(),
     }
+}
+
+/// A request of `account` whose parties have demo contacts, open until `deadline`.
+pub fn sample_transfer(
+    id: u64,
+    account: &AccountId,
+    deadline: i64,
+) -> titolare_domain::transfer::Transfer {
+    use titolare_domain::transfer::*;
+    use titolare_domain::values::MobileNumber;
+    let contact = |n: u32| Contact {
+        mobile: MobileNumber::parse(&format!("+39 333 000 {n:04}")).unwrap(),
+        email: EmailAddress::parse(&format!("party{n}@example.it")).unwrap(),
+        lingua: Lingua::It,
+    };
+    Transfer {
+        id: TransferId::from_number(id),
+        account: account.clone(),
+        status: TransferStatus::Open,
+        created_at: jiff::Timestamp::from_second(NOW).unwrap(),
+        deadline: jiff::Timestamp::from_second(deadline).unwrap(),
+        initiator: contact(1),
+        current_holder: contact(2),
+        new_holder: contact(3),
+    }
+}
+
+fn first_code(
+    transfer: &titolare_domain::transfer::Transfer,
+) -> (
+    titolare_domain::otp::Challenge,
+    titolare_domain::outbox::OutboxMessage,
+) {
+    use titolare_domain::otp::*;
+    let now = jiff::Timestamp::from_second(NOW).unwrap();
+    let c = Challenge::send(
+        None,
+        &transfer.id,
+        Party::CurrentHolder,
+        Channel::Sms,
+        transfer.current_holder.mobile.as_str(),
+        now,
+        &CodePolicy::default(),
+    )
+    .unwrap();
+    let m = titolare_domain::outbox::OutboxMessage::code(&c, &transfer.account, Lingua::It, now);
+    (c, m)
+}
+
+fn transfer_id() -> u64 {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_micros() as u64;
+    nanos * 100 + N.fetch_add(1, Ordering::Relaxed) % 100
+}
+
+pub async fn a_send_writes_challenge_and_message_together(b: Arc<dyn ItemBackend>) {
+    use titolare_domain::otp::*;
+    let (store, _) = store(b);
+    let t = sample_transfer(transfer_id(), &account("send"), NOW + 3600);
+    store.put_transfer(&t).await.unwrap();
+    let transfer = store.transfer(&t.id).await.unwrap().unwrap();
+    let (challenge, message) = first_code(&t);
+    store
+        .record_send(&transfer, None, &challenge, &message)
+        .await
+        .unwrap();
+    // The same send again: the challenge exists now and the message id is taken.
+    assert_eq!(
+        store
+            .record_send(&transfer, None, &challenge, &message)
+            .await,
+        Err(StoreError::Conflict)
+    );
+    let stored = store
+        .challenge(&t.id, Party::CurrentHolder, Channel::Sms)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.value, challenge);
+    let messages = store.outbox_messages(&t.id).await.unwrap();
+    assert_eq!(messages, std::slice::from_ref(&message));
+    // A request changed meanwhile refuses the send, and nothing of it is written.
+    let mut changed = t.clone();
+    changed.status = titolare_domain::transfer::TransferStatus::Cancelled;
+    store.put_transfer(&changed).await.unwrap();
+    let later = jiff::Timestamp::from_second(NOW + 120).unwrap();
+    let resend = Challenge::send(
+        Some(&stored.value),
+        &t.id,
+        Party::CurrentHolder,
+        Channel::Sms,
+        &stored.value.destination,
+        later,
+        &CodePolicy::default(),
+    )
+    .unwrap();
+    let resend_message =
+        titolare_domain::outbox::OutboxMessage::code(&resend, &t.account, Lingua::It, later);
+    assert_eq!(
+        store
+            .record_send(&transfer, Some(stored.version), &resend, &resend_message)
+            .await,
+        Err(StoreError::Conflict)
+    );
+    assert_eq!(store.outbox_messages(&t.id).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .challenge(&t.id, Party::CurrentHolder, Channel::Sms)
+            .await
+            .unwrap()
+            .unwrap(),
+        stored
+    );
+    // Delivery results update message and challenge together.
+    let sent = store
+        .outbox_message(&t.id, &message.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut delivered = sent.value.clone();
+    delivered.status = titolare_domain::outbox::DeliveryStatus::Sent;
+    delivered.to = None;
+    let mut c = stored.value.clone();
+    c.delivery = Delivery::Sent;
+    store
+        .update_outbox(
+            sent.version,
+            &delivered,
+            Some(&Versioned {
+                value: c.clone(),
+                version: stored.version,
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.update_outbox(sent.version, &delivered, None).await,
+        Err(StoreError::Conflict),
+        "stale version"
+    );
+    assert_eq!(
+        store
+            .challenge(&t.id, Party::CurrentHolder, Channel::Sms)
+            .await
+            .unwrap()
+            .unwrap()
+            .value
+            .delivery,
+        Delivery::Sent
+    );
+    assert_eq!(
+        store
+            .outbox_message(&t.id, &message.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .value
+            .to,
+        None
+    );
+}
+
+pub async fn concurrent_verifications_apply_once(b: Arc<dyn ItemBackend>) {
+    use titolare_domain::otp::*;
+    let (store, _) = store(b);
+    let t = sample_transfer(transfer_id(), &account("verify"), NOW + 3600);
+    store.put_transfer(&t).await.unwrap();
+    let transfer = store.transfer(&t.id).await.unwrap().unwrap();
+    let (challenge, message) = first_code(&t);
+    store
+        .record_send(&transfer, None, &challenge, &message)
+        .await
+        .unwrap();
+    let read = store
+        .challenge(&t.id, Party::CurrentHolder, Channel::Sms)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut approved = read.value.clone();
+    approved.status = ChallengeStatus::Approved;
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (store, transfer, approved, version) = (
+            store.clone(),
+            transfer.clone(),
+            approved.clone(),
+            read.version,
+        );
+        tasks.push(tokio::spawn(async move {
+            store.record_attempt(&transfer, version, &approved).await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(e) => assert_eq!(e, StoreError::Conflict),
+        }
+    }
+    assert_eq!(ok, 1);
+}
+
+pub async fn request_items_expire_with_it(b: Arc<dyn ItemBackend>) {
+    use titolare_domain::otp::*;
+    let (store, clock) = store(b);
+    let t = sample_transfer(transfer_id(), &account("expiry"), NOW + 60);
+    store.put_transfer(&t).await.unwrap();
+    let transfer = store.transfer(&t.id).await.unwrap().unwrap();
+    let (challenge, message) = first_code(&t);
+    store
+        .record_send(&transfer, None, &challenge, &message)
+        .await
+        .unwrap();
+    clock.set(NOW + 60);
+    assert!(store.transfer(&t.id).await.unwrap().is_none());
+    assert!(
+        store
+            .challenge(&t.id, Party::CurrentHolder, Channel::Sms)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.outbox_messages(&t.id).await.unwrap().is_empty());
 }

@@ -43,3 +43,25 @@ pub fn operations_pk(account: &AccountId) -> String {
 pub fn operation_sk(at: jiff::Timestamp, id: &str) -> String {
     format!("{:020}#{id}", at.as_microsecond())
 }
+
+/// Partition of one change-of-holder request: the request, its challenges, its outbox.
+/// Holders reach it through their link token, which names the request but not the account.
+pub fn transfer_pk(id: &titolare_domain::transfer::TransferId) -> String {
+    format!("TRANSFER#{}", id.as_str())
+}
+
+pub const TRANSFER_SK: &str = "TRANSFER";
+pub const OUTBOX_PREFIX: &str = "OUTBOX#";
+/// The item kind the dispatcher's stream filter selects.
+pub const OUTBOX_KIND: &str = "outbox";
+
+pub fn challenge_sk(
+    party: titolare_domain::otp::Party,
+    channel: titolare_domain::otp::Channel,
+) -> String {
+    format!("CHALLENGE#{}#{}", party.as_str(), channel.as_str())
+}
+
+pub fn outbox_sk(message_id: &str) -> String {
+    format!("{OUTBOX_PREFIX}{message_id}")
+}

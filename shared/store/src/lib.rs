@@ -9,6 +9,7 @@ pub mod conformance;
 pub mod keys;
 pub mod probes;
 mod table;
+mod transfers;
 
 pub use backend::{
     BackendError, Condition, Count, Item, ItemBackend, Query, QueryPage, TTL_ATTRIBUTE, Write,

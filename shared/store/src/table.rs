@@ -35,7 +35,38 @@ impl TableStore {
         self.clock.now().as_second()
     }
 
-    async fn get_as<T: DeserializeOwned>(
+    pub(crate) async fn get_item(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.backend
+            .get(pk, sk, self.now())
+            .await
+            .map_err(store_error)
+    }
+
+    /// Every live item of a partition under a prefix (small partitions only).
+    pub(crate) async fn query_all(&self, pk: &str, prefix: &str) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        loop {
+            let query = Query {
+                pk: pk.to_owned(),
+                sk_prefix: prefix.to_owned(),
+                start_after: items.last().map(|i: &Item| i.sk.clone()),
+                limit: 100,
+                forward: true,
+            };
+            let page = self
+                .backend
+                .query(&query, self.now())
+                .await
+                .map_err(store_error)?;
+            let done = page.items.len() < 100;
+            items.extend(page.items);
+            if done {
+                return Ok(items);
+            }
+        }
+    }
+
+    pub(crate) async fn get_as<T: DeserializeOwned>(
         &self,
         pk: &str,
         sk: &str,
@@ -205,7 +236,7 @@ impl TableStore {
         })
     }
 
-    async fn transact(&self, writes: &[Write]) -> Result<(), StoreError> {
+    pub(crate) async fn transact(&self, writes: &[Write]) -> Result<(), StoreError> {
         self.backend
             .transact(writes, self.now())
             .await
@@ -221,11 +252,11 @@ fn store_error(e: BackendError) -> StoreError {
     }
 }
 
-fn encode<T: Serialize>(value: &T) -> Result<serde_json::Value, StoreError> {
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<serde_json::Value, StoreError> {
     serde_json::to_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn decode<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
+pub(crate) fn decode<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
     // The key and the serde message may hold personal data (an address, a code): name the kind only.
     serde_json::from_value(item.data.clone()).map_err(|e| {
         StoreError::Corrupt(format!(
@@ -502,6 +533,19 @@ impl Fixtures for TableStore {
             "mailbox",
             encode(mailbox)?,
         );
+        self.transact(&[Write::put(item, Condition::Always)]).await
+    }
+
+    async fn put_transfer(
+        &self,
+        transfer: &titolare_domain::transfer::Transfer,
+    ) -> Result<(), StoreError> {
+        // A new version, so readers of the old one see it changed.
+        let mut item = crate::transfers::transfer_item(transfer)?;
+        item.version = self
+            .get_item(&item.pk, &item.sk)
+            .await?
+            .map_or(1, |old| old.version + 1);
         self.transact(&[Write::put(item, Condition::Always)]).await
     }
 
