@@ -62,17 +62,21 @@ async fn start_moto() -> String {
     panic!("moto_server did not start on {endpoint}");
 }
 
-/// A client for the moto server, with dummy credentials.
-pub async fn client(endpoint: &str) -> Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+/// SDK configuration for the moto server, with dummy credentials (any AWS client).
+pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("eu-south-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "test", "test", None, None, "moto",
         ))
         .load()
-        .await;
-    Client::new(&config)
+        .await
+}
+
+/// A DynamoDB client for the moto server.
+pub async fn client(endpoint: &str) -> Client {
+    Client::new(&sdk_config(endpoint).await)
 }
 
 /// The table's Properties in template.yaml, as JSON.

@@ -1,0 +1,216 @@
+//! The dispatcher: takes an outbox record the store committed, claims it, renders it,
+//! sends it with retries and records the outcome. At least once, but a record already
+//! sent (or being sent) is never sent again, so a repeated stream delivery is harmless.
+
+use crate::messenger::{Envelope, Messenger, SendError};
+use crate::templates::{Template, render};
+use std::sync::Arc;
+use std::time::Duration;
+use titolare_domain::otp::{ChallengeStatus, Delivery};
+use titolare_domain::outbox::{DeliveryStatus, Message, OutboxMessage};
+use titolare_domain::ports::{ChallengeStore, Clock, OutboxStore, StoreError, Versioned};
+use titolare_domain::secret::{CodeBinding, SecretKey};
+use titolare_domain::transfer::TransferId;
+
+/// What a dispatcher needs of the store.
+pub trait DispatchStore: OutboxStore + ChallengeStore {}
+impl<T: OutboxStore + ChallengeStore + ?Sized> DispatchStore for T {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dispatched {
+    Sent,
+    AlreadySent,
+    /// Another dispatcher holds the claim.
+    InProgress,
+    /// The record is gone (its request ended and expired).
+    Gone,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The message was recorded as failed ("non consegnato") after every retry.
+    #[error("send failed: {0}")]
+    Send(#[from] SendError),
+    #[error("outbox record {0} has no destination")]
+    NoDestination(String),
+}
+
+/// How long a claim holds before another dispatcher may take the record over.
+const CLAIM: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
+
+pub struct Dispatcher {
+    store: Arc<dyn DispatchStore>,
+    messenger: Arc<dyn Messenger>,
+    key: SecretKey,
+    clock: Arc<dyn Clock>,
+    /// Tries per dispatch, and the first pause between them (doubling).
+    tries: u32,
+    pause: Duration,
+}
+
+impl Dispatcher {
+    pub fn new(
+        store: Arc<dyn DispatchStore>,
+        messenger: Arc<dyn Messenger>,
+        key: SecretKey,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            messenger,
+            key,
+            clock,
+            tries: 3,
+            pause: Duration::from_millis(200),
+        }
+    }
+
+    pub fn with_retries(mut self, tries: u32, pause: Duration) -> Self {
+        self.tries = tries.max(1);
+        self.pause = pause;
+        self
+    }
+
+    pub async fn dispatch(
+        &self,
+        transfer: &TransferId,
+        message_id: &str,
+    ) -> Result<Dispatched, DispatchError> {
+        let now = self.clock.now();
+        let Some(current) = self.store.outbox_message(transfer, message_id).await? else {
+            return Ok(Dispatched::Gone);
+        };
+        match current.value.status {
+            DeliveryStatus::Sent => return Ok(Dispatched::AlreadySent),
+            DeliveryStatus::Sending
+                if current.value.claimed_until.is_some_and(|until| until > now) =>
+            {
+                return Ok(Dispatched::InProgress);
+            }
+            _ => {}
+        }
+        let mut claimed = current.value.clone();
+        claimed.status = DeliveryStatus::Sending;
+        claimed.claimed_until = Some(now + CLAIM);
+        claimed.attempts += 1;
+        match self
+            .store
+            .update_outbox(current.version, &claimed, None)
+            .await
+        {
+            Err(StoreError::Conflict) => return Ok(Dispatched::InProgress),
+            other => other?,
+        }
+        let envelope = self.envelope(&claimed)?;
+        let result = self.send_with_retries(&envelope).await;
+        let mut done = claimed.clone();
+        done.claimed_until = None;
+        let delivery = match &result {
+            Ok(provider_id) => {
+                done.status = DeliveryStatus::Sent;
+                done.provider_id = Some(provider_id.clone());
+                done.error = None;
+                // The destination was needed to derive and send; it need not stay.
+                done.to = None;
+                Delivery::Sent
+            }
+            Err(e) => {
+                done.status = DeliveryStatus::Failed;
+                done.error = Some(e.to_string());
+                Delivery::Failed
+            }
+        };
+        let challenge = self.challenge_with(&claimed, delivery).await?;
+        match self
+            .store
+            .update_outbox(current.version + 1, &done, challenge.as_ref())
+            .await
+        {
+            // The challenge moved on meanwhile (a resend): record the message alone.
+            Err(StoreError::Conflict) if challenge.is_some() => {
+                self.store
+                    .update_outbox(current.version + 1, &done, None)
+                    .await?
+            }
+            other => other?,
+        }
+        tracing::info!(message = %claimed.id, status = ?done.status, attempts = done.attempts, "outbox message dispatched");
+        result
+            .map(|_| Dispatched::Sent)
+            .map_err(DispatchError::Send)
+    }
+
+    /// The challenge whose code this message carries, with its delivery updated, if the
+    /// message still carries its current code.
+    async fn challenge_with(
+        &self,
+        message: &OutboxMessage,
+        delivery: Delivery,
+    ) -> Result<Option<Versioned<titolare_domain::otp::Challenge>>, StoreError> {
+        let Message::Code { party, send_no } = message.message;
+        let Some(mut challenge) = self
+            .store
+            .challenge(&message.transfer, party, message.channel)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if challenge.value.sends != send_no || challenge.value.status != ChallengeStatus::Pending {
+            return Ok(None);
+        }
+        challenge.value.delivery = delivery;
+        Ok(Some(challenge))
+    }
+
+    fn envelope(&self, message: &OutboxMessage) -> Result<Envelope, DispatchError> {
+        let to = message
+            .to
+            .clone()
+            .ok_or_else(|| DispatchError::NoDestination(message.id.clone()))?;
+        let Message::Code { party, send_no } = message.message;
+        let binding = CodeBinding {
+            transfer: message.transfer.as_str(),
+            party: party.as_str(),
+            channel: message.channel.as_str(),
+            destination: &to,
+            send_no,
+        };
+        let code = self.key.one_time_code(&binding);
+        let template = match message.channel {
+            titolare_domain::otp::Channel::Sms => Template::CodeSms { code: &code },
+            titolare_domain::otp::Channel::Email => Template::CodeEmail { code: &code },
+        };
+        let rendered = render(&template, message.lingua);
+        Ok(Envelope {
+            channel: message.channel,
+            to,
+            subject: rendered.subject,
+            text: rendered.text,
+            html: rendered.html,
+        })
+    }
+
+    async fn send_with_retries(&self, envelope: &Envelope) -> Result<String, SendError> {
+        let mut pause = self.pause;
+        let mut last = None;
+        for attempt in 1..=self.tries {
+            match self.messenger.send(envelope).await {
+                Ok(id) => return Ok(id),
+                Err(e) => {
+                    tracing::warn!(attempt, provider = e.provider, reason = %e.reason, "send failed");
+                    last = Some(e);
+                    if attempt < self.tries {
+                        tokio::time::sleep(pause).await;
+                        pause *= 2;
+                    }
+                }
+            }
+        }
+        Err(last.unwrap_or(SendError {
+            provider: "none",
+            reason: "no try made".into(),
+        }))
+    }
+}

@@ -1,0 +1,515 @@
+//! Every text a person receives, in Italian and English, plain and HTML for email.
+//! Dates are shown in Europe/Rome time.
+
+use jiff::Timestamp;
+use titolare_domain::Lingua;
+use titolare_domain::otp::Party;
+use titolare_domain::secret::OneTimeCode;
+
+/// What to say, with everything it names.
+#[derive(Debug, Clone)]
+pub enum Template<'a> {
+    CodeSms {
+        code: &'a OneTimeCode,
+    },
+    CodeEmail {
+        code: &'a OneTimeCode,
+    },
+    Invitation {
+        party: Party,
+        transfer: &'a str,
+        items: &'a [String],
+        deadline: Timestamp,
+        link: &'a str,
+    },
+    Confirmation {
+        party: Party,
+        transfer: &'a str,
+        moved: &'a [String],
+        kept: &'a [String],
+    },
+    Rejection {
+        transfer: &'a str,
+        items: &'a [String],
+    },
+    Cancellation {
+        transfer: &'a str,
+        items: &'a [String],
+    },
+    Expiry {
+        transfer: &'a str,
+        items: &'a [String],
+        deadline: Timestamp,
+    },
+    PasswordReset {
+        mailbox: &'a str,
+        link: &'a str,
+        valid_until: Timestamp,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    /// Empty for an SMS.
+    pub html: String,
+}
+
+const SIGNATURE_IT: &str = "Il servizio clienti PEC";
+const SIGNATURE_EN: &str = "PEC customer service";
+
+/// "23/11/2026 alle 09:00" / "23/11/2026 at 09:00", in Rome's time.
+fn rome(at: Timestamp, lingua: Lingua) -> String {
+    let zoned = at
+        .in_tz("Europe/Rome")
+        .unwrap_or_else(|_| at.to_zoned(jiff::tz::TimeZone::UTC));
+    let word = if lingua == Lingua::En { "at" } else { "alle" };
+    format!(
+        "{} {word} {}",
+        zoned.strftime("%d/%m/%Y"),
+        zoned.strftime("%H:%M")
+    )
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn list(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|i| format!("- {i}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// An email from paragraphs: plain text as given, HTML with each paragraph escaped.
+/// A paragraph starting with "- " lines is a list; `link` becomes a button.
+fn email(
+    subject: String,
+    paragraphs: Vec<String>,
+    link: Option<(&str, &str)>,
+    lingua: Lingua,
+) -> Rendered {
+    let signature = if lingua == Lingua::En {
+        SIGNATURE_EN
+    } else {
+        SIGNATURE_IT
+    };
+    let mut text = paragraphs.join("\n\n");
+    let mut html = format!(
+        "<!doctype html><html lang=\"{}\"><body style=\"font-family:sans-serif\">",
+        if lingua == Lingua::En { "en" } else { "it" }
+    );
+    for p in &paragraphs {
+        if p.starts_with("- ") {
+            let items: String = p
+                .lines()
+                .map(|l| format!("<li>{}</li>", escape(l.trim_start_matches("- "))))
+                .collect();
+            html.push_str(&format!("<ul>{items}</ul>"));
+        } else {
+            html.push_str(&format!("<p>{}</p>", escape(p)));
+        }
+    }
+    if let Some((label, url)) = link {
+        text.push_str(&format!("\n\n{label}: {url}"));
+        html.push_str(&format!("<p><a href=\"{}\" style=\"padding:8px 16px;background:#0a6;color:#fff;text-decoration:none\">{}</a></p>", escape(url), escape(label)));
+    }
+    text.push_str(&format!("\n\n{signature}"));
+    html.push_str(&format!("<p>{}</p></body></html>", escape(signature)));
+    Rendered {
+        subject,
+        text,
+        html,
+    }
+}
+
+fn role(party: Party, lingua: Lingua) -> &'static str {
+    match (party, lingua) {
+        (Party::CurrentHolder, Lingua::It) => "attuale titolare",
+        (Party::NewHolder, Lingua::It) => "nuovo titolare",
+        (Party::Initiator, Lingua::It) => "richiedente",
+        (Party::CurrentHolder, Lingua::En) => "current holder",
+        (Party::NewHolder, Lingua::En) => "new holder",
+        (Party::Initiator, Lingua::En) => "requester",
+    }
+}
+
+pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
+    let en = lingua == Lingua::En;
+    match template {
+        Template::CodeSms { code } => Rendered {
+            subject: String::new(),
+            text: if en {
+                format!(
+                    "{} is your verification code for the PEC change of holder. It is valid for 10 minutes. Do not share it.",
+                    code.reveal()
+                )
+            } else {
+                format!(
+                    "{} è il codice di verifica per il cambio titolare PEC. Vale 10 minuti. Non comunicarlo a nessuno.",
+                    code.reveal()
+                )
+            },
+            html: String::new(),
+        },
+        Template::CodeEmail { code } => {
+            let (subject, body) = if en {
+                ("Verification code".to_owned(), vec![format!("Your verification code is {}.", code.reveal()), "It is valid for 10 minutes. If you did not ask for it, ignore this message.".to_owned()])
+            } else {
+                (
+                    "Codice di verifica".to_owned(),
+                    vec![
+                        format!("Il tuo codice di verifica è {}.", code.reveal()),
+                        "Vale 10 minuti. Se non lo hai richiesto, ignora questo messaggio."
+                            .to_owned(),
+                    ],
+                )
+            };
+            email(subject, body, None, lingua)
+        }
+        Template::Invitation {
+            party,
+            transfer,
+            items,
+            deadline,
+            link,
+        } => {
+            let when = rome(*deadline, lingua);
+            let (subject, body, label) = if en {
+                (
+                    format!("Change of holder of PEC services (request {transfer})"),
+                    vec![
+                        format!(
+                            "A change of holder has been requested for the following services, in which you are the {}:",
+                            role(*party, lingua)
+                        ),
+                        list(items),
+                        format!(
+                            "Please complete the procedure by {when} (Rome time); after that the request is cancelled."
+                        ),
+                    ],
+                    "Manage the request",
+                )
+            } else {
+                (
+                    format!("Cambio titolare di servizi PEC (richiesta {transfer})"),
+                    vec![
+                        format!(
+                            "È stato richiesto il cambio titolare dei seguenti servizi, di cui sei il {}:",
+                            role(*party, lingua)
+                        ),
+                        list(items),
+                        format!(
+                            "Concludi la procedura entro il {when} (ora italiana), altrimenti la pratica viene annullata."
+                        ),
+                    ],
+                    "Gestisci richiesta",
+                )
+            };
+            email(subject, body, Some((label, link)), lingua)
+        }
+        Template::Confirmation {
+            party,
+            transfer,
+            moved,
+            kept,
+        } => {
+            let mut body = if en {
+                vec![
+                    format!(
+                        "The change of holder (request {transfer}) is complete. These services changed holder:"
+                    ),
+                    list(moved),
+                ]
+            } else {
+                vec![
+                    format!(
+                        "Il cambio titolare (richiesta {transfer}) è concluso. Hanno cambiato titolare i servizi:"
+                    ),
+                    list(moved),
+                ]
+            };
+            if !kept.is_empty() {
+                body.push(if en {
+                    "These stay as they were:".into()
+                } else {
+                    "Restano invariati:".into()
+                });
+                body.push(list(kept));
+            }
+            match party {
+                Party::CurrentHolder => body.push(if en {
+                    "Deleting the content of the mailboxes was your responsibility: messages not deleted may be seen by the new holder.".into()
+                } else {
+                    "La cancellazione del contenuto delle caselle era a tuo carico: i messaggi non eliminati potranno essere visti dal nuovo titolare.".into()
+                }),
+                Party::NewHolder => body.push(if en {
+                    "You will receive a link to set a new password for each mailbox. Rules and filters are kept: check them.".into()
+                } else {
+                    "Riceverai un link per impostare una nuova password per ogni casella. Regole e filtri sono mantenuti: verificali.".into()
+                }),
+                Party::Initiator => {}
+            }
+            email(
+                if en {
+                    format!("Change of holder complete (request {transfer})")
+                } else {
+                    format!("Cambio titolare concluso (richiesta {transfer})")
+                },
+                body,
+                None,
+                lingua,
+            )
+        }
+        Template::Rejection { transfer, items } => email(
+            if en {
+                format!("Change of holder rejected (request {transfer})")
+            } else {
+                format!("Cambio titolare rifiutato (richiesta {transfer})")
+            },
+            vec![
+                if en {
+                    format!(
+                        "The change of holder (request {transfer}) was rejected; these services stay as they were:"
+                    )
+                } else {
+                    format!(
+                        "Il cambio titolare (richiesta {transfer}) è stato rifiutato; questi servizi restano invariati:"
+                    )
+                },
+                list(items),
+            ],
+            None,
+            lingua,
+        ),
+        Template::Cancellation { transfer, items } => email(
+            if en {
+                format!("Change of holder cancelled (request {transfer})")
+            } else {
+                format!("Cambio titolare annullato (richiesta {transfer})")
+            },
+            vec![
+                if en {
+                    format!(
+                        "The requester cancelled the change of holder (request {transfer}); these services stay as they were:"
+                    )
+                } else {
+                    format!(
+                        "Il richiedente ha interrotto il cambio titolare (richiesta {transfer}); questi servizi restano invariati:"
+                    )
+                },
+                list(items),
+            ],
+            None,
+            lingua,
+        ),
+        Template::Expiry {
+            transfer,
+            items,
+            deadline,
+        } => {
+            let when = rome(*deadline, lingua);
+            email(
+                if en {
+                    format!("Change of holder expired (request {transfer})")
+                } else {
+                    format!("Cambio titolare scaduto (richiesta {transfer})")
+                },
+                vec![
+                    if en {
+                        format!(
+                            "The procedure (request {transfer}) was not completed by {when} and the request has been cancelled. These services stay as they were:"
+                        )
+                    } else {
+                        format!(
+                            "La procedura (richiesta {transfer}) non è stata conclusa entro il {when} e la pratica è stata annullata. Questi servizi restano invariati:"
+                        )
+                    },
+                    list(items),
+                ],
+                None,
+                lingua,
+            )
+        }
+        Template::PasswordReset {
+            mailbox,
+            link,
+            valid_until,
+        } => {
+            let when = rome(*valid_until, lingua);
+            let (subject, body, label) = if en {
+                (
+                    format!("Set the password of {mailbox}"),
+                    vec![format!(
+                        "You are the new holder of {mailbox}. Set its new password by {when}; the link works once."
+                    )],
+                    "Set the password",
+                )
+            } else {
+                (
+                    format!("Imposta la password di {mailbox}"),
+                    vec![format!(
+                        "Sei il nuovo titolare di {mailbox}. Imposta la nuova password entro il {when}; il link vale una sola volta."
+                    )],
+                    "Imposta la password",
+                )
+            };
+            email(subject, body, Some((label, link)), lingua)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code() -> OneTimeCode {
+        OneTimeCode::parse("042917").unwrap()
+    }
+
+    /// Each template in each language names what it must and leaves nothing unfilled.
+    #[test]
+    fn every_template_names_what_it_must() {
+        let deadline: Timestamp = "2026-11-28T08:00:00Z".parse().unwrap();
+        let items = vec!["teste1234@pec.it".to_owned(), "esempio-pec.it".to_owned()];
+        let kept = vec!["altra@pec.it".to_owned()];
+        let link = "https://pec.example.it/gestisci?token=42.nh.abc";
+        let code = code();
+        let templates: Vec<(Template<'_>, Vec<&str>)> = vec![
+            (Template::CodeSms { code: &code }, vec!["042917"]),
+            (Template::CodeEmail { code: &code }, vec!["042917"]),
+            (
+                Template::Invitation {
+                    party: Party::NewHolder,
+                    transfer: "42",
+                    items: &items,
+                    deadline,
+                    link,
+                },
+                vec![
+                    "teste1234@pec.it",
+                    "esempio-pec.it",
+                    "28/11/2026",
+                    "09:00",
+                    link,
+                    "42",
+                ],
+            ),
+            (
+                Template::Invitation {
+                    party: Party::CurrentHolder,
+                    transfer: "42",
+                    items: &items,
+                    deadline,
+                    link,
+                },
+                vec!["teste1234@pec.it", link],
+            ),
+            (
+                Template::Confirmation {
+                    party: Party::CurrentHolder,
+                    transfer: "42",
+                    moved: &items,
+                    kept: &kept,
+                },
+                vec!["teste1234@pec.it", "altra@pec.it", "42"],
+            ),
+            (
+                Template::Confirmation {
+                    party: Party::NewHolder,
+                    transfer: "42",
+                    moved: &items,
+                    kept: &[],
+                },
+                vec!["teste1234@pec.it"],
+            ),
+            (
+                Template::Rejection {
+                    transfer: "42",
+                    items: &items,
+                },
+                vec!["teste1234@pec.it", "42"],
+            ),
+            (
+                Template::Cancellation {
+                    transfer: "42",
+                    items: &items,
+                },
+                vec!["teste1234@pec.it", "42"],
+            ),
+            (
+                Template::Expiry {
+                    transfer: "42",
+                    items: &items,
+                    deadline,
+                },
+                vec!["teste1234@pec.it", "28/11/2026", "42"],
+            ),
+            (
+                Template::PasswordReset {
+                    mailbox: "teste1234@pec.it",
+                    link: "https://pec.example.it/password?token=x",
+                    valid_until: deadline,
+                },
+                vec!["teste1234@pec.it", "password?token=x", "28/11/2026"],
+            ),
+        ];
+        for (template, needles) in &templates {
+            for lingua in [Lingua::It, Lingua::En] {
+                let r = render(template, lingua);
+                for needle in needles {
+                    assert!(
+                        r.text.contains(needle),
+                        "{template:?} {lingua:?} text lacks {needle}: {}",
+                        r.text
+                    );
+                    if !r.html.is_empty() {
+                        assert!(
+                            r.html.contains(&escape(needle)),
+                            "{template:?} {lingua:?} html lacks {needle}"
+                        );
+                    }
+                }
+                for text in [&r.subject, &r.text, &r.html] {
+                    assert!(
+                        !text.contains('{') && !text.contains("}}") && !text.contains("{{"),
+                        "unfilled placeholder in {text}"
+                    );
+                }
+                if !matches!(template, Template::CodeSms { .. }) {
+                    assert!(!r.subject.is_empty() && r.html.starts_with("<!doctype html>"));
+                }
+            }
+        }
+        assert!(
+            render(&templates[4].0, Lingua::It)
+                .text
+                .contains("cancellazione del contenuto"),
+            "the old holder is reminded of their duty"
+        );
+        assert!(
+            render(&templates[0].0, Lingua::It).text.len() <= 160,
+            "one SMS segment"
+        );
+    }
+
+    #[test]
+    fn html_escapes_what_it_shows() {
+        let items = vec!["<script>@pec.it".to_owned()];
+        let r = render(
+            &Template::Rejection {
+                transfer: "1",
+                items: &items,
+            },
+            Lingua::It,
+        );
+        assert!(r.html.contains("&lt;script&gt;") && !r.html.contains("<script>"));
+    }
+}
