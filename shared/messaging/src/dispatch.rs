@@ -24,6 +24,8 @@ pub enum Dispatched {
     InProgress,
     /// The record is gone (its request ended and expired).
     Gone,
+    /// A newer code replaced the one it carries, or the code was used: sending it would mislead.
+    Superseded,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +92,13 @@ impl Dispatcher {
                 return Ok(Dispatched::InProgress);
             }
             _ => {}
+        }
+        if self
+            .challenge_with(&current.value, Delivery::Queued)
+            .await?
+            .is_none()
+        {
+            return Ok(Dispatched::Superseded);
         }
         let mut claimed = current.value.clone();
         claimed.status = DeliveryStatus::Sending;

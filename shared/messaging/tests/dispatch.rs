@@ -1,0 +1,243 @@
+//! The dispatcher over the embedded store: one send per record however often it runs,
+//! failures recorded as "non consegnato", and a resend that then goes through.
+
+use async_trait::async_trait;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use titolare_domain::Lingua;
+use titolare_domain::otp::*;
+use titolare_domain::outbox::{DeliveryStatus, OutboxMessage};
+use titolare_domain::ports::*;
+use titolare_domain::secret::SecretKey;
+use titolare_messaging::{DispatchError, Dispatched, Dispatcher, Envelope, Messenger, SendError};
+use titolare_store::TableStore;
+use titolare_store::clock::FixedClock;
+use titolare_store::conformance::{NOW, sample_transfer};
+use titolare_store_embedded::EmbeddedBackend;
+
+#[derive(Default)]
+struct Recorder {
+    sent: Mutex<Vec<Envelope>>,
+    down: AtomicBool,
+}
+
+#[async_trait]
+impl Messenger for Recorder {
+    async fn send(&self, envelope: &Envelope) -> Result<String, SendError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(SendError {
+                provider: "sns",
+                reason: "Throttling".into(),
+            });
+        }
+        let mut sent = self.sent.lock().unwrap();
+        sent.push(envelope.clone());
+        Ok(format!("id-{}", sent.len()))
+    }
+}
+
+struct World {
+    store: Arc<TableStore>,
+    clock: Arc<FixedClock>,
+    recorder: Arc<Recorder>,
+    dispatcher: Dispatcher,
+    key: SecretKey,
+}
+
+fn world() -> World {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let path = std::env::temp_dir().join(format!(
+        "titolare-dispatch-{}/{}.redb",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let clock = Arc::new(FixedClock::at(NOW));
+    let store = Arc::new(TableStore::new(
+        Arc::new(EmbeddedBackend::open(&path).unwrap()),
+        clock.clone(),
+    ));
+    let recorder = Arc::new(Recorder::default());
+    let key = SecretKey::from_bytes(&[5; 32]).unwrap();
+    let dispatcher = Dispatcher::new(store.clone(), recorder.clone(), key.clone(), clock.clone())
+        .with_retries(3, Duration::from_millis(1));
+    World {
+        store,
+        clock,
+        recorder,
+        dispatcher,
+        key,
+    }
+}
+
+/// A request with one SMS code sent to its current holder; returns the outbox message.
+async fn send_code(w: &World, previous: Option<&Versioned<Challenge>>) -> OutboxMessage {
+    let account = titolare_domain::AccountId::parse("acc").unwrap();
+    let transfer = match w
+        .store
+        .transfer(&titolare_domain::transfer::TransferId::from_number(7))
+        .await
+        .unwrap()
+    {
+        Some(t) => t,
+        None => {
+            w.store
+                .put_transfer(&sample_transfer(7, &account, NOW + 86_400))
+                .await
+                .unwrap();
+            w.store
+                .transfer(&titolare_domain::transfer::TransferId::from_number(7))
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let t = &transfer.value;
+    let now = w.clock.now();
+    let challenge = Challenge::send(
+        previous.map(|p| &p.value),
+        &t.id,
+        Party::CurrentHolder,
+        Channel::Sms,
+        t.current_holder.mobile.as_str(),
+        now,
+        &CodePolicy::default(),
+    )
+    .unwrap();
+    let message = OutboxMessage::code(&challenge, &t.account, Lingua::It, now);
+    w.store
+        .record_send(&transfer, previous.map(|p| p.version), &challenge, &message)
+        .await
+        .unwrap();
+    message
+}
+
+#[tokio::test]
+async fn a_record_is_sent_once_with_the_derivable_code() {
+    let w = world();
+    let message = send_code(&w, None).await;
+    assert_eq!(
+        w.dispatcher
+            .dispatch(&message.transfer, &message.id)
+            .await
+            .unwrap(),
+        Dispatched::Sent
+    );
+    assert_eq!(
+        w.dispatcher
+            .dispatch(&message.transfer, &message.id)
+            .await
+            .unwrap(),
+        Dispatched::AlreadySent
+    );
+    let sent = w.recorder.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1, "a second delivery sends nothing");
+    let challenge = w
+        .store
+        .challenge(&message.transfer, Party::CurrentHolder, Channel::Sms)
+        .await
+        .unwrap()
+        .unwrap();
+    let code = challenge.value.code(&w.key);
+    assert!(sent[0].text.contains(code.reveal()));
+    assert_eq!(sent[0].to, "+393330000002");
+    assert_eq!(challenge.value.delivery, Delivery::Sent);
+    let stored = w
+        .store
+        .outbox_message(&message.transfer, &message.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    assert_eq!(stored.status, DeliveryStatus::Sent);
+    assert_eq!(stored.to, None, "the destination is dropped once sent");
+    assert_eq!(stored.provider_id.as_deref(), Some("id-1"));
+    let stored_json = serde_json::to_string(&stored).unwrap();
+    assert!(!stored_json.contains(code.reveal()), "no code at rest");
+    let (approved, ok) =
+        challenge
+            .value
+            .verify(code.reveal(), w.clock.now(), &w.key, &CodePolicy::default());
+    assert!(ok.is_ok() && approved.is_some());
+}
+
+#[tokio::test]
+async fn a_failed_send_is_recorded_and_a_resend_goes_through() {
+    let w = world();
+    w.recorder.down.store(true, Ordering::SeqCst);
+    let message = send_code(&w, None).await;
+    let err = w
+        .dispatcher
+        .dispatch(&message.transfer, &message.id)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DispatchError::Send(_)));
+    let stored = w
+        .store
+        .outbox_message(&message.transfer, &message.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    assert_eq!(stored.status, DeliveryStatus::Failed);
+    assert_eq!(stored.attempts, 1);
+    assert!(
+        !stored.error.as_deref().unwrap().contains("+39"),
+        "the error names no recipient"
+    );
+    let challenge = w
+        .store
+        .challenge(&message.transfer, Party::CurrentHolder, Channel::Sms)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(challenge.value.delivery, Delivery::Failed, "non consegnato");
+    // The state change stays committed; the user resends at once (no 60 s wait after a failure).
+    w.recorder.down.store(false, Ordering::SeqCst);
+    w.clock.set(NOW + 5);
+    let resent = send_code(&w, Some(&challenge)).await;
+    assert_eq!(
+        w.dispatcher
+            .dispatch(&resent.transfer, &resent.id)
+            .await
+            .unwrap(),
+        Dispatched::Sent
+    );
+    // A stream retry of the failed record does not send its void code.
+    assert_eq!(
+        w.dispatcher
+            .dispatch(&message.transfer, &message.id)
+            .await
+            .unwrap(),
+        Dispatched::Superseded
+    );
+    assert_eq!(w.recorder.sent.lock().unwrap().len(), 1);
+    let now = w
+        .store
+        .challenge(&message.transfer, Party::CurrentHolder, Channel::Sms)
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    assert_eq!((now.sends, now.delivery), (2, Delivery::Sent));
+}
+
+#[tokio::test]
+async fn concurrent_dispatches_send_once() {
+    let w = Arc::new(world());
+    let message = send_code(&w, None).await;
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (w, message) = (w.clone(), message.clone());
+        tasks.push(tokio::spawn(async move {
+            w.dispatcher
+                .dispatch(&message.transfer, &message.id)
+                .await
+                .unwrap()
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(w.recorder.sent.lock().unwrap().len(), 1);
+}
