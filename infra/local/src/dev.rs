@@ -56,6 +56,23 @@ impl DevLogin {
     }
 }
 
+/// The service's secret key, generated once into the data folder (the local stand-in for
+/// the SSM parameter): codes and links stay valid across restarts.
+pub fn secret_key(data_dir: &Path) -> std::io::Result<titolare_domain::secret::SecretKey> {
+    let path = data_dir.join("secret.key");
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) if bytes.len() == 32 => bytes,
+        _ => {
+            let mut bytes = vec![0u8; 32];
+            std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+            std::fs::create_dir_all(data_dir)?;
+            std::fs::write(&path, &bytes)?;
+            bytes
+        }
+    };
+    titolare_domain::secret::SecretKey::from_bytes(&bytes).map_err(std::io::Error::other)
+}
+
 /// A username a demo login accepts: what an account id may hold.
 pub fn valid_username(name: &str) -> bool {
     (1..=64).contains(&name.len())

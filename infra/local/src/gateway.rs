@@ -1,7 +1,8 @@
 //! The HTTP side: hyper on loopback, each request turned into the `lambda_http::Request`
 //! API Gateway (HTTP API, payload 2.0) would hand a function, with the JWT authorizer's claims.
 
-use crate::dev::{DevLogin, valid_username};
+use crate::Local;
+use crate::dev::valid_username;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::server::conn::http1;
@@ -15,9 +16,10 @@ use lambda_http::request::RequestContext;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use titolare_api::App;
 use titolare_domain::ports::Clock;
-use titolare_store::clock::OffsetClock;
+use titolare_domain::secret::SecretKey;
+use titolare_messaging::LocalOutbox;
+use titolare_store::TableStore;
 use tokio::net::TcpListener;
 
 /// API Gateway's own payload limit is far above the API's 64 KiB; the handlers refuse those.
@@ -25,6 +27,10 @@ const GATEWAY_MAX_BODY: usize = 1024 * 1024;
 
 pub struct Server {
     pub address: SocketAddr,
+    /// For tests that set data up in the running gateway's store.
+    pub store: Arc<TableStore>,
+    pub key: SecretKey,
+    pub outbox: Arc<LocalOutbox>,
     task: tokio::task::JoinHandle<()>,
     /// Dropping it closes every open connection.
     stop: tokio::sync::watch::Sender<()>,
@@ -53,9 +59,7 @@ impl Drop for Server {
 }
 
 struct Gateway {
-    app: App,
-    login: DevLogin,
-    clock: Arc<OffsetClock>,
+    local: Local,
     requests: AtomicU64,
     boot: u64,
 }
@@ -63,22 +67,16 @@ struct Gateway {
 type HyperResponse = hyper::Response<Full<Bytes>>;
 
 /// Listens on 127.0.0.1:`port` (0 for any free port) until the returned server is dropped.
-pub async fn serve_with(
-    app: App,
-    login: DevLogin,
-    clock: Arc<OffsetClock>,
-    port: u16,
-) -> std::io::Result<Server> {
+pub async fn serve_with(local: Local, port: u16) -> std::io::Result<Server> {
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let address = listener.local_addr()?;
     let boot = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
+    let (store, key, outbox) = (local.store.clone(), local.key.clone(), local.outbox.clone());
     let gateway = Arc::new(Gateway {
-        app,
-        login,
-        clock,
+        local,
         requests: AtomicU64::new(0),
         boot,
     });
@@ -108,6 +106,9 @@ pub async fn serve_with(
     });
     Ok(Server {
         address,
+        store,
+        key,
+        outbox,
         task,
         stop,
         gateway: weak,
@@ -142,10 +143,20 @@ impl Gateway {
         match (parts.method.as_str(), parts.uri.path()) {
             ("POST", "/dev/login") => return self.dev_login(&bytes),
             ("POST", "/dev/clock") => return self.dev_clock(&bytes),
+            ("GET", "/dev/outbox") => {
+                return reply(
+                    200,
+                    "application/json",
+                    serde_json::to_string(&self.outbox_json()).unwrap_or_default(),
+                );
+            }
+            ("GET", "/dev/outbox.html") => {
+                return reply(200, "text/html; charset=utf-8", self.outbox_html());
+            }
             _ => {}
         }
         let request = self.lambda_request(parts, bytes, peer);
-        let response = self.app.handle(request).await;
+        let response = self.local.app.handle(request).await;
         let (parts, body) = response.into_parts();
         let bytes = match body {
             lambda_http::Body::Text(text) => Bytes::from(text),
@@ -168,7 +179,7 @@ impl Gateway {
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .and_then(|token| self.login.verify(token.trim()));
+            .and_then(|token| self.local.login.verify(token.trim()));
         let mut context = ApiGatewayV2httpRequestContext::default();
         context.request_id = Some(format!(
             "local-{:x}-{}",
@@ -206,6 +217,43 @@ impl Gateway {
         request
     }
 
+    /// `[{channel, to, subject, text, sent_at}]`, newest first.
+    fn outbox_json(&self) -> Vec<serde_json::Value> {
+        self.local
+            .outbox
+            .entries()
+            .into_iter()
+            .map(|e| serde_json::json!({ "channel": e.channel, "to": e.to, "subject": e.subject, "text": e.text, "sent_at": e.sent_at }))
+            .collect()
+    }
+
+    fn outbox_html(&self) -> String {
+        let escape = |t: &str| {
+            t.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        };
+        let rows: String = self
+            .local
+            .outbox
+            .entries()
+            .iter()
+            .map(|e| {
+                format!(
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><pre>{}</pre></td></tr>",
+                    escape(&e.sent_at),
+                    e.channel.as_str(),
+                    escape(&e.to),
+                    escape(&e.subject),
+                    escape(&e.text)
+                )
+            })
+            .collect();
+        format!(
+            "<!doctype html><html lang=\"it\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"5\"><title>Outbox locale</title></head><body style=\"font-family:sans-serif\"><h1>Outbox locale</h1><p>Email e SMS inviati, dal più recente.</p><table border=\"1\" cellpadding=\"6\"><tr><th>Inviato</th><th>Canale</th><th>A</th><th>Oggetto</th><th>Testo</th></tr>{rows}</table></body></html>"
+        )
+    }
+
     fn dev_login(&self, body: &[u8]) -> HyperResponse {
         let username = serde_json::from_slice::<serde_json::Value>(body)
             .ok()
@@ -218,7 +266,7 @@ impl Gateway {
             Some(name) if valid_username(&name) => reply(
                 200,
                 "application/json",
-                serde_json::json!({ "token": self.login.issue(&name) }).to_string(),
+                serde_json::json!({ "token": self.local.login.issue(&name) }).to_string(),
             ),
             _ => problem(
                 400,
@@ -233,11 +281,11 @@ impl Gateway {
             .and_then(|v| v.get("advance_seconds").and_then(|s| s.as_i64()));
         match seconds {
             Some(s) if (0..=10 * 365 * 86_400).contains(&s) => {
-                self.clock.advance(s);
+                self.local.clock.advance(s);
                 reply(
                     200,
                     "application/json",
-                    serde_json::json!({ "now": self.clock.now().to_string() }).to_string(),
+                    serde_json::json!({ "now": self.local.clock.now().to_string() }).to_string(),
                 )
             }
             _ => problem(

@@ -3,7 +3,7 @@
 use crate::input::{json_body, no_body, query_params};
 use crate::problem::ApiError;
 use crate::routes::{Route, RouteId};
-use crate::{Caller, Services, json};
+use crate::{Caller, Services, codes, json};
 use base64::Engine;
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -17,6 +17,35 @@ type Params = BTreeMap<&'static str, String>;
 type Answer = Result<Response<Body>, ApiError>;
 
 pub async fn dispatch(
+    s: &Services,
+    route: &Route,
+    params: &Params,
+    caller: &Caller,
+    req: &Request,
+) -> Answer {
+    match route.id {
+        RouteId::TransferCodesSend => {
+            let (transfer, party) = codes::initiator_transfer(s, caller, &params["id"]).await?;
+            codes::send(s, transfer, party, req).await
+        }
+        RouteId::TransferCodesVerify => {
+            let (transfer, party) = codes::initiator_transfer(s, caller, &params["id"]).await?;
+            codes::verify(s, transfer, party, caller, req).await
+        }
+        RouteId::PartyCodesSend => {
+            let (transfer, party) = codes::holder_transfer(s, req).await?;
+            codes::send(s, transfer, party, req).await
+        }
+        RouteId::PartyCodesVerify => {
+            let (transfer, party) = codes::holder_transfer(s, req).await?;
+            codes::verify(s, transfer, party, caller, req).await
+        }
+        _ => account_route(s, route, params, caller, req).await,
+    }
+}
+
+/// The routes of an account user, identified by the JWT authorizer's claims.
+async fn account_route(
     s: &Services,
     route: &Route,
     params: &Params,
@@ -37,6 +66,7 @@ pub async fn dispatch(
         RouteId::DomainsList => list_domains(store, account, req).await,
         RouteId::DomainsGet => get_domain(store, account, &params["name"], req).await,
         RouteId::OperationsList => list_operations(store, account, req).await,
+        _ => Err(ApiError::NotFound("Percorso")),
     }
 }
 

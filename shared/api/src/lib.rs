@@ -1,6 +1,7 @@
 //! Titolare's HTTP surface. Handlers take a `lambda_http::Request`, so the Lambda
 //! functions and the local gateway run the very same code.
 
+mod codes;
 mod handlers;
 pub mod input;
 pub mod problem;
@@ -14,13 +15,19 @@ use routes::{Match, Route};
 use serde::Serialize;
 use std::sync::Arc;
 use titolare_domain::AccountId;
+use titolare_domain::otp::CodePolicy;
 use titolare_domain::ports::{Clock, Store};
+use titolare_domain::secret::SecretKey;
 
 /// What the handlers work with, built once per process.
 #[derive(Clone)]
 pub struct Services {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
+    /// Derives one-time codes and link tokens; only functions whose routes need it load it
+    /// (see [`routes::Route::needs_secret`]).
+    pub key: Option<SecretKey>,
+    pub codes: CodePolicy,
 }
 
 /// Who is calling and from where, as API Gateway tells it.
@@ -137,6 +144,16 @@ fn strip_stage(req: &Request) -> String {
         return format!("/{rest}");
     }
     path.to_owned()
+}
+
+impl Services {
+    pub(crate) fn key(&self) -> Result<&SecretKey, ApiError> {
+        self.key.as_ref().ok_or_else(|| {
+            ApiError::Store(titolare_domain::ports::StoreError::Unavailable(
+                "no secret key in this function".into(),
+            ))
+        })
+    }
 }
 
 pub(crate) fn respond<T: Serialize + ?Sized>(

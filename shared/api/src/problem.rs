@@ -4,7 +4,9 @@ use http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Serialize;
 use titolare_domain::FieldErrors;
+use titolare_domain::otp::CodeError;
 use titolare_domain::ports::StoreError;
+use titolare_domain::transfer::Closed;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -31,6 +33,15 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// A link token that is malformed, forged or names no request: one answer for all.
+    #[error("invalid link")]
+    InvalidLink,
+    #[error("request closed: {0}")]
+    Closed(#[from] Closed),
+    #[error("one-time code: {0}")]
+    Code(#[from] CodeError),
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
 }
 
 impl ApiError {
@@ -82,6 +93,11 @@ impl ApiError {
             Self::Validation(errors) => (S::UNPROCESSABLE_ENTITY, "validation", "Dati non validi", "Alcuni campi non sono validi: vedere `errors`.".into(), Some(errors)),
             Self::FixedFields(errors) => (S::UNPROCESSABLE_ENTITY, "fixed-fields", "Campi non modificabili", "La modifica riguarda campi che non si possono cambiare dopo la creazione del titolare; nessun dato è stato modificato.".into(), Some(errors)),
             Self::IdempotencyKeyReused => (S::UNPROCESSABLE_ENTITY, "idempotency-key-reused", "Chiave di idempotenza già usata", "La Idempotency-Key è già stata usata per una richiesta diversa.".into(), None),
+            Self::InvalidLink => (S::UNAUTHORIZED, "invalid-link", "Link non valido", "Il link non è valido: usare quello ricevuto via email.".into(), None),
+            Self::Closed(Closed::DeadlinePassed) => (S::GONE, "deadline-passed", "Richiesta scaduta", Closed::DeadlinePassed.to_string(), None),
+            Self::Closed(closed) => (S::CONFLICT, "request-ended", "Richiesta conclusa", closed_detail(closed), None),
+            Self::Conflict(detail) => (S::CONFLICT, "conflict", "Conflitto", detail.into(), None),
+            Self::Code(e) => code_parts(e),
             Self::Store(StoreError::Conflict) => (S::CONFLICT, "conflict", "Conflitto", "Il dato è stato modificato nel frattempo: ricaricare e riprovare.".into(), None),
             Self::Store(StoreError::InvalidCursor) => (S::BAD_REQUEST, "bad-request", "Richiesta non valida", "Richiesta non valida.".into(), Some(FieldErrors::one("cursor", "cursore non valido per questa ricerca"))),
             Self::Store(StoreError::Unavailable(_)) => (S::SERVICE_UNAVAILABLE, "unavailable", "Servizio non disponibile", "Servizio momentaneamente non disponibile: riprovare tra poco.".into(), None),
@@ -89,10 +105,19 @@ impl ApiError {
         }
     }
 
+    /// Seconds a client should wait before trying again, for a 429.
+    fn retry_after(&self) -> Option<i64> {
+        match self {
+            Self::Code(CodeError::TooSoon(seconds)) => Some(*seconds),
+            _ => None,
+        }
+    }
+
     pub fn into_response(self, request_id: &str) -> Response<Body> {
         if let Self::Store(e @ (StoreError::Unavailable(_) | StoreError::Corrupt(_))) = &self {
             tracing::error!(request_id, error = %e, "store failure");
         }
+        let retry_after = self.retry_after();
         let (status, slug, title, detail, errors) = self.parts();
         let problem = Problem {
             kind: format!("urn:titolare:problem:{slug}"),
@@ -102,6 +127,98 @@ impl ApiError {
             errors,
             request_id: request_id.to_owned(),
         };
-        crate::respond(status, "application/problem+json", &problem)
+        let mut response = crate::respond(status, "application/problem+json", &problem);
+        if let Some(seconds) = retry_after
+            && let Ok(value) = http::HeaderValue::from_str(&seconds.to_string())
+        {
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+fn closed_detail(closed: Closed) -> String {
+    use titolare_domain::transfer::TransferStatus as T;
+    let how = match closed {
+        Closed::Ended(T::Completed) => "completata",
+        Closed::Ended(T::Rejected) => "rifiutata",
+        Closed::Ended(T::Cancelled) => "annullata dal richiedente",
+        Closed::Ended(T::Expired) | Closed::DeadlinePassed => "scaduta",
+        Closed::Ended(T::Draft | T::Open) => "in un altro stato",
+    };
+    format!("La richiesta è già stata {how}: nessuna modifica è possibile.")
+}
+
+type Parts = (
+    StatusCode,
+    &'static str,
+    &'static str,
+    String,
+    Option<FieldErrors>,
+);
+
+fn code_parts(e: CodeError) -> Parts {
+    use StatusCode as S;
+    let detail = e.to_string();
+    let field = |f: &str| Some(FieldErrors::one(f, detail.clone()));
+    match e {
+        CodeError::TooManySends(_) | CodeError::TooSoon(_) | CodeError::TooManyAttempts => (
+            S::TOO_MANY_REQUESTS,
+            "too-many-requests",
+            "Troppi tentativi",
+            format!("{detail}."),
+            None,
+        ),
+        CodeError::AlreadyApproved => (
+            S::CONFLICT,
+            "code-already-used",
+            "Codice già usato",
+            format!("{detail}."),
+            None,
+        ),
+        CodeError::NoCode => (
+            S::CONFLICT,
+            "no-code",
+            "Nessun codice",
+            format!("{detail}."),
+            None,
+        ),
+        CodeError::Expired => (
+            S::UNPROCESSABLE_ENTITY,
+            "code-expired",
+            "Codice scaduto",
+            format!("{detail}."),
+            field("code"),
+        ),
+        CodeError::Wrong(_) => (
+            S::UNPROCESSABLE_ENTITY,
+            "code-wrong",
+            "Codice errato",
+            format!("{detail}."),
+            field("code"),
+        ),
+        CodeError::Format => (
+            S::BAD_REQUEST,
+            "bad-request",
+            "Richiesta non valida",
+            "Richiesta non valida.".into(),
+            field("code"),
+        ),
+        CodeError::Channel(_) => (
+            S::UNPROCESSABLE_ENTITY,
+            "validation",
+            "Dati non validi",
+            format!("{detail}."),
+            field("channel"),
+        ),
+        CodeError::Country => (
+            S::UNPROCESSABLE_ENTITY,
+            "validation",
+            "Dati non validi",
+            format!("{detail}."),
+            field("phone"),
+        ),
     }
 }

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 pub enum Auth {
     /// An account user, through API Gateway's JWT authorizer.
     Account,
+    /// A holder, through the link token emailed to them (no authorizer in API Gateway).
+    LinkToken,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21,6 +23,10 @@ pub enum RouteId {
     DomainsList,
     DomainsGet,
     OperationsList,
+    TransferCodesSend,
+    TransferCodesVerify,
+    PartyCodesSend,
+    PartyCodesVerify,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,12 +42,15 @@ pub struct Route {
 
 macro_rules! route {
     ($id:ident, $method:literal, $path:literal, $function:literal) => {
+        route!($id, $method, $path, $function, Account)
+    };
+    ($id:ident, $method:literal, $path:literal, $function:literal, $auth:ident) => {
         Route {
             id: RouteId::$id,
             method: $method,
             path: $path,
             function: $function,
-            auth: Auth::Account,
+            auth: Auth::$auth,
         }
     };
 }
@@ -61,7 +70,46 @@ pub const ROUTES: &[Route] = &[
     route!(DomainsList, "GET", "/v1/domains", "domains-list"),
     route!(DomainsGet, "GET", "/v1/domains/{name}", "domains-get"),
     route!(OperationsList, "GET", "/v1/operations", "operations-list"),
+    route!(
+        TransferCodesSend,
+        "POST",
+        "/v1/transfers/{id}/codes",
+        "transfer-codes-send"
+    ),
+    route!(
+        TransferCodesVerify,
+        "POST",
+        "/v1/transfers/{id}/codes/verify",
+        "transfer-codes-verify"
+    ),
+    route!(
+        PartyCodesSend,
+        "POST",
+        "/v1/party/codes",
+        "party-codes-send",
+        LinkToken
+    ),
+    route!(
+        PartyCodesVerify,
+        "POST",
+        "/v1/party/codes/verify",
+        "party-codes-verify",
+        LinkToken
+    ),
 ];
+
+impl Route {
+    /// Whether the route derives codes or checks link tokens, so its function loads the secret key.
+    pub fn needs_secret(&self) -> bool {
+        matches!(
+            self.id,
+            RouteId::TransferCodesSend
+                | RouteId::TransferCodesVerify
+                | RouteId::PartyCodesSend
+                | RouteId::PartyCodesVerify
+        )
+    }
+}
 
 /// What the router made of a method and path.
 #[derive(Debug, PartialEq)]

@@ -34,6 +34,8 @@ fn harness() -> Harness {
         app: App::new(Services {
             store: store.clone(),
             clock,
+            key: Some(titolare_domain::secret::SecretKey::from_bytes(&[1; 32]).unwrap()),
+            codes: Default::default(),
         }),
         store,
     }

@@ -1,9 +1,13 @@
-//! The part of every Lambda function that is not business: read config once, build the
-//! DynamoDB client once per cold start, log JSON, and hand each request to `titolare_api`.
+//! The part of every Lambda function that is not business: read config once, build the AWS
+//! clients once per cold start, log JSON, and hand each event to the shared handlers.
 
+use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::{Error, service_fn};
 use std::sync::Arc;
 use titolare_api::{App, Services};
+use titolare_domain::otp::CodePolicy;
+use titolare_domain::secret::SecretKey;
+use titolare_messaging::{AwsMessenger, Dispatcher};
 use titolare_store::TableStore;
 use titolare_store::clock::SystemClock;
 use titolare_store_dynamodb::DynamoBackend;
@@ -27,23 +31,110 @@ fn required_env(name: &str) -> Result<String, Error> {
     std::env::var(name).map_err(|_| format!("environment variable {name} is not set").into())
 }
 
+/// The secret key: from `TITOLARE_SECRET_KEY` where given (local emulation, tests), else
+/// the SecureString SSM parameter named by `SECRET_KEY_PARAMETER`.
+async fn secret_key(sdk: &aws_config::SdkConfig) -> Result<SecretKey, Error> {
+    if let Ok(key) = std::env::var("TITOLARE_SECRET_KEY") {
+        return Ok(SecretKey::parse(&key)?);
+    }
+    let name = required_env("SECRET_KEY_PARAMETER")?;
+    let out = aws_sdk_ssm::Client::new(sdk)
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await?;
+    let value = out
+        .parameter
+        .and_then(|p| p.value)
+        .ok_or("the secret key parameter is empty")?;
+    Ok(SecretKey::parse(&value)?)
+}
+
+/// The code rules, with the SMS country codes from `SMS_COUNTRY_CODES` ("39,41").
+fn code_policy() -> Result<CodePolicy, Error> {
+    let mut policy = CodePolicy::default();
+    if let Ok(codes) = std::env::var("SMS_COUNTRY_CODES") {
+        policy.sms_country_codes = codes
+            .split(',')
+            .map(|c| c.trim().trim_start_matches('+').parse())
+            .collect::<Result<_, _>>()
+            .map_err(|_| "SMS_COUNTRY_CODES: comma-separated calling codes, e.g. 39,41")?;
+    }
+    Ok(policy)
+}
+
+struct Wiring {
+    sdk: aws_config::SdkConfig,
+    store: Arc<TableStore>,
+    clock: Arc<SystemClock>,
+}
+
+async fn wiring() -> Result<Wiring, Error> {
+    let table = required_env("TABLE_NAME")?;
+    let sdk = aws_config::load_from_env().await;
+    let clock = Arc::new(SystemClock);
+    let backend = Arc::new(DynamoBackend::new(
+        titolare_store_dynamodb::client_from(&sdk),
+        table,
+    ));
+    Ok(Wiring {
+        store: Arc::new(TableStore::new(backend, clock.clone())),
+        clock,
+        sdk,
+    })
+}
+
 /// Serves the routes of `function` (see `titolare_api::routes::ROUTES`) until the runtime stops.
 pub async fn run_http_function(function: &str) -> Result<(), Error> {
     init_tracing();
-    let table = required_env("TABLE_NAME")?;
-    let clock = Arc::new(SystemClock);
-    let backend = Arc::new(DynamoBackend::from_env(table).await);
-    let services = Services {
-        store: Arc::new(TableStore::new(backend, clock.clone())),
-        clock,
-    };
-    let app = Arc::new(App::for_function(services, function));
-    if app.routes().is_empty() {
+    let w = wiring().await?;
+    let routes = titolare_api::routes::of_function(function);
+    if routes.is_empty() {
         return Err(format!("no route is served by function {function}").into());
     }
+    // Only functions that derive codes or check links read the secret (and may: see template.yaml).
+    let key = if routes.iter().any(|r| r.needs_secret()) {
+        Some(secret_key(&w.sdk).await?)
+    } else {
+        None
+    };
+    let services = Services {
+        store: w.store,
+        clock: w.clock,
+        key,
+        codes: code_policy()?,
+    };
+    let app = Arc::new(App::for_function(services, function));
     lambda_http::run(service_fn(move |request| {
         let app = app.clone();
         async move { Ok::<_, std::convert::Infallible>(app.handle(request).await) }
     }))
+    .await
+}
+
+/// The stream consumer that sends outbox records through SNS (SMS) and SES v2 (email).
+pub async fn run_dispatch_function() -> Result<(), Error> {
+    init_tracing();
+    let w = wiring().await?;
+    let messenger = AwsMessenger {
+        sns: aws_sdk_sns::Client::new(&w.sdk),
+        ses: aws_sdk_sesv2::Client::new(&w.sdk),
+        from: required_env("EMAIL_FROM")?,
+        sender_id: std::env::var("SMS_SENDER_ID").unwrap_or_else(|_| "PECInfo".into()),
+    };
+    let key = secret_key(&w.sdk).await?;
+    let dispatcher = Arc::new(Dispatcher::new(w.store, Arc::new(messenger), key, w.clock));
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: LambdaEvent<serde_json::Value>| {
+            let dispatcher = dispatcher.clone();
+            async move {
+                let stream: titolare_messaging::stream::StreamEvent =
+                    serde_json::from_value(event.payload)?;
+                let response = titolare_messaging::stream::handle(&dispatcher, &stream).await;
+                Ok::<_, Error>(serde_json::to_value(response)?)
+            }
+        },
+    ))
     .await
 }

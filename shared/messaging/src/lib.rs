@@ -3,6 +3,7 @@
 
 pub mod dispatch;
 pub mod messenger;
+pub mod stream;
 pub mod templates;
 
 pub use dispatch::{DispatchError, Dispatched, Dispatcher};

@@ -297,5 +297,10 @@ impl ItemBackend for DynamoBackend {
     }
 }
 
+/// A DynamoDB client from a loaded SDK configuration (shared with the other AWS clients).
+pub fn client_from(sdk: &aws_config::SdkConfig) -> Client {
+    Client::new(sdk)
+}
+
 /// The TTL attribute the table must enable (kept next to the code that reads it).
 pub const TTL: &str = TTL_ATTRIBUTE;

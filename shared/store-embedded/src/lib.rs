@@ -29,6 +29,9 @@ pub struct EmbeddedBackend {
     db: Arc<Database>,
     /// Off only for bulk loads (benchmarks): commits then reach the disk with the next durable one.
     durable: bool,
+    /// What each commit put, for whoever listens (the local gateway's dispatcher): the
+    /// embedded counterpart of the DynamoDB stream.
+    commits: tokio::sync::broadcast::Sender<Arc<Vec<Item>>>,
 }
 
 impl EmbeddedBackend {
@@ -45,6 +48,7 @@ impl EmbeddedBackend {
         Ok(Self {
             db: Arc::new(db),
             durable: true,
+            commits: tokio::sync::broadcast::channel(1024).0,
         })
     }
 
@@ -54,6 +58,7 @@ impl EmbeddedBackend {
         Self {
             db: self.db.clone(),
             durable: false,
+            commits: self.commits.clone(),
         }
     }
 
@@ -109,7 +114,27 @@ impl EmbeddedBackend {
                 }
             }
         }
-        tx.commit().map_err(unavailable)
+        tx.commit().map_err(unavailable)?;
+        if self.commits.receiver_count() > 0 {
+            let put: Vec<Item> = writes
+                .iter()
+                .filter_map(|w| {
+                    if let Write::Put { item, .. } = w {
+                        Some(item.clone())
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            // No listener left is not an error: nothing had to hear it.
+            let _ = self.commits.send(Arc::new(put));
+        }
+        Ok(())
+    }
+
+    /// The items every later commit puts, in commit order.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<Vec<Item>>> {
+        self.commits.subscribe()
     }
 }
 
