@@ -71,6 +71,12 @@ fn template_deploys_exactly_the_route_table() {
                     route.function, function,
                     "{name} deploys {method} {path} from the wrong crate"
                 );
+                let no_authorizer = event["Properties"]["Auth"]["Authorizer"] == "NONE";
+                assert_eq!(
+                    no_authorizer,
+                    route.auth == Auth::LinkToken,
+                    "{name}: the JWT authorizer guards account routes only"
+                );
                 deployed.insert((method, path));
             }
         }

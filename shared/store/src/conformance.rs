@@ -1044,7 +1044,17 @@ pub async fn request_items_expire_with_it(b: Arc<dyn ItemBackend>) {
         .await
         .unwrap();
     clock.set(NOW + 60);
-    assert!(store.transfer(&t.id).await.unwrap().is_none());
+    // The request itself stays readable until the store deletes it, to tell why (410).
+    assert!(
+        store
+            .transfer(&t.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .value
+            .accepts_steps(clock.now())
+            .is_err()
+    );
     assert!(
         store
             .challenge(&t.id, Party::CurrentHolder, Channel::Sms)

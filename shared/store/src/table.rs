@@ -244,7 +244,7 @@ impl TableStore {
     }
 }
 
-fn store_error(e: BackendError) -> StoreError {
+pub(crate) fn store_error(e: BackendError) -> StoreError {
     match e {
         BackendError::ConditionFailed { .. } | BackendError::Conflict => StoreError::Conflict,
         BackendError::Unavailable(m) | BackendError::Invalid(m) => StoreError::Unavailable(m),

@@ -1,0 +1,578 @@
+//! One-time codes and link tokens through the real handlers, with a clock the test moves:
+//! every rule of SPEC §5 and OWASP ASVS §2.7 / NIST SP 800-63B §5.1.3 as the API applies it.
+
+use lambda_http::aws_lambda_events::apigw::{
+    ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerJwtDescription,
+    ApiGatewayV2httpRequestContext,
+};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use titolare_api::{App, Services};
+use titolare_domain::AccountId;
+use titolare_domain::otp::{Channel, Party};
+use titolare_domain::ports::{ChallengeStore, Fixtures, OutboxStore};
+use titolare_domain::secret::SecretKey;
+use titolare_domain::transfer::{LinkToken, Transfer, TransferStatus};
+use titolare_store::clock::FixedClock;
+use titolare_store::conformance::{NOW, sample_transfer};
+use titolare_store::probes::FailingBackend;
+use titolare_store::{ItemBackend, TableStore};
+use titolare_store_embedded::EmbeddedBackend;
+
+enum Who<'a> {
+    Account(&'a str),
+    Link(&'a str),
+}
+
+struct World {
+    app: App,
+    store: Arc<TableStore>,
+    clock: Arc<FixedClock>,
+    failing: Arc<FailingBackend>,
+    key: SecretKey,
+}
+
+fn world() -> World {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("titolare-codes-{}/{n}.redb", std::process::id()));
+    let clock = Arc::new(FixedClock::at(NOW));
+    let embedded: Arc<dyn ItemBackend> = Arc::new(EmbeddedBackend::open(&path).unwrap());
+    let failing = Arc::new(FailingBackend::new(embedded));
+    let store = Arc::new(TableStore::new(failing.clone(), clock.clone()));
+    let key = SecretKey::from_bytes(&[4; 32]).unwrap();
+    let app = App::new(Services {
+        store: store.clone(),
+        clock: clock.clone(),
+        key: Some(key.clone()),
+        codes: Default::default(),
+    });
+    World {
+        app,
+        store,
+        clock,
+        failing,
+        key,
+    }
+}
+
+impl World {
+    /// A request of account "acc", draft (the initiator's phase) or open (the holders').
+    async fn transfer(&self, id: u64, status: TransferStatus) -> Transfer {
+        let mut t = sample_transfer(id, &AccountId::parse("acc").unwrap(), NOW + 5 * 86_400);
+        t.status = status;
+        self.store.put_transfer(&t).await.unwrap();
+        t
+    }
+
+    fn at(&self, seconds: i64) {
+        self.clock.set(NOW + seconds);
+    }
+
+    async fn call(&self, path: &str, who: Who<'_>, body: Value) -> (u16, Value, http::HeaderMap) {
+        let mut req: Request = http::Request::builder()
+            .method("POST")
+            .uri(path)
+            .header("content-type", "application/json")
+            .body(Body::Text(body.to_string()))
+            .unwrap();
+        let mut ctx = ApiGatewayV2httpRequestContext::default();
+        static REQUESTS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        ctx.request_id = Some(format!(
+            "r{}",
+            REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        match who {
+            Who::Account(account) => {
+                let mut jwt = ApiGatewayRequestAuthorizerJwtDescription::default();
+                jwt.claims.insert("sub".into(), account.into());
+                let mut authorizer = ApiGatewayRequestAuthorizer::default();
+                authorizer.jwt = Some(jwt);
+                ctx.authorizer = Some(authorizer);
+            }
+            Who::Link(token) => {
+                req.headers_mut()
+                    .insert("authorization", format!("Bearer {token}").parse().unwrap());
+            }
+        }
+        req.extensions_mut()
+            .insert(RequestContext::ApiGatewayV2(ctx));
+        let response = self.app.handle(req).await;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let Body::Text(text) = response.body() else {
+            panic!("no body")
+        };
+        (status, serde_json::from_str(text).unwrap(), headers)
+    }
+
+    async fn initiator(
+        &self,
+        t: &Transfer,
+        action: &str,
+        body: Value,
+    ) -> (u16, Value, http::HeaderMap) {
+        self.call(
+            &format!("/v1/transfers/{}/{action}", t.id.as_str()),
+            Who::Account("acc"),
+            body,
+        )
+        .await
+    }
+
+    async fn holder(
+        &self,
+        t: &Transfer,
+        party: Party,
+        action: &str,
+        body: Value,
+    ) -> (u16, Value, http::HeaderMap) {
+        let token = LinkToken::issue(&self.key, &t.id, party);
+        self.call(&format!("/v1/party/{action}"), Who::Link(&token), body)
+            .await
+    }
+
+    /// The code the last message of a challenge carried, derived as the dispatcher does.
+    async fn code(&self, t: &Transfer, party: Party, channel: Channel) -> String {
+        self.store
+            .challenge(&t.id, party, channel)
+            .await
+            .unwrap()
+            .unwrap()
+            .value
+            .code(&self.key)
+            .reveal()
+            .to_owned()
+    }
+}
+
+fn sms() -> Value {
+    json!({"channel": "sms"})
+}
+
+fn verify(channel: &str, code: &str) -> Value {
+    json!({"channel": channel, "code": code})
+}
+
+fn wrong(right: &str) -> String {
+    format!("{:06}", (right.parse::<u32>().unwrap() + 1) % 1_000_000)
+}
+
+#[tokio::test]
+async fn a_code_expires_at_ten_minutes_exactly() {
+    let w = world();
+    let (a, b) = (
+        w.transfer(1, TransferStatus::Draft).await,
+        w.transfer(2, TransferStatus::Draft).await,
+    );
+    assert_eq!(w.initiator(&a, "codes", sms()).await.0, 202);
+    assert_eq!(w.initiator(&b, "codes", sms()).await.0, 202);
+    w.at(599);
+    let (status, body, _) = w
+        .initiator(
+            &a,
+            "codes/verify",
+            verify("sms", &w.code(&a, Party::Initiator, Channel::Sms).await),
+        )
+        .await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("approved")));
+    w.at(600);
+    let (status, body, _) = w
+        .initiator(
+            &b,
+            "codes/verify",
+            verify("sms", &w.code(&b, Party::Initiator, Channel::Sms).await),
+        )
+        .await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (422, Some("urn:titolare:problem:code-expired"))
+    );
+}
+
+#[tokio::test]
+async fn the_sixth_try_is_refused_even_with_the_right_code() {
+    let w = world();
+    let t = w.transfer(3, TransferStatus::Draft).await;
+    w.initiator(&t, "codes", sms()).await;
+    let right = w.code(&t, Party::Initiator, Channel::Sms).await;
+    for left in (0..5).rev() {
+        let (status, body, _) = w
+            .initiator(&t, "codes/verify", verify("sms", &wrong(&right)))
+            .await;
+        assert_eq!(status, 422);
+        assert_eq!(
+            body["errors"]["code"],
+            format!("codice errato: restano {left} tentativi")
+        );
+    }
+    let (status, body, _) = w.initiator(&t, "codes/verify", verify("sms", &right)).await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (429, Some("urn:titolare:problem:too-many-requests"))
+    );
+}
+
+#[tokio::test]
+async fn the_sixth_send_is_refused_and_resends_wait_sixty_seconds() {
+    let w = world();
+    let t = w.transfer(4, TransferStatus::Draft).await;
+    assert_eq!(w.initiator(&t, "codes", sms()).await.0, 202);
+    w.at(59);
+    let (status, _, headers) = w.initiator(&t, "codes", sms()).await;
+    assert_eq!(
+        (status, headers["retry-after"].to_str().unwrap()),
+        (429, "1")
+    );
+    for n in 1..5 {
+        w.at(60 * n);
+        let (status, body, _) = w.initiator(&t, "codes", sms()).await;
+        assert_eq!(status, 202, "send {}", n + 1);
+        assert_eq!(body["sends_left"], 4 - n);
+    }
+    w.at(10_000);
+    let (status, body, _) = w.initiator(&t, "codes", sms()).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(w.store.outbox_messages(&t.id).await.unwrap().len(), 5);
+}
+
+#[tokio::test]
+async fn a_used_code_is_refused() {
+    let w = world();
+    let t = w.transfer(5, TransferStatus::Draft).await;
+    w.initiator(&t, "codes", sms()).await;
+    let code = w.code(&t, Party::Initiator, Channel::Sms).await;
+    assert_eq!(
+        w.initiator(&t, "codes/verify", verify("sms", &code))
+            .await
+            .0,
+        200
+    );
+    let (status, body, _) = w.initiator(&t, "codes/verify", verify("sms", &code)).await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (409, Some("urn:titolare:problem:code-already-used"))
+    );
+}
+
+#[tokio::test]
+async fn an_sms_code_is_refused_on_email_and_on_another_request() {
+    let w = world();
+    let (t, other) = (
+        w.transfer(6, TransferStatus::Open).await,
+        w.transfer(7, TransferStatus::Open).await,
+    );
+    assert_eq!(w.holder(&t, Party::NewHolder, "codes", sms()).await.0, 202);
+    let sms_code = w.code(&t, Party::NewHolder, Channel::Sms).await;
+    let (status, _, _) = w
+        .holder(
+            &t,
+            Party::NewHolder,
+            "codes/verify",
+            verify("email", &sms_code),
+        )
+        .await;
+    assert_eq!(status, 409, "no email code was sent");
+    let (status, body, _) = w
+        .holder(&t, Party::NewHolder, "codes", json!({"channel": "email"}))
+        .await;
+    assert_eq!(
+        (status, body["destination"].as_str()),
+        (202, Some("p***@example.it"))
+    );
+    let email_code = w.code(&t, Party::NewHolder, Channel::Email).await;
+    if email_code != sms_code {
+        assert_eq!(
+            w.holder(
+                &t,
+                Party::NewHolder,
+                "codes/verify",
+                verify("email", &sms_code)
+            )
+            .await
+            .0,
+            422
+        );
+    }
+    assert_eq!(
+        w.holder(&other, Party::NewHolder, "codes", sms()).await.0,
+        202
+    );
+    let other_code = w.code(&other, Party::NewHolder, Channel::Sms).await;
+    if other_code != sms_code {
+        assert_eq!(
+            w.holder(
+                &other,
+                Party::NewHolder,
+                "codes/verify",
+                verify("sms", &sms_code)
+            )
+            .await
+            .0,
+            422,
+            "a code of one request on another"
+        );
+    }
+    assert_eq!(
+        w.holder(
+            &t,
+            Party::NewHolder,
+            "codes/verify",
+            verify("email", &email_code)
+        )
+        .await
+        .0,
+        200
+    );
+    // The current holder verifies by SMS only.
+    let (status, body, _) = w
+        .holder(
+            &t,
+            Party::CurrentHolder,
+            "codes",
+            json!({"channel": "email"}),
+        )
+        .await;
+    assert_eq!((status, body["errors"]["channel"].is_string()), (422, true));
+}
+
+#[tokio::test]
+async fn twenty_concurrent_right_codes_approve_once() {
+    let w = Arc::new(world());
+    let t = w.transfer(8, TransferStatus::Open).await;
+    w.holder(&t, Party::CurrentHolder, "codes", sms()).await;
+    let code = w.code(&t, Party::CurrentHolder, Channel::Sms).await;
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (w, t, code) = (w.clone(), t.clone(), code.clone());
+        tasks.push(tokio::spawn(async move {
+            w.holder(
+                &t,
+                Party::CurrentHolder,
+                "codes/verify",
+                verify("sms", &code),
+            )
+            .await
+            .0
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 409),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_new_destination_voids_the_pending_code_and_only_allowed_countries_get_sms() {
+    let w = world();
+    let t = w.transfer(9, TransferStatus::Draft).await;
+    w.initiator(&t, "codes", sms()).await;
+    let old = w.code(&t, Party::Initiator, Channel::Sms).await;
+    let (status, body, _) = w
+        .initiator(
+            &t,
+            "codes",
+            json!({"channel": "sms", "phone": "+44 7400 123456"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["errors"]["phone"].is_string()),
+        (422, true),
+        "{body}"
+    );
+    let (status, body, _) = w
+        .initiator(
+            &t,
+            "codes",
+            json!({"channel": "sms", "phone": "06 1234 5678"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["errors"]["phone"].as_str()),
+        (422, Some("il numero non è un cellulare"))
+    );
+    w.at(60);
+    let (status, body, _) = w
+        .initiator(
+            &t,
+            "codes",
+            json!({"channel": "sms", "phone": "+39 347 765 4321"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["destination"].as_str()),
+        (202, Some("+39*****321"))
+    );
+    let new = w.code(&t, Party::Initiator, Channel::Sms).await;
+    if new != old {
+        assert_eq!(
+            w.initiator(&t, "codes/verify", verify("sms", &old)).await.0,
+            422,
+            "the old code is void"
+        );
+    }
+    assert_eq!(
+        w.initiator(&t, "codes/verify", verify("sms", &new)).await.0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn link_tokens_open_only_their_request_and_tell_why_they_stopped() {
+    let w = world();
+    let t = w.transfer(10, TransferStatus::Open).await;
+    let good = LinkToken::issue(&w.key, &t.id, Party::CurrentHolder);
+    let forged = good.replace(".ch.", ".nh.");
+    let unknown = LinkToken::issue(
+        &w.key,
+        &titolare_domain::transfer::TransferId::from_number(999),
+        Party::CurrentHolder,
+    );
+    let other_key = LinkToken::issue(
+        &SecretKey::from_bytes(&[5; 32]).unwrap(),
+        &t.id,
+        Party::CurrentHolder,
+    );
+    let mut answers = Vec::new();
+    for token in [
+        forged.as_str(),
+        unknown.as_str(),
+        other_key.as_str(),
+        "garbage",
+    ] {
+        let (status, mut body, _) = w.call("/v1/party/codes", Who::Link(token), sms()).await;
+        body.as_object_mut().unwrap().remove("request_id");
+        answers.push((status, body));
+    }
+    assert!(
+        answers.iter().all(|a| a == &answers[0]),
+        "the same 401 for all: {answers:?}"
+    );
+    assert_eq!(answers[0].0, 401);
+    let (status, _, _) = w.call("/v1/party/codes", Who::Account("acc"), sms()).await;
+    assert_eq!(status, 401, "an account login is not a link");
+    assert_eq!(
+        w.call("/v1/party/codes", Who::Link(&good), sms()).await.0,
+        202
+    );
+    // The initiator's route belongs to the initiator's account only.
+    assert_eq!(
+        w.call(
+            &format!("/v1/transfers/{}/codes", t.id.as_str()),
+            Who::Account("other"),
+            sms()
+        )
+        .await
+        .0,
+        404
+    );
+    // After the deadline: 410; after another ending: 409; and nothing changes.
+    w.at(5 * 86_400);
+    let (status, body, _) = w
+        .call(
+            "/v1/party/codes/verify",
+            Who::Link(&good),
+            verify("sms", "123456"),
+        )
+        .await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (410, Some("urn:titolare:problem:deadline-passed"))
+    );
+    w.at(100);
+    let mut cancelled = t.clone();
+    cancelled.status = TransferStatus::Cancelled;
+    w.store.put_transfer(&cancelled).await.unwrap();
+    let (status, body, _) = w.call("/v1/party/codes", Who::Link(&good), sms()).await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (409, Some("urn:titolare:problem:request-ended"))
+    );
+    assert!(body["detail"].as_str().unwrap().contains("annullata"));
+    assert_eq!(w.store.outbox_messages(&t.id).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_store_transaction_sends_nothing() {
+    let w = world();
+    let t = w.transfer(11, TransferStatus::Draft).await;
+    w.failing.fail_after(0);
+    let (status, body, _) = w.initiator(&t, "codes", sms()).await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (503, Some("urn:titolare:problem:unavailable"))
+    );
+    assert!(
+        w.store.outbox_messages(&t.id).await.unwrap().is_empty(),
+        "no message without its state change"
+    );
+    assert!(
+        w.store
+            .challenge(&t.id, Party::Initiator, Channel::Sms)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        w.initiator(&t, "codes", sms()).await.0,
+        202,
+        "a retry works"
+    );
+}
+
+#[tokio::test]
+async fn bad_code_bodies_are_4xx() {
+    let w = world();
+    let t = w.transfer(12, TransferStatus::Draft).await;
+    for (body, status) in [
+        (json!({"channel": "fax"}), 400),
+        (json!({"channel": "sms", "extra": 1}), 400),
+        (json!({"channel": "email", "phone": "+39 333 1234567"}), 400),
+        (json!({}), 400),
+    ] {
+        assert_eq!(
+            w.initiator(&t, "codes", body.clone()).await.0,
+            status,
+            "{body}"
+        );
+    }
+    w.initiator(&t, "codes", sms()).await;
+    for (body, status) in [
+        (verify("sms", "12345"), 400),
+        (verify("sms", "abcdef"), 400),
+        (json!({"channel": "sms"}), 400),
+    ] {
+        assert_eq!(
+            w.initiator(&t, "codes/verify", body.clone()).await.0,
+            status,
+            "{body}"
+        );
+    }
+    let right = w.code(&t, Party::Initiator, Channel::Sms).await;
+    assert_eq!(
+        w.initiator(&t, "codes/verify", verify("sms", &right))
+            .await
+            .0,
+        200,
+        "format errors cost no try"
+    );
+    // The initiator's codes belong to the draft; an open request's initiator is verified already.
+    let open = w.transfer(13, TransferStatus::Open).await;
+    assert_eq!(w.initiator(&open, "codes", sms()).await.0, 409);
+    assert_eq!(
+        w.holder(&t, Party::CurrentHolder, "codes", sms()).await.0,
+        409,
+        "holders wait for the request to open"
+    );
+}
