@@ -63,6 +63,9 @@ fn comparable(mut body: Value) -> Value {
 /// Keeps `cargo lambda watch` running; dropping it stops the process.
 struct Watch(#[allow(dead_code)] tokio::process::Child);
 
+/// The key the functions under test derive codes with (`TITOLARE_SECRET_KEY`).
+const KEY_HEX: &str = "0f0e0d0c0b0a09080706050403020100000102030405060708090a0b0c0d0e0f";
+
 async fn start_watch(table: &str, endpoint: &str) -> (Watch, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -74,7 +77,7 @@ async fn start_watch(table: &str, endpoint: &str) -> (Watch, u16) {
     )
     .unwrap();
     let env = format!(
-        "TABLE_NAME={table},AWS_ENDPOINT_URL={endpoint},AWS_REGION=eu-south-1,AWS_ACCESS_KEY_ID=test,AWS_SECRET_ACCESS_KEY=test,RUST_LOG=info"
+        "TABLE_NAME={table},AWS_ENDPOINT_URL={endpoint},AWS_REGION=eu-south-1,AWS_ACCESS_KEY_ID=test,AWS_SECRET_ACCESS_KEY=test,RUST_LOG=info,TITOLARE_SECRET_KEY={KEY_HEX},EMAIL_FROM=noreply@pec.example.it,SMS_SENDER_ID=PECInfo"
     );
     let child = tokio::process::Command::new(cargo_lambda())
         .args([
@@ -195,4 +198,103 @@ async fn lambda_binaries_answer_like_the_local_gateway() {
             "{function} {uri}"
         );
     }
+}
+
+/// The dispatch function, fed the recorded stream event in tests/events/outbox-insert.json,
+/// sends the code SMS through SNS (read back from moto) and, fed it again, sends nothing new.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dispatch_function_sends_once_per_outbox_record() {
+    use titolare_domain::otp::{Challenge, Channel, CodePolicy, Party};
+    use titolare_domain::outbox::OutboxMessage;
+    use titolare_domain::ports::{ChallengeStore, Fixtures, TransferReader};
+    use titolare_domain::secret::SecretKey;
+
+    let (client, table) = testing::fresh_table("dispatch").await;
+    let store = TableStore::new(
+        Arc::new(DynamoBackend::new(client, table.clone())),
+        Arc::new(SystemClock),
+    );
+    let now = jiff::Timestamp::now();
+    let account = titolare_domain::AccountId::parse("demo").unwrap();
+    let mut transfer =
+        titolare_store::conformance::sample_transfer(900001, &account, now.as_second() + 86_400);
+    transfer.created_at = now;
+    let phone = format!("+39333{:07}", now.as_millisecond() % 10_000_000);
+    transfer.current_holder.mobile = titolare_domain::values::MobileNumber::parse(&phone).unwrap();
+    store.put_transfer(&transfer).await.unwrap();
+    let versioned = store.transfer(&transfer.id).await.unwrap().unwrap();
+    let challenge = Challenge::send(
+        None,
+        &transfer.id,
+        Party::CurrentHolder,
+        Channel::Sms,
+        &phone,
+        now,
+        &CodePolicy::default(),
+    )
+    .unwrap();
+    let message = OutboxMessage::code(&challenge, &account, titolare_domain::Lingua::It, now);
+    assert_eq!(
+        message.id, "900001-current_holder-sms-1",
+        "the id the recorded event names"
+    );
+    store
+        .record_send(&versioned, None, &challenge, &message)
+        .await
+        .unwrap();
+    let code = challenge.code(&SecretKey::parse(KEY_HEX).unwrap());
+
+    let endpoint = testing::moto_endpoint().await;
+    let (_watch, port) = start_watch(&table, &endpoint).await;
+    let emulator = HttpClient::new(format!("http://127.0.0.1:{port}"));
+    let moto = HttpClient::new(endpoint.clone());
+    let event = std::fs::read_to_string(root().join("tests/events/outbox-insert.json")).unwrap();
+    let sent_to_phone = |data: &Value| {
+        data["sns"]["SMS"].as_array().map_or(0, |all| {
+            all.iter()
+                .filter(|s| s["phone_number"] == phone.as_str())
+                .count()
+        })
+    };
+    for delivery in 1..=2 {
+        let invoked = emulator
+            .send(
+                "POST",
+                "/2015-03-31/functions/dispatch/invocations",
+                None,
+                Some(&event),
+            )
+            .await;
+        assert_eq!(invoked.status, 200, "{}", invoked.body);
+        assert_eq!(
+            invoked.body["batchItemFailures"],
+            json!([]),
+            "delivery {delivery}"
+        );
+        let data = moto
+            .send("GET", "/moto-api/data.json", None, None)
+            .await
+            .body;
+        assert_eq!(sent_to_phone(&data), 1, "one SMS after delivery {delivery}");
+        let sms = data["sns"]["SMS"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["phone_number"] == phone.as_str())
+            .unwrap()
+            .clone();
+        assert!(
+            sms["message"].as_str().unwrap().contains(code.reveal()),
+            "the SMS carries the derived code"
+        );
+    }
+    let delivered = store
+        .challenge(&transfer.id, Party::CurrentHolder, Channel::Sms)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        delivered.value.delivery,
+        titolare_domain::otp::Delivery::Sent
+    );
 }
