@@ -183,3 +183,107 @@ async fn bad_input_at_the_socket_is_a_4xx() {
         "nothing written"
     );
 }
+
+/// The newest code in the local outbox, once the in-process dispatcher has sent it.
+async fn outbox_code(client: &HttpClient, count: usize) -> (String, serde_json::Value) {
+    for _ in 0..100 {
+        let outbox = client.send("GET", "/dev/outbox", None, None).await.body;
+        if outbox.as_array().is_some_and(|a| a.len() >= count) {
+            let newest = outbox[0].clone();
+            let text = newest["text"].as_str().unwrap();
+            let code: String = text
+                .split(|c: char| !c.is_ascii_digit())
+                .find(|w| w.len() == 6)
+                .expect("a six-digit code")
+                .to_owned();
+            return (code, newest);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("nothing reached the local outbox");
+}
+
+#[tokio::test]
+async fn codes_go_through_the_local_outbox() {
+    use titolare_domain::ports::Fixtures;
+    use titolare_domain::transfer::{LinkToken, TransferStatus};
+    let gw = local_gateway().await;
+    let token = gw.client.login("demo").await;
+    let account = titolare_domain::AccountId::parse("demo").unwrap();
+    let deadline = jiff::Timestamp::now().as_second() + 86_400;
+    let draft = titolare_store::conformance::sample_transfer(501, &account, deadline);
+    let mut draft = draft;
+    draft.status = TransferStatus::Draft;
+    let open = titolare_store::conformance::sample_transfer(502, &account, deadline);
+    gw.server().store.put_transfer(&draft).await.unwrap();
+    gw.server().store.put_transfer(&open).await.unwrap();
+
+    let sent = gw
+        .client
+        .send(
+            "POST",
+            "/v1/transfers/501/codes",
+            Some(&token),
+            Some(r#"{"channel":"sms"}"#),
+        )
+        .await;
+    assert_eq!(sent.status, 202, "{}", sent.body);
+    let (code, message) = outbox_code(&gw.client, 1).await;
+    assert_eq!(message["channel"], "sms");
+    assert_eq!(message["to"], draft.initiator.mobile.as_str());
+    let verified = gw
+        .client
+        .send(
+            "POST",
+            "/v1/transfers/501/codes/verify",
+            Some(&token),
+            Some(&format!(r#"{{"channel":"sms","code":"{code}"}}"#)),
+        )
+        .await;
+    assert_eq!(
+        (verified.status, verified.body["status"].as_str()),
+        (200, Some("approved"))
+    );
+
+    let link = LinkToken::issue(
+        &gw.server().key,
+        &open.id,
+        titolare_domain::otp::Party::NewHolder,
+    );
+    let sent = gw
+        .client
+        .send(
+            "POST",
+            "/v1/party/codes",
+            Some(&link),
+            Some(r#"{"channel":"email"}"#),
+        )
+        .await;
+    assert_eq!(sent.status, 202, "{}", sent.body);
+    let (code, message) = outbox_code(&gw.client, 2).await;
+    assert_eq!(
+        (message["channel"].as_str(), message["to"].as_str()),
+        (Some("email"), Some(open.new_holder.email.as_str()))
+    );
+    assert!(!message["subject"].as_str().unwrap().is_empty());
+    let verified = gw
+        .client
+        .send(
+            "POST",
+            "/v1/party/codes/verify",
+            Some(&link),
+            Some(&format!(r#"{{"channel":"email","code":"{code}"}}"#)),
+        )
+        .await;
+    assert_eq!(verified.status, 200, "{}", verified.body);
+    let page = gw.client.send("GET", "/dev/outbox.html", None, None).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.content_type.starts_with("text/html")
+            && page
+                .body
+                .as_str()
+                .unwrap()
+                .contains(open.new_holder.email.as_str())
+    );
+}

@@ -106,6 +106,11 @@ pub struct LocalGateway {
 }
 
 impl LocalGateway {
+    /// The running server: its store and secret key, for tests that set data up.
+    pub fn server(&self) -> &titolare_local::Server {
+        &self._server
+    }
+
     /// Stops the gateway and waits until its database file is free again.
     pub async fn shutdown(self) -> PathBuf {
         self._server.shutdown().await;
