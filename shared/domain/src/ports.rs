@@ -217,6 +217,21 @@ pub trait OutboxStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// Password-reset links: a grant recorded when the link is issued, used up by the reset.
+#[async_trait]
+pub trait PasswordResetGrants: Send + Sync {
+    async fn grant_reset(
+        &self,
+        account: &AccountId,
+        token: &crate::transfer::PasswordResetToken,
+    ) -> Result<(), StoreError>;
+    /// Uses the grant once; a used or expired one is a `Conflict`.
+    async fn use_reset(
+        &self,
+        token: &crate::transfer::PasswordResetToken,
+    ) -> Result<(), StoreError>;
+}
+
 /// Everything the HTTP handlers use, for wiring; handlers themselves take the narrow traits.
 pub trait Store:
     HolderReader

@@ -204,3 +204,126 @@ mod tests {
         }
     }
 }
+
+/// The link that lets a mailbox's new holder set its password: `<mailbox, base64url>.
+/// <issued at, epoch seconds>.<128-bit tag>`. Derived from the secret key, valid 24 hours;
+/// single use is the store's part (the grant item it deletes on use).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordResetToken {
+    pub mailbox: crate::values::EmailAddress,
+    pub issued_at: Timestamp,
+    /// Names the grant item in the store: the tag, never the whole token.
+    pub grant_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ResetTokenError {
+    #[error("link non valido")]
+    Invalid,
+    #[error("il link è scaduto: ne è stato inviato uno valido 24 ore")]
+    Expired,
+}
+
+const RESET: &str = "password-reset";
+
+impl PasswordResetToken {
+    pub const VALIDITY: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+
+    pub fn issue(
+        key: &SecretKey,
+        mailbox: &crate::values::EmailAddress,
+        issued_at: Timestamp,
+    ) -> String {
+        use base64::Engine;
+        let seconds = issued_at.as_second().to_string();
+        let tag = key.tag(RESET, &[mailbox.as_str(), &seconds]);
+        format!(
+            "{}.{seconds}.{tag}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mailbox.as_str())
+        )
+    }
+
+    /// What a token grants, if its tag is right and it is less than 24 hours old at `now`.
+    pub fn verify(key: &SecretKey, token: &str, now: Timestamp) -> Result<Self, ResetTokenError> {
+        use base64::Engine;
+        let mut parts = token.trim().split('.');
+        let (mailbox, seconds, tag) = match (parts.next(), parts.next(), parts.next(), parts.next())
+        {
+            (Some(m), Some(s), Some(t), None) => (m, s, t),
+            _ => return Err(ResetTokenError::Invalid),
+        };
+        let mailbox = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(mailbox)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|m| crate::values::EmailAddress::parse(&m).ok())
+            .ok_or(ResetTokenError::Invalid)?;
+        let issued_at = seconds
+            .parse::<i64>()
+            .ok()
+            .and_then(|s| Timestamp::from_second(s).ok())
+            .ok_or(ResetTokenError::Invalid)?;
+        if !key.verify_tag(RESET, &[mailbox.as_str(), seconds], tag) {
+            return Err(ResetTokenError::Invalid);
+        }
+        if now >= issued_at + Self::VALIDITY {
+            return Err(ResetTokenError::Expired);
+        }
+        Ok(Self {
+            mailbox,
+            issued_at,
+            grant_id: tag.to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod reset_tests {
+    use super::*;
+
+    #[test]
+    fn reset_tokens_last_24_hours_and_cannot_be_forged() {
+        let key = SecretKey::from_bytes(&[6; 32]).unwrap();
+        let mailbox = crate::values::EmailAddress::parse("teste1234@pec.it").unwrap();
+        let issued: Timestamp = "2026-11-23T08:00:00Z".parse().unwrap();
+        let token = PasswordResetToken::issue(&key, &mailbox, issued);
+        assert!(
+            token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)),
+            "URL-safe"
+        );
+        let grant = PasswordResetToken::verify(
+            &key,
+            &token,
+            issued + jiff::SignedDuration::from_secs(86_399),
+        )
+        .unwrap();
+        assert_eq!(grant.mailbox, mailbox);
+        assert_eq!(
+            PasswordResetToken::verify(
+                &key,
+                &token,
+                issued + jiff::SignedDuration::from_secs(86_400)
+            ),
+            Err(ResetTokenError::Expired)
+        );
+        let later = token.replace(
+            &issued.as_second().to_string(),
+            &(issued.as_second() + 3600).to_string(),
+        );
+        assert_eq!(
+            PasswordResetToken::verify(&key, &later, issued),
+            Err(ResetTokenError::Invalid),
+            "the time is signed"
+        );
+        assert_eq!(
+            PasswordResetToken::verify(&SecretKey::from_bytes(&[7; 32]).unwrap(), &token, issued),
+            Err(ResetTokenError::Invalid)
+        );
+        assert_eq!(
+            PasswordResetToken::verify(&key, "x.y.z", issued),
+            Err(ResetTokenError::Invalid)
+        );
+    }
+}

@@ -24,7 +24,8 @@ macro_rules! conformance_tests {
             update_moves_search_keys, concurrent_updates_apply_once, accounts_are_isolated,
             idempotent_responses_are_kept_until_they_expire, listings_page_and_filter,
             invalid_cursors_are_refused, a_send_writes_challenge_and_message_together,
-            concurrent_verifications_apply_once, request_items_expire_with_it);
+            concurrent_verifications_apply_once, request_items_expire_with_it,
+            password_reset_grants_are_single_use_for_24_hours);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
@@ -1063,4 +1064,41 @@ pub async fn request_items_expire_with_it(b: Arc<dyn ItemBackend>) {
             .is_none()
     );
     assert!(store.outbox_messages(&t.id).await.unwrap().is_empty());
+}
+
+pub async fn password_reset_grants_are_single_use_for_24_hours(b: Arc<dyn ItemBackend>) {
+    use titolare_domain::secret::SecretKey;
+    use titolare_domain::transfer::PasswordResetToken;
+    let (store, clock) = store(b);
+    let key = SecretKey::from_bytes(&[8; 32]).unwrap();
+    let acc = account("reset");
+    let issue = |mailbox: &str| {
+        let mailbox = EmailAddress::parse(mailbox).unwrap();
+        let token =
+            PasswordResetToken::issue(&key, &mailbox, jiff::Timestamp::from_second(NOW).unwrap());
+        PasswordResetToken::verify(&key, &token, jiff::Timestamp::from_second(NOW).unwrap())
+            .unwrap()
+    };
+    let once = issue(&format!("{}@pec.it", unique("once")));
+    store.grant_reset(&acc, &once).await.unwrap();
+    store.use_reset(&once).await.unwrap();
+    assert_eq!(
+        store.use_reset(&once).await,
+        Err(StoreError::Conflict),
+        "single use"
+    );
+    let late = issue(&format!("{}@pec.it", unique("late")));
+    store.grant_reset(&acc, &late).await.unwrap();
+    clock.set(NOW + 86_400);
+    assert_eq!(
+        store.use_reset(&late).await,
+        Err(StoreError::Conflict),
+        "gone after 24 hours"
+    );
+    let never = issue(&format!("{}@pec.it", unique("never")));
+    assert_eq!(
+        store.use_reset(&never).await,
+        Err(StoreError::Conflict),
+        "never granted"
+    );
 }

@@ -199,3 +199,35 @@ pub(crate) fn transfer_item(transfer: &Transfer) -> Result<Item, StoreError> {
         transfer,
     ))
 }
+
+fn reset_pk(token: &titolare_domain::transfer::PasswordResetToken) -> String {
+    format!("RESET#{}", token.grant_id)
+}
+
+#[async_trait]
+impl PasswordResetGrants for TableStore {
+    async fn grant_reset(
+        &self,
+        account: &titolare_domain::AccountId,
+        token: &titolare_domain::transfer::PasswordResetToken,
+    ) -> Result<(), StoreError> {
+        let data = serde_json::json!({ "account": account, "mailbox": token.mailbox, "issued_at": token.issued_at });
+        let mut item = Item::new(reset_pk(token), "RESET", "password_reset", data);
+        item.expires_at = Some(
+            (token.issued_at + titolare_domain::transfer::PasswordResetToken::VALIDITY).as_second(),
+        );
+        self.transact(&[Write::put(item, Condition::Absent)]).await
+    }
+
+    async fn use_reset(
+        &self,
+        token: &titolare_domain::transfer::PasswordResetToken,
+    ) -> Result<(), StoreError> {
+        self.transact(&[Write::Delete {
+            pk: reset_pk(token),
+            sk: "RESET".into(),
+            condition: Condition::Present,
+        }])
+        .await
+    }
+}
