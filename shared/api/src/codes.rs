@@ -172,6 +172,53 @@ pub async fn verify(
     ))
 }
 
+/// Where each of the party's codes stands, so a page can show "non consegnato: invia di
+/// nuovo" and when a resend is allowed.
+pub async fn status(
+    s: &Services,
+    transfer: Versioned<Transfer>,
+    party: Party,
+    req: &Request,
+) -> Answer {
+    crate::input::no_body(req)?;
+    query_params(req, &[])?;
+    let now = s.clock.now();
+    let t = &transfer.value;
+    t.accepts_steps(now)?;
+    let mut items = Vec::new();
+    for channel in party.channels() {
+        let Some(c) = s.store.challenge(&t.id, party, *channel).await? else {
+            continue;
+        };
+        let c = c.value;
+        let status =
+            if c.status == titolare_domain::otp::ChallengeStatus::Pending && now >= c.expires_at {
+                titolare_domain::otp::ChallengeStatus::Expired
+            } else {
+                c.status
+            };
+        let resend_at = if c.delivery == titolare_domain::otp::Delivery::Failed {
+            now
+        } else {
+            c.last_sent_at + s.codes.resend_after
+        };
+        items.push(serde_json::json!({
+            "channel": c.channel,
+            "destination": mask(&c.destination),
+            "status": status,
+            "delivery": c.delivery,
+            "notice": (c.delivery == titolare_domain::otp::Delivery::Failed).then_some("non consegnato: invia di nuovo"),
+            "expires_at": c.expires_at,
+            "sends_left": s.codes.max_sends.saturating_sub(c.sends),
+            "resend_after": resend_at,
+        }));
+    }
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "party": party, "items": items }),
+    ))
+}
+
 /// Two calls raced on the same challenge; the other one's outcome stands.
 fn concurrent(e: StoreError) -> ApiError {
     match e {

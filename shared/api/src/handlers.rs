@@ -40,6 +40,14 @@ pub async fn dispatch(
             let (transfer, party) = codes::holder_transfer(s, req).await?;
             codes::verify(s, transfer, party, caller, req).await
         }
+        RouteId::TransferCodesStatus => {
+            let (transfer, party) = codes::initiator_transfer(s, caller, &params["id"]).await?;
+            codes::status(s, transfer, party, req).await
+        }
+        RouteId::PartyCodesStatus => {
+            let (transfer, party) = codes::holder_transfer(s, req).await?;
+            codes::status(s, transfer, party, req).await
+        }
         _ => account_route(s, route, params, caller, req).await,
     }
 }

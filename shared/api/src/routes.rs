@@ -27,6 +27,8 @@ pub enum RouteId {
     TransferCodesVerify,
     PartyCodesSend,
     PartyCodesVerify,
+    TransferCodesStatus,
+    PartyCodesStatus,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +96,19 @@ pub const ROUTES: &[Route] = &[
         "POST",
         "/v1/party/codes/verify",
         "party-codes-verify",
+        LinkToken
+    ),
+    route!(
+        TransferCodesStatus,
+        "GET",
+        "/v1/transfers/{id}/codes",
+        "transfer-codes-status"
+    ),
+    route!(
+        PartyCodesStatus,
+        "GET",
+        "/v1/party/codes",
+        "party-codes-status",
         LinkToken
     ),
 ];

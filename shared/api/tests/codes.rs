@@ -72,12 +72,24 @@ impl World {
     }
 
     async fn call(&self, path: &str, who: Who<'_>, body: Value) -> (u16, Value, http::HeaderMap) {
-        let mut req: Request = http::Request::builder()
-            .method("POST")
-            .uri(path)
-            .header("content-type", "application/json")
-            .body(Body::Text(body.to_string()))
-            .unwrap();
+        self.request("POST", path, who, Some(body)).await
+    }
+
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        who: Who<'_>,
+        body: Option<Value>,
+    ) -> (u16, Value, http::HeaderMap) {
+        let builder = http::Request::builder().method(method).uri(path);
+        let mut req: Request = match body {
+            Some(body) => builder
+                .header("content-type", "application/json")
+                .body(Body::Text(body.to_string())),
+            None => builder.body(Body::Empty),
+        }
+        .unwrap();
         let mut ctx = ApiGatewayV2httpRequestContext::default();
         static REQUESTS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         ctx.request_id = Some(format!(
@@ -132,6 +144,19 @@ impl World {
         let token = LinkToken::issue(&self.key, &t.id, party);
         self.call(&format!("/v1/party/{action}"), Who::Link(&token), body)
             .await
+    }
+
+    /// `GET /v1/transfers/{id}/codes` as the initiator.
+    async fn code_status(&self, t: &Transfer) -> (u16, Value) {
+        let (status, body, _) = self
+            .request(
+                "GET",
+                &format!("/v1/transfers/{}/codes", t.id.as_str()),
+                Who::Account("acc"),
+                None,
+            )
+            .await;
+        (status, body)
     }
 
     /// The code the last message of a challenge carried, derived as the dispatcher does.
@@ -575,4 +600,56 @@ async fn bad_code_bodies_are_4xx() {
         409,
         "holders wait for the request to open"
     );
+}
+
+struct Down;
+
+#[async_trait::async_trait]
+impl titolare_messaging::Messenger for Down {
+    async fn send(
+        &self,
+        _: &titolare_messaging::Envelope,
+    ) -> Result<String, titolare_messaging::SendError> {
+        Err(titolare_messaging::SendError {
+            provider: "sns",
+            reason: "Throttling".into(),
+        })
+    }
+}
+
+#[tokio::test]
+async fn an_undelivered_code_shows_as_such_and_may_be_resent_at_once() {
+    let w = world();
+    let t = w.transfer(14, TransferStatus::Draft).await;
+    assert_eq!(w.code_status(&t).await.1["items"], json!([]));
+    assert_eq!(w.initiator(&t, "codes", sms()).await.0, 202);
+    let (code, body) = w.code_status(&t).await;
+    assert_eq!(
+        (
+            code,
+            body["items"][0]["delivery"].as_str(),
+            body["items"][0]["status"].as_str()
+        ),
+        (200, Some("queued"), Some("pending"))
+    );
+    let dispatcher = titolare_messaging::Dispatcher::new(
+        w.store.clone(),
+        Arc::new(Down),
+        w.key.clone(),
+        w.clock.clone(),
+    )
+    .with_retries(2, std::time::Duration::from_millis(1));
+    let message = &w.store.outbox_messages(&t.id).await.unwrap()[0];
+    assert!(dispatcher.dispatch(&t.id, &message.id).await.is_err());
+    let (_, body) = w.code_status(&t).await;
+    assert_eq!(body["items"][0]["delivery"], "failed");
+    assert_eq!(body["items"][0]["notice"], "non consegnato: invia di nuovo");
+    assert_eq!(body["items"][0]["destination"], "+39*****001");
+    w.at(5);
+    assert_eq!(
+        w.initiator(&t, "codes", sms()).await.0,
+        202,
+        "no 60 s wait after a failed delivery"
+    );
+    assert_eq!(w.code_status(&t).await.1["items"][0]["sends_left"], 3);
 }
