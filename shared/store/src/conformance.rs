@@ -886,10 +886,18 @@ fn transfer_id() -> u64 {
     nanos * 100 + N.fetch_add(1, Ordering::Relaxed) % 100
 }
 
-pub async fn a_send_writes_challenge_and_message_together(b: Arc<dyn ItemBackend>) {
-    use titolare_domain::otp::*;
-    let (store, _) = store(b);
-    let t = sample_transfer(transfer_id(), &account("send"), NOW + 3600);
+/// A stored request of a new account, with its current holder's first SMS code sent.
+async fn request_with_code(
+    store: &TableStore,
+    name: &str,
+    deadline: i64,
+) -> (
+    titolare_domain::transfer::Transfer,
+    Versioned<titolare_domain::transfer::Transfer>,
+    titolare_domain::otp::Challenge,
+    titolare_domain::outbox::OutboxMessage,
+) {
+    let t = sample_transfer(transfer_id(), &account(name), deadline);
     store.put_transfer(&t).await.unwrap();
     let transfer = store.transfer(&t.id).await.unwrap().unwrap();
     let (challenge, message) = first_code(&t);
@@ -897,6 +905,13 @@ pub async fn a_send_writes_challenge_and_message_together(b: Arc<dyn ItemBackend
         .record_send(&transfer, None, &challenge, &message)
         .await
         .unwrap();
+    (t, transfer, challenge, message)
+}
+
+pub async fn a_send_writes_challenge_and_message_together(b: Arc<dyn ItemBackend>) {
+    use titolare_domain::otp::*;
+    let (store, _) = store(b);
+    let (t, transfer, challenge, message) = request_with_code(&store, "send", NOW + 3600).await;
     // The same send again: the challenge exists now and the message id is taken.
     assert_eq!(
         store
@@ -996,14 +1011,7 @@ pub async fn a_send_writes_challenge_and_message_together(b: Arc<dyn ItemBackend
 pub async fn concurrent_verifications_apply_once(b: Arc<dyn ItemBackend>) {
     use titolare_domain::otp::*;
     let (store, _) = store(b);
-    let t = sample_transfer(transfer_id(), &account("verify"), NOW + 3600);
-    store.put_transfer(&t).await.unwrap();
-    let transfer = store.transfer(&t.id).await.unwrap().unwrap();
-    let (challenge, message) = first_code(&t);
-    store
-        .record_send(&transfer, None, &challenge, &message)
-        .await
-        .unwrap();
+    let (t, transfer, _, _) = request_with_code(&store, "verify", NOW + 3600).await;
     let read = store
         .challenge(&t.id, Party::CurrentHolder, Channel::Sms)
         .await
@@ -1036,14 +1044,7 @@ pub async fn concurrent_verifications_apply_once(b: Arc<dyn ItemBackend>) {
 pub async fn request_items_expire_with_it(b: Arc<dyn ItemBackend>) {
     use titolare_domain::otp::*;
     let (store, clock) = store(b);
-    let t = sample_transfer(transfer_id(), &account("expiry"), NOW + 60);
-    store.put_transfer(&t).await.unwrap();
-    let transfer = store.transfer(&t.id).await.unwrap().unwrap();
-    let (challenge, message) = first_code(&t);
-    store
-        .record_send(&transfer, None, &challenge, &message)
-        .await
-        .unwrap();
+    let (t, _, _, _) = request_with_code(&store, "expiry", NOW + 60).await;
     clock.set(NOW + 60);
     // The request itself stays readable until the store deletes it, to tell why (410).
     assert!(
