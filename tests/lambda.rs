@@ -63,6 +63,10 @@ fn comparable(mut body: Value) -> Value {
 /// Keeps `cargo lambda watch` running; dropping it stops the process.
 struct Watch(#[allow(dead_code)] tokio::process::Child);
 
+/// The tests here take turns: each runs its own emulator, and moto serves concurrent
+/// transactions badly.
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The key the functions under test derive codes with (`TITOLARE_SECRET_KEY`).
 const KEY_HEX: &str = "0f0e0d0c0b0a09080706050403020100000102030405060708090a0b0c0d0e0f";
 
@@ -109,6 +113,7 @@ async fn start_watch(table: &str, endpoint: &str) -> (Watch, u16) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lambda_binaries_answer_like_the_local_gateway() {
+    let _turn = TURN.lock().await;
     let (client, table) = testing::fresh_table("lambda").await;
     let store = TableStore::new(
         Arc::new(DynamoBackend::new(client, table.clone())),
@@ -204,6 +209,7 @@ async fn lambda_binaries_answer_like_the_local_gateway() {
 /// sends the code SMS through SNS (read back from moto) and, fed it again, sends nothing new.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dispatch_function_sends_once_per_outbox_record() {
+    let _turn = TURN.lock().await;
     use titolare_domain::otp::{Challenge, Channel, CodePolicy, Party};
     use titolare_domain::outbox::OutboxMessage;
     use titolare_domain::ports::{ChallengeStore, Fixtures, TransferReader};

@@ -4,33 +4,38 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use titolare_store::{BackendError, Count, Item, ItemBackend, Query, QueryPage, Write};
 use titolare_store_dynamodb::{DynamoBackend, testing};
-use tokio::sync::{Mutex, OnceCell, OwnedMutexGuard};
+use tokio::sync::{Mutex, OnceCell};
 
 /// moto copies a table's state for every transaction without a lock, so two transactions
-/// at once can fail inside moto ("dictionary changed size during iteration"). DynamoDB has
-/// no such limit; the checks here run one at a time so moto answers as DynamoDB would.
-/// Concurrency itself is checked within a test (`concurrent_*`), whose calls moto serves in turn.
-struct OneAtATime {
-    inner: DynamoBackend,
-    _turn: OwnedMutexGuard<()>,
-}
+/// at once can fail inside moto or leave part of a cancelled one behind. DynamoDB has no such
+/// flaw; here moto gets one request at a time, so it answers as DynamoDB would. The checks of
+/// concurrency still race at the level that matters: every task reads the same version
+/// before any writes, and the conditions decide.
+struct OneAtATime(DynamoBackend);
+
+static TURN: Mutex<()> = Mutex::const_new(());
 
 #[async_trait]
 impl ItemBackend for OneAtATime {
     async fn get(&self, pk: &str, sk: &str, now: i64) -> Result<Option<Item>, BackendError> {
-        self.inner.get(pk, sk, now).await
+        let _turn = TURN.lock().await;
+        self.0.get(pk, sk, now).await
     }
     async fn query(&self, query: &Query, now: i64) -> Result<QueryPage, BackendError> {
-        self.inner.query(query, now).await
+        let _turn = TURN.lock().await;
+        self.0.query(query, now).await
     }
     async fn count(&self, pk: &str, sk_prefix: &str, now: i64) -> Result<Count, BackendError> {
-        self.inner.count(pk, sk_prefix, now).await
+        let _turn = TURN.lock().await;
+        self.0.count(pk, sk_prefix, now).await
     }
     async fn transact(&self, writes: &[Write], now: i64) -> Result<(), BackendError> {
-        self.inner.transact(writes, now).await
+        let _turn = TURN.lock().await;
+        self.0.transact(writes, now).await
     }
     async fn next_sequence(&self, name: &str) -> Result<u64, BackendError> {
-        self.inner.next_sequence(name).await
+        let _turn = TURN.lock().await;
+        self.0.next_sequence(name).await
     }
 }
 
@@ -38,20 +43,11 @@ impl ItemBackend for OneAtATime {
 /// test, since each test has its own runtime.
 async fn backend() -> Arc<dyn ItemBackend> {
     static TABLE: OnceCell<String> = OnceCell::const_new();
-    static TURN: std::sync::OnceLock<Arc<Mutex<()>>> = std::sync::OnceLock::new();
-    let turn = TURN
-        .get_or_init(|| Arc::new(Mutex::new(())))
-        .clone()
-        .lock_owned()
-        .await;
     let name = TABLE
         .get_or_init(|| async { testing::fresh_table("conformance").await.1 })
         .await;
     let client = testing::client(&testing::moto_endpoint().await).await;
-    Arc::new(OneAtATime {
-        inner: DynamoBackend::new(client, name.clone()),
-        _turn: turn,
-    })
+    Arc::new(OneAtATime(DynamoBackend::new(client, name.clone())))
 }
 
 titolare_store::conformance_tests!(backend());
