@@ -239,7 +239,7 @@ async fn the_dispatch_function_sends_once_per_outbox_record() {
         &CodePolicy::default(),
     )
     .unwrap();
-    let message = OutboxMessage::code(&challenge, &account, titolare_domain::Lingua::It, now);
+    let message = OutboxMessage::code(&challenge, &transfer, now);
     assert_eq!(
         message.id, "900001-current_holder-sms-1",
         "the id the recorded event names"

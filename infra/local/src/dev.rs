@@ -16,17 +16,9 @@ pub struct DevLogin {
 impl DevLogin {
     /// The signing key lives in the data folder, so tokens survive a restart.
     pub fn open(data_dir: &Path) -> std::io::Result<Self> {
-        let path = data_dir.join("dev-login.key");
-        if let Ok(key) = std::fs::read(&path)
-            && key.len() == 32
-        {
-            return Ok(Self { key });
-        }
-        let mut key = vec![0u8; 32];
-        std::fs::File::open("/dev/urandom")?.read_exact(&mut key)?;
-        std::fs::create_dir_all(data_dir)?;
-        std::fs::write(&path, &key)?;
-        Ok(Self { key })
+        Ok(Self {
+            key: key_file(data_dir, "dev-login.key")?,
+        })
     }
 
     fn mac(&self) -> Hmac<Sha256> {
@@ -59,18 +51,23 @@ impl DevLogin {
 /// The service's secret key, generated once into the data folder (the local stand-in for
 /// the SSM parameter): codes and links stay valid across restarts.
 pub fn secret_key(data_dir: &Path) -> std::io::Result<titolare_domain::secret::SecretKey> {
-    let path = data_dir.join("secret.key");
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) if bytes.len() == 32 => bytes,
-        _ => {
-            let mut bytes = vec![0u8; 32];
-            std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-            std::fs::create_dir_all(data_dir)?;
-            std::fs::write(&path, &bytes)?;
-            bytes
-        }
-    };
-    titolare_domain::secret::SecretKey::from_bytes(&bytes).map_err(std::io::Error::other)
+    titolare_domain::secret::SecretKey::from_bytes(&key_file(data_dir, "secret.key")?)
+        .map_err(std::io::Error::other)
+}
+
+/// 32 random bytes kept in `data_dir/name`, made on first use.
+fn key_file(data_dir: &Path, name: &str) -> std::io::Result<Vec<u8>> {
+    let path = data_dir.join(name);
+    if let Ok(key) = std::fs::read(&path)
+        && key.len() == 32
+    {
+        return Ok(key);
+    }
+    let mut key = vec![0u8; 32];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut key)?;
+    std::fs::create_dir_all(data_dir)?;
+    std::fs::write(&path, &key)?;
+    Ok(key)
 }
 
 /// A username a demo login accepts: what an account id may hold.

@@ -123,7 +123,7 @@ pub async fn send(
         now,
         &s.codes,
     )?;
-    let message = OutboxMessage::code(&challenge, &t.account, contact.lingua, now);
+    let message = OutboxMessage::code(&challenge, t, now);
     s.store
         .record_send(&transfer, current.map(|c| c.version), &challenge, &message)
         .await

@@ -23,32 +23,26 @@ pub async fn dispatch(
     caller: &Caller,
     req: &Request,
 ) -> Answer {
+    // Code routes: the initiator's through the account login, the holders' through their link.
+    let (transfer, party) = match route.id {
+        RouteId::TransferCodesSend
+        | RouteId::TransferCodesVerify
+        | RouteId::TransferCodesStatus => {
+            codes::initiator_transfer(s, caller, &params["id"]).await?
+        }
+        RouteId::PartyCodesSend | RouteId::PartyCodesVerify | RouteId::PartyCodesStatus => {
+            codes::holder_transfer(s, req).await?
+        }
+        _ => return account_route(s, route, params, caller, req).await,
+    };
     match route.id {
-        RouteId::TransferCodesSend => {
-            let (transfer, party) = codes::initiator_transfer(s, caller, &params["id"]).await?;
+        RouteId::TransferCodesSend | RouteId::PartyCodesSend => {
             codes::send(s, transfer, party, req).await
         }
-        RouteId::TransferCodesVerify => {
-            let (transfer, party) = codes::initiator_transfer(s, caller, &params["id"]).await?;
+        RouteId::TransferCodesVerify | RouteId::PartyCodesVerify => {
             codes::verify(s, transfer, party, caller, req).await
         }
-        RouteId::PartyCodesSend => {
-            let (transfer, party) = codes::holder_transfer(s, req).await?;
-            codes::send(s, transfer, party, req).await
-        }
-        RouteId::PartyCodesVerify => {
-            let (transfer, party) = codes::holder_transfer(s, req).await?;
-            codes::verify(s, transfer, party, caller, req).await
-        }
-        RouteId::TransferCodesStatus => {
-            let (transfer, party) = codes::initiator_transfer(s, caller, &params["id"]).await?;
-            codes::status(s, transfer, party, req).await
-        }
-        RouteId::PartyCodesStatus => {
-            let (transfer, party) = codes::holder_transfer(s, req).await?;
-            codes::status(s, transfer, party, req).await
-        }
-        _ => account_route(s, route, params, caller, req).await,
+        _ => codes::status(s, transfer, party, req).await,
     }
 }
 

@@ -5,7 +5,7 @@
 use crate::holder::Lingua;
 use crate::otp::{Challenge, Channel, Party};
 use crate::records::AccountId;
-use crate::transfer::TransferId;
+use crate::transfer::{Transfer, TransferId};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -44,34 +44,28 @@ pub struct OutboxMessage {
     pub attempts: u32,
     pub provider_id: Option<String>,
     pub error: Option<String>,
+    /// The record goes with its request: the store's TTL, kept through every update.
+    pub expires_at: Timestamp,
 }
 
 impl OutboxMessage {
-    /// The message carrying the current code of a challenge.
-    pub fn code(
-        challenge: &Challenge,
-        account: &AccountId,
-        lingua: Lingua,
-        now: Timestamp,
-    ) -> Self {
-        let (transfer, party, channel, send_no) = (
-            &challenge.transfer,
-            challenge.party,
-            challenge.channel,
-            challenge.sends,
-        );
+    /// The message carrying the current code of a challenge of `transfer`, in the
+    /// language of the party it goes to.
+    pub fn code(challenge: &Challenge, transfer: &Transfer, now: Timestamp) -> Self {
+        let (party, channel, send_no) = (challenge.party, challenge.channel, challenge.sends);
         Self {
             id: format!(
                 "{}-{}-{}-{send_no}",
-                transfer.as_str(),
+                transfer.id.as_str(),
                 party.as_str(),
                 channel.as_str()
             ),
-            transfer: transfer.clone(),
-            account: account.clone(),
+            transfer: transfer.id.clone(),
+            account: transfer.account.clone(),
             channel,
             to: Some(challenge.destination.clone()),
-            lingua,
+            lingua: transfer.contact(party).lingua,
+            expires_at: transfer.deadline,
             message: Message::Code { party, send_no },
             status: DeliveryStatus::Pending,
             claimed_until: None,

@@ -5,7 +5,6 @@ use async_trait::async_trait;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use titolare_domain::Lingua;
 use titolare_domain::otp::*;
 use titolare_domain::outbox::{DeliveryStatus, OutboxMessage};
 use titolare_domain::ports::*;
@@ -70,6 +69,31 @@ fn world() -> World {
     }
 }
 
+impl World {
+    async fn dispatch(&self, message: &OutboxMessage) -> Result<Dispatched, DispatchError> {
+        self.dispatcher
+            .dispatch(&message.transfer, &message.id)
+            .await
+    }
+
+    async fn challenge(&self, message: &OutboxMessage) -> Versioned<Challenge> {
+        self.store
+            .challenge(&message.transfer, Party::CurrentHolder, Channel::Sms)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    async fn stored(&self, message: &OutboxMessage) -> OutboxMessage {
+        self.store
+            .outbox_message(&message.transfer, &message.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .value
+    }
+}
+
 /// A request with one SMS code sent to its current holder; returns the outbox message.
 async fn send_code(w: &World, previous: Option<&Versioned<Challenge>>) -> OutboxMessage {
     let account = titolare_domain::AccountId::parse("acc").unwrap();
@@ -104,7 +128,7 @@ async fn send_code(w: &World, previous: Option<&Versioned<Challenge>>) -> Outbox
         &CodePolicy::default(),
     )
     .unwrap();
-    let message = OutboxMessage::code(&challenge, &t.account, Lingua::It, now);
+    let message = OutboxMessage::code(&challenge, t, now);
     w.store
         .record_send(&transfer, previous.map(|p| p.version), &challenge, &message)
         .await
@@ -116,39 +140,16 @@ async fn send_code(w: &World, previous: Option<&Versioned<Challenge>>) -> Outbox
 async fn a_record_is_sent_once_with_the_derivable_code() {
     let w = world();
     let message = send_code(&w, None).await;
-    assert_eq!(
-        w.dispatcher
-            .dispatch(&message.transfer, &message.id)
-            .await
-            .unwrap(),
-        Dispatched::Sent
-    );
-    assert_eq!(
-        w.dispatcher
-            .dispatch(&message.transfer, &message.id)
-            .await
-            .unwrap(),
-        Dispatched::AlreadySent
-    );
+    assert_eq!(w.dispatch(&message).await.unwrap(), Dispatched::Sent);
+    assert_eq!(w.dispatch(&message).await.unwrap(), Dispatched::AlreadySent);
     let sent = w.recorder.sent.lock().unwrap().clone();
     assert_eq!(sent.len(), 1, "a second delivery sends nothing");
-    let challenge = w
-        .store
-        .challenge(&message.transfer, Party::CurrentHolder, Channel::Sms)
-        .await
-        .unwrap()
-        .unwrap();
+    let challenge = w.challenge(&message).await;
     let code = challenge.value.code(&w.key);
     assert!(sent[0].text.contains(code.reveal()));
     assert_eq!(sent[0].to, "+393330000002");
     assert_eq!(challenge.value.delivery, Delivery::Sent);
-    let stored = w
-        .store
-        .outbox_message(&message.transfer, &message.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .value;
+    let stored = w.stored(&message).await;
     assert_eq!(stored.status, DeliveryStatus::Sent);
     assert_eq!(stored.to, None, "the destination is dropped once sent");
     assert_eq!(stored.provider_id.as_deref(), Some("id-1"));
@@ -172,53 +173,24 @@ async fn a_failed_send_is_recorded_and_a_resend_goes_through() {
         .await
         .unwrap_err();
     assert!(matches!(err, DispatchError::Send(_)));
-    let stored = w
-        .store
-        .outbox_message(&message.transfer, &message.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .value;
+    let stored = w.stored(&message).await;
     assert_eq!(stored.status, DeliveryStatus::Failed);
     assert_eq!(stored.attempts, 1);
     assert!(
         !stored.error.as_deref().unwrap().contains("+39"),
         "the error names no recipient"
     );
-    let challenge = w
-        .store
-        .challenge(&message.transfer, Party::CurrentHolder, Channel::Sms)
-        .await
-        .unwrap()
-        .unwrap();
+    let challenge = w.challenge(&message).await;
     assert_eq!(challenge.value.delivery, Delivery::Failed, "non consegnato");
     // The state change stays committed; the user resends at once (no 60 s wait after a failure).
     w.recorder.down.store(false, Ordering::SeqCst);
     w.clock.set(NOW + 5);
     let resent = send_code(&w, Some(&challenge)).await;
-    assert_eq!(
-        w.dispatcher
-            .dispatch(&resent.transfer, &resent.id)
-            .await
-            .unwrap(),
-        Dispatched::Sent
-    );
+    assert_eq!(w.dispatch(&resent).await.unwrap(), Dispatched::Sent);
     // A stream retry of the failed record does not send its void code.
-    assert_eq!(
-        w.dispatcher
-            .dispatch(&message.transfer, &message.id)
-            .await
-            .unwrap(),
-        Dispatched::Superseded
-    );
+    assert_eq!(w.dispatch(&message).await.unwrap(), Dispatched::Superseded);
     assert_eq!(w.recorder.sent.lock().unwrap().len(), 1);
-    let now = w
-        .store
-        .challenge(&message.transfer, Party::CurrentHolder, Channel::Sms)
-        .await
-        .unwrap()
-        .unwrap()
-        .value;
+    let now = w.challenge(&message).await.value;
     assert_eq!((now.sends, now.delivery), (2, Delivery::Sent));
 }
 
@@ -229,12 +201,9 @@ async fn concurrent_dispatches_send_once() {
     let mut tasks = Vec::new();
     for _ in 0..10 {
         let (w, message) = (w.clone(), message.clone());
-        tasks.push(tokio::spawn(async move {
-            w.dispatcher
-                .dispatch(&message.transfer, &message.id)
-                .await
-                .unwrap()
-        }));
+        tasks.push(tokio::spawn(
+            async move { w.dispatch(&message).await.unwrap() },
+        ));
     }
     for t in tasks {
         t.await.unwrap();

@@ -79,7 +79,7 @@ impl DynamoBackend {
     /// A single conditional PutItem or DeleteItem.
     async fn write_one(&self, write: &Write, now: i64) -> Result<(), BackendError> {
         let (condition, values) = expression(write.condition(), now).unzip();
-        let result = match write {
+        match write {
             Write::Put { item, .. } => {
                 let attributes = serde_dynamo::to_item(item)
                     .map_err(|e| BackendError::Corrupt(e.to_string()))?;
@@ -92,7 +92,13 @@ impl DynamoBackend {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| e.map_service_error(|e| e.is_conditional_check_failed_exception()))
+                    .map_err(|e| {
+                        single_write_error(
+                            e.as_service_error()
+                                .is_some_and(|e| e.is_conditional_check_failed_exception()),
+                            &e,
+                        )
+                    })
             }
             Write::Delete { pk, sk, .. } => self
                 .client
@@ -104,17 +110,14 @@ impl DynamoBackend {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| e.map_service_error(|e| e.is_conditional_check_failed_exception())),
-            Write::Check { .. } => {
-                return Err(BackendError::Invalid("a lone check writes nothing".into()));
-            }
-        };
-        match result {
-            Ok(()) => Ok(()),
-            Err(e) if e.as_service_error() == Some(&true) => {
-                Err(BackendError::ConditionFailed { index: 0 })
-            }
-            Err(e) => Err(unavailable(e)),
+                .map_err(|e| {
+                    single_write_error(
+                        e.as_service_error()
+                            .is_some_and(|e| e.is_conditional_check_failed_exception()),
+                        &e,
+                    )
+                }),
+            Write::Check { .. } => Err(BackendError::Invalid("a lone check writes nothing".into())),
         }
     }
 
@@ -131,8 +134,17 @@ fn n(v: i64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-fn unavailable<E: std::fmt::Debug>(e: E) -> BackendError {
-    BackendError::Unavailable(format!("{e:?}"))
+fn single_write_error<E: std::error::Error>(condition_failed: bool, e: &E) -> BackendError {
+    if condition_failed {
+        BackendError::ConditionFailed { index: 0 }
+    } else {
+        unavailable(e)
+    }
+}
+
+/// The error's chain of messages, not its Debug form, which would carry the raw HTTP response.
+fn unavailable<E: std::error::Error>(e: E) -> BackendError {
+    BackendError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
 }
 
 fn decode(map: HashMap<String, AttributeValue>) -> Result<Item, BackendError> {

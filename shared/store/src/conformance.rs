@@ -139,6 +139,18 @@ async fn search(
         .unwrap()
 }
 
+/// How many racing writes succeeded; every other one must have lost on its condition.
+async fn successes(tasks: Vec<tokio::task::JoinHandle<Result<(), StoreError>>>) -> usize {
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(e) => assert_eq!(e, StoreError::Conflict),
+        }
+    }
+    ok
+}
+
 async fn insert(store: &TableStore, account: &AccountId, holder: &Holder) {
     store
         .insert_holder(account, holder, &operation(holder.id.as_str(), NOW), None)
@@ -568,14 +580,7 @@ pub async fn concurrent_updates_apply_once(b: Arc<dyn ItemBackend>) {
                 .await
         }));
     }
-    let mut ok = 0;
-    for t in tasks {
-        match t.await.unwrap() {
-            Ok(()) => ok += 1,
-            Err(e) => assert_eq!(e, StoreError::Conflict),
-        }
-    }
-    assert_eq!(ok, 1);
+    assert_eq!(successes(tasks).await, 1);
     let ops = store
         .operations(&acc, &PageRequest::default())
         .await
@@ -873,7 +878,7 @@ fn first_code(
         &CodePolicy::default(),
     )
     .unwrap();
-    let m = titolare_domain::outbox::OutboxMessage::code(&c, &transfer.account, Lingua::It, now);
+    let m = titolare_domain::outbox::OutboxMessage::code(&c, transfer, now);
     (c, m)
 }
 
@@ -942,8 +947,7 @@ pub async fn a_send_writes_challenge_and_message_together(b: Arc<dyn ItemBackend
         &CodePolicy::default(),
     )
     .unwrap();
-    let resend_message =
-        titolare_domain::outbox::OutboxMessage::code(&resend, &t.account, Lingua::It, later);
+    let resend_message = titolare_domain::outbox::OutboxMessage::code(&resend, &t, later);
     assert_eq!(
         store
             .record_send(&transfer, Some(stored.version), &resend, &resend_message)
@@ -1031,14 +1035,7 @@ pub async fn concurrent_verifications_apply_once(b: Arc<dyn ItemBackend>) {
             store.record_attempt(&transfer, version, &approved).await
         }));
     }
-    let mut ok = 0;
-    for t in tasks {
-        match t.await.unwrap() {
-            Ok(()) => ok += 1,
-            Err(e) => assert_eq!(e, StoreError::Conflict),
-        }
-    }
-    assert_eq!(ok, 1);
+    assert_eq!(successes(tasks).await, 1);
 }
 
 pub async fn request_items_expire_with_it(b: Arc<dyn ItemBackend>) {

@@ -154,37 +154,27 @@ impl OutboxStore for TableStore {
         message: &OutboxMessage,
         challenge: Option<&Versioned<Challenge>>,
     ) -> Result<(), StoreError> {
-        let Some(current) = self
-            .get_item(&transfer_pk(&message.transfer), &outbox_sk(&message.id))
-            .await?
-        else {
-            return Err(StoreError::Conflict);
-        };
-        let mut item = Item::new(current.pk, current.sk, OUTBOX_KIND, encode(message)?);
-        item.version = before + 1;
-        item.expires_at = current.expires_at;
+        // Both items end with the request: the message knows when.
+        let ttl = Some(message.expires_at.as_second());
+        let mut item = Item::new(
+            transfer_pk(&message.transfer),
+            outbox_sk(&message.id),
+            OUTBOX_KIND,
+            encode(message)?,
+        );
+        (item.version, item.expires_at) = (before + 1, ttl);
         let mut writes = vec![Write::put(item, Condition::Version(before))];
         if let Some(c) = challenge {
-            let key = challenge_sk(c.value.party, c.value.channel);
             let mut item = Item::new(
                 transfer_pk(&c.value.transfer),
-                key,
+                challenge_sk(c.value.party, c.value.channel),
                 "challenge",
                 encode(&c.value)?,
             );
-            item.version = c.version + 1;
-            item.expires_at = writes_ttl(&writes);
+            (item.version, item.expires_at) = (c.version + 1, ttl);
             writes.push(Write::put(item, Condition::Version(c.version)));
         }
         self.transact(&writes).await
-    }
-}
-
-/// The TTL the outbox item carries, for the challenge written with it.
-fn writes_ttl(writes: &[Write]) -> Option<i64> {
-    match writes.first() {
-        Some(Write::Put { item, .. }) => item.expires_at,
-        _ => None,
     }
 }
 
