@@ -115,7 +115,7 @@ async fn data_survives_a_restart_and_the_seed_runs_once() {
         .await;
     assert_eq!(patched.status, 200, "{}", patched.body);
     let data_dir = gw.shutdown().await;
-    let server = titolare_local::serve(titolare_local::Config { port: 0, data_dir })
+    let server = titolare_local::serve(titolare_local::Config::new(0, data_dir))
         .await
         .unwrap();
     let client = HttpClient::new(format!("http://{}", server.address));

@@ -244,8 +244,7 @@ async fn the_dispatch_function_sends_once_per_outbox_record() {
         message.id, "900001-current_holder-sms-1",
         "the id the recorded event names"
     );
-    store
-        .record_send(&versioned, None, &challenge, &message)
+    titolare_store::conformance::record_send(&store, &versioned, None, &challenge, &message)
         .await
         .unwrap();
     let code = challenge.code(&SecretKey::parse(KEY_HEX).unwrap());

@@ -119,6 +119,11 @@ impl LocalGateway {
 }
 
 pub async fn local_gateway() -> LocalGateway {
+    local_gateway_with(titolare_domain::wizard::Rules::default()).await
+}
+
+/// A gateway whose wizard follows `rules` (the policies).
+pub async fn local_gateway_with(rules: titolare_domain::wizard::Rules) -> LocalGateway {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let data_dir = std::env::temp_dir().join(format!(
         "titolare-e2e-{}-{}",
@@ -126,8 +131,8 @@ pub async fn local_gateway() -> LocalGateway {
         N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     let server = titolare_local::serve(titolare_local::Config {
-        port: 0,
-        data_dir: data_dir.clone(),
+        rules,
+        ..titolare_local::Config::new(0, data_dir.clone())
     })
     .await
     .expect("gateway starts");

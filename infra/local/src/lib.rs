@@ -13,6 +13,7 @@ use std::sync::Arc;
 use titolare_api::{App, Services};
 use titolare_domain::otp::CodePolicy;
 use titolare_domain::secret::SecretKey;
+use titolare_domain::wizard::Rules;
 use titolare_messaging::stream::outbox_key;
 use titolare_messaging::{Dispatcher, LocalOutbox};
 use titolare_store::clock::OffsetClock;
@@ -22,7 +23,23 @@ use titolare_store_embedded::EmbeddedBackend;
 pub struct Config {
     pub port: u16,
     pub data_dir: PathBuf,
+    pub rules: Rules,
 }
+
+impl Config {
+    /// The default rules: policies off.
+    pub fn new(port: u16, data_dir: PathBuf) -> Self {
+        Self {
+            port,
+            data_dir,
+            rules: Rules::default(),
+        }
+    }
+}
+
+/// How often the local expirer looks for overdue requests (every 5 minutes in AWS; here
+/// often, so `POST /dev/clock` shows an expiry within a second).
+const EXPIRER_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Opens the store under `data_dir`, seeds the demo accounts once, starts the in-process
 /// dispatcher and serves.
@@ -36,13 +53,16 @@ pub async fn serve(config: Config) -> Result<Server, Box<dyn std::error::Error>>
     let login = DevLogin::open(&config.data_dir)?;
     let key = dev::secret_key(&config.data_dir)?;
     let outbox = Arc::new(LocalOutbox::default());
-    let dispatcher = Dispatcher::new(store.clone(), outbox.clone(), key.clone(), clock.clone());
+    let dispatcher = Dispatcher::new(store.clone(), outbox.clone(), key.clone(), clock.clone())
+        .with_public_base_url(&public_base_url(config.port));
     let dispatch_task = spawn_dispatcher(&backend, dispatcher);
+    let expirer_task = spawn_expirer(store.clone(), clock.clone(), config.rules.clone());
     let app = App::new(Services {
         store: store.clone(),
         clock: clock.clone(),
         key: Some(key.clone()),
         codes: CodePolicy::default(),
+        rules: config.rules,
     });
     let local = Local {
         app,
@@ -51,7 +71,7 @@ pub async fn serve(config: Config) -> Result<Server, Box<dyn std::error::Error>>
         outbox,
         store,
         key,
-        dispatch_task,
+        tasks: vec![dispatch_task, expirer_task],
     };
     Ok(serve_with(local, config.port).await?)
 }
@@ -64,13 +84,39 @@ pub struct Local {
     pub outbox: Arc<LocalOutbox>,
     pub store: Arc<TableStore>,
     pub key: SecretKey,
-    dispatch_task: tokio::task::JoinHandle<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for Local {
     fn drop(&mut self) {
-        self.dispatch_task.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
     }
+}
+
+/// Links in emails point at the local gateway (`PUBLIC_BASE_URL` overrides).
+fn public_base_url(port: u16) -> String {
+    std::env::var("PUBLIC_BASE_URL").unwrap_or_else(|_| format!("http://127.0.0.1:{port}"))
+}
+
+/// The EventBridge-scheduled expirer, in process.
+fn spawn_expirer(
+    store: Arc<TableStore>,
+    clock: Arc<OffsetClock>,
+    rules: Rules,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(EXPIRER_EVERY);
+        loop {
+            tick.tick().await;
+            if let Err(e) =
+                titolare_api::lifecycle::expire_overdue(&*store, &*clock, &rules, 100).await
+            {
+                tracing::warn!(error = %e, "local expirer failed");
+            }
+        }
+    })
 }
 
 /// Sends each outbox record right after the commit that wrote it, as the DynamoDB stream

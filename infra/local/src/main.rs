@@ -16,7 +16,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let data_dir = std::env::var_os("TITOLARE_DATA_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(".titolare"));
-    let config = Config { port, data_dir };
+    let config = Config {
+        rules: titolare_api::config::rules_from_env()?,
+        ..Config::new(port, data_dir)
+    };
     let server = serve(config).await?;
     tracing::info!(address = %server.address, "local gateway listening: POST /dev/login {{\"username\":\"demo\"}} for a token");
     eprintln!(

@@ -1,5 +1,6 @@
-//! Demo data from the seeds: account `demo` (holders 19, 900008, 963300, 534905, mailbox
-//! teste1234@pec.it) and account `demo2` with data of its own. Seeded once: a restart
+//! Demo data from the seeds: account `demo` (holders 19, 900008, 963300, 534905, mailboxes
+//! teste1234@pec.it and fatture.testazienda@pec.it and domain testazienda-pec.it of 534905,
+//! marco.test@pec.it, demo@pec.it, a suspended one) and account `demo2` with data of its own. Seeded once: a restart
 //! keeps whatever the data has become since.
 
 use titolare_domain::ports::{AccountReader, Fixtures, StoreError};
@@ -60,6 +61,7 @@ fn mailbox(address: &str, holder: u64, kind: &str, end: &str, requested: &str) -
         cliente_finale: false,
         password_hash: None,
         password_reset_required: false,
+        password_reset_issued_at: None,
         access_history: vec![Access {
             at: "2026-11-20T09:15:00Z".parse().expect("demo time"),
             ip: "198.51.100.7".into(),
@@ -141,6 +143,34 @@ pub async fn demo<S: Fixtures + AccountReader + ?Sized>(store: &S) -> Result<(),
             .put_mailbox(
                 &demo,
                 &mailbox("demo@pec.it", 19, "Standard", "2027-09-30", "2020-09-30"),
+            )
+            .await?;
+        store
+            .put_mailbox(
+                &demo,
+                &mailbox(
+                    "fatture.testazienda@pec.it",
+                    534905,
+                    "Premium",
+                    "2027-06-30",
+                    "2021-06-30",
+                ),
+            )
+            .await?;
+        // Not active: a change of holder refuses it.
+        store
+            .put_mailbox(
+                &demo,
+                &Mailbox {
+                    status: ServiceStatus::Sospeso,
+                    ..mailbox(
+                        "sospesa@pec.it",
+                        900008,
+                        "Standard",
+                        "2027-01-31",
+                        "2018-01-31",
+                    )
+                },
             )
             .await?;
         store

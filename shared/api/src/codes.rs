@@ -1,6 +1,8 @@
 //! One-time codes over HTTP: the initiator's (account login) and the holders' (link token).
 
+use crate::idempotency::Idem;
 use crate::input::{json_body, query_params};
+use crate::lifecycle::{Extra, commit};
 use crate::problem::ApiError;
 use crate::{Caller, Services, json};
 use http::StatusCode;
@@ -8,9 +10,10 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use titolare_domain::otp::{Challenge, Channel, CodeError, Party};
 use titolare_domain::outbox::{OutboxMessage, mask};
-use titolare_domain::ports::{StoreError, Versioned};
-use titolare_domain::transfer::{LinkToken, Transfer, TransferId, TransferStatus};
+use titolare_domain::ports::{IdempotencyScope, StoreError, TransferCondition, Versioned};
+use titolare_domain::transfer::{LinkToken, Transfer, TransferId};
 use titolare_domain::values::MobileNumber;
+use titolare_domain::wizard::Action;
 
 type Answer = Result<Response<Body>, ApiError>;
 
@@ -56,6 +59,13 @@ pub async fn holder_transfer(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or(ApiError::InvalidLink)?;
+    transfer_of_token(s, token).await
+}
+
+pub async fn transfer_of_token(
+    s: &Services,
+    token: &str,
+) -> Result<(Versioned<Transfer>, Party), ApiError> {
     let link = LinkToken::verify(s.key()?, token).ok_or(ApiError::InvalidLink)?;
     let transfer = s
         .store
@@ -65,40 +75,49 @@ pub async fn holder_transfer(
     Ok((transfer, link.party))
 }
 
-/// Which status a party's codes belong to: the initiator verifies a draft, holders an open request.
-fn check_phase(transfer: &Transfer, party: Party, now: jiff::Timestamp) -> Result<(), ApiError> {
-    transfer.accepts_steps(now)?;
-    let expected = if party == Party::Initiator {
-        TransferStatus::Draft
-    } else {
-        TransferStatus::Open
-    };
-    if transfer.status != expected {
-        return Err(ApiError::Conflict(if party == Party::Initiator {
-            "La richiesta è già aperta: il numero del richiedente è già verificato."
-        } else {
-            "La richiesta non è ancora aperta."
-        }));
+/// Whether the party's next step is this channel's code; a code already verified is said so.
+fn code_step(
+    t: &Transfer,
+    party: Party,
+    channel: Channel,
+    now: jiff::Timestamp,
+) -> Result<(), ApiError> {
+    if !party.channels().contains(&channel) {
+        return Err(CodeError::Channel(channel.as_str()).into());
     }
-    Ok(())
+    t.code_step_allowed(party, channel, now)
+        .map_err(|e| match e {
+            titolare_domain::wizard::StepError::AlreadyDone => CodeError::AlreadyApproved.into(),
+            e => crate::wizard::step_error(e),
+        })
 }
 
-pub async fn send(
+/// Tries of a code step that keeps meeting concurrent changes of its request.
+const TRIES: usize = 4;
+
+async fn reread(s: &Services, id: &TransferId) -> Result<Versioned<Transfer>, ApiError> {
+    s.store.transfer(id).await?.ok_or(ApiError::InvalidLink)
+}
+
+/// Where a party's Idempotency-Keys live: the initiator's with the account's.
+fn scope(t: &Transfer, party: Party, caller: &Caller) -> IdempotencyScope {
+    match (party, &caller.account) {
+        (Party::Initiator, Some(account)) => IdempotencyScope::Account(account.clone()),
+        _ => IdempotencyScope::Party(t.id.clone(), party),
+    }
+}
+
+fn destination(
     s: &Services,
-    transfer: Versioned<Transfer>,
+    t: &Transfer,
     party: Party,
-    req: &Request,
-) -> Answer {
-    query_params(req, &[])?;
-    let body: SendCode = json_body(req)?;
-    let now = s.clock.now();
-    let t = &transfer.value;
-    check_phase(t, party, now)?;
+    body: &SendCode,
+) -> Result<String, ApiError> {
     let contact = t.contact(party);
-    let destination = match (body.channel, body.phone) {
+    match (body.channel, &body.phone) {
         (Channel::Sms, phone) => {
             let mobile = match phone {
-                Some(p) => MobileNumber::parse(&p).map_err(|e| {
+                Some(p) => MobileNumber::parse(p).map_err(|e| {
                     ApiError::Validation(titolare_domain::FieldErrors::one("phone", e.to_string()))
                 })?,
                 None => contact.mobile.clone(),
@@ -106,70 +125,164 @@ pub async fn send(
             if !s.codes.sms_country_codes.contains(&mobile.country_code()) {
                 return Err(CodeError::Country.into());
             }
-            mobile.as_str().to_owned()
+            Ok(mobile.as_str().to_owned())
         }
-        (Channel::Email, None) => contact.email.as_str().to_owned(),
-        (Channel::Email, Some(_)) => {
-            return Err(ApiError::bad_field("phone", "solo per il canale sms"));
-        }
-    };
-    let current = s.store.challenge(&t.id, party, body.channel).await?;
-    let challenge = Challenge::send(
-        current.as_ref().map(|c| &c.value),
-        &t.id,
-        party,
-        body.channel,
-        &destination,
-        now,
-        &s.codes,
-    )?;
-    let message = OutboxMessage::code(&challenge, t, now);
-    s.store
-        .record_send(&transfer, current.map(|c| c.version), &challenge, &message)
-        .await
-        .map_err(concurrent)?;
-    Ok(json(
-        StatusCode::ACCEPTED,
-        &serde_json::json!({
+        (Channel::Email, None) => Ok(contact.email.as_str().to_owned()),
+        (Channel::Email, Some(_)) => Err(ApiError::bad_field("phone", "solo per il canale sms")),
+    }
+}
+
+pub async fn send(
+    s: &Services,
+    mut transfer: Versioned<Transfer>,
+    party: Party,
+    caller: &Caller,
+    req: &Request,
+) -> Answer {
+    query_params(req, &[])?;
+    let body: SendCode = json_body(req)?;
+    let idem = Idem::of(req, scope(&transfer.value, party, caller))?;
+    if let Some(i) = &idem
+        && let Some(answer) = i.replay(&*s.store).await?
+    {
+        return Ok(answer);
+    }
+    let now = s.clock.now();
+    for _ in 0..TRIES {
+        let t = &transfer.value;
+        let destination = destination(s, t, party, &body)?;
+        code_step(t, party, body.channel, now)?;
+        let current = s.store.challenge(&t.id, party, body.channel).await?;
+        let challenge = Challenge::send(
+            current.as_ref().map(|c| &c.value),
+            &t.id,
+            party,
+            body.channel,
+            &destination,
+            now,
+            &s.codes,
+        )?;
+        let message = OutboxMessage::code(&challenge, t, now);
+        let answer = serde_json::json!({
             "channel": challenge.channel,
             "destination": mask(&challenge.destination),
             "expires_at": challenge.expires_at,
             "resend_after": challenge.last_sent_at + s.codes.resend_after,
             "sends_left": s.codes.max_sends.saturating_sub(challenge.sends),
-        }),
-    ))
+        });
+        let after = t.noted(
+            party,
+            "code_sent",
+            Some(format!("{} n. {}", body.channel.as_str(), challenge.sends)),
+            now,
+            &crate::wizard::actor(caller),
+        );
+        let extra = Extra {
+            challenge: Some((current.as_ref().map(|c| c.version), &challenge)),
+            messages: vec![message],
+            idempotent: idem
+                .as_ref()
+                .map(|i| i.record(StatusCode::ACCEPTED, &answer, now)),
+            ..Extra::default()
+        };
+        let condition = TransferCondition::Unchanged(transfer.version);
+        match commit(&*s.store, &s.rules, now, condition, t, &after, extra).await {
+            Ok(()) => return Ok(json(StatusCode::ACCEPTED, &answer)),
+            Err(ApiError::Store(StoreError::Conflict)) => {
+                transfer = reread(s, &transfer.value.id).await?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(concurrent(StoreError::Conflict))
 }
 
+/// Checks a code; an approved one is the party's step (it may open or complete the request),
+/// a wrong one counts against the code and is kept in the audit trail.
 pub async fn verify(
     s: &Services,
-    transfer: Versioned<Transfer>,
+    mut transfer: Versioned<Transfer>,
     party: Party,
     caller: &Caller,
     req: &Request,
 ) -> Answer {
     query_params(req, &[])?;
     let body: VerifyCode = json_body(req)?;
-    let now = s.clock.now();
-    let t = &transfer.value;
-    check_phase(t, party, now)?;
-    let current = s
-        .store
-        .challenge(&t.id, party, body.channel)
-        .await?
-        .ok_or(CodeError::NoCode)?;
-    let (stored, result) = current.value.verify(&body.code, now, s.key()?, &s.codes);
-    if let Some(next) = &stored {
-        s.store
-            .record_attempt(&transfer, current.version, next)
-            .await
-            .map_err(concurrent)?;
+    let idem = Idem::of(req, scope(&transfer.value, party, caller))?;
+    if let Some(i) = &idem
+        && let Some(answer) = i.replay(&*s.store).await?
+    {
+        return Ok(answer);
     }
-    result?;
-    tracing::info!(request_id = %caller.request_id, transfer = t.id.as_str(), party = party.as_str(), channel = body.channel.as_str(), "code approved");
-    Ok(json(
-        StatusCode::OK,
-        &serde_json::json!({ "channel": body.channel, "status": "approved" }),
-    ))
+    let now = s.clock.now();
+    let actor = crate::wizard::actor(caller);
+    for _ in 0..TRIES {
+        let t = &transfer.value;
+        code_step(t, party, body.channel, now)?;
+        let current = s
+            .store
+            .challenge(&t.id, party, body.channel)
+            .await?
+            .ok_or(CodeError::NoCode)?;
+        let (stored, result) = current.value.verify(&body.code, now, s.key()?, &s.codes);
+        let Some(next) = &stored else {
+            result?;
+            return Err(CodeError::NoCode.into());
+        };
+        let after = match &result {
+            Ok(()) => {
+                t.apply(
+                    party,
+                    &Action::Verified(body.channel),
+                    now,
+                    &s.rules,
+                    &actor,
+                )
+                .map_err(crate::wizard::step_error)?
+                .transfer
+            }
+            Err(e) => t.noted(
+                party,
+                "code_refused",
+                Some(format!("{}: {e}", body.channel.as_str())),
+                now,
+                &actor,
+            ),
+        };
+        let answer = serde_json::json!({
+            "channel": body.channel,
+            "code": "approved",
+            "status": after.status,
+            "deadline": after.deadline,
+            "steps_left": after.steps_left(party),
+        });
+        let extra = Extra {
+            challenge: Some((Some(current.version), next)),
+            idempotent: idem
+                .as_ref()
+                .filter(|_| result.is_ok())
+                .map(|i| i.record(StatusCode::OK, &answer, now)),
+            ..Extra::default()
+        };
+        let condition = TransferCondition::Unchanged(transfer.version);
+        match commit(&*s.store, &s.rules, now, condition, t, &after, extra).await {
+            Ok(()) => {
+                result?;
+                tracing::info!(request_id = %caller.request_id, transfer = t.id.as_str(), party = party.as_str(), channel = body.channel.as_str(), status = ?after.status, "code approved");
+                return Ok(json(StatusCode::OK, &answer));
+            }
+            Err(ApiError::Store(StoreError::Conflict)) => {
+                if let Some(i) = &idem
+                    && let Some(answer) = i.replay(&*s.store).await?
+                {
+                    return Ok(answer);
+                }
+                transfer = reread(s, &transfer.value.id).await?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(concurrent(StoreError::Conflict))
 }
 
 /// Where each of the party's codes stands, so a page can show "non consegnato: invia di

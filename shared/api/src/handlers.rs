@@ -1,13 +1,13 @@
 //! One function per route; each asks the store only for the capability it needs.
 
+use crate::idempotency::Idem;
 use crate::input::{json_body, no_body, query_params};
 use crate::problem::ApiError;
 use crate::routes::{Route, RouteId};
+use crate::wizard::{self, HolderStep};
 use crate::{Caller, Services, codes, json};
-use base64::Engine;
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use titolare_domain::ports::*;
 use titolare_domain::values::EmailAddress;
@@ -23,6 +23,28 @@ pub async fn dispatch(
     caller: &Caller,
     req: &Request,
 ) -> Answer {
+    match route.id {
+        RouteId::TransfersList => return wizard::list(s, caller, req).await,
+        RouteId::TransfersGet => return wizard::get(s, caller, &params["id"], req).await,
+        RouteId::TransfersCreate => return wizard::create(s, caller, req).await,
+        RouteId::TransfersCancel => return wizard::cancel(s, caller, &params["id"], req).await,
+        RouteId::PartyGet => return wizard::party(s, req).await,
+        RouteId::PartyDecisions => {
+            return wizard::holder_step(s, caller, req, HolderStep::Decisions).await;
+        }
+        RouteId::PartyHolderData => {
+            return wizard::holder_step(s, caller, req, HolderStep::HolderData).await;
+        }
+        RouteId::PartyContract => {
+            return wizard::holder_step(s, caller, req, HolderStep::Contract).await;
+        }
+        RouteId::PartyLogin => {
+            caller.account()?;
+            return wizard::holder_step(s, caller, req, HolderStep::Login).await;
+        }
+        RouteId::PasswordReset => return crate::password::reset(s, caller, req).await,
+        _ => {}
+    }
     // Code routes: the initiator's through the account login, the holders' through their link.
     let (transfer, party) = match route.id {
         RouteId::TransferCodesSend
@@ -37,7 +59,7 @@ pub async fn dispatch(
     };
     match route.id {
         RouteId::TransferCodesSend | RouteId::PartyCodesSend => {
-            codes::send(s, transfer, party, req).await
+            codes::send(s, transfer, party, caller, req).await
         }
         RouteId::TransferCodesVerify | RouteId::PartyCodesVerify => {
             codes::verify(s, transfer, party, caller, req).await
@@ -147,39 +169,6 @@ fn operation(
     }
 }
 
-/// How long an Idempotency-Key keeps its answer.
-const IDEMPOTENCY_SECONDS: i64 = 24 * 3600;
-
-fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
-    let Some(value) = req.headers().get("idempotency-key") else {
-        return Ok(None);
-    };
-    match value.to_str() {
-        Ok(key) if (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => {
-            Ok(Some(key.to_owned()))
-        }
-        _ => Err(ApiError::bad_field(
-            "Idempotency-Key",
-            "da 1 a 255 caratteri ASCII visibili",
-        )),
-    }
-}
-
-fn replay(stored: IdempotentResponse, fingerprint: &str) -> Answer {
-    if stored.fingerprint != fingerprint {
-        return Err(ApiError::IdempotencyKeyReused);
-    }
-    let mut response = json(
-        StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK),
-        &stored.body,
-    );
-    response.headers_mut().insert(
-        "idempotent-replayed",
-        http::HeaderValue::from_static("true"),
-    );
-    Ok(response)
-}
-
 async fn create_holder<S: HolderWriter + IdempotencyReader + ?Sized>(
     store: &S,
     now: jiff::Timestamp,
@@ -188,30 +177,21 @@ async fn create_holder<S: HolderWriter + IdempotencyReader + ?Sized>(
     req: &Request,
 ) -> Answer {
     query_params(req, &[])?;
-    let key = idempotency_key(req)?;
+    let idem = Idem::of(req, IdempotencyScope::Account(account.clone()))?;
     let fields: HolderFields = json_body(req)?;
-    let body_bytes: &[u8] = req.body().as_ref();
-    let fingerprint =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(body_bytes));
-    if let Some(key) = &key
-        && let Some(stored) = store.idempotent_response(account, key).await?
+    if let Some(i) = &idem
+        && let Some(answer) = i.replay(store).await?
     {
-        return replay(stored, &fingerprint);
+        return Ok(answer);
     }
     // Validate before taking an id, so bad input costs no sequence number.
     let mut holder =
         Holder::create(HolderId::from_number(1), &fields).map_err(ApiError::Validation)?;
     holder.id = store.next_holder_id().await?;
     let body = holder_view(&holder);
-    let stored = key.as_ref().map(|key| IdempotentResponse {
-        key: key.clone(),
-        fingerprint: fingerprint.clone(),
-        status: 201,
-        body: body.clone(),
-        expires_at: now
-            .checked_add(jiff::SignedDuration::from_secs(IDEMPOTENCY_SECONDS))
-            .unwrap_or(now),
-    });
+    let stored = idem
+        .as_ref()
+        .map(|i| i.record(StatusCode::CREATED, &body, now).1);
     let op = operation(
         caller,
         now,
@@ -229,10 +209,9 @@ async fn create_holder<S: HolderWriter + IdempotencyReader + ?Sized>(
     {
         Ok(()) => {}
         // Another request with the same key won the race: answer as it was answered.
-        Err(StoreError::Conflict) if key.is_some() => {
-            let key = key.as_deref().unwrap_or_default();
-            return match store.idempotent_response(account, key).await? {
-                Some(stored) => replay(stored, &fingerprint),
+        Err(StoreError::Conflict) if idem.is_some() => {
+            return match idem.as_ref().map(|i| i.replay(store)) {
+                Some(replay) => replay.await?.ok_or(StoreError::Conflict.into()),
                 None => Err(StoreError::Conflict.into()),
             };
         }

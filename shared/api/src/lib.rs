@@ -2,10 +2,15 @@
 //! functions and the local gateway run the very same code.
 
 mod codes;
+pub mod config;
 mod handlers;
+mod idempotency;
 pub mod input;
+pub mod lifecycle;
+mod password;
 pub mod problem;
 pub mod routes;
+mod wizard;
 
 use http::StatusCode;
 use lambda_http::request::RequestContext;
@@ -18,6 +23,7 @@ use titolare_domain::AccountId;
 use titolare_domain::otp::CodePolicy;
 use titolare_domain::ports::{Clock, Store};
 use titolare_domain::secret::SecretKey;
+use titolare_domain::wizard::Rules;
 
 /// What the handlers work with, built once per process.
 #[derive(Clone)]
@@ -28,6 +34,7 @@ pub struct Services {
     /// (see [`routes::Route::needs_secret`]).
     pub key: Option<SecretKey>,
     pub codes: CodePolicy,
+    pub rules: Rules,
 }
 
 /// Who is calling and from where, as API Gateway tells it.

@@ -42,6 +42,21 @@ pub enum ApiError {
     Code(#[from] CodeError),
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// A wizard step refused with its own status and detail.
+    #[error("step refused: {detail}")]
+    Step {
+        status: StatusCode,
+        detail: String,
+        field: Option<&'static str>,
+    },
+    /// Items already in another request, or recently moved: each one's reason.
+    #[error("items busy")]
+    Busy(FieldErrors),
+    /// A password-reset link that is malformed or forged.
+    #[error("invalid reset link")]
+    InvalidResetLink,
+    #[error("expired reset link")]
+    ExpiredResetLink,
 }
 
 impl ApiError {
@@ -97,6 +112,18 @@ impl ApiError {
             Self::Closed(Closed::DeadlinePassed) => (S::GONE, "deadline-passed", "Richiesta scaduta", Closed::DeadlinePassed.to_string(), None),
             Self::Closed(closed) => (S::CONFLICT, "request-ended", "Richiesta conclusa", closed_detail(closed), None),
             Self::Conflict(detail) => (S::CONFLICT, "conflict", "Conflitto", detail.into(), None),
+            Self::Step { status, detail, field } => {
+                let errors = field.map(|f| FieldErrors::one(f, detail.clone()));
+                let (slug, title) = match status.as_u16() {
+                    403 => ("forbidden", "Operazione non consentita"),
+                    409 => ("step-not-allowed", "Passaggio non consentito"),
+                    _ => ("validation", "Dati non validi"),
+                };
+                (status, slug, title, detail, errors)
+            }
+            Self::Busy(errors) => (S::CONFLICT, "items-busy", "Elementi non disponibili", "Alcuni elementi non possono entrare in una nuova richiesta: vedere `errors`.".into(), Some(errors)),
+            Self::InvalidResetLink => (S::UNAUTHORIZED, "invalid-link", "Link non valido", "Il link per impostare la password non è valido: usare quello ricevuto via email.".into(), None),
+            Self::ExpiredResetLink => (S::GONE, "link-expired", "Link scaduto", "Il link per impostare la password è scaduto: era valido 24 ore.".into(), None),
             Self::Code(e) => code_parts(e),
             Self::Store(StoreError::Conflict) => (S::CONFLICT, "conflict", "Conflitto", "Il dato è stato modificato nel frattempo: ricaricare e riprovare.".into(), None),
             Self::Store(StoreError::InvalidCursor) => (S::BAD_REQUEST, "bad-request", "Richiesta non valida", "Richiesta non valida.".into(), Some(FieldErrors::one("cursor", "cursore non valido per questa ricerca"))),

@@ -10,6 +10,8 @@ pub enum Auth {
     Account,
     /// A holder, through the link token emailed to them (no authorizer in API Gateway).
     LinkToken,
+    /// Anyone holding a signed single-use token in the body (password reset).
+    Token,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -29,6 +31,16 @@ pub enum RouteId {
     PartyCodesVerify,
     TransferCodesStatus,
     PartyCodesStatus,
+    TransfersList,
+    TransfersCreate,
+    TransfersGet,
+    TransfersCancel,
+    PartyGet,
+    PartyDecisions,
+    PartyHolderData,
+    PartyContract,
+    PartyLogin,
+    PasswordReset,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +123,47 @@ pub const ROUTES: &[Route] = &[
         "party-codes-status",
         LinkToken
     ),
+    route!(TransfersList, "GET", "/v1/transfers", "transfers-read"),
+    route!(TransfersGet, "GET", "/v1/transfers/{id}", "transfers-read"),
+    route!(TransfersCreate, "POST", "/v1/transfers", "transfers-write"),
+    route!(
+        TransfersCancel,
+        "POST",
+        "/v1/transfers/{id}/cancel",
+        "transfers-write"
+    ),
+    route!(PartyGet, "GET", "/v1/party", "party-read", LinkToken),
+    route!(
+        PartyDecisions,
+        "POST",
+        "/v1/party/decisions",
+        "party-steps",
+        LinkToken
+    ),
+    route!(
+        PartyHolderData,
+        "PUT",
+        "/v1/party/holder-data",
+        "party-steps",
+        LinkToken
+    ),
+    route!(
+        PartyContract,
+        "POST",
+        "/v1/party/contract",
+        "party-steps",
+        LinkToken
+    ),
+    // The new holder's login as the named account (hand_over): the JWT authorizer checks the
+    // login, the link token travels in X-Link-Token.
+    route!(PartyLogin, "POST", "/v1/party/login", "party-login"),
+    route!(
+        PasswordReset,
+        "POST",
+        "/v1/password-reset",
+        "password-reset",
+        Token
+    ),
 ];
 
 impl Route {
@@ -122,6 +175,13 @@ impl Route {
                 | RouteId::TransferCodesVerify
                 | RouteId::PartyCodesSend
                 | RouteId::PartyCodesVerify
+                | RouteId::PartyCodesStatus
+                | RouteId::PartyGet
+                | RouteId::PartyDecisions
+                | RouteId::PartyHolderData
+                | RouteId::PartyContract
+                | RouteId::PartyLogin
+                | RouteId::PasswordReset
         )
     }
 }

@@ -48,6 +48,7 @@ fn world() -> World {
         clock: clock.clone(),
         key: Some(key.clone()),
         codes: Default::default(),
+        rules: Default::default(),
     });
     World {
         app,
@@ -63,6 +64,9 @@ impl World {
     async fn transfer(&self, id: u64, status: TransferStatus) -> Transfer {
         let mut t = sample_transfer(id, &AccountId::parse("acc").unwrap(), NOW + 5 * 86_400);
         t.status = status;
+        if status == TransferStatus::Draft {
+            t.progress.initiator.clear();
+        }
         self.store.put_transfer(&t).await.unwrap();
         t
     }
@@ -202,7 +206,11 @@ async fn a_code_expires_at_ten_minutes_exactly() {
             verify("sms", &w.code(&a, Party::Initiator, Channel::Sms).await),
         )
         .await;
-    assert_eq!((status, body["status"].as_str()), (200, Some("approved")));
+    assert_eq!((status, body["code"].as_str()), (200, Some("approved")));
+    assert_eq!(
+        body["status"], "open",
+        "the initiator's code opens the request"
+    );
     w.at(600);
     let (status, body, _) = w
         .initiator(
@@ -300,6 +308,18 @@ async fn an_sms_code_is_refused_on_email_and_on_another_request() {
         )
         .await;
     assert_eq!(status, 409, "no email code was sent");
+    assert_eq!(
+        w.holder(
+            &t,
+            Party::NewHolder,
+            "codes/verify",
+            verify("sms", &sms_code)
+        )
+        .await
+        .0,
+        200,
+        "the email comes after the mobile"
+    );
     let (status, body, _) = w
         .holder(&t, Party::NewHolder, "codes", json!({"channel": "email"}))
         .await;
@@ -595,8 +615,11 @@ async fn bad_code_bodies_are_4xx() {
     // The initiator's codes belong to the draft; an open request's initiator is verified already.
     let open = w.transfer(13, TransferStatus::Open).await;
     assert_eq!(w.initiator(&open, "codes", sms()).await.0, 409);
+    let draft = w.transfer(14, TransferStatus::Draft).await;
     assert_eq!(
-        w.holder(&t, Party::CurrentHolder, "codes", sms()).await.0,
+        w.holder(&draft, Party::CurrentHolder, "codes", sms())
+            .await
+            .0,
         409,
         "holders wait for the request to open"
     );

@@ -36,6 +36,7 @@ fn harness() -> Harness {
             clock,
             key: Some(titolare_domain::secret::SecretKey::from_bytes(&[1; 32]).unwrap()),
             codes: Default::default(),
+            rules: Default::default(),
         }),
         store,
     }

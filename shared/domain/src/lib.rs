@@ -12,6 +12,7 @@ pub mod secret;
 pub mod text;
 pub mod transfer;
 pub mod values;
+pub mod wizard;
 
 pub use errors::FieldErrors;
 pub use holder::{Field, Holder, HolderFields, HolderId, Lingua, Tipo, UpdateError};

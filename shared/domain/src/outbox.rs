@@ -14,7 +14,51 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Message {
     /// A one-time code; the dispatcher derives it from the challenge binding.
-    Code { party: Party, send_no: u32 },
+    Code {
+        party: Party,
+        send_no: u32,
+    },
+    /// "Gestisci richiesta": the dispatcher derives the party's link token.
+    Invitation {
+        party: Party,
+        items: Vec<String>,
+        deadline: Timestamp,
+    },
+    Confirmation {
+        party: Party,
+        moved: Vec<String>,
+        kept: Vec<String>,
+    },
+    Rejection {
+        items: Vec<String>,
+    },
+    Cancellation {
+        items: Vec<String>,
+    },
+    Expiry {
+        items: Vec<String>,
+        deadline: Timestamp,
+    },
+    /// One link per moved mailbox; the dispatcher derives each token.
+    PasswordReset {
+        account: AccountId,
+        mailboxes: Vec<String>,
+        issued_at: Timestamp,
+    },
+}
+
+impl Message {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Code { .. } => "code",
+            Self::Invitation { .. } => "invitation",
+            Self::Confirmation { .. } => "confirmation",
+            Self::Rejection { .. } => "rejection",
+            Self::Cancellation { .. } => "cancellation",
+            Self::Expiry { .. } => "expiry",
+            Self::PasswordReset { .. } => "password-reset",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,7 +109,7 @@ impl OutboxMessage {
             channel,
             to: Some(challenge.destination.clone()),
             lingua: transfer.contact(party).lingua,
-            expires_at: transfer.deadline,
+            expires_at: transfer.ttl(),
             message: Message::Code { party, send_no },
             status: DeliveryStatus::Pending,
             claimed_until: None,
@@ -73,6 +117,35 @@ impl OutboxMessage {
             attempts: 0,
             provider_id: None,
             error: None,
+        }
+    }
+}
+
+impl OutboxMessage {
+    /// An email to a party about the request. Its id names request, kind and party, so
+    /// the same notice can never be queued twice.
+    pub fn notice(transfer: &Transfer, party: Party, message: Message, now: Timestamp) -> Self {
+        let contact = transfer.contact(party);
+        Self {
+            id: format!(
+                "{}-{}-{}",
+                transfer.id.as_str(),
+                message.kind(),
+                party.as_str()
+            ),
+            transfer: transfer.id.clone(),
+            account: transfer.account.clone(),
+            channel: Channel::Email,
+            to: Some(contact.email.as_str().to_owned()),
+            lingua: contact.lingua,
+            message,
+            status: DeliveryStatus::Pending,
+            claimed_until: None,
+            created_at: now,
+            attempts: 0,
+            provider_id: None,
+            error: None,
+            expires_at: transfer.ttl(),
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::otp::{Challenge, Channel, Party};
 use crate::outbox::OutboxMessage;
 use crate::records::{Account, AccountId, CertifiedDomain, Mailbox, Operation};
 use crate::search::{HolderQuery, HolderSummary, Page, PageRequest};
-use crate::transfer::{Transfer, TransferId};
+use crate::transfer::{ItemRef, Transfer, TransferId, TransferStatus};
 use crate::values::EmailAddress;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -88,11 +88,21 @@ pub trait HolderWriter: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// Whose Idempotency-Keys a key is among.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyScope {
+    Account(AccountId),
+    /// A holder acting through their link.
+    Party(TransferId, Party),
+    /// Password resets of a mailbox.
+    Mailbox(EmailAddress),
+}
+
 #[async_trait]
 pub trait IdempotencyReader: Send + Sync {
     async fn idempotent_response(
         &self,
-        account: &AccountId,
+        scope: &IdempotencyScope,
         key: &str,
     ) -> Result<Option<IdempotentResponse>, StoreError>;
 }
@@ -146,6 +156,7 @@ pub trait OperationReader: Send + Sync {
 #[async_trait]
 pub trait AccountReader: Send + Sync {
     async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError>;
+    async fn account_by_username(&self, username: &str) -> Result<Option<Account>, StoreError>;
 }
 
 /// Writes that set data up (demo seed, tests); each is idempotent.
@@ -163,9 +174,159 @@ pub trait Fixtures: Send + Sync {
     async fn put_transfer(&self, transfer: &Transfer) -> Result<(), StoreError>;
 }
 
+/// A mailbox or a domain as read, with the version its conditional update must match.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ItemState {
+    Mailbox(Versioned<Mailbox>),
+    Domain(Versioned<CertifiedDomain>),
+}
+
+/// Why an item cannot be put in a new request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum ItemLock {
+    /// In a request that has not ended (a draft counts).
+    InRequest { transfer: TransferId },
+    /// Changed holder recently (the `post_change_lock_days` policy).
+    RecentChange {
+        transfer: TransferId,
+        until: jiff::Timestamp,
+    },
+}
+
+/// A line of an account's request list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransferSummary {
+    pub id: TransferId,
+    pub status: TransferStatus,
+    pub created_at: jiff::Timestamp,
+    pub deadline: jiff::Timestamp,
+    pub items: Vec<ItemRef>,
+    pub current_holder: String,
+    pub new_holder: String,
+    #[serde(default)]
+    pub ended_at: Option<jiff::Timestamp>,
+}
+
+impl From<&Transfer> for TransferSummary {
+    fn from(t: &Transfer) -> Self {
+        Self {
+            id: t.id.clone(),
+            status: t.status,
+            created_at: t.created_at,
+            deadline: t.deadline,
+            items: t.items.iter().map(|i| i.item.clone()).collect(),
+            current_holder: t.current_holder_card.name.clone(),
+            new_holder: t.new_holder_card.name.clone(),
+            ended_at: t.ended_at,
+        }
+    }
+}
+
 #[async_trait]
 pub trait TransferReader: Send + Sync {
     async fn transfer(&self, id: &TransferId) -> Result<Option<Versioned<Transfer>>, StoreError>;
+    /// An account's requests, newest first, of the given statuses (all when empty).
+    async fn transfers(
+        &self,
+        account: &AccountId,
+        statuses: &[TransferStatus],
+        page: &PageRequest,
+    ) -> Result<Page<TransferSummary>, StoreError>;
+    /// The live lock on an item, if any.
+    async fn item_lock(&self, item: &ItemRef) -> Result<Option<ItemLock>, StoreError>;
+    /// The account's mailboxes and domains named, in order (`None` where there is none).
+    async fn items(
+        &self,
+        account: &AccountId,
+        items: &[ItemRef],
+    ) -> Result<Vec<Option<ItemState>>, StoreError>;
+    /// Requests still running whose deadline is at or before `now`, soonest first, found
+    /// through the index by deadline.
+    async fn overdue(
+        &self,
+        now: jiff::Timestamp,
+        limit: usize,
+    ) -> Result<Vec<TransferId>, StoreError>;
+}
+
+/// How the request item must stand for a commit to apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferCondition {
+    /// A new request: no item with its id.
+    New,
+    /// Live (before its deadline) and at this version.
+    Unchanged(u64),
+    /// At this version, even past its deadline (the expirer's ending).
+    UnchangedPastDeadline(u64),
+    /// Removed by the store's TTL (the backstop writes the ending again).
+    Removed,
+}
+
+/// A mailbox or domain write of a completion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemWrite {
+    pub before: ItemState,
+    pub after: ItemState,
+    /// Where it lives from now on (another account with `hand_over`).
+    pub to: AccountId,
+}
+
+/// Everything one wizard step writes, all or nothing. The store derives from `before` and
+/// `after` what the request's locks, index by deadline and list entry need.
+#[derive(Debug, Clone)]
+pub struct TransferCommit<'a> {
+    pub condition: TransferCondition,
+    pub before: Option<&'a Transfer>,
+    pub after: &'a Transfer,
+    /// A code challenge written with the step: its stored version (`None`: new) and value.
+    pub challenge: Option<(Option<u64>, &'a Challenge)>,
+    pub messages: &'a [OutboxMessage],
+    pub operations: &'a [(AccountId, Operation)],
+    /// Holder profiles written with the step: created in the wizard, or copied into the
+    /// account a request hands management over to.
+    pub holders: &'a [(AccountId, Holder)],
+    pub items: &'a [ItemWrite],
+    /// Until when moved items stay locked against a new request (policy).
+    pub post_change_lock_until: Option<jiff::Timestamp>,
+    pub idempotent: Option<(IdempotencyScope, IdempotentResponse)>,
+}
+
+impl<'a> TransferCommit<'a> {
+    pub fn new(
+        condition: TransferCondition,
+        before: Option<&'a Transfer>,
+        after: &'a Transfer,
+    ) -> Self {
+        Self {
+            condition,
+            before,
+            after,
+            challenge: None,
+            messages: &[],
+            operations: &[],
+            holders: &[],
+            items: &[],
+            post_change_lock_until: None,
+            idempotent: None,
+        }
+    }
+}
+
+#[async_trait]
+pub trait TransferWriter: Send + Sync {
+    async fn next_transfer_id(&self) -> Result<TransferId, StoreError>;
+    /// Applies a step; `Conflict` when the request, a challenge, a lock or an item changed
+    /// since read (nothing is written then).
+    async fn commit(&self, commit: &TransferCommit<'_>) -> Result<(), StoreError>;
+    /// Replaces a mailbox unchanged since read (a password reset).
+    async fn update_mailbox(
+        &self,
+        account: &AccountId,
+        before: u64,
+        after: &Mailbox,
+        idempotent: Option<(IdempotencyScope, IdempotentResponse)>,
+    ) -> Result<(), StoreError>;
 }
 
 #[async_trait]
@@ -176,23 +337,6 @@ pub trait ChallengeStore: Send + Sync {
         party: Party,
         channel: Channel,
     ) -> Result<Option<Versioned<Challenge>>, StoreError>;
-    /// Stores a (re)sent challenge and the message carrying its code, all or nothing, if
-    /// neither the request nor the challenge (`before`: its version, `None` when new)
-    /// changed since they were read.
-    async fn record_send(
-        &self,
-        transfer: &Versioned<Transfer>,
-        before: Option<u64>,
-        challenge: &Challenge,
-        message: &OutboxMessage,
-    ) -> Result<(), StoreError>;
-    /// Stores a challenge after a verification attempt, if unchanged since read.
-    async fn record_attempt(
-        &self,
-        transfer: &Versioned<Transfer>,
-        before: u64,
-        challenge: &Challenge,
-    ) -> Result<(), StoreError>;
 }
 
 #[async_trait]
@@ -217,21 +361,6 @@ pub trait OutboxStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
-/// Password-reset links: a grant recorded when the link is issued, used up by the reset.
-#[async_trait]
-pub trait PasswordResetGrants: Send + Sync {
-    async fn grant_reset(
-        &self,
-        account: &AccountId,
-        token: &crate::transfer::PasswordResetToken,
-    ) -> Result<(), StoreError>;
-    /// Uses the grant once; a used or expired one is a `Conflict`.
-    async fn use_reset(
-        &self,
-        token: &crate::transfer::PasswordResetToken,
-    ) -> Result<(), StoreError>;
-}
-
 /// Everything the HTTP handlers use, for wiring; handlers themselves take the narrow traits.
 pub trait Store:
     HolderReader
@@ -243,6 +372,7 @@ pub trait Store:
     + OperationReader
     + AccountReader
     + TransferReader
+    + TransferWriter
     + ChallengeStore
     + OutboxStore
     + Fixtures
@@ -259,6 +389,7 @@ impl<T> Store for T where
         + OperationReader
         + AccountReader
         + TransferReader
+        + TransferWriter
         + ChallengeStore
         + OutboxStore
         + Fixtures

@@ -88,6 +88,9 @@ pub struct Mailbox {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_hash: Option<String>,
     pub password_reset_required: bool,
+    /// When the pending reset link was issued: only that link may reset, once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_reset_issued_at: Option<jiff::Timestamp>,
     pub access_history: Vec<Access>,
     /// Server-side rules and filters; kept across a change of holder.
     pub rules: Vec<String>,
@@ -122,6 +125,10 @@ pub struct Operation {
 pub enum OperationKind {
     HolderCreated,
     HolderUpdated,
+    TransferCompleted,
+    TransferRejected,
+    TransferCancelled,
+    TransferExpired,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

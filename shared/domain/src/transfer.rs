@@ -1,7 +1,8 @@
-//! Change-of-holder requests, as far as codes and links need them: who the parties are,
-//! where their codes go, and whether the request still accepts steps.
+//! Change-of-holder requests: what they hold (parties, items, progress, audit trail), whether
+//! they still accept steps, and the tokens of the links emailed to people. The steps
+//! themselves are in [`crate::wizard`].
 
-use crate::holder::Lingua;
+use crate::holder::{Holder, HolderId, Lingua, Tipo};
 use crate::records::AccountId;
 use crate::secret::SecretKey;
 use crate::values::{EmailAddress, MobileNumber};
@@ -73,6 +74,187 @@ pub struct Contact {
     pub lingua: Lingua,
 }
 
+/// What a request moves: a PEC mailbox or a certified domain, named in lower case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    Mailbox,
+    Domain,
+}
+
+impl ItemKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mailbox => "mailbox",
+            Self::Domain => "domain",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ItemRef {
+    pub kind: ItemKind,
+    pub id: String,
+}
+
+impl ItemRef {
+    /// A mailbox address or a domain name, normalised to lower case.
+    pub fn parse(kind: ItemKind, id: &str) -> Result<Self, &'static str> {
+        let id = match kind {
+            ItemKind::Mailbox => EmailAddress::parse(id)
+                .map_err(|_| "indirizzo PEC non valido")?
+                .as_str()
+                .to_lowercase(),
+            ItemKind::Domain => {
+                let name = id.trim().trim_end_matches('.').to_lowercase();
+                let label_ok = |l: &str| {
+                    !l.is_empty()
+                        && l.len() <= 63
+                        && !l.starts_with('-')
+                        && !l.ends_with('-')
+                        && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                };
+                if name.len() > 253 || name.split('.').count() < 2 || !name.split('.').all(label_ok)
+                {
+                    return Err("nome di dominio non valido");
+                }
+                name
+            }
+        };
+        Ok(Self { kind, id })
+    }
+
+    pub fn label(&self) -> String {
+        match self.kind {
+            ItemKind::Mailbox => format!("casella {}", self.id),
+            ItemKind::Domain => format!("dominio {}", self.id),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemOutcome {
+    /// Changed holder.
+    Moved,
+    /// Stayed as it was.
+    Kept,
+}
+
+/// One item of a request with each holder's decision and, once ended, its outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransferItem {
+    #[serde(flatten)]
+    pub item: ItemRef,
+    pub current_holder: Option<bool>,
+    pub new_holder: Option<bool>,
+    pub outcome: Option<ItemOutcome>,
+}
+
+/// Who manages the items after the change (seed 000 step 7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum Management {
+    /// The initiator's account keeps renewals, invoices and up/downgrades.
+    Keep,
+    /// Another account takes them; its user must log in as the new holder.
+    HandOver {
+        username: String,
+        account: AccountId,
+    },
+}
+
+/// The holder data a party sees and, for a new holder that is not a privato, confirms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HolderCard {
+    pub id: HolderId,
+    pub tipo: Tipo,
+    pub name: String,
+    pub ragione_sociale: Option<String>,
+    pub codice_fiscale: Option<String>,
+    pub partita_iva: Option<String>,
+}
+
+impl HolderCard {
+    pub fn of(holder: &Holder) -> Self {
+        let codice_fiscale = match holder.tipo {
+            Tipo::Azienda => holder
+                .codice_fiscale_azienda
+                .as_ref()
+                .map(|c| c.as_str().to_owned()),
+            _ => holder
+                .codice_fiscale
+                .as_ref()
+                .map(|c| c.as_str().to_owned()),
+        };
+        Self {
+            id: holder.id.clone(),
+            tipo: holder.tipo,
+            name: holder.display_name(),
+            ragione_sociale: holder
+                .ragione_sociale
+                .as_ref()
+                .map(|r| r.as_str().to_owned()),
+            codice_fiscale,
+            partita_iva: holder.partita_iva.as_ref().map(|p| p.as_str().to_owned()),
+        }
+    }
+}
+
+/// The steps of the wizard, in the order each party takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Decisions,
+    /// With `hand_over`: the new holder logged in as the named account.
+    Login,
+    HolderData,
+    Contract,
+    Sms,
+    Email,
+}
+
+/// A contract condition the new holder accepted, with the version it read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcceptedCondition {
+    pub id: String,
+    pub version: String,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub initiator: Vec<Step>,
+    pub current_holder: Vec<Step>,
+    pub new_holder: Vec<Step>,
+    #[serde(default)]
+    pub accepted_conditions: Vec<AcceptedCondition>,
+    #[serde(default)]
+    pub login_account: Option<AccountId>,
+}
+
+/// One line of a request's audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub at: Timestamp,
+    /// `None` for the service itself (the expirer).
+    pub party: Option<Party>,
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    pub request_id: String,
+    pub source_ip: String,
+    pub user_agent: String,
+}
+
+/// Where a step came from, as API Gateway tells it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Actor {
+    pub request_id: String,
+    pub source_ip: String,
+    pub user_agent: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Transfer {
     pub id: TransferId,
@@ -84,6 +266,19 @@ pub struct Transfer {
     pub initiator: Contact,
     pub current_holder: Contact,
     pub new_holder: Contact,
+    pub current_holder_card: HolderCard,
+    pub new_holder_card: HolderCard,
+    pub management: Management,
+    pub items: Vec<TransferItem>,
+    #[serde(default)]
+    pub progress: Progress,
+    #[serde(default)]
+    pub ended_at: Option<Timestamp>,
+    /// Set on an ending: when the request's personal data goes (its TTL from then on).
+    #[serde(default)]
+    pub retain_until: Option<Timestamp>,
+    #[serde(default)]
+    pub audit: Vec<AuditEntry>,
 }
 
 /// Why a request takes no more steps.
@@ -107,6 +302,12 @@ impl Transfer {
             return Err(Closed::Ended(self.status));
         }
         Ok(())
+    }
+
+    /// The store's TTL for the request and what belongs to it: the deadline while it runs,
+    /// the end of retention once ended.
+    pub fn ttl(&self) -> Timestamp {
+        self.retain_until.unwrap_or(self.deadline)
     }
 
     pub fn contact(&self, party: Party) -> &Contact {
@@ -205,22 +406,22 @@ mod tests {
     }
 }
 
-/// The link that lets a mailbox's new holder set its password: `<mailbox, base64url>.
-/// <issued at, epoch seconds>.<128-bit tag>`. Derived from the secret key, valid 24 hours;
-/// single use is the store's part (the grant item it deletes on use).
+/// The link that lets a mailbox's new holder set its password: `<account, base64url>.
+/// <mailbox, base64url>.<issued at, epoch seconds>.<128-bit tag>`. Derived from the secret
+/// key, valid 24 hours; single use is the mailbox's part: the reset it grants must still be
+/// pending with this very issue time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswordResetToken {
-    pub mailbox: crate::values::EmailAddress,
+    pub account: AccountId,
+    pub mailbox: EmailAddress,
     pub issued_at: Timestamp,
-    /// Names the grant item in the store: the tag, never the whole token.
-    pub grant_id: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ResetTokenError {
     #[error("link non valido")]
     Invalid,
-    #[error("il link è scaduto: ne è stato inviato uno valido 24 ore")]
+    #[error("il link è scaduto: era valido 24 ore")]
     Expired,
 }
 
@@ -231,48 +432,55 @@ impl PasswordResetToken {
 
     pub fn issue(
         key: &SecretKey,
-        mailbox: &crate::values::EmailAddress,
+        account: &AccountId,
+        mailbox: &EmailAddress,
         issued_at: Timestamp,
     ) -> String {
         use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let seconds = issued_at.as_second().to_string();
-        let tag = key.tag(RESET, &[mailbox.as_str(), &seconds]);
+        let tag = key.tag(RESET, &[account.as_str(), mailbox.as_str(), &seconds]);
         format!(
-            "{}.{seconds}.{tag}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mailbox.as_str())
+            "{}.{}.{seconds}.{tag}",
+            b64.encode(account.as_str()),
+            b64.encode(mailbox.as_str())
         )
     }
 
     /// What a token grants, if its tag is right and it is less than 24 hours old at `now`.
     pub fn verify(key: &SecretKey, token: &str, now: Timestamp) -> Result<Self, ResetTokenError> {
         use base64::Engine;
-        let mut parts = token.trim().split('.');
-        let (mailbox, seconds, tag) = match (parts.next(), parts.next(), parts.next(), parts.next())
-        {
-            (Some(m), Some(s), Some(t), None) => (m, s, t),
-            _ => return Err(ResetTokenError::Invalid),
+        let text = |part: &str| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(part)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
         };
-        let mailbox = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(mailbox)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|m| crate::values::EmailAddress::parse(&m).ok())
+        let parts: Vec<&str> = token.trim().split('.').collect();
+        let [account, mailbox, seconds, tag] = parts[..] else {
+            return Err(ResetTokenError::Invalid);
+        };
+        let account = text(account)
+            .and_then(|a| AccountId::parse(&a).ok())
+            .ok_or(ResetTokenError::Invalid)?;
+        let mailbox = text(mailbox)
+            .and_then(|m| EmailAddress::parse(&m).ok())
             .ok_or(ResetTokenError::Invalid)?;
         let issued_at = seconds
             .parse::<i64>()
             .ok()
             .and_then(|s| Timestamp::from_second(s).ok())
             .ok_or(ResetTokenError::Invalid)?;
-        if !key.verify_tag(RESET, &[mailbox.as_str(), seconds], tag) {
+        if !key.verify_tag(RESET, &[account.as_str(), mailbox.as_str(), seconds], tag) {
             return Err(ResetTokenError::Invalid);
         }
         if now >= issued_at + Self::VALIDITY {
             return Err(ResetTokenError::Expired);
         }
         Ok(Self {
+            account,
             mailbox,
             issued_at,
-            grant_id: tag.to_owned(),
         })
     }
 }
@@ -285,8 +493,9 @@ mod reset_tests {
     fn reset_tokens_last_24_hours_and_cannot_be_forged() {
         let key = SecretKey::from_bytes(&[6; 32]).unwrap();
         let mailbox = crate::values::EmailAddress::parse("teste1234@pec.it").unwrap();
+        let account = AccountId::parse("demo").unwrap();
         let issued: Timestamp = "2026-11-23T08:00:00Z".parse().unwrap();
-        let token = PasswordResetToken::issue(&key, &mailbox, issued);
+        let token = PasswordResetToken::issue(&key, &account, &mailbox, issued);
         assert!(
             token
                 .bytes()
@@ -299,7 +508,7 @@ mod reset_tests {
             issued + jiff::SignedDuration::from_secs(86_399),
         )
         .unwrap();
-        assert_eq!(grant.mailbox, mailbox);
+        assert_eq!((grant.mailbox, grant.account), (mailbox, account));
         assert_eq!(
             PasswordResetToken::verify(
                 &key,

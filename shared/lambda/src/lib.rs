@@ -104,6 +104,7 @@ pub async fn run_http_function(function: &str) -> Result<(), Error> {
         clock: w.clock,
         key,
         codes: code_policy()?,
+        rules: titolare_api::config::rules_from_env()?,
     };
     let app = Arc::new(App::for_function(services, function));
     lambda_http::run(service_fn(move |request| {
@@ -124,7 +125,10 @@ pub async fn run_dispatch_function() -> Result<(), Error> {
         sender_id: std::env::var("SMS_SENDER_ID").unwrap_or_else(|_| "PECInfo".into()),
     };
     let key = secret_key(&w.sdk).await?;
-    let dispatcher = Arc::new(Dispatcher::new(w.store, Arc::new(messenger), key, w.clock));
+    let base = required_env("PUBLIC_BASE_URL")?;
+    let dispatcher = Arc::new(
+        Dispatcher::new(w.store, Arc::new(messenger), key, w.clock).with_public_base_url(&base),
+    );
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: LambdaEvent<serde_json::Value>| {
             let dispatcher = dispatcher.clone();
@@ -133,6 +137,83 @@ pub async fn run_dispatch_function() -> Result<(), Error> {
                     serde_json::from_value(event.payload)?;
                 let response = titolare_messaging::stream::handle(&dispatcher, &stream).await;
                 Ok::<_, Error>(serde_json::to_value(response)?)
+            }
+        },
+    ))
+    .await
+}
+
+/// The scheduled expirer (EventBridge, every 5 minutes): ends overdue requests as `expired`
+/// until none is left or the invocation nears its time limit.
+pub async fn run_expirer_function() -> Result<(), Error> {
+    init_tracing();
+    let w = wiring().await?;
+    let rules = Arc::new(titolare_api::config::rules_from_env()?);
+    let (store, clock) = (w.store, w.clock);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: LambdaEvent<serde_json::Value>| {
+            let (store, clock, rules) = (store.clone(), clock.clone(), rules.clone());
+            async move {
+                let started = std::time::Instant::now();
+                let budget = event
+                    .context
+                    .deadline()
+                    .duration_since(std::time::SystemTime::now())
+                    .unwrap_or_default()
+                    .saturating_sub(std::time::Duration::from_secs(10));
+                let mut total = titolare_api::lifecycle::ExpiryReport::default();
+                loop {
+                    let report =
+                        titolare_api::lifecycle::expire_overdue(&*store, &*clock, &rules, 50)
+                            .await
+                            .map_err(|e| format!("expirer: {e}"))?;
+                    total.expired += report.expired;
+                    total.skipped += report.skipped;
+                    if report.expired + report.skipped < 50 || started.elapsed() >= budget {
+                        break;
+                    }
+                }
+                Ok::<_, Error>(serde_json::json!({
+                    "expired": total.expired,
+                    "skipped": total.skipped,
+                }))
+            }
+        },
+    ))
+    .await
+}
+
+/// The TTL backstop: a stream consumer of requests the table's TTL removed. A request still
+/// running is written again as `expired`, with its outcome and notices, once.
+pub async fn run_backstop_function() -> Result<(), Error> {
+    init_tracing();
+    let w = wiring().await?;
+    let rules = Arc::new(titolare_api::config::rules_from_env()?);
+    let (store, clock) = (w.store, w.clock);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: LambdaEvent<serde_json::Value>| {
+            let (store, clock, rules) = (store.clone(), clock.clone(), rules.clone());
+            async move {
+                let mut failures = Vec::new();
+                for removal in titolare_store_dynamodb::stream::ttl_removals(&event.payload) {
+                    let result = match &removal.transfer {
+                        Ok(t) => titolare_api::lifecycle::backstop(&*store, &*clock, &rules, t)
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| e.to_string()),
+                        // A record we cannot read will not read better on a retry.
+                        Err(e) => {
+                            tracing::error!(error = %e, "unreadable removed request");
+                            Ok(())
+                        }
+                    };
+                    if let Err(e) = result {
+                        tracing::warn!(error = %e, "backstop failed; the record will be retried");
+                        failures
+                            .push(serde_json::json!({ "itemIdentifier": removal.sequence_number }));
+                    }
+                }
+                Ok::<_, Error>(serde_json::json!({ "batchItemFailures": failures }))
             }
         },
     ))

@@ -6,11 +6,13 @@ use crate::messenger::{Envelope, Messenger, SendError};
 use crate::templates::{Template, render};
 use std::sync::Arc;
 use std::time::Duration;
+use titolare_domain::otp::Channel;
 use titolare_domain::otp::{ChallengeStatus, Delivery};
 use titolare_domain::outbox::{DeliveryStatus, Message, OutboxMessage};
 use titolare_domain::ports::{ChallengeStore, Clock, OutboxStore, StoreError, Versioned};
 use titolare_domain::secret::{CodeBinding, SecretKey};
-use titolare_domain::transfer::TransferId;
+use titolare_domain::transfer::{LinkToken, PasswordResetToken, TransferId};
+use titolare_domain::values::EmailAddress;
 
 /// What a dispatcher needs of the store.
 pub trait DispatchStore: OutboxStore + ChallengeStore {}
@@ -50,6 +52,8 @@ pub struct Dispatcher {
     /// Tries per dispatch, and the first pause between them (doubling).
     tries: u32,
     pause: Duration,
+    /// Where the links in emails point: `<base>/gestisci?token=…`, `<base>/password?token=…`.
+    public_base_url: String,
 }
 
 impl Dispatcher {
@@ -66,7 +70,13 @@ impl Dispatcher {
             clock,
             tries: 3,
             pause: Duration::from_millis(200),
+            public_base_url: "http://127.0.0.1:3000".into(),
         }
+    }
+
+    pub fn with_public_base_url(mut self, url: &str) -> Self {
+        self.public_base_url = url.trim_end_matches('/').to_owned();
+        self
     }
 
     pub fn with_retries(mut self, tries: u32, pause: Duration) -> Self {
@@ -93,10 +103,11 @@ impl Dispatcher {
             }
             _ => {}
         }
-        if self
-            .challenge_with(&current.value, Delivery::Queued)
-            .await?
-            .is_none()
+        if matches!(current.value.message, Message::Code { .. })
+            && self
+                .challenge_with(&current.value, Delivery::Queued)
+                .await?
+                .is_none()
         {
             return Ok(Dispatched::Superseded);
         }
@@ -158,7 +169,9 @@ impl Dispatcher {
         message: &OutboxMessage,
         delivery: Delivery,
     ) -> Result<Option<Versioned<titolare_domain::otp::Challenge>>, StoreError> {
-        let Message::Code { party, send_no } = message.message;
+        let Message::Code { party, send_no } = message.message else {
+            return Ok(None);
+        };
         let Some(mut challenge) = self
             .store
             .challenge(&message.transfer, party, message.channel)
@@ -178,20 +191,85 @@ impl Dispatcher {
             .to
             .clone()
             .ok_or_else(|| DispatchError::NoDestination(message.id.clone()))?;
-        let Message::Code { party, send_no } = message.message;
-        let binding = CodeBinding {
-            transfer: message.transfer.as_str(),
-            party: party.as_str(),
-            channel: message.channel.as_str(),
-            destination: &to,
-            send_no,
+        let transfer = message.transfer.as_str();
+        let link = |token: String| format!("{}/gestisci?token={token}", self.public_base_url);
+        let rendered = match &message.message {
+            Message::Code { party, send_no } => {
+                let binding = CodeBinding {
+                    transfer,
+                    party: party.as_str(),
+                    channel: message.channel.as_str(),
+                    destination: &to,
+                    send_no: *send_no,
+                };
+                let code = self.key.one_time_code(&binding);
+                let template = match message.channel {
+                    Channel::Sms => Template::CodeSms { code: &code },
+                    Channel::Email => Template::CodeEmail { code: &code },
+                };
+                render(&template, message.lingua)
+            }
+            Message::Invitation {
+                party,
+                items,
+                deadline,
+            } => {
+                let link = link(LinkToken::issue(&self.key, &message.transfer, *party));
+                let template = Template::Invitation {
+                    party: *party,
+                    transfer,
+                    items,
+                    deadline: *deadline,
+                    link: &link,
+                };
+                render(&template, message.lingua)
+            }
+            Message::Confirmation { party, moved, kept } => render(
+                &Template::Confirmation {
+                    party: *party,
+                    transfer,
+                    moved,
+                    kept,
+                },
+                message.lingua,
+            ),
+            Message::Rejection { items } => {
+                render(&Template::Rejection { transfer, items }, message.lingua)
+            }
+            Message::Cancellation { items } => {
+                render(&Template::Cancellation { transfer, items }, message.lingua)
+            }
+            Message::Expiry { items, deadline } => render(
+                &Template::Expiry {
+                    transfer,
+                    items,
+                    deadline: *deadline,
+                },
+                message.lingua,
+            ),
+            Message::PasswordReset {
+                account,
+                mailboxes,
+                issued_at,
+            } => {
+                let links: Vec<(String, String)> = mailboxes
+                    .iter()
+                    .filter_map(|m| EmailAddress::parse(m).ok())
+                    .map(|m| {
+                        let token = PasswordResetToken::issue(&self.key, account, &m, *issued_at);
+                        let url = format!("{}/password?token={token}", self.public_base_url);
+                        (m.as_str().to_owned(), url)
+                    })
+                    .collect();
+                render(
+                    &Template::PasswordReset {
+                        links: &links,
+                        valid_until: *issued_at + PasswordResetToken::VALIDITY,
+                    },
+                    message.lingua,
+                )
+            }
         };
-        let code = self.key.one_time_code(&binding);
-        let template = match message.channel {
-            titolare_domain::otp::Channel::Sms => Template::CodeSms { code: &code },
-            titolare_domain::otp::Channel::Email => Template::CodeEmail { code: &code },
-        };
-        let rendered = render(&template, message.lingua);
         Ok(Envelope {
             channel: message.channel,
             to,

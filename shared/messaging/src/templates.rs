@@ -41,9 +41,9 @@ pub enum Template<'a> {
         items: &'a [String],
         deadline: Timestamp,
     },
+    /// One link per mailbox moved to the new holder.
     PasswordReset {
-        mailbox: &'a str,
-        link: &'a str,
+        links: &'a [(String, String)],
         valid_until: Timestamp,
     },
 }
@@ -338,30 +338,38 @@ pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
                 lingua,
             )
         }
-        Template::PasswordReset {
-            mailbox,
-            link,
-            valid_until,
-        } => {
+        Template::PasswordReset { links, valid_until } => {
             let when = rome(*valid_until, lingua);
-            let (subject, body, label) = if en {
+            let mailboxes: Vec<String> = links.iter().map(|(m, _)| m.clone()).collect();
+            let names = mailboxes.join(", ");
+            let (subject, intro, label) = if en {
                 (
-                    format!("Set the password of {mailbox}"),
-                    vec![format!(
-                        "You are the new holder of {mailbox}. Set its new password by {when}; the link works once."
-                    )],
+                    format!("Set the password of {names}"),
+                    format!(
+                        "You are the new holder of {names}. Set each new password by {when}; each link works once. The mailbox keeps its rules and filters: check that none hides or moves messages."
+                    ),
                     "Set the password",
                 )
             } else {
                 (
-                    format!("Imposta la password di {mailbox}"),
-                    vec![format!(
-                        "Sei il nuovo titolare di {mailbox}. Imposta la nuova password entro il {when}; il link vale una sola volta."
-                    )],
+                    format!("Imposta la password di {names}"),
+                    format!(
+                        "Sei il nuovo titolare di {names}. Imposta ogni nuova password entro il {when}; ogni link vale una sola volta. La casella mantiene regole e filtri salvati: verifica che nessuno nasconda o sposti i messaggi."
+                    ),
                     "Imposta la password",
                 )
             };
-            email(subject, body, Some((label, link)), lingua)
+            match links {
+                [(_, link)] => email(subject, vec![intro], Some((label, link)), lingua),
+                _ => {
+                    let lines = links
+                        .iter()
+                        .map(|(m, l)| format!("- {m}: {l}"))
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    email(subject, vec![intro, lines], None, lingua)
+                }
+            }
         }
     }
 }
@@ -378,6 +386,20 @@ mod tests {
     #[test]
     fn every_template_names_what_it_must() {
         let deadline: Timestamp = "2026-11-28T08:00:00Z".parse().unwrap();
+        let one_link = [(
+            "teste1234@pec.it".to_owned(),
+            "https://pec.example.it/password?token=x".to_owned(),
+        )];
+        let two_links = [
+            (
+                "a@pec.it".to_owned(),
+                "https://pec.example.it/password?token=a".to_owned(),
+            ),
+            (
+                "b@pec.it".to_owned(),
+                "https://pec.example.it/password?token=b".to_owned(),
+            ),
+        ];
         let items = vec!["teste1234@pec.it".to_owned(), "esempio-pec.it".to_owned()];
         let kept = vec!["altra@pec.it".to_owned()];
         let link = "https://pec.example.it/gestisci?token=42.nh.abc";
@@ -454,11 +476,20 @@ mod tests {
             ),
             (
                 Template::PasswordReset {
-                    mailbox: "teste1234@pec.it",
-                    link: "https://pec.example.it/password?token=x",
+                    links: &one_link,
                     valid_until: deadline,
                 },
                 vec!["teste1234@pec.it", "password?token=x", "28/11/2026"],
+            ),
+            (
+                Template::PasswordReset {
+                    links: &two_links,
+                    valid_until: deadline,
+                },
+                vec![
+                    "a@pec.it: https://pec.example.it/password?token=a",
+                    "b@pec.it",
+                ],
             ),
         ];
         for (template, needles) in &templates {

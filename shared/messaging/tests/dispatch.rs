@@ -129,10 +129,15 @@ async fn send_code(w: &World, previous: Option<&Versioned<Challenge>>) -> Outbox
     )
     .unwrap();
     let message = OutboxMessage::code(&challenge, t, now);
-    w.store
-        .record_send(&transfer, previous.map(|p| p.version), &challenge, &message)
-        .await
-        .unwrap();
+    titolare_store::conformance::record_send(
+        &*w.store,
+        &transfer,
+        previous.map(|p| p.version),
+        &challenge,
+        &message,
+    )
+    .await
+    .unwrap();
     message
 }
 

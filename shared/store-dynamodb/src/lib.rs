@@ -2,6 +2,7 @@
 //! serde_dynamo, with the TTL attribute `expires_at` that every read also enforces itself
 //! (DynamoDB deletes expired items only within days).
 
+pub mod stream;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -169,6 +170,10 @@ fn expression(condition: Condition, now: i64) -> Option<(String, HashMap<String,
             values.insert(":version".to_owned(), n(v as i64));
             Some((format!("{present} AND version = :version"), values))
         }
+        Condition::StoredVersion(v) => Some((
+            "attribute_exists(pk) AND version = :version".to_owned(),
+            HashMap::from([(":version".to_owned(), n(v as i64))]),
+        )),
     }
 }
 

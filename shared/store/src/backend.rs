@@ -55,6 +55,8 @@ pub enum Condition {
     Present,
     /// A live item at this version.
     Version(u64),
+    /// An item at this version, live or past its expiry but not yet deleted.
+    StoredVersion(u64),
 }
 
 impl Condition {
@@ -66,6 +68,7 @@ impl Condition {
             Self::Absent => live.is_none(),
             Self::Present => live.is_some(),
             Self::Version(v) => live.is_some_and(|i| i.version == v),
+            Self::StoredVersion(v) => current.is_some_and(|i| i.version == v),
         }
     }
 }

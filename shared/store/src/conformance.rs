@@ -25,7 +25,10 @@ macro_rules! conformance_tests {
             idempotent_responses_are_kept_until_they_expire, listings_page_and_filter,
             invalid_cursors_are_refused, a_send_writes_challenge_and_message_together,
             concurrent_verifications_apply_once, request_items_expire_with_it,
-            password_reset_grants_are_single_use_for_24_hours);
+            drafts_lock_their_items,
+            an_open_request_is_found_when_overdue,
+            a_completion_moves_items_across_accounts,
+            one_ending_whoever_comes_first);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
@@ -38,10 +41,13 @@ macro_rules! conformance_tests {
     };
 }
 
+mod wizard;
+pub use wizard::*;
+
 /// 2026-11-23T08:00:00Z, the suite's "now".
 pub const NOW: i64 = 1_795_420_800;
 
-fn unique(name: &str) -> String {
+pub(crate) fn unique(name: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -63,12 +69,12 @@ fn put(item: Item, condition: Condition) -> Write {
     Write::put(item, condition)
 }
 
-fn store(backend: Arc<dyn ItemBackend>) -> (TableStore, Arc<FixedClock>) {
+pub(crate) fn store(backend: Arc<dyn ItemBackend>) -> (TableStore, Arc<FixedClock>) {
     let clock = Arc::new(FixedClock::at(NOW));
     (TableStore::new(backend, clock.clone()), clock)
 }
 
-fn account(name: &str) -> AccountId {
+pub(crate) fn account(name: &str) -> AccountId {
     AccountId::parse(&unique(name)).unwrap()
 }
 
@@ -140,7 +146,9 @@ async fn search(
 }
 
 /// How many racing writes succeeded; every other one must have lost on its condition.
-async fn successes(tasks: Vec<tokio::task::JoinHandle<Result<(), StoreError>>>) -> usize {
+pub(crate) async fn successes(
+    tasks: Vec<tokio::task::JoinHandle<Result<(), StoreError>>>,
+) -> usize {
     let mut ok = 0;
     for t in tasks {
         match t.await.unwrap() {
@@ -664,7 +672,10 @@ pub async fn idempotent_responses_are_kept_until_they_expire(b: Arc<dyn ItemBack
         .await
         .unwrap();
     assert_eq!(
-        store.idempotent_response(&acc, "key-1").await.unwrap(),
+        store
+            .idempotent_response(&IdempotencyScope::Account(acc.clone()), "key-1")
+            .await
+            .unwrap(),
         Some(response.clone())
     );
     // The same key cannot be taken twice, and the failed insert leaves no holder.
@@ -690,7 +701,10 @@ pub async fn idempotent_responses_are_kept_until_they_expire(b: Arc<dyn ItemBack
     );
     clock.set(NOW + 86_400);
     assert_eq!(
-        store.idempotent_response(&acc, "key-1").await.unwrap(),
+        store
+            .idempotent_response(&IdempotencyScope::Account(acc.clone()), "key-1")
+            .await
+            .unwrap(),
         None
     );
 }
@@ -820,6 +834,7 @@ pub fn sample_mailbox(address: &str, holder: &str) -> Mailbox {
         cliente_finale: false,
         password_hash: None,
         password_reset_required: false,
+        password_reset_issued_at: None,
         access_history: vec![],
         rules: vec![],
     }
@@ -848,6 +863,14 @@ pub fn sample_transfer(
         email: EmailAddress::parse(&format!("party{n}@example.it")).unwrap(),
         lingua: Lingua::It,
     };
+    let card = |n: u64| HolderCard {
+        id: HolderId::from_number(n),
+        tipo: Tipo::Privato,
+        name: format!("titolare {n}"),
+        ragione_sociale: None,
+        codice_fiscale: None,
+        partita_iva: None,
+    };
     Transfer {
         id: TransferId::from_number(id),
         account: account.clone(),
@@ -857,7 +880,44 @@ pub fn sample_transfer(
         initiator: contact(1),
         current_holder: contact(2),
         new_holder: contact(3),
+        current_holder_card: card(19),
+        new_holder_card: card(20),
+        management: Management::Keep,
+        items: vec![TransferItem {
+            item: ItemRef::parse(ItemKind::Mailbox, &format!("m{id}@pec.it")).unwrap(),
+            current_holder: Some(true),
+            new_holder: Some(true),
+            outcome: None,
+        }],
+        // Both holders are at their code steps.
+        progress: Progress {
+            initiator: vec![Step::Sms],
+            current_holder: vec![Step::Decisions],
+            new_holder: vec![Step::Decisions, Step::Contract],
+            ..Progress::default()
+        },
+        ended_at: None,
+        retain_until: None,
+        audit: vec![],
     }
+}
+
+/// Commits a code send of a stored request: the challenge and its message.
+pub async fn record_send(
+    store: &dyn TransferWriter,
+    transfer: &Versioned<titolare_domain::transfer::Transfer>,
+    before: Option<u64>,
+    challenge: &titolare_domain::otp::Challenge,
+    message: &titolare_domain::outbox::OutboxMessage,
+) -> Result<(), StoreError> {
+    let mut commit = TransferCommit::new(
+        TransferCondition::Unchanged(transfer.version),
+        Some(&transfer.value),
+        &transfer.value,
+    );
+    commit.challenge = Some((before, challenge));
+    commit.messages = std::slice::from_ref(message);
+    store.commit(&commit).await
 }
 
 fn first_code(
@@ -882,7 +942,7 @@ fn first_code(
     (c, m)
 }
 
-fn transfer_id() -> u64 {
+pub(crate) fn transfer_id() -> u64 {
     static N: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -906,10 +966,10 @@ async fn request_with_code(
     store.put_transfer(&t).await.unwrap();
     let transfer = store.transfer(&t.id).await.unwrap().unwrap();
     let (challenge, message) = first_code(&t);
-    store
-        .record_send(&transfer, None, &challenge, &message)
+    record_send(store, &transfer, None, &challenge, &message)
         .await
         .unwrap();
+    let transfer = store.transfer(&t.id).await.unwrap().unwrap();
     (t, transfer, challenge, message)
 }
 
@@ -919,9 +979,7 @@ pub async fn a_send_writes_challenge_and_message_together(b: Arc<dyn ItemBackend
     let (t, transfer, challenge, message) = request_with_code(&store, "send", NOW + 3600).await;
     // The same send again: the challenge exists now and the message id is taken.
     assert_eq!(
-        store
-            .record_send(&transfer, None, &challenge, &message)
-            .await,
+        record_send(&store, &transfer, None, &challenge, &message).await,
         Err(StoreError::Conflict)
     );
     let stored = store
@@ -949,9 +1007,14 @@ pub async fn a_send_writes_challenge_and_message_together(b: Arc<dyn ItemBackend
     .unwrap();
     let resend_message = titolare_domain::outbox::OutboxMessage::code(&resend, &t, later);
     assert_eq!(
-        store
-            .record_send(&transfer, Some(stored.version), &resend, &resend_message)
-            .await,
+        record_send(
+            &store,
+            &transfer,
+            Some(stored.version),
+            &resend,
+            &resend_message
+        )
+        .await,
         Err(StoreError::Conflict)
     );
     assert_eq!(store.outbox_messages(&t.id).await.unwrap().len(), 1);
@@ -1032,7 +1095,13 @@ pub async fn concurrent_verifications_apply_once(b: Arc<dyn ItemBackend>) {
             read.version,
         );
         tasks.push(tokio::spawn(async move {
-            store.record_attempt(&transfer, version, &approved).await
+            let mut commit = TransferCommit::new(
+                TransferCondition::Unchanged(transfer.version),
+                Some(&transfer.value),
+                &transfer.value,
+            );
+            commit.challenge = Some((Some(version), &approved));
+            store.commit(&commit).await
         }));
     }
     assert_eq!(successes(tasks).await, 1);
@@ -1062,41 +1131,4 @@ pub async fn request_items_expire_with_it(b: Arc<dyn ItemBackend>) {
             .is_none()
     );
     assert!(store.outbox_messages(&t.id).await.unwrap().is_empty());
-}
-
-pub async fn password_reset_grants_are_single_use_for_24_hours(b: Arc<dyn ItemBackend>) {
-    use titolare_domain::secret::SecretKey;
-    use titolare_domain::transfer::PasswordResetToken;
-    let (store, clock) = store(b);
-    let key = SecretKey::from_bytes(&[8; 32]).unwrap();
-    let acc = account("reset");
-    let issue = |mailbox: &str| {
-        let mailbox = EmailAddress::parse(mailbox).unwrap();
-        let token =
-            PasswordResetToken::issue(&key, &mailbox, jiff::Timestamp::from_second(NOW).unwrap());
-        PasswordResetToken::verify(&key, &token, jiff::Timestamp::from_second(NOW).unwrap())
-            .unwrap()
-    };
-    let once = issue(&format!("{}@pec.it", unique("once")));
-    store.grant_reset(&acc, &once).await.unwrap();
-    store.use_reset(&once).await.unwrap();
-    assert_eq!(
-        store.use_reset(&once).await,
-        Err(StoreError::Conflict),
-        "single use"
-    );
-    let late = issue(&format!("{}@pec.it", unique("late")));
-    store.grant_reset(&acc, &late).await.unwrap();
-    clock.set(NOW + 86_400);
-    assert_eq!(
-        store.use_reset(&late).await,
-        Err(StoreError::Conflict),
-        "gone after 24 hours"
-    );
-    let never = issue(&format!("{}@pec.it", unique("never")));
-    assert_eq!(
-        store.use_reset(&never).await,
-        Err(StoreError::Conflict),
-        "never granted"
-    );
 }

@@ -65,3 +65,54 @@ pub fn challenge_sk(
 pub fn outbox_sk(message_id: &str) -> String {
     format!("{OUTBOX_PREFIX}{message_id}")
 }
+
+/// The lock that keeps an item in one request at a time (global: addresses and domain
+/// names are unique). Its version is the owning request's number.
+pub fn lock_pk(item: &titolare_domain::transfer::ItemRef) -> String {
+    format!("LOCK#{}#{}", item.kind.as_str(), item.id)
+}
+
+pub const LOCK_SK: &str = "LOCK";
+
+/// The index by deadline of running requests: one partition, sorted by deadline.
+pub const DUE_PK: &str = "DUE";
+
+pub fn due_sk(deadline: jiff::Timestamp, id: &titolare_domain::transfer::TransferId) -> String {
+    format!("{:012}#{}", deadline.as_second(), id.as_str())
+}
+
+/// An account's list of requests, newest first by number.
+pub fn transfers_pk(account: &AccountId) -> String {
+    format!("ACC#{}#TRANSFERS", account.as_str())
+}
+
+pub fn transfer_list_sk(id: &titolare_domain::transfer::TransferId) -> String {
+    format!("{:020}", id.as_str().parse::<u64>().unwrap_or(0))
+}
+
+/// Written once by whichever ending comes first (step, expirer or TTL backstop).
+pub const OUTCOME_SK: &str = "OUTCOME";
+
+pub fn username_pk(username: &str) -> String {
+    format!("USER#{}", username.to_lowercase())
+}
+
+pub const USER_SK: &str = "USER";
+
+pub fn idempotency_key(
+    scope: &titolare_domain::ports::IdempotencyScope,
+    key: &str,
+) -> (String, String) {
+    use titolare_domain::ports::IdempotencyScope as S;
+    match scope {
+        S::Account(account) => (account_pk(account), idempotency_sk(key)),
+        S::Party(transfer, party) => (
+            transfer_pk(transfer),
+            format!("{IDEMPOTENCY_PREFIX}{}#{key}", party.as_str()),
+        ),
+        S::Mailbox(address) => (
+            format!("RESET#{}", address.as_str().to_lowercase()),
+            idempotency_sk(key),
+        ),
+    }
+}

@@ -83,7 +83,7 @@ impl TableStore {
     }
 
     /// One page of a partition's items under a prefix, decoded, with an opaque cursor.
-    async fn list<T: DeserializeOwned>(
+    pub(crate) async fn list<T: DeserializeOwned>(
         &self,
         pk: String,
         prefix: &str,
@@ -136,7 +136,7 @@ impl TableStore {
         }
     }
 
-    fn holder_writes(
+    pub(crate) fn holder_writes(
         account: &AccountId,
         holder: &Holder,
         version: u64,
@@ -285,13 +285,27 @@ fn decode_cursor(cursor: Option<&str>, prefix: &str) -> Result<Option<String>, S
     Ok(Some(sk))
 }
 
-fn operation_write(account: &AccountId, operation: &Operation) -> Result<Write, StoreError> {
+pub(crate) fn operation_write(
+    account: &AccountId,
+    operation: &Operation,
+) -> Result<Write, StoreError> {
     let item = Item::new(
         operations_pk(account),
         operation_sk(operation.at, &operation.id),
         "operation",
         encode(operation)?,
     );
+    Ok(Write::put(item, Condition::Absent))
+}
+
+/// Keeps a write's answer under its Idempotency-Key, in the write's own transaction.
+pub(crate) fn idempotency_write(
+    scope: &IdempotencyScope,
+    response: &IdempotentResponse,
+) -> Result<Write, StoreError> {
+    let (pk, sk) = idempotency_key(scope, &response.key);
+    let mut item = Item::new(pk, sk, "idempotency", encode(response)?);
+    item.expires_at = Some(response.expires_at.as_second());
     Ok(Write::put(item, Condition::Absent))
 }
 
@@ -374,14 +388,10 @@ impl HolderWriter for TableStore {
         let mut writes = Self::holder_writes(account, holder, 1, Condition::Absent)?;
         writes.push(operation_write(account, operation)?);
         if let Some(response) = idempotent {
-            let mut item = Item::new(
-                account_pk(account),
-                idempotency_sk(&response.key),
-                "idempotency",
-                encode(response)?,
-            );
-            item.expires_at = Some(response.expires_at.as_second());
-            writes.push(Write::put(item, Condition::Absent));
+            writes.push(idempotency_write(
+                &IdempotencyScope::Account(account.clone()),
+                response,
+            )?);
         }
         self.transact(&writes).await
     }
@@ -418,13 +428,11 @@ impl HolderWriter for TableStore {
 impl IdempotencyReader for TableStore {
     async fn idempotent_response(
         &self,
-        account: &AccountId,
+        scope: &IdempotencyScope,
         key: &str,
     ) -> Result<Option<IdempotentResponse>, StoreError> {
-        Ok(self
-            .get_as(&account_pk(account), &idempotency_sk(key))
-            .await?
-            .map(|(v, _)| v))
+        let (pk, sk) = idempotency_key(scope, key);
+        Ok(self.get_as(&pk, &sk).await?.map(|(v, _)| v))
     }
 }
 
@@ -502,6 +510,16 @@ impl AccountReader for TableStore {
             .await?
             .map(|(v, _)| v))
     }
+
+    async fn account_by_username(&self, username: &str) -> Result<Option<Account>, StoreError> {
+        let Some((id, _)) = self
+            .get_as::<AccountId>(&username_pk(username), USER_SK)
+            .await?
+        else {
+            return Ok(None);
+        };
+        self.account(&id).await
+    }
 }
 
 #[async_trait]
@@ -513,7 +531,17 @@ impl Fixtures for TableStore {
             "account",
             encode(account)?,
         );
-        self.transact(&[Write::put(item, Condition::Always)]).await
+        let user = Item::new(
+            username_pk(&account.username),
+            USER_SK,
+            "username",
+            encode(&account.id)?,
+        );
+        self.transact(&[
+            Write::put(item, Condition::Always),
+            Write::put(user, Condition::Always),
+        ])
+        .await
     }
 
     async fn seed_holder(&self, account: &AccountId, holder: &Holder) -> Result<(), StoreError> {
@@ -546,7 +574,12 @@ impl Fixtures for TableStore {
             .get_item(&item.pk, &item.sk)
             .await?
             .map_or(1, |old| old.version + 1);
-        self.transact(&[Write::put(item, Condition::Always)]).await
+        let mut writes = vec![Write::put(item, Condition::Always)];
+        // The locks a running request holds, as a draft's commit takes them.
+        if !transfer.status.is_ended() {
+            writes.extend(crate::transfers::lock_writes(transfer)?);
+        }
+        self.transact(&writes).await
     }
 
     async fn put_domain(

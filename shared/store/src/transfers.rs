@@ -1,26 +1,23 @@
-//! Requests, their code challenges and their outbox, over the same backend.
+//! Requests, their locks, index by deadline, code challenges and outbox, over the same
+//! backend. A wizard step is one [`TransferCommit`]: one all-or-nothing transaction.
 
+use crate::backend::Query;
 use crate::backend::{Condition, Item, Write};
 use crate::keys::*;
 use crate::table::{TableStore, decode, encode};
 use async_trait::async_trait;
+use jiff::Timestamp;
 use titolare_domain::otp::{Challenge, Channel, Party};
 use titolare_domain::outbox::OutboxMessage;
 use titolare_domain::ports::*;
-use titolare_domain::transfer::{Transfer, TransferId};
+use titolare_domain::records::{AccountId, Mailbox};
+use titolare_domain::search::{Page, PageRequest};
+use titolare_domain::transfer::{ItemKind, ItemRef, Transfer, TransferId, TransferStatus};
 
 /// Items of a request vanish with it: their TTL is the request's deadline.
 fn with_ttl(mut item: Item, transfer: &Transfer) -> Item {
     item.expires_at = Some(transfer.deadline.as_second());
     item
-}
-
-fn unchanged(transfer: &Versioned<Transfer>) -> Write {
-    Write::Check {
-        pk: transfer_pk(&transfer.value.id),
-        sk: TRANSFER_SK.to_owned(),
-        condition: Condition::Version(transfer.version),
-    }
 }
 
 fn challenge_item(
@@ -61,6 +58,80 @@ impl TransferReader for TableStore {
             None => Ok(None),
         }
     }
+
+    async fn transfers(
+        &self,
+        account: &AccountId,
+        statuses: &[TransferStatus],
+        page: &PageRequest,
+    ) -> Result<Page<TransferSummary>, StoreError> {
+        let statuses = statuses.to_vec();
+        self.list(
+            transfers_pk(account),
+            "",
+            page,
+            false,
+            move |t: &TransferSummary| statuses.is_empty() || statuses.contains(&t.status),
+        )
+        .await
+    }
+
+    async fn item_lock(&self, item: &ItemRef) -> Result<Option<ItemLock>, StoreError> {
+        Ok(self
+            .get_as(&lock_pk(item), LOCK_SK)
+            .await?
+            .map(|(lock, _)| lock))
+    }
+
+    async fn items(
+        &self,
+        account: &AccountId,
+        items: &[ItemRef],
+    ) -> Result<Vec<Option<ItemState>>, StoreError> {
+        let mut states = Vec::with_capacity(items.len());
+        for item in items {
+            let pk = account_pk(account);
+            states.push(match item.kind {
+                ItemKind::Mailbox => self
+                    .get_as(&pk, &mailbox_sk(&item.id))
+                    .await?
+                    .map(|(value, version)| ItemState::Mailbox(Versioned { value, version })),
+                ItemKind::Domain => self
+                    .get_as(&pk, &domain_sk(&item.id))
+                    .await?
+                    .map(|(value, version)| ItemState::Domain(Versioned { value, version })),
+            });
+        }
+        Ok(states)
+    }
+
+    async fn overdue(&self, now: Timestamp, limit: usize) -> Result<Vec<TransferId>, StoreError> {
+        let query = Query {
+            pk: DUE_PK.into(),
+            sk_prefix: String::new(),
+            start_after: None,
+            limit,
+            forward: true,
+        };
+        let page = self
+            .backend()
+            .query(&query, now.as_second())
+            .await
+            .map_err(crate::table::store_error)?;
+        let mut due = Vec::new();
+        for item in page.items {
+            let Some((deadline, id)) = item.sk.split_once('#') else {
+                continue;
+            };
+            if deadline.parse::<i64>().unwrap_or(i64::MAX) > now.as_second() {
+                break;
+            }
+            if let Ok(id) = TransferId::parse(id) {
+                due.push(id);
+            }
+        }
+        Ok(due)
+    }
 }
 
 #[async_trait]
@@ -76,48 +147,247 @@ impl ChallengeStore for TableStore {
             .await?
             .map(|(value, version)| Versioned { value, version }))
     }
+}
 
-    async fn record_send(
-        &self,
-        transfer: &Versioned<Transfer>,
-        before: Option<u64>,
-        challenge: &Challenge,
-        message: &OutboxMessage,
-    ) -> Result<(), StoreError> {
-        let t = &transfer.value;
-        let version = before.map_or(1, |v| v + 1);
-        let outbox = with_ttl(
-            Item::new(
-                transfer_pk(&t.id),
+/// A lock's version is the number of the request that holds it, so only that request
+/// can refresh or free it.
+fn owner(id: &TransferId) -> u64 {
+    id.as_str().parse().unwrap_or(0)
+}
+
+fn lock_item(
+    item: &ItemRef,
+    lock: &ItemLock,
+    owner: u64,
+    until: Timestamp,
+) -> Result<Item, StoreError> {
+    let mut it = Item::new(lock_pk(item), LOCK_SK, "lock", encode(lock)?);
+    (it.version, it.expires_at) = (owner, Some(until.as_second()));
+    Ok(it)
+}
+
+/// The locks of a running request, put whatever was there (fixtures).
+pub(crate) fn lock_writes(t: &Transfer) -> Result<Vec<Write>, StoreError> {
+    let lock = ItemLock::InRequest {
+        transfer: t.id.clone(),
+    };
+    t.items
+        .iter()
+        .map(|i| {
+            Ok(Write::put(
+                lock_item(&i.item, &lock, owner(&t.id), t.ttl())?,
+                Condition::Always,
+            ))
+        })
+        .collect()
+}
+
+/// Index entries outlive the deadline by this much, so an expirer that was down still
+/// finds what it missed; the TTL backstop covers longer outages.
+const DUE_GRACE: jiff::SignedDuration = jiff::SignedDuration::from_hours(30 * 24);
+
+impl TableStore {
+    fn commit_writes(&self, c: &TransferCommit<'_>) -> Result<Vec<Write>, StoreError> {
+        let after = c.after;
+        let ttl = after.ttl();
+        let mut writes = Vec::new();
+        let (condition, version) = match c.condition {
+            TransferCondition::New | TransferCondition::Removed => (Condition::Absent, 1),
+            TransferCondition::Unchanged(v) => (Condition::Version(v), v + 1),
+            TransferCondition::UnchangedPastDeadline(v) => (Condition::StoredVersion(v), v + 1),
+        };
+        let mut item = transfer_item(after)?;
+        item.version = version;
+        writes.push(Write::put(item, condition));
+        let mut summary = Item::new(
+            transfers_pk(&after.account),
+            transfer_list_sk(&after.id),
+            "transfer_summary",
+            encode(&TransferSummary::from(after))?,
+        );
+        summary.expires_at = Some(ttl.as_second());
+        writes.push(Write::put(summary, Condition::Always));
+
+        let was_running = c.before.is_some_and(|b| !b.status.is_ended());
+        let running = !after.status.is_ended();
+        let id = owner(&after.id);
+        // Locks: taken with the draft, moved to the new deadline when it opens, freed by an
+        // ending before the deadline. After the deadline they have lapsed by themselves.
+        if c.before.is_none() && running {
+            let lock = ItemLock::InRequest {
+                transfer: after.id.clone(),
+            };
+            for i in &after.items {
+                writes.push(Write::put(
+                    lock_item(&i.item, &lock, id, ttl)?,
+                    Condition::Absent,
+                ));
+            }
+        } else if was_running && running && c.before.is_some_and(|b| b.deadline != after.deadline) {
+            let lock = ItemLock::InRequest {
+                transfer: after.id.clone(),
+            };
+            for i in &after.items {
+                writes.push(Write::put(
+                    lock_item(&i.item, &lock, id, ttl)?,
+                    Condition::Version(id),
+                ));
+            }
+        } else if was_running && !running && after.status != TransferStatus::Expired {
+            for i in &after.items {
+                let moved = after.moved().any(|m| *m == i.item);
+                match c.post_change_lock_until.filter(|_| moved) {
+                    Some(until) => {
+                        let lock = ItemLock::RecentChange {
+                            transfer: after.id.clone(),
+                            until,
+                        };
+                        writes.push(Write::put(
+                            lock_item(&i.item, &lock, id, until)?,
+                            Condition::Version(id),
+                        ));
+                    }
+                    None => writes.push(Write::Delete {
+                        pk: lock_pk(&i.item),
+                        sk: LOCK_SK.into(),
+                        condition: Condition::Version(id),
+                    }),
+                }
+            }
+        }
+        // The index by deadline holds running requests only.
+        let old_due = c
+            .before
+            .filter(|b| !b.status.is_ended())
+            .map(|b| b.deadline);
+        let new_due = running.then_some(after.deadline);
+        if old_due != new_due || c.condition == TransferCondition::Removed {
+            if let Some(d) = old_due {
+                writes.push(Write::Delete {
+                    pk: DUE_PK.into(),
+                    sk: due_sk(d, &after.id),
+                    condition: Condition::Always,
+                });
+            }
+            if let Some(d) = new_due {
+                let mut due = Item::new(
+                    DUE_PK,
+                    due_sk(d, &after.id),
+                    "due",
+                    serde_json::json!({ "transfer": after.id }),
+                );
+                due.expires_at = Some((d + DUE_GRACE).as_second());
+                writes.push(Write::put(due, Condition::Always));
+            }
+        }
+        if after.status.is_ended() && (c.before.is_none() || was_running) {
+            let mut outcome = Item::new(
+                transfer_pk(&after.id),
+                OUTCOME_SK,
+                "outcome",
+                serde_json::json!({ "status": after.status }),
+            );
+            outcome.expires_at = Some(ttl.as_second());
+            writes.push(Write::put(outcome, Condition::Absent));
+        }
+        if let Some((before, challenge)) = c.challenge {
+            let mut item = challenge_item(after, challenge, before.map_or(1, |v| v + 1))?;
+            item.expires_at = Some(ttl.as_second());
+            writes.push(Write::put(item, expected(before)));
+        }
+        for message in c.messages {
+            let mut item = Item::new(
+                transfer_pk(&after.id),
                 outbox_sk(&message.id),
                 OUTBOX_KIND,
                 encode(message)?,
-            ),
-            t,
-        );
-        self.transact(&[
-            unchanged(transfer),
-            Write::put(challenge_item(t, challenge, version)?, expected(before)),
-            Write::put(outbox, Condition::Absent),
-        ])
-        .await
+            );
+            item.expires_at = Some(message.expires_at.as_second());
+            writes.push(Write::put(item, Condition::Absent));
+        }
+        for (account, operation) in c.operations {
+            writes.push(crate::table::operation_write(account, operation)?);
+        }
+        for (account, holder) in c.holders {
+            writes.extend(TableStore::holder_writes(
+                account,
+                holder,
+                1,
+                Condition::Always,
+            )?);
+        }
+        for w in c.items {
+            writes.extend(item_writes(&after.account, w)?);
+        }
+        if let Some((scope, response)) = &c.idempotent {
+            writes.push(crate::table::idempotency_write(scope, response)?);
+        }
+        Ok(writes)
+    }
+}
+
+/// A completion's item write: in place, or moved to the account management goes to.
+fn item_writes(from: &AccountId, w: &ItemWrite) -> Result<Vec<Write>, StoreError> {
+    let (sk, version) = match &w.before {
+        ItemState::Mailbox(m) => (mailbox_sk(m.value.address.as_str()), m.version),
+        ItemState::Domain(d) => (domain_sk(&d.value.name), d.version),
+    };
+    let (kind, data) = match &w.after {
+        ItemState::Mailbox(m) => ("mailbox", encode(&m.value)?),
+        ItemState::Domain(d) => ("domain", encode(&d.value)?),
+    };
+    if w.to == *from {
+        let mut item = Item::new(account_pk(from), sk, kind, data);
+        item.version = version + 1;
+        return Ok(vec![Write::put(item, Condition::Version(version))]);
+    }
+    let mut item = Item::new(account_pk(&w.to), sk.clone(), kind, data);
+    item.version = 1;
+    Ok(vec![
+        Write::Delete {
+            pk: account_pk(from),
+            sk,
+            condition: Condition::Version(version),
+        },
+        Write::put(item, Condition::Absent),
+    ])
+}
+
+#[async_trait]
+impl TransferWriter for TableStore {
+    async fn next_transfer_id(&self) -> Result<TransferId, StoreError> {
+        let n = self
+            .backend()
+            .next_sequence("transfer")
+            .await
+            .map_err(crate::table::store_error)?;
+        Ok(TransferId::from_number(n))
     }
 
-    async fn record_attempt(
+    async fn commit(&self, commit: &TransferCommit<'_>) -> Result<(), StoreError> {
+        let writes = self.commit_writes(commit)?;
+        self.transact(&writes).await
+    }
+
+    async fn update_mailbox(
         &self,
-        transfer: &Versioned<Transfer>,
+        account: &AccountId,
         before: u64,
-        challenge: &Challenge,
+        after: &Mailbox,
+        idempotent: Option<(IdempotencyScope, IdempotentResponse)>,
     ) -> Result<(), StoreError> {
-        let t = &transfer.value;
-        self.transact(&[
-            unchanged(transfer),
-            Write::put(
-                challenge_item(t, challenge, before + 1)?,
-                Condition::Version(before),
-            ),
-        ])
-        .await
+        let mut item = Item::new(
+            account_pk(account),
+            mailbox_sk(after.address.as_str()),
+            "mailbox",
+            encode(after)?,
+        );
+        item.version = before + 1;
+        let mut writes = vec![Write::put(item, Condition::Version(before))];
+        if let Some((scope, response)) = &idempotent {
+            writes.push(crate::table::idempotency_write(scope, response)?);
+        }
+        self.transact(&writes).await
     }
 }
 
@@ -188,36 +458,4 @@ pub(crate) fn transfer_item(transfer: &Transfer) -> Result<Item, StoreError> {
         ),
         transfer,
     ))
-}
-
-fn reset_pk(token: &titolare_domain::transfer::PasswordResetToken) -> String {
-    format!("RESET#{}", token.grant_id)
-}
-
-#[async_trait]
-impl PasswordResetGrants for TableStore {
-    async fn grant_reset(
-        &self,
-        account: &titolare_domain::AccountId,
-        token: &titolare_domain::transfer::PasswordResetToken,
-    ) -> Result<(), StoreError> {
-        let data = serde_json::json!({ "account": account, "mailbox": token.mailbox, "issued_at": token.issued_at });
-        let mut item = Item::new(reset_pk(token), "RESET", "password_reset", data);
-        item.expires_at = Some(
-            (token.issued_at + titolare_domain::transfer::PasswordResetToken::VALIDITY).as_second(),
-        );
-        self.transact(&[Write::put(item, Condition::Absent)]).await
-    }
-
-    async fn use_reset(
-        &self,
-        token: &titolare_domain::transfer::PasswordResetToken,
-    ) -> Result<(), StoreError> {
-        self.transact(&[Write::Delete {
-            pk: reset_pk(token),
-            sk: "RESET".into(),
-            condition: Condition::Present,
-        }])
-        .await
-    }
 }

@@ -1,0 +1,5 @@
+//! Lambda function `expirer`: on its EventBridge schedule, ends overdue requests as expired.
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    titolare_lambda::run_expirer_function().await
+}

@@ -1,0 +1,76 @@
+//! The wizard's rules from the environment, read once at start (Lambda and local alike).
+
+use titolare_domain::wizard::{ContractCondition, Rules};
+
+/// `SAME_FISCAL_IDENTITY_ONLY` (true/false), `POST_CHANGE_LOCK_DAYS` (0: off),
+/// `RETENTION_DAYS` (90), `CONTRACT_CONDITIONS` (JSON list of `{id, version, title, url,
+/// required}`), `CHANGE_OF_NAME_URL`, `SUPPORT_URL`; unset means the default.
+pub fn rules_from_env() -> Result<Rules, String> {
+    rules_from(|name| std::env::var(name).ok())
+}
+
+pub fn rules_from(var: impl Fn(&str) -> Option<String>) -> Result<Rules, String> {
+    let mut rules = Rules::default();
+    let days = |name: &str| -> Result<Option<i64>, String> {
+        var(name)
+            .map(|v| {
+                v.trim()
+                    .parse::<u16>()
+                    .map(i64::from)
+                    .map_err(|_| format!("{name}: a number of days"))
+            })
+            .transpose()
+    };
+    if let Some(flag) = var("SAME_FISCAL_IDENTITY_ONLY") {
+        rules.same_fiscal_identity_only = match flag.trim() {
+            "true" | "1" => true,
+            "false" | "0" | "" => false,
+            _ => return Err("SAME_FISCAL_IDENTITY_ONLY: true or false".into()),
+        };
+    }
+    if let Some(d) = days("POST_CHANGE_LOCK_DAYS")? {
+        rules.post_change_lock = (d > 0).then(|| jiff::SignedDuration::from_hours(24 * d));
+    }
+    if let Some(d) = days("RETENTION_DAYS")? {
+        rules.retention = jiff::SignedDuration::from_hours(24 * d);
+    }
+    if let Some(json) = var("CONTRACT_CONDITIONS").filter(|j| !j.trim().is_empty()) {
+        rules.conditions = serde_json::from_str::<Vec<ContractCondition>>(&json)
+            .map_err(|e| format!("CONTRACT_CONDITIONS: {e}"))?;
+    }
+    if let Some(url) = var("CHANGE_OF_NAME_URL") {
+        rules.change_of_name_url = url;
+    }
+    if let Some(url) = var("SUPPORT_URL") {
+        rules.support_url = url;
+    }
+    Ok(rules)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_are_off_by_default_and_read_when_set() {
+        let rules = rules_from(|_| None).unwrap();
+        assert!(!rules.same_fiscal_identity_only);
+        assert_eq!(rules.post_change_lock, None);
+        let set = rules_from(|name| match name {
+            "SAME_FISCAL_IDENTITY_ONLY" => Some("true".into()),
+            "POST_CHANGE_LOCK_DAYS" => Some("60".into()),
+            "CONTRACT_CONDITIONS" => Some(
+                r#"[{"id":"cg","version":"3","title":"Condizioni","url":"https://x.it","required":true}]"#.into(),
+            ),
+            _ => None,
+        })
+        .unwrap();
+        assert!(set.same_fiscal_identity_only);
+        assert_eq!(
+            set.post_change_lock,
+            Some(jiff::SignedDuration::from_hours(60 * 24))
+        );
+        assert_eq!(set.conditions[0].version, "3");
+        assert!(rules_from(|n| (n == "POST_CHANGE_LOCK_DAYS").then(|| "x".into())).is_err());
+    }
+}

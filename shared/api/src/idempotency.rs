@@ -1,0 +1,91 @@
+//! `Idempotency-Key` on writes: the first answer is kept in the write's own transaction,
+//! and a retry with the same key and body gets it again.
+
+use crate::json;
+use crate::problem::ApiError;
+use base64::Engine;
+use http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use sha2::{Digest, Sha256};
+use titolare_domain::ports::{IdempotencyReader, IdempotencyScope, IdempotentResponse};
+
+/// How long an Idempotency-Key keeps its answer.
+const KEEP: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+
+/// A request's Idempotency-Key, where it is kept, and what it was sent with.
+#[derive(Debug, Clone)]
+pub struct Idem {
+    pub scope: IdempotencyScope,
+    pub key: String,
+    fingerprint: String,
+}
+
+impl Idem {
+    /// The key the request carries, if any (1 to 255 visible ASCII characters).
+    pub fn of(req: &Request, scope: IdempotencyScope) -> Result<Option<Self>, ApiError> {
+        let Some(value) = req.headers().get("idempotency-key") else {
+            return Ok(None);
+        };
+        let key = match value.to_str() {
+            Ok(k) if (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => k,
+            _ => {
+                return Err(ApiError::bad_field(
+                    "Idempotency-Key",
+                    "da 1 a 255 caratteri ASCII visibili",
+                ));
+            }
+        };
+        let mut hash = Sha256::new();
+        hash.update(req.method().as_str());
+        hash.update(req.uri().path());
+        hash.update(req.body().as_ref());
+        Ok(Some(Self {
+            scope,
+            key: key.to_owned(),
+            fingerprint: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hash.finalize()),
+        }))
+    }
+
+    /// The answer kept for this key, if the same request was made before.
+    pub async fn replay(
+        &self,
+        store: &(impl IdempotencyReader + ?Sized),
+    ) -> Result<Option<Response<Body>>, ApiError> {
+        match store.idempotent_response(&self.scope, &self.key).await? {
+            None => Ok(None),
+            Some(stored) if stored.fingerprint != self.fingerprint => {
+                Err(ApiError::IdempotencyKeyReused)
+            }
+            Some(stored) => {
+                let mut response = json(
+                    StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK),
+                    &stored.body,
+                );
+                response.headers_mut().insert(
+                    "idempotent-replayed",
+                    http::HeaderValue::from_static("true"),
+                );
+                Ok(Some(response))
+            }
+        }
+    }
+
+    /// What to keep for this key, written with the step it answers.
+    pub fn record(
+        &self,
+        status: StatusCode,
+        body: &serde_json::Value,
+        now: jiff::Timestamp,
+    ) -> (IdempotencyScope, IdempotentResponse) {
+        (
+            self.scope.clone(),
+            IdempotentResponse {
+                key: self.key.clone(),
+                fingerprint: self.fingerprint.clone(),
+                status: status.as_u16(),
+                body: body.clone(),
+                expires_at: now + KEEP,
+            },
+        )
+    }
+}

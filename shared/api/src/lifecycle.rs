@@ -1,0 +1,223 @@
+//! Committing a request's state change with everything it causes, for the HTTP steps, the
+//! scheduled expirer and the TTL backstop alike.
+
+use crate::problem::ApiError;
+use titolare_domain::Holder;
+use titolare_domain::otp::Challenge;
+use titolare_domain::otp::Party;
+use titolare_domain::outbox::OutboxMessage;
+use titolare_domain::ports::*;
+use titolare_domain::transfer::Actor;
+use titolare_domain::transfer::{ItemKind, Management, Transfer, TransferId, TransferStatus};
+use titolare_domain::wizard::{Action, Rules, effects, moved_mailbox};
+
+/// What a step writes besides the request itself.
+#[derive(Default)]
+pub(crate) struct Extra<'a> {
+    pub challenge: Option<(Option<u64>, &'a Challenge)>,
+    pub messages: Vec<OutboxMessage>,
+    pub holders: Vec<(titolare_domain::AccountId, Holder)>,
+    pub operations: Vec<(titolare_domain::AccountId, titolare_domain::Operation)>,
+    pub idempotent: Option<(IdempotencyScope, IdempotentResponse)>,
+}
+
+/// Commits `before` → `after` in one transaction: the request, its effects (messages,
+/// operations, and on a completion the items that change holder), and `extra`.
+pub(crate) async fn commit(
+    store: &dyn Store,
+    rules: &Rules,
+    now: jiff::Timestamp,
+    condition: TransferCondition,
+    before: &Transfer,
+    after: &Transfer,
+    mut extra: Extra<'_>,
+) -> Result<(), ApiError> {
+    let fx = effects(Some(before), after, now);
+    extra.messages.extend(fx.messages);
+    extra.operations.extend(fx.operations);
+    let mut items = Vec::new();
+    let completed = after.status == TransferStatus::Completed && !before.status.is_ended();
+    if completed {
+        items = completion_writes(store, after, now).await?;
+        if let Management::HandOver { account, .. } = &after.management {
+            // The new holder's profile goes with the items to the account that manages them.
+            let holder = store
+                .holder(&after.account, &after.new_holder_card.id)
+                .await?
+                .ok_or(ApiError::Conflict(
+                    "Il profilo del nuovo titolare non esiste più: la richiesta non può concludersi.",
+                ))?;
+            extra.holders.push((account.clone(), holder.value));
+        }
+    }
+    let mut commit = TransferCommit::new(condition, Some(before), after);
+    commit.challenge = extra.challenge;
+    commit.messages = &extra.messages;
+    commit.operations = &extra.operations;
+    commit.holders = &extra.holders;
+    commit.items = &items;
+    commit.post_change_lock_until = rules
+        .post_change_lock
+        .filter(|_| completed)
+        .map(|d| now + d);
+    commit.idempotent = extra.idempotent;
+    store.commit(&commit).await.map_err(ApiError::from)
+}
+
+/// Each moved item as it becomes: new holder (and account, with hand_over); a mailbox also
+/// needs a new password and starts with an empty access history.
+async fn completion_writes(
+    store: &dyn Store,
+    after: &Transfer,
+    now: jiff::Timestamp,
+) -> Result<Vec<ItemWrite>, ApiError> {
+    let moved: Vec<_> = after.moved().cloned().collect();
+    let states = store.items(&after.account, &moved).await?;
+    let mut writes = Vec::with_capacity(moved.len());
+    for state in states {
+        let before = state.ok_or(ApiError::Conflict(
+            "Un elemento della richiesta non è più nell'account: la richiesta non può concludersi.",
+        ))?;
+        let changed = match &before {
+            ItemState::Mailbox(m) => ItemState::Mailbox(Versioned {
+                value: moved_mailbox(&m.value, after, now),
+                version: m.version,
+            }),
+            ItemState::Domain(d) => {
+                let mut value = d.value.clone();
+                value.holder_id = after.new_holder_card.id.clone();
+                ItemState::Domain(Versioned {
+                    value,
+                    version: d.version,
+                })
+            }
+        };
+        writes.push(ItemWrite {
+            before,
+            after: changed,
+            to: after.target_account().clone(),
+        });
+    }
+    debug_assert!(
+        moved
+            .iter()
+            .all(|i| matches!(i.kind, ItemKind::Mailbox | ItemKind::Domain))
+    );
+    Ok(writes)
+}
+
+/// What one run of the expirer did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ExpiryReport {
+    pub expired: usize,
+    /// Index entries of requests already ended or gone.
+    pub skipped: usize,
+}
+
+/// Ends every overdue request as `expired`: notifies the parties, writes the outcome. Found
+/// through the index by deadline; running it twice, or alongside the backstop, ends each
+/// request once.
+pub async fn expire_overdue(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    rules: &Rules,
+    batch: usize,
+) -> Result<ExpiryReport, ApiError> {
+    let now = clock.now();
+    let mut report = ExpiryReport::default();
+    for id in store.overdue(now, batch).await? {
+        match expire_one(store, rules, &id, now).await {
+            Ok(true) => report.expired += 1,
+            Ok(false) => report.skipped += 1,
+            // Another expirer, the backstop or a last step got there first.
+            Err(ApiError::Store(StoreError::Conflict)) => report.skipped += 1,
+            Err(e) => return Err(e),
+        }
+    }
+    if report.expired > 0 {
+        tracing::info!(
+            expired = report.expired,
+            skipped = report.skipped,
+            "expirer run"
+        );
+    }
+    Ok(report)
+}
+
+async fn expire_one(
+    store: &dyn Store,
+    rules: &Rules,
+    id: &TransferId,
+    now: jiff::Timestamp,
+) -> Result<bool, ApiError> {
+    let Some(read) = store.transfer(id).await? else {
+        return Ok(false);
+    };
+    let system = Actor {
+        request_id: "expirer".into(),
+        ..Actor::default()
+    };
+    let after = match read
+        .value
+        .apply(Party::Initiator, &Action::Expire, now, rules, &system)
+    {
+        Ok(applied) => applied.transfer,
+        // Ended meanwhile: its index entry went with the ending.
+        Err(_) => return Ok(false),
+    };
+    commit(
+        store,
+        rules,
+        now,
+        TransferCondition::UnchangedPastDeadline(read.version),
+        &read.value,
+        &after,
+        Extra::default(),
+    )
+    .await?;
+    tracing::info!(transfer = id.as_str(), "request expired");
+    Ok(true)
+}
+
+/// The TTL backstop: the store removed a request (`old` is its last image). If it was still
+/// running, it is written again as `expired` with its outcome and notices, once.
+pub async fn backstop(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    rules: &Rules,
+    old: &Transfer,
+) -> Result<bool, ApiError> {
+    if old.status.is_ended() {
+        return Ok(false);
+    }
+    let now = clock.now().max(old.deadline);
+    let system = Actor {
+        request_id: "ttl-backstop".into(),
+        ..Actor::default()
+    };
+    let after = old
+        .apply(Party::Initiator, &Action::Expire, now, rules, &system)
+        .map_err(|_| ApiError::Conflict("richiesta non scaduta"))?
+        .transfer;
+    match commit(
+        store,
+        rules,
+        now,
+        TransferCondition::Removed,
+        old,
+        &after,
+        Extra::default(),
+    )
+    .await
+    {
+        Ok(()) => {
+            tracing::info!(
+                transfer = old.id.as_str(),
+                "removed request ended by the backstop"
+            );
+            Ok(true)
+        }
+        Err(ApiError::Store(StoreError::Conflict)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,808 @@
+//! The change-of-holder wizard over HTTP (SPEC §4, §6): the initiator's routes (account
+//! login) and the holders' (link token). Every step is one read of the request and one
+//! conditional transaction; a conflict means someone else moved first, so the step is read
+//! and decided again, and a repeat is answered without being applied twice.
+
+use crate::idempotency::Idem;
+use crate::input::{json_body, no_body, query_params};
+use crate::lifecycle::{Extra, commit};
+use crate::problem::ApiError;
+use crate::{Caller, Services, json};
+use http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use titolare_domain::otp::Party;
+use titolare_domain::outbox::mask;
+use titolare_domain::ports::*;
+use titolare_domain::transfer::*;
+use titolare_domain::wizard::{Action, Decision, StepError};
+use titolare_domain::{
+    AccountId, FieldErrors, Holder, HolderFields, HolderId, Operation, OperationKind, Outcome,
+    PageRequest, ServiceStatus, Tipo,
+};
+
+type Answer = Result<Response<Body>, ApiError>;
+
+/// Tries of a step that keeps meeting concurrent changes before it gives up with a 409.
+const TRIES: usize = 4;
+
+pub(crate) fn actor(caller: &Caller) -> Actor {
+    Actor {
+        request_id: caller.request_id.clone(),
+        source_ip: caller.source_ip.clone(),
+        user_agent: caller.user_agent.clone(),
+    }
+}
+
+/// A request as its initiator sees it: everything, contacts masked, with its audit trail.
+pub(crate) fn initiator_view(t: &Transfer) -> Value {
+    let steps = |p: Party| json!({ "done": t.steps_done(p), "left": t.steps_left(p) });
+    json!({
+        "id": t.id,
+        "status": t.status,
+        "created_at": t.created_at,
+        "deadline": t.deadline,
+        "ended_at": t.ended_at,
+        "management": management_view(&t.management),
+        "current_holder": t.current_holder_card,
+        "new_holder": t.new_holder_card,
+        "items": t.items,
+        "initiator_mobile": mask(t.initiator.mobile.as_str()),
+        "progress": {
+            "initiator": steps(Party::Initiator),
+            "current_holder": steps(Party::CurrentHolder),
+            "new_holder": steps(Party::NewHolder),
+        },
+        "accepted_conditions": t.progress.accepted_conditions,
+        "audit": t.audit,
+    })
+}
+
+fn management_view(m: &Management) -> Value {
+    match m {
+        Management::Keep => json!({ "mode": "keep" }),
+        Management::HandOver { username, .. } => {
+            json!({ "mode": "hand_over", "username": username })
+        }
+    }
+}
+
+/// A request as one holder sees it: the items with their own decisions, their steps, and
+/// what the next steps need.
+pub(crate) fn party_view(s: &Services, t: &Transfer, party: Party) -> Value {
+    let items: Vec<Value> = t
+        .items
+        .iter()
+        .map(|i| {
+            json!({
+                "kind": i.item.kind,
+                "id": i.item.id,
+                "accept": if party == Party::CurrentHolder { i.current_holder } else { i.new_holder },
+                "outcome": i.outcome,
+            })
+        })
+        .collect();
+    let contact = t.contact(party);
+    let mut view = json!({
+        "role": party,
+        "transfer": {
+            "id": t.id,
+            "status": t.status,
+            "management": management_view(&t.management),
+            "current_holder": t.current_holder_card.name,
+            "new_holder": t.new_holder_card.name,
+        },
+        "items": items,
+        "steps_done": t.steps_done(party),
+        "steps_left": t.steps_left(party),
+        "deadline": t.deadline,
+        "contact": { "mobile": mask(contact.mobile.as_str()), "email": mask(contact.email.as_str()) },
+        "conditions": [],
+    });
+    if party == Party::NewHolder {
+        view["conditions"] = json!(s.rules.conditions);
+        if t.new_holder_card.tipo != Tipo::Privato {
+            let c = &t.new_holder_card;
+            view["holder_data"] = json!({
+                "ragione_sociale": c.ragione_sociale,
+                "codice_fiscale": c.codice_fiscale,
+                "partita_iva": c.partita_iva,
+                "editable": false,
+                "wrong_ragione_sociale": {
+                    "detail": "Se la ragione sociale non è corretta, segui la procedura di cambio ragione sociale.",
+                    "url": s.rules.change_of_name_url,
+                },
+                "wrong_codes": {
+                    "detail": "Se il codice fiscale o la partita IVA non sono corretti, contatta l'assistenza.",
+                    "url": s.rules.support_url,
+                },
+            });
+        }
+    }
+    view
+}
+
+pub(crate) fn step_error(e: StepError) -> ApiError {
+    match e {
+        StepError::Closed(c) => ApiError::Closed(c),
+        StepError::Phase(detail) => ApiError::Conflict(detail),
+        StepError::AlreadyDone => {
+            ApiError::Conflict("Passaggio già completato con dati diversi: non si può cambiare.")
+        }
+        StepError::OutOfOrder(_) => ApiError::Step {
+            status: StatusCode::CONFLICT,
+            detail: format!("{}.", capitalised(&e.to_string())),
+            field: None,
+        },
+        StepError::WrongAccount => ApiError::Step {
+            status: StatusCode::FORBIDDEN,
+            detail: "Per completare la richiesta accedi con lo username indicato dal richiedente."
+                .into(),
+            field: None,
+        },
+        StepError::Decisions(m) => ApiError::bad_field("decisions", m),
+        StepError::MissingConditions(_) | StepError::UnknownCondition(_) => ApiError::Step {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            detail: format!("{}.", capitalised(&e.to_string())),
+            field: Some("accepted"),
+        },
+        StepError::NotOverdue => ApiError::Conflict("La scadenza non è ancora passata."),
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// Runs `action` of `party` on request `id` and answers with `view` of the result.
+pub(crate) async fn run_step(
+    s: &Services,
+    id: &TransferId,
+    party: Party,
+    action: &Action,
+    caller: &Caller,
+    idem: Option<&Idem>,
+    view: impl Fn(&Transfer) -> Value,
+) -> Answer {
+    let now = s.clock.now();
+    for _ in 0..TRIES {
+        let read = s.store.transfer(id).await?.ok_or(ApiError::InvalidLink)?;
+        let applied = read
+            .value
+            .apply(party, action, now, &s.rules, &actor(caller))
+            .map_err(step_error)?;
+        let body = view(&applied.transfer);
+        if !applied.changed {
+            return Ok(json(StatusCode::OK, &body));
+        }
+        let extra = Extra {
+            idempotent: idem.map(|i| i.record(StatusCode::OK, &body, now)),
+            ..Extra::default()
+        };
+        match commit(
+            &*s.store,
+            &s.rules,
+            now,
+            TransferCondition::Unchanged(read.version),
+            &read.value,
+            &applied.transfer,
+            extra,
+        )
+        .await
+        {
+            Ok(()) => {
+                tracing::info!(request_id = %caller.request_id, transfer = id.as_str(), party = party.as_str(), status = ?applied.transfer.status, "step");
+                return Ok(json(StatusCode::OK, &body));
+            }
+            Err(ApiError::Store(StoreError::Conflict)) => {
+                if let Some(i) = idem
+                    && let Some(answer) = i.replay(&*s.store).await?
+                {
+                    return Ok(answer);
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(busy())
+}
+
+fn busy() -> ApiError {
+    ApiError::Conflict("La richiesta è stata modificata da un'altra operazione: riprovare.")
+}
+
+// ---- initiator routes -----------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ItemInput {
+    kind: ItemKind,
+    id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
+enum ManagementInput {
+    Keep,
+    HandOver { username: String },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContactInput {
+    mobile: String,
+    email: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateTransfer {
+    items: Vec<ItemInput>,
+    management: ManagementInput,
+    #[serde(default)]
+    new_holder_id: Option<String>,
+    #[serde(default)]
+    new_holder: Option<HolderFields>,
+    /// The initiator's mobile and email, when not those of the account's own profile.
+    #[serde(default)]
+    initiator: Option<ContactInput>,
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::Validation(FieldErrors::one(field, message))
+}
+
+pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answer {
+    query_params(req, &[])?;
+    let account = caller.account()?.clone();
+    let idem = Idem::of(req, IdempotencyScope::Account(account.clone()))?;
+    let body: CreateTransfer = json_body(req)?;
+    if let Some(i) = &idem
+        && let Some(answer) = i.replay(&*s.store).await?
+    {
+        return Ok(answer);
+    }
+    let now = s.clock.now();
+    let refs = parse_items(&body.items, s.rules.max_items)?;
+    let states = s.store.items(&account, &refs).await?;
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let mut errors = FieldErrors::default();
+    let mut holders = Vec::new();
+    for (n, (item, state)) in refs.iter().zip(&states).enumerate() {
+        let field = format!("items[{n}]");
+        let (holder, status, end) = match state {
+            None => {
+                errors.insert(
+                    &field,
+                    format!("{} non trovato in questo account", item.label()),
+                );
+                continue;
+            }
+            Some(ItemState::Mailbox(m)) => {
+                (&m.value.holder_id, m.value.status, m.value.end_of_service)
+            }
+            Some(ItemState::Domain(d)) => {
+                (&d.value.holder_id, d.value.status, d.value.end_of_service)
+            }
+        };
+        if !matches!(status, ServiceStatus::Certificato | ServiceStatus::Attivo) {
+            errors.insert(&field, format!("{} non è attivo", item.label()));
+        } else if end < today {
+            errors.insert(&field, format!("{} è scaduto", item.label()));
+        }
+        holders.push(holder.clone());
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    holders.dedup();
+    let [current_id] = &holders[..] else {
+        return Err(invalid(
+            "items",
+            "gli elementi di una richiesta devono avere lo stesso titolare attuale",
+        ));
+    };
+    let current = s
+        .store
+        .holder(&account, current_id)
+        .await?
+        .ok_or(invalid(
+            "items",
+            "il titolare attuale non è tra i titolari dell'account",
+        ))?
+        .value;
+    let (new_holder, created) = match (&body.new_holder_id, &body.new_holder) {
+        (Some(id), None) => {
+            let id = HolderId::parse(id).map_err(|e| invalid("new_holder_id", e))?;
+            let holder = s.store.holder(&account, &id).await?.ok_or(invalid(
+                "new_holder_id",
+                "titolare non trovato in questo account",
+            ))?;
+            (holder.value, false)
+        }
+        (None, Some(fields)) => {
+            let mut holder = Holder::create(HolderId::from_number(1), fields)
+                .map_err(|errors| ApiError::Validation(prefixed("new_holder", errors)))?;
+            holder.id = s.store.next_holder_id().await?;
+            (holder, true)
+        }
+        _ => {
+            return Err(invalid(
+                "new_holder_id",
+                "indicare new_holder_id oppure new_holder, uno solo dei due",
+            ));
+        }
+    };
+    if new_holder.id == current.id {
+        return Err(invalid(
+            "new_holder_id",
+            "il nuovo titolare deve essere diverso dall'attuale",
+        ));
+    }
+    if s.rules.same_fiscal_identity_only && !same_fiscal_identity(&current, &new_holder) {
+        return Err(invalid(
+            "new_holder_id",
+            "il nuovo titolare deve avere lo stesso codice fiscale o la stessa partita IVA dell'attuale",
+        ));
+    }
+    let management = match body.management {
+        ManagementInput::Keep => Management::Keep,
+        ManagementInput::HandOver { username } => {
+            let username = username.trim().to_owned();
+            let target = s
+                .store
+                .account_by_username(&username)
+                .await?
+                .ok_or(invalid("management.username", "username non trovato"))?;
+            if target.id == account {
+                return Err(invalid(
+                    "management.username",
+                    "è l'account del richiedente: scegliere la gestione \"keep\"",
+                ));
+            }
+            Management::HandOver {
+                username,
+                account: target.id,
+            }
+        }
+    };
+    let initiator = initiator_contact(s, &account, body.initiator).await?;
+    let id = s.store.next_transfer_id().await?;
+    let card = HolderCard::of;
+    let mut draft = Transfer {
+        id: id.clone(),
+        account: account.clone(),
+        status: TransferStatus::Draft,
+        created_at: now,
+        deadline: now + s.rules.draft_for,
+        initiator,
+        current_holder: contact_of(&current),
+        new_holder: contact_of(&new_holder),
+        current_holder_card: card(&current),
+        new_holder_card: card(&new_holder),
+        management,
+        items: refs
+            .iter()
+            .map(|r| TransferItem {
+                item: r.clone(),
+                current_holder: None,
+                new_holder: None,
+                outcome: None,
+            })
+            .collect(),
+        progress: Progress::default(),
+        ended_at: None,
+        retain_until: None,
+        audit: vec![],
+    };
+    draft = draft.noted(
+        Party::Initiator,
+        "created",
+        Some(format!("{} elementi", refs.len())),
+        now,
+        &actor(caller),
+    );
+    let body = initiator_view(&draft);
+    let mut commit = TransferCommit::new(TransferCondition::New, None, &draft);
+    let holders: Vec<(AccountId, Holder)> = if created {
+        vec![(account.clone(), new_holder.clone())]
+    } else {
+        vec![]
+    };
+    let operations: Vec<(AccountId, Operation)> = holders
+        .iter()
+        .map(|(a, h)| {
+            (
+                a.clone(),
+                Operation {
+                    id: format!("holder-{}", h.id.as_str()),
+                    at: now,
+                    kind: OperationKind::HolderCreated,
+                    outcome: Outcome::Success,
+                    subject: h.id.as_str().to_owned(),
+                    detail: format!(
+                        "Inserimento titolare {} ({}) nella richiesta {}",
+                        h.id.as_str(),
+                        h.tipo.as_str(),
+                        id.as_str()
+                    ),
+                    request_id: caller.request_id.clone(),
+                },
+            )
+        })
+        .collect();
+    commit.holders = &holders;
+    commit.operations = &operations;
+    commit.idempotent = idem
+        .as_ref()
+        .map(|i| i.record(StatusCode::CREATED, &body, now));
+    match s.store.commit(&commit).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict) => {
+            if let Some(i) = &idem
+                && let Some(answer) = i.replay(&*s.store).await?
+            {
+                return Ok(answer);
+            }
+            return Err(busy_items(s, &refs).await);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(request_id = %caller.request_id, transfer = id.as_str(), items = refs.len(), "draft created");
+    let mut response = json(StatusCode::CREATED, &body);
+    if let Ok(location) = http::HeaderValue::from_str(&format!("/v1/transfers/{}", id.as_str())) {
+        response
+            .headers_mut()
+            .insert(http::header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// Why the items could not be locked: each one's reason.
+async fn busy_items(s: &Services, refs: &[ItemRef]) -> ApiError {
+    let mut errors = FieldErrors::default();
+    for (n, item) in refs.iter().enumerate() {
+        match s.store.item_lock(item).await {
+            Ok(Some(ItemLock::InRequest { transfer })) => errors.insert(
+                &format!("items[{n}]"),
+                format!(
+                    "{} è già nella richiesta {} non conclusa",
+                    item.label(),
+                    transfer.as_str()
+                ),
+            ),
+            Ok(Some(ItemLock::RecentChange { until, .. })) => errors.insert(
+                &format!("items[{n}]"),
+                format!(
+                    "{} ha cambiato titolare di recente: un nuovo cambio è possibile dal {}",
+                    item.label(),
+                    until.to_zoned(jiff::tz::TimeZone::UTC).date()
+                ),
+            ),
+            _ => {}
+        }
+    }
+    if errors.is_empty() {
+        return busy();
+    }
+    ApiError::Busy(errors)
+}
+
+fn parse_items(input: &[ItemInput], max: usize) -> Result<Vec<ItemRef>, ApiError> {
+    if input.is_empty() {
+        return Err(invalid("items", "indicare almeno una casella o un dominio"));
+    }
+    if input.len() > max {
+        return Err(invalid(
+            "items",
+            format!("al massimo {max} elementi per richiesta"),
+        ));
+    }
+    let mut errors = FieldErrors::default();
+    let mut refs: Vec<ItemRef> = Vec::new();
+    for (n, i) in input.iter().enumerate() {
+        match ItemRef::parse(i.kind, &i.id) {
+            Ok(r) if refs.contains(&r) => {
+                errors.insert(&format!("items[{n}]"), "indicato più di una volta")
+            }
+            Ok(r) => refs.push(r),
+            Err(e) => errors.insert(&format!("items[{n}]"), e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(refs)
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+fn prefixed(prefix: &str, errors: FieldErrors) -> FieldErrors {
+    let mut out = FieldErrors::default();
+    for field in errors.fields() {
+        out.insert(
+            &format!("{prefix}.{field}"),
+            errors.get(field).unwrap_or_default(),
+        );
+    }
+    out
+}
+
+fn contact_of(h: &Holder) -> Contact {
+    Contact {
+        mobile: h.cellulare.clone(),
+        email: h.email.clone(),
+        lingua: h.lingua,
+    }
+}
+
+/// Whether two profiles are the same fiscal subject: a shared codice fiscale (personal or
+/// of the company) or partita IVA.
+fn same_fiscal_identity(a: &Holder, b: &Holder) -> bool {
+    let codes = |h: &Holder| {
+        [
+            h.codice_fiscale.as_ref().map(|c| c.as_str().to_owned()),
+            h.codice_fiscale_azienda
+                .as_ref()
+                .map(|c| c.as_str().to_owned()),
+            h.partita_iva.as_ref().map(|p| p.as_str().to_owned()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+    };
+    let theirs = codes(b);
+    codes(a).iter().any(|c| theirs.contains(c))
+}
+
+async fn initiator_contact(
+    s: &Services,
+    account: &AccountId,
+    given: Option<ContactInput>,
+) -> Result<Contact, ApiError> {
+    if let Some(c) = given {
+        let mut errors = FieldErrors::default();
+        let mobile = titolare_domain::values::MobileNumber::parse(&c.mobile)
+            .map_err(|e| errors.insert("initiator.mobile", e.to_string()))
+            .ok();
+        let email = titolare_domain::values::EmailAddress::parse(&c.email)
+            .map_err(|e| errors.insert("initiator.email", e.to_string()))
+            .ok();
+        return match (mobile, email) {
+            (Some(mobile), Some(email)) => Ok(Contact {
+                mobile,
+                email,
+                lingua: Default::default(),
+            }),
+            _ => Err(ApiError::Validation(errors)),
+        };
+    }
+    let own = match s
+        .store
+        .account(account)
+        .await?
+        .and_then(|a| a.own_holder_id)
+    {
+        Some(id) => s.store.holder(account, &id).await?,
+        None => None,
+    };
+    own.map(|h| contact_of(&h.value)).ok_or(invalid(
+        "initiator",
+        "l'account non ha un profilo proprio: indicare cellulare ed email del richiedente",
+    ))
+}
+
+pub(crate) async fn get(s: &Services, caller: &Caller, id: &str, req: &Request) -> Answer {
+    no_body(req)?;
+    query_params(req, &[])?;
+    let (t, _) = crate::codes::initiator_transfer(s, caller, id).await?;
+    Ok(json(StatusCode::OK, &initiator_view(&t.value)))
+}
+
+pub(crate) async fn list(s: &Services, caller: &Caller, req: &Request) -> Answer {
+    no_body(req)?;
+    let params = query_params(req, &["status", "page_size", "cursor"])?;
+    let page = PageRequest::parse(
+        params.get("page_size").map(String::as_str),
+        params.get("cursor").map(String::as_str),
+    )
+    .map_err(|errors| ApiError::BadRequest {
+        detail: "Parametri di paginazione non validi.".into(),
+        errors: Some(errors),
+    })?;
+    let mut statuses = Vec::new();
+    if let Some(list) = params.get("status") {
+        for name in list.split(',') {
+            let status: TransferStatus =
+                serde_json::from_value(json!(name.trim())).map_err(|_| {
+                    ApiError::bad_field(
+                        "status",
+                        "uno o più tra draft, open, completed, rejected, cancelled, expired",
+                    )
+                })?;
+            statuses.push(status);
+        }
+    }
+    let listed = s
+        .store
+        .transfers(caller.account()?, &statuses, &page)
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &json!({ "items": listed.items, "next_cursor": listed.next_cursor }),
+    ))
+}
+
+pub(crate) async fn cancel(s: &Services, caller: &Caller, id: &str, req: &Request) -> Answer {
+    query_params(req, &[])?;
+    let account = caller.account()?.clone();
+    let idem = Idem::of(req, IdempotencyScope::Account(account))?;
+    empty_object(req)?;
+    let (t, party) = crate::codes::initiator_transfer(s, caller, id).await?;
+    if let Some(i) = &idem
+        && let Some(answer) = i.replay(&*s.store).await?
+    {
+        return Ok(answer);
+    }
+    run_step(
+        s,
+        &t.value.id,
+        party,
+        &Action::Cancel,
+        caller,
+        idem.as_ref(),
+        initiator_view,
+    )
+    .await
+}
+
+/// A body that may be absent or `{}`.
+fn empty_object(req: &Request) -> Result<(), ApiError> {
+    if no_body(req).is_ok() {
+        return Ok(());
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Nothing {}
+    json_body::<Nothing>(req).map(|_| ())
+}
+
+// ---- holder routes --------------------------------------------------------------------
+
+pub(crate) async fn party(s: &Services, req: &Request) -> Answer {
+    no_body(req)?;
+    query_params(req, &[])?;
+    let (t, party) = crate::codes::holder_transfer(s, req).await?;
+    t.value.accepts_steps(s.clock.now())?;
+    Ok(json(StatusCode::OK, &party_view(s, &t.value, party)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionInput {
+    item: String,
+    accept: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Decisions {
+    decisions: Vec<DecisionInput>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HolderDataInput {
+    confirm: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContractInput {
+    accepted: Vec<String>,
+}
+
+/// Which holder step a route takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HolderStep {
+    Decisions,
+    HolderData,
+    Contract,
+    Login,
+}
+
+pub(crate) async fn holder_step(
+    s: &Services,
+    caller: &Caller,
+    req: &Request,
+    step: HolderStep,
+) -> Answer {
+    query_params(req, &[])?;
+    let (t, party) = if step == HolderStep::Login {
+        login_transfer(s, req).await?
+    } else {
+        crate::codes::holder_transfer(s, req).await?
+    };
+    let idem = Idem::of(req, IdempotencyScope::Party(t.value.id.clone(), party))?;
+    let action = match step {
+        HolderStep::Decisions => {
+            let body: Decisions = json_body(req)?;
+            let decisions = body
+                .decisions
+                .into_iter()
+                .map(|d| {
+                    let item = t
+                        .value
+                        .items
+                        .iter()
+                        .find(|i| i.item.id.eq_ignore_ascii_case(d.item.trim()))
+                        .map(|i| i.item.clone())
+                        .ok_or_else(|| {
+                            ApiError::bad_field(
+                                "decisions",
+                                format!("{} non fa parte di questa richiesta", d.item),
+                            )
+                        })?;
+                    Ok(Decision {
+                        item,
+                        accept: d.accept,
+                    })
+                })
+                .collect::<Result<Vec<_>, ApiError>>()?;
+            Action::Decide(decisions)
+        }
+        HolderStep::HolderData => {
+            let body: HolderDataInput = json_body(req)?;
+            if !body.confirm {
+                return Err(ApiError::Step {
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    detail: format!(
+                        "I dati del titolare non si modificano qui: per la ragione sociale segui la procedura di cambio ragione sociale ({}), per codice fiscale o partita IVA contatta l'assistenza ({}).",
+                        s.rules.change_of_name_url, s.rules.support_url
+                    ),
+                    field: Some("confirm"),
+                });
+            }
+            Action::ConfirmHolderData
+        }
+        HolderStep::Contract => {
+            let body: ContractInput = json_body(req)?;
+            Action::AcceptContract(body.accepted)
+        }
+        HolderStep::Login => {
+            empty_object(req)?;
+            Action::Login(caller.account()?.clone())
+        }
+    };
+    if let Some(i) = &idem
+        && let Some(answer) = i.replay(&*s.store).await?
+    {
+        return Ok(answer);
+    }
+    let view = |t: &Transfer| party_view(s, t, party);
+    run_step(s, &t.value.id, party, &action, caller, idem.as_ref(), view).await
+}
+
+/// The login step: the account comes from the JWT (Authorization), the request and role
+/// from the link token in `X-Link-Token`; only the new holder logs in.
+async fn login_transfer(
+    s: &Services,
+    req: &Request,
+) -> Result<(Versioned<Transfer>, Party), ApiError> {
+    let token = req
+        .headers()
+        .get("x-link-token")
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::InvalidLink)?;
+    let (t, party) = crate::codes::transfer_of_token(s, token).await?;
+    if party != Party::NewHolder {
+        return Err(ApiError::Conflict(
+            "Solo il nuovo titolare accede con un account.",
+        ));
+    }
+    Ok((t, party))
+}

@@ -1,0 +1,733 @@
+//! The change of holder as a state machine (SPEC §4, seed 000): `draft` → `open` →
+//! `completed` | `rejected` | `cancelled` | `expired`. Pure: the time comes in, a new
+//! request comes out, and what an ending or an opening causes is computed here too, so
+//! every adapter applies the very same effects.
+
+use crate::holder::Tipo;
+use crate::otp::{Channel, Party};
+use crate::outbox::{Message, OutboxMessage};
+use crate::records::{Mailbox, Operation, OperationKind, Outcome};
+use crate::transfer::*;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// A contract condition the new holder must read and may have to tick (from configuration).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractCondition {
+    pub id: String,
+    pub version: String,
+    pub title: String,
+    pub url: String,
+    pub required: bool,
+}
+
+/// The configurable rules of the wizard; the defaults are the product's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rules {
+    /// How long a verified request stays open (5 days).
+    pub open_for: SignedDuration,
+    /// How long an unverified draft lives (24 hours).
+    pub draft_for: SignedDuration,
+    /// How long an ended request's personal data is kept after its deadline (90 days).
+    pub retention: SignedDuration,
+    pub conditions: Vec<ContractCondition>,
+    /// The new holder must share codice fiscale or partita IVA with the current one
+    /// (the AgID rule as Register.it applies it).
+    pub same_fiscal_identity_only: bool,
+    /// An item that changed holder cannot be requested again for this long (ICANN-style lock).
+    pub post_change_lock: Option<SignedDuration>,
+    /// At most this many items per request, so its completion fits one transaction.
+    pub max_items: usize,
+    /// Where a new holder whose ragione sociale is wrong is sent (change-of-name procedure).
+    pub change_of_name_url: String,
+    /// Where a new holder whose codice fiscale or partita IVA is wrong is sent.
+    pub support_url: String,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Self {
+            open_for: SignedDuration::from_hours(5 * 24),
+            draft_for: SignedDuration::from_hours(24),
+            retention: SignedDuration::from_hours(90 * 24),
+            conditions: vec![
+                ContractCondition {
+                    id: "condizioni-generali".into(),
+                    version: "2026-01".into(),
+                    title: "Condizioni generali di contratto del servizio PEC".into(),
+                    url: "https://www.example.it/pec/condizioni-generali".into(),
+                    required: true,
+                },
+                ContractCondition {
+                    id: "privacy".into(),
+                    version: "2026-01".into(),
+                    title: "Informativa sul trattamento dei dati personali".into(),
+                    url: "https://www.example.it/pec/privacy".into(),
+                    required: true,
+                },
+                ContractCondition {
+                    id: "marketing".into(),
+                    version: "2026-01".into(),
+                    title: "Comunicazioni commerciali (facoltativo)".into(),
+                    url: "https://www.example.it/pec/marketing".into(),
+                    required: false,
+                },
+            ],
+            same_fiscal_identity_only: false,
+            post_change_lock: None,
+            max_items: 25,
+            change_of_name_url: "https://www.example.it/pec/guide/cambio-ragione-sociale".into(),
+            support_url: "https://www.example.it/assistenza".into(),
+        }
+    }
+}
+
+/// A holder's answer for one item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub item: ItemRef,
+    pub accept: bool,
+}
+
+/// What a party (or the service) does to a request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Decide(Vec<Decision>),
+    /// The new holder logged in as this account (hand_over).
+    Login(crate::records::AccountId),
+    ConfirmHolderData,
+    /// Condition ids ticked.
+    AcceptContract(Vec<String>),
+    /// A one-time code of this channel was approved.
+    Verified(Channel),
+    Cancel,
+    /// The deadline passed (the expirer, or the TTL backstop).
+    Expire,
+}
+
+impl Action {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Decide(_) => "decisions",
+            Self::Login(_) => "login",
+            Self::ConfirmHolderData => "holder_data_confirmed",
+            Self::AcceptContract(_) => "contract_accepted",
+            Self::Verified(Channel::Sms) => "sms_verified",
+            Self::Verified(Channel::Email) => "email_verified",
+            Self::Cancel => "cancelled",
+            Self::Expire => "expired",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Closed(#[from] Closed),
+    #[error("{0}")]
+    Phase(&'static str),
+    #[error("passaggio non previsto ora: il prossimo è {0}")]
+    OutOfOrder(&'static str),
+    #[error("passaggio già completato")]
+    AlreadyDone,
+    #[error("{0}")]
+    Decisions(String),
+    #[error("condizioni obbligatorie non accettate: {0}")]
+    MissingConditions(String),
+    #[error("condizione sconosciuta: {0}")]
+    UnknownCondition(String),
+    #[error("accesso con un account diverso da quello indicato dal richiedente")]
+    WrongAccount,
+    #[error("la scadenza non è ancora passata")]
+    NotOverdue,
+}
+
+/// The request after an action, and whether anything changed (a repeated identical step
+/// changes nothing and is answered as the first one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub transfer: Transfer,
+    pub changed: bool,
+}
+
+fn step_name(step: Step) -> &'static str {
+    match step {
+        Step::Decisions => "l'accettazione o il rifiuto degli elementi",
+        Step::Login => "l'accesso con l'account indicato dal richiedente",
+        Step::HolderData => "la conferma dei dati del titolare",
+        Step::Contract => "l'accettazione delle condizioni contrattuali",
+        Step::Sms => "la verifica del cellulare",
+        Step::Email => "la verifica dell'email",
+    }
+}
+
+impl Transfer {
+    /// Every step a party takes, in order (seed 000).
+    pub fn steps(&self, party: Party) -> Vec<Step> {
+        match party {
+            Party::Initiator => vec![Step::Sms],
+            Party::CurrentHolder => vec![Step::Decisions, Step::Sms],
+            Party::NewHolder => {
+                let mut steps = vec![Step::Decisions];
+                if matches!(self.management, Management::HandOver { .. }) {
+                    steps.push(Step::Login);
+                }
+                if self.new_holder_card.tipo != Tipo::Privato {
+                    steps.push(Step::HolderData);
+                }
+                steps.extend([Step::Contract, Step::Sms, Step::Email]);
+                steps
+            }
+        }
+    }
+
+    pub fn steps_done(&self, party: Party) -> &[Step] {
+        match party {
+            Party::Initiator => &self.progress.initiator,
+            Party::CurrentHolder => &self.progress.current_holder,
+            Party::NewHolder => &self.progress.new_holder,
+        }
+    }
+
+    pub fn steps_left(&self, party: Party) -> Vec<Step> {
+        let done = self.steps_done(party);
+        self.steps(party)
+            .into_iter()
+            .filter(|s| !done.contains(s))
+            .collect()
+    }
+
+    pub fn next_step(&self, party: Party) -> Option<Step> {
+        self.steps_left(party).first().copied()
+    }
+
+    pub fn finished(&self, party: Party) -> bool {
+        self.next_step(party).is_none()
+    }
+
+    fn done_mut(&mut self, party: Party) -> &mut Vec<Step> {
+        match party {
+            Party::Initiator => &mut self.progress.initiator,
+            Party::CurrentHolder => &mut self.progress.current_holder,
+            Party::NewHolder => &mut self.progress.new_holder,
+        }
+    }
+
+    /// The code step a party may send or verify a code for now.
+    pub fn code_step_allowed(
+        &self,
+        party: Party,
+        channel: Channel,
+        now: Timestamp,
+    ) -> Result<(), StepError> {
+        self.accepts_steps(now)?;
+        let step = match channel {
+            Channel::Sms => Step::Sms,
+            Channel::Email => Step::Email,
+        };
+        if self.steps_done(party).contains(&step) {
+            return Err(StepError::AlreadyDone);
+        }
+        self.expect_phase(party)?;
+        if !self.steps(party).contains(&step) {
+            return Err(StepError::Phase("Questa parte non verifica questo canale."));
+        }
+        match self.next_step(party) {
+            Some(next) if next == step => Ok(()),
+            Some(next) => Err(StepError::OutOfOrder(step_name(next))),
+            None => Err(StepError::AlreadyDone),
+        }
+    }
+
+    fn expect_phase(&self, party: Party) -> Result<(), StepError> {
+        match (party, self.status) {
+            (Party::Initiator, TransferStatus::Draft) => Ok(()),
+            (Party::Initiator, _) => Err(StepError::Phase(
+                "La richiesta è già aperta: il numero del richiedente è già verificato.",
+            )),
+            (_, TransferStatus::Open) => Ok(()),
+            _ => Err(StepError::Phase("La richiesta non è ancora aperta.")),
+        }
+    }
+
+    /// Applies one action of `party` at `now`. Refused whole, with nothing changed, when the
+    /// request is closed, the step is not the party's next one, or its input is wrong.
+    pub fn apply(
+        &self,
+        party: Party,
+        action: &Action,
+        now: Timestamp,
+        rules: &Rules,
+        actor: &Actor,
+    ) -> Result<Applied, StepError> {
+        let mut t = self.clone();
+        let mut detail = None;
+        match action {
+            Action::Expire => {
+                if self.status.is_ended() {
+                    return Err(Closed::Ended(self.status).into());
+                }
+                if now < self.deadline {
+                    return Err(StepError::NotOverdue);
+                }
+                t.end(TransferStatus::Expired, now, rules);
+            }
+            Action::Cancel => {
+                self.accepts_steps(now)?;
+                t.end(TransferStatus::Cancelled, now, rules);
+            }
+            _ => {
+                self.accepts_steps(now)?;
+                self.expect_phase(party)?;
+                let step = match action {
+                    Action::Decide(_) => Step::Decisions,
+                    Action::Login(_) => Step::Login,
+                    Action::ConfirmHolderData => Step::HolderData,
+                    Action::AcceptContract(_) => Step::Contract,
+                    Action::Verified(Channel::Sms) => Step::Sms,
+                    Action::Verified(Channel::Email) => Step::Email,
+                    Action::Cancel | Action::Expire => unreachable!("handled above"),
+                };
+                if !self.steps(party).contains(&step) {
+                    return Err(StepError::Phase("Passaggio non previsto per questa parte."));
+                }
+                if self.steps_done(party).contains(&step) {
+                    return match (action, self.repeats(party, action)) {
+                        (_, true) => Ok(Applied {
+                            transfer: self.clone(),
+                            changed: false,
+                        }),
+                        _ => Err(StepError::AlreadyDone),
+                    };
+                }
+                if let Some(next) = self.next_step(party).filter(|n| *n != step) {
+                    return Err(StepError::OutOfOrder(step_name(next)));
+                }
+                match action {
+                    Action::Decide(decisions) => {
+                        detail = Some(t.decide(party, decisions)?);
+                    }
+                    Action::Login(account) => {
+                        match &self.management {
+                            Management::HandOver { account: named, .. } if named == account => {}
+                            _ => return Err(StepError::WrongAccount),
+                        }
+                        t.progress.login_account = Some(account.clone());
+                    }
+                    Action::AcceptContract(ids) => {
+                        t.progress.accepted_conditions = accept_conditions(ids, rules, now)?;
+                        detail = Some(
+                            t.progress
+                                .accepted_conditions
+                                .iter()
+                                .map(|c| format!("{}@{}", c.id, c.version))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        );
+                    }
+                    _ => {}
+                }
+                t.done_mut(party).push(step);
+                let rejects_all =
+                    matches!(action, Action::Decide(d) if d.iter().all(|d| !d.accept));
+                if rejects_all {
+                    // Rejecting everything ends the request at once (SPEC §4.4).
+                    t.end(TransferStatus::Rejected, now, rules);
+                } else if party == Party::Initiator {
+                    t.status = TransferStatus::Open;
+                    t.deadline = now + rules.open_for;
+                } else if t.status == TransferStatus::Open
+                    && t.finished(Party::CurrentHolder)
+                    && t.finished(Party::NewHolder)
+                {
+                    t.complete(now, rules);
+                }
+            }
+        }
+        t.audit.push(AuditEntry {
+            at: now,
+            party: (*action != Action::Expire).then_some(party),
+            action: action.name().into(),
+            detail,
+            request_id: actor.request_id.clone(),
+            source_ip: actor.source_ip.clone(),
+            user_agent: actor.user_agent.clone(),
+        });
+        if t.status.is_ended() && !self.status.is_ended() {
+            t.audit.push(AuditEntry {
+                at: now,
+                party: None,
+                action: format!("ended_{}", status_name(t.status)),
+                detail: None,
+                request_id: actor.request_id.clone(),
+                source_ip: actor.source_ip.clone(),
+                user_agent: actor.user_agent.clone(),
+            });
+        }
+        Ok(Applied {
+            transfer: t,
+            changed: true,
+        })
+    }
+
+    /// The request with one more audit line for something that is not a step of its own
+    /// (a code sent, a wrong code).
+    pub fn noted(
+        &self,
+        party: Party,
+        action: &str,
+        detail: Option<String>,
+        now: Timestamp,
+        actor: &Actor,
+    ) -> Transfer {
+        let mut t = self.clone();
+        t.audit.push(AuditEntry {
+            at: now,
+            party: Some(party),
+            action: action.into(),
+            detail,
+            request_id: actor.request_id.clone(),
+            source_ip: actor.source_ip.clone(),
+            user_agent: actor.user_agent.clone(),
+        });
+        t
+    }
+
+    /// Whether a done step is asked again with the same input (a double click, a retry).
+    fn repeats(&self, party: Party, action: &Action) -> bool {
+        match action {
+            Action::Decide(decisions) => {
+                decisions.len() == self.items.len()
+                    && decisions.iter().all(|d| {
+                        self.items
+                            .iter()
+                            .any(|i| i.item == d.item && decision_of(i, party) == Some(d.accept))
+                    })
+            }
+            Action::Login(account) => self.progress.login_account.as_ref() == Some(account),
+            Action::ConfirmHolderData => true,
+            Action::AcceptContract(ids) => {
+                let mut given: Vec<&str> = ids.iter().map(String::as_str).collect();
+                let mut had: Vec<&str> = self
+                    .progress
+                    .accepted_conditions
+                    .iter()
+                    .map(|c| c.id.as_str())
+                    .collect();
+                given.sort_unstable();
+                given.dedup();
+                had.sort_unstable();
+                given == had
+            }
+            _ => false,
+        }
+    }
+
+    fn decide(&mut self, party: Party, decisions: &[Decision]) -> Result<String, StepError> {
+        for d in decisions {
+            if !self.items.iter().any(|i| i.item == d.item) {
+                return Err(StepError::Decisions(format!(
+                    "{} non fa parte di questa richiesta",
+                    d.item.label()
+                )));
+            }
+            if decisions.iter().filter(|o| o.item == d.item).count() > 1 {
+                return Err(StepError::Decisions(format!(
+                    "{} indicato più di una volta",
+                    d.item.label()
+                )));
+            }
+        }
+        if let Some(missing) = self
+            .items
+            .iter()
+            .find(|i| !decisions.iter().any(|d| d.item == i.item))
+        {
+            return Err(StepError::Decisions(format!(
+                "manca la decisione per {}",
+                missing.item.label()
+            )));
+        }
+        for item in &mut self.items {
+            let accept = decisions
+                .iter()
+                .find(|d| d.item == item.item)
+                .map(|d| d.accept);
+            match party {
+                Party::CurrentHolder => item.current_holder = accept,
+                _ => item.new_holder = accept,
+            }
+        }
+        let accepted = decisions.iter().filter(|d| d.accept).count();
+        Ok(format!("accettati {accepted} su {}", decisions.len()))
+    }
+
+    fn complete(&mut self, now: Timestamp, rules: &Rules) {
+        let mut any = false;
+        for item in &mut self.items {
+            let moved = item.current_holder == Some(true) && item.new_holder == Some(true);
+            any |= moved;
+            item.outcome = Some(if moved {
+                ItemOutcome::Moved
+            } else {
+                ItemOutcome::Kept
+            });
+        }
+        let status = if any {
+            TransferStatus::Completed
+        } else {
+            TransferStatus::Rejected
+        };
+        self.end(status, now, rules);
+    }
+
+    fn end(&mut self, status: TransferStatus, now: Timestamp, rules: &Rules) {
+        for item in &mut self.items {
+            item.outcome.get_or_insert(ItemOutcome::Kept);
+        }
+        self.status = status;
+        self.ended_at = Some(now);
+        self.retain_until = Some(self.deadline.max(now) + rules.retention);
+    }
+
+    pub fn moved(&self) -> impl Iterator<Item = &ItemRef> {
+        self.items
+            .iter()
+            .filter(|i| i.outcome == Some(ItemOutcome::Moved))
+            .map(|i| &i.item)
+    }
+
+    fn labels(&self, outcome: Option<ItemOutcome>) -> Vec<String> {
+        self.items
+            .iter()
+            .filter(|i| outcome.is_none() || i.outcome == outcome)
+            .map(|i| i.item.label())
+            .collect()
+    }
+}
+
+fn decision_of(item: &TransferItem, party: Party) -> Option<bool> {
+    match party {
+        Party::CurrentHolder => item.current_holder,
+        _ => item.new_holder,
+    }
+}
+
+fn accept_conditions(
+    ids: &[String],
+    rules: &Rules,
+    now: Timestamp,
+) -> Result<Vec<AcceptedCondition>, StepError> {
+    if let Some(unknown) = ids
+        .iter()
+        .find(|id| !rules.conditions.iter().any(|c| &c.id == *id))
+    {
+        return Err(StepError::UnknownCondition(unknown.clone()));
+    }
+    let missing: Vec<&str> = rules
+        .conditions
+        .iter()
+        .filter(|c| c.required && !ids.contains(&c.id))
+        .map(|c| c.id.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(StepError::MissingConditions(missing.join(", ")));
+    }
+    Ok(rules
+        .conditions
+        .iter()
+        .filter(|c| ids.contains(&c.id))
+        .map(|c| AcceptedCondition {
+            id: c.id.clone(),
+            version: c.version.clone(),
+            at: now,
+        })
+        .collect())
+}
+
+pub fn status_name(status: TransferStatus) -> &'static str {
+    match status {
+        TransferStatus::Draft => "draft",
+        TransferStatus::Open => "open",
+        TransferStatus::Completed => "completed",
+        TransferStatus::Rejected => "rejected",
+        TransferStatus::Cancelled => "cancelled",
+        TransferStatus::Expired => "expired",
+    }
+}
+
+/// What a state change causes beyond the request itself: messages and the account's
+/// operation entries. Empty for a step that neither opens nor ends the request.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Effects {
+    pub messages: Vec<OutboxMessage>,
+    pub operations: Vec<(crate::records::AccountId, Operation)>,
+}
+
+/// The effects of going from `before` to `after` (`None` before: a new draft).
+pub fn effects(before: Option<&Transfer>, after: &Transfer, now: Timestamp) -> Effects {
+    let mut effects = Effects::default();
+    let Some(was) = before.map(|b| b.status) else {
+        return effects;
+    };
+    let was = Some(was);
+    let holders = [Party::CurrentHolder, Party::NewHolder];
+    if was == Some(TransferStatus::Draft) && after.status == TransferStatus::Open {
+        for party in holders {
+            effects.messages.push(OutboxMessage::notice(
+                after,
+                party,
+                Message::Invitation {
+                    party,
+                    items: after.labels(None),
+                    deadline: after.deadline,
+                },
+                now,
+            ));
+        }
+        return effects;
+    }
+    if !after.status.is_ended() || was.is_some_and(TransferStatus::is_ended) {
+        return effects;
+    }
+    // Holders hear of an ending only if they were invited, that is if the request was open.
+    let invited = was == Some(TransferStatus::Open);
+    let items = after.labels(None);
+    let (kind, detail, message) = match after.status {
+        TransferStatus::Completed => {
+            let moved = after.labels(Some(ItemOutcome::Moved));
+            let kept = after.labels(Some(ItemOutcome::Kept));
+            for party in [Party::Initiator, Party::CurrentHolder, Party::NewHolder] {
+                effects.messages.push(OutboxMessage::notice(
+                    after,
+                    party,
+                    Message::Confirmation {
+                        party,
+                        moved: moved.clone(),
+                        kept: kept.clone(),
+                    },
+                    now,
+                ));
+            }
+            let mailboxes: Vec<String> = after
+                .moved()
+                .filter(|i| i.kind == ItemKind::Mailbox)
+                .map(|i| i.id.clone())
+                .collect();
+            if !mailboxes.is_empty() {
+                effects.messages.push(OutboxMessage::notice(
+                    after,
+                    Party::NewHolder,
+                    Message::PasswordReset {
+                        account: after.target_account().clone(),
+                        mailboxes,
+                        issued_at: now,
+                    },
+                    now,
+                ));
+            }
+            (
+                OperationKind::TransferCompleted,
+                format!(
+                    "Cambio titolare {} completato: {} trasferiti, {} invariati",
+                    after.id.as_str(),
+                    moved.len(),
+                    kept.len()
+                ),
+                None,
+            )
+        }
+        TransferStatus::Rejected => (
+            OperationKind::TransferRejected,
+            format!("Cambio titolare {} rifiutato", after.id.as_str()),
+            Some(Message::Rejection { items }),
+        ),
+        TransferStatus::Cancelled => (
+            OperationKind::TransferCancelled,
+            format!(
+                "Cambio titolare {} annullato dal richiedente",
+                after.id.as_str()
+            ),
+            Some(Message::Cancellation { items }),
+        ),
+        _ => (
+            OperationKind::TransferExpired,
+            if invited {
+                format!(
+                    "Cambio titolare {} scaduto: la pratica è stata annullata",
+                    after.id.as_str()
+                )
+            } else {
+                format!(
+                    "Cambio titolare {}: bozza non confermata entro 24 ore, annullata",
+                    after.id.as_str()
+                )
+            },
+            Some(Message::Expiry {
+                items,
+                deadline: after.deadline,
+            }),
+        ),
+    };
+    if let Some(message) = message
+        && invited
+    {
+        for party in holders {
+            effects
+                .messages
+                .push(OutboxMessage::notice(after, party, message.clone(), now));
+        }
+    }
+    let operation = |account: &crate::records::AccountId| {
+        (
+            account.clone(),
+            Operation {
+                id: format!("transfer-{}", after.id.as_str()),
+                at: now,
+                kind,
+                outcome: if after.status == TransferStatus::Completed {
+                    Outcome::Success
+                } else {
+                    Outcome::Failure
+                },
+                subject: after.id.as_str().to_owned(),
+                detail: detail.clone(),
+                request_id: after
+                    .audit
+                    .last()
+                    .map_or_else(String::new, |a| a.request_id.clone()),
+            },
+        )
+    };
+    effects.operations.push(operation(&after.account));
+    if after.status == TransferStatus::Completed && after.target_account() != &after.account {
+        effects.operations.push(operation(after.target_account()));
+    }
+    effects
+}
+
+impl Transfer {
+    /// The account that manages the items once moved.
+    pub fn target_account(&self) -> &crate::records::AccountId {
+        match &self.management {
+            Management::HandOver { account, .. } => account,
+            Management::Keep => &self.account,
+        }
+    }
+}
+
+/// A mailbox as it is after changing holder (seed 000): the new holder must reset the
+/// password through the link emailed to them, the access history starts empty, rules and
+/// filters stay.
+pub fn moved_mailbox(mailbox: &Mailbox, transfer: &Transfer, now: Timestamp) -> Mailbox {
+    Mailbox {
+        holder_id: transfer.new_holder_card.id.clone(),
+        password_reset_required: true,
+        password_reset_issued_at: Some(now),
+        access_history: vec![],
+        ..mailbox.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,412 @@
+use super::*;
+use crate::holder::{HolderId, Lingua};
+use crate::records::AccountId;
+use crate::values::{EmailAddress, MobileNumber};
+use proptest::prelude::*;
+
+const T0: i64 = 1_795_420_800;
+
+fn at(s: i64) -> Timestamp {
+    Timestamp::from_second(T0 + s).unwrap()
+}
+
+fn card(id: u64, tipo: Tipo) -> HolderCard {
+    HolderCard {
+        id: HolderId::from_number(id),
+        tipo,
+        name: format!("titolare {id}"),
+        ragione_sociale: (tipo == Tipo::Azienda).then(|| "Test Srl".into()),
+        codice_fiscale: None,
+        partita_iva: None,
+    }
+}
+
+fn draft(new_tipo: Tipo, hand_over: bool) -> Transfer {
+    let contact = |n: u32| Contact {
+        mobile: MobileNumber::parse(&format!("+39 333 000 {n:04}")).unwrap(),
+        email: EmailAddress::parse(&format!("p{n}@example.it")).unwrap(),
+        lingua: Lingua::It,
+    };
+    let item = |kind, id: &str| TransferItem {
+        item: ItemRef::parse(kind, id).unwrap(),
+        current_holder: None,
+        new_holder: None,
+        outcome: None,
+    };
+    Transfer {
+        id: TransferId::from_number(7),
+        account: AccountId::parse("acc").unwrap(),
+        status: TransferStatus::Draft,
+        created_at: at(0),
+        deadline: at(0) + Rules::default().draft_for,
+        initiator: contact(1),
+        current_holder: contact(2),
+        new_holder: contact(3),
+        current_holder_card: card(19, Tipo::Privato),
+        new_holder_card: card(20, new_tipo),
+        management: if hand_over {
+            Management::HandOver {
+                username: "other".into(),
+                account: AccountId::parse("other").unwrap(),
+            }
+        } else {
+            Management::Keep
+        },
+        items: vec![
+            item(ItemKind::Mailbox, "a@pec.it"),
+            item(ItemKind::Mailbox, "b@pec.it"),
+            item(ItemKind::Domain, "c.it"),
+        ],
+        progress: Progress::default(),
+        ended_at: None,
+        retain_until: None,
+        audit: vec![],
+    }
+}
+
+fn decisions(t: &Transfer, accept: [bool; 3]) -> Action {
+    Action::Decide(
+        t.items
+            .iter()
+            .zip(accept)
+            .map(|(i, accept)| Decision {
+                item: i.item.clone(),
+                accept,
+            })
+            .collect(),
+    )
+}
+
+fn run(t: &Transfer, party: Party, action: Action, s: i64) -> Result<Transfer, StepError> {
+    t.apply(party, &action, at(s), &Rules::default(), &Actor::default())
+        .map(|a| a.transfer)
+}
+
+fn required() -> Action {
+    Action::AcceptContract(vec!["condizioni-generali".into(), "privacy".into()])
+}
+
+/// Draft → open → both parties through every step.
+fn full(t: Transfer, current: [bool; 3], new: [bool; 3]) -> Transfer {
+    let mut t = run(&t, Party::Initiator, Action::Verified(Channel::Sms), 10).unwrap();
+    t = run(&t, Party::CurrentHolder, decisions(&t, current), 20).unwrap();
+    t = run(&t, Party::CurrentHolder, Action::Verified(Channel::Sms), 30).unwrap();
+    t = run(&t, Party::NewHolder, decisions(&t, new), 40).unwrap();
+    if matches!(t.management, Management::HandOver { .. }) {
+        t = run(
+            &t,
+            Party::NewHolder,
+            Action::Login(AccountId::parse("other").unwrap()),
+            45,
+        )
+        .unwrap();
+    }
+    if t.new_holder_card.tipo != Tipo::Privato {
+        t = run(&t, Party::NewHolder, Action::ConfirmHolderData, 50).unwrap();
+    }
+    t = run(&t, Party::NewHolder, required(), 60).unwrap();
+    t = run(&t, Party::NewHolder, Action::Verified(Channel::Sms), 70).unwrap();
+    run(&t, Party::NewHolder, Action::Verified(Channel::Email), 80).unwrap()
+}
+
+#[test]
+fn a_full_flow_moves_what_both_accepted() {
+    let t = full(
+        draft(Tipo::Azienda, false),
+        [true, true, true],
+        [true, false, true],
+    );
+    assert_eq!(t.status, TransferStatus::Completed);
+    let outcomes: Vec<_> = t.items.iter().map(|i| i.outcome).collect();
+    use ItemOutcome::*;
+    assert_eq!(outcomes, [Some(Moved), Some(Kept), Some(Moved)]);
+    assert_eq!(
+        t.deadline,
+        at(10) + Rules::default().open_for,
+        "5 days from verification"
+    );
+    assert_eq!(t.ttl(), t.deadline + Rules::default().retention);
+    let fx = effects(None, &t, at(80));
+    assert!(
+        fx.messages.is_empty(),
+        "effects are computed from the state before"
+    );
+    let mut before = t.clone();
+    before.status = TransferStatus::Open;
+    let fx = effects(Some(&before), &t, at(80));
+    let kinds: Vec<_> = fx.messages.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "7-confirmation-initiator",
+            "7-confirmation-current_holder",
+            "7-confirmation-new_holder",
+            "7-password-reset-new_holder"
+        ]
+    );
+    assert_eq!(fx.operations.len(), 1);
+    assert!(t.audit.iter().any(|a| a.action == "ended_completed"));
+}
+
+#[test]
+fn nothing_accepted_by_both_ends_rejected() {
+    let t = full(
+        draft(Tipo::Privato, false),
+        [true, false, false],
+        [false, true, true],
+    );
+    assert_eq!(t.status, TransferStatus::Rejected);
+    assert!(t.moved().next().is_none());
+}
+
+#[test]
+fn rejecting_everything_ends_at_once() {
+    let t = run(
+        &draft(Tipo::Privato, false),
+        Party::Initiator,
+        Action::Verified(Channel::Sms),
+        1,
+    )
+    .unwrap();
+    let ended = run(&t, Party::NewHolder, decisions(&t, [false; 3]), 2).unwrap();
+    assert_eq!(ended.status, TransferStatus::Rejected);
+    let fx = effects(Some(&t), &ended, at(2));
+    assert_eq!(fx.messages.len(), 2, "both holders are told");
+    assert_eq!(
+        run(&ended, Party::CurrentHolder, decisions(&t, [true; 3]), 3),
+        Err(StepError::Closed(Closed::Ended(TransferStatus::Rejected)))
+    );
+}
+
+#[test]
+fn steps_keep_their_order_and_repeat_harmlessly() {
+    let t = run(
+        &draft(Tipo::Azienda, true),
+        Party::Initiator,
+        Action::Verified(Channel::Sms),
+        1,
+    )
+    .unwrap();
+    assert!(matches!(
+        run(&t, Party::NewHolder, required(), 2),
+        Err(StepError::OutOfOrder(_))
+    ));
+    let d = decisions(&t, [true; 3]);
+    let once = run(&t, Party::NewHolder, d.clone(), 2).unwrap();
+    let again = once
+        .apply(
+            Party::NewHolder,
+            &d,
+            at(3),
+            &Rules::default(),
+            &Actor::default(),
+        )
+        .unwrap();
+    assert!(!again.changed);
+    assert_eq!(again.transfer, once);
+    assert_eq!(
+        run(
+            &once,
+            Party::NewHolder,
+            decisions(&t, [true, true, false]),
+            3
+        ),
+        Err(StepError::AlreadyDone)
+    );
+    assert_eq!(
+        run(
+            &once,
+            Party::NewHolder,
+            Action::Login(AccountId::parse("acc").unwrap()),
+            4
+        ),
+        Err(StepError::WrongAccount)
+    );
+    let logged = run(
+        &once,
+        Party::NewHolder,
+        Action::Login(AccountId::parse("other").unwrap()),
+        4,
+    )
+    .unwrap();
+    let confirmed = run(&logged, Party::NewHolder, Action::ConfirmHolderData, 5).unwrap();
+    assert_eq!(
+        run(
+            &confirmed,
+            Party::NewHolder,
+            Action::AcceptContract(vec!["privacy".into()]),
+            6
+        ),
+        Err(StepError::MissingConditions("condizioni-generali".into()))
+    );
+    assert_eq!(
+        run(
+            &confirmed,
+            Party::NewHolder,
+            Action::AcceptContract(vec!["x".into()]),
+            6
+        ),
+        Err(StepError::UnknownCondition("x".into()))
+    );
+    let accepted = run(&confirmed, Party::NewHolder, required(), 6).unwrap();
+    assert_eq!(accepted.progress.accepted_conditions.len(), 2);
+    assert_eq!(accepted.progress.accepted_conditions[0].version, "2026-01");
+}
+
+#[test]
+fn decisions_name_every_item_once() {
+    let t = run(
+        &draft(Tipo::Privato, false),
+        Party::Initiator,
+        Action::Verified(Channel::Sms),
+        1,
+    )
+    .unwrap();
+    let Action::Decide(mut d) = decisions(&t, [true; 3]) else {
+        unreachable!()
+    };
+    d.pop();
+    assert!(matches!(
+        run(&t, Party::CurrentHolder, Action::Decide(d.clone()), 2),
+        Err(StepError::Decisions(_))
+    ));
+    d.push(d[0].clone());
+    assert!(matches!(
+        run(&t, Party::CurrentHolder, Action::Decide(d), 2),
+        Err(StepError::Decisions(_))
+    ));
+}
+
+#[test]
+fn the_deadline_is_to_the_second() {
+    let t = run(
+        &draft(Tipo::Privato, false),
+        Party::Initiator,
+        Action::Verified(Channel::Sms),
+        0,
+    )
+    .unwrap();
+    let last = Rules::default().open_for.as_secs() - 1;
+    assert!(run(&t, Party::CurrentHolder, decisions(&t, [true; 3]), last).is_ok());
+    assert_eq!(
+        run(&t, Party::CurrentHolder, decisions(&t, [true; 3]), last + 1),
+        Err(StepError::Closed(Closed::DeadlinePassed))
+    );
+    assert_eq!(
+        run(&t, Party::Initiator, Action::Expire, last),
+        Err(StepError::NotOverdue)
+    );
+    let expired = run(&t, Party::Initiator, Action::Expire, last + 1).unwrap();
+    assert_eq!(expired.status, TransferStatus::Expired);
+    assert_eq!(expired.audit.last().unwrap().party, None);
+    assert!(
+        run(&expired, Party::Initiator, Action::Expire, last + 2).is_err(),
+        "once"
+    );
+    let draft_expired = run(
+        &draft(Tipo::Privato, false),
+        Party::Initiator,
+        Action::Expire,
+        86_400,
+    )
+    .unwrap();
+    let fx = effects(
+        Some(&draft(Tipo::Privato, false)),
+        &draft_expired,
+        at(86_400),
+    );
+    assert!(
+        fx.messages.is_empty(),
+        "holders of a draft were never invited"
+    );
+    assert_eq!(fx.operations.len(), 1);
+}
+
+#[derive(Debug, Clone)]
+enum Move {
+    Act(Party, u8),
+    Wait(i64),
+}
+
+fn moves() -> impl Strategy<Value = Vec<Move>> {
+    let party = prop_oneof![
+        Just(Party::Initiator),
+        Just(Party::CurrentHolder),
+        Just(Party::NewHolder)
+    ];
+    prop::collection::vec(
+        prop_oneof![
+            4 => (party, 0u8..12).prop_map(|(p, a)| Move::Act(p, a)),
+            1 => prop_oneof![0i64..120, 86_000i64..90_000, 400_000i64..440_000].prop_map(Move::Wait),
+        ],
+        1..40,
+    )
+}
+
+fn action(t: &Transfer, n: u8) -> Action {
+    match n {
+        0 => decisions(t, [true, true, true]),
+        1 => decisions(t, [true, false, true]),
+        2 => decisions(t, [false, false, false]),
+        3 => Action::Login(AccountId::parse("other").unwrap()),
+        4 => Action::ConfirmHolderData,
+        5 => required(),
+        6 | 7 => Action::Verified(Channel::Sms),
+        8 => Action::Verified(Channel::Email),
+        9 => Action::Cancel,
+        10 => Action::Expire,
+        _ => decisions(t, [false, true, false]),
+    }
+}
+
+proptest! {
+    #[test]
+    fn invariants_hold_for_any_sequence(
+        moves in moves(),
+        azienda in any::<bool>(),
+        hand_over in any::<bool>(),
+    ) {
+        let rules = Rules::default();
+        let mut t = draft(if azienda { Tipo::Azienda } else { Tipo::Privato }, hand_over);
+        let mut clock = 0i64;
+        let mut endings = 0;
+        for m in moves {
+            let party_action = match m {
+                Move::Wait(s) => { clock += s; continue; }
+                Move::Act(p, a) => (p, action(&t, a)),
+            };
+            let (party, act) = party_action;
+            let now = at(clock);
+            let before = t.clone();
+            match t.apply(party, &act, now, &rules, &Actor::default()) {
+                Ok(applied) => {
+                    prop_assert!(!before.status.is_ended(), "no step after an ending");
+                    if act == Action::Expire {
+                        prop_assert!(now >= before.deadline);
+                    } else {
+                        prop_assert!(now < before.deadline, "the deadline is never exceeded");
+                    }
+                    if applied.changed {
+                        if applied.transfer.status.is_ended() { endings += 1; }
+                    } else {
+                        prop_assert_eq!(&applied.transfer, &before);
+                    }
+                    t = applied.transfer;
+                }
+                Err(_) => {}
+            }
+            prop_assert!(endings <= 1, "an ending happens once");
+            for item in &t.items {
+                if item.outcome == Some(ItemOutcome::Moved) {
+                    prop_assert_eq!(t.status, TransferStatus::Completed);
+                    prop_assert_eq!((item.current_holder, item.new_holder), (Some(true), Some(true)));
+                    prop_assert!(t.finished(Party::CurrentHolder) && t.finished(Party::NewHolder));
+                }
+            }
+            if t.status.is_ended() {
+                prop_assert!(t.items.iter().all(|i| i.outcome.is_some()));
+                prop_assert!(t.ttl() >= t.deadline);
+            }
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! Conformance of the wizard's writes: locks, the index by deadline, completions that
+//! move items, and endings that happen once.
+
+use super::*;
+use titolare_domain::transfer::*;
+
+fn at(s: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(s).unwrap()
+}
+
+/// A draft of a new account over the given items, with 24 hours to verify it.
+fn draft(name: &str, items: &[&ItemRef]) -> Transfer {
+    let mut t = sample_transfer(transfer_id(), &account(name), NOW + 86_400);
+    t.status = TransferStatus::Draft;
+    t.progress = Progress::default();
+    t.items = items
+        .iter()
+        .map(|i| TransferItem {
+            item: (*i).clone(),
+            current_holder: None,
+            new_holder: None,
+            outcome: None,
+        })
+        .collect();
+    t
+}
+
+async fn create(store: &TableStore, t: &Transfer) -> Result<(), StoreError> {
+    store
+        .commit(&TransferCommit::new(TransferCondition::New, None, t))
+        .await
+}
+
+async fn step(store: &TableStore, before: &Transfer, after: &Transfer) -> Result<(), StoreError> {
+    let read = store.transfer(&before.id).await?.unwrap();
+    store
+        .commit(&TransferCommit::new(
+            TransferCondition::Unchanged(read.version),
+            Some(before),
+            after,
+        ))
+        .await
+}
+
+fn mailbox(name: &str) -> ItemRef {
+    ItemRef::parse(ItemKind::Mailbox, &format!("{}@pec.it", unique(name))).unwrap()
+}
+
+fn opened(t: &Transfer, now: i64) -> Transfer {
+    let mut open = t.clone();
+    open.status = TransferStatus::Open;
+    open.deadline = at(now + 5 * 86_400);
+    open
+}
+
+fn ended(t: &Transfer, status: TransferStatus, now: i64) -> Transfer {
+    let mut end = t.clone();
+    end.status = status;
+    end.ended_at = Some(at(now));
+    end.retain_until = Some(t.deadline.max(at(now)) + jiff::SignedDuration::from_hours(90 * 24));
+    end
+}
+
+pub async fn drafts_lock_their_items(b: Arc<dyn ItemBackend>) {
+    let (store, clock) = store(b);
+    let item = mailbox("locked");
+    let first = draft("locks", &[&item]);
+    create(&store, &first).await.unwrap();
+    assert_eq!(
+        store.item_lock(&item).await.unwrap(),
+        Some(ItemLock::InRequest {
+            transfer: first.id.clone()
+        })
+    );
+    let mut second = draft("locks", &[&mailbox("free"), &item]);
+    second.account = first.account.clone();
+    assert_eq!(create(&store, &second).await, Err(StoreError::Conflict));
+    assert!(
+        store.transfer(&second.id).await.unwrap().is_none(),
+        "nothing half-written"
+    );
+    // Racing drafts on one item: exactly one gets it.
+    let contested = mailbox("contested");
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (store, t) = (store.clone(), draft("race", &[&contested]));
+        tasks.push(tokio::spawn(async move { create(&store, &t).await }));
+    }
+    assert_eq!(successes(tasks).await, 1);
+    // A draft never verified lets its items go at its deadline, to the second.
+    clock.set(NOW + 86_399);
+    assert_eq!(create(&store, &second).await, Err(StoreError::Conflict));
+    clock.set(NOW + 86_400);
+    assert_eq!(store.item_lock(&item).await.unwrap(), None);
+    second.deadline = at(NOW + 2 * 86_400);
+    create(&store, &second).await.unwrap();
+    // Its list shows both, newest first.
+    let listed = store
+        .transfers(&first.account, &[], &PageRequest::default())
+        .await
+        .unwrap();
+    let ids: Vec<_> = listed.items.iter().map(|t| t.id.clone()).collect();
+    assert_eq!(
+        ids,
+        [second.id.clone()],
+        "the lapsed draft's entry lapsed with it"
+    );
+}
+
+pub async fn an_open_request_is_found_when_overdue(b: Arc<dyn ItemBackend>) {
+    let (store, clock) = store(b);
+    let item = mailbox("due");
+    let t = draft("due", &[&item]);
+    create(&store, &t).await.unwrap();
+    clock.set(NOW + 60);
+    let open = opened(&t, NOW + 60);
+    step(&store, &t, &open).await.unwrap();
+    let deadline = open.deadline;
+    let due = |now: jiff::Timestamp| {
+        let store = store.clone();
+        async move { store.overdue(now, 1000).await.unwrap() }
+    };
+    assert!(
+        !due(deadline - jiff::SignedDuration::from_secs(1))
+            .await
+            .contains(&t.id)
+    );
+    assert!(due(deadline).await.contains(&t.id));
+    // The lock moved to the new deadline with the request.
+    clock.set(NOW + 86_401);
+    assert!(store.item_lock(&item).await.unwrap().is_some());
+    // Past the deadline an ordinary step is refused by the write itself…
+    clock.set(deadline.as_second());
+    let late = ended(&open, TransferStatus::Cancelled, deadline.as_second());
+    assert_eq!(step(&store, &open, &late).await, Err(StoreError::Conflict));
+    // …while the expirer's ending applies, once.
+    let read = store.transfer(&t.id).await.unwrap().unwrap();
+    let expired = ended(&open, TransferStatus::Expired, deadline.as_second());
+    let commit = TransferCommit::new(
+        TransferCondition::UnchangedPastDeadline(read.version),
+        Some(&open),
+        &expired,
+    );
+    store.commit(&commit).await.unwrap();
+    assert_eq!(store.commit(&commit).await, Err(StoreError::Conflict));
+    assert!(!due(deadline).await.contains(&t.id));
+    let stored = store.transfer(&t.id).await.unwrap().unwrap();
+    assert_eq!(stored.value.status, TransferStatus::Expired);
+    assert_eq!(store.item_lock(&item).await.unwrap(), None);
+}
+
+pub async fn a_completion_moves_items_across_accounts(b: Arc<dyn ItemBackend>) {
+    let (store, _) = store(b);
+    let (from, to) = (account("handing"), account("taking"));
+    let item = mailbox("moving");
+    let kept = mailbox("staying");
+    for i in [&item, &kept] {
+        store
+            .put_mailbox(&from, &sample_mailbox(&i.id, "19"))
+            .await
+            .unwrap();
+    }
+    let mut t = draft("handing", &[&item, &kept]);
+    t.account = from.clone();
+    t.management = Management::HandOver {
+        username: "taking".into(),
+        account: to.clone(),
+    };
+    create(&store, &t).await.unwrap();
+    let open = opened(&t, NOW);
+    step(&store, &t, &open).await.unwrap();
+    let mut done = ended(&open, TransferStatus::Completed, NOW + 10);
+    done.items[0].outcome = Some(ItemOutcome::Moved);
+    done.items[1].outcome = Some(ItemOutcome::Kept);
+    let states = store
+        .items(&from, &[item.clone(), kept.clone()])
+        .await
+        .unwrap();
+    let Some(ItemState::Mailbox(before)) = states[0].clone() else {
+        panic!("the mailbox is there")
+    };
+    let mut after = before.value.clone();
+    after.holder_id = HolderId::from_number(20);
+    let writes = [ItemWrite {
+        before: ItemState::Mailbox(before.clone()),
+        after: ItemState::Mailbox(Versioned {
+            value: after.clone(),
+            version: 0,
+        }),
+        to: to.clone(),
+    }];
+    let read = store.transfer(&t.id).await.unwrap().unwrap();
+    let mut commit = TransferCommit::new(
+        TransferCondition::Unchanged(read.version),
+        Some(&open),
+        &done,
+    );
+    commit.items = &writes;
+    commit.post_change_lock_until = Some(at(NOW + 60 * 86_400));
+    store.commit(&commit).await.unwrap();
+    let address = EmailAddress::parse(&item.id).unwrap();
+    assert_eq!(store.mailbox(&from, &address).await.unwrap(), None);
+    assert_eq!(store.mailbox(&to, &address).await.unwrap(), Some(after));
+    assert!(matches!(
+        store.item_lock(&item).await.unwrap(),
+        Some(ItemLock::RecentChange { .. })
+    ));
+    assert_eq!(store.item_lock(&kept).await.unwrap(), None, "freed");
+    // A stale item version refuses the whole completion.
+    assert_eq!(
+        store.commit(&commit).await,
+        Err(StoreError::Conflict),
+        "applies once"
+    );
+}
+
+pub async fn one_ending_whoever_comes_first(b: Arc<dyn ItemBackend>) {
+    let (store, clock) = store(b.clone());
+    let t = draft("backstop", &[&mailbox("backstop")]);
+    create(&store, &t).await.unwrap();
+    let open = opened(&t, NOW);
+    step(&store, &t, &open).await.unwrap();
+    clock.set(open.deadline.as_second() + 10);
+    // The store's TTL removes the request before any expirer ran.
+    b.transact(
+        &[Write::Delete {
+            pk: crate::keys::transfer_pk(&t.id),
+            sk: crate::keys::TRANSFER_SK.into(),
+            condition: Condition::Always,
+        }],
+        NOW,
+    )
+    .await
+    .unwrap();
+    let expired = ended(
+        &open,
+        TransferStatus::Expired,
+        open.deadline.as_second() + 10,
+    );
+    let backstop = TransferCommit::new(TransferCondition::Removed, Some(&open), &expired);
+    store.commit(&backstop).await.unwrap();
+    assert_eq!(
+        store.commit(&backstop).await,
+        Err(StoreError::Conflict),
+        "a repeated stream record writes nothing"
+    );
+    let stored = store.transfer(&t.id).await.unwrap().unwrap();
+    assert_eq!(stored.value.status, TransferStatus::Expired);
+    assert!(
+        !store
+            .overdue(clock.now(), 1000)
+            .await
+            .unwrap()
+            .contains(&t.id),
+        "out of the index"
+    );
+}
