@@ -74,7 +74,7 @@ fn template_deploys_exactly_the_route_table() {
                 let no_authorizer = event["Properties"]["Auth"]["Authorizer"] == "NONE";
                 assert_eq!(
                     no_authorizer,
-                    route.auth == Auth::LinkToken,
+                    route.auth != Auth::Account,
                     "{name}: the JWT authorizer guards account routes only"
                 );
                 deployed.insert((method, path));
@@ -95,9 +95,55 @@ fn template_deploys_exactly_the_route_table() {
     let unrouted: Vec<_> = crates.difference(&routed).collect();
     assert_eq!(
         unrouted,
-        ["dispatch"],
-        "only the stream consumer serves no route"
+        ["dispatch", "expirer", "ttl-backstop"],
+        "only the stream consumers and the schedule serve no route"
     );
+}
+
+fn function<'a>(template: &'a Value, crate_name: &str) -> &'a Value {
+    template["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|r| {
+            r["Properties"]["CodeUri"].as_str()
+                == Some(&format!("target/lambda/{crate_name}/"))
+        })
+        .unwrap_or_else(|| panic!("{crate_name} is not deployed"))
+}
+
+#[test]
+fn functions_get_the_secret_key_exactly_when_their_routes_need_it() {
+    let template = yaml("template.yaml");
+    for route in ROUTES {
+        let f = function(&template, route.function);
+        let has = f["Properties"]["Environment"]["Variables"]["SECRET_KEY_PARAMETER"].is_object();
+        let needs = titolare_api::routes::of_function(route.function)
+            .iter()
+            .any(|r| r.needs_secret());
+        assert_eq!(has, needs, "{}: secret key", route.function);
+    }
+}
+
+#[test]
+fn the_expirer_runs_every_five_minutes_and_stream_consumers_are_guarded() {
+    let template = yaml("template.yaml");
+    let expirer = &function(&template, "expirer")["Properties"]["Events"];
+    let schedule = expirer.as_object().unwrap().values().next().unwrap();
+    assert_eq!(schedule["Type"], "ScheduleV2");
+    assert_eq!(schedule["Properties"]["ScheduleExpression"], "rate(5 minutes)");
+    for (consumer, filter) in [("dispatch", "\"INSERT\""), ("ttl-backstop", "dynamodb.amazonaws.com")] {
+        let events = &function(&template, consumer)["Properties"]["Events"];
+        let stream = events.as_object().unwrap().values().next().unwrap();
+        let p = &stream["Properties"];
+        assert_eq!(stream["Type"], "DynamoDB", "{consumer}");
+        assert_eq!(p["BisectBatchOnFunctionError"], true, "{consumer}");
+        assert!(p["DestinationConfig"]["OnFailure"]["Destination"].is_object(), "{consumer}");
+        assert_eq!(p["FunctionResponseTypes"][0], "ReportBatchItemFailures", "{consumer}");
+        let pattern = p["FilterCriteria"]["Filters"][0]["Pattern"].as_str().unwrap();
+        assert!(pattern.contains(filter), "{consumer}: {pattern}");
+        serde_json::from_str::<Value>(pattern).expect("filter patterns are JSON");
+    }
 }
 
 #[test]
@@ -119,8 +165,14 @@ fn every_function_reads_the_table_it_is_allowed() {
                 .any(|a| a.contains("Scan") || a.ends_with('*')),
             "{name} may not scan or wildcard"
         );
-        let method = resource["Properties"]["Events"]["Api"]["Properties"]["Method"].as_str();
-        if method == Some("GET") {
+        let methods: Vec<&str> = resource["Properties"]["Events"]
+            .as_object()
+            .into_iter()
+            .flat_map(|e| e.values())
+            .filter(|e| e["Type"] == "HttpApi")
+            .filter_map(|e| e["Properties"]["Method"].as_str())
+            .collect();
+        if !methods.is_empty() && methods.iter().all(|m| *m == "GET") {
             assert_eq!(
                 actions,
                 ["dynamodb:GetItem", "dynamodb:Query"],

@@ -18,12 +18,19 @@ use titolare_messaging::stream::outbox_key;
 use titolare_messaging::{Dispatcher, LocalOutbox};
 use titolare_store::clock::OffsetClock;
 use titolare_store::{TableStore, keys};
+use titolare_store::ItemBackend;
 use titolare_store_embedded::EmbeddedBackend;
+
+mod notify;
+use notify::Notifying;
 
 pub struct Config {
     pub port: u16,
     pub data_dir: PathBuf,
     pub rules: Rules,
+    /// Another store than the embedded file under `data_dir` (tests run the gateway over
+    /// DynamoDB this way).
+    pub backend: Option<Arc<dyn ItemBackend>>,
 }
 
 impl Config {
@@ -33,6 +40,7 @@ impl Config {
             port,
             data_dir,
             rules: Rules::default(),
+            backend: None,
         }
     }
 }
@@ -44,9 +52,14 @@ const EXPIRER_EVERY: std::time::Duration = std::time::Duration::from_millis(500)
 /// Opens the store under `data_dir`, seeds the demo accounts once, starts the in-process
 /// dispatcher and serves.
 pub async fn serve(config: Config) -> Result<Server, Box<dyn std::error::Error>> {
-    let backend = Arc::new(
-        EmbeddedBackend::open(&config.data_dir.join("titolare.redb")).map_err(|e| e.to_string())?,
-    );
+    let inner: Arc<dyn ItemBackend> = match config.backend.clone() {
+        Some(backend) => backend,
+        None => Arc::new(
+            EmbeddedBackend::open(&config.data_dir.join("titolare.redb"))
+                .map_err(|e| e.to_string())?,
+        ),
+    };
+    let backend = Arc::new(Notifying::new(inner));
     let clock = Arc::new(OffsetClock::default());
     let store = Arc::new(TableStore::new(backend.clone(), clock.clone()));
     seed::demo(&*store).await.map_err(|e| e.to_string())?;
@@ -121,10 +134,7 @@ fn spawn_expirer(
 
 /// Sends each outbox record right after the commit that wrote it, as the DynamoDB stream
 /// and the dispatch function do in AWS.
-fn spawn_dispatcher(
-    backend: &EmbeddedBackend,
-    dispatcher: Dispatcher,
-) -> tokio::task::JoinHandle<()> {
+fn spawn_dispatcher(backend: &Notifying, dispatcher: Dispatcher) -> tokio::task::JoinHandle<()> {
     let mut commits = backend.subscribe();
     tokio::spawn(async move {
         loop {

@@ -29,9 +29,6 @@ pub struct EmbeddedBackend {
     db: Arc<Database>,
     /// Off only for bulk loads (benchmarks): commits then reach the disk with the next durable one.
     durable: bool,
-    /// What each commit put, for whoever listens (the local gateway's dispatcher): the
-    /// embedded counterpart of the DynamoDB stream.
-    commits: tokio::sync::broadcast::Sender<Arc<Vec<Item>>>,
 }
 
 impl EmbeddedBackend {
@@ -48,7 +45,6 @@ impl EmbeddedBackend {
         Ok(Self {
             db: Arc::new(db),
             durable: true,
-            commits: tokio::sync::broadcast::channel(1024).0,
         })
     }
 
@@ -58,7 +54,6 @@ impl EmbeddedBackend {
         Self {
             db: self.db.clone(),
             durable: false,
-            commits: self.commits.clone(),
         }
     }
 
@@ -115,26 +110,7 @@ impl EmbeddedBackend {
             }
         }
         tx.commit().map_err(unavailable)?;
-        if self.commits.receiver_count() > 0 {
-            let put: Vec<Item> = writes
-                .iter()
-                .filter_map(|w| {
-                    if let Write::Put { item, .. } = w {
-                        Some(item.clone())
-                    } else {
-                        None
-                    }
-                })
-                .collect();
-            // No listener left is not an error: nothing had to hear it.
-            let _ = self.commits.send(Arc::new(put));
-        }
         Ok(())
-    }
-
-    /// The items every later commit puts, in commit order.
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<Vec<Item>>> {
-        self.commits.subscribe()
     }
 }
 
