@@ -106,8 +106,7 @@ fn function<'a>(template: &'a Value, crate_name: &str) -> &'a Value {
         .unwrap()
         .values()
         .find(|r| {
-            r["Properties"]["CodeUri"].as_str()
-                == Some(&format!("target/lambda/{crate_name}/"))
+            r["Properties"]["CodeUri"].as_str() == Some(&format!("target/lambda/{crate_name}/"))
         })
         .unwrap_or_else(|| panic!("{crate_name} is not deployed"))
 }
@@ -131,16 +130,30 @@ fn the_expirer_runs_every_five_minutes_and_stream_consumers_are_guarded() {
     let expirer = &function(&template, "expirer")["Properties"]["Events"];
     let schedule = expirer.as_object().unwrap().values().next().unwrap();
     assert_eq!(schedule["Type"], "ScheduleV2");
-    assert_eq!(schedule["Properties"]["ScheduleExpression"], "rate(5 minutes)");
-    for (consumer, filter) in [("dispatch", "\"INSERT\""), ("ttl-backstop", "dynamodb.amazonaws.com")] {
+    assert_eq!(
+        schedule["Properties"]["ScheduleExpression"],
+        "rate(5 minutes)"
+    );
+    for (consumer, filter) in [
+        ("dispatch", "\"INSERT\""),
+        ("ttl-backstop", "dynamodb.amazonaws.com"),
+    ] {
         let events = &function(&template, consumer)["Properties"]["Events"];
         let stream = events.as_object().unwrap().values().next().unwrap();
         let p = &stream["Properties"];
         assert_eq!(stream["Type"], "DynamoDB", "{consumer}");
         assert_eq!(p["BisectBatchOnFunctionError"], true, "{consumer}");
-        assert!(p["DestinationConfig"]["OnFailure"]["Destination"].is_object(), "{consumer}");
-        assert_eq!(p["FunctionResponseTypes"][0], "ReportBatchItemFailures", "{consumer}");
-        let pattern = p["FilterCriteria"]["Filters"][0]["Pattern"].as_str().unwrap();
+        assert!(
+            p["DestinationConfig"]["OnFailure"]["Destination"].is_object(),
+            "{consumer}"
+        );
+        assert_eq!(
+            p["FunctionResponseTypes"][0], "ReportBatchItemFailures",
+            "{consumer}"
+        );
+        let pattern = p["FilterCriteria"]["Filters"][0]["Pattern"]
+            .as_str()
+            .unwrap();
         assert!(pattern.contains(filter), "{consumer}: {pattern}");
         serde_json::from_str::<Value>(pattern).expect("filter patterns are JSON");
     }

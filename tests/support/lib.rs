@@ -8,6 +8,8 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use std::path::PathBuf;
 
+pub mod flow;
+
 pub struct Reply {
     pub status: u16,
     pub content_type: String,
@@ -36,9 +38,24 @@ impl HttpClient {
         token: Option<&str>,
         body: Option<&str>,
     ) -> Reply {
+        self.send_with(method, path, token, body, &[]).await
+    }
+
+    /// Sends a request with extra headers.
+    pub async fn send_with(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let mut builder = hyper::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
         if let Some(token) = token {
             builder = builder.header("authorization", format!("Bearer {token}"));
         }
@@ -124,6 +141,21 @@ pub async fn local_gateway() -> LocalGateway {
 
 /// A gateway whose wizard follows `rules` (the policies).
 pub async fn local_gateway_with(rules: titolare_domain::wizard::Rules) -> LocalGateway {
+    start(rules, None).await
+}
+
+/// A gateway over another store (DynamoDB on moto).
+pub async fn local_gateway_on(
+    backend: std::sync::Arc<dyn titolare_store::ItemBackend>,
+    rules: titolare_domain::wizard::Rules,
+) -> LocalGateway {
+    start(rules, Some(backend)).await
+}
+
+async fn start(
+    rules: titolare_domain::wizard::Rules,
+    backend: Option<std::sync::Arc<dyn titolare_store::ItemBackend>>,
+) -> LocalGateway {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let data_dir = std::env::temp_dir().join(format!(
         "titolare-e2e-{}-{}",
@@ -132,6 +164,7 @@ pub async fn local_gateway_with(rules: titolare_domain::wizard::Rules) -> LocalG
     ));
     let server = titolare_local::serve(titolare_local::Config {
         rules,
+        backend,
         ..titolare_local::Config::new(0, data_dir.clone())
     })
     .await
@@ -140,5 +173,161 @@ pub async fn local_gateway_with(rules: titolare_domain::wizard::Rules) -> LocalG
         client: HttpClient::new(format!("http://{}", server.address)),
         data_dir,
         _server: server,
+    }
+}
+
+/// The local gateway as a [`flow::Surface`]: calls over HTTP, messages from `/dev/outbox`.
+pub struct GatewaySurface {
+    pub client: HttpClient,
+    seen: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+}
+
+impl GatewaySurface {
+    pub fn new(client: HttpClient) -> Self {
+        Self {
+            client,
+            seen: Default::default(),
+        }
+    }
+
+    async fn outbox(&self) -> Vec<Value> {
+        let reply = self.client.send("GET", "/dev/outbox", None, None).await;
+        reply.body.as_array().cloned().unwrap_or_default()
+    }
+
+    /// The newest message on `channel` to `to` whose text contains `needle`, waiting for it.
+    async fn find(&self, channel: &str, to: &str, needle: &str) -> Value {
+        for _ in 0..400 {
+            if let Some(m) = self.outbox().await.into_iter().find(|m| {
+                m["channel"] == channel
+                    && m["to"] == to
+                    && m["text"].as_str().unwrap_or_default().contains(needle)
+            }) {
+                return m;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("no {channel} to {to} containing {needle:?} reached the local outbox")
+    }
+}
+
+/// The value of `token=` after `marker` in a text.
+fn token_after(text: &str, marker: &str) -> String {
+    let start = text.find(marker).expect("the link") + marker.len();
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+        .collect()
+}
+
+#[async_trait::async_trait]
+impl flow::Surface for GatewaySurface {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        who: flow::As<'_>,
+        body: Option<Value>,
+    ) -> Reply {
+        let body = body.map(|b| b.to_string());
+        match who {
+            flow::As::Account(user) => {
+                let token = self.client.login(user).await;
+                self.client
+                    .send(method, path, Some(&token), body.as_deref())
+                    .await
+            }
+            flow::As::Link(token) => {
+                self.client
+                    .send(method, path, Some(token), body.as_deref())
+                    .await
+            }
+            flow::As::AccountWithLink(user, link) => {
+                let token = self.client.login(user).await;
+                self.client
+                    .send_with(
+                        method,
+                        path,
+                        Some(&token),
+                        body.as_deref(),
+                        &[("x-link-token", link)],
+                    )
+                    .await
+            }
+            flow::As::Nobody => self.client.send(method, path, None, body.as_deref()).await,
+        }
+    }
+
+    async fn code(&self, _transfer: &str, _party: &str, channel: &str, to: &str) -> String {
+        let key = format!("{channel} {to}");
+        for _ in 0..400 {
+            let sent: Vec<Value> = self
+                .outbox()
+                .await
+                .into_iter()
+                .filter(|m| m["channel"] == channel && m["to"] == to)
+                .filter(|m| m["text"].as_str().unwrap_or_default().contains("codice"))
+                .collect();
+            let fresh = {
+                let mut seen = self.seen.lock().unwrap();
+                let before = seen.get(&key).copied().unwrap_or(0);
+                let fresh = sent.len() > before;
+                if fresh {
+                    seen.insert(key.clone(), sent.len());
+                }
+                fresh
+            };
+            if fresh {
+                let text = sent[0]["text"].as_str().unwrap();
+                return text
+                    .split(|c: char| !c.is_ascii_digit())
+                    .find(|w| w.len() == 6)
+                    .expect("a six-digit code")
+                    .to_owned();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("no new {channel} code to {to}")
+    }
+
+    async fn link(&self, transfer: &str, _party: &str, to: &str) -> String {
+        let needle = format!("gestisci?token={transfer}.");
+        let m = self.find("email", to, &needle).await;
+        token_after(m["text"].as_str().unwrap(), "gestisci?token=")
+    }
+
+    async fn reset_token(&self, account: &str, mailbox: &str, to: &str) -> String {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let prefix = format!(
+            "password?token={}.{}.",
+            b64.encode(account),
+            b64.encode(mailbox)
+        );
+        let m = self.find("email", to, &prefix).await;
+        let text = m["text"].as_str().unwrap();
+        let start = text.find(&prefix).unwrap() + "password?token=".len();
+        token_after(&text[start - 1..], "=")
+    }
+
+    async fn emails_to(&self, to: &str) -> Vec<Value> {
+        self.outbox()
+            .await
+            .into_iter()
+            .filter(|m| m["channel"] == "email" && m["to"] == to)
+            .collect()
+    }
+
+    async fn advance(&self, seconds: i64) {
+        let reply = self
+            .client
+            .send(
+                "POST",
+                "/dev/clock",
+                None,
+                Some(&format!(r#"{{"advance_seconds":{seconds}}}"#)),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "clock: {}", reply.body);
     }
 }

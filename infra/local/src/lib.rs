@@ -16,9 +16,9 @@ use titolare_domain::secret::SecretKey;
 use titolare_domain::wizard::Rules;
 use titolare_messaging::stream::outbox_key;
 use titolare_messaging::{Dispatcher, LocalOutbox};
+use titolare_store::ItemBackend;
 use titolare_store::clock::OffsetClock;
 use titolare_store::{TableStore, keys};
-use titolare_store::ItemBackend;
 use titolare_store_embedded::EmbeddedBackend;
 
 mod notify;

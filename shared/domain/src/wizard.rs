@@ -621,7 +621,7 @@ pub fn effects(before: Option<&Transfer>, after: &Transfer, now: Timestamp) -> E
                     Message::PasswordReset {
                         account: after.target_account().clone(),
                         mailboxes,
-                        issued_at: now,
+                        issued_at: reset_issued_at(now),
                     },
                     now,
                 ));
@@ -716,6 +716,11 @@ impl Transfer {
     }
 }
 
+/// Reset links carry their issue time in whole seconds; the mailbox keeps the same.
+fn reset_issued_at(now: Timestamp) -> Timestamp {
+    Timestamp::from_second(now.as_second()).unwrap_or(now)
+}
+
 /// A mailbox as it is after changing holder (seed 000): the new holder must reset the
 /// password through the link emailed to them, the access history starts empty, rules and
 /// filters stay.
@@ -723,7 +728,7 @@ pub fn moved_mailbox(mailbox: &Mailbox, transfer: &Transfer, now: Timestamp) -> 
     Mailbox {
         holder_id: transfer.new_holder_card.id.clone(),
         password_reset_required: true,
-        password_reset_issued_at: Some(now),
+        password_reset_issued_at: Some(reset_issued_at(now)),
         access_history: vec![],
         ..mailbox.clone()
     }

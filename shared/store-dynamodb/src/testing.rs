@@ -6,6 +6,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::*;
 use serde_json::Value;
 use std::path::PathBuf;
+use titolare_store::{BackendError, Count, Item, ItemBackend, Query, QueryPage, Write};
 use tokio::sync::OnceCell;
 
 const TEMPLATE: &str = include_str!("../../../template.yaml");
@@ -164,4 +165,37 @@ pub async fn fresh_table(prefix: &str) -> (Client, String) {
     let name = format!("{prefix}-{nanos}");
     create_table(&client, &name).await;
     (client, name)
+}
+
+/// moto copies a table's state for every transaction without a lock, so two transactions
+/// at once can fail inside moto or leave part of a cancelled one behind. DynamoDB has no such
+/// flaw; here moto gets one request at a time, so it answers as DynamoDB would. Checks of
+/// concurrency still race at the level that matters: every task reads the same version
+/// before any writes, and the conditions decide.
+pub struct OneAtATime(pub crate::DynamoBackend);
+
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+#[async_trait::async_trait]
+impl ItemBackend for OneAtATime {
+    async fn get(&self, pk: &str, sk: &str, now: i64) -> Result<Option<Item>, BackendError> {
+        let _turn = TURN.lock().await;
+        self.0.get(pk, sk, now).await
+    }
+    async fn query(&self, query: &Query, now: i64) -> Result<QueryPage, BackendError> {
+        let _turn = TURN.lock().await;
+        self.0.query(query, now).await
+    }
+    async fn count(&self, pk: &str, sk_prefix: &str, now: i64) -> Result<Count, BackendError> {
+        let _turn = TURN.lock().await;
+        self.0.count(pk, sk_prefix, now).await
+    }
+    async fn transact(&self, writes: &[Write], now: i64) -> Result<(), BackendError> {
+        let _turn = TURN.lock().await;
+        self.0.transact(writes, now).await
+    }
+    async fn next_sequence(&self, name: &str) -> Result<u64, BackendError> {
+        let _turn = TURN.lock().await;
+        self.0.next_sequence(name).await
+    }
 }

@@ -1,0 +1,854 @@
+//! The change of holder end to end over the local gateway's HTTP surface: every path of
+//! seed 000 for both management modes, the endings, the deadline, the policies, and races.
+
+use serde_json::{Value, json};
+use std::sync::Arc;
+use titolare_domain::wizard::Rules;
+use titolare_e2e::flow::{self, *};
+use titolare_e2e::{GatewaySurface, LocalGateway, local_gateway, local_gateway_with};
+
+fn surface(gw: &LocalGateway) -> GatewaySurface {
+    GatewaySurface::new(gw.client.clone())
+}
+
+fn request(items: &[(&str, &str)], new_holder: &str) -> Value {
+    let items: Vec<Value> = items
+        .iter()
+        .map(|(kind, id)| json!({"kind": kind, "id": id}))
+        .collect();
+    json!({"items": items, "management": {"mode": "keep"}, "new_holder_id": new_holder})
+}
+
+async fn get_request(s: &dyn Surface, id: &str) -> Value {
+    let reply = s
+        .call(
+            "GET",
+            &format!("/v1/transfers/{id}"),
+            As::Account("demo"),
+            None,
+        )
+        .await;
+    ok(&reply, 200, "request");
+    reply.body
+}
+
+async fn draft_status(s: &dyn Surface, body: Value) -> (u16, Value) {
+    let reply = s
+        .call("POST", "/v1/transfers", As::Account("demo"), Some(body))
+        .await;
+    (reply.status, reply.body)
+}
+
+#[tokio::test]
+async fn seed_000_on_the_embedded_store() {
+    let gw = local_gateway().await;
+    flow::full_success(&surface(&gw)).await;
+}
+
+#[tokio::test]
+async fn seed_000_on_dynamodb() {
+    use titolare_store_dynamodb::testing::{self, OneAtATime};
+    let (client, table) = testing::fresh_table("wizard").await;
+    let backend = Arc::new(OneAtATime(titolare_store_dynamodb::DynamoBackend::new(
+        client, table,
+    )));
+    let gw = titolare_e2e::local_gateway_on(backend, Rules::default()).await;
+    flow::full_success(&surface(&gw)).await;
+}
+
+#[tokio::test]
+async fn a_new_holder_of_tipo_azienda_confirms_its_data() {
+    let gw = local_gateway().await;
+    let s = surface(&gw);
+    let id = open_request(
+        &s,
+        request(&[("mailbox", "marco.test@pec.it")], AZIENDA.holder),
+    )
+    .await;
+    let link = s.link(&id, "new_holder", AZIENDA.email).await;
+    ok(
+        &decide(&s, &link, &[("marco.test@pec.it", true)]).await,
+        200,
+        "decisions",
+    );
+    let party = s.call("GET", "/v1/party", As::Link(&link), None).await;
+    assert_eq!(party.body["role"], "new_holder");
+    assert_eq!(
+        party.body["steps_left"],
+        json!(["holder_data", "contract", "sms", "email"])
+    );
+    let data = &party.body["holder_data"];
+    assert_eq!(data["ragione_sociale"], "Test Azienda S.r.l.");
+    assert_eq!(
+        (
+            data["codice_fiscale"].as_str(),
+            data["partita_iva"].as_str()
+        ),
+        (Some("12345670587"), Some("12345670587"))
+    );
+    assert!(
+        data["wrong_ragione_sociale"]["url"].is_string() && data["wrong_codes"]["url"].is_string()
+    );
+    let early = s
+        .call(
+            "POST",
+            "/v1/party/contract",
+            As::Link(&link),
+            Some(json!({"accepted": ["privacy"]})),
+        )
+        .await;
+    ok(&early, 409, "the contract comes after the holder data");
+    let refused = s
+        .call(
+            "PUT",
+            "/v1/party/holder-data",
+            As::Link(&link),
+            Some(json!({"confirm": false})),
+        )
+        .await;
+    ok(&refused, 422, "data not confirmed");
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("cambio ragione sociale")
+    );
+    ok(
+        &current_holder_part(&s, &id, &MARCO, &[("marco.test@pec.it", true)]).await,
+        200,
+        "current holder",
+    );
+    let last = new_holder_part(&s, &id, &AZIENDA, &[("marco.test@pec.it", true)]).await;
+    ok(&last, 200, "new holder");
+    assert_eq!(last.body["status"], "completed");
+    let request = get_request(&s, &id).await;
+    let accepted: Vec<&str> = request["accepted_conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["version"].as_str().unwrap())
+        .collect();
+    assert!(!accepted.is_empty(), "the versions accepted are recorded");
+    let mailbox = s
+        .call(
+            "GET",
+            "/v1/mailboxes/marco.test@pec.it",
+            As::Account("demo"),
+            None,
+        )
+        .await;
+    assert_eq!(mailbox.body["holder_id"], AZIENDA.holder);
+}
+
+#[tokio::test]
+async fn hand_over_moves_the_mailbox_to_the_named_account() {
+    let gw = local_gateway().await;
+    let s = surface(&gw);
+    let mut body = request(&[("mailbox", "demo@pec.it")], TESTDUE.holder);
+    body["management"] = json!({"mode": "hand_over", "username": "demo2"});
+    let id = open_request(&s, body).await;
+    ok(
+        &current_holder_part(&s, &id, &INITIATOR, &[("demo@pec.it", true)]).await,
+        200,
+        "current",
+    );
+    let link = s.link(&id, "new_holder", TESTDUE.email).await;
+    ok(
+        &decide(&s, &link, &[("demo@pec.it", true)]).await,
+        200,
+        "decisions",
+    );
+    let wrong = s
+        .call(
+            "POST",
+            "/v1/party/login",
+            As::AccountWithLink("demo", &link),
+            None,
+        )
+        .await;
+    ok(&wrong, 403, "only the named account");
+    let early = flow::verify_code_send_only(&s, &link, "sms").await;
+    ok(&early, 409, "the new holder logs in before the codes");
+    let last = new_holder_part(&s, &id, &TESTDUE, &[("demo@pec.it", true)]).await;
+    ok(&last, 200, "new holder");
+    assert_eq!(last.body["status"], "completed");
+    let gone = s
+        .call(
+            "GET",
+            "/v1/mailboxes/demo@pec.it",
+            As::Account("demo"),
+            None,
+        )
+        .await;
+    ok(&gone, 404, "no longer the initiator's account");
+    let there = s
+        .call(
+            "GET",
+            "/v1/mailboxes/demo@pec.it",
+            As::Account("demo2"),
+            None,
+        )
+        .await;
+    ok(&there, 200, "now in demo2");
+    assert_eq!(there.body["holder_id"], TESTDUE.holder);
+    assert_eq!(there.body["password_reset_required"], true);
+    let profile = s
+        .call(
+            "GET",
+            &format!("/v1/holders/{}", TESTDUE.holder),
+            As::Account("demo2"),
+            None,
+        )
+        .await;
+    ok(&profile, 200, "the new holder's profile came along");
+    let token = s.reset_token("demo2", "demo@pec.it", TESTDUE.email).await;
+    let reset = s
+        .call(
+            "POST",
+            "/v1/password-reset",
+            As::Nobody,
+            Some(json!({"token": token, "password": "Passaggio-2026"})),
+        )
+        .await;
+    ok(&reset, 200, "reset in the new account");
+    let ops = s
+        .call("GET", "/v1/operations", As::Account("demo2"), None)
+        .await;
+    assert!(
+        ops.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["subject"] == id.as_str())
+    );
+}
+
+#[tokio::test]
+async fn the_current_holder_rejecting_everything_ends_the_request() {
+    let gw = local_gateway().await;
+    let s = surface(&gw);
+    let items = [
+        ("mailbox", "teste1234@pec.it"),
+        ("domain", "testazienda-pec.it"),
+    ];
+    let id = open_request(&s, request(&items, TESTDUE.holder)).await;
+    let link = s.link(&id, "current_holder", AZIENDA.email).await;
+    let new_link = s.link(&id, "new_holder", TESTDUE.email).await;
+    let ended = decide(
+        &s,
+        &link,
+        &[("teste1234@pec.it", false), ("testazienda-pec.it", false)],
+    )
+    .await;
+    ok(&ended, 200, "rejection");
+    let request = get_request(&s, &id).await;
+    assert_eq!(request["status"], "rejected");
+    let late = s.call("GET", "/v1/party", As::Link(&new_link), None).await;
+    ok(&late, 409, "the other party is told it ended");
+    assert_eq!(late.body["type"], "urn:titolare:problem:request-ended");
+    let subject = format!("Cambio titolare rifiutato (richiesta {id})");
+    for to in [AZIENDA.email, TESTDUE.email] {
+        assert_eq!(
+            emails_with(&s, to, &subject, 1).await.len(),
+            1,
+            "{to} is told"
+        );
+    }
+    let again = draft_status(&s, request_body_again(&items)).await;
+    assert_eq!(again.0, 201, "the items are free again: {}", again.1);
+}
+
+fn request_body_again(items: &[(&str, &str)]) -> Value {
+    request(items, MARCO.holder)
+}
+
+#[tokio::test]
+async fn the_initiator_cancels() {
+    let gw = local_gateway().await;
+    let s = surface(&gw);
+    let items = [("mailbox", "teste1234@pec.it")];
+    let id = open_request(&s, request(&items, TESTDUE.holder)).await;
+    let link = s.link(&id, "current_holder", AZIENDA.email).await;
+    let cancelled = s
+        .call(
+            "POST",
+            &format!("/v1/transfers/{id}/cancel"),
+            As::Account("demo"),
+            None,
+        )
+        .await;
+    ok(&cancelled, 200, "cancel");
+    assert_eq!(cancelled.body["status"], "cancelled");
+    let twice = s
+        .call(
+            "POST",
+            &format!("/v1/transfers/{id}/cancel"),
+            As::Account("demo"),
+            None,
+        )
+        .await;
+    ok(&twice, 409, "ends once");
+    let late = decide(&s, &link, &[("teste1234@pec.it", true)]).await;
+    ok(&late, 409, "no step after an ending");
+    let subject = format!("Cambio titolare annullato (richiesta {id})");
+    for to in [AZIENDA.email, TESTDUE.email] {
+        assert_eq!(
+            emails_with(&s, to, &subject, 1).await.len(),
+            1,
+            "{to} is told"
+        );
+    }
+    let other = s
+        .call(
+            "POST",
+            &format!("/v1/transfers/{id}/cancel"),
+            As::Account("demo2"),
+            None,
+        )
+        .await;
+    ok(
+        &other,
+        404,
+        "another account's request does not exist for it",
+    );
+    assert_eq!(
+        draft_status(&s, request(&items, MARCO.holder)).await.0,
+        201,
+        "free again"
+    );
+}
+
+#[tokio::test]
+async fn the_deadline_holds_to_the_second_and_the_expirer_ends_the_request() {
+    let gw = local_gateway().await;
+    let s = surface(&gw);
+    let items = [("mailbox", "teste1234@pec.it")];
+    let id = open_request(&s, request(&items, TESTDUE.holder)).await;
+    let link = s.link(&id, "current_holder", AZIENDA.email).await;
+    let new_link = s.link(&id, "new_holder", TESTDUE.email).await;
+    s.advance(5 * 86_400 - 2).await;
+    ok(
+        &decide(&s, &link, &[("teste1234@pec.it", true)]).await,
+        200,
+        "a step just before the deadline",
+    );
+    let before = get_request(&s, &id).await;
+    s.advance(2).await;
+    let late = decide(&s, &new_link, &[("teste1234@pec.it", true)]).await;
+    ok(&late, 410, "a step after the deadline");
+    assert!(late.body["detail"].as_str().unwrap().contains("scaduta"));
+    let mut after = Value::Null;
+    for _ in 0..100 {
+        after = get_request(&s, &id).await;
+        if after["status"] == "expired" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(after["status"], "expired", "the expirer ended it");
+    assert_eq!(
+        after["items"][0]["new_holder"],
+        Value::Null,
+        "the late step changed nothing"
+    );
+    assert_eq!(
+        before["items"],
+        json!(
+            after["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| {
+                    let mut i = i.clone();
+                    i["outcome"] = Value::Null;
+                    i
+                })
+                .collect::<Vec<_>>()
+        )
+    );
+    let subject = format!("Cambio titolare scaduto (richiesta {id})");
+    for to in [AZIENDA.email, TESTDUE.email] {
+        assert_eq!(
+            emails_with(&s, to, &subject, 1).await.len(),
+            1,
+            "{to} is told once"
+        );
+    }
+    let ops = s
+        .call("GET", "/v1/operations", As::Account("demo"), None)
+        .await;
+    let entries = ops.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["subject"] == id.as_str())
+        .count();
+    assert_eq!(entries, 1, "one outcome");
+    assert_eq!(
+        draft_status(&s, request(&items, MARCO.holder)).await.0,
+        201,
+        "free again"
+    );
+}
+
+#[tokio::test]
+async fn an_unverified_draft_ends_after_24_hours() {
+    let gw = local_gateway().await;
+    let s = surface(&gw);
+    let items = [("mailbox", "teste1234@pec.it")];
+    let (status, draft) = draft_status(&s, request(&items, TESTDUE.holder)).await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        draft_status(&s, request(&items, MARCO.holder)).await.0,
+        409,
+        "a draft counts"
+    );
+    s.advance(86_400).await;
+    assert_eq!(
+        draft_status(&s, request(&items, MARCO.holder)).await.0,
+        201,
+        "it let go"
+    );
+    let id = draft["id"].as_str().unwrap();
+    let path = format!("/v1/transfers/{id}/codes");
+    let late = s
+        .call(
+            "POST",
+            &path,
+            As::Account("demo"),
+            Some(json!({"channel": "sms"})),
+        )
+        .await;
+    ok(&late, 410, "too late to verify");
+}
+
+#[tokio::test]
+async fn same_fiscal_identity_only() {
+    let rules = Rules {
+        same_fiscal_identity_only: true,
+        ..Rules::default()
+    };
+    let gw = local_gateway_with(rules).await;
+    let s = surface(&gw);
+    let items = [("mailbox", "marco.test@pec.it")];
+    let (status, body) = draft_status(&s, request(&items, TESTDUE.holder)).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["errors"]["new_holder_id"]
+            .as_str()
+            .unwrap()
+            .contains("codice fiscale")
+    );
+    let marco = s
+        .call(
+            "GET",
+            &format!("/v1/holders/{}", MARCO.holder),
+            As::Account("demo"),
+            None,
+        )
+        .await;
+    let mut same_person = json!({"tipo": "libero_professionista", "partita_iva": "12345670587"});
+    for field in [
+        "nome",
+        "cognome",
+        "codice_fiscale",
+        "indirizzo",
+        "cap",
+        "provincia",
+        "comune",
+        "cellulare",
+        "email",
+    ] {
+        same_person[field] = marco.body[field].clone();
+    }
+    let body = json!({"items": [{"kind": "mailbox", "id": "marco.test@pec.it"}], "management": {"mode": "keep"}, "new_holder": same_person});
+    let (status, created) = draft_status(&s, body).await;
+    assert_eq!(
+        status, 201,
+        "the same codice fiscale as a professional: {created}"
+    );
+    let unset = local_gateway().await;
+    assert_eq!(
+        draft_status(&surface(&unset), request(&items, TESTDUE.holder))
+            .await
+            .0,
+        201,
+        "off by default"
+    );
+}
+
+#[tokio::test]
+async fn post_change_lock_days() {
+    let rules = Rules {
+        post_change_lock: Some(jiff::SignedDuration::from_hours(60 * 24)),
+        ..Rules::default()
+    };
+    let gw = local_gateway_with(rules).await;
+    let s = surface(&gw);
+    let items = [("mailbox", "marco.test@pec.it")];
+    let id = open_request(&s, request(&items, TESTDUE.holder)).await;
+    ok(
+        &current_holder_part(&s, &id, &MARCO, &[("marco.test@pec.it", true)]).await,
+        200,
+        "current",
+    );
+    let last = new_holder_part(&s, &id, &TESTDUE, &[("marco.test@pec.it", true)]).await;
+    assert_eq!(last.body["status"], "completed");
+    let (status, body) = draft_status(&s, request(&items, INITIATOR.holder)).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["type"], "urn:titolare:problem:items-busy");
+    assert!(
+        body["errors"]["items[0]"]
+            .as_str()
+            .unwrap()
+            .contains("di recente")
+    );
+    s.advance(60 * 86_400).await;
+    assert_eq!(
+        draft_status(&s, request(&items, INITIATOR.holder)).await.0,
+        201,
+        "after 60 days"
+    );
+    let unset = local_gateway().await;
+    let s = surface(&unset);
+    let id = open_request(&s, request(&items, TESTDUE.holder)).await;
+    ok(
+        &current_holder_part(&s, &id, &MARCO, &[("marco.test@pec.it", true)]).await,
+        200,
+        "current",
+    );
+    new_holder_part(&s, &id, &TESTDUE, &[("marco.test@pec.it", true)]).await;
+    assert_eq!(
+        draft_status(&s, request(&items, INITIATOR.holder)).await.0,
+        201,
+        "off by default"
+    );
+}
+
+#[tokio::test]
+async fn fifty_identical_decisions_apply_once() {
+    let gw = local_gateway().await;
+    let s = Arc::new(surface(&gw));
+    let id = open_request(
+        &*s,
+        request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+    )
+    .await;
+    let link = s.link(&id, "current_holder", AZIENDA.email).await;
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let (s, link) = (s.clone(), link.clone());
+        tasks.push(tokio::spawn(async move {
+            decide(&*s, &link, &[("teste1234@pec.it", true)])
+                .await
+                .status
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200, "a repeat is answered as the first");
+    }
+    let request = get_request(&*s, &id).await;
+    let decisions = request["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "decisions")
+        .count();
+    assert_eq!(decisions, 1, "applied once");
+}
+
+#[tokio::test]
+async fn fifty_final_verifications_complete_once() {
+    let gw = local_gateway().await;
+    let s = Arc::new(surface(&gw));
+    let item = [("marco.test@pec.it", true)];
+    let id = open_request(
+        &*s,
+        request(&[("mailbox", "marco.test@pec.it")], TESTDUE.holder),
+    )
+    .await;
+    ok(
+        &current_holder_part(&*s, &id, &MARCO, &item).await,
+        200,
+        "current",
+    );
+    let link = s.link(&id, "new_holder", TESTDUE.email).await;
+    ok(&decide(&*s, &link, &item).await, 200, "decisions");
+    let conditions = json!({"accepted": ["condizioni-generali", "privacy"]});
+    ok(
+        &s.call(
+            "POST",
+            "/v1/party/contract",
+            As::Link(&link),
+            Some(conditions),
+        )
+        .await,
+        200,
+        "contract",
+    );
+    ok(
+        &flow::verify_code(&*s, &id, &link, "new_holder", "sms", TESTDUE.mobile).await,
+        200,
+        "sms",
+    );
+    ok(
+        &flow::verify_code_send_only(&*s, &link, "email").await,
+        202,
+        "email code",
+    );
+    let code = s.code(&id, "new_holder", "email", TESTDUE.email).await;
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let (s, link, code) = (s.clone(), link.clone(), code.clone());
+        tasks.push(tokio::spawn(async move {
+            s.call(
+                "POST",
+                "/v1/party/codes/verify",
+                As::Link(&link),
+                Some(json!({"channel": "email", "code": code})),
+            )
+            .await
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap().status);
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 409),
+        "{statuses:?}"
+    );
+    let request = get_request(&*s, &id).await;
+    assert_eq!(request["status"], "completed");
+    let subject = format!("Cambio titolare concluso (richiesta {id})");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    for to in [INITIATOR.email, MARCO.email, TESTDUE.email] {
+        assert_eq!(
+            emails_with(&*s, to, &subject, 1).await.len(),
+            1,
+            "one confirmation to {to}"
+        );
+    }
+    let ops = s
+        .call("GET", "/v1/operations", As::Account("demo"), None)
+        .await;
+    let entries = ops.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["subject"] == id.as_str())
+        .count();
+    assert_eq!(entries, 1, "one outcome");
+}
+
+#[tokio::test]
+async fn two_drafts_race_for_one_mailbox() {
+    let gw = local_gateway().await;
+    let s = Arc::new(surface(&gw));
+    let mut tasks = Vec::new();
+    for holder in [TESTDUE.holder, MARCO.holder] {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            draft_status(&*s, request(&[("mailbox", "teste1234@pec.it")], holder)).await
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses.sort_by_key(|(s, _)| *s);
+    assert_eq!((statuses[0].0, statuses[1].0), (201, 409), "{statuses:?}");
+    assert!(
+        statuses[1].1["errors"]["items[0]"]
+            .as_str()
+            .unwrap()
+            .contains("già nella richiesta")
+    );
+}
+
+#[tokio::test]
+async fn an_idempotency_key_returns_the_first_answer() {
+    let gw = local_gateway().await;
+    let token = gw.client.login("demo").await;
+    let body = request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder).to_string();
+    let headers = [("idempotency-key", "draft-1")];
+    let send = || {
+        gw.client
+            .send_with("POST", "/v1/transfers", Some(&token), Some(&body), &headers)
+    };
+    let (first, second) = (send().await, send().await);
+    assert_eq!((first.status, second.status), (201, 201));
+    assert_eq!(
+        first.body["id"], second.body["id"],
+        "the same draft, not a second one"
+    );
+    let other = request(&[("mailbox", "marco.test@pec.it")], TESTDUE.holder).to_string();
+    let reused = gw
+        .client
+        .send_with(
+            "POST",
+            "/v1/transfers",
+            Some(&token),
+            Some(&other),
+            &headers,
+        )
+        .await;
+    assert_eq!(reused.status, 422, "a key is for one request only");
+}
+
+#[tokio::test]
+async fn bad_requests_get_4xx_and_write_nothing() {
+    let gw = local_gateway().await;
+    let s = surface(&gw);
+    let cases: Vec<(Value, u16)> = vec![
+        (
+            json!({"items": [], "management": {"mode": "keep"}, "new_holder_id": "963300"}),
+            422,
+        ),
+        (
+            json!({"items": [{"kind": "mailbox", "id": "nessuna@pec.it"}], "management": {"mode": "keep"}, "new_holder_id": "963300"}),
+            422,
+        ),
+        (
+            json!({"items": [{"kind": "mailbox", "id": "sospesa@pec.it"}], "management": {"mode": "keep"}, "new_holder_id": "963300"}),
+            422,
+        ),
+        (
+            json!({"items": [{"kind": "mailbox", "id": "teste1234@pec.it"}, {"kind": "mailbox", "id": "demo@pec.it"}], "management": {"mode": "keep"}, "new_holder_id": "963300"}),
+            422,
+        ),
+        (
+            json!({"items": [{"kind": "mailbox", "id": "teste1234@pec.it"}, {"kind": "mailbox", "id": "TESTE1234@pec.it"}], "management": {"mode": "keep"}, "new_holder_id": "963300"}),
+            422,
+        ),
+        (
+            json!({"items": [{"kind": "mailbox", "id": "teste1234@pec.it"}], "management": {"mode": "keep"}, "new_holder_id": "534905"}),
+            422,
+        ),
+        (
+            json!({"items": [{"kind": "mailbox", "id": "teste1234@pec.it"}], "management": {"mode": "keep"}, "new_holder_id": "123"}),
+            422,
+        ),
+        (
+            json!({"items": [{"kind": "mailbox", "id": "teste1234@pec.it"}], "management": {"mode": "keep"}}),
+            422,
+        ),
+        (
+            json!({"items": [{"kind": "mailbox", "id": "teste1234@pec.it"}], "management": {"mode": "hand_over", "username": "nessuno"}, "new_holder_id": "963300"}),
+            422,
+        ),
+        (
+            json!({"items": [{"kind": "mailbox", "id": "teste1234@pec.it"}], "management": {"mode": "hand_over", "username": "demo"}, "new_holder_id": "963300"}),
+            422,
+        ),
+        (
+            json!({"items": [{"kind": "mailbox", "id": "teste1234@pec.it"}], "management": {"mode": "sell"}, "new_holder_id": "963300"}),
+            400,
+        ),
+        (
+            json!({"items": [{"kind": "fax", "id": "x"}], "management": {"mode": "keep"}, "new_holder_id": "963300"}),
+            400,
+        ),
+        (
+            json!({"items": [{"kind": "mailbox", "id": "teste1234@pec.it"}], "management": {"mode": "keep"}, "new_holder": {"tipo": "privato"}}),
+            422,
+        ),
+        (json!({"items": "teste1234@pec.it"}), 400),
+        (
+            json!({"items": [{"kind": "mailbox", "id": "teste1234@pec.it"}], "management": {"mode": "keep"}, "new_holder_id": "963300", "extra": 1}),
+            400,
+        ),
+    ];
+    for (body, status) in cases {
+        let (got, answer) = draft_status(&s, body.clone()).await;
+        assert_eq!(got, status, "{body} → {answer}");
+        assert!(
+            answer["type"]
+                .as_str()
+                .unwrap()
+                .starts_with("urn:titolare:problem:")
+        );
+    }
+    let raw = gw
+        .client
+        .send(
+            "POST",
+            "/v1/transfers",
+            Some(&gw.client.login("demo").await),
+            Some("{not json"),
+        )
+        .await;
+    assert_eq!(raw.status, 400);
+    let listed = s
+        .call("GET", "/v1/transfers", As::Account("demo"), None)
+        .await;
+    assert_eq!(listed.body["items"], json!([]), "nothing half-written");
+    let bad_link = s
+        .call("GET", "/v1/party", As::Link("1.nh.forged"), None)
+        .await;
+    ok(&bad_link, 401, "a forged link");
+    let bad_status = s
+        .call(
+            "GET",
+            "/v1/transfers?status=finito",
+            As::Account("demo"),
+            None,
+        )
+        .await;
+    ok(&bad_status, 400, "unknown status");
+    let reset = s
+        .call(
+            "POST",
+            "/v1/password-reset",
+            As::Nobody,
+            Some(json!({"token": "a.b.c.d", "password": "Qualcosa-2026"})),
+        )
+        .await;
+    ok(&reset, 401, "a forged reset token");
+    // Holder steps with wrong bodies, on a real open request.
+    let id = open_request(
+        &s,
+        request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+    )
+    .await;
+    let link = s.link(&id, "new_holder", TESTDUE.email).await;
+    for (method, path, body, status) in [
+        (
+            "POST",
+            "/v1/party/decisions",
+            json!({"decisions": [{"item": "altro@pec.it", "accept": true}]}),
+            400,
+        ),
+        ("POST", "/v1/party/decisions", json!({"decisions": []}), 400),
+        (
+            "POST",
+            "/v1/party/decisions",
+            json!({"decisions": [{"item": "teste1234@pec.it"}]}),
+            400,
+        ),
+        (
+            "PUT",
+            "/v1/party/holder-data",
+            json!({"confirm": true}),
+            409,
+        ),
+        (
+            "POST",
+            "/v1/party/contract",
+            json!({"accepted": "privacy"}),
+            400,
+        ),
+    ] {
+        let reply = s
+            .call(method, path, As::Link(&link), Some(body.clone()))
+            .await;
+        assert_eq!(reply.status, status, "{path} {body} → {}", reply.body);
+    }
+    let party = s.call("GET", "/v1/party", As::Link(&link), None).await;
+    assert_eq!(party.body["steps_done"], json!([]), "nothing applied");
+}
