@@ -5,7 +5,8 @@
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use titolare_e2e::{HttpClient, local_gateway};
+use titolare_e2e::flow::{self, As, Surface};
+use titolare_e2e::{HttpClient, Reply, local_gateway};
 use titolare_store::TableStore;
 use titolare_store::clock::SystemClock;
 use titolare_store_dynamodb::{DynamoBackend, testing};
@@ -67,6 +68,9 @@ struct Watch(#[allow(dead_code)] tokio::process::Child);
 /// transactions badly.
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// The address the dispatch function sends from (an SES identity on moto).
+const SENDER: &str = "noreply@pec.example.it";
+
 /// The key the functions under test derive codes with (`TITOLARE_SECRET_KEY`).
 const KEY_HEX: &str = "0f0e0d0c0b0a09080706050403020100000102030405060708090a0b0c0d0e0f";
 
@@ -81,7 +85,7 @@ async fn start_watch(table: &str, endpoint: &str) -> (Watch, u16) {
     )
     .unwrap();
     let env = format!(
-        "TABLE_NAME={table},AWS_ENDPOINT_URL={endpoint},AWS_REGION=eu-south-1,AWS_ACCESS_KEY_ID=test,AWS_SECRET_ACCESS_KEY=test,RUST_LOG=info,TITOLARE_SECRET_KEY={KEY_HEX},EMAIL_FROM=noreply@pec.example.it,SMS_SENDER_ID=PECInfo"
+        "TABLE_NAME={table},AWS_ENDPOINT_URL={endpoint},AWS_REGION=eu-south-1,AWS_ACCESS_KEY_ID=test,AWS_SECRET_ACCESS_KEY=test,RUST_LOG=info,TITOLARE_SECRET_KEY={KEY_HEX},EMAIL_FROM={SENDER},SMS_SENDER_ID=PECInfo,PUBLIC_BASE_URL=https://pec.example.it"
     );
     let child = tokio::process::Command::new(cargo_lambda())
         .args([
@@ -302,4 +306,185 @@ async fn the_dispatch_function_sends_once_per_outbox_record() {
         delivered.value.delivery,
         titolare_domain::otp::Delivery::Sent
     );
+}
+
+/// The real function binaries as a [`Surface`]: each call goes to the function the route
+/// table names, as API Gateway would send it; outbox records go through the dispatch
+/// function to SES and SNS on moto, and emails are read back from there.
+struct LambdaSurface {
+    emulator: HttpClient,
+    moto: HttpClient,
+    store: TableStore,
+    key: titolare_domain::secret::SecretKey,
+}
+
+impl LambdaSurface {
+    async fn invoke(&self, function: &str, event: &Value) -> Value {
+        let invoked = self
+            .emulator
+            .send(
+                "POST",
+                &format!("/2015-03-31/functions/{function}/invocations"),
+                None,
+                Some(&event.to_string()),
+            )
+            .await;
+        assert_eq!(invoked.status, 200, "{function}: {}", invoked.body);
+        invoked.body
+    }
+
+    /// Feeds every pending outbox record of the account's requests to the dispatch function,
+    /// as the table's stream would.
+    async fn dispatch_pending(&self) {
+        use titolare_domain::ports::{OutboxStore, TransferReader};
+        let account = titolare_domain::AccountId::parse("demo").unwrap();
+        let page = titolare_domain::PageRequest::default();
+        let listed = self.store.transfers(&account, &[], &page).await.unwrap();
+        let mut records = Vec::new();
+        for t in &listed.items {
+            for m in self.store.outbox_messages(&t.id).await.unwrap() {
+                if m.status == titolare_domain::outbox::DeliveryStatus::Pending {
+                    records.push(json!({
+                        "eventName": "INSERT",
+                        "dynamodb": {
+                            "Keys": {
+                                "pk": {"S": format!("TRANSFER#{}", t.id.as_str())},
+                                "sk": {"S": format!("OUTBOX#{}", m.id)},
+                            },
+                            "SequenceNumber": m.id,
+                        },
+                    }));
+                }
+            }
+        }
+        if !records.is_empty() {
+            let answer = self
+                .invoke("dispatch", &json!({ "Records": records }))
+                .await;
+            assert_eq!(answer["batchItemFailures"], json!([]), "every record sent");
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Surface for LambdaSurface {
+    async fn call(&self, method: &str, path: &str, who: As<'_>, body: Option<Value>) -> Reply {
+        use titolare_api::routes::{Match, ROUTES, find};
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        let all: Vec<_> = ROUTES.iter().collect();
+        let Match::Found(route, _) = find(&all, method, path) else {
+            panic!("{method} {path} is not routed")
+        };
+        let body = body.map(|b| b.to_string());
+        let mut event = api_gateway_event(method, path, query, body.as_deref(), "demo");
+        match who {
+            As::Account(user) => {
+                event["requestContext"]["authorizer"]["jwt"]["claims"] =
+                    json!({"sub": user, "username": user});
+            }
+            As::AccountWithLink(user, link) => {
+                event["requestContext"]["authorizer"]["jwt"]["claims"] =
+                    json!({"sub": user, "username": user});
+                event["headers"]["x-link-token"] = json!(link);
+            }
+            As::Link(link) => {
+                event["headers"]["authorization"] = json!(format!("Bearer {link}"));
+                event["requestContext"]["authorizer"] = Value::Null;
+            }
+            As::Nobody => event["requestContext"]["authorizer"] = Value::Null,
+        }
+        let answer = self.invoke(route.function, &event).await;
+        Reply {
+            status: answer["statusCode"].as_u64().expect("statusCode") as u16,
+            content_type: answer["headers"]["content-type"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            body: serde_json::from_str(answer["body"].as_str().unwrap_or("null"))
+                .unwrap_or(Value::Null),
+        }
+    }
+
+    async fn code(&self, transfer: &str, party: &str, channel: &str, _to: &str) -> String {
+        use titolare_domain::ports::ChallengeStore;
+        let id = titolare_domain::transfer::TransferId::parse(transfer).unwrap();
+        let party: titolare_domain::otp::Party = serde_json::from_value(json!(party)).unwrap();
+        let channel: titolare_domain::otp::Channel =
+            serde_json::from_value(json!(channel)).unwrap();
+        let challenge = self
+            .store
+            .challenge(&id, party, channel)
+            .await
+            .unwrap()
+            .unwrap();
+        challenge.value.code(&self.key).reveal().to_owned()
+    }
+
+    async fn link(&self, transfer: &str, party: &str, _to: &str) -> String {
+        let id = titolare_domain::transfer::TransferId::parse(transfer).unwrap();
+        let party: titolare_domain::otp::Party = serde_json::from_value(json!(party)).unwrap();
+        titolare_domain::transfer::LinkToken::issue(&self.key, &id, party)
+    }
+
+    async fn reset_token(&self, account: &str, mailbox: &str, _to: &str) -> String {
+        use titolare_domain::ports::{ItemState, TransferReader};
+        use titolare_domain::transfer::{ItemKind, ItemRef, PasswordResetToken};
+        let account = titolare_domain::AccountId::parse(account).unwrap();
+        let item = ItemRef::parse(ItemKind::Mailbox, mailbox).unwrap();
+        let Some(Some(ItemState::Mailbox(m))) =
+            self.store.items(&account, &[item]).await.unwrap().pop()
+        else {
+            panic!("{mailbox} is not in the account")
+        };
+        let issued_at = m.value.password_reset_issued_at.expect("a reset pending");
+        PasswordResetToken::issue(&self.key, &account, &m.value.address, issued_at)
+    }
+
+    async fn emails_to(&self, to: &str) -> Vec<Value> {
+        self.dispatch_pending().await;
+        let data = self
+            .moto
+            .send("GET", "/moto-api/data.json", None, None)
+            .await
+            .body;
+        data["ses"]["Message"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["destinations"].to_string().contains(to))
+            .map(|m| json!({"subject": m["subject"], "text": m["body"]}))
+            .collect()
+    }
+
+    async fn advance(&self, _seconds: i64) {
+        unreachable!("the Lambda functions run on the system clock")
+    }
+}
+
+/// Seed 000 through the real function binaries, one function per route as deployed,
+/// against DynamoDB on moto, with the messages sent by the dispatch function.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_000_through_the_lambda_functions() {
+    let _turn = TURN.lock().await;
+    let (client, table) = testing::fresh_table("wizard-lambda").await;
+    let store = TableStore::new(
+        Arc::new(DynamoBackend::new(client, table.clone())),
+        Arc::new(SystemClock),
+    );
+    titolare_local::seed::demo(&store).await.unwrap();
+    let endpoint = testing::moto_endpoint().await;
+    aws_sdk_sesv2::Client::new(&testing::sdk_config(&endpoint).await)
+        .create_email_identity()
+        .email_identity(SENDER)
+        .send()
+        .await
+        .expect("the sender is an SES identity");
+    let (_watch, port) = start_watch(&table, &endpoint).await;
+    let surface = LambdaSurface {
+        emulator: HttpClient::new(format!("http://127.0.0.1:{port}")),
+        moto: HttpClient::new(endpoint.clone()),
+        store,
+        key: titolare_domain::secret::SecretKey::parse(KEY_HEX).unwrap(),
+    };
+    flow::full_success(&surface).await;
 }
