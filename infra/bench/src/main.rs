@@ -1,9 +1,12 @@
 //! `infra/scripts/bench` runs this (release build, moto started by the script):
 //! 1. items the store reads for a search by cognome, in an account of N holders, for two N
 //!    on each store: the cost must not grow with the account (goal: ratio ≤ 1.1);
-//! 2. requests/s of the local gateway binary for `GET /v1/holders/{id}` (goal ≥ 10,000).
+//! 2. store calls per wizard step and the CPU time of a whole change of holder (wizard.rs);
+//! 3. requests/s of the local gateway binary for `GET /v1/holders/{id}` (goal ≥ 10,000).
 //!
 //! Results go to `infra/bench/RESULTS.md`.
+
+mod wizard;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
@@ -296,6 +299,7 @@ async fn main() {
     )
     .await;
 
+    wizard::wizard_costs(&mut report).await;
     gateway_throughput(&mut report).await;
     std::fs::write("infra/bench/RESULTS.md", &report).expect("write infra/bench/RESULTS.md");
     println!("\nwritten to infra/bench/RESULTS.md");

@@ -1,0 +1,297 @@
+//! Store calls per wizard step and the CPU time of a whole change of holder, through the
+//! real handlers (`titolare_api::App`) over the embedded store, with no HTTP in between.
+
+use lambda_http::aws_lambda_events::apigw::{
+    ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerJwtDescription,
+    ApiGatewayV2httpRequestContext,
+};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request};
+use serde_json::{Value, json};
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use titolare_api::{App, Services};
+use titolare_domain::otp::{Channel, Party};
+use titolare_domain::ports::{ChallengeStore, Fixtures, ItemState, TransferReader};
+use titolare_domain::secret::SecretKey;
+use titolare_domain::transfer::{ItemKind, ItemRef, LinkToken, PasswordResetToken, TransferId};
+use titolare_domain::{Account, AccountId, HolderId, Tipo};
+use titolare_store::clock::SystemClock;
+use titolare_store::conformance::{person, sample_domain, sample_mailbox};
+use titolare_store::probes::CountingBackend;
+use titolare_store::{ItemBackend, TableStore};
+
+enum Who<'a> {
+    Account(&'a str),
+    Link(&'a str),
+    Nobody,
+}
+
+struct World {
+    app: App,
+    store: Arc<TableStore>,
+    counting: Arc<CountingBackend>,
+    key: SecretKey,
+}
+
+impl World {
+    async fn call(&self, method: &str, path: &str, who: Who<'_>, body: Value) -> Value {
+        let mut req: Request = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json")
+            .body(Body::Text(body.to_string()))
+            .expect("request");
+        let mut ctx = ApiGatewayV2httpRequestContext::default();
+        ctx.request_id = Some("bench".into());
+        match who {
+            Who::Account(account) => {
+                let mut jwt = ApiGatewayRequestAuthorizerJwtDescription::default();
+                jwt.claims.insert("sub".into(), account.into());
+                let mut authorizer = ApiGatewayRequestAuthorizer::default();
+                authorizer.jwt = Some(jwt);
+                ctx.authorizer = Some(authorizer);
+            }
+            Who::Link(token) => {
+                let value = format!("Bearer {token}").parse().expect("header");
+                req.headers_mut().insert("authorization", value);
+            }
+            Who::Nobody => {}
+        }
+        req.extensions_mut()
+            .insert(RequestContext::ApiGatewayV2(ctx));
+        let response = self.app.handle(req).await;
+        let status = response.status().as_u16();
+        let Body::Text(text) = response.body() else {
+            panic!("{method} {path}: no body")
+        };
+        assert!(status < 300, "{method} {path}: {status} {text}");
+        serde_json::from_str(text).expect("JSON")
+    }
+
+    async fn code(&self, id: &TransferId, party: Party, channel: Channel) -> String {
+        let c = self
+            .store
+            .challenge(id, party, channel)
+            .await
+            .unwrap()
+            .unwrap();
+        c.value.code(&self.key).reveal().to_owned()
+    }
+}
+
+/// One change of holder in account `n`: a mailbox and a domain to a privato, every step
+/// of both holders, and the new holder's password reset. Returns each step's store calls
+/// and time.
+async fn one_flow(w: &World, n: u64) -> Vec<(&'static str, u64, u64, Duration)> {
+    let account = format!("bench-{n}");
+    let acc = AccountId::parse(&account).unwrap();
+    let (mailbox, domain) = (format!("m{n}@pec.it"), format!("d{n}.it"));
+    let (current, new) = (10 * n + 1, 10 * n + 2);
+    w.store
+        .seed_holder(&acc, &person(current, Tipo::Privato, "Rossi", "Mario"))
+        .await
+        .unwrap();
+    w.store
+        .seed_holder(&acc, &person(new, Tipo::Privato, "Bianchi", "Anna"))
+        .await
+        .unwrap();
+    w.store
+        .put_mailbox(&acc, &sample_mailbox(&mailbox, &current.to_string()))
+        .await
+        .unwrap();
+    w.store
+        .put_domain(&acc, &sample_domain(&domain, &current.to_string()))
+        .await
+        .unwrap();
+    w.store
+        .put_account(&Account {
+            id: acc.clone(),
+            username: account.clone(),
+            own_holder_id: Some(HolderId::from_number(current)),
+        })
+        .await
+        .unwrap();
+    let mut steps = Vec::new();
+    macro_rules! step {
+        ($name:expr, $call:expr) => {{
+            w.counting.reset();
+            let started = Instant::now();
+            let answer = $call.await;
+            let elapsed = started.elapsed();
+            let c = w.counting.counts();
+            steps.push(($name, c.reads, c.writes, elapsed));
+            answer
+        }};
+    }
+    let items = json!([{"kind": "mailbox", "id": mailbox}, {"kind": "domain", "id": domain}]);
+    let body =
+        json!({"items": items, "management": {"mode": "keep"}, "new_holder_id": new.to_string()});
+    let draft = step!(
+        "create the draft",
+        w.call("POST", "/v1/transfers", Who::Account(&account), body)
+    );
+    let id = TransferId::parse(draft["id"].as_str().unwrap()).unwrap();
+    let codes = format!("/v1/transfers/{}/codes", id.as_str());
+    let sms = json!({"channel": "sms"});
+    step!(
+        "initiator: send SMS code",
+        w.call("POST", &codes, Who::Account(&account), sms.clone())
+    );
+    let code = w.code(&id, Party::Initiator, Channel::Sms).await;
+    let verify = json!({"channel": "sms", "code": code});
+    step!(
+        "initiator: verify (opens, invites)",
+        w.call(
+            "POST",
+            &format!("{codes}/verify"),
+            Who::Account(&account),
+            verify
+        )
+    );
+    let decisions =
+        json!({"decisions": [{"item": mailbox, "accept": true}, {"item": domain, "accept": true}]});
+    for party in [Party::CurrentHolder, Party::NewHolder] {
+        let link = LinkToken::issue(&w.key, &id, party);
+        let who = || Who::Link(&link);
+        let (decide, send, check) = if party == Party::CurrentHolder {
+            (
+                "current holder: decisions",
+                "current holder: send SMS code",
+                "current holder: verify SMS",
+            )
+        } else {
+            (
+                "new holder: decisions",
+                "new holder: send SMS code",
+                "new holder: verify SMS",
+            )
+        };
+        step!(
+            decide,
+            w.call("POST", "/v1/party/decisions", who(), decisions.clone())
+        );
+        if party == Party::NewHolder {
+            let accepted = json!({"accepted": ["condizioni-generali", "privacy"]});
+            step!(
+                "new holder: contract",
+                w.call("POST", "/v1/party/contract", who(), accepted)
+            );
+        }
+        step!(send, w.call("POST", "/v1/party/codes", who(), sms.clone()));
+        let code = w.code(&id, party, Channel::Sms).await;
+        step!(
+            check,
+            w.call(
+                "POST",
+                "/v1/party/codes/verify",
+                who(),
+                json!({"channel": "sms", "code": code})
+            )
+        );
+        if party == Party::NewHolder {
+            let email = json!({"channel": "email"});
+            step!(
+                "new holder: send email code",
+                w.call("POST", "/v1/party/codes", who(), email)
+            );
+            let code = w.code(&id, party, Channel::Email).await;
+            let verify = json!({"channel": "email", "code": code});
+            let done = step!(
+                "new holder: verify email (completes)",
+                w.call("POST", "/v1/party/codes/verify", who(), verify)
+            );
+            assert_eq!(done["status"], "completed");
+        }
+    }
+    let item = ItemRef::parse(ItemKind::Mailbox, &mailbox).unwrap();
+    let Some(Some(ItemState::Mailbox(m))) = w.store.items(&acc, &[item]).await.unwrap().pop()
+    else {
+        panic!("the mailbox")
+    };
+    let issued = m.value.password_reset_issued_at.expect("a reset pending");
+    let token = PasswordResetToken::issue(&w.key, &acc, &m.value.address, issued);
+    let reset = json!({"token": token, "password": "Nuova-Password-2026"});
+    step!(
+        "new holder: password reset (argon2id)",
+        w.call("POST", "/v1/password-reset", Who::Nobody, reset)
+    );
+    steps
+}
+
+/// Process CPU time (user + system) so far, from /proc (Linux).
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // The kernel's USER_HZ is 100 on every Linux this runs on.
+    Some(Duration::from_millis(ticks * 10))
+}
+
+pub async fn wizard_costs(report: &mut String) {
+    const FLOWS: u64 = 200;
+    let dir = std::env::temp_dir().join(format!("titolare-bench-wizard-{}", std::process::id()));
+    let embedded: Arc<dyn ItemBackend> = Arc::new(
+        titolare_store_embedded::EmbeddedBackend::open(&dir.join("wizard.redb")).expect("store"),
+    );
+    let counting = Arc::new(CountingBackend::new(embedded));
+    let store = Arc::new(TableStore::new(counting.clone(), Arc::new(SystemClock)));
+    let key = SecretKey::from_bytes(&[3; 32]).unwrap();
+    let w = World {
+        app: App::new(Services {
+            store: store.clone(),
+            clock: Arc::new(SystemClock),
+            key: Some(key.clone()),
+            codes: Default::default(),
+            rules: Default::default(),
+        }),
+        store,
+        counting,
+        key,
+    };
+    let mut totals: Vec<(&'static str, u64, u64, Duration)> = Vec::new();
+    let (cpu_before, wall) = (cpu_time(), Instant::now());
+    for n in 1..=FLOWS {
+        for (i, (name, reads, writes, time)) in one_flow(&w, n).await.into_iter().enumerate() {
+            match totals.get_mut(i) {
+                Some(t) => (t.1, t.2, t.3) = (t.1 + reads, t.2 + writes, t.3 + time),
+                None => totals.push((name, reads, writes, time)),
+            }
+        }
+    }
+    let wall = wall.elapsed();
+    let cpu = cpu_before.zip(cpu_time()).map(|(a, b)| b - a);
+    let reset_time = totals.last().map(|t| t.3).unwrap_or_default();
+    let _ = writeln!(
+        report,
+        "\n## Store calls per wizard step\n\nThe full change of holder of a mailbox and a domain (keep, new holder privato) through the real handlers over the embedded store, {FLOWS} times; calls per step (reads: GetItem/Query; writes: one transaction or sequence each). Goal: 1 read + 1 write a step.\n\n| step | reads | writes | µs (mean) |\n|---|---:|---:|---:|"
+    );
+    let (mut all_reads, mut all_writes) = (0, 0);
+    for (name, reads, writes, time) in &totals {
+        all_reads += reads;
+        all_writes += writes;
+        let _ = writeln!(
+            report,
+            "| {name} | {} | {} | {} |",
+            reads / FLOWS,
+            writes / FLOWS,
+            time.as_micros() as u64 / FLOWS
+        );
+    }
+    let _ = writeln!(
+        report,
+        "| **whole flow** | **{}** | **{}** | |",
+        all_reads / FLOWS,
+        all_writes / FLOWS
+    );
+    let per_flow = |d: Duration| d.as_secs_f64() * 1000.0 / FLOWS as f64;
+    let _ = writeln!(
+        report,
+        "\n## CPU time of a whole flow\n\n{FLOWS} flows (every step above, seeding included) on one thread: **{:.2} ms CPU** per flow ({:.2} ms wall), of which the argon2id hash of the password reset takes {:.2} ms.",
+        cpu.map(per_flow).unwrap_or(f64::NAN),
+        per_flow(wall),
+        per_flow(reset_time)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
