@@ -8,7 +8,7 @@ use titolare_domain::otp::Party;
 use titolare_domain::outbox::OutboxMessage;
 use titolare_domain::ports::*;
 use titolare_domain::transfer::Actor;
-use titolare_domain::transfer::{ItemKind, Management, Transfer, TransferId, TransferStatus};
+use titolare_domain::transfer::{Management, Transfer, TransferId, TransferStatus};
 use titolare_domain::wizard::{Action, Rules, effects, moved_mailbox};
 
 /// What a step writes besides the request itself.
@@ -98,11 +98,6 @@ async fn completion_writes(
             to: after.target_account().clone(),
         });
     }
-    debug_assert!(
-        moved
-            .iter()
-            .all(|i| matches!(i.kind, ItemKind::Mailbox | ItemKind::Domain))
-    );
     Ok(writes)
 }
 
@@ -125,10 +120,14 @@ pub async fn expire_overdue(
 ) -> Result<ExpiryReport, ApiError> {
     let now = clock.now();
     let mut report = ExpiryReport::default();
-    for id in store.overdue(now, batch).await? {
-        match expire_one(store, rules, &id, now).await {
+    for due in store.overdue(now, batch).await? {
+        match expire_one(store, rules, &due.transfer, now).await {
             Ok(true) => report.expired += 1,
-            Ok(false) => report.skipped += 1,
+            // Ended or gone: its entry must not hide the requests behind it.
+            Ok(false) => {
+                store.drop_due(&due).await?;
+                report.skipped += 1;
+            }
             // Another expirer, the backstop or a last step got there first.
             Err(ApiError::Store(StoreError::Conflict)) => report.skipped += 1,
             Err(e) => return Err(e),

@@ -241,13 +241,16 @@ pub trait TransferReader: Send + Sync {
         account: &AccountId,
         items: &[ItemRef],
     ) -> Result<Vec<Option<ItemState>>, StoreError>;
-    /// Requests still running whose deadline is at or before `now`, soonest first, found
-    /// through the index by deadline.
-    async fn overdue(
-        &self,
-        now: jiff::Timestamp,
-        limit: usize,
-    ) -> Result<Vec<TransferId>, StoreError>;
+    /// Entries of the index by deadline at or before `now`, soonest first: requests still
+    /// running past their deadline (or, if the backstop could not end one, stale entries).
+    async fn overdue(&self, now: jiff::Timestamp, limit: usize) -> Result<Vec<Due>, StoreError>;
+}
+
+/// An entry of the index by deadline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    pub transfer: TransferId,
+    pub deadline: jiff::Timestamp,
 }
 
 /// How the request item must stand for a commit to apply.
@@ -319,6 +322,8 @@ pub trait TransferWriter: Send + Sync {
     /// Applies a step; `Conflict` when the request, a challenge, a lock or an item changed
     /// since read (nothing is written then).
     async fn commit(&self, commit: &TransferCommit<'_>) -> Result<(), StoreError>;
+    /// Drops an index entry whose request has ended or is gone, so it cannot hide others.
+    async fn drop_due(&self, due: &Due) -> Result<(), StoreError>;
     /// Replaces a mailbox unchanged since read (a password reset).
     async fn update_mailbox(
         &self,

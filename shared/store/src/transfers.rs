@@ -105,7 +105,7 @@ impl TransferReader for TableStore {
         Ok(states)
     }
 
-    async fn overdue(&self, now: Timestamp, limit: usize) -> Result<Vec<TransferId>, StoreError> {
+    async fn overdue(&self, now: Timestamp, limit: usize) -> Result<Vec<Due>, StoreError> {
         let query = Query {
             pk: DUE_PK.into(),
             sk_prefix: String::new(),
@@ -123,11 +123,18 @@ impl TransferReader for TableStore {
             let Some((deadline, id)) = item.sk.split_once('#') else {
                 continue;
             };
-            if deadline.parse::<i64>().unwrap_or(i64::MAX) > now.as_second() {
+            let Some(deadline) = deadline
+                .parse::<i64>()
+                .ok()
+                .and_then(|d| Timestamp::from_second(d).ok())
+            else {
+                continue;
+            };
+            if deadline > now {
                 break;
             }
-            if let Ok(id) = TransferId::parse(id) {
-                due.push(id);
+            if let Ok(transfer) = TransferId::parse(id) {
+                due.push(Due { transfer, deadline });
             }
         }
         Ok(due)
@@ -261,7 +268,7 @@ impl TableStore {
             .filter(|b| !b.status.is_ended())
             .map(|b| b.deadline);
         let new_due = running.then_some(after.deadline);
-        if old_due != new_due || c.condition == TransferCondition::Removed {
+        if old_due != new_due {
             if let Some(d) = old_due {
                 writes.push(Write::Delete {
                     pk: DUE_PK.into(),
@@ -367,6 +374,15 @@ impl TransferWriter for TableStore {
     async fn commit(&self, commit: &TransferCommit<'_>) -> Result<(), StoreError> {
         let writes = self.commit_writes(commit)?;
         self.transact(&writes).await
+    }
+
+    async fn drop_due(&self, due: &Due) -> Result<(), StoreError> {
+        self.transact(&[Write::Delete {
+            pk: DUE_PK.into(),
+            sk: due_sk(due.deadline, &due.transfer),
+            condition: Condition::Always,
+        }])
+        .await
     }
 
     async fn update_mailbox(
