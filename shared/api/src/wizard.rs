@@ -159,10 +159,11 @@ fn capitalised(text: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Runs `action` of `party` on request `id` and answers with `view` of the result.
+/// Runs `action` of `party` on the request as just read and answers with `view` of the
+/// result; after a conflict, on the request read again.
 pub(crate) async fn run_step(
     s: &Services,
-    id: &TransferId,
+    mut read: Versioned<Transfer>,
     party: Party,
     action: &Action,
     caller: &Caller,
@@ -170,8 +171,8 @@ pub(crate) async fn run_step(
     view: impl Fn(&Transfer) -> Value,
 ) -> Answer {
     let now = s.clock.now();
+    let id = read.value.id.clone();
     for _ in 0..TRIES {
-        let read = s.store.transfer(id).await?.ok_or(ApiError::InvalidLink)?;
         let applied = read
             .value
             .apply(party, action, now, &s.rules, &actor(caller))
@@ -205,6 +206,7 @@ pub(crate) async fn run_step(
                 {
                     return Ok(answer);
                 }
+                read = s.store.transfer(&id).await?.ok_or(ApiError::InvalidLink)?;
             }
             Err(e) => return Err(e),
         }
@@ -650,7 +652,7 @@ pub(crate) async fn cancel(s: &Services, caller: &Caller, id: &str, req: &Reques
     }
     run_step(
         s,
-        &t.value.id,
+        t,
         party,
         &Action::Cancel,
         caller,
@@ -784,7 +786,7 @@ pub(crate) async fn holder_step(
         return Ok(answer);
     }
     let view = |t: &Transfer| party_view(s, t, party);
-    run_step(s, &t.value.id, party, &action, caller, idem.as_ref(), view).await
+    run_step(s, t, party, &action, caller, idem.as_ref(), view).await
 }
 
 /// The login step: the account comes from the JWT (Authorization), the request and role
