@@ -211,15 +211,12 @@ async fn outbox_code(client: &HttpClient, count: usize) -> (String, serde_json::
 #[tokio::test]
 async fn codes_go_through_the_local_outbox() {
     use titolare_domain::ports::Fixtures;
-    use titolare_domain::transfer::{LinkToken, TransferStatus};
+    use titolare_domain::transfer::LinkToken;
     let gw = local_gateway().await;
     let token = gw.client.login("demo").await;
     let account = titolare_domain::AccountId::parse("demo").unwrap();
     let deadline = jiff::Timestamp::now().as_second() + 86_400;
-    let draft = titolare_store::conformance::sample_transfer(501, &account, deadline);
-    let mut draft = draft;
-    draft.status = TransferStatus::Draft;
-    draft.progress.initiator.clear();
+    let draft = titolare_store::conformance::sample_draft(501, &account, deadline);
     let open = titolare_store::conformance::sample_transfer(502, &account, deadline);
     gw.server().store.put_transfer(&draft).await.unwrap();
     gw.server().store.put_transfer(&open).await.unwrap();

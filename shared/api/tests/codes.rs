@@ -16,7 +16,7 @@ use titolare_domain::ports::{ChallengeStore, Fixtures, OutboxStore};
 use titolare_domain::secret::SecretKey;
 use titolare_domain::transfer::{LinkToken, Transfer, TransferStatus};
 use titolare_store::clock::FixedClock;
-use titolare_store::conformance::{NOW, sample_transfer};
+use titolare_store::conformance::{NOW, sample_draft, sample_transfer};
 use titolare_store::probes::FailingBackend;
 use titolare_store::{ItemBackend, TableStore};
 use titolare_store_embedded::EmbeddedBackend;
@@ -62,11 +62,12 @@ fn world() -> World {
 impl World {
     /// A request of account "acc", draft (the initiator's phase) or open (the holders').
     async fn transfer(&self, id: u64, status: TransferStatus) -> Transfer {
-        let mut t = sample_transfer(id, &AccountId::parse("acc").unwrap(), NOW + 5 * 86_400);
+        let account = AccountId::parse("acc").unwrap();
+        let mut t = match status {
+            TransferStatus::Draft => sample_draft(id, &account, NOW + 5 * 86_400),
+            _ => sample_transfer(id, &account, NOW + 5 * 86_400),
+        };
         t.status = status;
-        if status == TransferStatus::Draft {
-            t.progress.initiator.clear();
-        }
         self.store.put_transfer(&t).await.unwrap();
         t
     }

@@ -902,6 +902,18 @@ pub fn sample_transfer(
     }
 }
 
+/// The same request as a draft: the initiator has not verified it yet.
+pub fn sample_draft(
+    id: u64,
+    account: &AccountId,
+    deadline: i64,
+) -> titolare_domain::transfer::Transfer {
+    let mut t = sample_transfer(id, account, deadline);
+    t.status = titolare_domain::transfer::TransferStatus::Draft;
+    t.progress.initiator.clear();
+    t
+}
+
 /// Commits a code send of a stored request: the challenge and its message.
 pub async fn record_send(
     store: &dyn TransferWriter,
