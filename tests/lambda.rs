@@ -488,3 +488,139 @@ async fn seed_000_through_the_lambda_functions() {
     };
     flow::full_success(&surface).await;
 }
+
+/// A DynamoDB attribute map in the stream's JSON form (`{"S": …}`, `{"M": …}`…).
+fn stream_json(
+    map: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+) -> Value {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    fn one(v: &A) -> Value {
+        match v {
+            A::S(s) => json!({ "S": s }),
+            A::N(n) => json!({ "N": n }),
+            A::Bool(b) => json!({ "BOOL": b }),
+            A::Null(_) => json!({ "NULL": true }),
+            A::M(m) => {
+                json!({ "M": m.iter().map(|(k, v)| (k.clone(), one(v))).collect::<serde_json::Map<_, _>>() })
+            }
+            A::L(l) => json!({ "L": l.iter().map(one).collect::<Vec<_>>() }),
+            other => panic!("unexpected attribute {other:?}"),
+        }
+    }
+    Value::Object(map.iter().map(|(k, v)| (k.clone(), one(v))).collect())
+}
+
+/// The scheduled expirer and the TTL backstop, as deployed: each ends an overdue request
+/// once however often it runs, with one outcome and one set of notices.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_expirer_and_the_ttl_backstop_end_a_request_once() {
+    use titolare_domain::ports::{
+        OperationReader, OutboxStore, TransferCommit, TransferCondition, TransferReader,
+        TransferWriter,
+    };
+    use titolare_domain::transfer::TransferStatus;
+    use titolare_store::ItemBackend;
+    let _turn = TURN.lock().await;
+    let (client, table) = testing::fresh_table("expiry-lambda").await;
+    let backend = Arc::new(DynamoBackend::new(client, table.clone()));
+    let store = TableStore::new(backend.clone(), Arc::new(SystemClock));
+    let account = titolare_domain::AccountId::parse("scaduto").unwrap();
+    let deadline = jiff::Timestamp::now().as_second() + 2;
+    let (expiring, removed) = (
+        titolare_store::conformance::sample_transfer(71, &account, deadline),
+        titolare_store::conformance::sample_transfer(72, &account, deadline),
+    );
+    for t in [&expiring, &removed] {
+        store
+            .commit(&TransferCommit::new(TransferCondition::New, None, t))
+            .await
+            .unwrap();
+    }
+    let endpoint = testing::moto_endpoint().await;
+    let (_watch, port) = start_watch(&table, &endpoint).await;
+    let emulator = HttpClient::new(format!("http://127.0.0.1:{port}"));
+    let invoke = |function: &'static str, event: Value| {
+        let emulator = emulator.clone();
+        async move {
+            let reply = emulator
+                .send(
+                    "POST",
+                    &format!("/2015-03-31/functions/{function}/invocations"),
+                    None,
+                    Some(&event.to_string()),
+                )
+                .await;
+            assert_eq!(reply.status, 200, "{function}: {}", reply.body);
+            reply.body
+        }
+    };
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+
+    // The table's TTL removes request 72 before any expirer ran.
+    let pk = format!("TRANSFER#{}", removed.id.as_str());
+    let old = backend
+        .get(&pk, "TRANSFER", i64::MIN)
+        .await
+        .unwrap()
+        .unwrap();
+    let image: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> =
+        serde_dynamo::to_item(&old).unwrap();
+    backend
+        .transact(
+            &[titolare_store::Write::Delete {
+                pk: pk.clone(),
+                sk: "TRANSFER".into(),
+                condition: titolare_store::Condition::Always,
+            }],
+            0,
+        )
+        .await
+        .unwrap();
+    let removal = json!({"Records": [{
+        "eventName": "REMOVE",
+        "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"},
+        "dynamodb": {
+            "Keys": {"pk": {"S": pk}, "sk": {"S": "TRANSFER"}},
+            "OldImage": stream_json(&image),
+            "SequenceNumber": "7200",
+        },
+    }]});
+    for run in 1..=2 {
+        let answer = invoke("ttl-backstop", removal.clone()).await;
+        assert_eq!(answer["batchItemFailures"], json!([]), "backstop run {run}");
+    }
+    for run in 1..=2 {
+        let answer = invoke(
+            "expirer",
+            json!({"version": "0", "detail-type": "Scheduled Event"}),
+        )
+        .await;
+        assert_eq!(
+            answer["expired"],
+            if run == 1 { 1 } else { 0 },
+            "expirer run {run}: {answer}"
+        );
+    }
+    for t in [&expiring, &removed] {
+        let stored = store.transfer(&t.id).await.unwrap().unwrap();
+        assert_eq!(
+            stored.value.status,
+            TransferStatus::Expired,
+            "{}",
+            t.id.as_str()
+        );
+        let notices = store
+            .outbox_messages(&t.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.id.contains("-expiry-"))
+            .count();
+        assert_eq!(notices, 2, "each holder told once about {}", t.id.as_str());
+    }
+    let ops = store
+        .operations(&account, &titolare_domain::PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(ops.items.len(), 2, "one outcome per request");
+}
