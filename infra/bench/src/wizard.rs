@@ -288,7 +288,7 @@ pub async fn wizard_costs(report: &mut String) {
     let per_flow = |d: Duration| d.as_secs_f64() * 1000.0 / FLOWS as f64;
     let _ = writeln!(
         report,
-        "\n## CPU time of a whole flow\n\n{FLOWS} flows (every step above, seeding included) on one thread: **{:.2} ms CPU** per flow ({:.2} ms wall, most of it waiting for the embedded store's durable commits); the password-reset step alone, an argon2id hash (19 MiB, 2 passes), takes {:.2} ms wall.",
+        "\n## CPU time of a whole flow\n\n{FLOWS} flows (every step above, seeding included) on one thread: **{:.2} ms CPU** per flow ({:.2} ms wall, durable commits included); the password-reset step alone, an argon2id hash (19 MiB, 2 passes), takes {:.2} ms wall.",
         cpu.map(per_flow).unwrap_or(f64::NAN),
         per_flow(wall),
         per_flow(reset_time)
