@@ -143,79 +143,91 @@ pub async fn run_dispatch_function() -> Result<(), Error> {
     .await
 }
 
+/// What the expirer and the backstop work with, built once per cold start.
+struct Lifecycle {
+    store: Arc<TableStore>,
+    clock: Arc<SystemClock>,
+    rules: titolare_domain::wizard::Rules,
+}
+
+/// Runs an event function over the request lifecycle until the runtime stops.
+async fn run_lifecycle<F, Fut>(handle: F) -> Result<(), Error>
+where
+    F: Fn(Arc<Lifecycle>, LambdaEvent<serde_json::Value>) -> Fut,
+    Fut: std::future::Future<Output = Result<serde_json::Value, Error>>,
+{
+    init_tracing();
+    let w = wiring().await?;
+    let lifecycle = Arc::new(Lifecycle {
+        store: w.store,
+        clock: w.clock,
+        rules: titolare_api::config::rules_from_env()?,
+    });
+    lambda_runtime::run(lambda_runtime::service_fn(move |event| {
+        handle(lifecycle.clone(), event)
+    }))
+    .await
+}
+
 /// The scheduled expirer (EventBridge, every 5 minutes): ends overdue requests as `expired`
 /// until none is left or the invocation nears its time limit.
 pub async fn run_expirer_function() -> Result<(), Error> {
-    init_tracing();
-    let w = wiring().await?;
-    let rules = Arc::new(titolare_api::config::rules_from_env()?);
-    let (store, clock) = (w.store, w.clock);
-    lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: LambdaEvent<serde_json::Value>| {
-            let (store, clock, rules) = (store.clone(), clock.clone(), rules.clone());
-            async move {
-                let started = std::time::Instant::now();
-                let budget = event
-                    .context
-                    .deadline()
-                    .duration_since(std::time::SystemTime::now())
-                    .unwrap_or_default()
-                    .saturating_sub(std::time::Duration::from_secs(10));
-                let mut total = titolare_api::lifecycle::ExpiryReport::default();
-                loop {
-                    let report =
-                        titolare_api::lifecycle::expire_overdue(&*store, &*clock, &rules, 50)
-                            .await
-                            .map_err(|e| format!("expirer: {e}"))?;
-                    total.expired += report.expired;
-                    total.skipped += report.skipped;
-                    if report.expired + report.skipped < 50 || started.elapsed() >= budget {
-                        break;
-                    }
-                }
-                Ok::<_, Error>(serde_json::json!({
-                    "expired": total.expired,
-                    "skipped": total.skipped,
-                }))
-            }
-        },
-    ))
-    .await
+    run_lifecycle(expire).await
+}
+
+async fn expire(
+    l: Arc<Lifecycle>,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<serde_json::Value, Error> {
+    const BATCH: usize = 50;
+    let started = std::time::Instant::now();
+    let budget = event
+        .context
+        .deadline()
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default()
+        .saturating_sub(std::time::Duration::from_secs(10));
+    let mut total = titolare_api::lifecycle::ExpiryReport::default();
+    loop {
+        let report = titolare_api::lifecycle::expire_overdue(&*l.store, &*l.clock, &l.rules, BATCH)
+            .await
+            .map_err(|e| format!("expirer: {e}"))?;
+        total.expired += report.expired;
+        total.skipped += report.skipped;
+        if report.expired + report.skipped < BATCH || started.elapsed() >= budget {
+            break;
+        }
+    }
+    Ok(serde_json::json!({ "expired": total.expired, "skipped": total.skipped }))
 }
 
 /// The TTL backstop: a stream consumer of requests the table's TTL removed. A request still
 /// running is written again as `expired`, with its outcome and notices, once.
 pub async fn run_backstop_function() -> Result<(), Error> {
-    init_tracing();
-    let w = wiring().await?;
-    let rules = Arc::new(titolare_api::config::rules_from_env()?);
-    let (store, clock) = (w.store, w.clock);
-    lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: LambdaEvent<serde_json::Value>| {
-            let (store, clock, rules) = (store.clone(), clock.clone(), rules.clone());
-            async move {
-                let mut failures = Vec::new();
-                for removal in titolare_store_dynamodb::stream::ttl_removals(&event.payload) {
-                    let result = match &removal.transfer {
-                        Ok(t) => titolare_api::lifecycle::backstop(&*store, &*clock, &rules, t)
-                            .await
-                            .map(|_| ())
-                            .map_err(|e| e.to_string()),
-                        // A record we cannot read will not read better on a retry.
-                        Err(e) => {
-                            tracing::error!(error = %e, "unreadable removed request");
-                            Ok(())
-                        }
-                    };
-                    if let Err(e) = result {
-                        tracing::warn!(error = %e, "backstop failed; the record will be retried");
-                        failures
-                            .push(serde_json::json!({ "itemIdentifier": removal.sequence_number }));
-                    }
-                }
-                Ok::<_, Error>(serde_json::json!({ "batchItemFailures": failures }))
+    run_lifecycle(backstop).await
+}
+
+async fn backstop(
+    l: Arc<Lifecycle>,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<serde_json::Value, Error> {
+    let mut failures = Vec::new();
+    for removal in titolare_store_dynamodb::stream::ttl_removals(&event.payload) {
+        let result = match &removal.transfer {
+            Ok(t) => titolare_api::lifecycle::backstop(&*l.store, &*l.clock, &l.rules, t)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            // A record we cannot read will not read better on a retry.
+            Err(e) => {
+                tracing::error!(error = %e, "unreadable removed request");
+                Ok(())
             }
-        },
-    ))
-    .await
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "backstop failed; the record will be retried");
+            failures.push(serde_json::json!({ "itemIdentifier": removal.sequence_number }));
+        }
+    }
+    Ok(serde_json::json!({ "batchItemFailures": failures }))
 }
