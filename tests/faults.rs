@@ -10,47 +10,31 @@ use titolare_domain::ports::*;
 use titolare_domain::{AccountId, PageRequest};
 use titolare_e2e::flow::{self, As, Surface};
 use titolare_e2e::{GatewaySurface, Reply};
-use titolare_store::{BackendError, Count, Item, ItemBackend, Query, QueryPage, TableStore, Write};
+use titolare_store::probes::{Hooked, TransactHook};
+use titolare_store::{BackendError, TableStore, Write};
 
 /// Fails the next transaction of a wizard step when armed. The dispatcher's own writes
 /// (outbox and challenge delivery) pass, so the failure always hits the step under test.
 struct StepFailure {
-    inner: Arc<dyn ItemBackend>,
     armed: AtomicBool,
 }
 
-fn is_step(writes: &[Write]) -> bool {
-    writes.iter().any(|w| {
-        matches!(w, Write::Put { item, .. } if ["transfer", "mailbox", "holder"].contains(&item.kind.as_str()))
-    })
-}
-
-#[async_trait]
-impl ItemBackend for StepFailure {
-    async fn get(&self, pk: &str, sk: &str, now: i64) -> Result<Option<Item>, BackendError> {
-        self.inner.get(pk, sk, now).await
-    }
-    async fn query(&self, query: &Query, now: i64) -> Result<QueryPage, BackendError> {
-        self.inner.query(query, now).await
-    }
-    async fn count(&self, pk: &str, sk_prefix: &str, now: i64) -> Result<Count, BackendError> {
-        self.inner.count(pk, sk_prefix, now).await
-    }
-    async fn transact(&self, writes: &[Write], now: i64) -> Result<(), BackendError> {
-        if is_step(writes) && self.armed.swap(false, Ordering::SeqCst) {
+impl TransactHook for StepFailure {
+    fn before(&self, writes: &[Write]) -> Result<(), BackendError> {
+        let step = writes.iter().any(|w| {
+            matches!(w, Write::Put { item, .. } if ["transfer", "mailbox", "holder"].contains(&item.kind.as_str()))
+        });
+        if step && self.armed.swap(false, Ordering::SeqCst) {
             return Err(BackendError::Unavailable("injected failure".into()));
         }
-        self.inner.transact(writes, now).await
-    }
-    async fn next_sequence(&self, name: &str) -> Result<u64, BackendError> {
-        self.inner.next_sequence(name).await
+        Ok(())
     }
 }
 
 /// The gateway surface with every write failed once first.
 struct Faulty {
     inner: GatewaySurface,
-    failure: Arc<StepFailure>,
+    failure: Arc<Hooked<StepFailure>>,
     store: Arc<TableStore>,
     failed: AtomicUsize,
 }
@@ -102,9 +86,9 @@ impl Surface for Faulty {
             return self.inner.call(method, path, who, body).await;
         }
         let before = self.state().await;
-        self.failure.armed.store(true, Ordering::SeqCst);
+        self.failure.hook.armed.store(true, Ordering::SeqCst);
         let first = self.inner.call(method, path, who, body.clone()).await;
-        if !self.failure.armed.swap(false, Ordering::SeqCst) {
+        if !self.failure.hook.armed.swap(false, Ordering::SeqCst) {
             // The step reached its write, and the write failed.
             assert_eq!(first.status, 503, "{method} {path}: {}", first.body);
             assert_eq!(first.body["type"], "urn:titolare:problem:unavailable");
@@ -141,10 +125,12 @@ async fn every_write_of_seed_000_fails_once_and_changes_nothing() {
     let dir = std::env::temp_dir().join(format!("titolare-faults-{}", std::process::id()));
     let embedded =
         titolare_store_embedded::EmbeddedBackend::open(&dir.join("faults.redb")).unwrap();
-    let failure = Arc::new(StepFailure {
-        inner: Arc::new(embedded),
-        armed: AtomicBool::new(false),
-    });
+    let failure = Arc::new(Hooked::around(
+        Arc::new(embedded),
+        StepFailure {
+            armed: AtomicBool::new(false),
+        },
+    ));
     let gw = titolare_e2e::local_gateway_on(failure.clone(), Default::default()).await;
     let faulty = Faulty {
         inner: GatewaySurface::new(gw.client.clone()),

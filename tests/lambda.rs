@@ -61,6 +61,20 @@ fn comparable(mut body: Value) -> Value {
     body
 }
 
+/// Invokes a function through the emulator's Lambda API and returns what it answered.
+async fn invoke(emulator: &HttpClient, function: &str, event: &Value) -> Value {
+    let invoked = emulator
+        .send(
+            "POST",
+            &format!("/2015-03-31/functions/{function}/invocations"),
+            None,
+            Some(&event.to_string()),
+        )
+        .await;
+    assert_eq!(invoked.status, 200, "{function}: {}", invoked.body);
+    invoked.body
+}
+
 /// Keeps `cargo lambda watch` running; dropping it stops the process.
 struct Watch(#[allow(dead_code)] tokio::process::Child);
 
@@ -178,19 +192,11 @@ async fn lambda_binaries_answer_like_the_local_gateway() {
             format!("{path}?{query}")
         };
         let local = gateway.client.send(method, &uri, Some(&token), body).await;
-        let event = api_gateway_event(method, path, query, body, "demo").to_string();
-        let invoked = emulator
-            .send(
-                "POST",
-                &format!("/2015-03-31/functions/{function}/invocations"),
-                None,
-                Some(&event),
-            )
-            .await;
-        assert_eq!(invoked.status, 200, "{function}: {}", invoked.body);
-        let lambda_status = invoked.body["statusCode"].as_u64().expect("statusCode");
+        let event = api_gateway_event(method, path, query, body, "demo");
+        let invoked = invoke(&emulator, function, &event).await;
+        let lambda_status = invoked["statusCode"].as_u64().expect("statusCode");
         let lambda_body: Value =
-            serde_json::from_str(invoked.body["body"].as_str().expect("body")).expect("JSON body");
+            serde_json::from_str(invoked["body"].as_str().expect("body")).expect("JSON body");
         assert_eq!(
             lambda_status,
             u64::from(local.status),
@@ -202,7 +208,7 @@ async fn lambda_binaries_answer_like_the_local_gateway() {
             "{function} {uri}"
         );
         assert_eq!(
-            invoked.body["headers"]["content-type"],
+            invoked["headers"]["content-type"],
             local.content_type.as_str(),
             "{function} {uri}"
         );
@@ -265,18 +271,11 @@ async fn the_dispatch_function_sends_once_per_outbox_record() {
                 .count()
         })
     };
+    let event: Value = serde_json::from_str(&event).unwrap();
     for delivery in 1..=2 {
-        let invoked = emulator
-            .send(
-                "POST",
-                "/2015-03-31/functions/dispatch/invocations",
-                None,
-                Some(&event),
-            )
-            .await;
-        assert_eq!(invoked.status, 200, "{}", invoked.body);
+        let invoked = invoke(&emulator, "dispatch", &event).await;
         assert_eq!(
-            invoked.body["batchItemFailures"],
+            invoked["batchItemFailures"],
             json!([]),
             "delivery {delivery}"
         );
@@ -320,17 +319,7 @@ struct LambdaSurface {
 
 impl LambdaSurface {
     async fn invoke(&self, function: &str, event: &Value) -> Value {
-        let invoked = self
-            .emulator
-            .send(
-                "POST",
-                &format!("/2015-03-31/functions/{function}/invocations"),
-                None,
-                Some(&event.to_string()),
-            )
-            .await;
-        assert_eq!(invoked.status, 200, "{function}: {}", invoked.body);
-        invoked.body
+        invoke(&self.emulator, function, event).await
     }
 
     /// Feeds every pending outbox record of the account's requests to the dispatch function,
@@ -539,21 +528,6 @@ async fn the_expirer_and_the_ttl_backstop_end_a_request_once() {
     let endpoint = testing::moto_endpoint().await;
     let (_watch, port) = start_watch(&table, &endpoint).await;
     let emulator = HttpClient::new(format!("http://127.0.0.1:{port}"));
-    let invoke = |function: &'static str, event: Value| {
-        let emulator = emulator.clone();
-        async move {
-            let reply = emulator
-                .send(
-                    "POST",
-                    &format!("/2015-03-31/functions/{function}/invocations"),
-                    None,
-                    Some(&event.to_string()),
-                )
-                .await;
-            assert_eq!(reply.status, 200, "{function}: {}", reply.body);
-            reply.body
-        }
-    };
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
 
     // The table's TTL removes request 72 before any expirer ran.
@@ -586,15 +560,12 @@ async fn the_expirer_and_the_ttl_backstop_end_a_request_once() {
         },
     }]});
     for run in 1..=2 {
-        let answer = invoke("ttl-backstop", removal.clone()).await;
+        let answer = invoke(&emulator, "ttl-backstop", &removal).await;
         assert_eq!(answer["batchItemFailures"], json!([]), "backstop run {run}");
     }
     for run in 1..=2 {
-        let answer = invoke(
-            "expirer",
-            json!({"version": "0", "detail-type": "Scheduled Event"}),
-        )
-        .await;
+        let scheduled = json!({"version": "0", "detail-type": "Scheduled Event"});
+        let answer = invoke(&emulator, "expirer", &scheduled).await;
         assert_eq!(
             answer["expired"],
             if run == 1 { 1 } else { 0 },

@@ -291,22 +291,22 @@ impl flow::Surface for GatewaySurface {
     }
 
     async fn link(&self, transfer: &str, _party: &str, to: &str) -> String {
-        let needle = format!("gestisci?token={transfer}.");
+        let needle = format!("gestisci#token={transfer}.");
         let m = self.find("email", to, &needle).await;
-        token_after(m["text"].as_str().unwrap(), "gestisci?token=")
+        token_after(m["text"].as_str().unwrap(), "gestisci#token=")
     }
 
     async fn reset_token(&self, account: &str, mailbox: &str, to: &str) -> String {
         use base64::Engine;
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let prefix = format!(
-            "password?token={}.{}.",
+            "password#token={}.{}.",
             b64.encode(account),
             b64.encode(mailbox)
         );
         let m = self.find("email", to, &prefix).await;
         let text = m["text"].as_str().unwrap();
-        let start = text.find(&prefix).unwrap() + "password?token=".len();
+        let start = text.find(&prefix).unwrap() + "password#token=".len();
         token_after(&text[start - 1..], "=")
     }
 

@@ -110,6 +110,7 @@ async fn one_flow(w: &World, n: u64) -> Vec<(&'static str, u64, u64, Duration)> 
             id: acc.clone(),
             username: account.clone(),
             own_holder_id: Some(HolderId::from_number(current)),
+            role: Default::default(),
         })
         .await
         .unwrap();

@@ -62,6 +62,8 @@ struct Gateway {
     local: Local,
     requests: AtomicU64,
     boot: u64,
+    /// The panel's files (`web/`).
+    web_dir: std::path::PathBuf,
 }
 
 type HyperResponse = hyper::Response<Full<Bytes>>;
@@ -79,6 +81,7 @@ pub async fn serve_with(local: Local, port: u16) -> std::io::Result<Server> {
         local,
         requests: AtomicU64::new(0),
         boot,
+        web_dir: crate::web::default_dir(),
     });
     let weak = Arc::downgrade(&gateway);
     let (stop, stopped) = tokio::sync::watch::channel(());
@@ -152,6 +155,11 @@ impl Gateway {
             }
             ("GET", "/dev/outbox.html") => {
                 return reply(200, "text/html; charset=utf-8", self.outbox_html());
+            }
+            ("GET" | "HEAD", path) if !path.starts_with("/v1/") && !path.starts_with("/dev/") => {
+                if let Some(page) = crate::web::serve(&self.web_dir, path) {
+                    return page;
+                }
             }
             _ => {}
         }

@@ -4,6 +4,7 @@
 mod dev;
 mod gateway;
 pub mod seed;
+pub mod web;
 
 pub use dev::DevLogin;
 pub use gateway::{Server, serve_with};
@@ -59,7 +60,7 @@ pub async fn serve(config: Config) -> Result<Server, Box<dyn std::error::Error>>
                 .map_err(|e| e.to_string())?,
         ),
     };
-    let backend = Arc::new(Notifying::new(inner));
+    let backend = Arc::new(notify::notifying(inner));
     let clock = Arc::new(OffsetClock::default());
     let store = Arc::new(TableStore::new(backend.clone(), clock.clone()));
     seed::demo(&*store).await.map_err(|e| e.to_string())?;
@@ -135,7 +136,7 @@ fn spawn_expirer(
 /// Sends each outbox record right after the commit that wrote it, as the DynamoDB stream
 /// and the dispatch function do in AWS.
 fn spawn_dispatcher(backend: &Notifying, dispatcher: Dispatcher) -> tokio::task::JoinHandle<()> {
-    let mut commits = backend.subscribe();
+    let mut commits = backend.hook.subscribe();
     tokio::spawn(async move {
         loop {
             let items = match commits.recv().await {

@@ -191,6 +191,7 @@ pub async fn demo<S: Fixtures + AccountReader + ?Sized>(store: &S) -> Result<(),
                 id: demo,
                 username: "demo".into(),
                 own_holder_id: Some(HolderId::from_number(19)),
+                role: AccountRole::Rivenditore,
             })
             .await?;
     }
@@ -235,6 +236,7 @@ pub async fn demo<S: Fixtures + AccountReader + ?Sized>(store: &S) -> Result<(),
                 id: demo2,
                 username: "demo2".into(),
                 own_holder_id: Some(HolderId::from_number(700001)),
+                role: AccountRole::Cliente,
             })
             .await?;
     }

@@ -1,16 +1,17 @@
 //! One-time codes over HTTP: the initiator's (account login) and the holders' (link token).
 
-use crate::idempotency::Idem;
+use crate::idempotency::{Idem, replayed};
 use crate::input::{json_body, query_params};
 use crate::lifecycle::{Extra, commit};
 use crate::problem::ApiError;
+use crate::wizard::with_retries;
 use crate::{Caller, Services, json};
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use titolare_domain::otp::{Challenge, Channel, CodeError, Party};
 use titolare_domain::outbox::{OutboxMessage, mask};
-use titolare_domain::ports::{IdempotencyScope, StoreError, TransferCondition, Versioned};
+use titolare_domain::ports::{IdempotencyScope, TransferCondition, Versioned};
 use titolare_domain::transfer::{LinkToken, Transfer, TransferId};
 use titolare_domain::values::MobileNumber;
 use titolare_domain::wizard::Action;
@@ -92,13 +93,6 @@ fn code_step(
         })
 }
 
-/// Tries of a code step that keeps meeting concurrent changes of its request.
-const TRIES: usize = 4;
-
-async fn reread(s: &Services, id: &TransferId) -> Result<Versioned<Transfer>, ApiError> {
-    s.store.transfer(id).await?.ok_or(ApiError::InvalidLink)
-}
-
 /// Where a party's Idempotency-Keys live: the initiator's with the account's.
 fn scope(t: &Transfer, party: Party, caller: &Caller) -> IdempotencyScope {
     match (party, &caller.account) {
@@ -134,7 +128,7 @@ fn destination(
 
 pub async fn send(
     s: &Services,
-    mut transfer: Versioned<Transfer>,
+    transfer: Versioned<Transfer>,
     party: Party,
     caller: &Caller,
     req: &Request,
@@ -142,15 +136,14 @@ pub async fn send(
     query_params(req, &[])?;
     let body: SendCode = json_body(req)?;
     let idem = Idem::of(req, scope(&transfer.value, party, caller))?;
-    if let Some(i) = &idem
-        && let Some(answer) = i.replay(&*s.store).await?
-    {
+    if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
         return Ok(answer);
     }
     let now = s.clock.now();
-    for _ in 0..TRIES {
-        let t = &transfer.value;
-        let destination = destination(s, t, party, &body)?;
+    let (body, idem) = (&body, idem.as_ref());
+    with_retries(s, idem, transfer, |read| async move {
+        let t = &read.value;
+        let destination = destination(s, t, party, body)?;
         code_step(t, party, body.channel, now)?;
         let current = s.store.challenge(&t.id, party, body.channel).await?;
         let challenge = Challenge::send(
@@ -162,7 +155,6 @@ pub async fn send(
             now,
             &s.codes,
         )?;
-        let message = OutboxMessage::code(&challenge, t, now);
         let answer = serde_json::json!({
             "channel": challenge.channel,
             "destination": mask(&challenge.destination),
@@ -179,29 +171,22 @@ pub async fn send(
         );
         let extra = Extra {
             challenge: Some((current.as_ref().map(|c| c.version), &challenge)),
-            messages: vec![message],
-            idempotent: idem
-                .as_ref()
-                .map(|i| i.record(StatusCode::ACCEPTED, &answer, now)),
+            messages: vec![OutboxMessage::code(&challenge, t, now)],
+            idempotent: idem.map(|i| i.record(StatusCode::ACCEPTED, &answer, now)),
             ..Extra::default()
         };
-        let condition = TransferCondition::Unchanged(transfer.version);
-        match commit(&*s.store, &s.rules, now, condition, t, &after, extra).await {
-            Ok(()) => return Ok(json(StatusCode::ACCEPTED, &answer)),
-            Err(ApiError::Store(StoreError::Conflict)) => {
-                transfer = reread(s, &transfer.value.id).await?;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Err(concurrent(StoreError::Conflict))
+        let condition = TransferCondition::Unchanged(read.version);
+        commit(&*s.store, &s.rules, now, condition, t, &after, extra).await?;
+        Ok(json(StatusCode::ACCEPTED, &answer))
+    })
+    .await
 }
 
 /// Checks a code; an approved one is the party's step (it may open or complete the request),
 /// a wrong one counts against the code and is kept in the audit trail.
 pub async fn verify(
     s: &Services,
-    mut transfer: Versioned<Transfer>,
+    transfer: Versioned<Transfer>,
     party: Party,
     caller: &Caller,
     req: &Request,
@@ -209,15 +194,14 @@ pub async fn verify(
     query_params(req, &[])?;
     let body: VerifyCode = json_body(req)?;
     let idem = Idem::of(req, scope(&transfer.value, party, caller))?;
-    if let Some(i) = &idem
-        && let Some(answer) = i.replay(&*s.store).await?
-    {
+    if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
         return Ok(answer);
     }
     let now = s.clock.now();
-    let actor = crate::wizard::actor(caller);
-    for _ in 0..TRIES {
-        let t = &transfer.value;
+    let actor = &crate::wizard::actor(caller);
+    let (body, idem) = (&body, idem.as_ref());
+    with_retries(s, idem, transfer, |read| async move {
+        let t = &read.value;
         code_step(t, party, body.channel, now)?;
         let current = s
             .store
@@ -231,22 +215,16 @@ pub async fn verify(
         };
         let after = match &result {
             Ok(()) => {
-                t.apply(
-                    party,
-                    &Action::Verified(body.channel),
-                    now,
-                    &s.rules,
-                    &actor,
-                )
-                .map_err(crate::wizard::step_error)?
-                .transfer
+                t.apply(party, &Action::Verified(body.channel), now, &s.rules, actor)
+                    .map_err(crate::wizard::step_error)?
+                    .transfer
             }
             Err(e) => t.noted(
                 party,
                 "code_refused",
                 Some(format!("{}: {e}", body.channel.as_str())),
                 now,
-                &actor,
+                actor,
             ),
         };
         let answer = serde_json::json!({
@@ -259,30 +237,17 @@ pub async fn verify(
         let extra = Extra {
             challenge: Some((Some(current.version), next)),
             idempotent: idem
-                .as_ref()
                 .filter(|_| result.is_ok())
                 .map(|i| i.record(StatusCode::OK, &answer, now)),
             ..Extra::default()
         };
-        let condition = TransferCondition::Unchanged(transfer.version);
-        match commit(&*s.store, &s.rules, now, condition, t, &after, extra).await {
-            Ok(()) => {
-                result?;
-                tracing::info!(request_id = %caller.request_id, transfer = t.id.as_str(), party = party.as_str(), channel = body.channel.as_str(), status = ?after.status, "code approved");
-                return Ok(json(StatusCode::OK, &answer));
-            }
-            Err(ApiError::Store(StoreError::Conflict)) => {
-                if let Some(i) = &idem
-                    && let Some(answer) = i.replay(&*s.store).await?
-                {
-                    return Ok(answer);
-                }
-                transfer = reread(s, &transfer.value.id).await?;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Err(concurrent(StoreError::Conflict))
+        let condition = TransferCondition::Unchanged(read.version);
+        commit(&*s.store, &s.rules, now, condition, t, &after, extra).await?;
+        result?;
+        tracing::info!(request_id = %caller.request_id, transfer = t.id.as_str(), party = party.as_str(), channel = body.channel.as_str(), status = ?after.status, "code approved");
+        Ok(json(StatusCode::OK, &answer))
+    })
+    .await
 }
 
 /// Where each of the party's codes stands, so a page can show "non consegnato: invia di
@@ -323,21 +288,15 @@ pub async fn status(
             "notice": (c.delivery == titolare_domain::otp::Delivery::Failed).then_some("non consegnato: invia di nuovo"),
             "expires_at": c.expires_at,
             "sends_left": s.codes.max_sends.saturating_sub(c.sends),
+            "tries_left": s.codes.max_attempts.saturating_sub(c.attempts),
             "resend_after": resend_at,
+            // Relative too: a page cannot trust its device's clock to count down.
+            "resend_in_seconds": resend_at.duration_since(now).as_secs().max(0),
+            "expires_in_seconds": c.expires_at.duration_since(now).as_secs().max(0),
         }));
     }
     Ok(json(
         StatusCode::OK,
         &serde_json::json!({ "party": party, "items": items }),
     ))
-}
-
-/// Two calls raced on the same challenge; the other one's outcome stands.
-fn concurrent(e: StoreError) -> ApiError {
-    match e {
-        StoreError::Conflict => {
-            ApiError::Conflict("Un'altra richiesta ha appena modificato questo codice: riprovare.")
-        }
-        other => other.into(),
-    }
 }

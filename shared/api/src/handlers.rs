@@ -1,6 +1,6 @@
 //! One function per route; each asks the store only for the capability it needs.
 
-use crate::idempotency::Idem;
+use crate::idempotency::{Idem, replayed};
 use crate::input::{json_body, no_body, query_params};
 use crate::problem::ApiError;
 use crate::routes::{Route, RouteId};
@@ -90,6 +90,7 @@ async fn account_route(
         RouteId::DomainsList => list_domains(store, account, req).await,
         RouteId::DomainsGet => get_domain(store, account, &params["name"], req).await,
         RouteId::OperationsList => list_operations(store, account, req).await,
+        RouteId::AccountGet => get_account(store, account, req).await,
         _ => Err(ApiError::NotFound("Percorso")),
     }
 }
@@ -179,9 +180,7 @@ async fn create_holder<S: HolderWriter + IdempotencyReader + ?Sized>(
     query_params(req, &[])?;
     let idem = Idem::of(req, IdempotencyScope::Account(account.clone()))?;
     let fields: HolderFields = json_body(req)?;
-    if let Some(i) = &idem
-        && let Some(answer) = i.replay(store).await?
-    {
+    if let Some(answer) = replayed(idem.as_ref(), store).await? {
         return Ok(answer);
     }
     // Validate before taking an id, so bad input costs no sequence number.
@@ -210,10 +209,9 @@ async fn create_holder<S: HolderWriter + IdempotencyReader + ?Sized>(
         Ok(()) => {}
         // Another request with the same key won the race: answer as it was answered.
         Err(StoreError::Conflict) if idem.is_some() => {
-            return match idem.as_ref().map(|i| i.replay(store)) {
-                Some(replay) => replay.await?.ok_or(StoreError::Conflict.into()),
-                None => Err(StoreError::Conflict.into()),
-            };
+            return replayed(idem.as_ref(), store)
+                .await?
+                .ok_or(StoreError::Conflict.into());
         }
         Err(e) => return Err(e.into()),
     }
@@ -346,5 +344,40 @@ async fn list_operations(
     Ok(json(
         StatusCode::OK,
         &store.operations(account, &page).await?,
+    ))
+}
+
+/// Who is logged in, as the panel's header shows it: username, role ("Profilo: Rivenditore")
+/// and the account's own holder profile, whose mobile the change-of-holder wizard prefills.
+async fn get_account<S: AccountReader + HolderReader + ?Sized>(
+    store: &S,
+    account: &AccountId,
+    req: &Request,
+) -> Answer {
+    no_body(req)?;
+    query_params(req, &[])?;
+    let record = store.account(account).await?;
+    let role = record.as_ref().map(|r| r.role).unwrap_or_default();
+    let own = match record.as_ref().and_then(|r| r.own_holder_id.as_ref()) {
+        Some(id) => store.holder(account, id).await?.map(|h| h.value),
+        None => None,
+    };
+    let profile = own.map(|h| {
+        serde_json::json!({
+            "holder_id": h.id,
+            "name": h.display_name(),
+            "cellulare": h.cellulare.as_str(),
+            "email": h.email.as_str(),
+        })
+    });
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "account_id": account.as_str(),
+            "username": record.as_ref().map_or(account.as_str(), |r| r.username.as_str()),
+            "role": role,
+            "role_label": role.label(),
+            "profile": profile,
+        }),
     ))
 }

@@ -89,3 +89,14 @@ impl Idem {
         )
     }
 }
+
+/// The answer kept for a request's Idempotency-Key, if it carries one that was used before.
+pub async fn replayed(
+    idem: Option<&Idem>,
+    store: &(impl IdempotencyReader + ?Sized),
+) -> Result<Option<Response<Body>>, ApiError> {
+    match idem {
+        Some(i) => i.replay(store).await,
+        None => Ok(None),
+    }
+}

@@ -1,7 +1,7 @@
 //! `POST /v1/password-reset`: the new holder of a moved mailbox sets its password through
 //! the emailed link. Single use: the reset must still be pending with the link's issue time.
 
-use crate::idempotency::Idem;
+use crate::idempotency::{Idem, replayed};
 use crate::input::{json_body, query_params};
 use crate::problem::ApiError;
 use crate::{Caller, Services, json};
@@ -59,9 +59,7 @@ pub(crate) async fn reset(s: &Services, caller: &Caller, req: &Request) -> Answe
         ResetTokenError::Expired => ApiError::ExpiredResetLink,
     })?;
     let idem = Idem::of(req, IdempotencyScope::Mailbox(token.mailbox.clone()))?;
-    if let Some(i) = &idem
-        && let Some(answer) = i.replay(&*s.store).await?
-    {
+    if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
         return Ok(answer);
     }
     check_password(&body.password, token.mailbox.as_str())

@@ -25,6 +25,7 @@ pub enum RouteId {
     DomainsList,
     DomainsGet,
     OperationsList,
+    AccountGet,
     TransferCodesSend,
     TransferCodesVerify,
     PartyCodesSend,
@@ -84,6 +85,7 @@ pub const ROUTES: &[Route] = &[
     route!(DomainsList, "GET", "/v1/domains", "domains-list"),
     route!(DomainsGet, "GET", "/v1/domains/{name}", "domains-get"),
     route!(OperationsList, "GET", "/v1/operations", "operations-list"),
+    route!(AccountGet, "GET", "/v1/account", "account-get"),
     route!(
         TransferCodesSend,
         "POST",

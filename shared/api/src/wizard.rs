@@ -3,7 +3,7 @@
 //! conditional transaction; a conflict means someone else moved first, so the step is read
 //! and decided again, and a repeat is answered without being applied twice.
 
-use crate::idempotency::Idem;
+use crate::idempotency::{Idem, replayed};
 use crate::input::{json_body, no_body, query_params};
 use crate::lifecycle::{Extra, commit};
 use crate::problem::ApiError;
@@ -159,11 +159,38 @@ fn capitalised(text: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Runs `action` of `party` on the request as just read and answers with `view` of the
-/// result; after a conflict, on the request read again.
+/// Runs `attempt` on the request as just read. When a concurrent change wins the race (a
+/// conflict), answers as the winner was answered if it carried the same Idempotency-Key, else
+/// reads the request again and decides afresh, so a repeat is never applied twice.
+pub(crate) async fn with_retries<F, Fut>(
+    s: &Services,
+    idem: Option<&Idem>,
+    mut read: Versioned<Transfer>,
+    mut attempt: F,
+) -> Answer
+where
+    F: FnMut(Versioned<Transfer>) -> Fut,
+    Fut: std::future::Future<Output = Answer>,
+{
+    let id = read.value.id.clone();
+    for _ in 0..TRIES {
+        match attempt(read).await {
+            Err(ApiError::Store(StoreError::Conflict)) => {
+                if let Some(answer) = replayed(idem, &*s.store).await? {
+                    return Ok(answer);
+                }
+                read = s.store.transfer(&id).await?.ok_or(ApiError::InvalidLink)?;
+            }
+            other => return other,
+        }
+    }
+    Err(busy())
+}
+
+/// Runs `action` of `party` on the request and answers with `view` of the result.
 pub(crate) async fn run_step(
     s: &Services,
-    mut read: Versioned<Transfer>,
+    read: Versioned<Transfer>,
     party: Party,
     action: &Action,
     caller: &Caller,
@@ -171,8 +198,8 @@ pub(crate) async fn run_step(
     view: impl Fn(&Transfer) -> Value,
 ) -> Answer {
     let now = s.clock.now();
-    let id = read.value.id.clone();
-    for _ in 0..TRIES {
+    let view = &view;
+    with_retries(s, idem, read, |read| async move {
         let applied = read
             .value
             .apply(party, action, now, &s.rules, &actor(caller))
@@ -185,33 +212,12 @@ pub(crate) async fn run_step(
             idempotent: idem.map(|i| i.record(StatusCode::OK, &body, now)),
             ..Extra::default()
         };
-        match commit(
-            &*s.store,
-            &s.rules,
-            now,
-            TransferCondition::Unchanged(read.version),
-            &read.value,
-            &applied.transfer,
-            extra,
-        )
-        .await
-        {
-            Ok(()) => {
-                tracing::info!(request_id = %caller.request_id, transfer = id.as_str(), party = party.as_str(), status = ?applied.transfer.status, "step");
-                return Ok(json(StatusCode::OK, &body));
-            }
-            Err(ApiError::Store(StoreError::Conflict)) => {
-                if let Some(i) = idem
-                    && let Some(answer) = i.replay(&*s.store).await?
-                {
-                    return Ok(answer);
-                }
-                read = s.store.transfer(&id).await?.ok_or(ApiError::InvalidLink)?;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Err(busy())
+        let condition = TransferCondition::Unchanged(read.version);
+        commit(&*s.store, &s.rules, now, condition, &read.value, &applied.transfer, extra).await?;
+        tracing::info!(request_id = %caller.request_id, transfer = read.value.id.as_str(), party = party.as_str(), status = ?applied.transfer.status, "step");
+        Ok(json(StatusCode::OK, &body))
+    })
+    .await
 }
 
 fn busy() -> ApiError {
@@ -264,9 +270,7 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
     let account = caller.account()?.clone();
     let idem = Idem::of(req, IdempotencyScope::Account(account.clone()))?;
     let body: CreateTransfer = json_body(req)?;
-    if let Some(i) = &idem
-        && let Some(answer) = i.replay(&*s.store).await?
-    {
+    if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
         return Ok(answer);
     }
     let now = s.clock.now();
@@ -446,9 +450,7 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
     match s.store.commit(&commit).await {
         Ok(()) => {}
         Err(StoreError::Conflict) => {
-            if let Some(i) = &idem
-                && let Some(answer) = i.replay(&*s.store).await?
-            {
+            if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
                 return Ok(answer);
             }
             return Err(busy_items(s, &refs).await);
@@ -645,9 +647,7 @@ pub(crate) async fn cancel(s: &Services, caller: &Caller, id: &str, req: &Reques
     let idem = Idem::of(req, IdempotencyScope::Account(account))?;
     empty_object(req)?;
     let (t, party) = crate::codes::initiator_transfer(s, caller, id).await?;
-    if let Some(i) = &idem
-        && let Some(answer) = i.replay(&*s.store).await?
-    {
+    if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
         return Ok(answer);
     }
     run_step(
@@ -780,9 +780,7 @@ pub(crate) async fn holder_step(
             Action::Login(caller.account()?.clone())
         }
     };
-    if let Some(i) = &idem
-        && let Some(answer) = i.replay(&*s.store).await?
-    {
+    if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
         return Ok(answer);
     }
     let view = |t: &Transfer| party_view(s, t, party);

@@ -47,6 +47,30 @@ pub struct Account {
     pub id: AccountId,
     pub username: String,
     pub own_holder_id: Option<HolderId>,
+    /// Accounts written before roles existed are customers.
+    #[serde(default)]
+    pub role: AccountRole,
+}
+
+/// What the customer area calls the account's profile ("Profilo: Rivenditore").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountRole {
+    /// Manages its own mailboxes.
+    #[default]
+    Cliente,
+    /// Manages mailboxes for others (seed 001's "Rivenditore").
+    Rivenditore,
+}
+
+impl AccountRole {
+    /// The label the panel shows.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Cliente => "Cliente",
+            Self::Rivenditore => "Rivenditore",
+        }
+    }
 }
 
 /// Status names as the customer area shows them.

@@ -52,7 +52,7 @@ pub struct Dispatcher {
     /// Tries per dispatch, and the first pause between them (doubling).
     tries: u32,
     pause: Duration,
-    /// Where the links in emails point: `<base>/gestisci?token=…`, `<base>/password?token=…`.
+    /// Where the links in emails point: `<base>/gestisci#token=…`, `<base>/password#token=…`.
     public_base_url: String,
 }
 
@@ -192,7 +192,7 @@ impl Dispatcher {
             .clone()
             .ok_or_else(|| DispatchError::NoDestination(message.id.clone()))?;
         let transfer = message.transfer.as_str();
-        let link = |token: String| format!("{}/gestisci?token={token}", self.public_base_url);
+        let link = |token: String| format!("{}/gestisci#token={token}", self.public_base_url);
         let rendered = match &message.message {
             Message::Code { party, send_no } => {
                 let binding = CodeBinding {
@@ -257,7 +257,7 @@ impl Dispatcher {
                     .filter_map(|m| EmailAddress::parse(m).ok())
                     .map(|m| {
                         let token = PasswordResetToken::issue(&self.key, account, &m, *issued_at);
-                        let url = format!("{}/password?token={token}", self.public_base_url);
+                        let url = format!("{}/password#token={token}", self.public_base_url);
                         (m.as_str().to_owned(), url)
                     })
                     .collect();

@@ -388,21 +388,21 @@ mod tests {
         let deadline: Timestamp = "2026-11-28T08:00:00Z".parse().unwrap();
         let one_link = [(
             "teste1234@pec.it".to_owned(),
-            "https://pec.example.it/password?token=x".to_owned(),
+            "https://pec.example.it/password#token=x".to_owned(),
         )];
         let two_links = [
             (
                 "a@pec.it".to_owned(),
-                "https://pec.example.it/password?token=a".to_owned(),
+                "https://pec.example.it/password#token=a".to_owned(),
             ),
             (
                 "b@pec.it".to_owned(),
-                "https://pec.example.it/password?token=b".to_owned(),
+                "https://pec.example.it/password#token=b".to_owned(),
             ),
         ];
         let items = vec!["teste1234@pec.it".to_owned(), "esempio-pec.it".to_owned()];
         let kept = vec!["altra@pec.it".to_owned()];
-        let link = "https://pec.example.it/gestisci?token=42.nh.abc";
+        let link = "https://pec.example.it/gestisci#token=42.nh.abc";
         let code = code();
         let templates: Vec<(Template<'_>, Vec<&str>)> = vec![
             (Template::CodeSms { code: &code }, vec!["042917"]),
@@ -479,7 +479,7 @@ mod tests {
                     links: &one_link,
                     valid_until: deadline,
                 },
-                vec!["teste1234@pec.it", "password?token=x", "28/11/2026"],
+                vec!["teste1234@pec.it", "password#token=x", "28/11/2026"],
             ),
             (
                 Template::PasswordReset {
@@ -487,7 +487,7 @@ mod tests {
                     valid_until: deadline,
                 },
                 vec![
-                    "a@pec.it: https://pec.example.it/password?token=a",
+                    "a@pec.it: https://pec.example.it/password#token=a",
                     "b@pec.it",
                 ],
             ),

@@ -768,6 +768,7 @@ pub async fn listings_page_and_filter(b: Arc<dyn ItemBackend>) {
         id: acc.clone(),
         username: "lists".into(),
         own_holder_id: Some(HolderId::from_number(1)),
+        role: AccountRole::Rivenditore,
     };
     store.put_account(&account_record).await.unwrap();
     assert_eq!(store.account(&acc).await.unwrap(), Some(account_record));

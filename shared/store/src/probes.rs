@@ -1,5 +1,6 @@
 //! Wrappers around any backend: one counts what the store reads and writes (benchmarks,
-//! cost tests), the other makes a chosen write fail (fault tests).
+//! cost tests); `Hooked` runs a hook around each transaction (a chosen write fails in fault
+//! tests; the local gateway hears of commits).
 
 use crate::backend::*;
 use async_trait::async_trait;
@@ -82,33 +83,30 @@ impl ItemBackend for CountingBackend {
     }
 }
 
-/// Fails the n-th transaction from the time it is armed, as a store outage would.
-pub struct FailingBackend {
-    inner: Arc<dyn ItemBackend>,
-    /// Transactions still to let through before failing one; u64::MAX when disarmed.
-    countdown: AtomicU64,
+/// What a wrapper does around each transaction of the backend it wraps.
+pub trait TransactHook: Send + Sync {
+    /// Before the writes reach the store; an error refuses them all.
+    fn before(&self, _writes: &[Write]) -> Result<(), BackendError> {
+        Ok(())
+    }
+    /// After the store committed them.
+    fn after(&self, _writes: &[Write]) {}
 }
 
-impl FailingBackend {
-    pub fn new(inner: Arc<dyn ItemBackend>) -> Self {
-        Self {
-            inner,
-            countdown: AtomicU64::new(u64::MAX),
-        }
-    }
+/// Any backend with a hook around its transactions; reads pass straight through.
+pub struct Hooked<H> {
+    inner: Arc<dyn ItemBackend>,
+    pub hook: H,
+}
 
-    /// The transaction after `pass` more successful ones fails.
-    pub fn fail_after(&self, pass: u64) {
-        self.countdown.store(pass, Ordering::SeqCst);
-    }
-
-    pub fn disarm(&self) {
-        self.countdown.store(u64::MAX, Ordering::SeqCst);
+impl<H> Hooked<H> {
+    pub fn around(inner: Arc<dyn ItemBackend>, hook: H) -> Self {
+        Self { inner, hook }
     }
 }
 
 #[async_trait]
-impl ItemBackend for FailingBackend {
+impl<H: TransactHook> ItemBackend for Hooked<H> {
     async fn get(&self, pk: &str, sk: &str, now: i64) -> Result<Option<Item>, BackendError> {
         self.inner.get(pk, sk, now).await
     }
@@ -122,18 +120,50 @@ impl ItemBackend for FailingBackend {
     }
 
     async fn transact(&self, writes: &[Write], now: i64) -> Result<(), BackendError> {
-        let left = self.countdown.load(Ordering::SeqCst);
-        if left != u64::MAX {
-            if left == 0 {
-                self.disarm();
-                return Err(BackendError::Unavailable("injected failure".into()));
-            }
-            self.countdown.store(left - 1, Ordering::SeqCst);
-        }
-        self.inner.transact(writes, now).await
+        self.hook.before(writes)?;
+        self.inner.transact(writes, now).await?;
+        self.hook.after(writes);
+        Ok(())
     }
 
     async fn next_sequence(&self, name: &str) -> Result<u64, BackendError> {
         self.inner.next_sequence(name).await
+    }
+}
+
+/// Fails the n-th transaction from the time it is armed, as a store outage would.
+pub struct Countdown(
+    /// Transactions still to let through before failing one; u64::MAX when disarmed.
+    AtomicU64,
+);
+
+impl TransactHook for Countdown {
+    fn before(&self, _writes: &[Write]) -> Result<(), BackendError> {
+        let left = self.0.load(Ordering::SeqCst);
+        if left != u64::MAX {
+            if left == 0 {
+                self.0.store(u64::MAX, Ordering::SeqCst);
+                return Err(BackendError::Unavailable("injected failure".into()));
+            }
+            self.0.store(left - 1, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+}
+
+pub type FailingBackend = Hooked<Countdown>;
+
+impl Hooked<Countdown> {
+    pub fn new(inner: Arc<dyn ItemBackend>) -> Self {
+        Self::around(inner, Countdown(AtomicU64::new(u64::MAX)))
+    }
+
+    /// The transaction after `pass` more successful ones fails.
+    pub fn fail_after(&self, pass: u64) {
+        self.hook.0.store(pass, Ordering::SeqCst);
+    }
+
+    pub fn disarm(&self) {
+        self.hook.0.store(u64::MAX, Ordering::SeqCst);
     }
 }

@@ -577,7 +577,7 @@ impl Fixtures for TableStore {
         let mut writes = vec![Write::put(item, Condition::Always)];
         // The locks a running request holds, as a draft's commit takes them.
         if !transfer.status.is_ended() {
-            writes.extend(crate::transfers::lock_writes(transfer)?);
+            writes.extend(crate::transfers::lock_writes(transfer, Condition::Always)?);
         }
         self.transact(&writes).await
     }

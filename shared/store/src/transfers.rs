@@ -173,8 +173,8 @@ fn lock_item(
     Ok(it)
 }
 
-/// The locks of a running request, put whatever was there (fixtures).
-pub(crate) fn lock_writes(t: &Transfer) -> Result<Vec<Write>, StoreError> {
+/// The locks of a running request until its TTL, each put if `condition` holds.
+pub(crate) fn lock_writes(t: &Transfer, condition: Condition) -> Result<Vec<Write>, StoreError> {
     let lock = ItemLock::InRequest {
         transfer: t.id.clone(),
     };
@@ -183,7 +183,7 @@ pub(crate) fn lock_writes(t: &Transfer) -> Result<Vec<Write>, StoreError> {
         .map(|i| {
             Ok(Write::put(
                 lock_item(&i.item, &lock, owner(&t.id), t.ttl())?,
-                Condition::Always,
+                condition,
             ))
         })
         .collect()
@@ -221,25 +221,9 @@ impl TableStore {
         // Locks: taken with the draft, moved to the new deadline when it opens, freed by an
         // ending before the deadline. After the deadline they have lapsed by themselves.
         if c.before.is_none() && running {
-            let lock = ItemLock::InRequest {
-                transfer: after.id.clone(),
-            };
-            for i in &after.items {
-                writes.push(Write::put(
-                    lock_item(&i.item, &lock, id, ttl)?,
-                    Condition::Absent,
-                ));
-            }
+            writes.extend(lock_writes(after, Condition::Absent)?);
         } else if was_running && running && c.before.is_some_and(|b| b.deadline != after.deadline) {
-            let lock = ItemLock::InRequest {
-                transfer: after.id.clone(),
-            };
-            for i in &after.items {
-                writes.push(Write::put(
-                    lock_item(&i.item, &lock, id, ttl)?,
-                    Condition::Version(id),
-                ));
-            }
+            writes.extend(lock_writes(after, Condition::Version(id))?);
         } else if was_running && !running && after.status != TransferStatus::Expired {
             for i in &after.items {
                 let moved = after.moved().any(|m| *m == i.item);

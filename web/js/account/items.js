@@ -1,0 +1,199 @@
+// "Le tue email" and "I tuoi Domini": lists (filter "PEC di altri titolari"), the detail with
+// seed 001's fields, and its "Cambio Titolare" action.
+
+import { query } from '../api.js';
+import { date, dateTime, h, show } from '../dom.js';
+import { button } from '../ui.js';
+
+/** @typedef {import('./app.js').Ctx} Ctx */
+
+/** Cursors of the pages seen so far, per listing. */
+/** @type {Map<string, (string | null)[]>} */
+const cursors = new Map();
+
+/**
+ * @param {Ctx} ctx
+ * @param {string} base e.g. '/v1/mailboxes'
+ * @param {Record<string, string | null>} filter
+ * @param {string} hash the listing's own address, for paging
+ */
+async function page(ctx, base, filter, hash) {
+  const key = base + JSON.stringify(filter);
+  const known = cursors.get(key) ?? [null];
+  const wanted = Number(ctx.params.get('pagina') ?? '1') || 1;
+  const n = wanted <= known.length ? wanted : 1;
+  const answer = await ctx.api('GET', `${base}${query({ ...filter, cursor: known[n - 1] })}`);
+  if (answer.next_cursor) known[n] = answer.next_cursor;
+  cursors.set(key, known);
+  const turn = (/** @type {number} */ to) => ctx.go(`${hash}${query({ ...filter, pagina: to > 1 ? to : null })}`);
+  const paging = n > 1 || answer.next_cursor
+    ? h('nav', { class: 'paging', 'aria-label': 'Pagine' },
+        n > 1 ? button('Pagina precedente', () => turn(n - 1), { kind: 'secondary' }) : null,
+        answer.next_cursor ? button('Pagina successiva', () => turn(n + 1), { kind: 'secondary' }) : null,
+      )
+    : null;
+  return { items: /** @type {any[]} */ (answer.items), paging };
+}
+
+/**
+ * @param {string[]} headings
+ * @param {Node[][]} rows
+ * @param {string} label
+ */
+export function table(headings, rows, label) {
+  return h(
+    'div',
+    { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': label },
+    h('table', {},
+      h('thead', {}, h('tr', {}, headings.map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((c) => h('td', {}, c))))),
+    ),
+  );
+}
+
+/** @param {string} id */
+function holderLink(id) {
+  return h('a', { href: `#/titolari/${encodeURIComponent(id)}` }, id);
+}
+
+/** @param {Ctx} ctx */
+export async function mailboxRoute(ctx) {
+  const address = ctx.path[1];
+  if (address) return mailboxDetail(ctx, address);
+  ctx.title('Le tue email');
+  const others = ctx.params.get('held_by_others') === 'true';
+  const { items, paging } = await page(ctx, '/v1/mailboxes', { held_by_others: others ? 'true' : null }, '#/email');
+  const filter = h('input', { type: 'checkbox', id: 'held-by-others', checked: others });
+  filter.addEventListener('change', () => ctx.go(`#/email${filter.checked ? '?held_by_others=true' : ''}`));
+  show(
+    ctx.main,
+    h('h1', {}, 'Le tue email'),
+    h('div', { class: 'choice filter' }, filter, h('label', { for: 'held-by-others' }, 'PEC di altri titolari')),
+    items.length === 0
+      ? h('p', { role: 'status' }, 'Nessuna casella.')
+      : table(
+          ['Email', 'Titolare', 'Stato', 'Tipologia', 'Data Finecompetenze', ''],
+          items.map((m) => [
+            h('a', { href: `#/email/${encodeURIComponent(m.address)}` }, m.address),
+            holderLink(m.holder_id),
+            m.status,
+            m.kind,
+            date(m.end_of_service),
+            h('a', { href: `#/email/${encodeURIComponent(m.address)}`, class: 'lens' }, 'Dettaglio', h('span', { class: 'visually-hidden' }, ` di ${m.address}`)),
+          ]),
+          'Caselle PEC',
+        ),
+    paging,
+  );
+}
+
+/**
+ * @param {[string, any][]} rows
+ */
+function details(rows) {
+  return h('dl', { class: 'details' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v === null || v === undefined || v === '' ? '—' : v)]));
+}
+
+/**
+ * @param {Ctx} ctx
+ * @param {string} address
+ */
+async function mailboxDetail(ctx, address) {
+  const m = await ctx.api('GET', `/v1/mailboxes/${encodeURIComponent(address)}`);
+  ctx.title(`Dettaglio ${m.address}`);
+  const history = /** @type {any[]} */ (m.access_history ?? []);
+  show(
+    ctx.main,
+    h('h1', {}, 'Dettaglio casella'),
+    m.password_reset_required
+      ? h('p', { class: 'notice notice-info' }, 'Il nuovo titolare deve impostare la password con il link ricevuto via email.')
+      : null,
+    h('section', { class: 'card', 'aria-labelledby': 'dati-email' },
+      h('h2', { id: 'dati-email' }, 'Dati Email'),
+      details([
+        ['Titolare', holderLink(m.holder_id)],
+        ['Email', m.address],
+        ['Stato', m.status],
+        ['Data Finecompetenze', date(m.end_of_service)],
+        ['Tipologia', `Email ${m.kind}`],
+        ['Spazio Inbox', `${m.inbox_gb ?? 0}Gb base+${m.inbox_extra_gb ?? 0}Gb extra`],
+        ['Spazio Archivio', m.archive_gb ? `${m.archive_gb}Gb` : '---'],
+        ['Cliente Finale', m.cliente_finale ? 'SI' : 'NO'],
+      ]),
+    ),
+    h('section', { class: 'card', 'aria-labelledby': 'dettaglio' },
+      h('h2', { id: 'dettaglio' }, 'Dettaglio'),
+      details([
+        ['Data Richiesta', date(m.requested_on)],
+        ['Data Certificazione', date(m.certified_on)],
+        ['Data Disdetta', m.cancelled_on ? date(m.cancelled_on) : ''],
+        ['Tipo Rinnovo', m.renewal],
+        ['Durata', m.duration],
+        ['Regole e filtri', (m.rules ?? []).join(', ')],
+      ]),
+    ),
+    h('section', { class: 'card', 'aria-labelledby': 'accessi' },
+      h('h2', { id: 'accessi' }, 'Storico accessi'),
+      history.length
+        ? table(['Data', 'Indirizzo IP', 'Client'], history.map((a) => [dateTime(a.at), a.ip, a.client]), 'Storico accessi')
+        : h('p', {}, 'Nessun accesso registrato.'),
+    ),
+    h('p', { class: 'actions' },
+      h('a', { href: '#/email', class: 'btn btn-secondary' }, 'Indietro'),
+      h('a', { href: `#/cambio/nuovo?mailbox=${encodeURIComponent(m.address)}`, class: 'btn btn-primary' }, 'Cambio Titolare'),
+    ),
+  );
+}
+
+/** @param {Ctx} ctx */
+export async function domainRoute(ctx) {
+  const name = ctx.path[1];
+  if (name) return domainDetail(ctx, name);
+  ctx.title('I tuoi Domini');
+  const { items, paging } = await page(ctx, '/v1/domains', {}, '#/domini');
+  show(
+    ctx.main,
+    h('h1', {}, 'I tuoi Domini'),
+    items.length === 0
+      ? h('p', { role: 'status' }, 'Nessun dominio certificato.')
+      : table(
+          ['Dominio', 'Titolare', 'Stato', 'Data Finecompetenze', ''],
+          items.map((d) => [
+            h('a', { href: `#/domini/${encodeURIComponent(d.name)}` }, d.name),
+            holderLink(d.holder_id),
+            d.status,
+            date(d.end_of_service),
+            h('a', { href: `#/domini/${encodeURIComponent(d.name)}`, class: 'lens' }, 'Dettaglio', h('span', { class: 'visually-hidden' }, ` di ${d.name}`)),
+          ]),
+          'Domini certificati',
+        ),
+    paging,
+  );
+}
+
+/**
+ * @param {Ctx} ctx
+ * @param {string} name
+ */
+async function domainDetail(ctx, name) {
+  const d = await ctx.api('GET', `/v1/domains/${encodeURIComponent(name)}`);
+  ctx.title(`Dettaglio ${d.name}`);
+  show(
+    ctx.main,
+    h('h1', {}, 'Dettaglio dominio'),
+    h('section', { class: 'card', 'aria-labelledby': 'dati-dominio' },
+      h('h2', { id: 'dati-dominio' }, 'Dati Dominio'),
+      details([
+        ['Titolare', holderLink(d.holder_id)],
+        ['Dominio', d.name],
+        ['Stato', d.status],
+        ['Data Registrazione', date(d.registered_on)],
+        ['Data Finecompetenze', date(d.end_of_service)],
+      ]),
+    ),
+    h('p', { class: 'actions' },
+      h('a', { href: '#/domini', class: 'btn btn-secondary' }, 'Indietro'),
+      h('a', { href: `#/cambio/nuovo?domain=${encodeURIComponent(d.name)}`, class: 'btn btn-primary' }, 'Cambio Titolare'),
+    ),
+  );
+}

@@ -1,0 +1,191 @@
+// "Cambio titolare PEC": the requests not yet ended (with "interrompere l'operazione"), every
+// request, and one request's page with each party's progress and the audit trail.
+
+import { dateTime, h, show } from '../dom.js';
+import { button, codeStep, notice, showError } from '../ui.js';
+import { PARTY, STATUS, STEP, decision, itemKind, management, outcome } from '../words.js';
+import { table } from './items.js';
+
+/** @typedef {import('./app.js').Ctx} Ctx */
+
+/** @param {Ctx} ctx */
+export async function route(ctx) {
+  const id = ctx.path[1];
+  if (id) return detail(ctx, id);
+  return list(ctx);
+}
+
+/**
+ * "Annulla" asks first, then interrupts the request.
+ * @param {Ctx} ctx
+ * @param {string} id
+ * @param {HTMLElement} messages
+ * @param {() => Promise<void>} after
+ */
+function cancelControl(ctx, id, messages, after) {
+  const host = h('span', { class: 'cancel-control' });
+  const ask = button('Annulla', () => {
+    show(
+      host,
+      h('span', { role: 'status' }, `Interrompere la richiesta n. ${id}? `),
+      button('Conferma', async () => {
+        try {
+          await ctx.api('POST', `/v1/transfers/${encodeURIComponent(id)}/cancel`);
+          await after();
+        } catch (error) {
+          showError(messages, error);
+          show(host, ask);
+        }
+      }, { kind: 'danger' }),
+      button('Indietro', () => {
+        show(host, ask);
+        ask.focus();
+      }, { kind: 'secondary' }),
+    );
+    const confirm = host.querySelector('button');
+    if (confirm) confirm.focus();
+  }, { kind: 'danger' });
+  ask.setAttribute('aria-label', `Annulla la richiesta n. ${id}`);
+  show(host, ask);
+  return host;
+}
+
+/** @param {any[]} items */
+function itemList(items) {
+  return items.map((i) => `${i.id}`).join(', ');
+}
+
+/** @param {Ctx} ctx */
+async function list(ctx) {
+  const all = ctx.params.get('tutte') === '1';
+  const answer = await ctx.api('GET', all ? '/v1/transfers' : '/v1/transfers?status=draft,open');
+  const items = /** @type {any[]} */ (answer.items);
+  if (!all && items.length === 0) {
+    // Seed 000: with no request pending the panel goes straight to the next step.
+    history.replaceState(null, '', '#/cambio/nuovo');
+    const { route: wizard } = await import('./wizard.js');
+    return wizard({ ...ctx, path: ['cambio', 'nuovo'], params: new URLSearchParams() });
+  }
+  ctx.title('Cambio titolare PEC');
+  const messages = h('div', { class: 'messages' });
+  show(
+    ctx.main,
+    h('h1', {}, 'Cambio titolare PEC'),
+    messages,
+    h('h2', {}, all ? 'Tutte le richieste' : 'Richieste non ancora concluse'),
+    !all ? h('p', {}, "Puoi aprire una richiesta per vederne l'avanzamento o interrompere l'operazione.") : null,
+    items.length === 0
+      ? h('p', { role: 'status' }, 'Nessuna richiesta.')
+      : table(
+          ['N.', 'Stato', 'Elementi', 'Nuovo titolare', 'Scadenza', 'Azioni'],
+          items.map((t) => [
+            h('a', { href: `#/cambio/${encodeURIComponent(t.id)}` }, `Richiesta n. ${t.id}`),
+            STATUS[t.status] ?? t.status,
+            itemList(t.items),
+            t.new_holder ?? '',
+            dateTime(t.deadline),
+            t.status === 'draft' || t.status === 'open'
+              ? cancelControl(ctx, t.id, messages, async () => {
+                  await list(ctx);
+                  const region = ctx.main.querySelector('.messages');
+                  if (region instanceof HTMLElement) show(region, notice('success', `Richiesta n. ${t.id} annullata.`));
+                })
+              : h('a', { href: `#/cambio/${encodeURIComponent(t.id)}` }, 'Dettaglio'),
+          ]),
+          'Richieste di cambio titolare',
+        ),
+    h('p', { class: 'actions' },
+      h('a', { href: '#/cambio/nuovo', class: 'btn btn-primary' }, 'Crea nuova richiesta'),
+      all
+        ? h('a', { href: '#/cambio', class: 'btn btn-secondary' }, 'Solo le richieste in corso')
+        : h('a', { href: '#/cambio?tutte=1', class: 'btn btn-secondary' }, 'Tutte le richieste'),
+    ),
+  );
+}
+
+/**
+ * @param {any} progress `{done, left}`
+ */
+function steps(progress) {
+  const done = /** @type {string[]} */ (progress?.done ?? []);
+  const left = /** @type {string[]} */ (progress?.left ?? []);
+  return h('ul', { class: 'steps' },
+    done.map((s) => h('li', { class: 'done' }, `${STEP[s] ?? s}: fatto`)),
+    left.map((s) => h('li', { class: 'todo' }, `${STEP[s] ?? s}: da fare`)),
+    done.length + left.length === 0 ? h('li', {}, 'Nessun passaggio') : null,
+  );
+}
+
+/**
+ * One request, as its initiator sees it.
+ * @param {Ctx} ctx
+ * @param {string} id
+ * @param {string} [news]
+ */
+export async function detail(ctx, id, news) {
+  const t = await ctx.api('GET', `/v1/transfers/${encodeURIComponent(id)}`);
+  ctx.title(`Richiesta n. ${t.id}`);
+  const messages = h('div', { class: 'messages' });
+  const running = t.status === 'draft' || t.status === 'open';
+  const items = /** @type {any[]} */ (t.items);
+  const audit = /** @type {any[]} */ (t.audit ?? []);
+  const redraw = async (/** @type {string} */ text) => detail(ctx, id, text);
+  show(
+    ctx.main,
+    h('h1', {}, `Richiesta di cambio titolare n. ${t.id}`),
+    messages,
+    news ? notice('success', news) : null,
+    h('section', { class: 'card', 'aria-labelledby': 'riepilogo' },
+      h('h2', { id: 'riepilogo' }, 'Riepilogo'),
+      h('dl', { class: 'details' },
+        h('dt', {}, 'Stato'), h('dd', { class: `status status-${t.status}` }, STATUS[t.status] ?? t.status),
+        h('dt', {}, 'Creata il'), h('dd', {}, dateTime(t.created_at)),
+        h('dt', {}, running ? 'Scadenza' : 'Conclusa il'), h('dd', {}, dateTime(running ? t.deadline : t.ended_at)),
+        h('dt', {}, 'Gestione'), h('dd', {}, management(t.management)),
+        h('dt', {}, 'Attuale titolare'), h('dd', {}, `${t.current_holder?.name ?? ''} (Id ${t.current_holder?.id ?? ''})`),
+        h('dt', {}, 'Nuovo titolare'), h('dd', {}, `${t.new_holder?.name ?? ''} (Id ${t.new_holder?.id ?? ''})`),
+      ),
+    ),
+    t.status === 'draft'
+      ? h('section', { class: 'card', 'aria-labelledby': 'verifica' },
+          h('h2', { id: 'verifica' }, 'Conferma la richiesta'),
+          h('p', {}, 'La richiesta parte solo dopo la verifica del tuo numero di cellulare: da quel momento i titolari hanno 5 giorni per rispondere.'),
+          codeStep({
+            channel: 'sms',
+            contact: t.initiator_mobile,
+            send: (body) => ctx.api('POST', `/v1/transfers/${encodeURIComponent(id)}/codes`, body),
+            verify: (body) => ctx.api('POST', `/v1/transfers/${encodeURIComponent(id)}/codes/verify`, body),
+            status: () => ctx.api('GET', `/v1/transfers/${encodeURIComponent(id)}/codes`),
+            done: () => redraw("Richiesta confermata. È necessario attendere la risposta dell'attuale e del nuovo titolare per poter processare il cambio: entrambi hanno ricevuto un'email con il link Gestisci richiesta."),
+          }),
+        )
+      : null,
+    h('section', { class: 'card', 'aria-labelledby': 'elementi' },
+      h('h2', { id: 'elementi' }, 'Elementi'),
+      table(
+        ['Elemento', 'Tipo', 'Attuale titolare', 'Nuovo titolare', 'Esito'],
+        items.map((i) => [i.id, itemKind(i.kind), decision(i.current_holder), decision(i.new_holder), outcome(i.outcome)]),
+        'Elementi della richiesta',
+      ),
+    ),
+    h('section', { class: 'card', 'aria-labelledby': 'avanzamento' },
+      h('h2', { id: 'avanzamento' }, 'Avanzamento'),
+      h('div', { class: 'grid' },
+        ['initiator', 'current_holder', 'new_holder'].map((p) =>
+          h('div', {}, h('h3', {}, PARTY[p]), steps(t.progress?.[p]))),
+      ),
+    ),
+    h('section', { class: 'card', 'aria-labelledby': 'storico' },
+      h('h2', { id: 'storico' }, 'Storico della richiesta'),
+      table(
+        ['Data', 'Parte', 'Azione', 'Dettaglio', 'Id richiesta', 'Indirizzo IP'],
+        audit.map((a) => [dateTime(a.at), PARTY[a.party] ?? '—', a.action, a.detail ?? '', a.request_id, a.source_ip]),
+        'Storico della richiesta',
+      ),
+    ),
+    h('p', { class: 'actions' },
+      h('a', { href: '#/cambio', class: 'btn btn-secondary' }, 'Indietro'),
+      running ? cancelControl(ctx, t.id, messages, () => redraw('Richiesta annullata.')) : null,
+    ),
+  );
+}

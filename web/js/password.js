@@ -1,0 +1,57 @@
+// "Imposta la password": the new holder of a moved mailbox sets its password with the emailed link.
+
+import { ApiError, call } from './api.js';
+import { byId, focus, h, show } from './dom.js';
+import { takeToken } from './link-token.js';
+import { clearFieldErrors, field, form, notice, showError } from './ui.js';
+
+const main = byId('main');
+const token = takeToken('titolare.reset');
+
+function draw() {
+  if (!token) {
+    show(main, h('h1', {}, 'Imposta la password'), notice('info', "Aprire il link per impostare la password ricevuto via email, per intero."));
+    return;
+  }
+  const messages = h('div', { class: 'messages' });
+  const rules = h('ul', { id: 'password-rules', class: 'hint' },
+    h('li', {}, 'da 8 a 128 caratteri;'),
+    h('li', {}, 'almeno una lettera minuscola, una maiuscola e una cifra;'),
+    h('li', {}, 'non deve contenere il nome della casella.'),
+  );
+  const passwordForm = form(
+    async (f) => {
+      clearFieldErrors(f);
+      const data = new FormData(f);
+      const password = String(data.get('password') ?? '');
+      if (password !== String(data.get('repeat') ?? '')) {
+        showError(messages, new ApiError({ status: 400, detail: 'Le due password non coincidono.', errors: { repeat: 'deve essere uguale alla nuova password' } }), f);
+        return;
+      }
+      try {
+        const answer = await call('POST', '/v1/password-reset', { body: { token, password } });
+        sessionStorage.removeItem('titolare.reset');
+        const done = notice('success', `Password impostata per la casella ${answer.mailbox}. Da ora puoi accedere con la nuova password.`);
+        show(main, h('h1', {}, 'Password impostata'), done);
+        focus(done);
+      } catch (error) {
+        showError(messages, error, f);
+        if (error instanceof ApiError && [401, 409, 410].includes(error.status)) {
+          messages.appendChild(h('p', {}, "Se il link è scaduto o è già stato usato, chiedi a chi gestisce la casella di inviarne uno nuovo."));
+        }
+      }
+    },
+    { class: 'card narrow' },
+    h('p', {}, 'Scegli la nuova password della casella PEC di cui sei diventato titolare.'),
+    h('h2', {}, 'Regole della password'),
+    rules,
+    field({ name: 'password', label: 'Nuova password', type: 'password', autocomplete: 'new-password' }),
+    field({ name: 'repeat', label: 'Ripeti la nuova password', type: 'password', autocomplete: 'new-password' }),
+    h('button', { type: 'submit', class: 'btn btn-primary' }, 'Conferma'),
+  );
+  const input = passwordForm.querySelector('input[name="password"]');
+  input?.setAttribute('aria-describedby', 'password-rules');
+  show(main, h('h1', {}, 'Imposta la password'), messages, passwordForm);
+}
+
+draw();

@@ -1,0 +1,364 @@
+// Pieces every page uses: announced messages, labelled fields with their errors, and the
+// one-time-code step (send, resend, verify) of the initiator and of both holders.
+
+import { ApiError } from './api.js';
+import { h, show, focus, dateTime } from './dom.js';
+
+/**
+ * A message region: errors are announced at once (role=alert), news politely.
+ * @param {'error' | 'success' | 'info'} kind
+ * @param {string} text
+ * @param {HTMLElement[]} [extra]
+ */
+export function notice(kind, text, extra = []) {
+  const box = h(
+    'div',
+    { class: `notice notice-${kind}`, role: kind === 'error' ? 'alert' : 'status' },
+    h('p', {}, text),
+    extra,
+  );
+  return box;
+}
+
+/**
+ * Shows an error of the API (or any error) in `region`, and each field error beside its field
+ * inside `form` (`[name=field]`), marking the field invalid.
+ * @param {HTMLElement} region
+ * @param {unknown} error
+ * @param {HTMLElement} [form]
+ */
+export function showError(region, error, form) {
+  clearFieldErrors(form);
+  const message = error instanceof ApiError ? error.message : 'Si è verificato un errore inatteso: riprovare.';
+  const list = [];
+  if (error instanceof ApiError) {
+    for (const [field, text] of Object.entries(error.errors)) {
+      const input = form?.querySelector(`[name="${CSS.escape(field)}"]`);
+      if (input instanceof HTMLElement && form) {
+        const id = `${input.id || field}-error`;
+        const note = h('p', { class: 'field-error', id }, text);
+        input.setAttribute('aria-invalid', 'true');
+        input.setAttribute('aria-describedby', [input.getAttribute('aria-describedby'), id].filter(Boolean).join(' '));
+        (input.closest('.field') ?? input).appendChild(note);
+      }
+      list.push(h('li', {}, `${labelOf(form, field)}: ${text}`));
+    }
+  }
+  const box = notice('error', message, list.length ? [h('ul', {}, list)] : []);
+  show(region, box);
+  focus(box);
+}
+
+/**
+ * @param {HTMLElement | undefined} form
+ * @param {string} field
+ */
+function labelOf(form, field) {
+  const input = form?.querySelector(`[name="${CSS.escape(field)}"]`);
+  const label = input?.id ? form?.querySelector(`label[for="${CSS.escape(input.id)}"]`) : null;
+  return label?.textContent?.replace(/\s*\*$/, '').trim() || field;
+}
+
+/** @param {HTMLElement} [form] */
+export function clearFieldErrors(form) {
+  if (!form) return;
+  for (const note of form.querySelectorAll('.field-error')) note.remove();
+  for (const input of form.querySelectorAll('[aria-invalid]')) {
+    input.removeAttribute('aria-invalid');
+    const described = (input.getAttribute('aria-describedby') ?? '')
+      .split(' ')
+      .filter((id) => id && !id.endsWith('-error'))
+      .join(' ');
+    if (described) input.setAttribute('aria-describedby', described);
+    else input.removeAttribute('aria-describedby');
+  }
+}
+
+let fieldCount = 0;
+
+/**
+ * A labelled input.
+ * @param {object} spec
+ * @param {string} spec.name
+ * @param {string} spec.label
+ * @param {string | null} [spec.value]
+ * @param {string} [spec.type]
+ * @param {boolean} [spec.readonly]
+ * @param {boolean} [spec.highlight] an editable field of an existing profile (yellow)
+ * @param {string} [spec.hint]
+ * @param {string} [spec.autocomplete]
+ * @param {string} [spec.inputmode]
+ */
+export function field(spec) {
+  const id = `f-${spec.name}-${++fieldCount}`;
+  const hintId = spec.hint ? `${id}-hint` : null;
+  const input = h('input', {
+    id,
+    name: spec.name,
+    type: spec.type ?? 'text',
+    value: spec.value ?? '',
+    readonly: spec.readonly ?? false,
+    autocomplete: spec.autocomplete ?? 'off',
+    inputmode: spec.inputmode ?? null,
+    'aria-describedby': hintId,
+  });
+  return h(
+    'div',
+    { class: `field${spec.highlight ? ' editable' : ''}${spec.readonly ? ' fixed' : ''}` },
+    h('label', { for: id }, spec.label),
+    input,
+    spec.hint ? h('p', { class: 'hint', id: hintId }, spec.hint) : null,
+  );
+}
+
+/**
+ * A labelled select.
+ * @param {object} spec
+ * @param {string} spec.name
+ * @param {string} spec.label
+ * @param {[string, string][]} spec.options value, text
+ * @param {string} [spec.value]
+ * @param {boolean} [spec.disabled]
+ */
+export function select(spec) {
+  const id = `f-${spec.name}-${++fieldCount}`;
+  return h(
+    'div',
+    { class: 'field' },
+    h('label', { for: id }, spec.label),
+    h(
+      'select',
+      { id, name: spec.name, disabled: spec.disabled ?? false },
+      spec.options.map(([value, text]) => h('option', { value, selected: value === spec.value }, text)),
+    ),
+  );
+}
+
+/**
+ * A button; `busy` while its action runs, so a double click sends once.
+ * @param {string} text
+ * @param {(event: Event) => Promise<void> | void} action
+ * @param {object} [options]
+ * @param {'primary' | 'secondary' | 'danger' | 'link'} [options.kind]
+ * @param {'button' | 'submit'} [options.type]
+ */
+export function button(text, action, options = {}) {
+  const b = h('button', { type: options.type ?? 'button', class: `btn btn-${options.kind ?? 'primary'}` }, text);
+  b.addEventListener('click', async (event) => {
+    if (options.type === 'submit') return;
+    if (b.getAttribute('aria-busy') === 'true') return;
+    b.setAttribute('aria-busy', 'true');
+    try {
+      await action(event);
+    } finally {
+      b.removeAttribute('aria-busy');
+    }
+  });
+  return b;
+}
+
+/**
+ * A form whose submit runs `action` once at a time.
+ * @param {(form: HTMLFormElement) => Promise<void>} action
+ * @param {Attrs} attrs
+ * @param {...any} children
+ * @returns {HTMLFormElement}
+ */
+export function form(action, attrs, ...children) {
+  const f = h('form', { novalidate: true, ...attrs }, ...children);
+  let running = false;
+  f.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (running) return;
+    running = true;
+    f.setAttribute('aria-busy', 'true');
+    try {
+      await action(f);
+    } finally {
+      running = false;
+      f.removeAttribute('aria-busy');
+    }
+  });
+  return f;
+}
+/** @typedef {import('./dom.js').Attrs} Attrs */
+
+/**
+ * The values of a form's named inputs, trimmed; empty ones left out.
+ * @param {HTMLFormElement} f
+ * @returns {Record<string, string>}
+ */
+export function values(f) {
+  /** @type {Record<string, string>} */
+  const out = {};
+  for (const [name, value] of new FormData(f).entries()) {
+    const text = String(value).trim();
+    if (text) out[name] = text;
+  }
+  return out;
+}
+
+/**
+ * @typedef {object} CodeStatusItem
+ * @property {'sms' | 'email'} channel
+ * @property {string} destination
+ * @property {string} status
+ * @property {string} delivery
+ * @property {string | null} [notice]
+ * @property {string} expires_at
+ * @property {number} sends_left
+ * @property {number} tries_left
+ * @property {number} resend_in_seconds
+ * @property {number} expires_in_seconds
+ */
+
+/**
+ * @typedef {object} CodeStepSpec
+ * @property {'sms' | 'email'} channel
+ * @property {string} contact masked mobile or email on file
+ * @property {(body: {channel: string, phone?: string}) => Promise<any>} send
+ * @property {(body: {channel: string, code: string}) => Promise<any>} verify
+ * @property {() => Promise<{items: CodeStatusItem[]}>} status
+ * @property {(answer: any) => void} done
+ */
+
+/**
+ * A code step as seed 000 draws it: the number (or address) on file, changeable for SMS,
+ * "Invia codice di verifica", the "Codice di verifica" field and "Verifica"; with where the
+ * code stands: delivered or "non consegnato: invia di nuovo", time before a resend, tries left.
+ * @param {CodeStepSpec} spec
+ */
+export function codeStep(spec) {
+  const sms = spec.channel === 'sms';
+  const messages = h('div', { class: 'messages' });
+  const state = h('div', { class: 'code-state', 'aria-live': 'polite' });
+  const phoneField = field({
+    name: 'phone',
+    label: 'Nuovo numero di cellulare',
+    type: 'tel',
+    autocomplete: 'tel',
+    hint: 'Con il prefisso internazionale, ad esempio +39 333 123 4567.',
+  });
+  phoneField.hidden = true;
+  const change = sms
+    ? button('Modifica numero', () => {
+        phoneField.hidden = false;
+        if (change) change.hidden = true;
+        const input = phoneField.querySelector('input');
+        if (input) input.focus();
+      }, { kind: 'link' })
+    : null;
+  const sendForm = form(
+    async (f) => {
+      const phone = sms ? values(f).phone : undefined;
+      try {
+        await spec.send(phone ? { channel: spec.channel, phone } : { channel: spec.channel });
+        show(messages, notice('success', sms ? 'Codice inviato al cellulare.' : "Codice inviato all'indirizzo email."));
+        verifyForm.hidden = false;
+        await refresh();
+        const input = verifyForm.querySelector('input');
+        if (input) input.focus();
+      } catch (error) {
+        showError(messages, error, f);
+        await refresh();
+      }
+    },
+    { class: 'code-send' },
+    h(
+      'p',
+      {},
+      sms ? 'Numero di cellulare: ' : 'Indirizzo email: ',
+      h('strong', {}, spec.contact || '—'),
+      ' ',
+      change,
+    ),
+    sms ? phoneField : null,
+    h('button', { type: 'submit', class: 'btn btn-secondary', id: `send-${spec.channel}` }, 'Invia codice di verifica'),
+  );
+  const verifyForm = form(
+    async (f) => {
+      try {
+        const answer = await spec.verify({ channel: spec.channel, code: values(f).code ?? '' });
+        show(messages, notice('success', sms ? 'Numero di cellulare verificato.' : 'Indirizzo email verificato.'));
+        spec.done(answer);
+      } catch (error) {
+        showError(messages, error, f);
+        await refresh();
+      }
+    },
+    { class: 'code-verify' },
+    field({
+      name: 'code',
+      label: 'Codice di verifica',
+      inputmode: 'numeric',
+      autocomplete: 'one-time-code',
+      hint: 'Le 6 cifre ricevute; il codice vale 10 minuti.',
+    }),
+    h('button', { type: 'submit', class: 'btn btn-primary' }, 'Verifica'),
+  );
+  verifyForm.hidden = true;
+
+  // The facts are announced once per change (polite region); the countdown ticks beside them
+  // in a region that is not announced every second.
+  const countdown = h('p', { class: 'countdown' });
+  /** @type {number | undefined} */
+  let timer;
+  async function refresh() {
+    let items;
+    try {
+      items = (await spec.status()).items;
+    } catch {
+      return;
+    }
+    const item = items.find((i) => i.channel === spec.channel);
+    clearInterval(timer);
+    show(countdown);
+    if (!item) {
+      show(state);
+      verifyForm.hidden = true;
+      return;
+    }
+    verifyForm.hidden = item.status === 'approved';
+    show(
+      state,
+      h(
+        'ul',
+        { class: 'code-facts' },
+        item.notice
+          ? h('li', { class: 'failed' }, `${item.notice[0].toUpperCase()}${item.notice.slice(1)}.`)
+          : h('li', {}, `Codice inviato a ${item.destination}${item.delivery === 'sent' ? ' (consegnato)' : ''}.`),
+        item.status === 'pending' ? h('li', {}, `Valido fino al ${dateTime(item.expires_at)}.`) : null,
+        item.status === 'expired' ? h('li', {}, 'Codice scaduto: inviarne uno nuovo.') : null,
+        item.status === 'max_attempts_reached' ? h('li', {}, 'Troppi tentativi errati: inviare un nuovo codice.') : null,
+        item.status === 'pending' ? h('li', {}, `Tentativi rimasti: ${item.tries_left}.`) : null,
+        h('li', {}, `Invii rimasti: ${item.sends_left}.`),
+      ),
+    );
+    if (item.sends_left === 0 || item.status === 'approved') return;
+    const resendAt = Date.now() + item.resend_in_seconds * 1000;
+    const tick = () => {
+      const wait = Math.max(0, Math.ceil((resendAt - Date.now()) / 1000));
+      show(countdown, wait > 0 ? `Nuovo invio possibile tra ${wait} secondi.` : 'Un nuovo invio è possibile ora.');
+      if (wait === 0) clearInterval(timer);
+    };
+    tick();
+    timer = window.setInterval(tick, 1000);
+  }
+
+  const section = h(
+    'section',
+    { class: 'code-step', 'aria-labelledby': `code-${spec.channel}-title` },
+    h(
+      'h3',
+      { id: `code-${spec.channel}-title` },
+      sms ? 'Verifica del numero di cellulare' : "Verifica dell'indirizzo email",
+    ),
+    messages,
+    sendForm,
+    state,
+    countdown,
+    verifyForm,
+  );
+  refresh();
+  return section;
+}

@@ -1,0 +1,58 @@
+// The words a person reads for the API's codes (statuses, steps, parties).
+
+/** @type {Record<string, string>} */
+export const STATUS = {
+  draft: 'Bozza: da confermare con il codice SMS',
+  open: 'In corso',
+  completed: 'Completata',
+  rejected: 'Rifiutata',
+  cancelled: 'Annullata',
+  expired: 'Scaduta',
+};
+
+/** @type {Record<string, string>} */
+export const STEP = {
+  decisions: 'Accettazione o rifiuto degli elementi',
+  login: 'Accesso con lo username indicato',
+  holder_data: 'Conferma dei dati titolare',
+  contract: 'Accettazione delle condizioni contrattuali',
+  sms: 'Verifica del numero di cellulare',
+  email: "Verifica dell'indirizzo email",
+};
+
+/** @type {Record<string, string>} */
+export const PARTY = {
+  initiator: 'Richiedente',
+  current_holder: 'Attuale titolare',
+  new_holder: 'Nuovo titolare',
+};
+
+/** @param {string} kind */
+export function itemKind(kind) {
+  return kind === 'domain' ? 'Dominio' : 'Casella PEC';
+}
+
+/** @param {boolean | null | undefined} accept */
+export function decision(accept) {
+  if (accept === true) return 'Accettato';
+  if (accept === false) return 'Rifiutato';
+  return 'In attesa';
+}
+
+/** @param {string | null | undefined} outcome */
+export function outcome(outcome) {
+  if (outcome === 'moved') return 'Trasferito al nuovo titolare';
+  if (outcome === 'kept') return "Rimasto all'attuale titolare";
+  return '—';
+}
+
+/**
+ * @param {any} management `{mode, username?}`
+ * @param {'initiator' | 'holder'} [reader] who reads it
+ */
+export function management(management, reader = 'initiator') {
+  if (management?.mode === 'hand_over') return `Gestione affidata all'account ${management.username}`;
+  return reader === 'initiator'
+    ? 'Gestione mantenuta dal tuo account (rinnovi, fatture, modifiche)'
+    : 'Gestione amministrativa mantenuta da chi ha chiesto il cambio';
+}

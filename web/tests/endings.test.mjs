@@ -1,0 +1,218 @@
+// The other paths a person meets: hand_over with the login, a rejection, a wrong code and a
+// resend, a cancel from the pending list, a holder form with field errors, a link opened after
+// the deadline, an old `?token=` link, and the headers every page carries.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { advanceClock, apiAs, assertAccessible, check, code, count, link, openRequest, person, startBrowser, startService } from './support.mjs';
+
+/** @type {Awaited<ReturnType<typeof startService>>} */
+let service;
+/** @type {import('playwright-core').Browser} */
+let browser;
+/** @type {Awaited<ReturnType<typeof person>>[]} */
+const people = [];
+
+before(async () => {
+  service = await startService();
+  browser = await startBrowser();
+});
+
+after(async () => {
+  for (const p of people) assert.deepEqual(p.problems, [], 'no page logged an error');
+  assertAccessible();
+  await browser?.close();
+  await service?.stop();
+});
+
+async function someone() {
+  const p = await person(browser);
+  people.push(p);
+  return p.page;
+}
+
+/** @param {import('playwright-core').Page} page */
+async function loginAsDemo(page) {
+  await page.goto(`${service.base}/`);
+  await page.getByLabel('demo', { exact: true }).check();
+  await page.getByRole('button', { name: 'Accedi' }).click();
+  await page.getByRole('heading', { name: 'Benvenuto, test test' }).waitFor();
+}
+
+test('pages carry a strict Content-Security-Policy, no referrer, nosniff and no framing', async () => {
+  for (const path of ['/', '/gestisci', '/password', '/js/api.js', '/css/app.css']) {
+    const r = await fetch(`${service.base}${path}`);
+    assert.equal(r.status, 200, path);
+    const csp = r.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /script-src 'self'/, path);
+    assert.match(csp, /style-src 'self'/, path);
+    assert.match(csp, /frame-ancestors 'none'/, path);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/, path);
+    assert.equal(r.headers.get('referrer-policy'), 'no-referrer', path);
+    assert.equal(r.headers.get('x-content-type-options'), 'nosniff', path);
+  }
+  for (const path of ['/package.json', '/tests/support.mjs', '/node_modules/playwright-core/package.json', '/js/../package.json']) {
+    const r = await fetch(`${service.base}${path}`);
+    assert.notEqual(r.status, 200, `${path} is not served`);
+  }
+});
+
+test('hand_over: the new holder logs in as the named account before going on', async () => {
+  const request = await openRequest(service.base, {
+    items: [{ kind: 'mailbox', id: 'marco.test@pec.it' }],
+    management: { mode: 'hand_over', username: 'demo2' },
+    new_holder_id: '963300',
+  });
+  const page = await someone();
+  await page.goto(await link(service.base, 'testdue@example.it', 'gestisci', request.id));
+  await page.getByRole('heading', { name: `Gestisci richiesta n. ${request.id}` }).waitFor();
+  await page.getByText("Gestione affidata all'account demo2").waitFor();
+  await page.getByRole('radio', { name: 'Accetta' }).check();
+  await page.getByRole('button', { name: 'Prosegui' }).click();
+  await page.getByRole('button', { name: 'Prosegui' }).click();
+  await page.getByRole('heading', { name: 'Accesso con lo username indicato' }).waitFor();
+  await check(page, 'new-login');
+  await page.getByRole('button', { name: 'Accedi' }).click();
+  await page.getByRole('heading', { name: 'Accettazione delle condizioni contrattuali' }).waitFor();
+  await page.getByText('Accesso con lo username indicato (fatto)').waitFor();
+});
+
+test('a rejection: the current holder rejects everything, the request ends, the other link says why', async () => {
+  const request = await openRequest(service.base, {
+    items: [{ kind: 'mailbox', id: 'teste1234@pec.it' }],
+    management: { mode: 'keep' },
+    new_holder_id: '963300',
+  });
+  const page = await someone();
+  await page.goto(await link(service.base, 'amministrazione@testazienda.example.it', 'gestisci', request.id));
+  await page.getByRole('heading', { name: `Gestisci richiesta n. ${request.id}` }).waitFor();
+  await page.getByRole('radio', { name: 'Rifiuta' }).check();
+  await page.getByRole('button', { name: 'Prosegui' }).click();
+  await page.getByText('Rifiutando tutti gli elementi la richiesta si chiude.').waitFor();
+  await page.getByRole('button', { name: 'Prosegui' }).click();
+  await page.getByRole('heading', { name: /Rifiutata|Richiesta conclusa/ }).waitFor();
+  await check(page, 'current-rejected');
+
+  const other = await someone();
+  await other.goto(await link(service.base, 'testdue@example.it', 'gestisci', request.id));
+  await other.getByRole('heading', { name: 'Richiesta conclusa' }).waitFor();
+  await other.getByText(/rifiutata/).waitFor();
+  assert.equal(await other.getByRole('main').getByRole('button').count(), 0, 'nothing to click');
+  await check(other, 'link-ended');
+
+  const reseller = await someone();
+  await loginAsDemo(reseller);
+  await reseller.goto(`${service.base}/#/cambio/${request.id}`);
+  await reseller.getByText('Rifiutata', { exact: true }).waitFor();
+});
+
+test('a wrong code and a resend, then a cancel from the pending list', async () => {
+  const api = await apiAs(service.base, 'demo');
+  const draft = await api('POST', '/v1/transfers', {
+    items: [{ kind: 'mailbox', id: 'fatture.testazienda@pec.it' }],
+    management: { mode: 'keep' },
+    new_holder_id: '900008',
+  });
+  const page = await someone();
+  await loginAsDemo(page);
+  await page.goto(`${service.base}/#/cambio/${draft.id}`);
+  await page.getByRole('heading', { name: 'Conferma la richiesta' }).waitFor();
+  const mobile = '+393330000019';
+  const before = await count(service.base, mobile, /\b\d{6}\b/);
+  await page.getByRole('button', { name: 'Invia codice di verifica' }).click();
+  await page.getByText('Tentativi rimasti: 5.').waitFor();
+  const first = await code(service.base, mobile, before);
+  await page.getByLabel('Codice di verifica').fill(first === '000000' ? '111111' : '000000');
+  await page.getByRole('button', { name: 'Verifica', exact: true }).click();
+  await page.getByRole('alert').waitFor();
+  await page.getByText('Tentativi rimasti: 4.').waitFor();
+  await check(page, 'code-wrong');
+  // A resend too soon is refused in words; a minute later it goes.
+  await page.getByRole('button', { name: 'Invia codice di verifica' }).click();
+  await page.getByRole('alert').getByText(/attendere|secondi/).waitFor();
+  await advanceClock(service.base, 61);
+  await page.getByRole('button', { name: 'Invia codice di verifica' }).click();
+  await page.getByText('Invii rimasti: 3.').waitFor();
+  const second = await code(service.base, mobile, before + 1);
+  await page.getByLabel('Codice di verifica').fill(second);
+  await page.getByRole('button', { name: 'Verifica', exact: true }).click();
+  await page.getByText(/Richiesta confermata/).waitFor();
+  await page.getByText('In corso', { exact: true }).waitFor();
+
+  await page.getByRole('navigation', { name: 'Sezioni' }).getByRole('link', { name: 'Cambio titolare PEC' }).click();
+  await page.getByRole('heading', { name: 'Richieste non ancora concluse' }).waitFor();
+  await check(page, 'pending');
+  await page.getByRole('button', { name: `Annulla la richiesta n. ${draft.id}` }).click();
+  await page.getByText(`Interrompere la richiesta n. ${draft.id}?`).waitFor();
+  await page.getByRole('button', { name: 'Conferma' }).click();
+  await page.getByText(`Richiesta n. ${draft.id} annullata.`).waitFor();
+  await page.goto(`${service.base}/#/cambio/${draft.id}`);
+  await page.getByText('Annullata', { exact: true }).waitFor();
+});
+
+test('a new holder profile: tipo first, then its form; field errors beside their fields', async () => {
+  const page = await someone();
+  await loginAsDemo(page);
+  await page.goto(`${service.base}/#/titolari/nuovo`);
+  await page.getByLabel('Tipo Titolare').selectOption('privato');
+  await page.getByRole('button', { name: 'Prosegui' }).click();
+  await page.getByRole('group', { name: 'DATI PRIVATO' }).waitFor();
+  await page.getByLabel('Nome', { exact: true }).fill('Mario');
+  await page.getByLabel('Cognome', { exact: true }).fill('Rossi');
+  await page.getByLabel('Codice Fiscale', { exact: true }).fill('RSSMRA80A01H501X');
+  await page.getByLabel('Cap').fill('123');
+  await page.getByLabel('Email').fill('non-un-indirizzo');
+  await page.getByRole('button', { name: 'Conferma' }).click();
+  await page.getByRole('alert').waitFor();
+  for (const label of ['Codice Fiscale', 'Cap', 'Email']) {
+    const input = page.getByLabel(label, { exact: true });
+    assert.equal(await input.getAttribute('aria-invalid'), 'true', `${label} is marked`);
+    const described = (await input.getAttribute('aria-describedby')) ?? '';
+    const errorId = described.split(' ').find((id) => id.endsWith('-error'));
+    assert.ok(errorId, `${label} points to its error`);
+    assert.ok((await page.locator(`[id="${errorId}"]`).innerText()).length > 0);
+  }
+  await check(page, 'holder-errors');
+  // Corrected, it is created and shown.
+  await page.getByLabel('Codice Fiscale', { exact: true }).fill('RSSMRA80A01H501U');
+  await page.getByLabel('Cap').fill('00185');
+  await page.getByLabel('Email').fill('mario.rossi@example.it');
+  await page.getByLabel('Indirizzo').fill('Via Roma 1');
+  await page.getByLabel('Provincia').fill('RM');
+  await page.getByLabel('Comune').fill('Roma');
+  await page.getByLabel('Cellulare').fill('+39 333 1234567');
+  await page.getByRole('button', { name: 'Conferma' }).click();
+  await page.getByText('Operazione effettuata con successo').waitFor();
+  await page.getByRole('heading', { name: 'Dettaglio Titolare' }).waitFor();
+});
+
+test('the domains list and its detail', async () => {
+  const page = await someone();
+  await loginAsDemo(page);
+  await page.getByRole('navigation', { name: 'Sezioni' }).getByRole('link', { name: 'I tuoi Domini' }).click();
+  await page.getByRole('link', { name: 'testazienda-pec.it', exact: true }).click();
+  await page.getByRole('heading', { name: 'Dati Dominio' }).waitFor();
+  await check(page, 'domain');
+});
+
+test('a link opened after the deadline says so, with nothing to click; an old ?token= link still opens', async () => {
+  const request = await openRequest(service.base, {
+    items: [{ kind: 'domain', id: 'testazienda-pec.it' }],
+    management: { mode: 'keep' },
+    new_holder_id: '963300',
+  });
+  const url = await link(service.base, 'amministrazione@testazienda.example.it', 'gestisci', request.id);
+  const legacy = url.replace('/gestisci#token=', '/gestisci?token=');
+  const page = await someone();
+  await page.goto(legacy);
+  await page.getByRole('heading', { name: `Gestisci richiesta n. ${request.id}` }).waitFor();
+  assert.ok(!page.url().includes('token'), 'the token left the address bar');
+
+  await advanceClock(service.base, 5 * 86_400 + 60);
+  const late = await someone();
+  await late.goto(url);
+  await late.getByRole('heading', { name: 'Richiesta scaduta' }).waitFor();
+  await late.getByText(/5 giorni/).waitFor();
+  assert.equal(await late.getByRole('main').getByRole('button').count(), 0, 'nothing to click');
+  await check(late, 'link-expired');
+});

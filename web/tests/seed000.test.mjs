@@ -1,0 +1,225 @@
+// Seed 000 through the pages only: the reseller, the current holder and the new holder, each in
+// a browser of their own, with nothing but clicks, typing and the codes at /dev/outbox.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { assertAccessible, check, code, count, link, person, startBrowser, startService } from './support.mjs';
+
+const RESELLER_MOBILE = '+393330000019';
+const CURRENT_HOLDER_EMAIL = 'amministrazione@testazienda.example.it';
+const NEW_HOLDER_EMAIL = 'testdue@example.it';
+
+/** @type {Awaited<ReturnType<typeof startService>>} */
+let service;
+/** @type {import('playwright-core').Browser} */
+let browser;
+
+before(async () => {
+  service = await startService();
+  browser = await startBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await service?.stop();
+});
+
+test('seed 000: a change of holder of two mailboxes and a domain, through the pages only', async () => {
+  const base = service.base;
+  const reseller = await person(browser);
+  const page = reseller.page;
+
+  // The reseller logs in: the five sections and the profile.
+  await page.goto(`${base}/`);
+  await check(page, 'login');
+  await page.getByLabel('demo', { exact: true }).check();
+  await page.getByRole('button', { name: 'Accedi' }).click();
+  await page.getByRole('heading', { name: 'Benvenuto, test test' }).waitFor();
+  await assert.doesNotReject(page.getByText('Profilo: Rivenditore').waitFor());
+  for (const section of ['I tuoi titolari', 'Le tue email', 'I tuoi Domini', 'Esito Operazioni', 'Cambio titolare PEC']) {
+    await page.getByRole('navigation', { name: 'Sezioni' }).getByRole('link', { name: section }).waitFor();
+  }
+  await check(page, 'home');
+
+  // I tuoi titolari: a search with no criterion is refused by the API, in words.
+  await page.getByRole('navigation', { name: 'Sezioni' }).getByRole('link', { name: 'I tuoi titolari' }).click();
+  await page.getByRole('button', { name: 'Cerca' }).click();
+  await page.getByRole('alert').getByText(/almeno un criterio/).waitFor();
+  // Finds holder 963300 by its codice fiscale, opens it, corrects an editable field.
+  await page.getByLabel('Codice Fiscale', { exact: true }).fill('DTSTTD90A01A851Q');
+  await page.getByRole('button', { name: 'Cerca' }).click();
+  await page.getByText('righe: 1 - 1 di 1').waitFor();
+  await check(page, 'holders-search');
+  await page.getByRole('link', { name: 'Dettaglio del titolare 963300' }).click();
+  await page.getByRole('heading', { name: 'Dettaglio Titolare' }).waitFor();
+  await check(page, 'holder-detail');
+  await page.getByRole('link', { name: 'Modifica' }).click();
+  await page.getByText('In giallo saranno visualizzati i campi modificabili').waitFor();
+  assert.equal(await page.getByLabel('Codice Fiscale', { exact: true }).getAttribute('readonly'), '', 'a fixed field is read-only');
+  assert.equal(await page.getByLabel('Nome', { exact: true }).getAttribute('readonly'), '');
+  assert.equal(await page.getByLabel('Indirizzo').getAttribute('readonly'), null, 'an editable field is not');
+  assert.match(await page.getByLabel('Indirizzo').evaluate((e) => e.closest('.field')?.className ?? ''), /editable/);
+  await check(page, 'holder-edit');
+  await page.getByLabel('Indirizzo').fill('Via Garibaldi 10');
+  await page.getByRole('button', { name: 'Conferma' }).click();
+  await page.getByText('Operazione effettuata con successo').waitFor();
+  await page.getByText('Via Garibaldi 10').waitFor();
+
+  // Le tue email: "PEC di altri titolari", the detail and its "Cambio Titolare".
+  await page.getByRole('navigation', { name: 'Sezioni' }).getByRole('link', { name: 'Le tue email' }).click();
+  await page.getByLabel('PEC di altri titolari').check();
+  await page.getByRole('link', { name: 'teste1234@pec.it', exact: true }).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'demo@pec.it', exact: true }).count(), 0, 'the account\'s own mailbox is filtered out');
+  await check(page, 'mailboxes');
+  await page.getByRole('link', { name: 'teste1234@pec.it', exact: true }).click();
+  await page.getByRole('heading', { name: 'Dati Email' }).waitFor();
+  await page.getByText('1Gb base+0Gb extra').waitFor();
+  await check(page, 'mailbox-detail');
+  await page.getByRole('link', { name: 'Cambio Titolare', exact: true }).click();
+
+  // The wizard, seed 000 steps 4–15.
+  await page.getByRole('heading', { name: /Passo 1 di 6/ }).waitFor();
+  await check(page, 'wizard-1-needs');
+  await page.getByRole('button', { name: 'Procedi' }).click();
+  await page.getByRole('heading', { name: /Passo 2 di 6/ }).waitFor();
+  assert.ok(await page.getByLabel('Casella PEC teste1234@pec.it').isChecked(), 'the mailbox the detail started from is chosen');
+  await page.getByLabel('Casella PEC fatture.testazienda@pec.it').check();
+  await page.getByLabel('Dominio testazienda-pec.it').check();
+  await check(page, 'wizard-2-items');
+  await page.getByRole('button', { name: 'Prosegui' }).click();
+  await page.getByRole('heading', { name: /Passo 3 di 6/ }).waitFor();
+  assert.ok(await page.getByLabel('Profilo titolare che gestisci col tuo username').isChecked());
+  assert.ok(await page.getByLabel('Scegli un profilo titolare esistente').isChecked());
+  await page.getByLabel('Id Titolare').fill('963300');
+  await page.getByRole('button', { name: 'Cerca' }).click();
+  await page.getByText('righe: 1 - 1 di 1').waitFor();
+  await check(page, 'wizard-3-holder');
+  await page.getByRole('button', { name: 'Scegli' }).click();
+  await page.getByRole('heading', { name: /Passo 4 di 6/ }).waitFor();
+  assert.equal(await page.getByLabel('Indirizzo').inputValue(), 'Via Garibaldi 10', 'the corrected profile');
+  await check(page, 'wizard-4-data');
+  await page.getByRole('button', { name: 'Prosegui' }).click();
+  await page.getByRole('heading', { name: /Passo 5 di 6/ }).waitFor();
+  await page.getByText('Nuovo titolare: testdue duetest').waitFor();
+  await check(page, 'wizard-5-summary');
+  await page.getByRole('button', { name: 'Prosegui' }).click();
+  await page.getByRole('heading', { name: /Passo 6 di 6/ }).waitFor();
+  await page.getByText('+39*****019').waitFor();
+  const smsBefore = await count(base, RESELLER_MOBILE, /\b\d{6}\b/);
+  await page.getByRole('button', { name: 'Invia codice di verifica' }).click();
+  await page.getByText(/Nuovo invio possibile tra \d+ secondi/).waitFor();
+  await page.getByText('Tentativi rimasti: 5.').waitFor();
+  await check(page, 'wizard-6-code');
+  await page.getByLabel('Codice di verifica').fill(await code(base, RESELLER_MOBILE, smsBefore));
+  await page.getByRole('button', { name: 'Verifica', exact: true }).click();
+  await page.getByText(/È necessario attendere la risposta/).waitFor();
+  await check(page, 'wizard-done');
+  await page.getByRole('link', { name: 'Vai alla richiesta n. 1' }).click();
+  await page.getByRole('heading', { name: 'Richiesta di cambio titolare n. 1' }).waitFor();
+  await page.getByText('In corso', { exact: true }).waitFor();
+  await check(page, 'request-open');
+
+  // The current holder opens the link emailed to them: accepts everything, then the SMS code.
+  const current = await person(browser);
+  await current.page.goto(await link(base, CURRENT_HOLDER_EMAIL, 'gestisci'));
+  await current.page.getByRole('heading', { name: 'Gestisci richiesta n. 1' }).waitFor();
+  assert.ok(!current.page.url().includes('token'), 'the token left the address bar');
+  await current.page.getByText(/cancellare il contenuto delle caselle PEC/).waitFor();
+  await check(current.page, 'current-decisions');
+  for (const item of ['teste1234@pec.it', 'fatture.testazienda@pec.it', 'testazienda-pec.it']) {
+    await current.page.getByRole('group', { name: new RegExp(item.replaceAll('.', '\\.')) }).getByLabel('Accetta').check();
+  }
+  await current.page.getByRole('button', { name: 'Prosegui' }).click();
+  await current.page.getByRole('heading', { name: 'Riepilogo' }).waitFor();
+  await check(current.page, 'current-summary');
+  await current.page.getByRole('button', { name: 'Prosegui' }).click();
+  await current.page.getByRole('heading', { name: 'Verifica del numero di cellulare' }).first().waitFor();
+  const currentMobile = '+393470534905';
+  const currentBefore = await count(base, currentMobile, /\b\d{6}\b/);
+  await current.page.getByRole('button', { name: 'Invia codice di verifica' }).click();
+  await current.page.getByText(/Codice inviato a \S/).waitFor();
+  await check(current.page, 'current-sms');
+  await current.page.getByLabel('Codice di verifica').fill(await code(base, currentMobile, currentBefore));
+  await current.page.getByRole('button', { name: 'Verifica', exact: true }).click();
+  await current.page.getByRole('heading', { name: 'Hai completato i tuoi passaggi' }).waitFor();
+  await current.page.getByText(/attendere la risposta del nuovo titolare/).waitFor();
+  await check(current.page, 'current-done');
+
+  // The new holder: rejects one mailbox, accepts the rest, contract, SMS and email codes.
+  const fresh = await person(browser);
+  const np = fresh.page;
+  await np.goto(await link(base, NEW_HOLDER_EMAIL, 'gestisci'));
+  await np.getByRole('heading', { name: 'Gestisci richiesta n. 1' }).waitFor();
+  assert.ok(!np.url().includes('token'), 'the token left the address bar');
+  await np.getByText(/Lo storico degli accessi alla casella viene azzerato/).waitFor();
+  await check(np, 'new-decisions');
+  await np.getByRole('group', { name: /teste1234@pec\.it/ }).getByLabel('Accetta').check();
+  await np.getByRole('group', { name: /fatture\.testazienda@pec\.it/ }).getByLabel('Rifiuta').check();
+  await np.getByRole('group', { name: /testazienda-pec\.it/ }).getByLabel('Accetta').check();
+  await np.getByRole('button', { name: 'Prosegui' }).click();
+  await np.getByText('fatture.testazienda@pec.it: rifiuti il cambio').waitFor();
+  await np.getByRole('button', { name: 'Prosegui' }).click();
+  await np.getByRole('heading', { name: 'Accettazione delle condizioni contrattuali' }).waitFor();
+  await check(np, 'new-contract');
+  // The required conditions are needed: the API says which are missing.
+  await np.getByRole('button', { name: 'Prosegui' }).click();
+  await np.getByRole('alert').waitFor();
+  await np.getByLabel(/Accetto: Condizioni generali/).check();
+  await np.getByLabel(/Accetto: Informativa sul trattamento/).check();
+  await np.getByRole('button', { name: 'Prosegui' }).click();
+  await np.getByRole('heading', { name: 'Verifica del numero di cellulare' }).first().waitFor();
+  const newMobile = '+393330963300';
+  const newBefore = await count(base, newMobile, /\b\d{6}\b/);
+  await np.getByRole('button', { name: 'Invia codice di verifica' }).click();
+  await np.getByText(/Codice inviato a \S/).waitFor();
+  await np.getByLabel('Codice di verifica').fill(await code(base, newMobile, newBefore));
+  await np.getByRole('button', { name: 'Verifica', exact: true }).click();
+  await np.getByRole('heading', { name: "Verifica dell'indirizzo email" }).first().waitFor();
+  await check(np, 'new-email');
+  const mailBefore = await count(base, NEW_HOLDER_EMAIL, /\b\d{6}\b/);
+  await np.getByRole('button', { name: 'Invia codice di verifica' }).click();
+  await np.getByText(/Codice inviato a \S/).waitFor();
+  await np.getByLabel('Codice di verifica').fill(await code(base, NEW_HOLDER_EMAIL, mailBefore));
+  await np.getByRole('button', { name: 'Verifica', exact: true }).click();
+  await np.getByText(/Completata|Richiesta conclusa/).first().waitFor();
+  await check(np, 'new-done');
+
+  // The new holder sets the password through the emailed link.
+  const owner = await person(browser);
+  await owner.page.goto(await link(base, NEW_HOLDER_EMAIL, 'password'));
+  await owner.page.getByRole('heading', { name: 'Imposta la password' }).waitFor();
+  assert.ok(!owner.page.url().includes('token'), 'the token left the address bar');
+  await check(owner.page, 'password');
+  await owner.page.getByLabel('Nuova password', { exact: true }).fill('Nuova-Password-2026');
+  await owner.page.getByLabel('Ripeti la nuova password').fill('Nuova-Password-2026');
+  await owner.page.getByRole('button', { name: 'Conferma' }).click();
+  await owner.page.getByText('Password impostata per la casella teste1234@pec.it.', { exact: false }).waitFor();
+  await check(owner.page, 'password-done');
+
+  // The reseller sees the outcome: the request, the operations, the mailboxes.
+  await page.getByRole('navigation', { name: 'Sezioni' }).getByRole('link', { name: 'Cambio titolare PEC' }).click();
+  await page.goto(`${base}/#/cambio/1`);
+  await page.getByText('Completata', { exact: true }).waitFor();
+  await page.getByRole('cell', { name: 'Trasferito al nuovo titolare' }).first().waitFor();
+  await page.getByRole('cell', { name: "Rimasto all'attuale titolare" }).waitFor();
+  await check(page, 'request-completed');
+  await page.getByRole('navigation', { name: 'Sezioni' }).getByRole('link', { name: 'Esito Operazioni' }).click();
+  await page.getByRole('cell', { name: 'Cambio titolare completato' }).waitFor();
+  await page.getByRole('cell', { name: 'Modifica titolare' }).waitFor();
+  await check(page, 'operations');
+  await page.goto(`${base}/#/email/teste1234%40pec.it`);
+  await page.getByRole('heading', { name: 'Dati Email' }).waitFor();
+  await page.getByRole('link', { name: '963300' }).waitFor();
+  await page.getByText('Nessun accesso registrato.').waitFor();
+  await page.goto(`${base}/#/email/fatture.testazienda%40pec.it`);
+  await page.getByRole('link', { name: '534905' }).waitFor();
+  await page.goto(`${base}/#/domini/testazienda-pec.it`);
+  await page.getByRole('link', { name: '963300' }).waitFor();
+  await check(page, 'domain-detail');
+
+  for (const p of [reseller, current, fresh, owner]) {
+    assert.deepEqual(p.problems, [], 'no page logged an error');
+    await p.context.close();
+  }
+  assertAccessible();
+});
