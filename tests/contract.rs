@@ -194,3 +194,61 @@ fn every_function_reads_the_table_it_is_allowed() {
         }
     }
 }
+
+/// The panel is served with one policy: CloudFront's response headers in AWS are the local
+/// gateway's, with only the identity provider added to `connect-src`; and the distribution
+/// sends /v1/* to the API and the rest to the panel's bucket.
+#[test]
+fn the_panel_is_served_alike_locally_and_on_aws() {
+    let template = yaml("template.yaml");
+    let resources = &template["Resources"];
+    let headers = &resources["PanelHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"];
+    let csp = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"][0]
+        .as_str()
+        .expect("the CSP is a Fn::Sub with variables");
+    assert_eq!(
+        csp.replace(
+            "connect-src 'self' ${IssuerOrigin} ${OidcExtraOrigins}",
+            "connect-src 'self'"
+        ),
+        titolare_local::web::CONTENT_SECURITY_POLICY
+    );
+    assert_eq!(headers["ReferrerPolicy"]["ReferrerPolicy"], "no-referrer");
+    assert_eq!(headers["FrameOptions"]["FrameOption"], "DENY");
+    assert_eq!(headers["ContentTypeOptions"]["Override"], true);
+
+    let config = &resources["PanelDistribution"]["Properties"]["DistributionConfig"];
+    assert_eq!(config["DefaultCacheBehavior"]["TargetOriginId"], "panel");
+    let api = config["CacheBehaviors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["PathPattern"] == "/v1/*")
+        .expect("a behaviour for the API");
+    assert_eq!(api["TargetOriginId"], "api");
+    assert!(
+        ROUTES.iter().all(|r| r.path.starts_with("/v1/")),
+        "every route is under the distribution's /v1/*"
+    );
+    // The bucket is private: only the distribution reads it.
+    let block = &resources["PanelBucket"]["Properties"]["PublicAccessBlockConfiguration"];
+    for setting in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(block[setting], true, "{setting}");
+    }
+    // The page paths CloudFront rewrites are those the local gateway serves.
+    let paths = resources["PanelPaths"]["Properties"]["FunctionCode"]
+        .as_str()
+        .unwrap();
+    for (path, file) in [
+        ("'/'", "'/index.html'"),
+        ("'/gestisci'", "'/gestisci.html'"),
+        ("'/password'", "'/password.html'"),
+    ] {
+        assert!(paths.contains(&format!("{path}: {file}")), "{path}");
+    }
+}
