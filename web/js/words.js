@@ -56,3 +56,25 @@ export function management(management, reader = 'initiator') {
     ? 'Gestione mantenuta dal tuo account (rinnovi, fatture, modifiche)'
     : 'Gestione amministrativa mantenuta da chi ha chiesto il cambio';
 }
+
+/** @type {Record<string, string>} */
+const AUDIT = {
+  created: 'Richiesta creata',
+  code_sent: 'Codice inviato',
+  code_refused: 'Codice errato',
+  sms_verified: 'Cellulare verificato',
+  email_verified: 'Email verificata',
+  decisions: 'Accettazione o rifiuto degli elementi',
+  login: 'Accesso con lo username indicato',
+  holder_data_confirmed: 'Dati titolare confermati',
+  contract_accepted: 'Condizioni contrattuali accettate',
+  ended_completed: 'Richiesta completata',
+  ended_rejected: 'Richiesta rifiutata',
+  ended_cancelled: 'Richiesta annullata',
+  ended_expired: 'Richiesta scaduta',
+};
+
+/** @param {string} action an audit entry's action */
+export function auditAction(action) {
+  return AUDIT[action] ?? action;
+}

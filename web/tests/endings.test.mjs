@@ -195,6 +195,145 @@ test('the domains list and its detail', async () => {
   await check(page, 'domain');
 });
 
+test('keyboard only: log in, reach a section, search, with the focus always visible', async () => {
+  const page = await someone();
+  await page.goto(`${service.base}/`);
+  await page.getByRole('button', { name: 'Accedi' }).waitFor();
+  /** Presses Tab until the focused element's text or label matches, checking the focus shows. */
+  const tabTo = async (/** @type {RegExp} */ target) => {
+    for (let i = 0; i < 30; i++) {
+      await page.keyboard.press('Tab');
+      const focused = await page.evaluate(() => {
+        const e = /** @type {HTMLElement} */ (document.activeElement);
+        const label = e.id ? document.querySelector(`label[for="${CSS.escape(e.id)}"]`)?.textContent : '';
+        const style = getComputedStyle(e);
+        return { text: `${e.textContent ?? ''} ${label ?? ''}`.trim(), visible: style.outlineStyle !== 'none' && style.outlineWidth !== '0px' };
+      });
+      if (target.test(focused.text)) {
+        assert.ok(focused.visible, `the focus on "${focused.text}" is visible`);
+        return;
+      }
+    }
+    assert.fail(`Tab never reached ${target}`);
+  };
+  await tabTo(/^demo$/);
+  await tabTo(/^Accedi$/);
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Benvenuto, test test' }).waitFor();
+  await tabTo(/^I tuoi titolari$/);
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'I tuoi titolari' }).waitFor();
+  await tabTo(/^Cognome$/);
+  await page.keyboard.type('duetest');
+  await page.keyboard.press('Enter');
+  await page.getByText('righe: 1 - 1 di 1').waitFor();
+});
+
+test('a new holder that is a company confirms its data, read-only, with where to correct it', async () => {
+  const api = await apiAs(service.base, 'demo');
+  const company = await api('POST', '/v1/holders', {
+    tipo: 'azienda', ragione_sociale: 'Nuova Impresa S.r.l.', partita_iva: '07654321004', codice_fiscale_azienda: '07654321004',
+    indirizzo: 'Via Po 1', cap: '10123', provincia: 'TO', comune: 'Torino', cellulare: '+39 333 7654321', email: 'nuova.impresa@example.it',
+  });
+  const request = await openRequest(service.base, {
+    items: [{ kind: 'mailbox', id: 'demo@pec.it' }],
+    management: { mode: 'keep' },
+    new_holder_id: company.id,
+  });
+  const page = await someone();
+  await page.goto(await link(service.base, 'nuova.impresa@example.it', 'gestisci', request.id));
+  await page.getByRole('radio', { name: 'Accetta' }).check();
+  await page.getByRole('button', { name: 'Prosegui' }).click();
+  await page.getByRole('button', { name: 'Prosegui' }).click();
+  await page.getByRole('heading', { name: 'Conferma dei dati titolare' }).waitFor();
+  await page.getByText('Nuova Impresa S.r.l.', { exact: true }).waitFor();
+  await page.getByRole('link', { name: 'Come modificarla' }).waitFor();
+  await page.getByRole('link', { name: "Contatta l'assistenza" }).waitFor();
+  assert.equal(await page.getByRole('main').getByRole('textbox').count(), 0, 'nothing to edit');
+  await check(page, 'new-holder-data');
+  await page.getByRole('button', { name: 'Conferma' }).click();
+  await page.getByRole('heading', { name: 'Accettazione delle condizioni contrattuali' }).waitFor();
+});
+
+/** @param {string} ten the first 10 digits */
+function partitaIva(ten) {
+  let sum = 0;
+  for (let i = 0; i < 10; i++) {
+    let n = Number(ten[i]);
+    if (i % 2 === 1) n = n * 2 > 9 ? n * 2 - 9 : n * 2;
+    sum += n;
+  }
+  return `${ten}${(10 - (sum % 10)) % 10}`;
+}
+
+test('paging: 21 holders found, 20 a page; "Esito Operazioni" page by page', async () => {
+  const api = await apiAs(service.base, 'demo');
+  for (let i = 1; i <= 21; i++) {
+    const piva = partitaIva(`${String(5000000 + i)}001`);
+    await api('POST', '/v1/holders', {
+      tipo: 'azienda', ragione_sociale: `Paginata ${String(i).padStart(2, '0')} S.r.l.`, partita_iva: piva, codice_fiscale_azienda: piva,
+      indirizzo: 'Via Po 1', cap: '10123', provincia: 'TO', comune: 'Torino', cellulare: '+39 333 7654321', email: `paginata${i}@example.it`,
+    });
+  }
+  const page = await someone();
+  await loginAsDemo(page);
+  await page.goto(`${service.base}/#/titolari?ragione_sociale=paginata`);
+  await page.getByText('righe: 1 - 20 di 21').waitFor();
+  await page.getByRole('button', { name: 'Pagina successiva' }).click();
+  await page.getByText('righe: 21 - 21 di 21').waitFor();
+  await page.getByRole('button', { name: 'Pagina precedente' }).click();
+  await page.getByText('righe: 1 - 20 di 21').waitFor();
+
+  await page.getByRole('navigation', { name: 'Sezioni' }).getByRole('link', { name: 'Esito Operazioni' }).click();
+  await page.getByRole('heading', { name: 'Esito Operazioni' }).waitFor();
+  const firstPage = await page.getByRole('row').count();
+  assert.equal(firstPage, 21, 'a header and 20 operations');
+  await page.getByRole('button', { name: 'Pagina successiva' }).click();
+  await page.getByRole('button', { name: 'Pagina precedente' }).waitFor();
+  assert.ok((await page.getByRole('row').count()) > 1, 'older operations on page 2');
+});
+
+test('the wizard with a new holder created in the page, handed over to another account', async () => {
+  const page = await someone();
+  await loginAsDemo(page);
+  await page.goto(`${service.base}/#/cambio/nuovo`);
+  await page.getByRole('button', { name: 'Procedi' }).click();
+  await page.getByLabel('Casella PEC teste1234@pec.it').check();
+  await page.getByRole('button', { name: 'Prosegui' }).click();
+  await page.getByLabel('Profilo titolare gestito da un altro account').check();
+  await page.getByLabel("Username dell'account che gestirà gli elementi").fill('demo2');
+  await page.getByLabel('Crea un nuovo profilo titolare').check();
+  await page.getByRole('button', { name: 'Prosegui' }).click();
+  await page.getByRole('heading', { name: /Passo 4 di 6/ }).waitFor();
+  await page.getByLabel('Tipo Titolare').selectOption('azienda');
+  await page.getByRole('button', { name: 'Prosegui' }).click();
+  const piva = partitaIva('6000001001');
+  await page.getByLabel('Ragione Sociale').fill('Creata Nel Wizard S.p.A.');
+  await page.getByLabel('Partita Iva').fill(piva);
+  await page.getByLabel('Codice Fiscale Azienda').fill(piva);
+  await page.getByLabel('Indirizzo').fill('Corso Italia 2');
+  await page.getByLabel('Cap').fill('20122');
+  await page.getByLabel('Provincia').fill('MI');
+  await page.getByLabel('Comune').fill('Milano');
+  await page.getByLabel('Cellulare').fill('+39 333 2222333');
+  await page.getByLabel('Email').fill('creata@example.it');
+  await check(page, 'wizard-4-new');
+  await page.getByRole('button', { name: 'Conferma' }).click();
+  await page.getByRole('heading', { name: /Passo 5 di 6/ }).waitFor();
+  await page.getByText('Nuovo titolare: Creata Nel Wizard S.p.A.').waitFor();
+  await page.getByText("Gestione affidata all'account demo2").waitFor();
+  await page.getByRole('button', { name: 'Prosegui' }).click();
+  await page.getByRole('heading', { name: /Passo 6 di 6/ }).waitFor();
+  await page.getByRole('button', { name: 'Modifica numero' }).click();
+  await page.getByLabel('Nuovo numero di cellulare').fill('+39 333 4445556');
+  const before = await count(service.base, '+393334445556', /\b\d{6}\b/);
+  await page.getByRole('button', { name: 'Invia codice di verifica' }).click();
+  await page.getByText(/Codice inviato a \+39\*{5}556/).waitFor();
+  await page.getByLabel('Codice di verifica').fill(await code(service.base, '+393334445556', before));
+  await page.getByRole('button', { name: 'Verifica', exact: true }).click();
+  await page.getByText(/È necessario attendere la risposta/).waitFor();
+});
+
 test('a link opened after the deadline says so, with nothing to click; an old ?token= link still opens', async () => {
   const request = await openRequest(service.base, {
     items: [{ kind: 'domain', id: 'testazienda-pec.it' }],

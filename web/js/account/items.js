@@ -12,12 +12,13 @@ import { button } from '../ui.js';
 const cursors = new Map();
 
 /**
+ * One page of a listing (`{items, next_cursor}`) with its "Pagina precedente/successiva".
  * @param {Ctx} ctx
  * @param {string} base e.g. '/v1/mailboxes'
  * @param {Record<string, string | null>} filter
  * @param {string} hash the listing's own address, for paging
  */
-async function page(ctx, base, filter, hash) {
+export async function listPage(ctx, base, filter, hash) {
   const key = base + JSON.stringify(filter);
   const known = cursors.get(key) ?? [null];
   const wanted = Number(ctx.params.get('pagina') ?? '1') || 1;
@@ -62,7 +63,7 @@ export async function mailboxRoute(ctx) {
   if (address) return mailboxDetail(ctx, address);
   ctx.title('Le tue email');
   const others = ctx.params.get('held_by_others') === 'true';
-  const { items, paging } = await page(ctx, '/v1/mailboxes', { held_by_others: others ? 'true' : null }, '#/email');
+  const { items, paging } = await listPage(ctx, '/v1/mailboxes', { held_by_others: others ? 'true' : null }, '#/email');
   const filter = h('input', { type: 'checkbox', id: 'held-by-others', checked: others });
   filter.addEventListener('change', () => ctx.go(`#/email${filter.checked ? '?held_by_others=true' : ''}`));
   show(
@@ -150,7 +151,7 @@ export async function domainRoute(ctx) {
   const name = ctx.path[1];
   if (name) return domainDetail(ctx, name);
   ctx.title('I tuoi Domini');
-  const { items, paging } = await page(ctx, '/v1/domains', {}, '#/domini');
+  const { items, paging } = await listPage(ctx, '/v1/domains', {}, '#/domini');
   show(
     ctx.main,
     h('h1', {}, 'I tuoi Domini'),

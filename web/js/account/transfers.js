@@ -3,7 +3,7 @@
 
 import { dateTime, h, show } from '../dom.js';
 import { button, codeStep, notice, showError } from '../ui.js';
-import { PARTY, STATUS, STEP, decision, itemKind, management, outcome } from '../words.js';
+import { PARTY, STATUS, STEP, auditAction, decision, itemKind, management, outcome } from '../words.js';
 import { table } from './items.js';
 
 /** @typedef {import('./app.js').Ctx} Ctx */
@@ -179,7 +179,7 @@ export async function detail(ctx, id, news) {
       h('h2', { id: 'storico' }, 'Storico della richiesta'),
       table(
         ['Data', 'Parte', 'Azione', 'Dettaglio', 'Id richiesta', 'Indirizzo IP'],
-        audit.map((a) => [dateTime(a.at), PARTY[a.party] ?? '—', a.action, a.detail ?? '', a.request_id, a.source_ip]),
+        audit.map((a) => [dateTime(a.at), PARTY[a.party] ?? '—', auditAction(a.action), a.detail ?? '', a.request_id, a.source_ip]),
         'Storico della richiesta',
       ),
     ),
