@@ -38,7 +38,7 @@ function refused(error) {
   if (error instanceof ApiError && error.status === 401) {
     stop('Link non valido', "Il link non è valido. Aprire il link Gestisci richiesta ricevuto via email, per intero.");
   } else if (error instanceof ApiError && error.status === 410) {
-    stop('Richiesta scaduta', `${error.message} Il termine di 5 giorni è passato e la pratica è stata annullata: chi ha chiesto il cambio può crearne una nuova.`);
+    stop('Richiesta scaduta', 'Il termine di 5 giorni per rispondere è passato e la pratica è stata annullata: nessuna modifica è più possibile. Chi ha chiesto il cambio può crearne una nuova.');
   } else if (error instanceof ApiError && error.status === 409 && error.problem.type?.endsWith('request-ended')) {
     stop('Richiesta conclusa', error.message);
   } else {
@@ -181,7 +181,7 @@ function stepView(view, next, messages) {
           h('legend', {}, 'Leggi le condizioni contrattuali attraverso i relativi link e accettale selezionando le caselle corrispondenti.'),
           conditions.map((c) => h('div', { class: 'choice' },
             h('input', { type: 'checkbox', name: 'condition', id: `cond-${c.id}`, value: c.id }),
-            h('label', { for: `cond-${c.id}` }, `Accetto: ${c.title}`, c.required ? ' (obbligatoria)' : ' (facoltativa)'),
+            h('label', { for: `cond-${c.id}` }, `Accetto: ${c.title}`, c.required ? ' (obbligatoria)' : ''),
             h('a', { href: c.url, target: '_blank', rel: 'noopener noreferrer', class: 'condition-link' }, `Leggi: ${c.title} (versione ${c.version})`),
           )),
         ),

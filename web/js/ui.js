@@ -140,12 +140,10 @@ export function select(spec) {
  * @param {(event: Event) => Promise<void> | void} action
  * @param {object} [options]
  * @param {'primary' | 'secondary' | 'danger' | 'link'} [options.kind]
- * @param {'button' | 'submit'} [options.type]
  */
 export function button(text, action, options = {}) {
-  const b = h('button', { type: options.type ?? 'button', class: `btn btn-${options.kind ?? 'primary'}` }, text);
+  const b = h('button', { type: 'button', class: `btn btn-${options.kind ?? 'primary'}` }, text);
   b.addEventListener('click', async (event) => {
-    if (options.type === 'submit') return;
     if (b.getAttribute('aria-busy') === 'true') return;
     b.setAttribute('aria-busy', 'true');
     try {

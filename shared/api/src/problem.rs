@@ -105,7 +105,7 @@ impl ApiError {
             Self::BadRequest { detail, errors } => (S::BAD_REQUEST, "bad-request", "Richiesta non valida", detail, errors),
             Self::UnsupportedMediaType => (S::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Formato non supportato", "Il corpo della richiesta deve essere JSON (Content-Type: application/json).".into(), None),
             Self::PayloadTooLarge => (S::PAYLOAD_TOO_LARGE, "payload-too-large", "Richiesta troppo grande", "Il corpo della richiesta supera i 64 KiB.".into(), None),
-            Self::Validation(errors) => (S::UNPROCESSABLE_ENTITY, "validation", "Dati non validi", "Alcuni campi non sono validi: vedere `errors`.".into(), Some(errors)),
+            Self::Validation(errors) => (S::UNPROCESSABLE_ENTITY, "validation", "Dati non validi", "Alcuni campi non sono validi: correggerli e riprovare.".into(), Some(errors)),
             Self::FixedFields(errors) => (S::UNPROCESSABLE_ENTITY, "fixed-fields", "Campi non modificabili", "La modifica riguarda campi che non si possono cambiare dopo la creazione del titolare; nessun dato è stato modificato.".into(), Some(errors)),
             Self::IdempotencyKeyReused => (S::UNPROCESSABLE_ENTITY, "idempotency-key-reused", "Chiave di idempotenza già usata", "La Idempotency-Key è già stata usata per una richiesta diversa.".into(), None),
             Self::InvalidLink => (S::UNAUTHORIZED, "invalid-link", "Link non valido", "Il link non è valido: usare quello ricevuto via email.".into(), None),
@@ -121,7 +121,7 @@ impl ApiError {
                 };
                 (status, slug, title, detail, errors)
             }
-            Self::Busy(errors) => (S::CONFLICT, "items-busy", "Elementi non disponibili", "Alcuni elementi non possono entrare in una nuova richiesta: vedere `errors`.".into(), Some(errors)),
+            Self::Busy(errors) => (S::CONFLICT, "items-busy", "Elementi non disponibili", "Alcuni elementi non possono entrare in una nuova richiesta: toglierli o attendere che si liberino.".into(), Some(errors)),
             Self::InvalidResetLink => (S::UNAUTHORIZED, "invalid-link", "Link non valido", "Il link per impostare la password non è valido: usare quello ricevuto via email.".into(), None),
             Self::ExpiredResetLink => (S::GONE, "link-expired", "Link scaduto", "Il link per impostare la password è scaduto: era valido 24 ore.".into(), None),
             Self::Code(e) => code_parts(e),

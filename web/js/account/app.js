@@ -185,7 +185,8 @@ async function draw() {
     if (section) await section(ctx);
     else home();
   } catch (error) {
-    if (mine !== drawing) return;
+    // A newer page is being drawn, or the login lapsed and the login form is shown.
+    if (mine !== drawing || !account) return;
     const region = h('div', {});
     show(main, h('h1', {}, 'Pagina non disponibile'), region, h('p', {}, h('a', { href: '#/' }, "Torna all'inizio")));
     showError(region, error);
