@@ -290,3 +290,37 @@ async fn codes_go_through_the_local_outbox() {
                 .contains(draft.new_holder.email.as_str())
     );
 }
+
+#[tokio::test]
+async fn the_account_route_names_who_is_logged_in() {
+    let gw = local_gateway().await;
+    let demo = gw.client.login("demo").await;
+    let account = gw.client.get("/v1/account", &demo).await;
+    assert_eq!(account.status, 200);
+    assert_eq!(account.body["username"], "demo");
+    assert_eq!(account.body["role"], "rivenditore");
+    assert_eq!(account.body["role_label"], "Rivenditore");
+    assert_eq!(account.body["profile"]["holder_id"], "19");
+    assert_eq!(account.body["profile"]["name"], "test test");
+    assert_eq!(account.body["profile"]["cellulare"], "+393330000019");
+    let demo2 = gw.client.login("demo2").await;
+    assert_eq!(
+        gw.client.get("/v1/account", &demo2).await.body["profile"]["holder_id"],
+        "700001",
+        "each account its own profile"
+    );
+    let stranger = gw.client.login("nuovo.utente").await;
+    let empty = gw.client.get("/v1/account", &stranger).await;
+    assert_eq!(empty.status, 200);
+    assert_eq!(empty.body["role"], "cliente");
+    assert!(empty.body["profile"].is_null());
+    assert_eq!(
+        gw.client.get("/v1/account", "not-a-token").await.status,
+        401
+    );
+    assert_eq!(
+        gw.client.get("/v1/account?x=1", &demo).await.status,
+        400,
+        "unknown query parameters are refused"
+    );
+}
