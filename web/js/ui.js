@@ -211,6 +211,25 @@ export function values(f) {
  */
 
 /**
+ * Where a code stands, in words.
+ * @param {CodeStatusItem} item
+ */
+function codeFacts(item) {
+  return h(
+    'ul',
+    { class: 'code-facts' },
+    item.notice
+      ? h('li', { class: 'failed' }, `${item.notice[0].toUpperCase()}${item.notice.slice(1)}.`)
+      : h('li', {}, `Codice inviato a ${item.destination}${item.delivery === 'sent' ? ' (consegnato)' : ''}.`),
+    item.status === 'pending' ? h('li', {}, `Valido fino al ${dateTime(item.expires_at)}.`) : null,
+    item.status === 'expired' ? h('li', {}, 'Codice scaduto: inviarne uno nuovo.') : null,
+    item.status === 'max_attempts_reached' ? h('li', {}, 'Troppi tentativi errati: inviare un nuovo codice.') : null,
+    item.status === 'pending' ? h('li', {}, `Tentativi rimasti: ${item.tries_left}.`) : null,
+    h('li', {}, `Invii rimasti: ${item.sends_left}.`),
+  );
+}
+
+/**
  * @typedef {object} CodeStepSpec
  * @property {'sms' | 'email'} channel
  * @property {string} contact masked mobile or email on file
@@ -301,7 +320,12 @@ export function codeStep(spec) {
   const countdown = h('p', { class: 'countdown' });
   /** @type {number | undefined} */
   let timer;
+  /** @type {number | undefined} */
+  let poll;
+  let polls = 0;
+  let shownFacts = '';
   async function refresh() {
+    clearTimeout(poll);
     let items;
     try {
       items = (await spec.status()).items;
@@ -313,25 +337,24 @@ export function codeStep(spec) {
     show(countdown);
     if (!item) {
       show(state);
+      shownFacts = '';
       verifyForm.hidden = true;
       return;
     }
     verifyForm.hidden = item.status === 'approved';
-    show(
-      state,
-      h(
-        'ul',
-        { class: 'code-facts' },
-        item.notice
-          ? h('li', { class: 'failed' }, `${item.notice[0].toUpperCase()}${item.notice.slice(1)}.`)
-          : h('li', {}, `Codice inviato a ${item.destination}${item.delivery === 'sent' ? ' (consegnato)' : ''}.`),
-        item.status === 'pending' ? h('li', {}, `Valido fino al ${dateTime(item.expires_at)}.`) : null,
-        item.status === 'expired' ? h('li', {}, 'Codice scaduto: inviarne uno nuovo.') : null,
-        item.status === 'max_attempts_reached' ? h('li', {}, 'Troppi tentativi errati: inviare un nuovo codice.') : null,
-        item.status === 'pending' ? h('li', {}, `Tentativi rimasti: ${item.tries_left}.`) : null,
-        h('li', {}, `Invii rimasti: ${item.sends_left}.`),
-      ),
-    );
+    // While the message is on its way, look again: "consegnato" or "non consegnato" follows.
+    if (item.delivery === 'queued' && polls < 20) {
+      polls += 1;
+      poll = window.setTimeout(refresh, 1500);
+    } else {
+      polls = 0;
+    }
+    // Redrawn only when something changed, so the live region speaks once per change.
+    const facts = JSON.stringify([item.destination, item.status, item.delivery, item.tries_left, item.sends_left]);
+    if (facts !== shownFacts) {
+      shownFacts = facts;
+      show(state, codeFacts(item));
+    }
     if (item.sends_left === 0 || item.status === 'approved') return;
     const resendAt = Date.now() + item.resend_in_seconds * 1000;
     const tick = () => {

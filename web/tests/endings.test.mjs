@@ -334,6 +334,32 @@ test('the wizard with a new holder created in the page, handed over to another a
   await page.getByText(/È necessario attendere la risposta/).waitFor();
 });
 
+test('a code that was not delivered says "non consegnato: invia di nuovo" and may go again at once', async () => {
+  const api = await apiAs(service.base, 'demo');
+  const draft = await api('POST', '/v1/transfers', {
+    items: [{ kind: 'mailbox', id: 'fatture.testazienda@pec.it' }],
+    management: { mode: 'keep' },
+    new_holder_id: '900008',
+  });
+  const page = await someone();
+  await loginAsDemo(page);
+  await page.goto(`${service.base}/#/cambio/${draft.id}`);
+  await page.getByRole('button', { name: 'Modifica numero' }).click();
+  // The local outbox never delivers to this number (UNDELIVERABLE_SMS).
+  await page.getByLabel('Nuovo numero di cellulare').fill('+39 333 999 9999');
+  await page.getByRole('button', { name: 'Invia codice di verifica' }).click();
+  await page.getByText('Non consegnato: invia di nuovo.').waitFor();
+  await page.getByText('Un nuovo invio è possibile ora.').waitFor();
+  await check(page, 'code-not-delivered');
+  await page.getByLabel('Nuovo numero di cellulare').fill('+39 333 000 0019');
+  const before = await count(service.base, '+393330000019', /\b\d{6}\b/);
+  await page.getByRole('button', { name: 'Invia codice di verifica' }).click();
+  await page.getByText(/Codice inviato a \+39\*{5}019 \(consegnato\)/).waitFor();
+  await page.getByLabel('Codice di verifica').fill(await code(service.base, '+393330000019', before));
+  await page.getByRole('button', { name: 'Verifica', exact: true }).click();
+  await page.getByText(/Richiesta confermata/).waitFor();
+});
+
 test('a link opened after the deadline says so, with nothing to click; an old ?token= link still opens', async () => {
   const request = await openRequest(service.base, {
     items: [{ kind: 'domain', id: 'testazienda-pec.it' }],

@@ -126,6 +126,11 @@ pub struct OutboxEntry {
     pub sent_at: String,
 }
 
+/// A destination the local outbox never delivers to, so a person (or a test) can see what a
+/// failed delivery looks like ("non consegnato: invia di nuovo"), as providers' magic test
+/// numbers do.
+pub const UNDELIVERABLE_SMS: &str = "+393339999999";
+
 /// The developer's outbox: keeps every message and prints it to the terminal, code
 /// included, which is what a local outbox is for.
 #[derive(Default)]
@@ -145,6 +150,12 @@ impl LocalOutbox {
 #[async_trait]
 impl Messenger for LocalOutbox {
     async fn send(&self, envelope: &Envelope) -> Result<String, SendError> {
+        if envelope.to == UNDELIVERABLE_SMS {
+            return Err(SendError {
+                provider: "local",
+                reason: "undeliverable test number".into(),
+            });
+        }
         let entry = OutboxEntry {
             channel: envelope.channel,
             to: envelope.to.clone(),
