@@ -10,6 +10,8 @@ import { STATUS, STEP, itemKind, management, outcome } from './words.js';
 
 const main = byId('main');
 const TOKEN_KEY = 'titolare.link';
+/** Whether this page load is the way back from the identity provider. */
+let returnedFromLogin = false;
 const link = takeToken(TOKEN_KEY);
 
 /**
@@ -138,19 +140,26 @@ function stepView(view, next, messages) {
   switch (next) {
     case 'decisions':
       return decisions(view, messages, section, attempt);
-    case 'login':
+    case 'login': {
+      const proceed = async () => {
+        const config = await panelConfig();
+        if (config.login === 'oidc' && !accountToken()) {
+          await oidcLogin(config, '/gestisci');
+          return;
+        }
+        if (config.login === 'dev') await devLogin(view.transfer.management.username);
+        await attempt(() => call('POST', '/v1/party/login', { bearer: accountToken(), headers: { 'x-link-token': link ?? '' } }));
+      };
+      // Back from the identity provider: the login was the person's click; go on with it.
+      if (returnedFromLogin) {
+        returnedFromLogin = false;
+        proceed();
+      }
       return section(
         h('p', {}, `Chi ha chiesto il cambio ha affidato la gestione all'account ${view.transfer.management.username}: accedi con quello username per proseguire.`),
-        button('Accedi', async () => {
-          const config = await panelConfig();
-          if (config.login === 'oidc' && !accountToken()) {
-            await oidcLogin(config, '/gestisci');
-            return;
-          }
-          if (config.login === 'dev') await devLogin(view.transfer.management.username);
-          await attempt(() => call('POST', '/v1/party/login', { bearer: accountToken(), headers: { 'x-link-token': link ?? '' } }));
-        }),
+        button('Accedi', proceed),
       );
+    }
     case 'holder_data': {
       const d = view.holder_data ?? {};
       return section(
@@ -283,7 +292,7 @@ function finished(view) {
 async function start() {
   const config = await panelConfig();
   try {
-    await completeOidcLogin(config, '/gestisci');
+    returnedFromLogin = (await completeOidcLogin(config, '/gestisci')) !== null;
   } catch {
     show(main, notice('error', 'Accesso non riuscito: riprovare.'));
     return;

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { person, startBrowser, startService } from './support.mjs';
+import { link, openRequest, person, startBrowser, startService } from './support.mjs';
 
 const ISSUER = 'https://idp.example.test';
 const CLIENT_ID = 'titolare-panel';
@@ -28,18 +28,22 @@ after(async () => {
 /** @param {object} value */
 const b64url = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-test('the account login through OpenID Connect with PKCE, as deployed on AWS', async () => {
+/**
+ * Routes a browser context as AWS would serve the panel (its config.json and CloudFront's
+ * policy, which lets the pages reach the issuer) and answers for the identity provider,
+ * which logs the person in as `username`. `seen` collects what the page sent it.
+ * @param {import('playwright-core').BrowserContext} context
+ * @param {string} username
+ */
+async function asOnAws(context, username) {
   const base = service.base;
-  const { context, page, problems } = await person(browser);
   // What the identity provider hands out stands for a login the API's authorizer trusts;
   // locally that is the gateway's own signed token.
-  const login = await fetch(`${base}/dev/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'demo' }) });
+  const login = await fetch(`${base}/dev/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username }) });
   const { token: accessToken } = await login.json();
   const cors = { 'access-control-allow-origin': base, 'access-control-allow-headers': '*' };
   /** @type {Record<string, string>} */
   const seen = {};
-
-  // The deployed config.json and CloudFront's policy, which lets the pages reach the issuer.
   await context.route(`${base}/config.json`, (route) =>
     route.fulfill({ json: { login: 'oidc', issuer: ISSUER, client_id: CLIENT_ID } }));
   await context.route((url) => url.origin === base && (url.pathname === '/' || url.pathname === '/gestisci'), async (route) => {
@@ -80,9 +84,16 @@ test('the account login through OpenID Connect with PKCE, as deployed on AWS', a
     seen.code = form.get('code') ?? '';
     seen.verifier = form.get('code_verifier') ?? '';
     const now = Math.floor(Date.now() / 1000);
-    const idToken = `${b64url({ alg: 'RS256', typ: 'JWT' })}.${b64url({ iss: ISSUER, aud: CLIENT_ID, sub: 'demo', iat: now, exp: now + 3600 })}.c2lnbmF0dXJl`;
+    const idToken = `${b64url({ alg: 'RS256', typ: 'JWT' })}.${b64url({ iss: ISSUER, aud: CLIENT_ID, sub: username, iat: now, exp: now + 3600 })}.c2lnbmF0dXJl`;
     return route.fulfill({ headers: cors, json: { access_token: accessToken, id_token: idToken, token_type: 'Bearer', expires_in: 3600 } });
   });
+  return seen;
+}
+
+test('the account login through OpenID Connect with PKCE, as deployed on AWS', async () => {
+  const base = service.base;
+  const { context, page, problems } = await person(browser);
+  const seen = await asOnAws(context, 'demo');
 
   await page.goto(`${base}/`);
   await page.getByRole('button', { name: 'Accedi' }).click();
@@ -99,6 +110,29 @@ test('the account login through OpenID Connect with PKCE, as deployed on AWS', a
   assert.equal(createHash('sha256').update(seen.verifier).digest('base64url'), seen.code_challenge, 'the verifier proves the challenge (PKCE)');
   assert.ok(!page.url().includes('code='), 'the code left the address bar');
   assert.equal(await page.getByLabel('demo', { exact: true }).count(), 0, 'no dev login in this mode');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('hand_over on AWS: the new holder logs in through OpenID Connect and the page goes on', async () => {
+  const base = service.base;
+  const request = await openRequest(base, {
+    items: [{ kind: 'mailbox', id: 'marco.test@pec.it' }],
+    management: { mode: 'hand_over', username: 'demo2' },
+    new_holder_id: '963300',
+  });
+  const { context, page, problems } = await person(browser);
+  const seen = await asOnAws(context, 'demo2');
+  await page.goto(await link(base, 'testdue@example.it', 'gestisci', request.id));
+  await page.getByRole('radio', { name: 'Accetta' }).check();
+  await page.getByRole('button', { name: 'Prosegui' }).click();
+  await page.getByRole('button', { name: 'Prosegui' }).click();
+  await page.getByRole('heading', { name: 'Accesso con lo username indicato' }).waitFor();
+  await page.getByRole('button', { name: 'Accedi' }).click();
+  // Away to the identity provider and back: the link token waited in sessionStorage.
+  await page.getByRole('heading', { name: 'Accettazione delle condizioni contrattuali' }).waitFor();
+  assert.equal(seen.redirect_uri, `${base}/gestisci`);
+  assert.ok(!page.url().includes('code=') && !page.url().includes('token'), 'nothing secret left in the address bar');
   assert.deepEqual(problems, []);
   await context.close();
 });
