@@ -1,47 +1,56 @@
 // The other paths a person meets: hand_over with the login, a rejection, a wrong code and a
-// resend, a cancel from the pending list, a holder form with field errors, a link opened after
-// the deadline, an old `?token=` link, and the headers every page carries.
+// resend, a code not delivered, a cancel from the pending list, a holder form with field errors,
+// an azienda new holder, keyboard-only use, paging, a holder created in the wizard, a link
+// opened after the deadline, an old `?token=` link, and the headers every page carries.
 
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { advanceClock, apiAs, assertAccessible, check, code, count, link, openRequest, person, startBrowser, startService } from './support.mjs';
+import { advanceClock, apiAs, assertAccessible, check, code, count, link, openRequest, person, useServiceAndBrowser } from './support.mjs';
 
-/** @type {Awaited<ReturnType<typeof startService>>} */
-let service;
-/** @type {import('playwright-core').Browser} */
-let browser;
+const env = useServiceAndBrowser();
 /** @type {Awaited<ReturnType<typeof person>>[]} */
 const people = [];
 
-before(async () => {
-  service = await startService();
-  browser = await startBrowser();
-});
-
-after(async () => {
+after(() => {
   for (const p of people) assert.deepEqual(p.problems, [], 'no page logged an error');
   assertAccessible();
-  await browser?.close();
-  await service?.stop();
 });
 
 async function someone() {
-  const p = await person(browser);
+  const p = await person(env.browser);
   people.push(p);
   return p.page;
 }
 
 /** @param {import('playwright-core').Page} page */
 async function loginAsDemo(page) {
-  await page.goto(`${service.base}/`);
+  await page.goto(`${env.service.base}/`);
   await page.getByLabel('demo', { exact: true }).check();
   await page.getByRole('button', { name: 'Accedi' }).click();
   await page.getByRole('heading', { name: 'Benvenuto, test test' }).waitFor();
 }
 
+/**
+ * A draft of `demo` made through the API, open on its page in the reseller's browser.
+ * @param {string} mailbox
+ */
+async function draftOnItsPage(mailbox) {
+  const api = await apiAs(env.service.base, 'demo');
+  const draft = await api('POST', '/v1/transfers', {
+    items: [{ kind: 'mailbox', id: mailbox }],
+    management: { mode: 'keep' },
+    new_holder_id: '900008',
+  });
+  const page = await someone();
+  await loginAsDemo(page);
+  await page.goto(`${env.service.base}/#/cambio/${draft.id}`);
+  await page.getByRole('heading', { name: 'Conferma la richiesta' }).waitFor();
+  return { draft, page };
+}
+
 test('pages carry a strict Content-Security-Policy, no referrer, nosniff and no framing', async () => {
   for (const path of ['/', '/gestisci', '/password', '/js/api.js', '/css/app.css']) {
-    const r = await fetch(`${service.base}${path}`);
+    const r = await fetch(`${env.service.base}${path}`);
     assert.equal(r.status, 200, path);
     const csp = r.headers.get('content-security-policy') ?? '';
     assert.match(csp, /script-src 'self'/, path);
@@ -52,19 +61,19 @@ test('pages carry a strict Content-Security-Policy, no referrer, nosniff and no 
     assert.equal(r.headers.get('x-content-type-options'), 'nosniff', path);
   }
   for (const path of ['/package.json', '/tests/support.mjs', '/node_modules/playwright-core/package.json', '/js/../package.json']) {
-    const r = await fetch(`${service.base}${path}`);
+    const r = await fetch(`${env.service.base}${path}`);
     assert.notEqual(r.status, 200, `${path} is not served`);
   }
 });
 
 test('hand_over: the new holder logs in as the named account before going on', async () => {
-  const request = await openRequest(service.base, {
+  const request = await openRequest(env.service.base, {
     items: [{ kind: 'mailbox', id: 'marco.test@pec.it' }],
     management: { mode: 'hand_over', username: 'demo2' },
     new_holder_id: '963300',
   });
   const page = await someone();
-  await page.goto(await link(service.base, 'testdue@example.it', 'gestisci', request.id));
+  await page.goto(await link(env.service.base, 'testdue@example.it', 'gestisci', request.id));
   await page.getByRole('heading', { name: `Gestisci richiesta n. ${request.id}` }).waitFor();
   await page.getByText("Gestione affidata all'account demo2").waitFor();
   await page.getByRole('radio', { name: 'Accetta' }).check();
@@ -78,13 +87,13 @@ test('hand_over: the new holder logs in as the named account before going on', a
 });
 
 test('a rejection: the current holder rejects everything, the request ends, the other link says why', async () => {
-  const request = await openRequest(service.base, {
+  const request = await openRequest(env.service.base, {
     items: [{ kind: 'mailbox', id: 'teste1234@pec.it' }],
     management: { mode: 'keep' },
     new_holder_id: '963300',
   });
   const page = await someone();
-  await page.goto(await link(service.base, 'amministrazione@testazienda.example.it', 'gestisci', request.id));
+  await page.goto(await link(env.service.base, 'amministrazione@testazienda.example.it', 'gestisci', request.id));
   await page.getByRole('heading', { name: `Gestisci richiesta n. ${request.id}` }).waitFor();
   await page.getByRole('radio', { name: 'Rifiuta' }).check();
   await page.getByRole('button', { name: 'Prosegui' }).click();
@@ -94,7 +103,7 @@ test('a rejection: the current holder rejects everything, the request ends, the 
   await check(page, 'current-rejected');
 
   const other = await someone();
-  await other.goto(await link(service.base, 'testdue@example.it', 'gestisci', request.id));
+  await other.goto(await link(env.service.base, 'testdue@example.it', 'gestisci', request.id));
   await other.getByRole('heading', { name: 'Richiesta conclusa' }).waitFor();
   await other.getByText(/rifiutata/).waitFor();
   assert.equal(await other.getByRole('main').getByRole('button').count(), 0, 'nothing to click');
@@ -102,26 +111,17 @@ test('a rejection: the current holder rejects everything, the request ends, the 
 
   const reseller = await someone();
   await loginAsDemo(reseller);
-  await reseller.goto(`${service.base}/#/cambio/${request.id}`);
+  await reseller.goto(`${env.service.base}/#/cambio/${request.id}`);
   await reseller.getByText('Rifiutata', { exact: true }).waitFor();
 });
 
 test('a wrong code and a resend, then a cancel from the pending list', async () => {
-  const api = await apiAs(service.base, 'demo');
-  const draft = await api('POST', '/v1/transfers', {
-    items: [{ kind: 'mailbox', id: 'fatture.testazienda@pec.it' }],
-    management: { mode: 'keep' },
-    new_holder_id: '900008',
-  });
-  const page = await someone();
-  await loginAsDemo(page);
-  await page.goto(`${service.base}/#/cambio/${draft.id}`);
-  await page.getByRole('heading', { name: 'Conferma la richiesta' }).waitFor();
+  const { draft, page } = await draftOnItsPage('fatture.testazienda@pec.it');
   const mobile = '+393330000019';
-  const before = await count(service.base, mobile, /\b\d{6}\b/);
+  const before = await count(env.service.base, mobile, /\b\d{6}\b/);
   await page.getByRole('button', { name: 'Invia codice di verifica' }).click();
   await page.getByText('Tentativi rimasti: 5.').waitFor();
-  const first = await code(service.base, mobile, before);
+  const first = await code(env.service.base, mobile, before);
   await page.getByLabel('Codice di verifica').fill(first === '000000' ? '111111' : '000000');
   await page.getByRole('button', { name: 'Verifica', exact: true }).click();
   await page.getByRole('alert').waitFor();
@@ -130,10 +130,10 @@ test('a wrong code and a resend, then a cancel from the pending list', async () 
   // A resend too soon is refused in words; a minute later it goes.
   await page.getByRole('button', { name: 'Invia codice di verifica' }).click();
   await page.getByRole('alert').getByText(/attendere|secondi/).waitFor();
-  await advanceClock(service.base, 61);
+  await advanceClock(env.service.base, 61);
   await page.getByRole('button', { name: 'Invia codice di verifica' }).click();
   await page.getByText('Invii rimasti: 3.').waitFor();
-  const second = await code(service.base, mobile, before + 1);
+  const second = await code(env.service.base, mobile, before + 1);
   await page.getByLabel('Codice di verifica').fill(second);
   await page.getByRole('button', { name: 'Verifica', exact: true }).click();
   await page.getByText(/Richiesta confermata/).waitFor();
@@ -146,14 +146,14 @@ test('a wrong code and a resend, then a cancel from the pending list', async () 
   await page.getByText(`Interrompere la richiesta n. ${draft.id}?`).waitFor();
   await page.getByRole('button', { name: 'Conferma' }).click();
   await page.getByText(`Richiesta n. ${draft.id} annullata.`).waitFor();
-  await page.goto(`${service.base}/#/cambio/${draft.id}`);
+  await page.goto(`${env.service.base}/#/cambio/${draft.id}`);
   await page.getByText('Annullata', { exact: true }).waitFor();
 });
 
 test('a new holder profile: tipo first, then its form; field errors beside their fields', async () => {
   const page = await someone();
   await loginAsDemo(page);
-  await page.goto(`${service.base}/#/titolari/nuovo`);
+  await page.goto(`${env.service.base}/#/titolari/nuovo`);
   await page.getByLabel('Tipo Titolare').selectOption('privato');
   await page.getByRole('button', { name: 'Prosegui' }).click();
   await page.getByRole('group', { name: 'DATI PRIVATO' }).waitFor();
@@ -197,7 +197,7 @@ test('the domains list and its detail', async () => {
 
 test('keyboard only: log in, reach a section, search, with the focus always visible', async () => {
   const page = await someone();
-  await page.goto(`${service.base}/`);
+  await page.goto(`${env.service.base}/`);
   await page.getByRole('button', { name: 'Accedi' }).waitFor();
   /** Presses Tab until the focused element's text or label matches, checking the focus shows. */
   const tabTo = async (/** @type {RegExp} */ target) => {
@@ -230,18 +230,18 @@ test('keyboard only: log in, reach a section, search, with the focus always visi
 });
 
 test('a new holder that is a company confirms its data, read-only, with where to correct it', async () => {
-  const api = await apiAs(service.base, 'demo');
+  const api = await apiAs(env.service.base, 'demo');
   const company = await api('POST', '/v1/holders', {
     tipo: 'azienda', ragione_sociale: 'Nuova Impresa S.r.l.', partita_iva: '07654321004', codice_fiscale_azienda: '07654321004',
     indirizzo: 'Via Po 1', cap: '10123', provincia: 'TO', comune: 'Torino', cellulare: '+39 333 7654321', email: 'nuova.impresa@example.it',
   });
-  const request = await openRequest(service.base, {
+  const request = await openRequest(env.service.base, {
     items: [{ kind: 'mailbox', id: 'demo@pec.it' }],
     management: { mode: 'keep' },
     new_holder_id: company.id,
   });
   const page = await someone();
-  await page.goto(await link(service.base, 'nuova.impresa@example.it', 'gestisci', request.id));
+  await page.goto(await link(env.service.base, 'nuova.impresa@example.it', 'gestisci', request.id));
   await page.getByRole('radio', { name: 'Accetta' }).check();
   await page.getByRole('button', { name: 'Prosegui' }).click();
   await page.getByRole('button', { name: 'Prosegui' }).click();
@@ -267,7 +267,7 @@ function partitaIva(ten) {
 }
 
 test('paging: 21 holders found, 20 a page; "Esito Operazioni" page by page', async () => {
-  const api = await apiAs(service.base, 'demo');
+  const api = await apiAs(env.service.base, 'demo');
   for (let i = 1; i <= 21; i++) {
     const piva = partitaIva(`${String(5000000 + i)}001`);
     await api('POST', '/v1/holders', {
@@ -277,7 +277,7 @@ test('paging: 21 holders found, 20 a page; "Esito Operazioni" page by page', asy
   }
   const page = await someone();
   await loginAsDemo(page);
-  await page.goto(`${service.base}/#/titolari?ragione_sociale=paginata`);
+  await page.goto(`${env.service.base}/#/titolari?ragione_sociale=paginata`);
   await page.getByText('righe: 1 - 20 di 21').waitFor();
   await page.getByRole('button', { name: 'Pagina successiva' }).click();
   await page.getByText('righe: 21 - 21 di 21').waitFor();
@@ -296,7 +296,7 @@ test('paging: 21 holders found, 20 a page; "Esito Operazioni" page by page', asy
 test('the wizard with a new holder created in the page, handed over to another account', async () => {
   const page = await someone();
   await loginAsDemo(page);
-  await page.goto(`${service.base}/#/cambio/nuovo`);
+  await page.goto(`${env.service.base}/#/cambio/nuovo`);
   await page.getByRole('button', { name: 'Procedi' }).click();
   await page.getByLabel('Casella PEC teste1234@pec.it').check();
   await page.getByRole('button', { name: 'Prosegui' }).click();
@@ -326,24 +326,16 @@ test('the wizard with a new holder created in the page, handed over to another a
   await page.getByRole('heading', { name: /Passo 6 di 6/ }).waitFor();
   await page.getByRole('button', { name: 'Modifica numero' }).click();
   await page.getByLabel('Nuovo numero di cellulare').fill('+39 333 4445556');
-  const before = await count(service.base, '+393334445556', /\b\d{6}\b/);
+  const before = await count(env.service.base, '+393334445556', /\b\d{6}\b/);
   await page.getByRole('button', { name: 'Invia codice di verifica' }).click();
   await page.getByText(/Codice inviato a \+39\*{5}556/).waitFor();
-  await page.getByLabel('Codice di verifica').fill(await code(service.base, '+393334445556', before));
+  await page.getByLabel('Codice di verifica').fill(await code(env.service.base, '+393334445556', before));
   await page.getByRole('button', { name: 'Verifica', exact: true }).click();
   await page.getByText(/È necessario attendere la risposta/).waitFor();
 });
 
 test('a code that was not delivered says "non consegnato: invia di nuovo" and may go again at once', async () => {
-  const api = await apiAs(service.base, 'demo');
-  const draft = await api('POST', '/v1/transfers', {
-    items: [{ kind: 'mailbox', id: 'fatture.testazienda@pec.it' }],
-    management: { mode: 'keep' },
-    new_holder_id: '900008',
-  });
-  const page = await someone();
-  await loginAsDemo(page);
-  await page.goto(`${service.base}/#/cambio/${draft.id}`);
+  const { page } = await draftOnItsPage('fatture.testazienda@pec.it');
   await page.getByRole('button', { name: 'Modifica numero' }).click();
   // The local outbox never delivers to this number (UNDELIVERABLE_SMS).
   await page.getByLabel('Nuovo numero di cellulare').fill('+39 333 999 9999');
@@ -352,28 +344,28 @@ test('a code that was not delivered says "non consegnato: invia di nuovo" and ma
   await page.getByText('Un nuovo invio è possibile ora.').waitFor();
   await check(page, 'code-not-delivered');
   await page.getByLabel('Nuovo numero di cellulare').fill('+39 333 000 0019');
-  const before = await count(service.base, '+393330000019', /\b\d{6}\b/);
+  const before = await count(env.service.base, '+393330000019', /\b\d{6}\b/);
   await page.getByRole('button', { name: 'Invia codice di verifica' }).click();
   await page.getByText(/Codice inviato a \+39\*{5}019 \(consegnato\)/).waitFor();
-  await page.getByLabel('Codice di verifica').fill(await code(service.base, '+393330000019', before));
+  await page.getByLabel('Codice di verifica').fill(await code(env.service.base, '+393330000019', before));
   await page.getByRole('button', { name: 'Verifica', exact: true }).click();
   await page.getByText(/Richiesta confermata/).waitFor();
 });
 
 test('a link opened after the deadline says so, with nothing to click; an old ?token= link still opens', async () => {
-  const request = await openRequest(service.base, {
+  const request = await openRequest(env.service.base, {
     items: [{ kind: 'domain', id: 'testazienda-pec.it' }],
     management: { mode: 'keep' },
     new_holder_id: '963300',
   });
-  const url = await link(service.base, 'amministrazione@testazienda.example.it', 'gestisci', request.id);
+  const url = await link(env.service.base, 'amministrazione@testazienda.example.it', 'gestisci', request.id);
   const legacy = url.replace('/gestisci#token=', '/gestisci?token=');
   const page = await someone();
   await page.goto(legacy);
   await page.getByRole('heading', { name: `Gestisci richiesta n. ${request.id}` }).waitFor();
   assert.ok(!page.url().includes('token'), 'the token left the address bar');
 
-  await advanceClock(service.base, 5 * 86_400 + 60);
+  await advanceClock(env.service.base, 5 * 86_400 + 60);
   const late = await someone();
   await late.goto(url);
   await late.getByRole('heading', { name: 'Richiesta scaduta' }).waitFor();

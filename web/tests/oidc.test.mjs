@@ -2,28 +2,16 @@
 // provider answered by the browser's own request routing: the page must send an S256 code
 // challenge, come back with the code, prove the verifier, and call the API with the token.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { link, openRequest, person, startBrowser, startService } from './support.mjs';
+import { link, openRequest, person, useServiceAndBrowser } from './support.mjs';
 
 const ISSUER = 'https://idp.example.test';
 const CLIENT_ID = 'titolare-panel';
 
-/** @type {Awaited<ReturnType<typeof startService>>} */
-let service;
-/** @type {import('playwright-core').Browser} */
-let browser;
+const env = useServiceAndBrowser();
 
-before(async () => {
-  service = await startService();
-  browser = await startBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await service?.stop();
-});
 
 /** @param {object} value */
 const b64url = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -36,7 +24,7 @@ const b64url = (value) => Buffer.from(JSON.stringify(value)).toString('base64url
  * @param {string} username
  */
 async function asOnAws(context, username) {
-  const base = service.base;
+  const base = env.service.base;
   // What the identity provider hands out stands for a login the API's authorizer trusts;
   // locally that is the gateway's own signed token.
   const login = await fetch(`${base}/dev/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username }) });
@@ -91,8 +79,8 @@ async function asOnAws(context, username) {
 }
 
 test('the account login through OpenID Connect with PKCE, as deployed on AWS', async () => {
-  const base = service.base;
-  const { context, page, problems } = await person(browser);
+  const base = env.service.base;
+  const { context, page, problems } = await person(env.browser);
   const seen = await asOnAws(context, 'demo');
 
   await page.goto(`${base}/`);
@@ -115,13 +103,13 @@ test('the account login through OpenID Connect with PKCE, as deployed on AWS', a
 });
 
 test('hand_over on AWS: the new holder logs in through OpenID Connect and the page goes on', async () => {
-  const base = service.base;
+  const base = env.service.base;
   const request = await openRequest(base, {
     items: [{ kind: 'mailbox', id: 'marco.test@pec.it' }],
     management: { mode: 'hand_over', username: 'demo2' },
     new_holder_id: '963300',
   });
-  const { context, page, problems } = await person(browser);
+  const { context, page, problems } = await person(env.browser);
   const seen = await asOnAws(context, 'demo2');
   await page.goto(await link(base, 'testdue@example.it', 'gestisci', request.id));
   await page.getByRole('radio', { name: 'Accetta' }).check();

@@ -1,32 +1,20 @@
 // Seed 000 through the pages only: the reseller, the current holder and the new holder, each in
 // a browser of their own, with nothing but clicks, typing and the codes at /dev/outbox.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertAccessible, check, code, count, link, person, startBrowser, startService } from './support.mjs';
+import { assertAccessible, check, code, count, link, person, useServiceAndBrowser } from './support.mjs';
 
 const RESELLER_MOBILE = '+393330000019';
 const CURRENT_HOLDER_EMAIL = 'amministrazione@testazienda.example.it';
 const NEW_HOLDER_EMAIL = 'testdue@example.it';
 
-/** @type {Awaited<ReturnType<typeof startService>>} */
-let service;
-/** @type {import('playwright-core').Browser} */
-let browser;
+const env = useServiceAndBrowser();
 
-before(async () => {
-  service = await startService();
-  browser = await startBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await service?.stop();
-});
 
 test('seed 000: a change of holder of two mailboxes and a domain, through the pages only', async () => {
-  const base = service.base;
-  const reseller = await person(browser);
+  const base = env.service.base;
+  const reseller = await person(env.browser);
   const page = reseller.page;
 
   // The reseller logs in: the five sections and the profile.
@@ -120,7 +108,7 @@ test('seed 000: a change of holder of two mailboxes and a domain, through the pa
   await check(page, 'request-open');
 
   // The current holder opens the link emailed to them: accepts everything, then the SMS code.
-  const current = await person(browser);
+  const current = await person(env.browser);
   await current.page.goto(await link(base, CURRENT_HOLDER_EMAIL, 'gestisci'));
   await current.page.getByRole('heading', { name: 'Gestisci richiesta n. 1' }).waitFor();
   assert.ok(!current.page.url().includes('token'), 'the token left the address bar');
@@ -146,7 +134,7 @@ test('seed 000: a change of holder of two mailboxes and a domain, through the pa
   await check(current.page, 'current-done');
 
   // The new holder: rejects one mailbox, accepts the rest, contract, SMS and email codes.
-  const fresh = await person(browser);
+  const fresh = await person(env.browser);
   const np = fresh.page;
   await np.goto(await link(base, NEW_HOLDER_EMAIL, 'gestisci'));
   await np.getByRole('heading', { name: 'Gestisci richiesta n. 1' }).waitFor();
@@ -185,7 +173,7 @@ test('seed 000: a change of holder of two mailboxes and a domain, through the pa
   await check(np, 'new-done');
 
   // The new holder sets the password through the emailed link.
-  const owner = await person(browser);
+  const owner = await person(env.browser);
   await owner.page.goto(await link(base, NEW_HOLDER_EMAIL, 'password'));
   await owner.page.getByRole('heading', { name: 'Imposta la password' }).waitFor();
   assert.ok(!owner.page.url().includes('token'), 'the token left the address bar');

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
 
@@ -210,4 +211,21 @@ export async function check(page, name) {
 /** Fails with every accessibility violation found so far. */
 export function assertAccessible() {
   assert.deepEqual(violations, [], `accessibility:\n${violations.join('\n')}`);
+}
+
+/**
+ * A service and a browser for the tests of one file: started before them, stopped after.
+ * @returns {{service: Awaited<ReturnType<typeof startService>>, browser: import('playwright-core').Browser}}
+ */
+export function useServiceAndBrowser() {
+  const env = /** @type {any} */ ({});
+  before(async () => {
+    env.service = await startService();
+    env.browser = await startBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.service?.stop();
+  });
+  return env;
 }
