@@ -24,13 +24,14 @@ function party(method, path, body) {
 }
 
 /**
- * A page with nothing to click: why this link cannot be used.
+ * A page with nothing to click: why this link cannot be used, or how the request ended.
  * @param {string} heading
  * @param {string} text
+ * @param {'info' | 'success'} [kind]
  */
-function stop(heading, text) {
+function stop(heading, text, kind = 'info') {
   document.title = `${heading} · Gestisci richiesta`;
-  show(main, h('h1', {}, heading), notice('info', text));
+  show(main, h('h1', {}, heading), notice(kind, text));
   const title = main.querySelector('h1');
   if (title) focus(title);
 }
@@ -208,8 +209,9 @@ function stepView(view, next, messages) {
           send: (body) => party('POST', '/v1/party/codes', body),
           verify: (body) => party('POST', '/v1/party/codes/verify', body),
           status: () => party('GET', '/v1/party/codes'),
-          done: () => {
-            after(null).catch(refused);
+          done: (answer) => {
+            if (answer?.status && answer.status !== 'open') concluded(view.role, answer.status);
+            else after(null).catch(refused);
           },
         }),
       );
@@ -271,6 +273,25 @@ function decisions(view, messages, section, attempt) {
       : 'Ecco gli elementi che ti viene proposto di intestare al nuovo titolare: accetta o rifiuta ciascuno.'),
     consequences(view.role),
     host,
+  );
+}
+
+/**
+ * The page after the step that ended the request: what happened, in words for this party.
+ * @param {string} role
+ * @param {string} status
+ */
+function concluded(role, status) {
+  if (status !== 'completed') {
+    stop('Richiesta conclusa', 'La richiesta si è conclusa senza cambi: nessun elemento è stato accettato da entrambi i titolari.');
+    return;
+  }
+  stop(
+    'Cambio titolare completato',
+    role === 'new_holder'
+      ? "Gli elementi accettati da entrambi sono ora intestati a te. Riceverai un'email con il link per impostare la password di ogni casella; lo storico degli accessi è stato azzerato."
+      : "Gli elementi accettati da entrambi sono ora intestati al nuovo titolare. Ricorda che la cancellazione del contenuto delle caselle spettava a te.",
+    'success',
   );
 }
 

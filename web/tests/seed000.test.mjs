@@ -169,7 +169,8 @@ test('seed 000: a change of holder of two mailboxes and a domain, through the pa
   await np.getByText(/Codice inviato a \S/).waitFor();
   await np.getByLabel('Codice di verifica').fill(await code(base, NEW_HOLDER_EMAIL, mailBefore));
   await np.getByRole('button', { name: 'Verifica', exact: true }).click();
-  await np.getByText(/Completata|Richiesta conclusa/).first().waitFor();
+  await np.getByRole('heading', { name: 'Cambio titolare completato' }).waitFor();
+  await np.getByText(/link per impostare la password/).waitFor();
   await check(np, 'new-done');
 
   // The new holder sets the password through the emailed link.
