@@ -2,7 +2,6 @@
 // code with PKCE) through oidc-client-ts against the issuer the API's JWT authorizer trusts.
 
 import { call } from './api.js';
-import { UserManager, WebStorageStateStore } from '../vendor/oidc-client-ts.js';
 
 /**
  * What `/config.json` says about the login.
@@ -28,11 +27,14 @@ export function panelConfig() {
 }
 
 /**
+ * The OpenID Connect client, loaded only when a login starts or returns (125 KB that a page
+ * with a login already in hand never fetches).
  * @param {PanelConfig} config
  * @param {string} returnPath where the identity provider sends the browser back
  */
-function userManager(config, returnPath) {
+async function userManager(config, returnPath) {
   if (!config.issuer || !config.client_id) throw new Error('config.json: issuer e client_id mancanti');
+  const { UserManager, WebStorageStateStore } = await import('../vendor/oidc-client-ts.js');
   return new UserManager({
     authority: config.issuer,
     client_id: config.client_id,
@@ -70,7 +72,7 @@ export async function devLogin(username) {
  * @param {string} returnPath
  */
 export async function oidcLogin(config, returnPath) {
-  await userManager(config, returnPath).signinRedirect();
+  await (await userManager(config, returnPath)).signinRedirect();
 }
 
 /**
@@ -82,7 +84,7 @@ export async function oidcLogin(config, returnPath) {
 export async function completeOidcLogin(config, returnPath) {
   const params = new URLSearchParams(location.search);
   if (config.login !== 'oidc' || !params.has('code') || !params.has('state')) return null;
-  const user = await userManager(config, returnPath).signinRedirectCallback();
+  const user = await (await userManager(config, returnPath)).signinRedirectCallback();
   history.replaceState(null, '', returnPath);
   keep(user.access_token);
   return user.access_token;
@@ -92,5 +94,5 @@ export async function completeOidcLogin(config, returnPath) {
 export async function logout() {
   sessionStorage.removeItem(SESSION_KEY);
   const config = await panelConfig();
-  if (config.login === 'oidc') await userManager(config, '/').signoutRedirect();
+  if (config.login === 'oidc') await (await userManager(config, '/')).signoutRedirect();
 }
