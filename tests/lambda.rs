@@ -144,7 +144,7 @@ async fn lambda_binaries_answer_like_the_local_gateway() {
 
     let gateway = local_gateway().await;
     let token = gateway.client.login("demo").await;
-    let cases: [(&str, &str, &str, &str, Option<&str>); 9] = [
+    let cases: [(&str, &str, &str, &str, Option<&str>); 10] = [
         ("holders-search", "GET", "/v1/holders", "cognome=test", None),
         (
             "holders-search",
@@ -156,6 +156,7 @@ async fn lambda_binaries_answer_like_the_local_gateway() {
         ("holders-search", "GET", "/v1/holders", "", None),
         ("holders-get", "GET", "/v1/holders/963300", "", None),
         ("holders-get", "GET", "/v1/holders/700001", "", None),
+        ("account-get", "GET", "/v1/account", "", None),
         (
             "mailboxes-get",
             "GET",

@@ -12,16 +12,12 @@
 
 /** A refusal of the API, with its Italian detail and the fields at fault. */
 export class ApiError extends Error {
-  /**
-   * @param {Problem} problem
-   * @param {number | null} retryAfter seconds, from `Retry-After`
-   */
-  constructor(problem, retryAfter = null) {
+  /** @param {Problem} problem */
+  constructor(problem) {
     super(problem.detail);
     this.problem = problem;
     this.status = problem.status;
     this.errors = problem.errors ?? {};
-    this.retryAfter = retryAfter;
   }
 }
 
@@ -72,8 +68,7 @@ export async function call(method, path, options = {}) {
     const problem = body && typeof body.detail === 'string'
       ? body
       : { status: response.status, detail: `Errore ${response.status}: riprovare più tardi.` };
-    const retry = Number(response.headers.get('retry-after'));
-    throw new ApiError(problem, Number.isFinite(retry) && retry > 0 ? retry : null);
+    throw new ApiError(problem);
   }
   return body;
 }

@@ -90,9 +90,14 @@ export async function completeOidcLogin(config, returnPath) {
   return user.access_token;
 }
 
-/** Forgets the login of this tab (and, with OpenID Connect, at the provider). */
-export async function logout() {
+/** Forgets the login of this tab (one that lapsed, or at logout). */
+export function forgetLogin() {
   sessionStorage.removeItem(SESSION_KEY);
+}
+
+/** Forgets the login of this tab and, with OpenID Connect, at the provider. */
+export async function logout() {
+  forgetLogin();
   const config = await panelConfig();
   if (config.login === 'oidc') await (await userManager(config, '/')).signoutRedirect();
 }

@@ -96,14 +96,6 @@ export function date(isoDate) {
 }
 
 /**
- * Seconds until `iso` from now, never negative.
- * @param {string} iso
- */
-export function secondsUntil(iso) {
-  return Math.max(0, Math.ceil((new Date(iso).getTime() - Date.now()) / 1000));
-}
-
-/**
  * Moves the reader's focus (and a screen reader) to what just appeared.
  * @param {HTMLElement} element
  */

@@ -86,7 +86,7 @@ function consequences(role) {
 
 /** @param {any} view the answer of GET /v1/party */
 function draw(view) {
-  const role = view.role === 'new_holder' ? 'nuovo titolare' : 'attuale titolare';
+  const role = view.role === 'new_holder' ? 'il nuovo titolare' : "l'attuale titolare";
   // An ended request (a rejection of everything ends it at once) has no next step.
   const next = view.transfer.status === 'open' ? /** @type {string | undefined} */ (view.steps_left[0]) : undefined;
   const messages = h('div', { class: 'messages' });
@@ -97,7 +97,7 @@ function draw(view) {
     h('h1', {}, `Gestisci richiesta n. ${view.transfer.id}`),
     h('section', { class: 'card', 'aria-labelledby': 'summary' },
       h('h2', { id: 'summary', class: 'visually-hidden' }, 'La richiesta'),
-      h('p', { class: 'lead' }, `Sei il ${role} nel cambio titolare da ${view.transfer.current_holder} a ${view.transfer.new_holder}.`),
+      h('p', { class: 'lead' }, `Sei ${role} nel cambio titolare da ${view.transfer.current_holder} a ${view.transfer.new_holder}.`),
       h('dl', { class: 'details' },
         h('dt', {}, 'Stato'), h('dd', {}, STATUS[view.transfer.status] ?? view.transfer.status),
         h('dt', {}, 'Concludi entro il'), h('dd', {}, dateTime(view.deadline)),
@@ -205,6 +205,7 @@ function stepView(view, next, messages) {
         next === 'email' ? h('p', {}, "Controlla l'indirizzo email della tua anagrafica e verifica che ti appartenga.") : null,
         codeStep({
           channel: next,
+          heading: false,
           contact: next === 'sms' ? view.contact?.mobile : view.contact?.email,
           send: (body) => party('POST', '/v1/party/codes', body),
           verify: (body) => party('POST', '/v1/party/codes/verify', body),

@@ -105,17 +105,15 @@ export function holderInputs(tipo, holder) {
       autocomplete: AUTOCOMPLETE[name],
     });
   });
+  const linguaFixed = editable !== null && !editable.includes('lingua');
   const lingua = select({
     name: 'lingua',
     label: LABELS.lingua,
     options: [['it', 'Italiano'], ['en', 'English']],
     value: holder?.lingua ?? 'it',
+    disabled: linguaFixed,
   });
-  if (editable !== null && !editable.includes('lingua')) {
-    lingua.querySelector('select')?.setAttribute('disabled', '');
-  } else if (editable !== null) {
-    lingua.classList.add('editable');
-  }
+  if (editable !== null && !linguaFixed) lingua.classList.add('editable');
   return h(
     'fieldset',
     { class: 'holder-fields' },

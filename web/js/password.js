@@ -6,7 +6,8 @@ import { takeToken } from './link-token.js';
 import { clearFieldErrors, field, form, notice, showError } from './ui.js';
 
 const main = byId('main');
-const token = takeToken('titolare.reset');
+const TOKEN_KEY = 'titolare.reset';
+const token = takeToken(TOKEN_KEY);
 
 function draw() {
   if (!token) {
@@ -30,7 +31,7 @@ function draw() {
       }
       try {
         const answer = await call('POST', '/v1/password-reset', { body: { token, password } });
-        sessionStorage.removeItem('titolare.reset');
+        sessionStorage.removeItem(TOKEN_KEY);
         const done = notice('success', `Password impostata per la casella ${answer.mailbox}. Da ora puoi accedere con la nuova password.`);
         show(main, h('h1', {}, 'Password impostata'), done);
         focus(done);

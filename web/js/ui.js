@@ -34,29 +34,20 @@ export function showError(region, error, form) {
   if (error instanceof ApiError) {
     for (const [field, text] of Object.entries(error.errors)) {
       const input = form?.querySelector(`[name="${CSS.escape(field)}"]`);
-      if (input instanceof HTMLElement && form) {
+      let label = field;
+      if (input instanceof HTMLElement) {
+        label = (input.id && form?.querySelector(`label[for="${CSS.escape(input.id)}"]`)?.textContent?.trim()) || field;
         const id = `${input.id || field}-error`;
-        const note = h('p', { class: 'field-error', id }, text);
         input.setAttribute('aria-invalid', 'true');
         input.setAttribute('aria-describedby', [input.getAttribute('aria-describedby'), id].filter(Boolean).join(' '));
-        (input.closest('.field') ?? input).appendChild(note);
+        (input.closest('.field') ?? input).appendChild(h('p', { class: 'field-error', id }, text));
       }
-      list.push(h('li', {}, `${labelOf(form, field)}: ${text}`));
+      list.push(h('li', {}, `${label}: ${text}`));
     }
   }
   const box = notice('error', message, list.length ? [h('ul', {}, list)] : []);
   show(region, box);
   focus(box);
-}
-
-/**
- * @param {HTMLElement | undefined} form
- * @param {string} field
- */
-function labelOf(form, field) {
-  const input = form?.querySelector(`[name="${CSS.escape(field)}"]`);
-  const label = input?.id ? form?.querySelector(`label[for="${CSS.escape(input.id)}"]`) : null;
-  return label?.textContent?.replace(/\s*\*$/, '').trim() || field;
 }
 
 /** @param {HTMLElement} [form] */
@@ -135,19 +126,30 @@ export function select(spec) {
 }
 
 /**
- * A button; `busy` while its action runs, so a double click sends once.
+ * A button; `busy` while its action runs, so a double click sends once. An error its action
+ * does not handle itself is shown in the page's messages, never lost.
  * @param {string} text
  * @param {(event: Event) => Promise<void> | void} action
  * @param {object} [options]
  * @param {'primary' | 'secondary' | 'danger' | 'link'} [options.kind]
+ * @param {string} [options.name] a fuller name for assistive technology, where many buttons share `text`
  */
 export function button(text, action, options = {}) {
-  const b = h('button', { type: 'button', class: `btn btn-${options.kind ?? 'primary'}` }, text);
+  const b = h('button', { type: 'button', class: `btn btn-${options.kind ?? 'primary'}`, 'aria-label': options.name ?? null }, text);
   b.addEventListener('click', async (event) => {
     if (b.getAttribute('aria-busy') === 'true') return;
     b.setAttribute('aria-busy', 'true');
     try {
       await action(event);
+    } catch (error) {
+      // Gone from the page (e.g. the login lapsed and the login form replaced it): nothing to tell here.
+      if (!b.isConnected) return;
+      let region = b.closest('main')?.querySelector('.messages');
+      if (!(region instanceof HTMLElement)) {
+        region = h('div', { class: 'messages' });
+        b.before(region);
+      }
+      showError(/** @type {HTMLElement} */ (region), error);
     } finally {
       b.removeAttribute('aria-busy');
     }
@@ -207,7 +209,6 @@ export function values(f) {
  * @property {number} sends_left
  * @property {number} tries_left
  * @property {number} resend_in_seconds
- * @property {number} expires_in_seconds
  */
 
 /**
@@ -237,6 +238,8 @@ function codeFacts(item) {
  * @property {(body: {channel: string, code: string}) => Promise<any>} verify
  * @property {() => Promise<{items: CodeStatusItem[]}>} status
  * @property {(answer: any) => void} done
+ * @property {boolean} [heading] whether the step draws its own heading (false where the page's
+ *   step heading already says it)
  */
 
 /**
@@ -332,6 +335,11 @@ export function codeStep(spec) {
     } catch {
       return;
     }
+    // The page moved on: no more polling or counting for a step nobody sees.
+    if (!section.isConnected) {
+      clearInterval(timer);
+      return;
+    }
     const item = items.find((i) => i.channel === spec.channel);
     clearInterval(timer);
     show(countdown);
@@ -358,6 +366,10 @@ export function codeStep(spec) {
     if (item.sends_left === 0 || item.status === 'approved') return;
     const resendAt = Date.now() + item.resend_in_seconds * 1000;
     const tick = () => {
+      if (!section.isConnected) {
+        clearInterval(timer);
+        return;
+      }
       const wait = Math.max(0, Math.ceil((resendAt - Date.now()) / 1000));
       show(countdown, wait > 0 ? `Nuovo invio possibile tra ${wait} secondi.` : 'Un nuovo invio è possibile ora.');
       if (wait === 0) clearInterval(timer);
@@ -368,12 +380,10 @@ export function codeStep(spec) {
 
   const section = h(
     'section',
-    { class: 'code-step', 'aria-labelledby': `code-${spec.channel}-title` },
-    h(
-      'h3',
-      { id: `code-${spec.channel}-title` },
-      sms ? 'Verifica del numero di cellulare' : "Verifica dell'indirizzo email",
-    ),
+    { class: 'code-step' },
+    spec.heading === false
+      ? null
+      : h('h3', {}, sms ? 'Verifica del numero di cellulare' : "Verifica dell'indirizzo email"),
     messages,
     sendForm,
     state,

@@ -113,6 +113,7 @@ test('seed 000: a change of holder of two mailboxes and a domain, through the pa
   await current.page.getByRole('heading', { name: 'Gestisci richiesta n. 1' }).waitFor();
   assert.ok(!current.page.url().includes('token'), 'the token left the address bar');
   await current.page.getByText(/cancellare il contenuto delle caselle PEC/).waitFor();
+  await current.page.getByText("Sei l'attuale titolare nel cambio titolare da Test Azienda S.r.l. a testdue duetest.").waitFor();
   await check(current.page, 'current-decisions');
   for (const item of ['teste1234@pec.it', 'fatture.testazienda@pec.it', 'testazienda-pec.it']) {
     await current.page.getByRole('group', { name: new RegExp(item.replaceAll('.', '\\.')) }).getByLabel('Accetta').check();

@@ -292,7 +292,6 @@ pub async fn status(
             "resend_after": resend_at,
             // Relative too: a page cannot trust its device's clock to count down.
             "resend_in_seconds": resend_at.duration_since(now).as_secs().max(0),
-            "expires_in_seconds": c.expires_at.duration_since(now).as_secs().max(0),
         }));
     }
     Ok(json(

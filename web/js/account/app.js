@@ -3,7 +3,7 @@
 // them all, from the local gateway and from S3 alike.
 
 import { ApiError, call } from '../api.js';
-import { accountToken, completeOidcLogin, devLogin, logout, oidcLogin, panelConfig } from '../auth.js';
+import { accountToken, completeOidcLogin, devLogin, forgetLogin, logout, oidcLogin, panelConfig } from '../auth.js';
 import { byId, focus, h, show } from '../dom.js';
 import { button, form, notice, showError } from '../ui.js';
 import * as holders from './holders.js';
@@ -49,8 +49,8 @@ async function api(method, path, body) {
   try {
     return await call(method, path, { body, bearer: accountToken() });
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401 && path !== '/v1/party/login') {
-      sessionStorage.clear();
+    if (error instanceof ApiError && error.status === 401) {
+      forgetLogin();
       account = null;
       await start();
     }
@@ -193,8 +193,9 @@ async function draw() {
     return;
   }
   if (mine !== drawing) return;
+  // A new page: its heading takes the focus, unless the page already put it inside (a step).
   const heading = main.querySelector('h1');
-  if (heading instanceof HTMLElement && document.activeElement === document.body) focus(heading);
+  if (heading instanceof HTMLElement && !main.contains(document.activeElement)) focus(heading);
 }
 
 async function start() {
@@ -210,9 +211,15 @@ async function start() {
   }
   try {
     account = await call('GET', '/v1/account', { bearer: accountToken() });
-  } catch {
-    sessionStorage.clear();
-    await drawLogin();
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      forgetLogin();
+      await drawLogin();
+    } else {
+      const region = h('div', {});
+      show(main, h('h1', {}, 'Area clienti PEC'), region);
+      showError(region, error);
+    }
     return;
   }
   drawHeader();
@@ -222,9 +229,6 @@ async function start() {
 window.addEventListener('hashchange', () => {
   // "#main" (the skip link) is a place in the page, not a page.
   if (location.hash && !location.hash.startsWith('#/')) return;
-  draw().then(() => {
-    const heading = main.querySelector('h1');
-    if (heading instanceof HTMLElement) focus(heading);
-  });
+  draw();
 });
 start();

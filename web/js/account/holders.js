@@ -5,6 +5,7 @@ import { query } from '../api.js';
 import { h, show, focus } from '../dom.js';
 import { LABELS, TIPI, changes, holderDetails, holderInputs, tipoLabel } from '../holder-form.js';
 import { button, field, form, notice, select, showError, values } from '../ui.js';
+import { pageOf, pagingNav, table } from './lists.js';
 
 /** @typedef {import('./app.js').Ctx} Ctx */
 
@@ -21,10 +22,6 @@ export const CRITERIA = [
   ['tipo', 'Tipo Titolare'],
 ];
 const PAGE_SIZE = 20;
-
-/** Cursors of the pages seen so far, per search: page n starts at cursors[n - 1]. */
-/** @type {Map<string, (string | null)[]>} */
-const cursors = new Map();
 
 /** @param {Ctx} ctx */
 export async function route(ctx) {
@@ -60,59 +57,8 @@ export function searchForm(initial, onSearch) {
 }
 
 /**
- * One page of results with "righe 1 - N di M" and paging.
- * @param {any} page `{items, total, next_cursor}`
- * @param {number} first the first row's number
- * @param {(holder: any) => Node} action the row's control
- * @param {{previous?: () => void, next?: () => void}} paging
- */
-export function resultsTable(page, first, action, paging) {
-  const last = first + page.items.length - 1;
-  const summary = page.total === 0 ? 'Nessun titolare trovato.' : `righe: ${first} - ${last} di ${page.total}`;
-  return h(
-    'section',
-    { class: 'results', 'aria-labelledby': 'results-title' },
-    h('h2', { id: 'results-title' }, 'Risultati'),
-    h('p', { role: 'status', class: 'rows' }, summary, page.total ? h('span', { class: 'per-page' }, `righe per pagina ${PAGE_SIZE}`) : null),
-    page.items.length
-      ? h(
-          'div',
-          { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-labelledby': 'results-title' },
-          h(
-            'table',
-            {},
-            h('thead', {}, h('tr', {}, ['', 'Id Titolare', 'Nome', 'Cognome', 'Ragione Sociale', 'Codice Fiscale', 'Partita Iva', 'Tipo', 'Comune'].map((t) => h('th', { scope: 'col' }, t || h('span', { class: 'visually-hidden' }, 'Azioni'))))),
-            h(
-              'tbody',
-              {},
-              page.items.map((/** @type {any} */ r) =>
-                h('tr', {},
-                  h('td', {}, action(r)),
-                  h('td', {}, r.id),
-                  h('td', {}, r.nome ?? ''),
-                  h('td', {}, r.cognome ?? ''),
-                  h('td', {}, r.ragione_sociale ?? ''),
-                  h('td', {}, r.codice_fiscale ?? r.codice_fiscale_azienda ?? ''),
-                  h('td', {}, r.partita_iva ?? ''),
-                  h('td', {}, tipoLabel(r.tipo)),
-                  h('td', {}, [r.comune, r.provincia && `(${r.provincia})`].filter(Boolean).join(' ')),
-                ),
-              ),
-            ),
-          ),
-        )
-      : null,
-    paging.previous || paging.next
-      ? h('nav', { class: 'paging', 'aria-label': 'Pagine dei risultati' },
-          paging.previous ? button('Pagina precedente', paging.previous, { kind: 'secondary' }) : null,
-          paging.next ? button('Pagina successiva', paging.next, { kind: 'secondary' }) : null,
-        )
-      : null,
-  );
-}
-
-/**
- * Runs a search page by page; draws into `target`.
+ * Runs page `pageNumber` of a search and draws it into `target`: "righe 1 - N di M", the rows
+ * with `action` first, and the paging; `turn` goes to another page.
  * @param {Ctx} ctx
  * @param {Record<string, string>} criteria
  * @param {number} pageNumber
@@ -122,25 +68,46 @@ export function resultsTable(page, first, action, paging) {
  * @param {(page: number) => void} turn
  */
 export async function runSearch(ctx, criteria, pageNumber, target, messages, action, turn) {
-  const key = JSON.stringify(criteria);
-  const known = cursors.get(key) ?? [null];
-  const n = pageNumber <= known.length ? pageNumber : 1;
+  const page = pageOf(`holders${JSON.stringify(criteria)}`, pageNumber);
+  let answer;
   try {
-    const page = await ctx.api('GET', `/v1/holders${query({ ...criteria, page_size: PAGE_SIZE, cursor: known[n - 1] })}`);
-    if (page.next_cursor) known[n] = page.next_cursor;
-    cursors.set(key, known);
-    show(messages);
-    show(
-      target,
-      resultsTable(page, (n - 1) * PAGE_SIZE + 1, action, {
-        previous: n > 1 ? () => turn(n - 1) : undefined,
-        next: page.next_cursor ? () => turn(n + 1) : undefined,
-      }),
-    );
+    answer = await ctx.api('GET', `/v1/holders${query({ ...criteria, page_size: PAGE_SIZE, cursor: page.cursor })}`);
   } catch (error) {
     show(target);
     showError(messages, error);
+    return;
   }
+  page.seen(answer.next_cursor);
+  const items = /** @type {any[]} */ (answer.items);
+  const first = (page.n - 1) * PAGE_SIZE + 1;
+  show(messages);
+  show(
+    target,
+    h('section', { class: 'results', 'aria-labelledby': 'results-title' },
+      h('h2', { id: 'results-title' }, 'Risultati'),
+      h('p', { role: 'status', class: 'rows' },
+        answer.total === 0 ? 'Nessun titolare trovato.' : `righe: ${first} - ${first + items.length - 1} di ${answer.total}`,
+        answer.total ? h('span', { class: 'per-page' }, `righe per pagina ${PAGE_SIZE}`) : null),
+      items.length
+        ? table(
+            [h('span', { class: 'visually-hidden' }, 'Azioni'), 'Id Titolare', 'Nome', 'Cognome', 'Ragione Sociale', 'Codice Fiscale', 'Partita Iva', 'Tipo', 'Comune'],
+            items.map((r) => [
+              action(r),
+              r.id,
+              r.nome ?? '',
+              r.cognome ?? '',
+              r.ragione_sociale ?? '',
+              r.codice_fiscale ?? r.codice_fiscale_azienda ?? '',
+              r.partita_iva ?? '',
+              tipoLabel(r.tipo),
+              [r.comune, r.provincia && `(${r.provincia})`].filter(Boolean).join(' '),
+            ]),
+            'Risultati',
+          )
+        : null,
+      pagingNav(page.n, Boolean(answer.next_cursor), turn),
+    ),
+  );
 }
 
 /** @param {Ctx} ctx */

@@ -3,53 +3,23 @@
 
 import { query } from '../api.js';
 import { date, dateTime, h, show } from '../dom.js';
-import { button } from '../ui.js';
+import { pageOf, pagingNav, table } from './lists.js';
 
 /** @typedef {import('./app.js').Ctx} Ctx */
 
-/** Cursors of the pages seen so far, per listing. */
-/** @type {Map<string, (string | null)[]>} */
-const cursors = new Map();
-
 /**
- * One page of a listing (`{items, next_cursor}`) with its "Pagina precedente/successiva".
+ * One page of a listing (`{items, next_cursor}`) with its paging controls.
  * @param {Ctx} ctx
  * @param {string} base e.g. '/v1/mailboxes'
  * @param {Record<string, string | null>} filter
  * @param {string} hash the listing's own address, for paging
  */
 export async function listPage(ctx, base, filter, hash) {
-  const key = base + JSON.stringify(filter);
-  const known = cursors.get(key) ?? [null];
-  const wanted = Number(ctx.params.get('pagina') ?? '1') || 1;
-  const n = wanted <= known.length ? wanted : 1;
-  const answer = await ctx.api('GET', `${base}${query({ ...filter, cursor: known[n - 1] })}`);
-  if (answer.next_cursor) known[n] = answer.next_cursor;
-  cursors.set(key, known);
+  const page = pageOf(base + JSON.stringify(filter), Number(ctx.params.get('pagina') ?? '1'));
+  const answer = await ctx.api('GET', `${base}${query({ ...filter, cursor: page.cursor })}`);
+  page.seen(answer.next_cursor);
   const turn = (/** @type {number} */ to) => ctx.go(`${hash}${query({ ...filter, pagina: to > 1 ? to : null })}`);
-  const paging = n > 1 || answer.next_cursor
-    ? h('nav', { class: 'paging', 'aria-label': 'Pagine' },
-        n > 1 ? button('Pagina precedente', () => turn(n - 1), { kind: 'secondary' }) : null,
-        answer.next_cursor ? button('Pagina successiva', () => turn(n + 1), { kind: 'secondary' }) : null,
-      )
-    : null;
-  return { items: /** @type {any[]} */ (answer.items), paging };
-}
-
-/**
- * @param {string[]} headings
- * @param {Node[][]} rows
- * @param {string} label
- */
-export function table(headings, rows, label) {
-  return h(
-    'div',
-    { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': label },
-    h('table', {},
-      h('thead', {}, h('tr', {}, headings.map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((c) => h('td', {}, c))))),
-    ),
-  );
+  return { items: /** @type {any[]} */ (answer.items), paging: pagingNav(page.n, Boolean(answer.next_cursor), turn) };
 }
 
 /** @param {string} id */

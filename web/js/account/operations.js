@@ -1,7 +1,8 @@
 // "Esito Operazioni": the account's operations, newest first, page by page.
 
 import { dateTime, h, show } from '../dom.js';
-import { listPage, table } from './items.js';
+import { listPage } from './items.js';
+import { table } from './lists.js';
 
 /** @typedef {import('./app.js').Ctx} Ctx */
 

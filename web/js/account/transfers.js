@@ -4,7 +4,8 @@
 import { dateTime, h, show } from '../dom.js';
 import { button, codeStep, notice, showError } from '../ui.js';
 import { PARTY, STATUS, STEP, auditAction, decision, itemKind, management, outcome } from '../words.js';
-import { table } from './items.js';
+import { table } from './lists.js';
+import { route as wizard } from './wizard.js';
 
 /** @typedef {import('./app.js').Ctx} Ctx */
 
@@ -44,8 +45,7 @@ function cancelControl(ctx, id, messages, after) {
     );
     const confirm = host.querySelector('button');
     if (confirm) confirm.focus();
-  }, { kind: 'danger' });
-  ask.setAttribute('aria-label', `Annulla la richiesta n. ${id}`);
+  }, { kind: 'danger', name: `Annulla la richiesta n. ${id}` });
   show(host, ask);
   return host;
 }
@@ -63,7 +63,6 @@ async function list(ctx) {
   if (!all && items.length === 0) {
     // Seed 000: with no request pending the panel goes straight to the next step.
     history.replaceState(null, '', '#/cambio/nuovo');
-    const { route: wizard } = await import('./wizard.js');
     return wizard({ ...ctx, path: ['cambio', 'nuovo'], params: new URLSearchParams() });
   }
   ctx.title('Cambio titolare PEC');
@@ -122,7 +121,7 @@ function steps(progress) {
  * @param {string} id
  * @param {string} [news]
  */
-export async function detail(ctx, id, news) {
+async function detail(ctx, id, news) {
   const t = await ctx.api('GET', `/v1/transfers/${encodeURIComponent(id)}`);
   ctx.title(`Richiesta n. ${t.id}`);
   const messages = h('div', { class: 'messages' });

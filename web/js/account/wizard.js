@@ -140,16 +140,20 @@ async function chooseHolder(ctx, draft) {
   usernameField.hidden = !handOver;
   const results = h('div', {});
   const searchMessages = h('div', { class: 'messages' });
+  /**
+   * Page `n` of the search, each row with its "Scegli".
+   * @param {Record<string, string>} criteria
+   * @param {number} n
+   * @returns {Promise<void>}
+   */
+  const searchPage = (criteria, n) => runSearch(ctx, criteria, n, results, searchMessages, (r) =>
+    button('Scegli', async () => {
+      if (!readManagement()) return;
+      draft.newHolder = await ctx.api('GET', `/v1/holders/${encodeURIComponent(r.id)}`);
+      await holderData(ctx, draft);
+    }, { kind: 'secondary', name: `Scegli il titolare ${r.id}` }), (to) => searchPage(criteria, to));
   const search = searchForm({}, async (criteria) => {
-    if (!readManagement()) return;
-    await runSearch(ctx, criteria, 1, results, searchMessages, (r) =>
-      button('Scegli', async () => {
-        if (!readManagement()) return;
-        draft.newHolder = await ctx.api('GET', `/v1/holders/${encodeURIComponent(r.id)}`);
-        await holderData(ctx, draft);
-      }, { kind: 'secondary' }), () => {});
-    const scegli = results.querySelector('button');
-    if (scegli) scegli.setAttribute('aria-describedby', 'results-title');
+    if (readManagement()) await searchPage(criteria, 1);
   });
   const existingPanel = h('div', {}, search, searchMessages, results);
   const newPanel = h('p', {}, button('Prosegui', () => {
