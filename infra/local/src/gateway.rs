@@ -29,6 +29,8 @@ pub struct Server {
     pub address: SocketAddr,
     /// For tests that set data up in the running gateway's store.
     pub store: Arc<TableStore>,
+    /// The service's clock (moved by `/dev/clock`).
+    pub clock: Arc<titolare_store::clock::OffsetClock>,
     pub key: SecretKey,
     pub outbox: Arc<LocalOutbox>,
     task: tokio::task::JoinHandle<()>,
@@ -77,6 +79,7 @@ pub async fn serve_with(local: Local, port: u16) -> std::io::Result<Server> {
         .map(|d| d.as_secs())
         .unwrap_or_default();
     let (store, key, outbox) = (local.store.clone(), local.key.clone(), local.outbox.clone());
+    let clock = local.clock.clone();
     let gateway = Arc::new(Gateway {
         local,
         requests: AtomicU64::new(0),
@@ -110,6 +113,7 @@ pub async fn serve_with(local: Local, port: u16) -> std::io::Result<Server> {
     Ok(Server {
         address,
         store,
+        clock,
         key,
         outbox,
         task,

@@ -101,46 +101,90 @@ async fn completion_writes(
     Ok(writes)
 }
 
-/// What one run of the expirer did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// What one pass of the expirer over a page of the index did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ExpiryReport {
     pub expired: usize,
-    /// Index entries of requests already ended or gone.
+    /// Index entries of requests already ended or gone, or ended meanwhile by someone else.
     pub skipped: usize,
+    /// Requests that could not be ended (unreadable, unwritable, store errors): reported
+    /// and passed over, to be tried again by the next run.
+    pub failed: usize,
+    /// Where the next page starts; `None` once the index has no more overdue entries.
+    pub next: Option<Due>,
 }
 
-/// Ends every overdue request as `expired`: notifies the parties, writes the outcome. Found
-/// through the index by deadline; running it twice, or alongside the backstop, ends each
-/// request once.
+impl ExpiryReport {
+    pub fn add(&mut self, other: &ExpiryReport) {
+        self.expired += other.expired;
+        self.skipped += other.skipped;
+        self.failed += other.failed;
+        self.next.clone_from(&other.next);
+    }
+}
+
+/// Ends the overdue requests of one page of the index by deadline (after `after`) as
+/// `expired`: notifies the parties, writes the outcome. Running it twice, or alongside the
+/// backstop, ends each request once. A request that cannot be ended is reported and passed
+/// over, so it never keeps the expirer from the ones behind it.
 pub async fn expire_overdue(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    rules: &Rules,
+    after: Option<&Due>,
+    batch: usize,
+) -> Result<ExpiryReport, ApiError> {
+    let now = clock.now();
+    let mut report = ExpiryReport::default();
+    let page = store.overdue(now, after, batch).await?;
+    for due in &page {
+        match expire_one(store, rules, &due.transfer, now).await {
+            Ok(true) => report.expired += 1,
+            // Ended or gone: its entry must not hide the requests behind it.
+            Ok(false) => match store.drop_due(due).await {
+                Ok(()) => report.skipped += 1,
+                Err(e) => {
+                    tracing::error!(transfer = due.transfer.as_str(), error = %e, "expirer: index entry not dropped");
+                    report.failed += 1;
+                }
+            },
+            // Another expirer, the backstop or a last step got there first.
+            Err(ApiError::Store(StoreError::Conflict)) => report.skipped += 1,
+            Err(e) => {
+                tracing::error!(transfer = due.transfer.as_str(), error = %e, "expirer: request not ended; passed over");
+                report.failed += 1;
+            }
+        }
+    }
+    report.next = (page.len() == batch)
+        .then(|| page.last().cloned())
+        .flatten();
+    if report.expired + report.failed > 0 {
+        tracing::info!(
+            expired = report.expired,
+            skipped = report.skipped,
+            failed = report.failed,
+            "expirer page"
+        );
+    }
+    Ok(report)
+}
+
+/// Every page of overdue requests, one after the other (the local gateway's schedule).
+pub async fn expire_all_overdue(
     store: &dyn Store,
     clock: &dyn Clock,
     rules: &Rules,
     batch: usize,
 ) -> Result<ExpiryReport, ApiError> {
-    let now = clock.now();
-    let mut report = ExpiryReport::default();
-    for due in store.overdue(now, batch).await? {
-        match expire_one(store, rules, &due.transfer, now).await {
-            Ok(true) => report.expired += 1,
-            // Ended or gone: its entry must not hide the requests behind it.
-            Ok(false) => {
-                store.drop_due(&due).await?;
-                report.skipped += 1;
-            }
-            // Another expirer, the backstop or a last step got there first.
-            Err(ApiError::Store(StoreError::Conflict)) => report.skipped += 1,
-            Err(e) => return Err(e),
+    let mut total = ExpiryReport::default();
+    loop {
+        let page = expire_overdue(store, clock, rules, total.next.as_ref(), batch).await?;
+        total.add(&page);
+        if total.next.is_none() {
+            return Ok(total);
         }
     }
-    if report.expired > 0 {
-        tracing::info!(
-            expired = report.expired,
-            skipped = report.skipped,
-            "expirer run"
-        );
-    }
-    Ok(report)
 }
 
 async fn expire_one(
@@ -152,10 +196,7 @@ async fn expire_one(
     let Some(read) = store.transfer(id).await? else {
         return Ok(false);
     };
-    let system = Actor {
-        request_id: "expirer".into(),
-        ..Actor::default()
-    };
+    let system = Actor::system("expirer");
     let after = match read
         .value
         .apply(Party::Initiator, &Action::Expire, now, rules, &system)
@@ -190,10 +231,7 @@ pub async fn backstop(
         return Ok(false);
     }
     let now = clock.now().max(old.deadline);
-    let system = Actor {
-        request_id: "ttl-backstop".into(),
-        ..Actor::default()
-    };
+    let system = Actor::system("ttl-backstop");
     let after = old
         .apply(Party::Initiator, &Action::Expire, now, rules, &system)
         .map_err(|_| ApiError::Conflict("richiesta non scaduta"))?

@@ -28,11 +28,7 @@ type Answer = Result<Response<Body>, ApiError>;
 const TRIES: usize = 4;
 
 pub(crate) fn actor(caller: &Caller) -> Actor {
-    Actor {
-        request_id: caller.request_id.clone(),
-        source_ip: caller.source_ip.clone(),
-        user_agent: caller.user_agent.clone(),
-    }
+    Actor::new(&caller.request_id, &caller.source_ip, &caller.user_agent)
 }
 
 /// A request as its initiator sees it: everything, contacts masked, with its audit trail.
@@ -56,6 +52,7 @@ pub(crate) fn initiator_view(t: &Transfer) -> Value {
         },
         "accepted_conditions": t.progress.accepted_conditions,
         "audit": t.audit,
+        "audit_omitted": t.audit_omitted,
     })
 }
 
@@ -405,6 +402,7 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
         ended_at: None,
         retain_until: None,
         audit: vec![],
+        audit_omitted: 0,
     };
     draft = draft.noted(
         Party::Initiator,

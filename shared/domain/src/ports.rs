@@ -241,9 +241,15 @@ pub trait TransferReader: Send + Sync {
         account: &AccountId,
         items: &[ItemRef],
     ) -> Result<Vec<Option<ItemState>>, StoreError>;
-    /// Entries of the index by deadline at or before `now`, soonest first: requests still
-    /// running past their deadline (or, if the backstop could not end one, stale entries).
-    async fn overdue(&self, now: jiff::Timestamp, limit: usize) -> Result<Vec<Due>, StoreError>;
+    /// Entries of the index by deadline at or before `now`, soonest first, after `after`
+    /// when given: requests still running past their deadline (or, if the backstop could
+    /// not end one, stale entries).
+    async fn overdue(
+        &self,
+        now: jiff::Timestamp,
+        after: Option<&Due>,
+        limit: usize,
+    ) -> Result<Vec<Due>, StoreError>;
 }
 
 /// An entry of the index by deadline.

@@ -247,13 +247,67 @@ pub struct AuditEntry {
     pub user_agent: String,
 }
 
-/// Where a step came from, as API Gateway tells it.
+/// Where a step came from, as API Gateway tells it, cut to a bounded length: every step
+/// copies it into the request's audit trail, whose item must stay far below DynamoDB's
+/// 400 KB whatever a caller sends (see [`MAX_AUDIT_ENTRIES`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Actor {
-    pub request_id: String,
-    pub source_ip: String,
-    pub user_agent: String,
+    pub(crate) request_id: String,
+    pub(crate) source_ip: String,
+    pub(crate) user_agent: String,
 }
+
+impl Actor {
+    /// Longest request id kept (API Gateway's are 16–40 characters).
+    pub const MAX_REQUEST_ID: usize = 64;
+    /// Longest source address kept (an IPv6 address with zone is at most 45).
+    pub const MAX_SOURCE_IP: usize = 64;
+    /// Longest user agent kept; browsers send 100–250 characters.
+    pub const MAX_USER_AGENT: usize = 256;
+
+    pub fn new(request_id: &str, source_ip: &str, user_agent: &str) -> Self {
+        Self {
+            request_id: clip(request_id, Self::MAX_REQUEST_ID),
+            source_ip: clip(source_ip, Self::MAX_SOURCE_IP),
+            user_agent: clip(user_agent, Self::MAX_USER_AGENT),
+        }
+    }
+
+    /// The service itself (the expirer, the backstop).
+    pub fn system(name: &str) -> Self {
+        Self::new(name, "", "")
+    }
+
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    pub fn user_agent(&self) -> &str {
+        &self.user_agent
+    }
+}
+
+/// At most `max` bytes of `text` without control characters, cut on a character boundary.
+fn clip(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max));
+    for c in text.chars().filter(|c| !c.is_control()) {
+        if out.len() + c.len_utf8() > max {
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The most audit lines a request can hold. Every line comes from a step or a code event,
+/// each of which the rules bound (steps once per party, at most `max_sends` codes per
+/// channel with `max_attempts` tries each), so a real request stays far below; the cap is
+/// the guarantee that the request item can always be written, whatever the configuration.
+pub const MAX_AUDIT_ENTRIES: usize = 400;
+
+/// Lines kept free for steps and endings, which are always written: each party takes each
+/// of its steps once, so they never need more.
+pub const AUDIT_LINES_FOR_STEPS: usize = 32;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Transfer {
@@ -279,6 +333,13 @@ pub struct Transfer {
     pub retain_until: Option<Timestamp>,
     #[serde(default)]
     pub audit: Vec<AuditEntry>,
+    /// Code events not written because the trail was full (see [`MAX_AUDIT_ENTRIES`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub audit_omitted: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Why a request takes no more steps.

@@ -381,6 +381,10 @@ impl Transfer {
         actor: &Actor,
     ) -> Transfer {
         let mut t = self.clone();
+        if t.audit.len() >= MAX_AUDIT_ENTRIES - AUDIT_LINES_FOR_STEPS {
+            t.audit_omitted = t.audit_omitted.saturating_add(1);
+            return t;
+        }
         t.audit.push(AuditEntry {
             at: now,
             party: Some(party),

@@ -189,16 +189,28 @@ async fn expire(
         .saturating_sub(std::time::Duration::from_secs(10));
     let mut total = titolare_api::lifecycle::ExpiryReport::default();
     loop {
-        let report = titolare_api::lifecycle::expire_overdue(&*l.store, &*l.clock, &l.rules, BATCH)
-            .await
-            .map_err(|e| format!("expirer: {e}"))?;
-        total.expired += report.expired;
-        total.skipped += report.skipped;
-        if report.expired + report.skipped < BATCH || started.elapsed() >= budget {
+        let page = titolare_api::lifecycle::expire_overdue(
+            &*l.store,
+            &*l.clock,
+            &l.rules,
+            total.next.as_ref(),
+            BATCH,
+        )
+        .await
+        .map_err(|e| format!("expirer: {e}"))?;
+        total.add(&page);
+        if total.next.is_none() || started.elapsed() >= budget {
             break;
         }
     }
-    Ok(serde_json::json!({ "expired": total.expired, "skipped": total.skipped }))
+    if total.failed > 0 {
+        tracing::error!(failed = total.failed, "expirer: requests left overdue");
+    }
+    Ok(serde_json::json!({
+        "expired": total.expired,
+        "skipped": total.skipped,
+        "failed": total.failed,
+    }))
 }
 
 /// The TTL backstop: a stream consumer of requests the table's TTL removed. A request still

@@ -165,13 +165,56 @@ pub trait ItemBackend: Send + Sync {
     async fn next_sequence(&self, name: &str) -> Result<u64, BackendError>;
 }
 
-/// Checks what both backends refuse the same way.
+/// DynamoDB's largest item, names and values together.
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+/// An item's size as DynamoDB counts it (attribute names plus values: strings by their
+/// UTF-8 length, numbers at most 21 bytes, 1 byte for a boolean or null, 3 bytes plus
+/// 1 per element for a list or map). Numbers are counted at their largest, so the estimate
+/// never falls short of DynamoDB's.
+pub fn item_size(item: &Item) -> usize {
+    fn value(v: &serde_json::Value) -> usize {
+        match v {
+            serde_json::Value::Null | serde_json::Value::Bool(_) => 1,
+            serde_json::Value::Number(_) => 21,
+            serde_json::Value::String(s) => s.len(),
+            serde_json::Value::Array(a) => 3 + a.iter().map(|e| 1 + value(e)).sum::<usize>(),
+            serde_json::Value::Object(m) => {
+                3 + m.iter().map(|(k, e)| 1 + k.len() + value(e)).sum::<usize>()
+            }
+        }
+    }
+    let number = |name: &str| name.len() + 21;
+    "pk".len()
+        + item.pk.len()
+        + "sk".len()
+        + item.sk.len()
+        + "kind".len()
+        + item.kind.len()
+        + number("version")
+        + item.expires_at.map_or(0, |_| number(TTL_ATTRIBUTE))
+        + "data".len()
+        + value(&item.data)
+}
+
+/// Checks what both backends refuse the same way (DynamoDB refuses the same too).
 pub fn validate_writes(writes: &[Write]) -> Result<(), BackendError> {
     if writes.is_empty() || writes.len() > 100 {
         return Err(BackendError::Invalid(format!(
             "{} writes in one transaction",
             writes.len()
         )));
+    }
+    for write in writes {
+        if let Write::Put { item, .. } = write {
+            let size = item_size(item);
+            if size > MAX_ITEM_BYTES {
+                return Err(BackendError::Invalid(format!(
+                    "a {} item of {size} bytes is over the 400 KB item limit",
+                    item.kind
+                )));
+            }
+        }
     }
     let mut keys: Vec<_> = writes.iter().map(Write::key).collect();
     keys.sort_unstable();

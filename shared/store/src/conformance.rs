@@ -900,6 +900,7 @@ pub fn sample_transfer(
         ended_at: None,
         retain_until: None,
         audit: vec![],
+        audit_omitted: 0,
     }
 }
 

@@ -105,11 +105,16 @@ impl TransferReader for TableStore {
         Ok(states)
     }
 
-    async fn overdue(&self, now: Timestamp, limit: usize) -> Result<Vec<Due>, StoreError> {
+    async fn overdue(
+        &self,
+        now: Timestamp,
+        after: Option<&Due>,
+        limit: usize,
+    ) -> Result<Vec<Due>, StoreError> {
         let query = Query {
             pk: DUE_PK.into(),
             sk_prefix: String::new(),
-            start_after: None,
+            start_after: after.map(|d| due_sk(d.deadline, &d.transfer)),
             limit,
             forward: true,
         };

@@ -61,6 +61,7 @@ fn draft(new_tipo: Tipo, hand_over: bool) -> Transfer {
         ended_at: None,
         retain_until: None,
         audit: vec![],
+        audit_omitted: 0,
     }
 }
 

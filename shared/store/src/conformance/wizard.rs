@@ -119,7 +119,7 @@ pub async fn an_open_request_is_found_when_overdue(b: Arc<dyn ItemBackend>) {
     let due = |now: jiff::Timestamp| {
         let store = store.clone();
         async move {
-            let due = store.overdue(now, 1000).await.unwrap();
+            let due = store.overdue(now, None, 1000).await.unwrap();
             due.into_iter().map(|d| d.transfer).collect::<Vec<_>>()
         }
     };
@@ -270,7 +270,7 @@ pub async fn one_ending_whoever_comes_first(b: Arc<dyn ItemBackend>) {
     assert_eq!(stored.value.status, TransferStatus::Expired);
     assert!(
         !store
-            .overdue(clock.now(), 1000)
+            .overdue(clock.now(), None, 1000)
             .await
             .unwrap()
             .iter()

@@ -1,0 +1,344 @@
+//! Hostile tests: what a party pushing every limit, a fraudster or a fault could do to a
+//! request, on the embedded store and on DynamoDB (moto). Each prints the figure it proves.
+
+use serde_json::{Value, json};
+use std::sync::Arc;
+use titolare_domain::wizard::Rules;
+use titolare_e2e::flow::*;
+use titolare_e2e::{GatewaySurface, HttpClient, LocalGateway, Reply, local_gateway};
+
+/// A user agent of 10 KB, sent with every call of the size test.
+fn huge_user_agent() -> String {
+    format!("Hostile/1.0 ({})", "x".repeat(10 * 1024))
+}
+
+/// A call with a bearer token and a 10 KB user agent.
+async fn call(client: &HttpClient, method: &str, path: &str, token: &str, body: Value) -> Reply {
+    let ua = huge_user_agent();
+    let body = (!body.is_null()).then(|| body.to_string());
+    client
+        .send_with(
+            method,
+            path,
+            Some(token),
+            body.as_deref(),
+            &[("user-agent", &ua)],
+        )
+        .await
+}
+
+/// 25 mailboxes of the current holder, with addresses as long as an address may be.
+async fn twenty_five_mailboxes(gw: &LocalGateway) -> Vec<String> {
+    use titolare_domain::ports::{Fixtures, MailboxReader};
+    let store = &gw.server().store;
+    let demo = titolare_domain::AccountId::parse("demo").unwrap();
+    let model = store
+        .mailbox(
+            &demo,
+            &titolare_domain::values::EmailAddress::parse("fatture.testazienda@pec.it").unwrap(),
+        )
+        .await
+        .unwrap()
+        .expect("a demo mailbox of holder 534905");
+    let mut addresses = vec![model.address.as_str().to_owned()];
+    for n in 1..25 {
+        let local = format!("{n:02}{}", "m".repeat(62));
+        let address = format!("{local}@{}.pec.it", "d".repeat(60));
+        let mut mailbox = model.clone();
+        mailbox.address = titolare_domain::values::EmailAddress::parse(&address).unwrap();
+        store.put_mailbox(&demo, &mailbox).await.unwrap();
+        addresses.push(address);
+    }
+    addresses
+}
+
+/// One channel of one party driven through every send and every wrong try the rules allow,
+/// ending with the right code on the last send: 5 sends, 24 wrong tries, 1 right one.
+async fn exhaust_then_verify(
+    s: &GatewaySurface,
+    token: &str,
+    send_path: &str,
+    (id, party, channel, to): (&str, &str, &str, &str),
+) {
+    let rules = titolare_domain::otp::CodePolicy::default();
+    for send in 1..=rules.max_sends {
+        let sent = call(
+            &s.client,
+            "POST",
+            send_path,
+            token,
+            json!({ "channel": channel }),
+        )
+        .await;
+        ok(&sent, 202, &format!("{party} {channel} send {send}"));
+        let right = s.code(id, party, channel, to).await;
+        let wrong = if right == "000000" {
+            "111111"
+        } else {
+            "000000"
+        };
+        let last = send == rules.max_sends;
+        let wrong_tries = if last {
+            rules.max_attempts - 1
+        } else {
+            rules.max_attempts
+        };
+        for _ in 0..wrong_tries {
+            let refused = call(
+                &s.client,
+                "POST",
+                &format!("{send_path}/verify"),
+                token,
+                json!({ "channel": channel, "code": wrong }),
+            )
+            .await;
+            ok(&refused, 422, "a wrong code");
+        }
+        if last {
+            let verified = call(
+                &s.client,
+                "POST",
+                &format!("{send_path}/verify"),
+                token,
+                json!({ "channel": channel, "code": right }),
+            )
+            .await;
+            ok(&verified, 200, "the right code on the last send");
+        } else {
+            s.advance(61).await;
+        }
+    }
+}
+
+/// 25 items, every party through every send and wrong try, 10 KB user agents on every call:
+/// the request stays writable, completes, and its item stays far below 400 KB.
+async fn largest_request_completes(gw: &LocalGateway, store_name: &str) {
+    let s = GatewaySurface::new(gw.client.clone());
+    let items = twenty_five_mailboxes(gw).await;
+    let demo = gw.client.login("demo").await;
+    let draft = call(
+        &s.client,
+        "POST",
+        "/v1/transfers",
+        &demo,
+        json!({
+            "items": items.iter().map(|m| json!({"kind": "mailbox", "id": m})).collect::<Vec<_>>(),
+            "management": {"mode": "keep"},
+            "new_holder_id": TESTDUE.holder,
+        }),
+    )
+    .await;
+    ok(&draft, 201, "a draft of 25 items");
+    let id = draft.body["id"].as_str().unwrap().to_owned();
+    let codes = format!("/v1/transfers/{id}/codes");
+    exhaust_then_verify(
+        &s,
+        &demo,
+        &codes,
+        (&id, "initiator", "sms", INITIATOR.mobile),
+    )
+    .await;
+    let accept_all = json!({"decisions": items.iter().map(|m| json!({"item": m, "accept": true})).collect::<Vec<_>>()});
+
+    let current = s.link(&id, "current_holder", AZIENDA.email).await;
+    ok(
+        &call(
+            &s.client,
+            "POST",
+            "/v1/party/decisions",
+            &current,
+            accept_all.clone(),
+        )
+        .await,
+        200,
+        "current holder decisions",
+    );
+    exhaust_then_verify(
+        &s,
+        &current,
+        "/v1/party/codes",
+        (&id, "current_holder", "sms", AZIENDA.mobile),
+    )
+    .await;
+
+    let new = s.link(&id, "new_holder", TESTDUE.email).await;
+    ok(
+        &call(&s.client, "POST", "/v1/party/decisions", &new, accept_all).await,
+        200,
+        "new holder decisions",
+    );
+    let party = call(&s.client, "GET", "/v1/party", &new, Value::Null).await;
+    let required: Vec<Value> = party.body["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["required"] == true)
+        .map(|c| c["id"].clone())
+        .collect();
+    ok(
+        &call(
+            &s.client,
+            "POST",
+            "/v1/party/contract",
+            &new,
+            json!({ "accepted": required }),
+        )
+        .await,
+        200,
+        "contract",
+    );
+    for (channel, to) in [("sms", TESTDUE.mobile), ("email", TESTDUE.email)] {
+        exhaust_then_verify(
+            &s,
+            &new,
+            "/v1/party/codes",
+            (&id, "new_holder", channel, to),
+        )
+        .await;
+    }
+
+    let read = call(
+        &s.client,
+        "GET",
+        &format!("/v1/transfers/{id}"),
+        &demo,
+        Value::Null,
+    )
+    .await;
+    ok(&read, 200, "the request");
+    assert_eq!(read.body["status"], "completed");
+    let audit = read.body["audit"].as_array().unwrap();
+    assert!(
+        audit
+            .iter()
+            .all(|e| e["user_agent"].as_str().unwrap().len() <= 256),
+        "user agents are cut"
+    );
+    let raw = gw
+        .server()
+        .store
+        .backend()
+        .get(
+            &titolare_store::keys::transfer_pk(
+                &titolare_domain::transfer::TransferId::parse(&id).unwrap(),
+            ),
+            titolare_store::keys::TRANSFER_SK,
+            0,
+        )
+        .await
+        .unwrap()
+        .expect("the request item");
+    let size = titolare_store::backend::item_size(&raw);
+    println!(
+        "size ({store_name}): 25 items, {} audit lines, 10 KB user agents: request item {size} bytes ({:.0}% of DynamoDB's 400 KB)",
+        audit.len(),
+        size as f64 * 100.0 / titolare_store::backend::MAX_ITEM_BYTES as f64
+    );
+    assert!(
+        size < titolare_store::backend::MAX_ITEM_BYTES / 4,
+        "the request item stays under 100 KB: {size} bytes"
+    );
+}
+
+#[tokio::test]
+async fn the_largest_request_stays_writable_on_the_embedded_store() {
+    let gw = local_gateway().await;
+    largest_request_completes(&gw, "embedded").await;
+}
+
+#[tokio::test]
+async fn the_largest_request_stays_writable_on_dynamodb() {
+    use titolare_store_dynamodb::testing::{self, OneAtATime};
+    let (client, table) = testing::fresh_table("hostile-size").await;
+    let backend = Arc::new(OneAtATime(titolare_store_dynamodb::DynamoBackend::new(
+        client, table,
+    )));
+    let gw = titolare_e2e::local_gateway_on(backend, Rules::default()).await;
+    largest_request_completes(&gw, "dynamodb").await;
+}
+
+#[test]
+fn the_embedded_store_refuses_items_over_400_kb_as_dynamodb_does() {
+    use titolare_store::{Condition, Item, Write};
+    let dir = std::env::temp_dir().join(format!("titolare-hostile-{}", std::process::id()));
+    let backend = titolare_store_embedded::EmbeddedBackend::open(&dir.join("items.redb")).unwrap();
+    let item = |bytes: usize| Item::new("P", "S", "test", json!({ "blob": "x".repeat(bytes) }));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use titolare_store::ItemBackend;
+        let fits = backend
+            .transact(&[Write::put(item(400 * 1024 - 200), Condition::Always)], 0)
+            .await;
+        assert_eq!(fits, Ok(()));
+        let over = backend
+            .transact(&[Write::put(item(400 * 1024), Condition::Always)], 0)
+            .await;
+        assert!(
+            matches!(over, Err(titolare_store::BackendError::Invalid(ref m)) if m.contains("400 KB")),
+            "{over:?}"
+        );
+    });
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// An unreadable request at the head of the index by deadline: the expirer reports it and
+/// still ends the overdue request behind it.
+#[tokio::test]
+async fn a_poison_request_does_not_stop_the_expirer() {
+    use titolare_store::{Condition, Item, Write};
+    let gw = local_gateway().await;
+    let s = GatewaySurface::new(gw.client.clone());
+    let poison = open_request(
+        &s,
+        json!({"items": [{"kind": "mailbox", "id": "teste1234@pec.it"}], "management": {"mode": "keep"}, "new_holder_id": TESTDUE.holder}),
+    )
+    .await;
+    s.advance(60).await;
+    let next = open_request(
+        &s,
+        json!({"items": [{"kind": "mailbox", "id": "fatture.testazienda@pec.it"}], "management": {"mode": "keep"}, "new_holder_id": TESTDUE.holder}),
+    )
+    .await;
+    // The first request's item becomes unreadable (as a bad deployment could leave it).
+    let id = titolare_domain::transfer::TransferId::parse(&poison).unwrap();
+    let mut garbage = Item::new(
+        titolare_store::keys::transfer_pk(&id),
+        titolare_store::keys::TRANSFER_SK,
+        "transfer",
+        json!({ "not": "a request" }),
+    );
+    garbage.version = 99;
+    gw.server()
+        .store
+        .backend()
+        .transact(&[Write::put(garbage, Condition::Always)], 0)
+        .await
+        .unwrap();
+    s.advance(5 * 86_400 + 60).await;
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        let read = s
+            .call(
+                "GET",
+                &format!("/v1/transfers/{next}"),
+                As::Account("demo"),
+                None,
+            )
+            .await;
+        status = read.body["status"].clone();
+        if status == "expired" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "expired", "the request behind the poison one ended");
+    let report = titolare_api::lifecycle::expire_all_overdue(
+        &*gw.server().store,
+        &*gw.server().clock,
+        &Rules::default(),
+        1,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.failed, 1, "the poison entry is reported: {report:?}");
+}
