@@ -249,7 +249,7 @@ async fn the_largest_request_stays_writable_on_the_embedded_store() {
 #[tokio::test]
 async fn the_largest_request_stays_writable_on_dynamodb() {
     use titolare_store_dynamodb::testing::{self, OneAtATime};
-    let (client, table) = testing::fresh_table("hostile-size").await;
+    let (client, table) = testing::fresh_table_without_stream("hostile-size").await;
     let backend = Arc::new(OneAtATime(titolare_store_dynamodb::DynamoBackend::new(
         client, table,
     )));
@@ -341,4 +341,112 @@ async fn a_poison_request_does_not_stop_the_expirer() {
     .await
     .unwrap();
     assert_eq!(report.failed, 1, "the poison entry is reported: {report:?}");
+}
+
+/// SMS pumping: 100 loops of draft → SMS → cancel from one account, each to a new number
+/// (a fresh per-request budget each time), and then to one number. The account's and the
+/// number's limits hold across requests; the rest get 429 with Retry-After.
+#[tokio::test]
+async fn sms_pumping_is_capped_per_account_and_per_number() {
+    let gw = local_gateway().await;
+    let policy = titolare_domain::otp::CodePolicy::default();
+    let demo = gw.client.login("demo").await;
+    let body = json!({"items": [{"kind": "mailbox", "id": "teste1234@pec.it"}], "management": {"mode": "keep"}, "new_holder_id": TESTDUE.holder}).to_string();
+    let pump = |number: Option<String>| {
+        let (client, demo, body) = (gw.client.clone(), demo.clone(), body.clone());
+        async move {
+            let draft = client
+                .send("POST", "/v1/transfers", Some(&demo), Some(&body))
+                .await;
+            ok(&draft, 201, "draft");
+            let id = draft.body["id"].as_str().unwrap().to_owned();
+            let send = match number {
+                Some(n) => json!({"channel": "sms", "phone": n}),
+                None => json!({"channel": "sms"}),
+            };
+            let sent = client
+                .send_with(
+                    "POST",
+                    &format!("/v1/transfers/{id}/codes"),
+                    Some(&demo),
+                    Some(&send.to_string()),
+                    &[],
+                )
+                .await;
+            let cancelled = client
+                .send(
+                    "POST",
+                    &format!("/v1/transfers/{id}/cancel"),
+                    Some(&demo),
+                    None,
+                )
+                .await;
+            ok(&cancelled, 200, "cancel");
+            sent
+        }
+    };
+    let (mut sent, mut limited) = (0, 0);
+    for n in 0..100 {
+        let reply = pump(Some(format!("+39333{:07}", 1_000_000 + n))).await;
+        match reply.status {
+            202 => sent += 1,
+            429 => {
+                limited += 1;
+                assert_eq!(reply.body["type"], "urn:titolare:problem:sms-limit");
+                let wait: i64 = reply.retry_after.as_deref().unwrap().parse().unwrap();
+                assert!(wait > 0 && wait <= 24 * 3600, "Retry-After {wait}");
+                assert!(
+                    reply.body["detail"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("Troppi SMS inviati per le richieste di questo account"),
+                    "{}",
+                    reply.body
+                );
+            }
+            other => panic!("unexpected {other}: {}", reply.body),
+        }
+    }
+    println!(
+        "pumping: 100 draft → sms → cancel loops to 100 numbers: {sent} SMS sent, {limited} refused with 429 (limit {} per account per {} h)",
+        policy.sms_per_account.max,
+        policy.sms_per_account.per.as_hours()
+    );
+    assert_eq!(sent, policy.sms_per_account.max as usize);
+    assert_eq!(limited, 100 - sent);
+    let outbox = gw.client.send("GET", "/dev/outbox", None, None).await;
+    let sms = outbox
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["channel"] == "sms")
+        .count();
+    assert_eq!(sms, sent, "what left is what was admitted");
+    // A day later the account may send again; one number still gets at most 10 an hour.
+    let s = GatewaySurface::new(gw.client.clone());
+    s.advance(24 * 3600).await;
+    let (mut to_one, mut retry_after) = (0, None);
+    for _ in 0..20 {
+        let reply = pump(None).await;
+        if reply.status == 202 {
+            to_one += 1;
+        } else {
+            assert_eq!(reply.status, 429);
+            assert!(
+                reply.body["detail"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Troppi SMS inviati a questo numero")
+            );
+            assert!(reply.retry_after.is_some());
+            retry_after = Some(reply.body.clone());
+        }
+    }
+    println!(
+        "pumping: 20 loops to one number: {to_one} SMS sent (limit {} per number per hour)",
+        policy.sms_per_destination.max
+    );
+    assert_eq!(to_one, policy.sms_per_destination.max as usize);
+    assert!(retry_after.is_some());
 }

@@ -390,6 +390,7 @@ impl Surface for LambdaSurface {
                 .as_str()
                 .unwrap_or_default()
                 .to_owned(),
+            retry_after: answer["headers"]["retry-after"].as_str().map(str::to_owned),
             body: serde_json::from_str(answer["body"].as_str().unwrap_or("null"))
                 .unwrap_or(Value::Null),
         }

@@ -13,6 +13,8 @@ pub mod flow;
 pub struct Reply {
     pub status: u16,
     pub content_type: String,
+    /// The Retry-After header, if any.
+    pub retry_after: Option<String>,
     pub body: Value,
 }
 
@@ -77,6 +79,11 @@ impl HttpClient {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let bytes = response
             .into_body()
             .collect()
@@ -92,6 +99,7 @@ impl HttpClient {
         Reply {
             status,
             content_type,
+            retry_after,
             body,
         }
     }

@@ -49,6 +49,8 @@ impl Config {
 /// How often the local expirer looks for overdue requests (every 5 minutes in AWS; here
 /// often, so `POST /dev/clock` shows an expiry within a second).
 const EXPIRER_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+/// How often the local dispatcher sweeps the unsent index (messages past their lease).
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Opens the store under `data_dir`, seeds the demo accounts once, starts the in-process
 /// dispatcher and serves.
@@ -134,18 +136,28 @@ fn spawn_expirer(
 }
 
 /// Sends each outbox record right after the commit that wrote it, as the DynamoDB stream
-/// and the dispatch function do in AWS.
+/// and the dispatch function do in AWS, and sweeps what is left unsent on a schedule (as
+/// the dispatch function's schedule does), which also covers records missed by lagging.
 fn spawn_dispatcher(backend: &Notifying, dispatcher: Dispatcher) -> tokio::task::JoinHandle<()> {
     let mut commits = backend.hook.subscribe();
     tokio::spawn(async move {
+        let mut sweep = tokio::time::interval(SWEEP_EVERY);
         loop {
-            let items = match commits.recv().await {
-                Ok(items) => items,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "dispatcher lagged behind the commits");
+            let items = tokio::select! {
+                received = commits.recv() => match received {
+                    Ok(items) => items,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "dispatcher lagged behind the commits; the sweep sends them");
+                        continue;
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                },
+                _ = sweep.tick() => {
+                    if let Err(e) = dispatcher.sweep(100).await {
+                        tracing::warn!(error = %e, "local outbox sweep failed");
+                    }
                     continue;
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             };
             for item in items
                 .iter()

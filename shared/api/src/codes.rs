@@ -11,7 +11,8 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use titolare_domain::otp::{Challenge, Channel, CodeError, Party};
 use titolare_domain::outbox::{OutboxMessage, mask};
-use titolare_domain::ports::{IdempotencyScope, TransferCondition, Versioned};
+use titolare_domain::ports::{IdempotencyScope, QuotaWrite, TransferCondition, Versioned};
+use titolare_domain::quota::QuotaKey;
 use titolare_domain::transfer::{LinkToken, Transfer, TransferId};
 use titolare_domain::values::MobileNumber;
 use titolare_domain::wizard::Action;
@@ -155,6 +156,10 @@ pub async fn send(
             now,
             &s.codes,
         )?;
+        let quotas = match body.channel {
+            Channel::Sms => sms_quotas(s, t, &destination, now).await?,
+            Channel::Email => Vec::new(),
+        };
         let answer = serde_json::json!({
             "channel": challenge.channel,
             "destination": mask(&challenge.destination),
@@ -162,15 +167,22 @@ pub async fn send(
             "resend_after": challenge.last_sent_at + s.codes.resend_after,
             "sends_left": s.codes.max_sends.saturating_sub(challenge.sends),
         });
+        // The audit keeps where each code went, masked: a number changed to pump SMS shows.
         let after = t.noted(
             party,
             "code_sent",
-            Some(format!("{} n. {}", body.channel.as_str(), challenge.sends)),
+            Some(format!(
+                "{} n. {} a {}",
+                body.channel.as_str(),
+                challenge.sends,
+                mask(&challenge.destination)
+            )),
             now,
             &crate::wizard::actor(caller),
         );
         let extra = Extra {
             challenge: Some((current.as_ref().map(|c| c.version), &challenge)),
+            quotas,
             messages: vec![OutboxMessage::code(&challenge, t, now)],
             idempotent: idem.map(|i| i.record(StatusCode::ACCEPTED, &answer, now)),
             ..Extra::default()
@@ -180,6 +192,40 @@ pub async fn send(
         Ok(json(StatusCode::ACCEPTED, &answer))
     })
     .await
+}
+
+/// The SMS limits across requests this send counts against (the number's and the
+/// account's send logs, each one more send), or the limit it would break.
+async fn sms_quotas(
+    s: &Services,
+    t: &Transfer,
+    destination: &str,
+    now: jiff::Timestamp,
+) -> Result<Vec<QuotaWrite>, ApiError> {
+    let limits = [
+        (
+            QuotaKey::SmsTo(destination.to_owned()),
+            s.codes.sms_per_destination,
+        ),
+        (QuotaKey::SmsFor(t.account.clone()), s.codes.sms_per_account),
+    ];
+    let mut writes = Vec::with_capacity(limits.len());
+    for (key, limit) in limits {
+        let current = s.store.send_log(&key).await?;
+        let log = current
+            .as_ref()
+            .map(|c| c.value.clone())
+            .unwrap_or_default()
+            .admit(now, limit, key.scope())
+            .map_err(CodeError::SmsLimit)?;
+        writes.push(QuotaWrite {
+            forget_at: log.forgotten_at(limit).unwrap_or(now),
+            before: current.map(|c| c.version),
+            key,
+            log,
+        });
+    }
+    Ok(writes)
 }
 
 /// Checks a code; an approved one is the party's step (it may open or complete the request),

@@ -15,6 +15,7 @@ use titolare_domain::wizard::{Action, Rules, effects, moved_mailbox};
 #[derive(Default)]
 pub(crate) struct Extra<'a> {
     pub challenge: Option<(Option<u64>, &'a Challenge)>,
+    pub quotas: Vec<QuotaWrite>,
     pub messages: Vec<OutboxMessage>,
     pub holders: Vec<(titolare_domain::AccountId, Holder)>,
     pub operations: Vec<(titolare_domain::AccountId, titolare_domain::Operation)>,
@@ -52,6 +53,7 @@ pub(crate) async fn commit(
     }
     let mut commit = TransferCommit::new(condition, Some(before), after);
     commit.challenge = extra.challenge;
+    commit.quotas = &extra.quotas;
     commit.messages = &extra.messages;
     commit.operations = &extra.operations;
     commit.holders = &extra.holders;

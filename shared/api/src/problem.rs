@@ -136,6 +136,7 @@ impl ApiError {
     fn retry_after(&self) -> Option<i64> {
         match self {
             Self::Code(CodeError::TooSoon(seconds)) => Some(*seconds),
+            Self::Code(CodeError::SmsLimit(over)) => Some(over.retry_after_seconds),
             _ => None,
         }
     }
@@ -240,6 +241,13 @@ fn code_parts(e: CodeError) -> Parts {
             format!("{detail}."),
             field("channel"),
         ),
+        CodeError::SmsLimit(over) => (
+            S::TOO_MANY_REQUESTS,
+            "sms-limit",
+            "Troppi SMS",
+            sms_limit_detail(over),
+            None,
+        ),
         CodeError::Country => (
             S::UNPROCESSABLE_ENTITY,
             "validation",
@@ -247,5 +255,54 @@ fn code_parts(e: CodeError) -> Parts {
             format!("{detail}."),
             field("phone"),
         ),
+    }
+}
+
+/// Why an SMS is refused by a limit across requests, and when to try again.
+fn sms_limit_detail(over: titolare_domain::quota::OverLimit) -> String {
+    use titolare_domain::quota::QuotaScope;
+    let why = match over.scope {
+        QuotaScope::Destination => "Troppi SMS inviati a questo numero nell'ultima ora",
+        QuotaScope::Account => {
+            "Troppi SMS inviati per le richieste di questo account nelle ultime 24 ore"
+        }
+    };
+    format!(
+        "{why}: riprova tra {}.",
+        wait_in_words(over.retry_after_seconds)
+    )
+}
+
+/// A wait as a person reads it: "45 secondi", "1 minuto", "3 ore e 5 minuti".
+fn wait_in_words(seconds: i64) -> String {
+    let plural = |n: i64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    if seconds < 60 {
+        return plural(seconds.max(1), "secondo", "secondi");
+    }
+    let minutes = (seconds + 59) / 60;
+    match (minutes / 60, minutes % 60) {
+        (0, m) => plural(m, "minuto", "minuti"),
+        (h, 0) => plural(h, "ora", "ore"),
+        (h, m) => format!(
+            "{} e {}",
+            plural(h, "ora", "ore"),
+            plural(m, "minuto", "minuti")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod wait_tests {
+    use super::wait_in_words;
+
+    #[test]
+    fn waits_read_as_words() {
+        assert_eq!(wait_in_words(1), "1 secondo");
+        assert_eq!(wait_in_words(45), "45 secondi");
+        assert_eq!(wait_in_words(60), "1 minuto");
+        assert_eq!(wait_in_words(61), "2 minuti");
+        assert_eq!(wait_in_words(3600), "1 ora");
+        assert_eq!(wait_in_words(3 * 3600 + 300), "3 ore e 5 minuti");
+        assert_eq!(wait_in_words(3600 + 60), "1 ora e 1 minuto");
     }
 }

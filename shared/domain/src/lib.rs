@@ -6,6 +6,7 @@ pub mod holder;
 pub mod otp;
 pub mod outbox;
 pub mod ports;
+pub mod quota;
 pub mod records;
 pub mod search;
 pub mod secret;

@@ -59,6 +59,10 @@ pub struct CodePolicy {
     pub max_attempts: u32,
     /// International calling codes SMS may go to.
     pub sms_country_codes: Vec<u16>,
+    /// SMS to one number, across requests and accounts (against SMS pumping).
+    pub sms_per_destination: crate::quota::Limit,
+    /// SMS for the requests of one account, to any party.
+    pub sms_per_account: crate::quota::Limit,
 }
 
 impl Default for CodePolicy {
@@ -69,6 +73,14 @@ impl Default for CodePolicy {
             max_sends: 5,
             max_attempts: 5,
             sms_country_codes: vec![39],
+            sms_per_destination: crate::quota::Limit {
+                max: 10,
+                per: SignedDuration::from_hours(1),
+            },
+            sms_per_account: crate::quota::Limit {
+                max: 50,
+                per: SignedDuration::from_hours(24),
+            },
         }
     }
 }
@@ -133,6 +145,8 @@ pub enum CodeError {
     Channel(&'static str),
     #[error("invio SMS non consentito verso questo prefisso internazionale")]
     Country,
+    #[error("{0}")]
+    SmsLimit(crate::quota::OverLimit),
 }
 
 impl Challenge {

@@ -92,6 +92,23 @@ pub struct OutboxMessage {
     pub expires_at: Timestamp,
 }
 
+/// How long a message may stay pending before the sweep sends it (the stream normally
+/// does within seconds), and how long a dispatcher's claim holds.
+pub const DISPATCH_LEASE: jiff::SignedDuration = jiff::SignedDuration::from_secs(120);
+
+impl OutboxMessage {
+    /// When the sweep takes this message if it is still not sent: a pending one a lease
+    /// after it was queued, a claimed one when its claim lapses; `None` once settled
+    /// (sent, or failed and told to its reader).
+    pub fn retry_at(&self) -> Option<Timestamp> {
+        match self.status {
+            DeliveryStatus::Pending => Some(self.created_at + DISPATCH_LEASE),
+            DeliveryStatus::Sending => Some(self.claimed_until.unwrap_or(self.created_at)),
+            DeliveryStatus::Sent | DeliveryStatus::Failed => None,
+        }
+    }
+}
+
 impl OutboxMessage {
     /// The message carrying the current code of a challenge of `transfer`, in the
     /// language of the party it goes to.

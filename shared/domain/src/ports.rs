@@ -290,6 +290,8 @@ pub struct TransferCommit<'a> {
     pub after: &'a Transfer,
     /// A code challenge written with the step: its stored version (`None`: new) and value.
     pub challenge: Option<(Option<u64>, &'a Challenge)>,
+    /// The SMS limits' send logs a code send counts against.
+    pub quotas: &'a [QuotaWrite],
     pub messages: &'a [OutboxMessage],
     pub operations: &'a [(AccountId, Operation)],
     /// Holder profiles written with the step: created in the wizard, or copied into the
@@ -312,6 +314,7 @@ impl<'a> TransferCommit<'a> {
             before,
             after,
             challenge: None,
+            quotas: &[],
             messages: &[],
             operations: &[],
             holders: &[],
@@ -348,6 +351,21 @@ pub trait ChallengeStore: Send + Sync {
         party: Party,
         channel: Channel,
     ) -> Result<Option<Versioned<Challenge>>, StoreError>;
+    /// The live send log of a limit (none: nothing sent within its window).
+    async fn send_log(
+        &self,
+        key: &crate::quota::QuotaKey,
+    ) -> Result<Option<Versioned<crate::quota::SendLog>>, StoreError>;
+}
+
+/// A send log written with a code send, unchanged since read (`before`: its version, or
+/// `None` for none), kept until `forget_at`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuotaWrite {
+    pub key: crate::quota::QuotaKey,
+    pub before: Option<u64>,
+    pub log: crate::quota::SendLog,
+    pub forget_at: jiff::Timestamp,
 }
 
 #[async_trait]
@@ -362,8 +380,18 @@ pub trait OutboxStore: Send + Sync {
         &self,
         transfer: &TransferId,
     ) -> Result<Vec<OutboxMessage>, StoreError>;
+    /// Messages not settled whose [`OutboxMessage::retry_at`] has come: pending ones the
+    /// stream never delivered, claims whose dispatcher died. At most `limit`.
+    async fn unsent(
+        &self,
+        now: jiff::Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(TransferId, String)>, StoreError>;
+    /// Drops a message from the unsent index (superseded, or found sent or gone).
+    async fn settle_outbox(&self, transfer: &TransferId, id: &str) -> Result<(), StoreError>;
     /// Replaces a message unchanged since read (version `before`) and, when given, the
-    /// challenge whose delivery it reports, unchanged since its read too.
+    /// challenge whose delivery it reports, unchanged since its read too. The unsent index
+    /// follows the message's status.
     async fn update_outbox(
         &self,
         before: u64,

@@ -61,6 +61,23 @@ fn code_policy() -> Result<CodePolicy, Error> {
             .collect::<Result<_, _>>()
             .map_err(|_| "SMS_COUNTRY_CODES: comma-separated calling codes, e.g. 39,41")?;
     }
+    // The SMS limits across requests (against SMS pumping).
+    for (name, limit) in [
+        (
+            "SMS_LIMIT_PER_NUMBER_PER_HOUR",
+            &mut policy.sms_per_destination,
+        ),
+        ("SMS_LIMIT_PER_ACCOUNT_PER_DAY", &mut policy.sms_per_account),
+    ] {
+        if let Ok(value) = std::env::var(name) {
+            limit.max = value
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("{name}: a positive whole number"))?;
+        }
+    }
     Ok(policy)
 }
 
@@ -114,7 +131,11 @@ pub async fn run_http_function(function: &str) -> Result<(), Error> {
     .await
 }
 
-/// The stream consumer that sends outbox records through SNS (SMS) and SES v2 (email).
+/// Messages one sweep sends at most (each takes one provider call, well within 30 s).
+const SWEEP_BATCH: usize = 50;
+
+/// The stream consumer that sends outbox records through SNS (SMS) and SES v2 (email),
+/// and on its schedule sweeps what the stream left unsent.
 pub async fn run_dispatch_function() -> Result<(), Error> {
     init_tracing();
     let w = wiring().await?;
@@ -133,6 +154,11 @@ pub async fn run_dispatch_function() -> Result<(), Error> {
         move |event: LambdaEvent<serde_json::Value>| {
             let dispatcher = dispatcher.clone();
             async move {
+                // The schedule's sweep: messages the stream left unsent.
+                if event.payload.get("sweep").is_some() {
+                    let report = dispatcher.sweep(SWEEP_BATCH).await?;
+                    return Ok::<_, Error>(serde_json::to_value(report)?);
+                }
                 let stream: titolare_messaging::stream::StreamEvent =
                     serde_json::from_value(event.payload)?;
                 let response = titolare_messaging::stream::handle(&dispatcher, &stream).await;

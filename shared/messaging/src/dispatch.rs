@@ -41,8 +41,20 @@ pub enum DispatchError {
     NoDestination(String),
 }
 
-/// How long a claim holds before another dispatcher may take the record over.
-const CLAIM: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
+/// How long a claim holds before another dispatcher may take the record over: longer than
+/// the dispatch function's time limit (30 s), so a live dispatcher is never overtaken.
+const CLAIM: jiff::SignedDuration = titolare_domain::outbox::DISPATCH_LEASE;
+
+/// What one sweep of the unsent index did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct SweepReport {
+    pub sent: usize,
+    /// Sent, superseded or gone meanwhile: dropped from the index.
+    pub settled: usize,
+    /// Still claimed by a live dispatcher: left for the next sweep.
+    pub in_progress: usize,
+    pub failed: usize,
+}
 
 pub struct Dispatcher {
     store: Arc<dyn DispatchStore>,
@@ -85,7 +97,50 @@ impl Dispatcher {
         self
     }
 
+    /// Sends every message the unsent index holds past its lease (at most `limit`): the
+    /// ones a lost stream delivery or a dispatcher that died after its claim left behind.
+    pub async fn sweep(&self, limit: usize) -> Result<SweepReport, StoreError> {
+        let mut report = SweepReport::default();
+        for (transfer, id) in self.store.unsent(self.clock.now(), limit).await? {
+            match self.dispatch(&transfer, &id).await {
+                Ok(Dispatched::Sent) => report.sent += 1,
+                Ok(Dispatched::InProgress) => report.in_progress += 1,
+                Ok(_) => report.settled += 1,
+                Err(e) => {
+                    tracing::warn!(message = %id, error = %e, "sweep: message not sent");
+                    report.failed += 1;
+                }
+            }
+        }
+        if report != SweepReport::default() {
+            tracing::info!(
+                sent = report.sent,
+                settled = report.settled,
+                in_progress = report.in_progress,
+                failed = report.failed,
+                "outbox sweep"
+            );
+        }
+        Ok(report)
+    }
+
     pub async fn dispatch(
+        &self,
+        transfer: &TransferId,
+        message_id: &str,
+    ) -> Result<Dispatched, DispatchError> {
+        let outcome = self.dispatch_once(transfer, message_id).await?;
+        if matches!(
+            outcome,
+            Dispatched::AlreadySent | Dispatched::Superseded | Dispatched::Gone
+        ) {
+            // Nothing left to send: the sweep need not look at it again.
+            self.store.settle_outbox(transfer, message_id).await?;
+        }
+        Ok(outcome)
+    }
+
+    async fn dispatch_once(
         &self,
         transfer: &TransferId,
         message_id: &str,

@@ -6,6 +6,6 @@ pub mod messenger;
 pub mod stream;
 pub mod templates;
 
-pub use dispatch::{DispatchError, Dispatched, Dispatcher};
+pub use dispatch::{DispatchError, Dispatched, Dispatcher, SweepReport};
 pub use messenger::{AwsMessenger, Envelope, LocalOutbox, Messenger, OutboxEntry, SendError};
 pub use templates::{Rendered, Template, render};

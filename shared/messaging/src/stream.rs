@@ -2,7 +2,7 @@
 //! whose send fails are reported back as batch item failures, so Lambda retries them,
 //! bisects the batch, and finally hands them to the dead-letter queue.
 
-use crate::dispatch::{DispatchError, Dispatcher};
+use crate::dispatch::{DispatchError, Dispatched, Dispatcher};
 use serde::{Deserialize, Serialize};
 use titolare_domain::transfer::TransferId;
 
@@ -73,6 +73,13 @@ pub async fn handle(dispatcher: &Dispatcher, event: &StreamEvent) -> BatchRespon
             continue;
         };
         match dispatcher.dispatch(&transfer, &message).await {
+            // Another invocation holds the claim; it may die before sending, so Lambda
+            // must retry this record (the sweep takes it once the claim lapses).
+            Ok(Dispatched::InProgress) => {
+                response.batch_item_failures.push(ItemFailure {
+                    item_identifier: record.dynamodb.sequence_number.clone(),
+                });
+            }
             Ok(_) => {}
             Err(e) => {
                 if !matches!(e, DispatchError::Send(_)) {

@@ -215,3 +215,86 @@ async fn concurrent_dispatches_send_once() {
     }
     assert_eq!(w.recorder.sent.lock().unwrap().len(), 1);
 }
+
+/// A provider call that never answers: the invocation dies of its time limit mid-send.
+struct Hangs;
+
+#[async_trait]
+impl Messenger for Hangs {
+    async fn send(&self, _: &Envelope) -> Result<String, SendError> {
+        std::future::pending().await
+    }
+}
+
+fn stream_event(message: &OutboxMessage) -> titolare_messaging::stream::StreamEvent {
+    serde_json::from_value(serde_json::json!({"Records": [{
+        "eventName": "INSERT",
+        "dynamodb": {
+            "Keys": {
+                "pk": {"S": format!("TRANSFER#{}", message.transfer.as_str())},
+                "sk": {"S": format!("OUTBOX#{}", message.id)},
+            },
+            "SequenceNumber": "100",
+        },
+    }]}))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_dispatcher_that_dies_after_its_claim_loses_nothing() {
+    let w = world();
+    let message = send_code(&w, None).await;
+    let dying = Dispatcher::new(
+        w.store.clone(),
+        Arc::new(Hangs),
+        w.key.clone(),
+        w.clock.clone(),
+    );
+    let died = tokio::time::timeout(
+        Duration::from_millis(100),
+        dying.dispatch(&message.transfer, &message.id),
+    )
+    .await;
+    assert!(died.is_err(), "the first invocation died after its claim");
+    assert_eq!(w.stored(&message).await.status, DeliveryStatus::Sending);
+
+    // The stream's retry meets the claim: it hands the record back to Lambda, not "done".
+    let retry = titolare_messaging::stream::handle(&w.dispatcher, &stream_event(&message)).await;
+    assert_eq!(retry.batch_item_failures.len(), 1, "reported for a retry");
+    // Before the claim lapses the sweep leaves it to its owner.
+    assert_eq!(
+        w.dispatcher.sweep(10).await.unwrap(),
+        titolare_messaging::SweepReport::default()
+    );
+    assert!(w.recorder.sent.lock().unwrap().is_empty());
+
+    // Once the claim lapses, the sweep sends it; nothing sends it again.
+    w.clock.set(NOW + 121);
+    assert_eq!(w.dispatcher.sweep(10).await.unwrap().sent, 1);
+    assert_eq!(
+        w.dispatcher.sweep(10).await.unwrap(),
+        titolare_messaging::SweepReport::default(),
+        "settled: out of the unsent index"
+    );
+    let late = titolare_messaging::stream::handle(&w.dispatcher, &stream_event(&message)).await;
+    assert!(late.batch_item_failures.is_empty());
+    assert_eq!(
+        w.recorder.sent.lock().unwrap().len(),
+        1,
+        "sent exactly once"
+    );
+    assert_eq!(w.stored(&message).await.status, DeliveryStatus::Sent);
+    assert_eq!(w.challenge(&message).await.value.delivery, Delivery::Sent);
+}
+
+#[tokio::test]
+async fn a_message_the_stream_never_delivered_is_swept_after_its_lease() {
+    let w = world();
+    let message = send_code(&w, None).await;
+    w.clock.set(NOW + 119);
+    assert_eq!(w.dispatcher.sweep(10).await.unwrap().sent, 0, "not yet due");
+    w.clock.set(NOW + 120);
+    assert_eq!(w.dispatcher.sweep(10).await.unwrap().sent, 1);
+    assert_eq!(w.dispatch(&message).await.unwrap(), Dispatched::AlreadySent);
+    assert_eq!(w.recorder.sent.lock().unwrap().len(), 1);
+}

@@ -87,8 +87,8 @@ pub fn table_definition() -> Value {
 }
 
 /// Creates a table as template.yaml defines it: keys, attribute types, billing, stream
-/// and TTL.
-pub async fn create_table(client: &Client, name: &str) {
+/// (unless `with_stream` is false) and TTL.
+pub async fn create_table(client: &Client, name: &str, with_stream: bool) {
     let props = table_definition();
     let text = |v: &Value| {
         v.as_str()
@@ -126,7 +126,7 @@ pub async fn create_table(client: &Client, name: &str) {
         .set_attribute_definitions(Some(attributes.collect()))
         .set_key_schema(Some(keys.collect()))
         .billing_mode(BillingMode::from(text(&props["BillingMode"]).as_str()));
-    if stream.is_object() {
+    if with_stream && stream.is_object() {
         request = request.stream_specification(
             StreamSpecification::builder()
                 .stream_enabled(true)
@@ -156,6 +156,16 @@ pub async fn create_table(client: &Client, name: &str) {
 
 /// A fresh table on the moto server, named uniquely.
 pub async fn fresh_table(prefix: &str) -> (Client, String) {
+    fresh_table_with(prefix, true).await
+}
+
+/// A fresh table without its stream: moto copies a table's whole stream history for every
+/// transaction, which for a test of hundreds of writes of large items costs gigabytes.
+pub async fn fresh_table_without_stream(prefix: &str) -> (Client, String) {
+    fresh_table_with(prefix, false).await
+}
+
+async fn fresh_table_with(prefix: &str, stream: bool) -> (Client, String) {
     let endpoint = moto_endpoint().await;
     let client = client(&endpoint).await;
     let nanos = std::time::SystemTime::now()
@@ -163,7 +173,7 @@ pub async fn fresh_table(prefix: &str) -> (Client, String) {
         .unwrap_or_default()
         .as_nanos();
     let name = format!("{prefix}-{nanos}");
-    create_table(&client, &name).await;
+    create_table(&client, &name, stream).await;
     (client, name)
 }
 

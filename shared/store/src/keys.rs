@@ -81,6 +81,27 @@ pub fn due_sk(deadline: jiff::Timestamp, id: &titolare_domain::transfer::Transfe
     format!("{:012}#{}", deadline.as_second(), id.as_str())
 }
 
+/// The index of outbox messages not yet settled (sent or failed), for the sweep that
+/// sends what a lost stream delivery or a dead dispatcher left behind. One item each,
+/// with the time it is due in its data.
+pub const UNSENT_PK: &str = "UNSENT";
+pub const UNSENT_KIND: &str = "outbox_unsent";
+
+pub fn unsent_sk(transfer: &titolare_domain::transfer::TransferId, message_id: &str) -> String {
+    format!("{}#{message_id}", transfer.as_str())
+}
+
+/// The send log of an SMS limit: per number or per account, across requests.
+pub fn quota_pk(key: &titolare_domain::quota::QuotaKey) -> String {
+    use titolare_domain::quota::QuotaKey as Q;
+    match key {
+        Q::SmsTo(number) => format!("QUOTA#sms-to#{number}"),
+        Q::SmsFor(account) => format!("QUOTA#sms-for#{}", account.as_str()),
+    }
+}
+
+pub const QUOTA_SK: &str = "QUOTA";
+
 /// An account's list of requests, newest first by number.
 pub fn transfers_pk(account: &AccountId) -> String {
     format!("ACC#{}#TRANSFERS", account.as_str())

@@ -159,6 +159,16 @@ impl ChallengeStore for TableStore {
             .await?
             .map(|(value, version)| Versioned { value, version }))
     }
+
+    async fn send_log(
+        &self,
+        key: &titolare_domain::quota::QuotaKey,
+    ) -> Result<Option<Versioned<titolare_domain::quota::SendLog>>, StoreError> {
+        Ok(self
+            .get_as(&quota_pk(key), QUOTA_SK)
+            .await?
+            .map(|(value, version)| Versioned { value, version }))
+    }
 }
 
 /// A lock's version is the number of the request that holds it, so only that request
@@ -291,6 +301,12 @@ impl TableStore {
             item.expires_at = Some(ttl.as_second());
             writes.push(Write::put(item, expected(before)));
         }
+        for quota in c.quotas {
+            let mut item = Item::new(quota_pk(&quota.key), QUOTA_SK, "quota", encode(&quota.log)?);
+            item.version = quota.before.map_or(1, |v| v + 1);
+            item.expires_at = Some(quota.forget_at.as_second());
+            writes.push(Write::put(item, expected(quota.before)));
+        }
         for message in c.messages {
             let mut item = Item::new(
                 transfer_pk(&after.id),
@@ -300,6 +316,7 @@ impl TableStore {
             );
             item.expires_at = Some(message.expires_at.as_second());
             writes.push(Write::put(item, Condition::Absent));
+            writes.extend(unsent_write(message));
         }
         for (account, operation) in c.operations {
             writes.push(crate::table::operation_write(account, operation)?);
@@ -423,6 +440,33 @@ impl OutboxStore for TableStore {
         Ok(messages)
     }
 
+    async fn unsent(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(TransferId, String)>, StoreError> {
+        let mut due = Vec::new();
+        for item in self.query_all(UNSENT_PK, "").await? {
+            let entry: Unsent = decode(&item)?;
+            if entry.retry_at <= now.as_second() {
+                due.push((entry.transfer, entry.message));
+                if due.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(due)
+    }
+
+    async fn settle_outbox(&self, transfer: &TransferId, id: &str) -> Result<(), StoreError> {
+        self.transact(&[Write::Delete {
+            pk: UNSENT_PK.into(),
+            sk: unsent_sk(transfer, id),
+            condition: Condition::Always,
+        }])
+        .await
+    }
+
     async fn update_outbox(
         &self,
         before: u64,
@@ -439,6 +483,11 @@ impl OutboxStore for TableStore {
         );
         (item.version, item.expires_at) = (before + 1, ttl);
         let mut writes = vec![Write::put(item, Condition::Version(before))];
+        writes.push(unsent_write(message).unwrap_or_else(|| Write::Delete {
+            pk: UNSENT_PK.into(),
+            sk: unsent_sk(&message.transfer, &message.id),
+            condition: Condition::Always,
+        }));
         if let Some(c) = challenge {
             let mut item = Item::new(
                 transfer_pk(&c.value.transfer),
@@ -451,6 +500,32 @@ impl OutboxStore for TableStore {
         }
         self.transact(&writes).await
     }
+}
+
+/// An entry of the unsent index.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Unsent {
+    transfer: TransferId,
+    message: String,
+    retry_at: i64,
+}
+
+/// The unsent index entry of a message not settled (it goes with the message's TTL).
+fn unsent_write(message: &OutboxMessage) -> Option<Write> {
+    let retry_at = message.retry_at()?;
+    let entry = Unsent {
+        transfer: message.transfer.clone(),
+        message: message.id.clone(),
+        retry_at: retry_at.as_second(),
+    };
+    let mut item = Item::new(
+        UNSENT_PK,
+        unsent_sk(&message.transfer, &message.id),
+        UNSENT_KIND,
+        serde_json::to_value(entry).ok()?,
+    );
+    item.expires_at = Some(message.expires_at.as_second());
+    Some(Write::put(item, Condition::Always))
 }
 
 pub(crate) fn transfer_item(transfer: &Transfer) -> Result<Item, StoreError> {
