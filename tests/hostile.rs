@@ -450,3 +450,69 @@ async fn sms_pumping_is_capped_per_account_and_per_number() {
     assert_eq!(to_one, policy.sms_per_destination.max as usize);
     assert!(retry_after.is_some());
 }
+
+/// One rule for every read of a request: `expired` from the second of its deadline (the
+/// expirer may not have run yet), gone once an ended request's retention has passed.
+#[tokio::test]
+async fn a_request_reads_expired_at_its_deadline_and_is_gone_after_retention() {
+    use titolare_domain::ports::TransferReader;
+    let rules = Rules::default();
+    let gw = titolare_e2e::local_gateway_with(rules.clone()).await;
+    let s = GatewaySurface::new(gw.client.clone());
+    let id = open_request(
+        &s,
+        json!({"items": [{"kind": "mailbox", "id": "teste1234@pec.it"}], "management": {"mode": "keep"}, "new_holder_id": TESTDUE.holder}),
+    )
+    .await;
+    let read = || async {
+        s.call(
+            "GET",
+            &format!("/v1/transfers/{id}"),
+            As::Account("demo"),
+            None,
+        )
+        .await
+    };
+    let open = read().await;
+    let deadline: jiff::Timestamp = open.body["deadline"].as_str().unwrap().parse().unwrap();
+    // The request as stored, read through the same handler with the clock at its deadline.
+    let stored = gw
+        .server()
+        .store
+        .transfer(&titolare_domain::transfer::TransferId::parse(&id).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    let seen = stored.seen_at(deadline);
+    assert_eq!(
+        seen.status,
+        titolare_domain::transfer::TransferStatus::Expired
+    );
+    assert_eq!(
+        stored
+            .seen_at(deadline - jiff::SignedDuration::from_secs(1))
+            .status,
+        titolare_domain::transfer::TransferStatus::Open
+    );
+    s.advance(5 * 86_400).await;
+    let at_deadline = read().await;
+    ok(&at_deadline, 200, "read at the deadline");
+    assert_eq!(
+        at_deadline.body["status"], "expired",
+        "never `open` past its deadline"
+    );
+    // The expirer ends it (within a second locally); it stays readable for the retention
+    // period, then is gone.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    s.advance(rules.retention.as_secs() - 60).await;
+    ok(&read().await, 200, "within retention");
+    s.advance(120).await;
+    let gone = read().await;
+    ok(
+        &gone,
+        404,
+        "after retention: no audit, no addresses, nothing",
+    );
+    assert!(gone.body.get("audit").is_none());
+}

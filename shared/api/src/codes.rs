@@ -136,7 +136,7 @@ pub async fn send(
 ) -> Answer {
     query_params(req, &[])?;
     let body: SendCode = json_body(req)?;
-    let idem = Idem::of(req, scope(&transfer.value, party, caller))?;
+    let idem = Idem::of(req, scope(&transfer.value, party, caller), s.key.as_ref())?;
     if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
         return Ok(answer);
     }
@@ -239,7 +239,7 @@ pub async fn verify(
 ) -> Answer {
     query_params(req, &[])?;
     let body: VerifyCode = json_body(req)?;
-    let idem = Idem::of(req, scope(&transfer.value, party, caller))?;
+    let idem = Idem::of(req, scope(&transfer.value, party, caller), s.key.as_ref())?;
     if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
         return Ok(answer);
     }

@@ -8,6 +8,7 @@ use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use sha2::{Digest, Sha256};
 use titolare_domain::ports::{IdempotencyReader, IdempotencyScope, IdempotentResponse};
+use titolare_domain::secret::SecretKey;
 
 /// How long an Idempotency-Key keeps its answer.
 const KEEP: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
@@ -21,8 +22,15 @@ pub struct Idem {
 }
 
 impl Idem {
-    /// The key the request carries, if any (1 to 255 visible ASCII characters).
-    pub fn of(req: &Request, scope: IdempotencyScope) -> Result<Option<Self>, ApiError> {
+    /// The key the request carries, if any (1 to 255 visible ASCII characters). The
+    /// fingerprint of what it was sent with is keyed (HMAC under the secret key) where the
+    /// function has the key: the bodies of those routes hold one-time codes and passwords,
+    /// whose plain hash would be a brute-forceable copy at rest.
+    pub fn of(
+        req: &Request,
+        scope: IdempotencyScope,
+        secret: Option<&SecretKey>,
+    ) -> Result<Option<Self>, ApiError> {
         let Some(value) = req.headers().get("idempotency-key") else {
             return Ok(None);
         };
@@ -35,14 +43,25 @@ impl Idem {
                 ));
             }
         };
-        let mut hash = Sha256::new();
-        hash.update(req.method().as_str());
-        hash.update(req.uri().path());
-        hash.update(req.body().as_ref());
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let fingerprint = match secret {
+            Some(secret) => {
+                let body = b64.encode(req.body().as_ref());
+                let parts = [req.method().as_str(), req.uri().path(), body.as_str()];
+                format!("hmac:{}", secret.tag("idempotency", &parts))
+            }
+            None => {
+                let mut hash = Sha256::new();
+                hash.update(req.method().as_str());
+                hash.update(req.uri().path());
+                hash.update(req.body().as_ref());
+                b64.encode(hash.finalize())
+            }
+        };
         Ok(Some(Self {
             scope,
             key: key.to_owned(),
-            fingerprint: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hash.finalize()),
+            fingerprint,
         }))
     }
 
@@ -98,5 +117,58 @@ pub async fn replayed(
     match idem {
         Some(i) => i.replay(store).await,
         None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verify_request(code: &str) -> Request {
+        http::Request::builder()
+            .method("POST")
+            .uri("/v1/party/codes/verify")
+            .header("idempotency-key", "k1")
+            .body(Body::from(format!(
+                r#"{{"channel":"sms","code":"{code}"}}"#
+            )))
+            .unwrap()
+    }
+
+    fn plain_hash(req: &Request) -> String {
+        let mut hash = Sha256::new();
+        hash.update(req.method().as_str());
+        hash.update(req.uri().path());
+        hash.update(req.body().as_ref());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hash.finalize())
+    }
+
+    /// A stored fingerprint of a code verification must not let anyone who reads the table
+    /// find the code by hashing the 10^6 candidates.
+    #[test]
+    fn the_fingerprint_of_a_secret_body_is_keyed() {
+        let key = SecretKey::from_bytes(&[9; 32]).unwrap();
+        let scope = IdempotencyScope::Mailbox(
+            titolare_domain::values::EmailAddress::parse("a@pec.it").unwrap(),
+        );
+        let req = verify_request("123456");
+        let idem = Idem::of(&req, scope.clone(), Some(&key)).unwrap().unwrap();
+        assert!(idem.fingerprint.starts_with("hmac:"));
+        let found = (0..1_000_000u32)
+            .step_by(997)
+            .chain([123_456])
+            .any(|n| plain_hash(&verify_request(&format!("{n:06}"))) == idem.fingerprint);
+        assert!(
+            !found,
+            "an unkeyed hash of the body would give the code away"
+        );
+        let again = Idem::of(&verify_request("123456"), scope.clone(), Some(&key))
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.fingerprint, idem.fingerprint, "stable for a retry");
+        let other = Idem::of(&verify_request("654321"), scope, Some(&key))
+            .unwrap()
+            .unwrap();
+        assert_ne!(other.fingerprint, idem.fingerprint, "another body differs");
     }
 }

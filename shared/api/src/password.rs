@@ -58,7 +58,11 @@ pub(crate) async fn reset(s: &Services, caller: &Caller, req: &Request) -> Answe
         ResetTokenError::Invalid => ApiError::InvalidResetLink,
         ResetTokenError::Expired => ApiError::ExpiredResetLink,
     })?;
-    let idem = Idem::of(req, IdempotencyScope::Mailbox(token.mailbox.clone()))?;
+    let idem = Idem::of(
+        req,
+        IdempotencyScope::Mailbox(token.mailbox.clone()),
+        s.key.as_ref(),
+    )?;
     if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
         return Ok(answer);
     }

@@ -265,7 +265,11 @@ fn invalid(field: &str, message: impl Into<String>) -> ApiError {
 pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answer {
     query_params(req, &[])?;
     let account = caller.account()?.clone();
-    let idem = Idem::of(req, IdempotencyScope::Account(account.clone()))?;
+    let idem = Idem::of(
+        req,
+        IdempotencyScope::Account(account.clone()),
+        s.key.as_ref(),
+    )?;
     let body: CreateTransfer = json_body(req)?;
     if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
         return Ok(answer);
@@ -602,7 +606,10 @@ pub(crate) async fn get(s: &Services, caller: &Caller, id: &str, req: &Request) 
     no_body(req)?;
     query_params(req, &[])?;
     let (t, _) = crate::codes::initiator_transfer(s, caller, id).await?;
-    Ok(json(StatusCode::OK, &initiator_view(&t.value)))
+    Ok(json(
+        StatusCode::OK,
+        &initiator_view(&t.value.seen_at(s.clock.now())),
+    ))
 }
 
 pub(crate) async fn list(s: &Services, caller: &Caller, req: &Request) -> Answer {
@@ -642,7 +649,7 @@ pub(crate) async fn list(s: &Services, caller: &Caller, req: &Request) -> Answer
 pub(crate) async fn cancel(s: &Services, caller: &Caller, id: &str, req: &Request) -> Answer {
     query_params(req, &[])?;
     let account = caller.account()?.clone();
-    let idem = Idem::of(req, IdempotencyScope::Account(account))?;
+    let idem = Idem::of(req, IdempotencyScope::Account(account), s.key.as_ref())?;
     empty_object(req)?;
     let (t, party) = crate::codes::initiator_transfer(s, caller, id).await?;
     if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
@@ -727,7 +734,11 @@ pub(crate) async fn holder_step(
     } else {
         crate::codes::holder_transfer(s, req).await?
     };
-    let idem = Idem::of(req, IdempotencyScope::Party(t.value.id.clone(), party))?;
+    let idem = Idem::of(
+        req,
+        IdempotencyScope::Party(t.value.id.clone(), party),
+        s.key.as_ref(),
+    )?;
     let action = match step {
         HolderStep::Decisions => {
             let body: Decisions = json_body(req)?;

@@ -367,6 +367,23 @@ impl Transfer {
 
     /// The store's TTL for the request and what belongs to it: the deadline while it runs,
     /// the end of retention once ended.
+    /// The request as every read shows it at `now`: from the second of its deadline a
+    /// running request is `expired`, whether or not the expirer has ended it yet.
+    pub fn seen_at(&self, now: Timestamp) -> Transfer {
+        let mut seen = self.clone();
+        if !self.status.is_ended() && now >= self.deadline {
+            seen.status = TransferStatus::Expired;
+            seen.ended_at = Some(self.deadline);
+        }
+        seen
+    }
+
+    /// Whether an ended request's retention has passed: then it is gone for every reader,
+    /// whether or not the store's TTL has deleted it yet.
+    pub fn retention_passed(&self, now: Timestamp) -> bool {
+        self.status.is_ended() && self.retain_until.is_some_and(|until| until <= now)
+    }
+
     pub fn ttl(&self) -> Timestamp {
         self.retain_until.unwrap_or(self.deadline)
     }

@@ -31,7 +31,7 @@ impl TableStore {
         &self.backend
     }
 
-    fn now(&self) -> i64 {
+    pub(crate) fn now(&self) -> i64 {
         self.clock.now().as_second()
     }
 

@@ -51,10 +51,16 @@ impl TransferReader for TableStore {
             .await
             .map_err(crate::table::store_error)?
         {
-            Some(item) => Ok(Some(Versioned {
-                value: decode(&item)?,
-                version: item.version,
-            })),
+            // Read whatever its TTL says (the expirer must see running requests past their
+            // deadline), but an ended request past its retention is gone for everyone.
+            Some(item) => {
+                let value: Transfer = decode(&item)?;
+                let now = Timestamp::from_second(self.now()).unwrap_or(Timestamp::MAX);
+                Ok((!value.retention_passed(now)).then_some(Versioned {
+                    value,
+                    version: item.version,
+                }))
+            }
             None => Ok(None),
         }
     }
