@@ -393,7 +393,7 @@ async fn sms_pumping_is_capped_per_account_and_per_number() {
             429 => {
                 limited += 1;
                 assert_eq!(reply.body["type"], "urn:titolare:problem:sms-limit");
-                let wait: i64 = reply.retry_after.as_deref().unwrap().parse().unwrap();
+                let wait: i64 = reply.header("retry-after").unwrap().parse().unwrap();
                 assert!(wait > 0 && wait <= 24 * 3600, "Retry-After {wait}");
                 assert!(
                     reply.body["detail"]
@@ -439,7 +439,7 @@ async fn sms_pumping_is_capped_per_account_and_per_number() {
                     .unwrap()
                     .starts_with("Troppi SMS inviati a questo numero")
             );
-            assert!(reply.retry_after.is_some());
+            assert!(reply.header("retry-after").is_some());
             retry_after = Some(reply.body.clone());
         }
     }
@@ -515,4 +515,108 @@ async fn a_request_reads_expired_at_its_deadline_and_is_gone_after_retention() {
         "after retention: no audit, no addresses, nothing",
     );
     assert!(gone.body.get("audit").is_none());
+}
+
+/// HTTP as RFC 9110 has it, on every route alike: a 405 says what is allowed, a 401 how to
+/// authenticate, authentication comes before the query is read, and an empty page size
+/// is refused like any other wrong one.
+#[tokio::test]
+async fn http_answers_follow_rfc_9110() {
+    let gw = local_gateway().await;
+    let token = gw.client.login("demo").await;
+    let not_allowed = gw
+        .client
+        .send("DELETE", "/v1/holders/19", Some(&token), None)
+        .await;
+    ok(&not_allowed, 405, "DELETE on a holder");
+    assert_eq!(not_allowed.header("allow"), Some("GET, PATCH"));
+    let anonymous = gw.client.send("GET", "/v1/holders/19", None, None).await;
+    ok(&anonymous, 401, "no token");
+    assert_eq!(
+        anonymous.header("www-authenticate"),
+        Some(r#"Bearer realm="titolare""#)
+    );
+    let bad_link = gw
+        .client
+        .send("GET", "/v1/party", Some("forged.token"), None)
+        .await;
+    ok(&bad_link, 401, "a forged link token");
+    assert!(
+        bad_link
+            .header("www-authenticate")
+            .unwrap()
+            .contains("invalid_token")
+    );
+    let anonymous_list = gw
+        .client
+        .send("GET", "/v1/transfers?status=bogus", None, None)
+        .await;
+    ok(&anonymous_list, 401, "authentication before the query");
+    for path in [
+        "/v1/transfers?page_size=",
+        "/v1/holders?cognome=test&page_size=",
+    ] {
+        let empty = gw.client.send("GET", path, Some(&token), None).await;
+        ok(&empty, 400, path);
+        assert!(
+            empty.body["errors"]["page_size"].is_string(),
+            "{}",
+            empty.body
+        );
+    }
+}
+
+/// Values that become parts of store keys are bounded at parse: a 1 KB domain name or a
+/// 2 KB username gets a 4xx, never a store error.
+#[tokio::test]
+async fn key_parts_are_bounded_at_parse() {
+    let gw = local_gateway().await;
+    let token = gw.client.login("demo").await;
+    let long_domain = format!("{}.it", "a.".repeat(520));
+    let domain = gw
+        .client
+        .get(&format!("/v1/domains/{long_domain}"), &token)
+        .await;
+    ok(&domain, 404, "a domain name of 1 KB");
+    let draft = json!({
+        "items": [{"kind": "domain", "id": long_domain}],
+        "management": {"mode": "hand_over", "username": "u".repeat(2048)},
+        "new_holder_id": TESTDUE.holder,
+    });
+    let refused = gw
+        .client
+        .send(
+            "POST",
+            "/v1/transfers",
+            Some(&token),
+            Some(&draft.to_string()),
+        )
+        .await;
+    assert!(
+        (400..500).contains(&refused.status),
+        "{}: {}",
+        refused.status,
+        refused.body
+    );
+    let username = json!({
+        "items": [{"kind": "mailbox", "id": "teste1234@pec.it"}],
+        "management": {"mode": "hand_over", "username": "u".repeat(2048)},
+        "new_holder_id": TESTDUE.holder,
+    });
+    let refused = gw
+        .client
+        .send(
+            "POST",
+            "/v1/transfers",
+            Some(&token),
+            Some(&username.to_string()),
+        )
+        .await;
+    ok(&refused, 422, "a username of 2 KB");
+    assert!(
+        refused.body["errors"]["management.username"]
+            .as_str()
+            .unwrap()
+            .starts_with("username non valido")
+    );
 }

@@ -98,9 +98,20 @@ async fn start_watch(table: &str, endpoint: &str) -> (Watch, u16) {
         std::env::temp_dir().join(format!("titolare-cargo-lambda-{port}.log")),
     )
     .unwrap();
-    let env = format!(
-        "TABLE_NAME={table},AWS_ENDPOINT_URL={endpoint},AWS_REGION=eu-south-1,AWS_ACCESS_KEY_ID=test,AWS_SECRET_ACCESS_KEY=test,RUST_LOG=info,TITOLARE_SECRET_KEY={KEY_HEX},EMAIL_FROM={SENDER},SMS_SENDER_ID=PECInfo,PUBLIC_BASE_URL=https://pec.example.it"
-    );
+    // A deployment names its conditions and pages (the functions refuse to start without
+    // them): the local gateway's defaults, so both surfaces answer alike. An env file: the
+    // conditions are JSON, whose commas `--env-var` would split.
+    let rules = titolare_domain::wizard::Rules::default();
+    let conditions = serde_json::to_string(&rules.conditions).unwrap();
+    let (change_of_name, support) = (&rules.change_of_name_url, &rules.support_url);
+    let env = std::env::temp_dir().join(format!("titolare-cargo-lambda-{port}.env"));
+    std::fs::write(
+        &env,
+        format!(
+            "TABLE_NAME={table}\nAWS_ENDPOINT_URL={endpoint}\nAWS_REGION=eu-south-1\nAWS_ACCESS_KEY_ID=test\nAWS_SECRET_ACCESS_KEY=test\nRUST_LOG=info\nTITOLARE_SECRET_KEY={KEY_HEX}\nEMAIL_FROM={SENDER}\nSMS_SENDER_ID=PECInfo\nPUBLIC_BASE_URL=https://pec.example.it\nCHANGE_OF_NAME_URL={change_of_name}\nSUPPORT_URL={support}\nCONTRACT_CONDITIONS='{conditions}'\n"
+        ),
+    )
+    .unwrap();
     let child = tokio::process::Command::new(cargo_lambda())
         .args([
             "lambda",
@@ -111,8 +122,8 @@ async fn start_watch(table: &str, endpoint: &str) -> (Watch, u16) {
             "127.0.0.1",
             "--invoke-port",
             &port.to_string(),
-            "--env-var",
-            &env,
+            "--env-file",
+            env.to_str().unwrap(),
         ])
         .current_dir(root())
         .stdout(log.try_clone().unwrap())
@@ -390,7 +401,12 @@ impl Surface for LambdaSurface {
                 .as_str()
                 .unwrap_or_default()
                 .to_owned(),
-            retry_after: answer["headers"]["retry-after"].as_str().map(str::to_owned),
+            headers: answer["headers"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(name, value)| Some((name.to_lowercase(), value.as_str()?.to_owned())))
+                .collect(),
             body: serde_json::from_str(answer["body"].as_str().unwrap_or("null"))
                 .unwrap_or(Value::Null),
         }

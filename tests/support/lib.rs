@@ -13,8 +13,8 @@ pub mod flow;
 pub struct Reply {
     pub status: u16,
     pub content_type: String,
-    /// The Retry-After header, if any.
-    pub retry_after: Option<String>,
+    /// Every header, by lower-case name.
+    pub headers: std::collections::BTreeMap<String, String>,
     pub body: Value,
 }
 
@@ -22,6 +22,13 @@ pub struct Reply {
 pub struct HttpClient {
     client: Client<HttpConnector, Full<Bytes>>,
     base: String,
+}
+
+impl Reply {
+    /// A header's value, by lower-case name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
 }
 
 impl HttpClient {
@@ -79,11 +86,13 @@ impl HttpClient {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
-        let retry_after = response
+        let headers = response
             .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+            })
+            .collect();
         let bytes = response
             .into_body()
             .collect()
@@ -99,7 +108,7 @@ impl HttpClient {
         Reply {
             status,
             content_type,
-            retry_after,
+            headers,
             body,
         }
     }

@@ -47,9 +47,78 @@ pub fn rules_from(var: impl Fn(&str) -> Option<String>) -> Result<Rules, String>
     Ok(rules)
 }
 
+/// What a deployment must name itself: the rules from the environment, refusing to start
+/// without the provider's own contract conditions and pages (the defaults are examples,
+/// and a new holder would otherwise accept placeholder conditions).
+pub fn deployed_rules_from_env() -> Result<Rules, String> {
+    deployed_rules_from(|name| std::env::var(name).ok())
+}
+
+pub fn deployed_rules_from(var: impl Fn(&str) -> Option<String>) -> Result<Rules, String> {
+    for name in ["CONTRACT_CONDITIONS", "CHANGE_OF_NAME_URL", "SUPPORT_URL"] {
+        if var(name).is_none_or(|v| v.trim().is_empty()) {
+            return Err(format!("{name} is not set: a deployment names its own"));
+        }
+    }
+    let rules = rules_from(&var)?;
+    let https = |url: &str| url.starts_with("https://") && !url.contains(char::is_whitespace);
+    if !rules.conditions.iter().any(|c| c.required) {
+        return Err("CONTRACT_CONDITIONS: at least one required condition".into());
+    }
+    if let Some(c) = rules.conditions.iter().find(|c| !https(&c.url)) {
+        return Err(format!(
+            "CONTRACT_CONDITIONS: condition {} needs an https url",
+            c.id
+        ));
+    }
+    for (name, url) in [
+        ("CHANGE_OF_NAME_URL", &rules.change_of_name_url),
+        ("SUPPORT_URL", &rules.support_url),
+    ] {
+        if !https(url) {
+            return Err(format!("{name}: an https url"));
+        }
+    }
+    Ok(rules)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deployment_must_name_its_conditions_and_pages() {
+        let full = |name: &str| {
+            match name {
+            "CONTRACT_CONDITIONS" => Some(
+                r#"[{"id":"cg","version":"3","title":"Condizioni","url":"https://pec.example.com/cg","required":true}]"#.into(),
+            ),
+            "CHANGE_OF_NAME_URL" => Some("https://pec.example.com/ragione-sociale".into()),
+            "SUPPORT_URL" => Some("https://pec.example.com/assistenza".into()),
+            _ => None,
+        }
+        };
+        assert!(deployed_rules_from(full).is_ok());
+        for missing in ["CONTRACT_CONDITIONS", "CHANGE_OF_NAME_URL", "SUPPORT_URL"] {
+            let without = |name: &str| (name != missing).then(|| full(name)).flatten();
+            let err = deployed_rules_from(without).unwrap_err();
+            assert!(err.starts_with(missing), "{err}");
+        }
+        let optional_only = |name: &str| {
+            match name {
+            "CONTRACT_CONDITIONS" => Some(
+                r#"[{"id":"p","version":"1","title":"Privacy","url":"https://x.it/p","required":false}]"#.into(),
+            ),
+            other => full(other),
+        }
+        };
+        assert!(deployed_rules_from(optional_only).is_err());
+        let plain_http = |name: &str| match name {
+            "SUPPORT_URL" => Some("http://x.it".into()),
+            other => full(other),
+        };
+        assert!(deployed_rules_from(plain_http).is_err());
+    }
 
     #[test]
     fn policies_are_off_by_default_and_read_when_set() {

@@ -328,8 +328,14 @@ async fn get_domain(
 ) -> Answer {
     no_body(req)?;
     query_params(req, &[])?;
+    // A name no domain can have names none here (and never reaches a store key).
+    let name = titolare_domain::transfer::ItemRef::parse(
+        titolare_domain::transfer::ItemKind::Domain,
+        name,
+    )
+    .map_err(|_| ApiError::NotFound("Dominio"))?;
     let domain = store
-        .domain(account, name)
+        .domain(account, &name.id)
         .await?
         .ok_or(ApiError::NotFound("Dominio"))?;
     Ok(json(StatusCode::OK, &domain))

@@ -146,6 +146,21 @@ impl ApiError {
             tracing::error!(request_id, error = %e, "store failure");
         }
         let retry_after = self.retry_after();
+        // RFC 9110 §15.5.6: a 405 names the methods the resource has; §11.6.1: a 401 names
+        // how to authenticate (a bearer token: the account's JWT or a holder's link token).
+        let allow = match &self {
+            Self::MethodNotAllowed(allowed) => {
+                http::HeaderValue::from_str(&allowed.join(", ")).ok()
+            }
+            _ => None,
+        };
+        let challenge = match &self {
+            Self::Unauthorized => Some(r#"Bearer realm="titolare""#),
+            Self::InvalidLink | Self::InvalidResetLink => {
+                Some(r#"Bearer realm="titolare", error="invalid_token""#)
+            }
+            _ => None,
+        };
         let (status, slug, title, detail, errors) = self.parts();
         let problem = Problem {
             kind: format!("urn:titolare:problem:{slug}"),
@@ -156,6 +171,15 @@ impl ApiError {
             request_id: request_id.to_owned(),
         };
         let mut response = crate::respond(status, "application/problem+json", &problem);
+        if let Some(allow) = allow {
+            response.headers_mut().insert(http::header::ALLOW, allow);
+        }
+        if let Some(challenge) = challenge {
+            response.headers_mut().insert(
+                http::header::WWW_AUTHENTICATE,
+                http::HeaderValue::from_static(challenge),
+            );
+        }
         if let Some(seconds) = retry_after
             && let Ok(value) = http::HeaderValue::from_str(&seconds.to_string())
         {

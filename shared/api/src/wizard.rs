@@ -360,7 +360,8 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
     let management = match body.management {
         ManagementInput::Keep => Management::Keep,
         ManagementInput::HandOver { username } => {
-            let username = username.trim().to_owned();
+            let username = titolare_domain::records::parse_username(&username)
+                .map_err(|e| invalid("management.username", e))?;
             let target = s
                 .store
                 .account_by_username(&username)
@@ -613,6 +614,8 @@ pub(crate) async fn get(s: &Services, caller: &Caller, id: &str, req: &Request) 
 }
 
 pub(crate) async fn list(s: &Services, caller: &Caller, req: &Request) -> Answer {
+    // Who is asking comes first: without a token the answer is 401 whatever the query.
+    caller.account()?;
     no_body(req)?;
     let params = query_params(req, &["status", "page_size", "cursor"])?;
     let page = PageRequest::parse(

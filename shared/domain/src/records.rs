@@ -28,6 +28,21 @@ impl AccountId {
     }
 }
 
+/// An account's login name as a person types it: 1 to 64 of letters, digits and `.-_@`
+/// (it becomes part of a store key, so its length is bounded). Compared in lower case.
+pub fn parse_username(input: &str) -> Result<String, &'static str> {
+    let name = input.trim();
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b))
+    {
+        return Err("username non valido: da 1 a 64 tra lettere, cifre e . - _ @");
+    }
+    Ok(name.to_owned())
+}
+
 impl TryFrom<String> for AccountId {
     type Error = &'static str;
     fn try_from(value: String) -> Result<Self, Self::Error> {

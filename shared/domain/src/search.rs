@@ -275,8 +275,9 @@ impl PageRequest {
     pub const MAX_SIZE: usize = 100;
 
     pub fn parse(size: Option<&str>, cursor: Option<&str>) -> Result<Self, FieldErrors> {
+        // Absent means the default; present but empty is a mistake like any other value.
         let size = match size.map(str::trim) {
-            None | Some("") => Self::DEFAULT_SIZE,
+            None => Self::DEFAULT_SIZE,
             Some(s) => match s.parse::<usize>() {
                 Ok(n) if (1..=Self::MAX_SIZE).contains(&n) => n,
                 _ => {

@@ -121,7 +121,7 @@ pub async fn run_http_function(function: &str) -> Result<(), Error> {
         clock: w.clock,
         key,
         codes: code_policy()?,
-        rules: titolare_api::config::rules_from_env()?,
+        rules: titolare_api::config::deployed_rules_from_env()?,
     };
     let app = Arc::new(App::for_function(services, function));
     lambda_http::run(service_fn(move |request| {
@@ -187,7 +187,7 @@ where
     let lifecycle = Arc::new(Lifecycle {
         store: w.store,
         clock: w.clock,
-        rules: titolare_api::config::rules_from_env()?,
+        rules: titolare_api::config::deployed_rules_from_env()?,
     });
     lambda_runtime::run(lambda_runtime::service_fn(move |event| {
         handle(lifecycle.clone(), event)
