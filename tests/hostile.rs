@@ -3,9 +3,29 @@
 
 use serde_json::{Value, json};
 use std::sync::Arc;
+use titolare_domain::otp::*;
 use titolare_domain::wizard::Rules;
 use titolare_e2e::flow::*;
 use titolare_e2e::{GatewaySurface, HttpClient, LocalGateway, Reply, local_gateway};
+
+/// Prints a figure a hostile test proves, and keeps it in `target/tmp/hostile-figures.txt`
+/// for the test command to show after the run (cargo hides a passing test's output).
+fn figure(line: &str) {
+    use std::io::Write;
+    println!("{line}");
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile-figures.txt");
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(file, "{line}");
+    }
+}
+
+fn at(s: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(1_795_420_800 + s).unwrap()
+}
 
 /// A user agent of 10 KB, sent with every call of the size test.
 fn huge_user_agent() -> String {
@@ -229,11 +249,11 @@ async fn largest_request_completes(gw: &LocalGateway, store_name: &str) {
         .unwrap()
         .expect("the request item");
     let size = titolare_store::backend::item_size(&raw);
-    println!(
+    figure(&format!(
         "size ({store_name}): 25 items, {} audit lines, 10 KB user agents: request item {size} bytes ({:.0}% of DynamoDB's 400 KB)",
         audit.len(),
         size as f64 * 100.0 / titolare_store::backend::MAX_ITEM_BYTES as f64
-    );
+    ));
     assert!(
         size < titolare_store::backend::MAX_ITEM_BYTES / 4,
         "the request item stays under 100 KB: {size} bytes"
@@ -341,6 +361,9 @@ async fn a_poison_request_does_not_stop_the_expirer() {
     .await
     .unwrap();
     assert_eq!(report.failed, 1, "the poison entry is reported: {report:?}");
+    figure(
+        "poison: an unreadable request at the head of the deadline index: reported as failed, the next overdue request expired",
+    );
 }
 
 /// SMS pumping: 100 loops of draft → SMS → cancel from one account, each to a new number
@@ -407,11 +430,11 @@ async fn sms_pumping_is_capped_per_account_and_per_number() {
             other => panic!("unexpected {other}: {}", reply.body),
         }
     }
-    println!(
+    figure(&format!(
         "pumping: 100 draft → sms → cancel loops to 100 numbers: {sent} SMS sent, {limited} refused with 429 (limit {} per account per {} h)",
         policy.sms_per_account.max,
         policy.sms_per_account.per.as_hours()
-    );
+    ));
     assert_eq!(sent, policy.sms_per_account.max as usize);
     assert_eq!(limited, 100 - sent);
     let outbox = gw.client.send("GET", "/dev/outbox", None, None).await;
@@ -443,10 +466,10 @@ async fn sms_pumping_is_capped_per_account_and_per_number() {
             retry_after = Some(reply.body.clone());
         }
     }
-    println!(
+    figure(&format!(
         "pumping: 20 loops to one number: {to_one} SMS sent (limit {} per number per hour)",
         policy.sms_per_destination.max
-    );
+    ));
     assert_eq!(to_one, policy.sms_per_destination.max as usize);
     assert!(retry_after.is_some());
 }
@@ -619,4 +642,61 @@ async fn key_parts_are_bounded_at_parse() {
             .unwrap()
             .starts_with("username non valido")
     );
+}
+
+/// The most code guesses one party can make on one channel of one request, over every
+/// send the rules allow and every change of number (each change is a send), and the
+/// chance that guessing wins. Goal: at most 25 in 10^6 per request and channel.
+#[test]
+fn guesses_per_request_are_bounded() {
+    let p = CodePolicy::default();
+    let key = titolare_domain::secret::SecretKey::from_bytes(&[3; 32]).unwrap();
+    let mut current: Option<Challenge> = None;
+    let (mut guesses, mut now) = (0u32, 0i64);
+    for number in 0.. {
+        now += 61;
+        let destination = format!("+39333{number:07}");
+        let Ok(sent) = Challenge::send(
+            current.as_ref(),
+            &titolare_domain::transfer::TransferId::from_number(1),
+            Party::NewHolder,
+            Channel::Sms,
+            &destination,
+            at(now),
+            &p,
+        ) else {
+            break;
+        };
+        let right = sent.code(&key);
+        let wrong = if right.reveal() == "000000" {
+            "111111"
+        } else {
+            "000000"
+        };
+        let mut c = sent;
+        loop {
+            let (stored, result) = c.verify(wrong, at(now + 1), &key, &p);
+            if matches!(result, Err(CodeError::Wrong(_))) {
+                guesses += 1;
+            }
+            match stored {
+                Some(next) if next.status == ChallengeStatus::Pending => c = next,
+                Some(next) => {
+                    c = next;
+                    break;
+                }
+                None => break,
+            }
+        }
+        current = Some(c);
+    }
+    let chance = f64::from(guesses) / 1e6;
+    figure(&format!(
+        "brute force: at most {guesses} guesses per party and channel of a request ({} sends × {} tries, number changes included): success chance {:.0} in 10^6",
+        p.max_sends,
+        p.max_attempts,
+        chance * 1e6
+    ));
+    assert_eq!(guesses, p.max_sends * p.max_attempts);
+    assert!(chance <= 25e-6);
 }

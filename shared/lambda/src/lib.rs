@@ -252,10 +252,20 @@ async fn backstop(
     let mut failures = Vec::new();
     for removal in titolare_store_dynamodb::stream::ttl_removals(&event.payload) {
         let result = match &removal.transfer {
-            Ok(t) => titolare_api::lifecycle::backstop(&*l.store, &*l.clock, &l.rules, t)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
+            Ok(t) => {
+                match titolare_api::lifecycle::backstop(&*l.store, &*l.clock, &l.rules, t).await {
+                    Ok(_) => Ok(()),
+                    // A request that cannot be written back will not be on a retry: report it
+                    // and pass on, so it never holds up the records behind it in the shard.
+                    Err(titolare_api::problem::ApiError::Store(
+                        titolare_domain::ports::StoreError::Corrupt(e),
+                    )) => {
+                        tracing::error!(transfer = t.id.as_str(), error = %e, "backstop: request not ended; passed over");
+                        Ok(())
+                    }
+                    Err(e) => Err(e.to_string()),
+                }
+            }
             // A record we cannot read will not read better on a retry.
             Err(e) => {
                 tracing::error!(error = %e, "unreadable removed request");
