@@ -852,3 +852,83 @@ async fn bad_requests_get_4xx_and_write_nothing() {
     let party = s.call("GET", "/v1/party", As::Link(&link), None).await;
     assert_eq!(party.body["steps_done"], json!([]), "nothing applied");
 }
+
+/// A second `hand_over` to the same account keeps that account's copy of the new holder as
+/// the account has made it: its own edits stay, and its search finds the holder by the
+/// edited value only (no stale index entries).
+#[tokio::test]
+async fn a_second_hand_over_keeps_the_target_accounts_copy_of_the_holder() {
+    use titolare_domain::ports::{Fixtures, MailboxReader};
+    let gw = local_gateway().await;
+    let s = surface(&gw);
+    // A second mailbox of holder 19 in `demo`, like demo@pec.it.
+    let demo = titolare_domain::AccountId::parse("demo").unwrap();
+    let store = &gw.server().store;
+    let address = |a: &str| titolare_domain::values::EmailAddress::parse(a).unwrap();
+    let mut second = store
+        .mailbox(&demo, &address("demo@pec.it"))
+        .await
+        .unwrap()
+        .unwrap();
+    second.address = address("seconda@pec.it");
+    store.put_mailbox(&demo, &second).await.unwrap();
+
+    let hand_over = |mailbox: &'static str| {
+        let s = &s;
+        async move {
+            let mut body = request(&[("mailbox", mailbox)], TESTDUE.holder);
+            body["management"] = json!({"mode": "hand_over", "username": "demo2"});
+            let id = open_request(s, body).await;
+            ok(
+                &current_holder_part(s, &id, &INITIATOR, &[(mailbox, true)]).await,
+                200,
+                "current holder",
+            );
+            let last = new_holder_part(s, &id, &TESTDUE, &[(mailbox, true)]).await;
+            assert_eq!(last.body["status"], "completed", "{}", last.body);
+        }
+    };
+    hand_over("demo@pec.it").await;
+    // demo2 corrects its copy of the holder.
+    let path = format!("/v1/holders/{}", TESTDUE.holder);
+    let edited = s
+        .call(
+            "PATCH",
+            &path,
+            As::Account("demo2"),
+            Some(json!({"indirizzo": "Via Nuova 9"})),
+        )
+        .await;
+    ok(&edited, 200, "demo2 edits its copy");
+    hand_over("seconda@pec.it").await;
+
+    let copy = s.call("GET", &path, As::Account("demo2"), None).await;
+    ok(&copy, 200, "the copy");
+    assert_eq!(copy.body["indirizzo"], "Via Nuova 9", "demo2's edit stays");
+    let there = s
+        .call(
+            "GET",
+            "/v1/mailboxes/seconda@pec.it",
+            As::Account("demo2"),
+            None,
+        )
+        .await;
+    ok(&there, 200, "the second mailbox moved");
+    assert_eq!(there.body["holder_id"], TESTDUE.holder);
+    let found = s
+        .call(
+            "GET",
+            "/v1/holders?cognome=duetest",
+            As::Account("demo2"),
+            None,
+        )
+        .await;
+    ok(&found, 200, "search");
+    let hits: Vec<&Value> = found.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["id"] == TESTDUE.holder)
+        .collect();
+    assert_eq!(hits.len(), 1, "one entry: {}", found.body);
+}

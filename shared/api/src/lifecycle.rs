@@ -41,14 +41,17 @@ pub(crate) async fn commit(
     if completed {
         items = completion_writes(store, after, now).await?;
         if let Management::HandOver { account, .. } = &after.management {
-            // The new holder's profile goes with the items to the account that manages them.
-            let holder = store
-                .holder(&after.account, &after.new_holder_card.id)
-                .await?
-                .ok_or(ApiError::Conflict(
+            // The new holder's profile goes with the items to the account that manages them,
+            // unless that account has it already (an earlier hand_over): its copy is its own,
+            // edits included, and is left as it is. The copy is written only if still absent,
+            // so two completions at once cannot both write it.
+            let id = &after.new_holder_card.id;
+            if store.holder(account, id).await?.is_none() {
+                let holder = store.holder(&after.account, id).await?.ok_or(ApiError::Conflict(
                     "Il profilo del nuovo titolare non esiste più: la richiesta non può concludersi.",
                 ))?;
-            extra.holders.push((account.clone(), holder.value));
+                extra.holders.push((account.clone(), holder.value));
+            }
         }
     }
     let mut commit = TransferCommit::new(condition, Some(before), after);

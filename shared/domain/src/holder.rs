@@ -285,10 +285,22 @@ pub enum UpdateError {
 
 /// How strictly reference data is checked: stored holders keep a comune that ISTAT has
 /// since merged away, new input does not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Check {
     Input,
     Stored,
+    /// An update: the fields it changes are new input, the others keep what was stored.
+    Changed(Vec<Field>),
+}
+
+impl Check {
+    fn is_input(&self, field: Field) -> bool {
+        match self {
+            Self::Input => true,
+            Self::Stored => false,
+            Self::Changed(fields) => fields.contains(&field),
+        }
+    }
 }
 
 impl Holder {
@@ -328,7 +340,14 @@ impl Holder {
         if !fixed.is_empty() {
             return Err(UpdateError::Fixed(fixed));
         }
-        let updated = Self::from_values(self.id.clone(), &values, Check::Input)
+        // Only what the update changes is new input: a stored comune that ISTAT has since
+        // merged away does not keep its holder from being updated.
+        let touched = Field::ALL
+            .iter()
+            .copied()
+            .filter(|f| current.get(f) != values.get(f))
+            .collect();
+        let updated = Self::from_values(self.id.clone(), &values, Check::Changed(touched))
             .map_err(UpdateError::Invalid)?;
         let after = updated.values();
         let changed = Field::ALL
@@ -462,7 +481,9 @@ impl Holder {
                     );
                 }
                 let comune = match (&provincia, parse(Field::Comune)) {
-                    (Some(p), Some(c)) if check == Check::Input => {
+                    (Some(p), Some(c))
+                        if check.is_input(Field::Comune) || check.is_input(Field::Provincia) =>
+                    {
                         let _ = c;
                         get!(Field::Comune, |c| Comune::parse(p, c)
                             .map(|c| c.as_str().to_owned()))

@@ -294,8 +294,8 @@ pub struct TransferCommit<'a> {
     pub quotas: &'a [QuotaWrite],
     pub messages: &'a [OutboxMessage],
     pub operations: &'a [(AccountId, Operation)],
-    /// Holder profiles written with the step: created in the wizard, or copied into the
-    /// account a request hands management over to.
+    /// Holder profiles written with the step, each only if absent: created in the wizard,
+    /// or copied into the account a request hands management over to the first time.
     pub holders: &'a [(AccountId, Holder)],
     pub items: &'a [ItemWrite],
     /// Until when moved items stay locked against a new request (policy).

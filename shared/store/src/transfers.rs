@@ -327,12 +327,14 @@ impl TableStore {
         for (account, operation) in c.operations {
             writes.push(crate::table::operation_write(account, operation)?);
         }
+        // New profiles only (created in the wizard, or a first copy into the account a
+        // request hands over to): an existing one is never overwritten.
         for (account, holder) in c.holders {
             writes.extend(TableStore::holder_writes(
                 account,
                 holder,
                 1,
-                Condition::Always,
+                Condition::Absent,
             )?);
         }
         for w in c.items {

@@ -199,3 +199,28 @@ proptest! {
         }
     }
 }
+
+/// A holder stored when its comune existed keeps it after ISTAT merges it away: an update
+/// of other fields goes through; naming a comune again checks it against today's table.
+#[test]
+fn a_stored_comune_istat_merged_away_does_not_block_updates() {
+    let mut stored = serde_json::to_value(
+        Holder::create(HolderId::parse("963300").unwrap(), &fields(privato())).unwrap(),
+    )
+    .unwrap();
+    stored["comune"] = "Comune Soppresso".into();
+    let holder: Holder = serde_json::from_value(stored).unwrap();
+    let (updated, changed) = holder
+        .update(&fields(serde_json::json!({"email": "nuova@example.it"})))
+        .unwrap();
+    assert_eq!(changed, vec![Field::Email]);
+    assert_eq!(updated.comune, "Comune Soppresso", "kept as stored");
+    let renamed = holder.update(&fields(serde_json::json!({"comune": "Altro Soppresso"})));
+    assert!(matches!(renamed, Err(UpdateError::Invalid(e)) if e.get("comune").is_some()));
+    let moved = holder
+        .update(&fields(
+            serde_json::json!({"provincia": "AR", "comune": "Bibbiena"}),
+        ))
+        .unwrap();
+    assert_eq!(moved.0.comune, "Bibbiena");
+}
