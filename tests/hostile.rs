@@ -278,7 +278,7 @@ async fn the_largest_request_stays_writable_on_dynamodb() {
 }
 
 #[test]
-fn the_embedded_store_refuses_items_over_400_kb_as_dynamodb_does() {
+fn the_embedded_store_refuses_items_and_keys_dynamodb_would_refuse() {
     use titolare_store::{Condition, Item, Write};
     let dir = std::env::temp_dir().join(format!("titolare-hostile-{}", std::process::id()));
     let backend = titolare_store_embedded::EmbeddedBackend::open(&dir.join("items.redb")).unwrap();
@@ -297,6 +297,19 @@ fn the_embedded_store_refuses_items_over_400_kb_as_dynamodb_does() {
             matches!(over, Err(titolare_store::BackendError::Invalid(ref m)) if m.contains("400 KB")),
             "{over:?}"
         );
+        let long_sort_key = "s".repeat(1025);
+        assert!(matches!(
+            backend.get("P", &long_sort_key, 0).await,
+            Err(titolare_store::BackendError::Invalid(_))
+        ));
+        let mut long_key = item(10);
+        long_key.pk = "p".repeat(2049);
+        assert!(matches!(
+            backend
+                .transact(&[Write::put(long_key, Condition::Always)], 0)
+                .await,
+            Err(titolare_store::BackendError::Invalid(_))
+        ));
     });
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::Path;
 use std::sync::Arc;
-use titolare_store::backend::validate_writes;
+use titolare_store::backend::{validate_key, validate_writes};
 use titolare_store::{BackendError, Count, Item, ItemBackend, Query, QueryPage, Write};
 
 /// (pk, sk) → (expires_at or i64::MAX, item as JSON). The expiry sits outside the JSON so
@@ -178,6 +178,7 @@ fn scan(
 #[async_trait]
 impl ItemBackend for EmbeddedBackend {
     async fn get(&self, pk: &str, sk: &str, now: i64) -> Result<Option<Item>, BackendError> {
+        validate_key(pk, sk)?;
         self.read_items(|table| match table.get((pk, sk)).map_err(unavailable)? {
             Some(guard) if guard.value().0 > now => decode(guard.value().1).map(Some),
             _ => Ok(None),
@@ -185,6 +186,7 @@ impl ItemBackend for EmbeddedBackend {
     }
 
     async fn query(&self, query: &Query, now: i64) -> Result<QueryPage, BackendError> {
+        validate_key(&query.pk, &query.sk_prefix)?;
         self.read_items(|table| {
             let mut page = QueryPage::default();
             if query.limit == 0 {

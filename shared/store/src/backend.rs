@@ -197,6 +197,23 @@ pub fn item_size(item: &Item) -> usize {
         + value(&item.data)
 }
 
+/// DynamoDB's longest partition and sort key values, in UTF-8 bytes.
+pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
+pub const MAX_SORT_KEY_BYTES: usize = 1024;
+
+/// Refuses a key DynamoDB would refuse, so the embedded store does too (values that become
+/// keys are bounded where they are parsed; this is the backstop both stores share).
+pub fn validate_key(pk: &str, sk: &str) -> Result<(), BackendError> {
+    if pk.is_empty() || pk.len() > MAX_PARTITION_KEY_BYTES || sk.len() > MAX_SORT_KEY_BYTES {
+        return Err(BackendError::Invalid(format!(
+            "key of {} + {} bytes outside DynamoDB's limits",
+            pk.len(),
+            sk.len()
+        )));
+    }
+    Ok(())
+}
+
 /// Checks what both backends refuse the same way (DynamoDB refuses the same too).
 pub fn validate_writes(writes: &[Write]) -> Result<(), BackendError> {
     if writes.is_empty() || writes.len() > 100 {
@@ -206,6 +223,8 @@ pub fn validate_writes(writes: &[Write]) -> Result<(), BackendError> {
         )));
     }
     for write in writes {
+        let (pk, sk) = write.key();
+        validate_key(pk, sk)?;
         if let Write::Put { item, .. } = write {
             let size = item_size(item);
             if size > MAX_ITEM_BYTES {
