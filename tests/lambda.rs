@@ -76,7 +76,26 @@ async fn invoke(emulator: &HttpClient, function: &str, event: &Value) -> Value {
 }
 
 /// Keeps `cargo lambda watch` running; dropping it stops the process.
-struct Watch(#[allow(dead_code)] tokio::process::Child);
+/// A running `cargo lambda watch` and the file its functions log to.
+struct Watch {
+    _child: tokio::process::Child,
+    log: std::path::PathBuf,
+}
+
+impl Watch {
+    /// The functions' logs of the whole run hold no code, token, phone number, email
+    /// address or codice fiscale (`known`: the codes and tokens the test used).
+    fn assert_logs_hold_no_personal_data(&self, known: &[String]) {
+        let logs = std::fs::read_to_string(&self.log).unwrap();
+        let json_lines: Vec<&str> = logs.lines().filter(|l| l.starts_with('{')).collect();
+        assert!(!json_lines.is_empty(), "the functions logged:\n{logs}");
+        for line in logs.lines() {
+            if let Some(found) = titolare_e2e::personal_data_in(line, known) {
+                panic!("a Lambda log line holds a {found}: {line}");
+            }
+        }
+    }
+}
 
 /// The tests here take turns: each runs its own emulator, and moto serves concurrent
 /// transactions badly.
@@ -94,10 +113,8 @@ async fn start_watch(table: &str, endpoint: &str) -> (Watch, u16) {
         .local_addr()
         .unwrap()
         .port();
-    let log = std::fs::File::create(
-        std::env::temp_dir().join(format!("titolare-cargo-lambda-{port}.log")),
-    )
-    .unwrap();
+    let log_path = std::env::temp_dir().join(format!("titolare-cargo-lambda-{port}.log"));
+    let log = std::fs::File::create(&log_path).unwrap();
     // A deployment names its conditions and pages (the functions refuse to start without
     // them): the local gateway's defaults, so both surfaces answer alike. An env file: the
     // conditions are JSON, whose commas `--env-var` would split.
@@ -133,7 +150,13 @@ async fn start_watch(table: &str, endpoint: &str) -> (Watch, u16) {
         .expect("cargo lambda: run infra/scripts/test, which installs it into .tools/venv");
     for _ in 0..600 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (Watch(child), port);
+            return (
+                Watch {
+                    _child: child,
+                    log: log_path,
+                },
+                port,
+            );
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
@@ -150,7 +173,7 @@ async fn lambda_binaries_answer_like_the_local_gateway() {
     );
     titolare_local::seed::demo(&store).await.unwrap();
     let endpoint = testing::moto_endpoint().await;
-    let (_watch, port) = start_watch(&table, &endpoint).await;
+    let (watch, port) = start_watch(&table, &endpoint).await;
     let emulator = HttpClient::new(format!("http://127.0.0.1:{port}"));
 
     let gateway = local_gateway().await;
@@ -225,6 +248,7 @@ async fn lambda_binaries_answer_like_the_local_gateway() {
             "{function} {uri}"
         );
     }
+    watch.assert_logs_hold_no_personal_data(&[]);
 }
 
 /// The dispatch function, fed the recorded stream event in tests/events/outbox-insert.json,
@@ -272,7 +296,7 @@ async fn the_dispatch_function_sends_once_per_outbox_record() {
     let code = challenge.code(&SecretKey::parse(KEY_HEX).unwrap());
 
     let endpoint = testing::moto_endpoint().await;
-    let (_watch, port) = start_watch(&table, &endpoint).await;
+    let (watch, port) = start_watch(&table, &endpoint).await;
     let emulator = HttpClient::new(format!("http://127.0.0.1:{port}"));
     let moto = HttpClient::new(endpoint.clone());
     let event = std::fs::read_to_string(root().join("tests/events/outbox-insert.json")).unwrap();
@@ -317,6 +341,7 @@ async fn the_dispatch_function_sends_once_per_outbox_record() {
         delivered.value.delivery,
         titolare_domain::otp::Delivery::Sent
     );
+    watch.assert_logs_hold_no_personal_data(&[]);
 }
 
 /// The real function binaries as a [`Surface`]: each call goes to the function the route
@@ -327,6 +352,8 @@ struct LambdaSurface {
     moto: HttpClient,
     store: TableStore,
     key: titolare_domain::secret::SecretKey,
+    /// Codes and tokens handed to the flow, which the logs must not hold.
+    seen: std::sync::Mutex<Vec<String>>,
 }
 
 impl LambdaSurface {
@@ -424,13 +451,17 @@ impl Surface for LambdaSurface {
             .await
             .unwrap()
             .unwrap();
-        challenge.value.code(&self.key).reveal().to_owned()
+        let code = challenge.value.code(&self.key).reveal().to_owned();
+        self.seen.lock().unwrap().push(code.clone());
+        code
     }
 
     async fn link(&self, transfer: &str, party: &str, _to: &str) -> String {
         let id = titolare_domain::transfer::TransferId::parse(transfer).unwrap();
         let party: titolare_domain::otp::Party = serde_json::from_value(json!(party)).unwrap();
-        titolare_domain::transfer::LinkToken::issue(&self.key, &id, party)
+        let token = titolare_domain::transfer::LinkToken::issue(&self.key, &id, party);
+        self.seen.lock().unwrap().push(token.clone());
+        token
     }
 
     async fn reset_token(&self, account: &str, mailbox: &str, _to: &str) -> String {
@@ -486,14 +517,16 @@ async fn seed_000_through_the_lambda_functions() {
         .send()
         .await
         .expect("the sender is an SES identity");
-    let (_watch, port) = start_watch(&table, &endpoint).await;
+    let (watch, port) = start_watch(&table, &endpoint).await;
     let surface = LambdaSurface {
         emulator: HttpClient::new(format!("http://127.0.0.1:{port}")),
         moto: HttpClient::new(endpoint.clone()),
         store,
         key: titolare_domain::secret::SecretKey::parse(KEY_HEX).unwrap(),
+        seen: Default::default(),
     };
     flow::full_success(&surface).await;
+    watch.assert_logs_hold_no_personal_data(&surface.seen.lock().unwrap());
 }
 
 /// A DynamoDB attribute map in the stream's JSON form (`{"S": …}`, `{"M": …}`…).
@@ -544,7 +577,7 @@ async fn the_expirer_and_the_ttl_backstop_end_a_request_once() {
             .unwrap();
     }
     let endpoint = testing::moto_endpoint().await;
-    let (_watch, port) = start_watch(&table, &endpoint).await;
+    let (watch, port) = start_watch(&table, &endpoint).await;
     let emulator = HttpClient::new(format!("http://127.0.0.1:{port}"));
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
 
@@ -612,4 +645,5 @@ async fn the_expirer_and_the_ttl_backstop_end_a_request_once() {
         .await
         .unwrap();
     assert_eq!(ops.items.len(), 2, "one outcome per request");
+    watch.assert_logs_hold_no_personal_data(&[]);
 }

@@ -10,6 +10,41 @@ use std::path::PathBuf;
 
 pub mod flow;
 
+/// What a log line must never hold, by shape: an email address, a phone number in E.164, a
+/// codice fiscale, a holder's link token, a password-reset token or a JWT; plus any of
+/// `known` (codes and tokens the test saw). Returns what was found.
+pub fn personal_data_in(line: &str, known: &[String]) -> Option<String> {
+    static SHAPES: std::sync::OnceLock<Vec<(&str, regex::Regex)>> = std::sync::OnceLock::new();
+    let shapes = SHAPES.get_or_init(|| {
+        [
+            (
+                "email address",
+                r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
+            ),
+            ("phone number", r"\+\d{9,15}\b"),
+            (
+                "codice fiscale",
+                r"(?i)\b[A-Z]{6}\d{2}[ABCDEHLMPRST]\d{2}[A-Z]\d{3}[A-Z]\b",
+            ),
+            ("link token", r"\b\d+\.(?:ch|nh)\.[A-Za-z0-9_-]{16,}"),
+            ("JWT", r"\beyJ[A-Za-z0-9_-]{8,}\."),
+        ]
+        .into_iter()
+        .map(|(name, pattern)| (name, regex::Regex::new(pattern).expect("pattern")))
+        .collect()
+    });
+    if let Some((name, found)) = shapes
+        .iter()
+        .find_map(|(name, re)| re.find(line).map(|m| (name, m.as_str())))
+    {
+        return Some(format!("{name} {found}"));
+    }
+    known
+        .iter()
+        .find(|k| !k.is_empty() && line.contains(k.as_str()))
+        .map(|k| format!("known secret {k}"))
+}
+
 pub struct Reply {
     pub status: u16,
     pub content_type: String,
