@@ -138,11 +138,12 @@ function markCurrent() {
   }
 }
 
-function home() {
+/** @param {HTMLElement} page */
+function home(page) {
   title('Area clienti PEC');
   const name = account.profile?.name;
   show(
-    main,
+    page,
     h('h1', {}, name ? `Benvenuto, ${name}` : 'Area clienti PEC'),
     h('ul', { class: 'sections' },
       SECTIONS.map((s) => h('li', { class: 'card' }, h('h2', {}, h('a', { href: s.hash }, s.label)), h('p', {}, s.text))),
@@ -166,12 +167,15 @@ async function draw() {
   const hash = location.hash.startsWith('#/') ? location.hash.slice(2) : '';
   const [pathPart, queryPart] = hash.split('?');
   const path = (pathPart ?? '').split('/').filter(Boolean).map(decodeURIComponent);
+  // Each page draws into an element of its own: a slower earlier page finishing late
+  // writes into its detached element, never over the page now shown.
+  const page = h('div', {});
   const ctx = {
     api,
     account,
     params: new URLSearchParams(queryPart ?? ''),
     path,
-    main,
+    main: page,
     go: (/** @type {string} */ next) => {
       location.hash = next;
     },
@@ -179,16 +183,17 @@ async function draw() {
   };
   markCurrent();
   const mine = ++drawing;
-  show(main, h('p', { class: 'loading' }, 'Caricamento…'));
+  show(main, page);
+  show(page, h('p', { class: 'loading' }, 'Caricamento…'));
   const section = ROUTES[path[0] ?? ''];
   try {
     if (section) await section(ctx);
-    else home();
+    else home(page);
   } catch (error) {
     // A newer page is being drawn, or the login lapsed and the login form is shown.
     if (mine !== drawing || !account) return;
     const region = h('div', {});
-    show(main, h('h1', {}, 'Pagina non disponibile'), region, h('p', {}, h('a', { href: '#/' }, "Torna all'inizio")));
+    show(page, h('h1', {}, 'Pagina non disponibile'), region, h('p', {}, h('a', { href: '#/' }, "Torna all'inizio")));
     showError(region, error);
     return;
   }
