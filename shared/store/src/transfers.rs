@@ -322,7 +322,7 @@ impl TableStore {
             );
             item.expires_at = Some(message.expires_at.as_second());
             writes.push(Write::put(item, Condition::Absent));
-            writes.extend(unsent_write(message));
+            writes.push(unsent_write(message)?);
         }
         for (account, operation) in c.operations {
             writes.push(crate::table::operation_write(account, operation)?);
@@ -491,11 +491,7 @@ impl OutboxStore for TableStore {
         );
         (item.version, item.expires_at) = (before + 1, ttl);
         let mut writes = vec![Write::put(item, Condition::Version(before))];
-        writes.push(unsent_write(message).unwrap_or_else(|| Write::Delete {
-            pk: UNSENT_PK.into(),
-            sk: unsent_sk(&message.transfer, &message.id),
-            condition: Condition::Always,
-        }));
+        writes.push(unsent_write(message)?);
         if let Some(c) = challenge {
             let mut item = Item::new(
                 transfer_pk(&c.value.transfer),
@@ -518,22 +514,28 @@ struct Unsent {
     retry_at: i64,
 }
 
-/// The unsent index entry of a message not settled (it goes with the message's TTL).
-fn unsent_write(message: &OutboxMessage) -> Option<Write> {
-    let retry_at = message.retry_at()?;
+/// What the unsent index holds of a message: its entry while it is not settled (going
+/// with the message's TTL), none once it is sent or failed.
+fn unsent_write(message: &OutboxMessage) -> Result<Write, StoreError> {
+    let (pk, sk) = (
+        UNSENT_PK.to_owned(),
+        unsent_sk(&message.transfer, &message.id),
+    );
+    let Some(retry_at) = message.retry_at() else {
+        return Ok(Write::Delete {
+            pk,
+            sk,
+            condition: Condition::Always,
+        });
+    };
     let entry = Unsent {
         transfer: message.transfer.clone(),
         message: message.id.clone(),
         retry_at: retry_at.as_second(),
     };
-    let mut item = Item::new(
-        UNSENT_PK,
-        unsent_sk(&message.transfer, &message.id),
-        UNSENT_KIND,
-        serde_json::to_value(entry).ok()?,
-    );
+    let mut item = Item::new(pk, sk, UNSENT_KIND, encode(&entry)?);
     item.expires_at = Some(message.expires_at.as_second());
-    Some(Write::put(item, Condition::Always))
+    Ok(Write::put(item, Condition::Always))
 }
 
 pub(crate) fn transfer_item(transfer: &Transfer) -> Result<Item, StoreError> {
