@@ -260,7 +260,10 @@ impl Dispatcher {
                 let code = self.key.one_time_code(&binding);
                 let template = match message.channel {
                     Channel::Sms => Template::CodeSms { code: &code },
-                    Channel::Email => Template::CodeEmail { code: &code },
+                    Channel::Email => Template::CodeEmail {
+                        code: &code,
+                        transfer,
+                    },
                 };
                 render(&template, message.lingua)
             }

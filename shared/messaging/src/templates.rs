@@ -14,6 +14,8 @@ pub enum Template<'a> {
     },
     CodeEmail {
         code: &'a OneTimeCode,
+        /// The request's number, which the subject names.
+        transfer: &'a str,
     },
     Invitation {
         party: Party,
@@ -130,14 +132,15 @@ fn email(
     }
 }
 
+/// A party's role with its article, as a sentence names it ("sei l'attuale titolare").
 fn role(party: Party, lingua: Lingua) -> &'static str {
     match (party, lingua) {
-        (Party::CurrentHolder, Lingua::It) => "attuale titolare",
-        (Party::NewHolder, Lingua::It) => "nuovo titolare",
-        (Party::Initiator, Lingua::It) => "richiedente",
-        (Party::CurrentHolder, Lingua::En) => "current holder",
-        (Party::NewHolder, Lingua::En) => "new holder",
-        (Party::Initiator, Lingua::En) => "requester",
+        (Party::CurrentHolder, Lingua::It) => "l'attuale titolare",
+        (Party::NewHolder, Lingua::It) => "il nuovo titolare",
+        (Party::Initiator, Lingua::It) => "il richiedente",
+        (Party::CurrentHolder, Lingua::En) => "the current holder",
+        (Party::NewHolder, Lingua::En) => "the new holder",
+        (Party::Initiator, Lingua::En) => "the requester",
     }
 }
 
@@ -159,14 +162,17 @@ pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
             },
             html: String::new(),
         },
-        Template::CodeEmail { code } => {
+        Template::CodeEmail { code, transfer } => {
             let (subject, body) = if en {
-                ("Verification code".to_owned(), vec![format!("Your verification code is {}.", code.reveal()), "It is valid for 10 minutes. If you did not ask for it, ignore this message.".to_owned()])
+                (format!("PEC change of holder no. {transfer}: verification code"), vec![format!("Your verification code is {} (change of holder no. {transfer}).", code.reveal()), "It is valid for 10 minutes. If you did not ask for it, ignore this message.".to_owned()])
             } else {
                 (
-                    "Codice di verifica".to_owned(),
+                    format!("Cambio titolare PEC n. {transfer}: codice di verifica"),
                     vec![
-                        format!("Il tuo codice di verifica è {}.", code.reveal()),
+                        format!(
+                            "Il tuo codice di verifica per la richiesta n. {transfer} è {}.",
+                            code.reveal()
+                        ),
                         "Vale 10 minuti. Se non lo hai richiesto, ignora questo messaggio."
                             .to_owned(),
                     ],
@@ -187,7 +193,7 @@ pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
                     format!("Change of holder of PEC services (request {transfer})"),
                     vec![
                         format!(
-                            "A change of holder has been requested for the following services, in which you are the {}:",
+                            "A change of holder has been requested for the following services, in which you are {}:",
                             role(*party, lingua)
                         ),
                         list(items),
@@ -202,7 +208,7 @@ pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
                     format!("Cambio titolare di servizi PEC (richiesta {transfer})"),
                     vec![
                         format!(
-                            "È stato richiesto il cambio titolare dei seguenti servizi, di cui sei il {}:",
+                            "È stato richiesto il cambio titolare dei seguenti servizi, di cui sei {}:",
                             role(*party, lingua)
                         ),
                         list(items),
@@ -406,7 +412,13 @@ mod tests {
         let code = code();
         let templates: Vec<(Template<'_>, Vec<&str>)> = vec![
             (Template::CodeSms { code: &code }, vec!["042917"]),
-            (Template::CodeEmail { code: &code }, vec!["042917"]),
+            (
+                Template::CodeEmail {
+                    code: &code,
+                    transfer: "42",
+                },
+                vec!["042917"],
+            ),
             (
                 Template::Invitation {
                     party: Party::NewHolder,
@@ -492,6 +504,35 @@ mod tests {
                 ],
             ),
         ];
+        let code_email = Template::CodeEmail {
+            code: &code,
+            transfer: "42",
+        };
+        assert_eq!(
+            render(&code_email, Lingua::It).subject,
+            "Cambio titolare PEC n. 42: codice di verifica"
+        );
+        assert_eq!(
+            render(&code_email, Lingua::En).subject,
+            "PEC change of holder no. 42: verification code"
+        );
+        let invitation = |party| Template::Invitation {
+            party,
+            transfer: "42",
+            items: &[],
+            deadline,
+            link: "https://pec.example.it/gestisci#token=x",
+        };
+        assert!(
+            render(&invitation(Party::CurrentHolder), Lingua::It)
+                .text
+                .contains("di cui sei l'attuale titolare:")
+        );
+        assert!(
+            render(&invitation(Party::NewHolder), Lingua::It)
+                .text
+                .contains("di cui sei il nuovo titolare:")
+        );
         for (template, needles) in &templates {
             for lingua in [Lingua::It, Lingua::En] {
                 let r = render(template, lingua);
