@@ -201,6 +201,25 @@ async fn hand_over_moves_the_mailbox_to_the_named_account() {
         )
         .await;
     ok(&profile, 200, "the new holder's profile came along");
+    // Here the initiator is also the current holder: one confirmation for each role, and
+    // the initiator's says where the items went.
+    let subject = format!("Cambio titolare concluso (richiesta {id})");
+    let told = emails_with(&s, INITIATOR.email, &subject, 2).await;
+    assert_eq!(told.len(), 2, "told as initiator and as current holder");
+    let left: Vec<&Value> = told
+        .iter()
+        .filter(|m| {
+            m["text"]
+                .as_str()
+                .unwrap()
+                .contains("sono ora gestiti dall'account demo2")
+        })
+        .collect();
+    assert_eq!(
+        left.len(),
+        1,
+        "the initiator learns the items left its account"
+    );
     let token = s.reset_token("demo2", "demo@pec.it", TESTDUE.email).await;
     let reset = s
         .call(
@@ -247,11 +266,16 @@ async fn the_current_holder_rejecting_everything_ends_the_request() {
     ok(&late, 409, "the other party is told it ended");
     assert_eq!(late.body["type"], "urn:titolare:problem:request-ended");
     let subject = format!("Cambio titolare rifiutato (richiesta {id})");
-    for to in [AZIENDA.email, TESTDUE.email] {
-        assert_eq!(
-            emails_with(&s, to, &subject, 1).await.len(),
-            1,
-            "{to} is told"
+    for to in [INITIATOR.email, AZIENDA.email, TESTDUE.email] {
+        let told = emails_with(&s, to, &subject, 1).await;
+        assert_eq!(told.len(), 1, "{to} is told");
+        assert!(
+            told[0]["text"]
+                .as_str()
+                .unwrap()
+                .contains("rifiutato dall'attuale titolare"),
+            "{to} is told who rejected: {}",
+            told[0]["text"]
         );
     }
     let again = draft_status(&s, request_body_again(&items)).await;
@@ -291,7 +315,7 @@ async fn the_initiator_cancels() {
     let late = decide(&s, &link, &[("teste1234@pec.it", true)]).await;
     ok(&late, 409, "no step after an ending");
     let subject = format!("Cambio titolare annullato (richiesta {id})");
-    for to in [AZIENDA.email, TESTDUE.email] {
+    for to in [INITIATOR.email, AZIENDA.email, TESTDUE.email] {
         assert_eq!(
             emails_with(&s, to, &subject, 1).await.len(),
             1,
@@ -367,7 +391,7 @@ async fn the_deadline_holds_to_the_second_and_the_expirer_ends_the_request() {
         )
     );
     let subject = format!("Cambio titolare scaduto (richiesta {id})");
-    for to in [AZIENDA.email, TESTDUE.email] {
+    for to in [INITIATOR.email, AZIENDA.email, TESTDUE.email] {
         assert_eq!(
             emails_with(&s, to, &subject, 1).await.len(),
             1,

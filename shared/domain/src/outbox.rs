@@ -28,9 +28,16 @@ pub enum Message {
         party: Party,
         moved: Vec<String>,
         kept: Vec<String>,
+        /// With `hand_over`: the username of the account that manages the moved items now
+        /// (told to the initiator, whose account they left).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        handed_over_to: Option<String>,
     },
     Rejection {
         items: Vec<String>,
+        /// The holder who rejected every item.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<Party>,
     },
     Cancellation {
         items: Vec<String>,

@@ -601,6 +601,10 @@ pub fn effects(before: Option<&Transfer>, after: &Transfer, now: Timestamp) -> E
         TransferStatus::Completed => {
             let moved = after.labels(Some(ItemOutcome::Moved));
             let kept = after.labels(Some(ItemOutcome::Kept));
+            let handed_over_to = match &after.management {
+                Management::HandOver { username, .. } => Some(username.clone()),
+                Management::Keep => None,
+            };
             for party in [Party::Initiator, Party::CurrentHolder, Party::NewHolder] {
                 effects.messages.push(OutboxMessage::notice(
                     after,
@@ -609,6 +613,9 @@ pub fn effects(before: Option<&Transfer>, after: &Transfer, now: Timestamp) -> E
                         party,
                         moved: moved.clone(),
                         kept: kept.clone(),
+                        handed_over_to: handed_over_to
+                            .clone()
+                            .filter(|_| party == Party::Initiator),
                     },
                     now,
                 ));
@@ -644,7 +651,10 @@ pub fn effects(before: Option<&Transfer>, after: &Transfer, now: Timestamp) -> E
         TransferStatus::Rejected => (
             OperationKind::TransferRejected,
             format!("Cambio titolare {} rifiutato", after.id.as_str()),
-            Some(Message::Rejection { items }),
+            Some(Message::Rejection {
+                items,
+                by: after.rejected_by(),
+            }),
         ),
         TransferStatus::Cancelled => (
             OperationKind::TransferCancelled,
@@ -673,10 +683,10 @@ pub fn effects(before: Option<&Transfer>, after: &Transfer, now: Timestamp) -> E
             }),
         ),
     };
-    if let Some(message) = message
-        && invited
-    {
-        for party in holders {
+    // Every ending is told to the initiator; the holders only if they were invited.
+    if let Some(message) = message {
+        let told = std::iter::once(Party::Initiator).chain(holders.into_iter().filter(|_| invited));
+        for party in told {
             effects
                 .messages
                 .push(OutboxMessage::notice(after, party, message.clone(), now));
@@ -711,6 +721,13 @@ pub fn effects(before: Option<&Transfer>, after: &Transfer, now: Timestamp) -> E
 }
 
 impl Transfer {
+    /// The holder who rejected every item (the step that ends a request as rejected).
+    pub fn rejected_by(&self) -> Option<Party> {
+        [Party::CurrentHolder, Party::NewHolder]
+            .into_iter()
+            .find(|p| self.items.iter().all(|i| decision_of(i, *p) == Some(false)))
+    }
+
     /// The account that manages the items once moved.
     pub fn target_account(&self) -> &crate::records::AccountId {
         match &self.management {

@@ -282,8 +282,14 @@ impl Dispatcher {
                 };
                 render(&template, message.lingua)
             }
-            Message::Confirmation { party, moved, kept } => render(
+            Message::Confirmation {
+                party,
+                moved,
+                kept,
+                handed_over_to,
+            } => render(
                 &Template::Confirmation {
+                    handed_over_to: handed_over_to.as_deref(),
                     party: *party,
                     transfer,
                     moved,
@@ -291,9 +297,14 @@ impl Dispatcher {
                 },
                 message.lingua,
             ),
-            Message::Rejection { items } => {
-                render(&Template::Rejection { transfer, items }, message.lingua)
-            }
+            Message::Rejection { items, by } => render(
+                &Template::Rejection {
+                    transfer,
+                    items,
+                    by: *by,
+                },
+                message.lingua,
+            ),
             Message::Cancellation { items } => {
                 render(&Template::Cancellation { transfer, items }, message.lingua)
             }

@@ -29,10 +29,14 @@ pub enum Template<'a> {
         transfer: &'a str,
         moved: &'a [String],
         kept: &'a [String],
+        /// With `hand_over`, to the initiator: the account that manages the moved items now.
+        handed_over_to: Option<&'a str>,
     },
     Rejection {
         transfer: &'a str,
         items: &'a [String],
+        /// The holder who rejected.
+        by: Option<Party>,
     },
     Cancellation {
         transfer: &'a str,
@@ -144,6 +148,15 @@ fn role(party: Party, lingua: Lingua) -> &'static str {
     }
 }
 
+/// "da" joined with the role's article: "dall'attuale titolare", "dal nuovo titolare".
+fn by_role(party: Party) -> &'static str {
+    match party {
+        Party::CurrentHolder => "ll'attuale titolare",
+        Party::NewHolder => "l nuovo titolare",
+        Party::Initiator => "l richiedente",
+    }
+}
+
 pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
     let en = lingua == Lingua::En;
     match template {
@@ -226,6 +239,7 @@ pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
             transfer,
             moved,
             kept,
+            handed_over_to,
         } => {
             let mut body = if en {
                 vec![
@@ -261,7 +275,15 @@ pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
                 } else {
                     "Riceverai un link per impostare una nuova password per ogni casella. Regole e filtri sono mantenuti: verificali.".into()
                 }),
-                Party::Initiator => {}
+                Party::Initiator => {
+                    if let Some(username) = handed_over_to {
+                        body.push(if en {
+                            format!("The services that changed holder are now managed by the account {username}: they have left your account (renewals, invoices and changes go with them).")
+                        } else {
+                            format!("I servizi che hanno cambiato titolare sono ora gestiti dall'account {username}: non sono più nel tuo account (rinnovi, fatture e modifiche passano con loro).")
+                        });
+                    }
+                }
             }
             email(
                 if en {
@@ -274,21 +296,32 @@ pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
                 lingua,
             )
         }
-        Template::Rejection { transfer, items } => email(
+        Template::Rejection {
+            transfer,
+            items,
+            by,
+        } => email(
             if en {
                 format!("Change of holder rejected (request {transfer})")
             } else {
                 format!("Cambio titolare rifiutato (richiesta {transfer})")
             },
             vec![
-                if en {
-                    format!(
+                match (en, by) {
+                    (true, Some(party)) => format!(
+                        "The change of holder (request {transfer}) was rejected by {}; these services stay as they were:",
+                        role(*party, lingua)
+                    ),
+                    (true, None) => format!(
                         "The change of holder (request {transfer}) was rejected; these services stay as they were:"
-                    )
-                } else {
-                    format!(
+                    ),
+                    (false, Some(party)) => format!(
+                        "Il cambio titolare (richiesta {transfer}) è stato rifiutato da{}; questi servizi restano invariati:",
+                        by_role(*party)
+                    ),
+                    (false, None) => format!(
                         "Il cambio titolare (richiesta {transfer}) è stato rifiutato; questi servizi restano invariati:"
-                    )
+                    ),
                 },
                 list(items),
             ],
@@ -452,6 +485,7 @@ mod tests {
                     transfer: "42",
                     moved: &items,
                     kept: &kept,
+                    handed_over_to: None,
                 },
                 vec!["teste1234@pec.it", "altra@pec.it", "42"],
             ),
@@ -461,13 +495,25 @@ mod tests {
                     transfer: "42",
                     moved: &items,
                     kept: &[],
+                    handed_over_to: None,
                 },
                 vec!["teste1234@pec.it"],
+            ),
+            (
+                Template::Confirmation {
+                    party: Party::Initiator,
+                    transfer: "42",
+                    moved: &items,
+                    kept: &[],
+                    handed_over_to: Some("rivenditore2"),
+                },
+                vec!["teste1234@pec.it", "rivenditore2"],
             ),
             (
                 Template::Rejection {
                     transfer: "42",
                     items: &items,
+                    by: Some(Party::NewHolder),
                 },
                 vec!["teste1234@pec.it", "42"],
             ),
@@ -533,6 +579,19 @@ mod tests {
                 .text
                 .contains("di cui sei il nuovo titolare:")
         );
+        let rejected = |by| {
+            render(
+                &Template::Rejection {
+                    transfer: "42",
+                    items: &items,
+                    by: Some(by),
+                },
+                Lingua::It,
+            )
+            .text
+        };
+        assert!(rejected(Party::CurrentHolder).contains("rifiutato dall'attuale titolare;"));
+        assert!(rejected(Party::NewHolder).contains("rifiutato dal nuovo titolare;"));
         for (template, needles) in &templates {
             for lingua in [Lingua::It, Lingua::En] {
                 let r = render(template, lingua);
@@ -579,6 +638,7 @@ mod tests {
             &Template::Rejection {
                 transfer: "1",
                 items: &items,
+                by: None,
             },
             Lingua::It,
         );
