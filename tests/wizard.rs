@@ -444,6 +444,24 @@ async fn an_unverified_draft_ends_after_24_hours() {
         )
         .await;
     ok(&late, 410, "too late to verify");
+    // The initiator alone is told, in the words of a draft never confirmed.
+    let subject = format!("Cambio titolare scaduto (richiesta {id})");
+    let told = emails_with(&s, INITIATOR.email, &subject, 1).await;
+    assert_eq!(told.len(), 1, "the initiator is told");
+    assert!(
+        told[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("non è stata confermata con il codice inviato al tuo cellulare"),
+        "{}",
+        told[0]["text"]
+    );
+    for holder in [AZIENDA.email, TESTDUE.email] {
+        assert!(
+            s.emails_to(holder).await.is_empty(),
+            "{holder} never heard of it"
+        );
+    }
 }
 
 #[tokio::test]

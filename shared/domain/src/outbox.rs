@@ -45,6 +45,10 @@ pub enum Message {
     Expiry {
         items: Vec<String>,
         deadline: Timestamp,
+        /// A draft whose initiator never verified the mobile within 24 hours (not a
+        /// request left unfinished by its holders).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        draft: bool,
     },
     /// One link per moved mailbox; the dispatcher derives each token.
     PasswordReset {

@@ -680,6 +680,7 @@ pub fn effects(before: Option<&Transfer>, after: &Transfer, now: Timestamp) -> E
             Some(Message::Expiry {
                 items,
                 deadline: after.deadline,
+                draft: !invited,
             }),
         ),
     };

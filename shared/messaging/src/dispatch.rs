@@ -308,11 +308,16 @@ impl Dispatcher {
             Message::Cancellation { items } => {
                 render(&Template::Cancellation { transfer, items }, message.lingua)
             }
-            Message::Expiry { items, deadline } => render(
+            Message::Expiry {
+                items,
+                deadline,
+                draft,
+            } => render(
                 &Template::Expiry {
                     transfer,
                     items,
                     deadline: *deadline,
+                    draft: *draft,
                 },
                 message.lingua,
             ),

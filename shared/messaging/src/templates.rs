@@ -46,6 +46,8 @@ pub enum Template<'a> {
         transfer: &'a str,
         items: &'a [String],
         deadline: Timestamp,
+        /// A draft the initiator did not confirm within 24 hours.
+        draft: bool,
     },
     /// One link per mailbox moved to the new holder.
     PasswordReset {
@@ -353,6 +355,7 @@ pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
             transfer,
             items,
             deadline,
+            draft,
         } => {
             let when = rome(*deadline, lingua);
             email(
@@ -362,7 +365,17 @@ pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
                     format!("Cambio titolare scaduto (richiesta {transfer})")
                 },
                 vec![
-                    if en {
+                    if *draft {
+                        if en {
+                            format!(
+                                "The request {transfer} was not confirmed with the code sent to your mobile by {when} (24 hours after it was created) and has been cancelled; no holder was contacted. These services stay as they were:"
+                            )
+                        } else {
+                            format!(
+                                "La richiesta {transfer} non è stata confermata con il codice inviato al tuo cellulare entro il {when} (24 ore dalla creazione) ed è stata annullata; nessun titolare è stato contattato. Questi servizi restano invariati:"
+                            )
+                        }
+                    } else if en {
                         format!(
                             "The procedure (request {transfer}) was not completed by {when} and the request has been cancelled. These services stay as they were:"
                         )
@@ -529,8 +542,18 @@ mod tests {
                     transfer: "42",
                     items: &items,
                     deadline,
+                    draft: false,
                 },
                 vec!["teste1234@pec.it", "28/11/2026", "42"],
+            ),
+            (
+                Template::Expiry {
+                    transfer: "42",
+                    items: &items,
+                    deadline,
+                    draft: true,
+                },
+                vec!["teste1234@pec.it", "28/11/2026", "42", "24"],
             ),
             (
                 Template::PasswordReset {
