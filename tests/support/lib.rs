@@ -318,7 +318,13 @@ impl flow::Surface for GatewaySurface {
                 .await
                 .into_iter()
                 .filter(|m| m["channel"] == channel && m["to"] == to)
-                .filter(|m| m["text"].as_str().unwrap_or_default().contains("codice"))
+                // Every SMS carries a code; an email does when its subject says so.
+                .filter(|m| {
+                    m["channel"] == "sms"
+                        || m["subject"]
+                            .as_str()
+                            .is_some_and(|s| s.ends_with("codice di verifica"))
+                })
                 .collect();
             let fresh = {
                 let mut seen = self.seen.lock().unwrap();

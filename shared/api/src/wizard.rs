@@ -544,6 +544,7 @@ fn contact_of(h: &Holder) -> Contact {
         mobile: h.cellulare.clone(),
         email: h.email.clone(),
         lingua: h.lingua,
+        name: Some(h.display_name()),
     }
 }
 
@@ -584,6 +585,7 @@ async fn initiator_contact(
                 mobile,
                 email,
                 lingua: Default::default(),
+                name: None,
             }),
             _ => Err(ApiError::Validation(errors)),
         };

@@ -23,6 +23,18 @@ pub enum Message {
         party: Party,
         items: Vec<String>,
         deadline: Timestamp,
+        /// Who started the request (the initiator's profile name), when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+        /// The other holder's name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        other: Option<String>,
+        /// The party's steps, in order.
+        #[serde(default)]
+        steps: Vec<crate::transfer::Step>,
+        /// With `hand_over`, to the new holder: the username to log in with.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        username: Option<String>,
     },
     Confirmation {
         party: Party,

@@ -72,6 +72,9 @@ pub struct Contact {
     pub mobile: MobileNumber,
     pub email: EmailAddress,
     pub lingua: Lingua,
+    /// The name messages give the person (the profile's display name), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// What a request moves: a PEC mailbox or a certified domain, named in lower case.

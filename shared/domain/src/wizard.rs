@@ -585,6 +585,18 @@ pub fn effects(before: Option<&Transfer>, after: &Transfer, now: Timestamp) -> E
                     party,
                     items: after.labels(None),
                     deadline: after.deadline,
+                    from: after.initiator.name.clone(),
+                    other: Some(match party {
+                        Party::NewHolder => after.current_holder_card.name.clone(),
+                        _ => after.new_holder_card.name.clone(),
+                    }),
+                    steps: after.steps(party),
+                    username: match (&after.management, party) {
+                        (Management::HandOver { username, .. }, Party::NewHolder) => {
+                            Some(username.clone())
+                        }
+                        _ => None,
+                    },
                 },
                 now,
             ));

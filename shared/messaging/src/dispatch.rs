@@ -271,6 +271,10 @@ impl Dispatcher {
                 party,
                 items,
                 deadline,
+                from,
+                other,
+                steps,
+                username,
             } => {
                 let link = link(LinkToken::issue(&self.key, &message.transfer, *party));
                 let template = Template::Invitation {
@@ -279,6 +283,10 @@ impl Dispatcher {
                     items,
                     deadline: *deadline,
                     link: &link,
+                    from: from.as_deref(),
+                    other: other.as_deref(),
+                    steps,
+                    username: username.as_deref(),
                 };
                 render(&template, message.lingua)
             }

@@ -5,6 +5,7 @@ use jiff::Timestamp;
 use titolare_domain::Lingua;
 use titolare_domain::otp::Party;
 use titolare_domain::secret::OneTimeCode;
+use titolare_domain::transfer::Step;
 
 /// What to say, with everything it names.
 #[derive(Debug, Clone)]
@@ -23,6 +24,14 @@ pub enum Template<'a> {
         items: &'a [String],
         deadline: Timestamp,
         link: &'a str,
+        /// Who started the request (the initiator's profile name).
+        from: Option<&'a str>,
+        /// The other holder's name.
+        other: Option<&'a str>,
+        /// The party's steps, in order (seed 000).
+        steps: &'a [Step],
+        /// With `hand_over`, to the new holder: the username to log in with.
+        username: Option<&'a str>,
     },
     Confirmation {
         party: Party,
@@ -150,6 +159,37 @@ fn role(party: Party, lingua: Lingua) -> &'static str {
     }
 }
 
+/// A step as the invitation lists it.
+fn step_words(step: Step, username: Option<&str>, lingua: Lingua) -> String {
+    let en = lingua == Lingua::En;
+    match (step, en) {
+        (Step::Decisions, false) => "accetta o rifiuta il cambio per ciascun servizio".into(),
+        (Step::Decisions, true) => "accept or reject the change for each service".into(),
+        (Step::Login, false) => format!(
+            "accedi all'area clienti con lo username {}",
+            username.unwrap_or("indicato dal richiedente")
+        ),
+        (Step::Login, true) => format!(
+            "log in to the customer area as {}",
+            username.unwrap_or("the username the requester named")
+        ),
+        (Step::HolderData, false) => "conferma i dati del nuovo titolare".into(),
+        (Step::HolderData, true) => "confirm the new holder's data".into(),
+        (Step::Contract, false) => "accetta le condizioni contrattuali".into(),
+        (Step::Contract, true) => "accept the contract conditions".into(),
+        (Step::Sms, false) => {
+            "verifica il tuo cellulare con il codice che riceverai via SMS".into()
+        }
+        (Step::Sms, true) => "verify your mobile with the code you will receive by SMS".into(),
+        (Step::Email, false) => {
+            "verifica il tuo indirizzo email con il codice che riceverai via email".into()
+        }
+        (Step::Email, true) => {
+            "verify your email address with the code you will receive by email".into()
+        }
+    }
+}
+
 /// "da" joined with the role's article: "dall'attuale titolare", "dal nuovo titolare".
 fn by_role(party: Party) -> &'static str {
     match party {
@@ -201,36 +241,81 @@ pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
             items,
             deadline,
             link,
+            from,
+            other,
+            steps,
+            username,
         } => {
             let when = rome(*deadline, lingua);
+            let steps: Vec<String> = steps
+                .iter()
+                .map(|s| step_words(*s, *username, lingua))
+                .collect();
             let (subject, body, label) = if en {
+                let who = from.map_or("A reseller".to_owned(), |f| f.to_owned());
+                let opening = match (party, other) {
+                    (Party::NewHolder, Some(other)) => format!(
+                        "{who} proposes that you become the new holder of the following services, now held by {other}:"
+                    ),
+                    (_, Some(other)) => format!(
+                        "{who} has requested the change of holder of the following services, of which you are {}; the proposed new holder is {other}:",
+                        role(*party, lingua)
+                    ),
+                    _ => format!(
+                        "{who} has requested the change of holder of the following services, in which you are {}:",
+                        role(*party, lingua)
+                    ),
+                };
+                let mut body = vec![
+                    opening,
+                    list(items),
+                    "To answer, open \"Manage the request\" and take these steps:".to_owned(),
+                    list(&steps),
+                    format!(
+                        "Complete them by {when} (Rome time); after that the request is cancelled."
+                    ),
+                ];
+                body.push(match party {
+                    Party::NewHolder => "If the change is completed: you will set a new password for each mailbox through a link sent by email, the access history is wiped, and rules and filters stay as they are: check them.".to_owned(),
+                    _ => "Before you accept: deleting the content of the mailboxes is your responsibility; the provider does not answer for messages left in them.".to_owned(),
+                });
                 (
                     format!("Change of holder of PEC services (request {transfer})"),
-                    vec![
-                        format!(
-                            "A change of holder has been requested for the following services, in which you are {}:",
-                            role(*party, lingua)
-                        ),
-                        list(items),
-                        format!(
-                            "Please complete the procedure by {when} (Rome time); after that the request is cancelled."
-                        ),
-                    ],
+                    body,
                     "Manage the request",
                 )
             } else {
+                let who = from.map_or("Un rivenditore".to_owned(), |f| f.to_owned());
+                let opening = match (party, other) {
+                    (Party::NewHolder, Some(other)) => format!(
+                        "{who} propone che tu diventi il nuovo titolare dei seguenti servizi, oggi intestati a {other}:"
+                    ),
+                    (_, Some(other)) => format!(
+                        "{who} ha richiesto il cambio titolare dei seguenti servizi, di cui sei {}; il nuovo titolare proposto è {other}:",
+                        role(*party, lingua)
+                    ),
+                    _ => format!(
+                        "{who} ha richiesto il cambio titolare dei seguenti servizi, di cui sei {}:",
+                        role(*party, lingua)
+                    ),
+                };
+                let mut body = vec![
+                    opening,
+                    list(items),
+                    "Per rispondere apri «Gestisci richiesta» e completa questi passaggi:"
+                        .to_owned(),
+                    list(&steps),
+                    format!(
+                        "Concludi la procedura entro il {when} (ora italiana), altrimenti la pratica viene annullata."
+                    ),
+                ];
+                body.push(match party {
+                    Party::NewHolder => "Se il cambio si conclude: imposterai una nuova password per ogni casella tramite il link che riceverai via email, lo storico degli accessi viene azzerato, e regole e filtri restano come sono: verificali.".to_owned(),
+                    _ => "Prima di accettare: la cancellazione del contenuto delle caselle PEC è a tuo carico; il gestore non risponde dei messaggi lasciati nelle caselle.".to_owned(),
+                });
                 (
                     format!("Cambio titolare di servizi PEC (richiesta {transfer})"),
-                    vec![
-                        format!(
-                            "È stato richiesto il cambio titolare dei seguenti servizi, di cui sei {}:",
-                            role(*party, lingua)
-                        ),
-                        list(items),
-                        format!(
-                            "Concludi la procedura entro il {when} (ora italiana), altrimenti la pratica viene annullata."
-                        ),
-                    ],
+                    body,
                     "Gestisci richiesta",
                 )
             };
@@ -472,6 +557,16 @@ mod tests {
                     items: &items,
                     deadline,
                     link,
+                    from: Some("Rivendita Test S.r.l."),
+                    other: Some("Test Azienda S.r.l."),
+                    steps: &[
+                        Step::Decisions,
+                        Step::Login,
+                        Step::Contract,
+                        Step::Sms,
+                        Step::Email,
+                    ],
+                    username: Some("demo2"),
                 },
                 vec![
                     "teste1234@pec.it",
@@ -480,6 +575,9 @@ mod tests {
                     "09:00",
                     link,
                     "42",
+                    "Rivendita Test S.r.l.",
+                    "Test Azienda S.r.l.",
+                    "demo2",
                 ],
             ),
             (
@@ -489,8 +587,17 @@ mod tests {
                     items: &items,
                     deadline,
                     link,
+                    from: Some("Rivendita Test S.r.l."),
+                    other: Some("testdue duetest"),
+                    steps: &[Step::Decisions, Step::Sms],
+                    username: None,
                 },
-                vec!["teste1234@pec.it", link],
+                vec![
+                    "teste1234@pec.it",
+                    link,
+                    "Rivendita Test S.r.l.",
+                    "testdue duetest",
+                ],
             ),
             (
                 Template::Confirmation {
@@ -585,23 +692,56 @@ mod tests {
             render(&code_email, Lingua::En).subject,
             "PEC change of holder no. 42: verification code"
         );
+        let steps = [
+            Step::Decisions,
+            Step::HolderData,
+            Step::Contract,
+            Step::Sms,
+            Step::Email,
+        ];
         let invitation = |party| Template::Invitation {
             party,
             transfer: "42",
             items: &[],
             deadline,
             link: "https://pec.example.it/gestisci#token=x",
+            from: Some("Rivendita Test S.r.l."),
+            other: Some("Anna Verdi"),
+            steps: &steps,
+            username: None,
         };
+        let current = render(&invitation(Party::CurrentHolder), Lingua::It).text;
         assert!(
-            render(&invitation(Party::CurrentHolder), Lingua::It)
-                .text
-                .contains("di cui sei l'attuale titolare:")
+            current.contains(
+                "di cui sei l'attuale titolare; il nuovo titolare proposto è Anna Verdi:"
+            ),
+            "{current}"
         );
         assert!(
-            render(&invitation(Party::NewHolder), Lingua::It)
-                .text
-                .contains("di cui sei il nuovo titolare:")
+            current.contains("la cancellazione del contenuto delle caselle PEC è a tuo carico")
         );
+        assert!(current.contains("(ora italiana)"));
+        let new = render(&invitation(Party::NewHolder), Lingua::It).text;
+        // Proposed, not done; the steps in seed 000's order; what the change means.
+        assert!(
+            new.contains("Rivendita Test S.r.l. propone che tu diventi il nuovo titolare"),
+            "{new}"
+        );
+        let order: Vec<usize> = [
+            "accetta o rifiuta",
+            "conferma i dati",
+            "condizioni contrattuali",
+            "via SMS",
+            "via email",
+        ]
+        .iter()
+        .map(|s| new.find(s).unwrap_or_else(|| panic!("{s} missing: {new}")))
+        .collect();
+        assert!(
+            order.windows(2).all(|w| w[0] < w[1]),
+            "steps in order: {new}"
+        );
+        assert!(new.contains("lo storico degli accessi viene azzerato"));
         let rejected = |by| {
             render(
                 &Template::Rejection {

@@ -863,6 +863,7 @@ pub fn sample_transfer(
         mobile: MobileNumber::parse(&format!("+39 333 000 {n:04}")).unwrap(),
         email: EmailAddress::parse(&format!("party{n}@example.it")).unwrap(),
         lingua: Lingua::It,
+        name: None,
     };
     let card = |n: u64| HolderCard {
         id: HolderId::from_number(n),

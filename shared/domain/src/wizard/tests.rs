@@ -26,6 +26,7 @@ fn draft(new_tipo: Tipo, hand_over: bool) -> Transfer {
         mobile: MobileNumber::parse(&format!("+39 333 000 {n:04}")).unwrap(),
         email: EmailAddress::parse(&format!("p{n}@example.it")).unwrap(),
         lingua: Lingua::It,
+        name: None,
     };
     let item = |kind, id: &str| TransferItem {
         item: ItemRef::parse(kind, id).unwrap(),
