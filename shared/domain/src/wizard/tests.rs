@@ -173,7 +173,27 @@ fn rejecting_everything_ends_at_once() {
     let ended = run(&t, Party::NewHolder, decisions(&t, [false; 3]), 2).unwrap();
     assert_eq!(ended.status, TransferStatus::Rejected);
     let fx = effects(Some(&t), &ended, at(2));
-    assert_eq!(fx.messages.len(), 2, "both holders are told");
+    let told: Vec<Party> = fx
+        .messages
+        .iter()
+        .map(|m| match &m.message {
+            crate::outbox::Message::Rejection { by, .. } => {
+                assert_eq!(*by, Some(Party::NewHolder), "names who rejected");
+                m.id.rsplit('-').next().map(|p| match p {
+                    "initiator" => Party::Initiator,
+                    "current_holder" => Party::CurrentHolder,
+                    _ => Party::NewHolder,
+                })
+            }
+            other => panic!("unexpected {other:?}"),
+        })
+        .map(Option::unwrap)
+        .collect();
+    assert_eq!(
+        told,
+        [Party::Initiator, Party::CurrentHolder, Party::NewHolder],
+        "the initiator and both holders are told"
+    );
     assert_eq!(
         run(&ended, Party::CurrentHolder, decisions(&t, [true; 3]), 3),
         Err(StepError::Closed(Closed::Ended(TransferStatus::Rejected)))
@@ -317,10 +337,13 @@ fn the_deadline_is_to_the_second() {
         &draft_expired,
         at(86_400),
     );
-    assert!(
-        fx.messages.is_empty(),
-        "holders of a draft were never invited"
-    );
+    // Holders of a draft were never invited: only the initiator hears of it.
+    assert_eq!(fx.messages.len(), 1);
+    assert!(fx.messages[0].id.ends_with("-initiator"));
+    assert!(matches!(
+        fx.messages[0].message,
+        crate::outbox::Message::Expiry { draft: true, .. }
+    ));
     assert_eq!(fx.operations.len(), 1);
 }
 
