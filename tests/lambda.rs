@@ -638,7 +638,12 @@ async fn the_expirer_and_the_ttl_backstop_end_a_request_once() {
             .into_iter()
             .filter(|m| m.id.contains("-expiry-"))
             .count();
-        assert_eq!(notices, 2, "each holder told once about {}", t.id.as_str());
+        assert_eq!(
+            notices,
+            3,
+            "the initiator and each holder told once about {}",
+            t.id.as_str()
+        );
     }
     let ops = store
         .operations(&account, &titolare_domain::PageRequest::default())
