@@ -321,16 +321,24 @@ impl Holder {
         let mut values = current.clone();
         let mut fixed = FieldErrors::default();
         for (field, value) in patch.entries() {
-            if self.tipo.fixed().contains(&field)
-                && value.map(|v| canonical(field, v)) != current.get(&field).cloned()
-            {
-                fixed.insert(
-                    field.as_str(),
-                    format!(
-                        "campo non modificabile per un titolare di tipo {}",
-                        self.tipo.as_str()
-                    ),
-                );
+            if self.tipo.fixed().contains(&field) {
+                // A fixed field sent again however written (case, accents, spacing, as the
+                // search compares) is no change: the stored spelling stays.
+                let unchanged = match (value, current.get(&field)) {
+                    (Some(v), Some(stored)) => same_value(field, v, stored),
+                    (None, None) => true,
+                    _ => false,
+                };
+                if !unchanged {
+                    fixed.insert(
+                        field.as_str(),
+                        format!(
+                            "campo non modificabile per un titolare di tipo {}",
+                            self.tipo.as_str()
+                        ),
+                    );
+                }
+                continue;
             }
             match value {
                 Some(v) => values.insert(field, v.to_owned()),
@@ -541,6 +549,14 @@ impl Holder {
 
 /// The canonical text of a value as its field would store it (the input itself when it
 /// does not parse, which then counts as a change).
+/// Whether `value` says what `stored` says: equal once canonical, or for names equal as the
+/// search compares them (case and accents folded).
+fn same_value(field: Field, value: &str, stored: &str) -> bool {
+    canonical(field, value) == stored
+        || (matches!(field, Field::Nome | Field::Cognome | Field::RagioneSociale)
+            && crate::text::search_key(value) == crate::text::search_key(stored))
+}
+
 fn canonical(field: Field, value: &str) -> String {
     let parsed = match field {
         Field::Tipo => Tipo::parse(value).map(|t| t.as_str().to_owned()).ok(),

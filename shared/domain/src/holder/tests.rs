@@ -224,3 +224,32 @@ fn a_stored_comune_istat_merged_away_does_not_block_updates() {
         .unwrap();
     assert_eq!(moved.0.comune, "Bibbiena");
 }
+
+/// A fixed field sent again however written (case, accents, spacing) is no change and
+/// keeps its stored spelling; a different value is still refused.
+#[test]
+fn fixed_fields_compare_as_the_search_does() {
+    let holder = Holder::create(HolderId::parse("963300").unwrap(), &fields(privato())).unwrap();
+    let stored_nome = holder.nome.as_ref().unwrap().as_str().to_owned();
+    let (same, changed) = holder
+        .update(&fields(serde_json::json!({
+            "nome": stored_nome.to_uppercase(),
+            "cognome": " DUETEST ",
+            "codice_fiscale": "dtsttd90a01a851q",
+            "email": "x@example.it"
+        })))
+        .unwrap();
+    assert_eq!(changed, vec![Field::Email]);
+    assert_eq!(
+        same.nome.as_ref().unwrap().as_str(),
+        stored_nome,
+        "stored spelling stays"
+    );
+    let refused = holder.update(&fields(serde_json::json!({"nome": "altro"})));
+    assert!(matches!(refused, Err(UpdateError::Fixed(e)) if e.get("nome").is_some()));
+    assert!(
+        same_value(Field::Cognome, "NICOLO", "Nicolò"),
+        "accents fold"
+    );
+    assert!(!same_value(Field::Cognome, "Nicola", "Nicolò"));
+}
