@@ -370,6 +370,7 @@ async fn a_poison_request_does_not_stop_the_expirer() {
         &*gw.server().clock,
         &Rules::default(),
         1,
+        || true,
     )
     .await
     .unwrap();
@@ -614,40 +615,28 @@ async fn key_parts_are_bounded_at_parse() {
         .get(&format!("/v1/domains/{long_domain}"), &token)
         .await;
     ok(&domain, 404, "a domain name of 1 KB");
-    let draft = json!({
-        "items": [{"kind": "domain", "id": long_domain}],
-        "management": {"mode": "hand_over", "username": "u".repeat(2048)},
-        "new_holder_id": TESTDUE.holder,
-    });
-    let refused = gw
-        .client
-        .send(
-            "POST",
-            "/v1/transfers",
-            Some(&token),
-            Some(&draft.to_string()),
-        )
-        .await;
+    let draft = |kind: &str, id: &str| {
+        let body = json!({
+            "items": [{"kind": kind, "id": id}],
+            "management": {"mode": "hand_over", "username": "u".repeat(2048)},
+            "new_holder_id": TESTDUE.holder,
+        })
+        .to_string();
+        let (client, token) = (gw.client.clone(), token.clone());
+        async move {
+            client
+                .send("POST", "/v1/transfers", Some(&token), Some(&body))
+                .await
+        }
+    };
+    let refused = draft("domain", &long_domain).await;
     assert!(
         (400..500).contains(&refused.status),
         "{}: {}",
         refused.status,
         refused.body
     );
-    let username = json!({
-        "items": [{"kind": "mailbox", "id": "teste1234@pec.it"}],
-        "management": {"mode": "hand_over", "username": "u".repeat(2048)},
-        "new_holder_id": TESTDUE.holder,
-    });
-    let refused = gw
-        .client
-        .send(
-            "POST",
-            "/v1/transfers",
-            Some(&token),
-            Some(&username.to_string()),
-        )
-        .await;
+    let refused = draft("mailbox", "teste1234@pec.it").await;
     ok(&refused, 422, "a username of 2 KB");
     assert!(
         refused.body["errors"]["management.username"]

@@ -127,7 +127,8 @@ fn spawn_expirer(
         loop {
             tick.tick().await;
             if let Err(e) =
-                titolare_api::lifecycle::expire_all_overdue(&*store, &*clock, &rules, 100).await
+                titolare_api::lifecycle::expire_all_overdue(&*store, &*clock, &rules, 100, || true)
+                    .await
             {
                 tracing::warn!(error = %e, "local expirer failed");
             }

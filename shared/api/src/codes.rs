@@ -202,16 +202,19 @@ async fn sms_quotas(
     destination: &str,
     now: jiff::Timestamp,
 ) -> Result<Vec<QuotaWrite>, ApiError> {
+    let (to, for_account) = (
+        QuotaKey::SmsTo(destination.to_owned()),
+        QuotaKey::SmsFor(t.account.clone()),
+    );
+    // Both logs at once: this is on the path of every SMS send.
+    let (to_log, account_log) =
+        tokio::try_join!(s.store.send_log(&to), s.store.send_log(&for_account))?;
     let limits = [
-        (
-            QuotaKey::SmsTo(destination.to_owned()),
-            s.codes.sms_per_destination,
-        ),
-        (QuotaKey::SmsFor(t.account.clone()), s.codes.sms_per_account),
+        (to, s.codes.sms_per_destination, to_log),
+        (for_account, s.codes.sms_per_account, account_log),
     ];
     let mut writes = Vec::with_capacity(limits.len());
-    for (key, limit) in limits {
-        let current = s.store.send_log(&key).await?;
+    for (key, limit, current) in limits {
         let log = current
             .as_ref()
             .map(|c| c.value.clone())

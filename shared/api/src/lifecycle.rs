@@ -132,7 +132,7 @@ impl ExpiryReport {
 /// `expired`: notifies the parties, writes the outcome. Running it twice, or alongside the
 /// backstop, ends each request once. A request that cannot be ended is reported and passed
 /// over, so it never keeps the expirer from the ones behind it.
-pub async fn expire_overdue(
+async fn expire_overdue(
     store: &dyn Store,
     clock: &dyn Clock,
     rules: &Rules,
@@ -175,18 +175,20 @@ pub async fn expire_overdue(
     Ok(report)
 }
 
-/// Every page of overdue requests, one after the other (the local gateway's schedule).
+/// Page after page of overdue requests until none is left or `more_time` says to stop
+/// (a Lambda invocation nearing its limit).
 pub async fn expire_all_overdue(
     store: &dyn Store,
     clock: &dyn Clock,
     rules: &Rules,
     batch: usize,
+    more_time: impl Fn() -> bool,
 ) -> Result<ExpiryReport, ApiError> {
     let mut total = ExpiryReport::default();
     loop {
         let page = expire_overdue(store, clock, rules, total.next.as_ref(), batch).await?;
         total.add(&page);
-        if total.next.is_none() {
+        if total.next.is_none() || !more_time() {
             return Ok(total);
         }
     }

@@ -45,7 +45,7 @@ pub struct SendLog {
 
 /// A send refused by a limit; the next one is allowed after `retry_after_seconds`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("limite di invii SMS raggiunto ({scope:?}): riprova tra {retry_after_seconds} s")]
+#[error("limite di invii SMS raggiunto: riprova tra {retry_after_seconds} secondi")]
 pub struct OverLimit {
     pub scope: QuotaScope,
     pub retry_after_seconds: i64,

@@ -213,22 +213,12 @@ async fn expire(
         .duration_since(std::time::SystemTime::now())
         .unwrap_or_default()
         .saturating_sub(std::time::Duration::from_secs(10));
-    let mut total = titolare_api::lifecycle::ExpiryReport::default();
-    loop {
-        let page = titolare_api::lifecycle::expire_overdue(
-            &*l.store,
-            &*l.clock,
-            &l.rules,
-            total.next.as_ref(),
-            BATCH,
-        )
+    let total =
+        titolare_api::lifecycle::expire_all_overdue(&*l.store, &*l.clock, &l.rules, BATCH, || {
+            started.elapsed() < budget
+        })
         .await
         .map_err(|e| format!("expirer: {e}"))?;
-        total.add(&page);
-        if total.next.is_none() || started.elapsed() >= budget {
-            break;
-        }
-    }
     if total.failed > 0 {
         tracing::error!(failed = total.failed, "expirer: requests left overdue");
     }

@@ -190,12 +190,12 @@ fn step_words(step: Step, username: Option<&str>, lingua: Lingua) -> String {
     }
 }
 
-/// "da" joined with the role's article: "dall'attuale titolare", "dal nuovo titolare".
+/// Who did something, with "da" joined to the article: "dall'attuale titolare".
 fn by_role(party: Party) -> &'static str {
     match party {
-        Party::CurrentHolder => "ll'attuale titolare",
-        Party::NewHolder => "l nuovo titolare",
-        Party::Initiator => "l richiedente",
+        Party::CurrentHolder => "dall'attuale titolare",
+        Party::NewHolder => "dal nuovo titolare",
+        Party::Initiator => "dal richiedente",
     }
 }
 
@@ -403,7 +403,7 @@ pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
                         "The change of holder (request {transfer}) was rejected; these services stay as they were:"
                     ),
                     (false, Some(party)) => format!(
-                        "Il cambio titolare (richiesta {transfer}) è stato rifiutato da{}; questi servizi restano invariati:",
+                        "Il cambio titolare (richiesta {transfer}) è stato rifiutato {}; questi servizi restano invariati:",
                         by_role(*party)
                     ),
                     (false, None) => format!(

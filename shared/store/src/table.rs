@@ -32,7 +32,11 @@ impl TableStore {
     }
 
     pub(crate) fn now(&self) -> i64 {
-        self.clock.now().as_second()
+        self.clock_now().as_second()
+    }
+
+    pub(crate) fn clock_now(&self) -> jiff::Timestamp {
+        self.clock.now()
     }
 
     pub(crate) async fn get_item(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {

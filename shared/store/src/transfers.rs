@@ -55,11 +55,12 @@ impl TransferReader for TableStore {
             // deadline), but an ended request past its retention is gone for everyone.
             Some(item) => {
                 let value: Transfer = decode(&item)?;
-                let now = Timestamp::from_second(self.now()).unwrap_or(Timestamp::MAX);
-                Ok((!value.retention_passed(now)).then_some(Versioned {
-                    value,
-                    version: item.version,
-                }))
+                Ok(
+                    (!value.retention_passed(self.clock_now())).then_some(Versioned {
+                        value,
+                        version: item.version,
+                    }),
+                )
             }
             None => Ok(None),
         }
@@ -453,17 +454,38 @@ impl OutboxStore for TableStore {
         now: Timestamp,
         limit: usize,
     ) -> Result<Vec<(TransferId, String)>, StoreError> {
+        // Page by page, stopping once `limit` are found: a backlog is not read whole.
         let mut due = Vec::new();
-        for item in self.query_all(UNSENT_PK, "").await? {
-            let entry: Unsent = decode(&item)?;
-            if entry.retry_at <= now.as_second() {
-                due.push((entry.transfer, entry.message));
-                if due.len() == limit {
-                    break;
+        let mut start_after = None;
+        loop {
+            let query = Query {
+                pk: UNSENT_PK.into(),
+                sk_prefix: String::new(),
+                start_after: start_after.take(),
+                limit: 100,
+                forward: true,
+            };
+            let page = self
+                .backend()
+                .query(&query, now.as_second())
+                .await
+                .map_err(crate::table::store_error)?;
+            for item in &page.items {
+                let entry: Unsent = decode(item)?;
+                if entry.retry_at <= now.as_second() {
+                    due.push((entry.transfer, entry.message));
+                    if due.len() == limit {
+                        return Ok(due);
+                    }
                 }
             }
+            match page.items.last() {
+                Some(last) if page.items.len() == query.limit => {
+                    start_after = Some(last.sk.clone())
+                }
+                _ => return Ok(due),
+            }
         }
-        Ok(due)
     }
 
     async fn settle_outbox(&self, transfer: &TransferId, id: &str) -> Result<(), StoreError> {
