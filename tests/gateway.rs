@@ -170,7 +170,7 @@ async fn bad_input_at_the_socket_is_a_4xx() {
     assert_eq!(reply.status, 422);
     assert_eq!(
         reply.body["errors"]["codice_fiscale"],
-        "campo non modificabile per un titolare di tipo privato"
+        "Campo non modificabile per un titolare di tipo privato."
     );
     let reply = gw
         .client

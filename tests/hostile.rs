@@ -642,7 +642,7 @@ async fn key_parts_are_bounded_at_parse() {
         refused.body["errors"]["management.username"]
             .as_str()
             .unwrap()
-            .starts_with("username non valido")
+            .starts_with("Username non valido")
     );
 }
 

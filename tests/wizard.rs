@@ -656,17 +656,21 @@ async fn fifty_final_verifications_complete_once() {
     for t in tasks {
         statuses.push(t.await.unwrap().status);
     }
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        1,
-        "{statuses:?}"
-    );
+    // The first applies; a repeat of the approved code is answered as it was (200), one
+    // that lost the race before it was stored gets a 409; the completion happens once.
+    assert!(statuses.contains(&200), "{statuses:?}");
     assert!(
         statuses.iter().all(|s| *s == 200 || *s == 409),
         "{statuses:?}"
     );
     let request = get_request(&*s, &id).await;
     assert_eq!(request["status"], "completed");
+    let verified = request["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "email_verified");
+    assert_eq!(verified.count(), 1, "{statuses:?}");
     let subject = format!("Cambio titolare concluso (richiesta {id})");
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     for to in [INITIATOR.email, MARCO.email, TESTDUE.email] {
@@ -709,7 +713,7 @@ async fn two_drafts_race_for_one_mailbox() {
         statuses[1].1["errors"]["items[0]"]
             .as_str()
             .unwrap()
-            .contains("già nella richiesta")
+            .contains("è già in una richiesta non conclusa")
     );
 }
 

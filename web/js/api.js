@@ -8,6 +8,7 @@
  * @property {string} detail
  * @property {Record<string, string>} [errors]
  * @property {string} [request_id]
+ * @property {string} [existing_holder_id] with `duplicate-holder`: the profile it would repeat
  */
 
 /** A refusal of the API, with its Italian detail and the fields at fault. */
@@ -53,7 +54,7 @@ export async function call(method, path, options = {}) {
   } catch {
     throw new ApiError({
       status: 0,
-      detail: 'Il servizio non risponde: controllare la connessione e riprovare.',
+      detail: 'Il servizio non risponde: controlla la connessione e riprova.',
     });
   }
   const text = await response.text();
@@ -67,7 +68,7 @@ export async function call(method, path, options = {}) {
   if (!response.ok) {
     const problem = body && typeof body.detail === 'string'
       ? body
-      : { status: response.status, detail: `Errore ${response.status}: riprovare più tardi.` };
+      : { status: response.status, detail: `Errore ${response.status}: riprova più tardi.` };
     throw new ApiError(problem);
   }
   return body;

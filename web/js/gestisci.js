@@ -316,7 +316,7 @@ async function start() {
   try {
     returnedFromLogin = (await completeOidcLogin(config, '/gestisci')) !== null;
   } catch {
-    show(main, notice('error', 'Accesso non riuscito: riprovare.'));
+    show(main, notice('error', 'Accesso non riuscito: riprova.'));
     return;
   }
   await load();

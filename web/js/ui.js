@@ -29,7 +29,7 @@ export function notice(kind, text, extra = []) {
  */
 export function showError(region, error, form) {
   clearFieldErrors(form);
-  const message = error instanceof ApiError ? error.message : 'Si è verificato un errore inatteso: riprovare.';
+  const message = error instanceof ApiError ? error.message : 'Si è verificato un errore inatteso: riprova.';
   const list = [];
   if (error instanceof ApiError) {
     for (const [field, text] of Object.entries(error.errors)) {
@@ -224,7 +224,7 @@ function codeFacts(item) {
       : h('li', {}, `Codice inviato a ${item.destination}${item.delivery === 'sent' ? ' (consegnato)' : ''}.`),
     item.status === 'pending' ? h('li', {}, `Valido fino al ${dateTime(item.expires_at)}.`) : null,
     item.status === 'expired' ? h('li', {}, 'Codice scaduto: inviarne uno nuovo.') : null,
-    item.status === 'max_attempts_reached' ? h('li', {}, 'Troppi tentativi errati: inviare un nuovo codice.') : null,
+    item.status === 'max_attempts_reached' ? h('li', {}, 'Troppi tentativi errati: chiedi un nuovo codice.') : null,
     item.status === 'pending' ? h('li', {}, `Tentativi rimasti: ${item.tries_left}.`) : null,
     h('li', {}, `Invii rimasti: ${item.sends_left}.`),
   );

@@ -302,7 +302,7 @@ impl Gateway {
             }
             _ => problem(
                 400,
-                "Indicare {\"advance_seconds\": N} con N intero non negativo.",
+                "Indica {\"advance_seconds\": N} con N intero non negativo.",
             ),
         }
     }

@@ -42,10 +42,10 @@ pub async fn initiator_transfer(
     id: &str,
 ) -> Result<(Versioned<Transfer>, Party), ApiError> {
     let account = caller.account()?;
-    let id = TransferId::parse(id).map_err(|_| ApiError::NotFound("Richiesta"))?;
+    let id = TransferId::parse(id).map_err(|_| ApiError::NotFound("Richiesta non trovata."))?;
     match s.store.transfer(&id).await? {
         Some(t) if t.value.account == *account => Ok((t, Party::Initiator)),
-        _ => Err(ApiError::NotFound("Richiesta")),
+        _ => Err(ApiError::NotFound("Richiesta non trovata.")),
     }
 }
 
@@ -123,7 +123,10 @@ fn destination(
             Ok(mobile.as_str().to_owned())
         }
         (Channel::Email, None) => Ok(contact.email.as_str().to_owned()),
-        (Channel::Email, Some(_)) => Err(ApiError::bad_field("phone", "solo per il canale sms")),
+        (Channel::Email, Some(_)) => Err(ApiError::bad_field(
+            "phone",
+            "Il numero si indica solo per il canale sms.",
+        )),
     }
 }
 
@@ -247,6 +250,9 @@ pub async fn verify(
         return Ok(answer);
     }
     let now = s.clock.now();
+    if let Some(answer) = approved_repeat(s, &transfer.value, party, &body, now).await? {
+        return Ok(answer);
+    }
     let actor = &crate::wizard::actor(caller);
     let (body, idem) = (&body, idem.as_ref());
     with_retries(s, idem, transfer, |read| async move {
@@ -276,13 +282,7 @@ pub async fn verify(
                 actor,
             ),
         };
-        let answer = serde_json::json!({
-            "channel": body.channel,
-            "code": "approved",
-            "status": after.status,
-            "deadline": after.deadline,
-            "steps_left": after.steps_left(party),
-        });
+        let answer = approved_answer(body.channel, &after, party);
         let extra = Extra {
             challenge: Some((Some(current.version), next)),
             idempotent: idem
@@ -297,6 +297,43 @@ pub async fn verify(
         Ok(json(StatusCode::OK, &answer))
     })
     .await
+}
+
+fn approved_answer(channel: Channel, t: &Transfer, party: Party) -> serde_json::Value {
+    serde_json::json!({
+        "channel": channel,
+        "code": "approved",
+        "status": t.status,
+        "deadline": t.deadline,
+        "steps_left": t.steps_left(party),
+    })
+}
+
+/// The answer to the very code a party already verified, sent again (a double click, a
+/// retry without Idempotency-Key): the success again, with the request as it stands now.
+/// Any other code for a verified channel stays a 409.
+async fn approved_repeat(
+    s: &Services,
+    t: &Transfer,
+    party: Party,
+    body: &VerifyCode,
+    now: jiff::Timestamp,
+) -> Result<Option<Response<Body>>, ApiError> {
+    let step = match body.channel {
+        Channel::Sms => titolare_domain::transfer::Step::Sms,
+        Channel::Email => titolare_domain::transfer::Step::Email,
+    };
+    if !t.steps_done(party).contains(&step) {
+        return Ok(None);
+    }
+    let Some(challenge) = s.store.challenge(&t.id, party, body.channel).await? else {
+        return Ok(None);
+    };
+    if !challenge.value.approved_with(&body.code, s.key()?) {
+        return Ok(None);
+    }
+    let answer = approved_answer(body.channel, &t.seen_at(now), party);
+    Ok(Some(json(StatusCode::OK, &answer)))
 }
 
 /// Where each of the party's codes stands, so a page can show "non consegnato: invia di
@@ -334,7 +371,7 @@ pub async fn status(
             "destination": mask(&c.destination),
             "status": status,
             "delivery": c.delivery,
-            "notice": (c.delivery == titolare_domain::otp::Delivery::Failed).then_some("non consegnato: invia di nuovo"),
+            "notice": (c.delivery == titolare_domain::otp::Delivery::Failed).then_some("Non consegnato: chiedi un nuovo invio."),
             "expires_at": c.expires_at,
             "sends_left": s.codes.max_sends.saturating_sub(c.sends),
             "tries_left": s.codes.max_attempts.saturating_sub(c.attempts),

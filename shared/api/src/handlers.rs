@@ -1,7 +1,7 @@
 //! One function per route; each asks the store only for the capability it needs.
 
 use crate::idempotency::{Idem, replayed};
-use crate::input::{json_body, no_body, query_params};
+use crate::input::{json_body, json_body_with_flag, no_body, query_params};
 use crate::problem::ApiError;
 use crate::routes::{Route, RouteId};
 use crate::wizard::{self, HolderStep};
@@ -91,7 +91,7 @@ async fn account_route(
         RouteId::DomainsGet => get_domain(store, account, &params["name"], req).await,
         RouteId::OperationsList => list_operations(store, account, req).await,
         RouteId::AccountGet => get_account(store, account, req).await,
-        _ => Err(ApiError::NotFound("Percorso")),
+        _ => Err(ApiError::NotFound("Percorso non trovato.")),
     }
 }
 
@@ -116,7 +116,7 @@ async fn search_holders(store: &dyn HolderSearch, account: &AccountId, req: &Req
     let params = query_params(req, &allowed)?;
     let page = page_request(&params)?;
     let query = HolderQuery::parse(&params).map_err(|e| match e {
-        QueryError::NoCriterion => ApiError::bad_request("Indicare almeno un criterio di ricerca: id, mailbox, codice_fiscale, codice_fiscale_azienda, cognome, nome, ragione_sociale, partita_iva o tipo."),
+        QueryError::NoCriterion => ApiError::bad_request("Indica almeno un criterio di ricerca: id, mailbox, codice_fiscale, codice_fiscale_azienda, cognome, nome, ragione_sociale, partita_iva o tipo."),
         QueryError::Invalid(errors) => ApiError::BadRequest { detail: "Criteri di ricerca non validi.".into(), errors: Some(errors) },
     })?;
     Ok(json(
@@ -134,7 +134,7 @@ fn holder_view(holder: &Holder) -> serde_json::Value {
 }
 
 fn parse_holder_id(id: &str) -> Result<HolderId, ApiError> {
-    HolderId::parse(id).map_err(|_| ApiError::NotFound("Titolare"))
+    HolderId::parse(id).map_err(|_| ApiError::NotFound("Titolare non trovato."))
 }
 
 async fn get_holder(
@@ -148,7 +148,7 @@ async fn get_holder(
     let holder = store
         .holder(account, &parse_holder_id(id)?)
         .await?
-        .ok_or(ApiError::NotFound("Titolare"))?;
+        .ok_or(ApiError::NotFound("Titolare non trovato."))?;
     Ok(json(StatusCode::OK, &holder_view(&holder.value)))
 }
 
@@ -170,7 +170,37 @@ fn operation(
     }
 }
 
-async fn create_holder<S: HolderWriter + IdempotencyReader + ?Sized>(
+/// Refuses a new holder that is the same person or company as one the account already
+/// has, unless the caller says it is intended. A read before the insert, not a lock: it
+/// guards against a profile typed twice, not against two racing creations.
+pub(crate) async fn refuse_duplicate<S: HolderSearch + ?Sized>(
+    store: &S,
+    account: &AccountId,
+    holder: &Holder,
+    allow_duplicate: bool,
+    within: Option<&'static str>,
+) -> Result<(), ApiError> {
+    let Some(identity) = FiscalIdentity::of(holder).filter(|_| !allow_duplicate) else {
+        return Ok(());
+    };
+    let page = PageRequest {
+        size: PageRequest::MAX_SIZE,
+        cursor: None,
+    };
+    let found = store
+        .search_holders(account, &identity.query(), &page)
+        .await?;
+    match found.items.iter().find(|h| identity.matches(h)) {
+        Some(existing) => Err(ApiError::DuplicateHolder {
+            existing: existing.id.clone(),
+            natural_person: holder.tipo.is_natural_person(),
+            within,
+        }),
+        None => Ok(()),
+    }
+}
+
+async fn create_holder<S: HolderWriter + HolderSearch + IdempotencyReader + ?Sized>(
     store: &S,
     now: jiff::Timestamp,
     account: &AccountId,
@@ -180,13 +210,15 @@ async fn create_holder<S: HolderWriter + IdempotencyReader + ?Sized>(
     query_params(req, &[])?;
     // A holder's data holds no secret: a plain fingerprint is enough.
     let idem = Idem::of(req, IdempotencyScope::Account(account.clone()), None)?;
-    let fields: HolderFields = json_body(req)?;
+    let (fields, allow_duplicate): (HolderFields, bool) =
+        json_body_with_flag(req, "allow_duplicate")?;
     if let Some(answer) = replayed(idem.as_ref(), store).await? {
         return Ok(answer);
     }
     // Validate before taking an id, so bad input costs no sequence number.
     let mut holder =
         Holder::create(HolderId::from_number(1), &fields).map_err(ApiError::Validation)?;
+    refuse_duplicate(store, account, &holder, allow_duplicate, None).await?;
     holder.id = store.next_holder_id().await?;
     let body = holder_view(&holder);
     let stored = idem
@@ -240,7 +272,7 @@ async fn update_holder<S: HolderReader + HolderWriter + ?Sized>(
     let before = store
         .holder(account, &parse_holder_id(id)?)
         .await?
-        .ok_or(ApiError::NotFound("Titolare"))?;
+        .ok_or(ApiError::NotFound("Titolare non trovato."))?;
     let (after, changed) = before.value.update(&patch).map_err(|e| match e {
         UpdateError::Fixed(errors) => ApiError::FixedFields(errors),
         UpdateError::Invalid(errors) => ApiError::Validation(errors),
@@ -284,7 +316,12 @@ async fn list_mailboxes<S: AccountReader + MailboxReader + ?Sized>(
     let held_by_others = match params.get("held_by_others").map(String::as_str) {
         None | Some("false") => false,
         Some("true") => true,
-        Some(_) => return Err(ApiError::bad_field("held_by_others", "true o false")),
+        Some(_) => {
+            return Err(ApiError::bad_field(
+                "held_by_others",
+                "Valore non valido: indica true o false.",
+            ));
+        }
     };
     let mut filter = MailboxFilter::default();
     if held_by_others {
@@ -306,11 +343,12 @@ async fn get_mailbox(
 ) -> Answer {
     no_body(req)?;
     query_params(req, &[])?;
-    let address = EmailAddress::parse(address).map_err(|_| ApiError::NotFound("Casella"))?;
+    let address =
+        EmailAddress::parse(address).map_err(|_| ApiError::NotFound("Casella non trovata."))?;
     let mailbox = store
         .mailbox(account, &address)
         .await?
-        .ok_or(ApiError::NotFound("Casella"))?;
+        .ok_or(ApiError::NotFound("Casella non trovata."))?;
     Ok(json(StatusCode::OK, &mailbox_view(&mailbox)))
 }
 
@@ -333,11 +371,11 @@ async fn get_domain(
         titolare_domain::transfer::ItemKind::Domain,
         name,
     )
-    .map_err(|_| ApiError::NotFound("Dominio"))?;
+    .map_err(|_| ApiError::NotFound("Dominio non trovato."))?;
     let domain = store
         .domain(account, &name.id)
         .await?
-        .ok_or(ApiError::NotFound("Dominio"))?;
+        .ok_or(ApiError::NotFound("Dominio non trovato."))?;
     Ok(json(StatusCode::OK, &domain))
 }
 

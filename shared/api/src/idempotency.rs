@@ -39,7 +39,7 @@ impl Idem {
             _ => {
                 return Err(ApiError::bad_field(
                     "Idempotency-Key",
-                    "da 1 a 255 caratteri ASCII visibili",
+                    "La Idempotency-Key deve avere da 1 a 255 caratteri ASCII visibili.",
                 ));
             }
         };

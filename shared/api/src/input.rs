@@ -44,58 +44,183 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
         ));
     }
     let mut de = serde_json::Deserializer::from_str(text);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            return ApiError::bad_request(format!(
-                "JSON non valido (riga {}, colonna {}).",
-                inner.line(),
-                inner.column()
-            ));
-        }
-        let message = translate_serde(&inner.to_string());
-        if path == "." {
-            ApiError::BadRequest {
-                detail: format!("Corpo della richiesta non valido: {message}."),
-                errors: unknown_field_errors(&inner.to_string()),
-            }
-        } else {
-            ApiError::BadRequest {
-                detail: "Corpo della richiesta non valido.".into(),
-                errors: Some(FieldErrors::one(&path, message)),
-            }
-        }
+    let value = serde_path_to_error::deserialize(&mut de).map_err(shape_error)?;
+    de.end().map_err(|_| {
+        ApiError::bad_request("JSON non valido: c'è del testo dopo la fine dell'oggetto.")
     })?;
-    de.end()
-        .map_err(|_| ApiError::bad_request("JSON non valido: testo dopo la fine dell'oggetto."))?;
     Ok(value)
 }
 
-/// An unknown top-level field is named in `errors`.
-fn unknown_field_errors(message: &str) -> Option<FieldErrors> {
-    let field = message.strip_prefix("unknown field `")?.split('`').next()?;
-    Some(FieldErrors::one(field, "campo sconosciuto"))
+/// The JSON body as `T`, and a boolean flag taken out of it first (absent or null: false),
+/// for a flag that is about the request rather than part of the resource.
+pub fn json_body_with_flag<T: DeserializeOwned>(
+    req: &Request,
+    flag: &str,
+) -> Result<(T, bool), ApiError> {
+    let mut value: serde_json::Value = json_body(req)?;
+    let raised = match value.as_object_mut().and_then(|o| o.remove(flag)) {
+        None | Some(serde_json::Value::Null) => false,
+        Some(serde_json::Value::Bool(b)) => b,
+        Some(_) => {
+            return Err(ApiError::bad_field(
+                flag,
+                "Valore non valido: indica true o false.",
+            ));
+        }
+    };
+    let typed = serde_path_to_error::deserialize(value).map_err(shape_error)?;
+    Ok((typed, raised))
 }
 
-fn translate_serde(message: &str) -> String {
+/// A body that is JSON but not of the expected shape: the field at fault, in Italian.
+fn shape_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    if inner.is_syntax() || inner.is_eof() {
+        return ApiError::bad_request(format!(
+            "JSON non valido (riga {}, colonna {}).",
+            inner.line(),
+            inner.column()
+        ));
+    }
+    let raw = inner.to_string();
+    let message = translate_serde(&raw);
+    if path == "." {
+        match missing_or_unknown_field(&raw) {
+            Some(field) => ApiError::BadRequest {
+                detail: "Corpo della richiesta non valido.".into(),
+                errors: Some(FieldErrors::one(&field, message)),
+            },
+            None => ApiError::BadRequest {
+                detail: format!("Corpo della richiesta non valido. {message}"),
+                errors: None,
+            },
+        }
+    } else {
+        ApiError::BadRequest {
+            detail: "Corpo della richiesta non valido.".into(),
+            errors: Some(FieldErrors::one(&path, message)),
+        }
+    }
+}
+
+/// The field a "missing field" or "unknown field" message names.
+fn missing_or_unknown_field(message: &str) -> Option<String> {
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("missing field `"))
+        .or_else(|| message.strip_prefix("duplicate field `"))?;
+    rest.split('`').next().map(str::to_owned)
+}
+
+/// serde's English, as a person reads it in Italian (sentence case, full stop).
+pub(crate) fn translate_serde(message: &str) -> String {
     let message = message.split(" at line ").next().unwrap_or(message);
     if message.starts_with("unknown field") {
-        return "campo sconosciuto".into();
+        return "Campo sconosciuto: toglilo dalla richiesta.".into();
+    }
+    if message.starts_with("missing field") {
+        return "Campo obbligatorio mancante.".into();
+    }
+    if message.starts_with("duplicate field") {
+        return "Campo indicato più di una volta.".into();
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant `") {
+        let given = rest.split('`').next().unwrap_or("");
+        let accepted: Vec<String> = rest
+            .split("expected ")
+            .nth(1)
+            .unwrap_or("")
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(labelled)
+            .collect();
+        return format!(
+            "Il valore «{}» non è ammesso: usa {}.",
+            given.chars().take(40).collect::<String>(),
+            one_of(&accepted)
+        );
     }
     if let Some(rest) = message.strip_prefix("invalid type: ") {
         let found = rest.split(',').next().unwrap_or(rest);
-        let expected = rest.split("expected ").nth(1).unwrap_or("un altro tipo");
-        let expected = match expected {
-            "a string" => "testo",
-            "a boolean" => "true o false",
-            e if e.contains("struct") || e.contains("map") => "un oggetto JSON",
-            e if e.contains("sequence") => "una lista",
-            e => e,
-        };
-        return format!("tipo non valido ({found}): atteso {expected}");
+        let expected = rest.split("expected ").nth(1).unwrap_or("");
+        return format!(
+            "Tipo di valore errato: atteso {}, ricevuto {}.",
+            kind_in_words(expected),
+            kind_in_words(found)
+        );
     }
-    message.to_owned()
+    if let Some(rest) = message.strip_prefix("invalid value: ") {
+        let expected = rest.split("expected ").nth(1).unwrap_or("");
+        return format!("Valore non ammesso: atteso {}.", kind_in_words(expected));
+    }
+    if message.starts_with("invalid length") {
+        return "Numero di elementi non valido.".into();
+    }
+    // Our own parsers' messages (through `try_from`) are already Italian.
+    sentence(message)
+}
+
+/// An accepted enum value with what it means, where an id alone would not say it.
+fn labelled(id: &str) -> String {
+    let label = match id {
+        "keep" => "mantieni la gestione",
+        "hand_over" => "affida la gestione al nuovo titolare",
+        "mailbox" => "casella",
+        "domain" => "dominio",
+        "current_holder" => "attuale titolare",
+        "new_holder" => "nuovo titolare",
+        "sms" | "email" => return id.to_owned(),
+        _ => return id.to_owned(),
+    };
+    format!("{id} ({label})")
+}
+
+/// "a", "a o b", "a, b o c".
+fn one_of(values: &[String]) -> String {
+    match values {
+        [] => "un valore previsto".into(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} o {last}", init.join(", ")),
+    }
+}
+
+/// serde's names of JSON kinds and Rust types, in words.
+fn kind_in_words(kind: &str) -> &'static str {
+    let kind = kind.trim();
+    let first_word = kind.split([' ', '`']).next().unwrap_or("");
+    match first_word {
+        "a" if kind.starts_with("a string") => "un testo",
+        "string" | "char" => "un testo",
+        "boolean" | "bool" => "true o false",
+        "a" if kind.contains("boolean") => "true o false",
+        "integer" | "i8" | "i16" | "i32" | "i64" | "isize" => "un numero intero",
+        "u8" | "u16" | "u32" | "u64" | "usize" => "un numero intero non negativo",
+        "floating" | "f32" | "f64" => "un numero",
+        "null" | "unit" => "null",
+        "sequence" | "tuple" => "una lista",
+        "a" if kind.contains("sequence") => "una lista",
+        "map" | "struct" | "internally" | "enum" | "adjacently" => "un oggetto JSON",
+        _ if kind.contains("struct") || kind.contains("map") || kind.contains("enum") => {
+            "un oggetto JSON"
+        }
+        _ => "un valore di un altro tipo",
+    }
+}
+
+/// First letter upper-case and a full stop at the end.
+pub(crate) fn sentence(text: &str) -> String {
+    let text = text.trim();
+    let mut chars = text.chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
 }
 
 /// Query parameters, each at most once and each among `allowed`.
@@ -108,9 +233,15 @@ pub fn query_params(req: &Request, allowed: &[&str]) -> Result<BTreeMap<String, 
     let mut errors = FieldErrors::default();
     for (name, value) in pairs {
         if !allowed.contains(&name.as_str()) {
-            errors.insert(&name, "parametro sconosciuto");
+            errors.insert(
+                &name,
+                format!(
+                    "Parametro sconosciuto: quelli ammessi sono {}.",
+                    one_of(&allowed.iter().map(|a| a.to_string()).collect::<Vec<_>>())
+                ),
+            );
         } else if params.insert(name.clone(), value).is_some() {
-            errors.insert(&name, "parametro ripetuto");
+            errors.insert(&name, "Parametro indicato più di una volta.");
         }
     }
     if errors.is_empty() {

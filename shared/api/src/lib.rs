@@ -124,7 +124,7 @@ impl App {
             ),
             Match::NotFound => (
                 "-",
-                ApiError::NotFound("Percorso").into_response(&caller.request_id),
+                ApiError::NotFound("Percorso non trovato.").into_response(&caller.request_id),
             ),
         };
         // The path may hold a mailbox address: log the route template, never the path.

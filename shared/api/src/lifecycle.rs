@@ -241,7 +241,7 @@ pub async fn backstop(
     let system = Actor::system("ttl-backstop");
     let after = old
         .apply(Party::Initiator, &Action::Expire, now, rules, &system)
-        .map_err(|_| ApiError::Conflict("richiesta non scaduta"))?
+        .map_err(|_| ApiError::Conflict("La richiesta non è scaduta."))?
         .transfer;
     match commit(
         store,

@@ -25,15 +25,18 @@ struct Reset {
 fn check_password(password: &str, mailbox: &str) -> Result<(), String> {
     let length = password.chars().count();
     if !(8..=128).contains(&length) {
-        return Err("da 8 a 128 caratteri".into());
+        return Err("La password deve avere da 8 a 128 caratteri.".into());
     }
     let has = |f: fn(char) -> bool| password.chars().any(f);
     if !(has(char::is_lowercase) && has(char::is_uppercase) && has(|c| c.is_ascii_digit())) {
-        return Err("servono almeno una lettera minuscola, una maiuscola e una cifra".into());
+        return Err(
+            "La password deve contenere almeno una lettera minuscola, una maiuscola e una cifra."
+                .into(),
+        );
     }
     let local = mailbox.split('@').next().unwrap_or_default().to_lowercase();
     if local.len() >= 4 && password.to_lowercase().contains(&local) {
-        return Err("non deve contenere il nome della casella".into());
+        return Err("La password non deve contenere il nome della casella.".into());
     }
     Ok(())
 }

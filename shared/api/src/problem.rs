@@ -57,6 +57,14 @@ pub enum ApiError {
     InvalidResetLink,
     #[error("expired reset link")]
     ExpiredResetLink,
+    /// A new holder with the codice fiscale (or an azienda's partita IVA) of one the account has.
+    #[error("duplicate holder {existing:?}")]
+    DuplicateHolder {
+        existing: titolare_domain::HolderId,
+        natural_person: bool,
+        /// The object the holder's fields are in, when not the body itself.
+        within: Option<&'static str>,
+    },
 }
 
 impl ApiError {
@@ -85,6 +93,9 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<FieldErrors>,
     pub request_id: String,
+    /// With `duplicate-holder`: the holder the new one would duplicate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub existing_holder_id: Option<String>,
 }
 
 impl ApiError {
@@ -99,17 +110,17 @@ impl ApiError {
     ) {
         use StatusCode as S;
         match self {
-            Self::Unauthorized => (S::UNAUTHORIZED, "unauthorized", "Non autenticato", "Accesso richiesto: manca un token valido.".into(), None),
-            Self::NotFound(what) => (S::NOT_FOUND, "not-found", "Non trovato", format!("{what} non trovato."), None),
+            Self::Unauthorized => (S::UNAUTHORIZED, "unauthorized", "Non autenticato", "Accesso richiesto: accedi di nuovo al pannello.".into(), None),
+            Self::NotFound(what) => (S::NOT_FOUND, "not-found", "Non trovato", what.into(), None),
             Self::MethodNotAllowed(allowed) => (S::METHOD_NOT_ALLOWED, "method-not-allowed", "Metodo non consentito", format!("Metodi consentiti: {}.", allowed.join(", ")), None),
             Self::BadRequest { detail, errors } => (S::BAD_REQUEST, "bad-request", "Richiesta non valida", detail, errors),
             Self::UnsupportedMediaType => (S::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Formato non supportato", "Il corpo della richiesta deve essere JSON (Content-Type: application/json).".into(), None),
             Self::PayloadTooLarge => (S::PAYLOAD_TOO_LARGE, "payload-too-large", "Richiesta troppo grande", "Il corpo della richiesta supera i 64 KiB.".into(), None),
-            Self::Validation(errors) => (S::UNPROCESSABLE_ENTITY, "validation", "Dati non validi", "Alcuni campi non sono validi: correggerli e riprovare.".into(), Some(errors)),
+            Self::Validation(errors) => (S::UNPROCESSABLE_ENTITY, "validation", "Dati non validi", "Alcuni campi non sono validi: correggili e riprova.".into(), Some(errors)),
             Self::FixedFields(errors) => (S::UNPROCESSABLE_ENTITY, "fixed-fields", "Campi non modificabili", "La modifica riguarda campi che non si possono cambiare dopo la creazione del titolare; nessun dato è stato modificato.".into(), Some(errors)),
-            Self::IdempotencyKeyReused => (S::UNPROCESSABLE_ENTITY, "idempotency-key-reused", "Chiave di idempotenza già usata", "La Idempotency-Key è già stata usata per una richiesta diversa.".into(), None),
-            Self::InvalidLink => (S::UNAUTHORIZED, "invalid-link", "Link non valido", "Il link non è valido: usare quello ricevuto via email.".into(), None),
-            Self::Closed(Closed::DeadlinePassed) => (S::GONE, "deadline-passed", "Richiesta scaduta", Closed::DeadlinePassed.to_string(), None),
+            Self::IdempotencyKeyReused => (S::UNPROCESSABLE_ENTITY, "idempotency-key-reused", "Chiave di idempotenza già usata", "La Idempotency-Key è già stata usata per una richiesta diversa: usane una nuova.".into(), None),
+            Self::InvalidLink => (S::UNAUTHORIZED, "invalid-link", "Link non valido", "Il link non è valido: usa quello che hai ricevuto via email, copiandolo per intero.".into(), None),
+            Self::Closed(closed @ (Closed::DeadlinePassed | Closed::DraftLapsed)) => (S::GONE, "deadline-passed", "Richiesta scaduta", closed.to_string(), None),
             Self::Closed(closed) => (S::CONFLICT, "request-ended", "Richiesta conclusa", closed_detail(closed), None),
             Self::Conflict(detail) => (S::CONFLICT, "conflict", "Conflitto", detail.into(), None),
             Self::Step { status, detail, field } => {
@@ -121,14 +132,19 @@ impl ApiError {
                 };
                 (status, slug, title, detail, errors)
             }
-            Self::Busy(errors) => (S::CONFLICT, "items-busy", "Elementi non disponibili", "Alcuni elementi non possono entrare in una nuova richiesta: toglierli o attendere che si liberino.".into(), Some(errors)),
-            Self::InvalidResetLink => (S::UNAUTHORIZED, "invalid-link", "Link non valido", "Il link per impostare la password non è valido: usare quello ricevuto via email.".into(), None),
+            Self::Busy(errors) => (S::CONFLICT, "items-busy", "Elementi non disponibili", "Alcuni elementi non possono entrare in una nuova richiesta: toglili o attendi che si liberino.".into(), Some(errors)),
+            Self::InvalidResetLink => (S::UNAUTHORIZED, "invalid-link", "Link non valido", "Il link per impostare la password non è valido: usa quello che hai ricevuto via email, copiandolo per intero.".into(), None),
             Self::ExpiredResetLink => (S::GONE, "link-expired", "Link scaduto", "Il link per impostare la password è scaduto: era valido 24 ore.".into(), None),
+            Self::DuplicateHolder { existing, natural_person, within } => {
+                let (field, code) = if natural_person { ("codice_fiscale", "questo codice fiscale") } else { ("partita_iva", "questa partita IVA") };
+                let field = within.map_or(field.to_owned(), |w| format!("{w}.{field}"));
+                (S::CONFLICT, "duplicate-holder", "Titolare già presente", format!("Hai già un titolare con {code}: il n. {}. Usa quello, oppure invia di nuovo con \"allow_duplicate\": true se vuoi davvero un secondo profilo.", existing.as_str()), Some(FieldErrors::one(&field, format!("Appartiene già al titolare n. {}.", existing.as_str()))))
+            }
             Self::Code(e) => code_parts(e),
-            Self::Store(StoreError::Conflict) => (S::CONFLICT, "conflict", "Conflitto", "Il dato è stato modificato nel frattempo: ricaricare e riprovare.".into(), None),
-            Self::Store(StoreError::InvalidCursor) => (S::BAD_REQUEST, "bad-request", "Richiesta non valida", "Richiesta non valida.".into(), Some(FieldErrors::one("cursor", "cursore non valido per questa ricerca"))),
-            Self::Store(StoreError::Unavailable(_)) => (S::SERVICE_UNAVAILABLE, "unavailable", "Servizio non disponibile", "Servizio momentaneamente non disponibile: riprovare tra poco.".into(), None),
-            Self::Store(StoreError::Corrupt(_)) => (S::INTERNAL_SERVER_ERROR, "internal", "Errore interno", "Errore interno: il problema è stato registrato.".into(), None),
+            Self::Store(StoreError::Conflict) => (S::CONFLICT, "conflict", "Conflitto", "Il dato è stato modificato nel frattempo: ricarica la pagina e riprova.".into(), None),
+            Self::Store(StoreError::InvalidCursor) => (S::BAD_REQUEST, "bad-request", "Richiesta non valida", "Richiesta non valida.".into(), Some(FieldErrors::one("cursor", "Cursore non valido per questa ricerca: riparti dalla prima pagina."))),
+            Self::Store(StoreError::Unavailable(_)) => (S::SERVICE_UNAVAILABLE, "unavailable", "Servizio non disponibile", "Servizio momentaneamente non disponibile: riprova tra poco.".into(), None),
+            Self::Store(StoreError::Corrupt(_)) => (S::INTERNAL_SERVER_ERROR, "internal", "Errore interno", "Errore interno: il problema è stato registrato. Riprova più tardi.".into(), None),
         }
     }
 
@@ -161,6 +177,10 @@ impl ApiError {
             }
             _ => None,
         };
+        let existing_holder_id = match &self {
+            Self::DuplicateHolder { existing, .. } => Some(existing.as_str().to_owned()),
+            _ => None,
+        };
         let (status, slug, title, detail, errors) = self.parts();
         let problem = Problem {
             kind: format!("urn:titolare:problem:{slug}"),
@@ -169,6 +189,7 @@ impl ApiError {
             detail,
             errors,
             request_id: request_id.to_owned(),
+            existing_holder_id,
         };
         let mut response = crate::respond(status, "application/problem+json", &problem);
         if let Some(allow) = allow {
@@ -197,8 +218,8 @@ fn closed_detail(closed: Closed) -> String {
         Closed::Ended(T::Completed) => "completata",
         Closed::Ended(T::Rejected) => "rifiutata",
         Closed::Ended(T::Cancelled) => "annullata dal richiedente",
-        Closed::Ended(T::Expired) | Closed::DeadlinePassed => "scaduta",
-        Closed::Ended(T::Draft | T::Open) => "in un altro stato",
+        Closed::Ended(T::Expired) | Closed::DeadlinePassed | Closed::DraftLapsed => "scaduta",
+        Closed::Ended(T::Draft | T::Open) => "chiusa",
     };
     format!("La richiesta è già stata {how}: nessuna modifica è possibile.")
 }
@@ -220,35 +241,35 @@ fn code_parts(e: CodeError) -> Parts {
             S::TOO_MANY_REQUESTS,
             "too-many-requests",
             "Troppi tentativi",
-            format!("{detail}."),
+            detail.clone(),
             None,
         ),
         CodeError::AlreadyApproved => (
             S::CONFLICT,
             "code-already-used",
             "Codice già usato",
-            format!("{detail}."),
+            detail.clone(),
             None,
         ),
         CodeError::NoCode => (
             S::CONFLICT,
             "no-code",
             "Nessun codice",
-            format!("{detail}."),
+            detail.clone(),
             None,
         ),
         CodeError::Expired => (
             S::UNPROCESSABLE_ENTITY,
             "code-expired",
             "Codice scaduto",
-            format!("{detail}."),
+            detail.clone(),
             field("code"),
         ),
         CodeError::Wrong(_) => (
             S::UNPROCESSABLE_ENTITY,
             "code-wrong",
             "Codice errato",
-            format!("{detail}."),
+            detail.clone(),
             field("code"),
         ),
         CodeError::Format => (
@@ -262,7 +283,7 @@ fn code_parts(e: CodeError) -> Parts {
             S::UNPROCESSABLE_ENTITY,
             "validation",
             "Dati non validi",
-            format!("{detail}."),
+            detail.clone(),
             field("channel"),
         ),
         CodeError::SmsLimit(over) => (
@@ -276,7 +297,7 @@ fn code_parts(e: CodeError) -> Parts {
             S::UNPROCESSABLE_ENTITY,
             "validation",
             "Dati non validi",
-            format!("{detail}."),
+            detail.clone(),
             field("phone"),
         ),
     }
@@ -293,40 +314,6 @@ fn sms_limit_detail(over: titolare_domain::quota::OverLimit) -> String {
     };
     format!(
         "{why}: riprova tra {}.",
-        wait_in_words(over.retry_after_seconds)
+        titolare_domain::text::wait_in_words(over.retry_after_seconds)
     )
-}
-
-/// A wait as a person reads it: "45 secondi", "1 minuto", "3 ore e 5 minuti".
-fn wait_in_words(seconds: i64) -> String {
-    let plural = |n: i64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    if seconds < 60 {
-        return plural(seconds.max(1), "secondo", "secondi");
-    }
-    let minutes = (seconds + 59) / 60;
-    match (minutes / 60, minutes % 60) {
-        (0, m) => plural(m, "minuto", "minuti"),
-        (h, 0) => plural(h, "ora", "ore"),
-        (h, m) => format!(
-            "{} e {}",
-            plural(h, "ora", "ore"),
-            plural(m, "minuto", "minuti")
-        ),
-    }
-}
-
-#[cfg(test)]
-mod wait_tests {
-    use super::wait_in_words;
-
-    #[test]
-    fn waits_read_as_words() {
-        assert_eq!(wait_in_words(1), "1 secondo");
-        assert_eq!(wait_in_words(45), "45 secondi");
-        assert_eq!(wait_in_words(60), "1 minuto");
-        assert_eq!(wait_in_words(61), "2 minuti");
-        assert_eq!(wait_in_words(3600), "1 ora");
-        assert_eq!(wait_in_words(3 * 3600 + 300), "3 ore e 5 minuti");
-        assert_eq!(wait_in_words(3600 + 60), "1 ora e 1 minuto");
-    }
 }

@@ -19,7 +19,7 @@ use titolare_domain::transfer::*;
 use titolare_domain::wizard::{Action, Decision, StepError};
 use titolare_domain::{
     AccountId, FieldErrors, Holder, HolderFields, HolderId, Operation, OperationKind, Outcome,
-    PageRequest, ServiceStatus, Tipo,
+    PageRequest, ServiceStatus,
 };
 
 type Answer = Result<Response<Body>, ApiError>;
@@ -99,7 +99,7 @@ pub(crate) fn party_view(s: &Services, t: &Transfer, party: Party) -> Value {
     });
     if party == Party::NewHolder {
         view["conditions"] = json!(s.rules.conditions);
-        if t.new_holder_card.tipo != Tipo::Privato {
+        if !t.new_holder_card.tipo.is_natural_person() {
             let c = &t.new_holder_card;
             view["holder_data"] = json!({
                 "ragione_sociale": c.ragione_sociale,
@@ -123,13 +123,17 @@ pub(crate) fn party_view(s: &Services, t: &Transfer, party: Party) -> Value {
 pub(crate) fn step_error(e: StepError) -> ApiError {
     match e {
         StepError::Closed(c) => ApiError::Closed(c),
-        StepError::Phase(detail) => ApiError::Conflict(detail),
-        StepError::AlreadyDone => {
-            ApiError::Conflict("Passaggio già completato con dati diversi: non si può cambiare.")
-        }
+        StepError::Phase(detail) => ApiError::Step {
+            status: StatusCode::CONFLICT,
+            detail,
+            field: None,
+        },
+        StepError::AlreadyDone => ApiError::Conflict(
+            "Hai già completato questo passaggio con dati diversi: non si può cambiare.",
+        ),
         StepError::OutOfOrder(_) => ApiError::Step {
             status: StatusCode::CONFLICT,
-            detail: format!("{}.", capitalised(&e.to_string())),
+            detail: e.to_string(),
             field: None,
         },
         StepError::WrongAccount => ApiError::Step {
@@ -141,19 +145,11 @@ pub(crate) fn step_error(e: StepError) -> ApiError {
         StepError::Decisions(m) => ApiError::bad_field("decisions", m),
         StepError::MissingConditions(_) | StepError::UnknownCondition(_) => ApiError::Step {
             status: StatusCode::UNPROCESSABLE_ENTITY,
-            detail: format!("{}.", capitalised(&e.to_string())),
+            detail: e.to_string(),
             field: Some("accepted"),
         },
         StepError::NotOverdue => ApiError::Conflict("La scadenza non è ancora passata."),
     }
-}
-
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }
 
 /// Runs `attempt` on the request as just read. When a concurrent change wins the race (a
@@ -218,7 +214,9 @@ pub(crate) async fn run_step(
 }
 
 fn busy() -> ApiError {
-    ApiError::Conflict("La richiesta è stata modificata da un'altra operazione: riprovare.")
+    ApiError::Conflict(
+        "La richiesta è stata modificata da un'altra operazione nello stesso momento: riprova.",
+    )
 }
 
 // ---- initiator routes -----------------------------------------------------------------
@@ -256,6 +254,9 @@ struct CreateTransfer {
     /// The initiator's mobile and email, when not those of the account's own profile.
     #[serde(default)]
     initiator: Option<ContactInput>,
+    /// `new_holder` is meant as a second profile of a person the account already has.
+    #[serde(default)]
+    allow_duplicate: bool,
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> ApiError {
@@ -286,7 +287,11 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
             None => {
                 errors.insert(
                     &field,
-                    format!("{} non trovato in questo account", item.label()),
+                    format!(
+                        "{} non {} in questo account.",
+                        item.title(),
+                        item.agrees("trovato", "trovata")
+                    ),
                 );
                 continue;
             }
@@ -298,9 +303,19 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
             }
         };
         if !matches!(status, ServiceStatus::Certificato | ServiceStatus::Attivo) {
-            errors.insert(&field, format!("{} non è attivo", item.label()));
+            errors.insert(
+                &field,
+                format!(
+                    "{} non è {}.",
+                    item.title(),
+                    item.agrees("attivo", "attiva")
+                ),
+            );
         } else if end < today {
-            errors.insert(&field, format!("{} è scaduto", item.label()));
+            errors.insert(
+                &field,
+                format!("{} è {}.", item.title(), item.agrees("scaduto", "scaduta")),
+            );
         }
         holders.push(holder.clone());
     }
@@ -311,7 +326,7 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
     let [current_id] = &holders[..] else {
         return Err(invalid(
             "items",
-            "gli elementi di una richiesta devono avere lo stesso titolare attuale",
+            "Gli elementi di una richiesta devono avere lo stesso titolare attuale: fai una richiesta per ciascun titolare.",
         ));
     };
     let current = s
@@ -320,7 +335,7 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
         .await?
         .ok_or(invalid(
             "items",
-            "il titolare attuale non è tra i titolari dell'account",
+            "Il titolare attuale non è tra i titolari del tuo account.",
         ))?
         .value;
     let (new_holder, created) = match (&body.new_holder_id, &body.new_holder) {
@@ -328,33 +343,41 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
             let id = HolderId::parse(id).map_err(|e| invalid("new_holder_id", e))?;
             let holder = s.store.holder(&account, &id).await?.ok_or(invalid(
                 "new_holder_id",
-                "titolare non trovato in questo account",
+                "Titolare non trovato nel tuo account.",
             ))?;
             (holder.value, false)
         }
         (None, Some(fields)) => {
             let mut holder = Holder::create(HolderId::from_number(1), fields)
                 .map_err(|errors| ApiError::Validation(prefixed("new_holder", errors)))?;
+            crate::handlers::refuse_duplicate(
+                &*s.store,
+                &account,
+                &holder,
+                body.allow_duplicate,
+                Some("new_holder"),
+            )
+            .await?;
             holder.id = s.store.next_holder_id().await?;
             (holder, true)
         }
         _ => {
             return Err(invalid(
                 "new_holder_id",
-                "indicare new_holder_id oppure new_holder, uno solo dei due",
+                "Indica il nuovo titolare con new_holder_id (uno già salvato) oppure con new_holder (uno nuovo), non con entrambi.",
             ));
         }
     };
     if new_holder.id == current.id {
         return Err(invalid(
             "new_holder_id",
-            "il nuovo titolare deve essere diverso dall'attuale",
+            "Il nuovo titolare deve essere diverso da quello attuale.",
         ));
     }
     if s.rules.same_fiscal_identity_only && !same_fiscal_identity(&current, &new_holder) {
         return Err(invalid(
             "new_holder_id",
-            "il nuovo titolare deve avere lo stesso codice fiscale o la stessa partita IVA dell'attuale",
+            "Il nuovo titolare deve avere lo stesso codice fiscale o la stessa partita IVA di quello attuale.",
         ));
     }
     let management = match body.management {
@@ -366,11 +389,14 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
                 .store
                 .account_by_username(&username)
                 .await?
-                .ok_or(invalid("management.username", "username non trovato"))?;
+                .ok_or(invalid(
+                    "management.username",
+                    "Nessun account ha questo username: controlla come è scritto.",
+                ))?;
             if target.id == account {
                 return Err(invalid(
                     "management.username",
-                    "è l'account del richiedente: scegliere la gestione \"keep\"",
+                    "È il tuo stesso account: per lasciare a te la gestione scegli la modalità \"keep\".",
                 ));
             }
             Management::HandOver {
@@ -478,16 +504,16 @@ async fn busy_items(s: &Services, refs: &[ItemRef]) -> ApiError {
             Ok(Some(ItemLock::InRequest { transfer })) => errors.insert(
                 &format!("items[{n}]"),
                 format!(
-                    "{} è già nella richiesta {} non conclusa",
-                    item.label(),
+                    "{} è già in una richiesta non conclusa, la n. {}.",
+                    item.title(),
                     transfer.as_str()
                 ),
             ),
             Ok(Some(ItemLock::RecentChange { until, .. })) => errors.insert(
                 &format!("items[{n}]"),
                 format!(
-                    "{} ha cambiato titolare di recente: un nuovo cambio è possibile dal {}",
-                    item.label(),
+                    "{} ha cambiato titolare di recente: un nuovo cambio è possibile dal {}.",
+                    item.title(),
                     until.to_zoned(jiff::tz::TimeZone::UTC).date()
                 ),
             ),
@@ -502,21 +528,26 @@ async fn busy_items(s: &Services, refs: &[ItemRef]) -> ApiError {
 
 fn parse_items(input: &[ItemInput], max: usize) -> Result<Vec<ItemRef>, ApiError> {
     if input.is_empty() {
-        return Err(invalid("items", "indicare almeno una casella o un dominio"));
+        return Err(invalid("items", "Indica almeno una casella o un dominio."));
     }
     if input.len() > max {
         return Err(invalid(
             "items",
-            format!("al massimo {max} elementi per richiesta"),
+            format!("Al massimo {max} elementi per richiesta: dividili in più richieste."),
         ));
     }
     let mut errors = FieldErrors::default();
     let mut refs: Vec<ItemRef> = Vec::new();
     for (n, i) in input.iter().enumerate() {
         match ItemRef::parse(i.kind, &i.id) {
-            Ok(r) if refs.contains(&r) => {
-                errors.insert(&format!("items[{n}]"), "indicato più di una volta")
-            }
+            Ok(r) if refs.contains(&r) => errors.insert(
+                &format!("items[{n}]"),
+                format!(
+                    "{} {} più di una volta.",
+                    r.title(),
+                    r.agrees("indicato", "indicata")
+                ),
+            ),
             Ok(r) => refs.push(r),
             Err(e) => errors.insert(&format!("items[{n}]"), e),
         }
@@ -601,7 +632,7 @@ async fn initiator_contact(
     };
     own.map(|h| contact_of(&h.value)).ok_or(invalid(
         "initiator",
-        "l'account non ha un profilo proprio: indicare cellulare ed email del richiedente",
+        "Il tuo account non ha un profilo proprio: indica il tuo cellulare e la tua email.",
     ))
 }
 
@@ -635,7 +666,7 @@ pub(crate) async fn list(s: &Services, caller: &Caller, req: &Request) -> Answer
                 serde_json::from_value(json!(name.trim())).map_err(|_| {
                     ApiError::bad_field(
                         "status",
-                        "uno o più tra draft, open, completed, rejected, cancelled, expired",
+                        "Stato non valido: usa uno o più tra draft (bozza), open (aperta), completed (completata), rejected (rifiutata), cancelled (annullata) ed expired (scaduta), separati da virgola.",
                     )
                 })?;
             statuses.push(status);
@@ -760,7 +791,7 @@ pub(crate) async fn holder_step(
                         .ok_or_else(|| {
                             ApiError::bad_field(
                                 "decisions",
-                                format!("{} non fa parte di questa richiesta", d.item),
+                                format!("L'elemento {} non fa parte di questa richiesta.", d.item),
                             )
                         })?;
                     Ok(Decision {
@@ -815,7 +846,7 @@ async fn login_transfer(
     let (t, party) = crate::codes::transfer_of_token(s, token).await?;
     if party != Party::NewHolder {
         return Err(ApiError::Conflict(
-            "Solo il nuovo titolare accede con un account.",
+            "Questo passaggio è solo del nuovo titolare: a te non serve accedere con un account.",
         ));
     }
     Ok((t, party))

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use titolare_api::{App, Services};
 use titolare_domain::AccountId;
 use titolare_domain::otp::{Channel, Party};
-use titolare_domain::ports::{ChallengeStore, Fixtures, OutboxStore};
+use titolare_domain::ports::{ChallengeStore, Fixtures, OutboxStore, TransferReader};
 use titolare_domain::secret::SecretKey;
 use titolare_domain::transfer::{LinkToken, Transfer, TransferStatus};
 use titolare_store::clock::FixedClock;
@@ -237,10 +237,12 @@ async fn the_sixth_try_is_refused_even_with_the_right_code() {
             .initiator(&t, "codes/verify", verify("sms", &wrong(&right)))
             .await;
         assert_eq!(status, 422);
-        assert_eq!(
-            body["errors"]["code"],
-            format!("codice errato: restano {left} tentativi")
-        );
+        let expected = match left {
+            0 => "Codice errato: nessun tentativo rimasto, chiedi un nuovo codice.".to_owned(),
+            1 => "Codice errato: resta 1 tentativo.".to_owned(),
+            n => format!("Codice errato: restano {n} tentativi."),
+        };
+        assert_eq!(body["errors"]["code"], expected);
     }
     let (status, body, _) = w.initiator(&t, "codes/verify", verify("sms", &right)).await;
     assert_eq!(
@@ -273,18 +275,20 @@ async fn the_sixth_send_is_refused_and_resends_wait_sixty_seconds() {
 }
 
 #[tokio::test]
-async fn a_used_code_is_refused() {
+async fn a_verified_code_sent_again_is_answered_as_the_first_and_another_is_refused() {
     let w = world();
     let t = w.transfer(5, TransferStatus::Draft).await;
     w.initiator(&t, "codes", sms()).await;
     let code = w.code(&t, Party::Initiator, Channel::Sms).await;
-    assert_eq!(
-        w.initiator(&t, "codes/verify", verify("sms", &code))
-            .await
-            .0,
-        200
-    );
-    let (status, body, _) = w.initiator(&t, "codes/verify", verify("sms", &code)).await;
+    let (status, first, _) = w.initiator(&t, "codes/verify", verify("sms", &code)).await;
+    assert_eq!(status, 200, "{first}");
+    let (status, again, _) = w.initiator(&t, "codes/verify", verify("sms", &code)).await;
+    assert_eq!((status, &again), (200, &first));
+    let opened = w.store.transfer(&t.id).await.unwrap().unwrap().value;
+    let verified = opened.audit.iter().filter(|a| a.action == "sms_verified");
+    assert_eq!(verified.count(), 1, "one effect");
+    let other = if code == "000000" { "111111" } else { "000000" };
+    let (status, body, _) = w.initiator(&t, "codes/verify", verify("sms", other)).await;
     assert_eq!(
         (status, body["type"].as_str()),
         (409, Some("urn:titolare:problem:code-already-used"))
@@ -408,15 +412,19 @@ async fn twenty_concurrent_right_codes_approve_once() {
     for task in tasks {
         statuses.push(task.await.unwrap());
     }
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        1,
-        "{statuses:?}"
-    );
+    // Each is answered as a success (the first applied, the others as its repeats, or a
+    // 409 when one lost a race before the first was stored); the step happened once.
     assert!(
         statuses.iter().all(|s| *s == 200 || *s == 409),
         "{statuses:?}"
     );
+    assert!(statuses.contains(&200), "{statuses:?}");
+    let after = w.store.transfer(&t.id).await.unwrap().unwrap().value;
+    let verified = after
+        .audit
+        .iter()
+        .filter(|a| a.action == "sms_verified" && a.party == Some(Party::CurrentHolder));
+    assert_eq!(verified.count(), 1, "{statuses:?}");
 }
 
 #[tokio::test]
@@ -446,7 +454,7 @@ async fn a_new_destination_voids_the_pending_code_and_only_allowed_countries_get
         .await;
     assert_eq!(
         (status, body["errors"]["phone"].as_str()),
-        (422, Some("il numero non è un cellulare"))
+        (422, Some("Il numero non è di un cellulare."))
     );
     w.at(60);
     let (status, body, _) = w
@@ -667,7 +675,7 @@ async fn an_undelivered_code_shows_as_such_and_may_be_resent_at_once() {
     assert!(dispatcher.dispatch(&t.id, &message.id).await.is_err());
     let (_, body) = w.code_status(&t).await;
     assert_eq!(body["items"][0]["delivery"], "failed");
-    assert_eq!(body["items"][0]["notice"], "non consegnato: invia di nuovo");
+    assert_eq!(body["items"][0]["notice"], "Non consegnato: chiedi un nuovo invio.");
     assert_eq!(body["items"][0]["destination"], "+39*****001");
     w.at(5);
     assert_eq!(

@@ -299,7 +299,7 @@ async fn bad_bodies_get_a_4xx_and_write_nothing() {
         body["errors"]["nome"]
             .as_str()
             .unwrap()
-            .contains("atteso testo"),
+            .contains("atteso un testo"),
         "{body}"
     );
     let (_, body, _) = h
@@ -311,7 +311,7 @@ async fn bad_bodies_get_a_4xx_and_write_nothing() {
             Some("application/json"),
         ))
         .await;
-    assert_eq!(body["errors"]["nomee"], "campo sconosciuto", "{body}");
+    assert_eq!(body["errors"]["nomee"], "Campo sconosciuto: toglilo dalla richiesta.", "{body}");
     assert_eq!(h.operations().await, 0, "nothing written");
     let (_, search) = h.get("/v1/holders?tipo=privato").await;
     assert_eq!(search["total"], 0);
@@ -334,7 +334,7 @@ async fn invalid_values_are_named_field_by_field() {
     }
     assert_eq!(
         errors["codice_fiscale"],
-        "il carattere di controllo del codice fiscale è errato"
+        "Il carattere di controllo del codice fiscale è errato: controlla di averlo scritto bene."
     );
 }
 
@@ -372,7 +372,12 @@ async fn bad_queries_get_a_400() {
             .contains("almeno un criterio")
     );
     let (_, body) = h.get("/v1/holders?colore=blu").await;
-    assert_eq!(body["errors"]["colore"], "parametro sconosciuto");
+    assert!(
+        body["errors"]["colore"]
+            .as_str()
+            .unwrap()
+            .starts_with("Parametro sconosciuto")
+    );
 }
 
 #[tokio::test]

@@ -16,13 +16,37 @@ pub enum Tipo {
 }
 
 impl Tipo {
+    /// In any case, with a space or a hyphen for the underscore ("Libero professionista").
     pub fn parse(input: &str) -> Result<Self, &'static str> {
-        match input.trim() {
+        let id: String = input
+            .trim()
+            .chars()
+            .map(|c| match c {
+                ' ' | '-' => '_',
+                c => c.to_ascii_lowercase(),
+            })
+            .collect();
+        match id.as_str() {
             "privato" => Ok(Self::Privato),
             "libero_professionista" => Ok(Self::LiberoProfessionista),
             "azienda" => Ok(Self::Azienda),
-            _ => Err("tipo non valido: privato, libero_professionista o azienda"),
+            _ => Err("Tipo non valido: scegli privato, libero professionista o azienda."),
         }
+    }
+
+    /// How a person reads the tipo.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Privato => "privato",
+            Self::LiberoProfessionista => "libero professionista",
+            Self::Azienda => "azienda",
+        }
+    }
+
+    /// A privato and a libero professionista are natural persons; an azienda is not
+    /// (seed 000 asks only those who are not to confirm the holder data).
+    pub fn is_natural_person(self) -> bool {
+        self != Self::Azienda
     }
 
     pub fn as_str(self) -> &'static str {
@@ -214,7 +238,7 @@ impl HolderId {
             || !id.bytes().all(|b| b.is_ascii_digit())
             || id.starts_with('0')
         {
-            return Err("id titolare non valido: solo cifre");
+            return Err("Identificativo del titolare non valido: sono ammesse solo cifre.");
         }
         Ok(Self(id.to_owned()))
     }
@@ -333,8 +357,8 @@ impl Holder {
                     fixed.insert(
                         field.as_str(),
                         format!(
-                            "campo non modificabile per un titolare di tipo {}",
-                            self.tipo.as_str()
+                            "Campo non modificabile per un titolare di tipo {}.",
+                            self.tipo.label()
                         ),
                     );
                 }
@@ -429,22 +453,22 @@ impl Holder {
         let tipo = match values.get(&Field::Tipo).map(|t| Tipo::parse(t)) {
             Some(Ok(t)) => t,
             Some(Err(e)) => return Err(FieldErrors::one("tipo", e)),
-            None => return Err(FieldErrors::one("tipo", "campo obbligatorio")),
+            None => return Err(FieldErrors::one("tipo", "Campo obbligatorio.")),
         };
         for field in values.keys() {
             if *field != Field::Tipo && !tipo.allowed().contains(field) {
                 errors.insert(
                     field.as_str(),
                     format!(
-                        "campo non previsto per un titolare di tipo {}",
-                        tipo.as_str()
+                        "Campo non previsto per un titolare di tipo {}.",
+                        tipo.label()
                     ),
                 );
             }
         }
         for field in tipo.required() {
             if !values.contains_key(field) {
-                errors.insert(field.as_str(), "campo obbligatorio".to_owned());
+                errors.insert(field.as_str(), "Campo obbligatorio.".to_owned());
             }
         }
         let parse = |field: Field| values.get(&field).map(String::as_str);
@@ -476,7 +500,7 @@ impl Holder {
         let lingua = get!(Field::Lingua, |s: &str| match s.trim() {
             "it" => Ok(Lingua::It),
             "en" => Ok(Lingua::En),
-            _ => Err("lingua non valida: it o en"),
+            _ => Err("Lingua non valida: usa it (italiano) o en (inglese)."),
         })
         .unwrap_or_default();
         let (provincia, comune) = match nazione {
@@ -485,7 +509,7 @@ impl Holder {
                 if parse(Field::Provincia).is_none() {
                     errors.insert(
                         "provincia",
-                        "campo obbligatorio per un indirizzo in Italia".to_owned(),
+                        "Campo obbligatorio per un indirizzo in Italia.".to_owned(),
                     );
                 }
                 let comune = match (&provincia, parse(Field::Comune)) {
@@ -504,7 +528,7 @@ impl Holder {
                 if parse(Field::Provincia).is_some() {
                     errors.insert(
                         "provincia",
-                        "la provincia si indica solo per un indirizzo in Italia".to_owned(),
+                        "La provincia si indica solo per un indirizzo in Italia.".to_owned(),
                     );
                 }
                 (

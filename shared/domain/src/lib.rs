@@ -18,4 +18,6 @@ pub mod wizard;
 pub use errors::FieldErrors;
 pub use holder::{Field, Holder, HolderFields, HolderId, Lingua, Tipo, UpdateError};
 pub use records::*;
-pub use search::{HolderQuery, HolderSummary, Page, PageRequest, QueryError, SearchIndex};
+pub use search::{
+    FiscalIdentity, HolderQuery, HolderSummary, Page, PageRequest, QueryError, SearchIndex,
+};

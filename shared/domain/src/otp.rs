@@ -125,28 +125,43 @@ pub struct Challenge {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodeError {
-    #[error("codice già verificato")]
+    #[error("Codice già verificato.")]
     AlreadyApproved,
-    #[error("troppi invii: limite di {0} per questa richiesta")]
+    #[error(
+        "Hai già ricevuto {0} codici per questa richiesta, il massimo: non se ne possono inviare altri."
+    )]
     TooManySends(u32),
-    #[error("attendere {0} secondi prima di un nuovo invio")]
+    #[error("Attendi {} prima di chiedere un nuovo codice.", crate::text::wait_in_words(*.0))]
     TooSoon(i64),
-    #[error("nessun codice inviato: richiederne uno")]
+    #[error("Nessun codice inviato: chiedine uno.")]
     NoCode,
-    #[error("codice scaduto: richiederne uno nuovo")]
+    #[error("Codice scaduto: chiedine uno nuovo.")]
     Expired,
-    #[error("troppi tentativi errati: richiedere un nuovo codice")]
+    #[error("Troppi tentativi errati: chiedi un nuovo codice.")]
     TooManyAttempts,
-    #[error("codice errato: restano {0} tentativi")]
+    #[error("{}", wrong_code_message(*.0))]
     Wrong(u32),
-    #[error("il codice deve essere di 6 cifre")]
+    #[error("Il codice è di 6 cifre.")]
     Format,
-    #[error("il canale {0} non è previsto per questa parte")]
+    #[error(
+        "La verifica via {0} non è prevista per te: l'attuale titolare e il richiedente verificano solo il cellulare."
+    )]
     Channel(&'static str),
-    #[error("invio SMS non consentito verso questo prefisso internazionale")]
+    #[error(
+        "Non si possono inviare SMS verso questo prefisso internazionale: usa un cellulare italiano."
+    )]
     Country,
     #[error("{0}")]
     SmsLimit(crate::quota::OverLimit),
+}
+
+/// "Codice errato", and how many tries are left, in words that agree with the number.
+fn wrong_code_message(left: u32) -> String {
+    match left {
+        0 => "Codice errato: nessun tentativo rimasto, chiedi un nuovo codice.".into(),
+        1 => "Codice errato: resta 1 tentativo.".into(),
+        n => format!("Codice errato: restano {n} tentativi."),
+    }
 }
 
 impl Challenge {
@@ -205,6 +220,13 @@ impl Challenge {
 
     pub fn code(&self, key: &SecretKey) -> OneTimeCode {
         key.one_time_code(&self.binding())
+    }
+
+    /// Whether `typed` is the code this challenge already approved: an identical repeat of
+    /// a success, answered as the first one was.
+    pub fn approved_with(&self, typed: &str, key: &SecretKey) -> bool {
+        self.status == ChallengeStatus::Approved
+            && OneTimeCode::parse(typed).is_some_and(|t| t.matches(&self.code(key)))
     }
 
     /// Checks a typed code. Returns the challenge as it must be stored (a wrong try counts,

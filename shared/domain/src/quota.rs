@@ -45,7 +45,7 @@ pub struct SendLog {
 
 /// A send refused by a limit; the next one is allowed after `retry_after_seconds`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("limite di invii SMS raggiunto: riprova tra {retry_after_seconds} secondi")]
+#[error("Limite di invii SMS raggiunto: riprova tra {}.", crate::text::wait_in_words(*retry_after_seconds))]
 pub struct OverLimit {
     pub scope: QuotaScope,
     pub retry_after_seconds: i64,

@@ -18,7 +18,7 @@ impl AccountId {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-_.@:".contains(&b))
         {
-            return Err("identificativo account non valido");
+            return Err("Identificativo dell'account non valido.");
         }
         Ok(Self(input.to_owned()))
     }
@@ -38,7 +38,7 @@ pub fn parse_username(input: &str) -> Result<String, &'static str> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b))
     {
-        return Err("username non valido: da 1 a 64 tra lettere, cifre e . - _ @");
+        return Err("Username non valido: da 1 a 64 caratteri tra lettere, cifre e . - _ @.");
     }
     Ok(name.to_owned())
 }

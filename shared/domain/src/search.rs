@@ -24,9 +24,9 @@ pub struct HolderQuery {
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum QueryError {
-    #[error("indicare almeno un criterio di ricerca")]
+    #[error("Indica almeno un criterio di ricerca.")]
     NoCriterion,
-    #[error("criteri di ricerca non validi")]
+    #[error("Criteri di ricerca non validi.")]
     Invalid(FieldErrors),
 }
 
@@ -62,9 +62,9 @@ impl HolderQuery {
         let name_prefix = |v: &str| {
             let key = search_key(v);
             match key.chars().count() {
-                0 => Err("indicare almeno una lettera"),
+                0 => Err("Indica almeno una lettera."),
                 1..=100 => Ok(key),
-                _ => Err("testo di ricerca troppo lungo"),
+                _ => Err("Testo di ricerca troppo lungo: al massimo 100 caratteri."),
             }
         };
         q.id = criterion!("id", HolderId::parse);
@@ -221,6 +221,51 @@ impl SearchIndex {
     }
 }
 
+/// Which holders are the same person or company as another in the same role: the same
+/// tipo, and the same codice fiscale (a privato, a libero professionista) or partita IVA
+/// (an azienda). Resellers keep one profile per person and role; a privato who is also a
+/// libero professionista has one of each.
+pub struct FiscalIdentity {
+    tipo: Tipo,
+    code: String,
+}
+
+impl FiscalIdentity {
+    pub fn of(holder: &Holder) -> Option<Self> {
+        let code = if holder.tipo.is_natural_person() {
+            holder.codice_fiscale.as_ref()?.as_str().to_owned()
+        } else {
+            holder.partita_iva.as_ref()?.as_str().to_owned()
+        };
+        Some(Self {
+            tipo: holder.tipo,
+            code,
+        })
+    }
+
+    /// The search (one index read) whose results hold every such holder.
+    pub fn query(&self) -> HolderQuery {
+        let mut q = HolderQuery::default();
+        if self.tipo.is_natural_person() {
+            q.codice_fiscale = CodiceFiscale::parse(&self.code).ok();
+        } else {
+            q.partita_iva = PartitaIva::parse(&self.code).ok();
+        }
+        q
+    }
+
+    /// Whether a search result is the same person or company in the same role (an
+    /// azienda whose legal representative has this codice fiscale is not).
+    pub fn matches(&self, h: &HolderSummary) -> bool {
+        let code = if self.tipo.is_natural_person() {
+            &h.codice_fiscale
+        } else {
+            &h.partita_iva
+        };
+        h.tipo == self.tipo && code.as_deref() == Some(&self.code)
+    }
+}
+
 /// What a search result row shows, and all a filter needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HolderSummary {
@@ -283,7 +328,7 @@ impl PageRequest {
                 _ => {
                     return Err(FieldErrors::one(
                         "page_size",
-                        format!("un numero da 1 a {}", Self::MAX_SIZE),
+                        format!("Indica un numero da 1 a {}.", Self::MAX_SIZE),
                     ));
                 }
             },
@@ -293,7 +338,10 @@ impl PageRequest {
             .filter(|c| !c.is_empty())
             .map(str::to_owned);
         if cursor.as_ref().is_some_and(|c| c.len() > 1024) {
-            return Err(FieldErrors::one("cursor", "cursore non valido"));
+            return Err(FieldErrors::one(
+                "cursor",
+                "Cursore non valido: usa il next_cursor dell'ultima pagina.",
+            ));
         }
         Ok(Self { size, cursor })
     }

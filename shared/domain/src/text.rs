@@ -36,6 +36,24 @@ pub fn compact_code(input: &str) -> String {
         .collect()
 }
 
+/// A wait as a person reads it: "45 secondi", "1 minuto", "3 ore e 5 minuti".
+pub fn wait_in_words(seconds: i64) -> String {
+    let plural = |n: i64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    if seconds < 60 {
+        return plural(seconds.max(1), "secondo", "secondi");
+    }
+    let minutes = (seconds + 59) / 60;
+    match (minutes / 60, minutes % 60) {
+        (0, m) => plural(m, "minuto", "minuti"),
+        (h, 0) => plural(h, "ora", "ore"),
+        (h, m) => format!(
+            "{} e {}",
+            plural(h, "ora", "ore"),
+            plural(m, "minuto", "minuti")
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +63,16 @@ mod tests {
         assert_eq!(fold("  Nicolò   d'Àlessandro "), "NICOLO D'ALESSANDRO");
         assert_eq!(search_key("Caffè #1"), "CAFFE 1");
         assert_eq!(compact_code(" dts ttd\t90a01 "), "DTSTTD90A01");
+    }
+
+    #[test]
+    fn waits_read_as_words() {
+        assert_eq!(wait_in_words(1), "1 secondo");
+        assert_eq!(wait_in_words(45), "45 secondi");
+        assert_eq!(wait_in_words(60), "1 minuto");
+        assert_eq!(wait_in_words(61), "2 minuti");
+        assert_eq!(wait_in_words(3600), "1 ora");
+        assert_eq!(wait_in_words(3 * 3600 + 300), "3 ore e 5 minuti");
+        assert_eq!(wait_in_words(3600 + 60), "1 ora e 1 minuto");
     }
 }

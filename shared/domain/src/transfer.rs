@@ -23,7 +23,7 @@ impl TransferId {
             || !id.bytes().all(|b| b.is_ascii_digit())
             || id.starts_with('0')
         {
-            return Err("identificativo richiesta non valido");
+            return Err("Identificativo della richiesta non valido.");
         }
         Ok(Self(id.to_owned()))
     }
@@ -105,7 +105,7 @@ impl ItemRef {
     pub fn parse(kind: ItemKind, id: &str) -> Result<Self, &'static str> {
         let id = match kind {
             ItemKind::Mailbox => EmailAddress::parse(id)
-                .map_err(|_| "indirizzo PEC non valido")?
+                .map_err(|_| "Indirizzo PEC non valido.")?
                 .as_str()
                 .to_lowercase(),
             ItemKind::Domain => {
@@ -119,7 +119,7 @@ impl ItemRef {
                 };
                 if name.len() > 253 || name.split('.').count() < 2 || !name.split('.').all(label_ok)
                 {
-                    return Err("nome di dominio non valido");
+                    return Err("Nome di dominio non valido.");
                 }
                 name
             }
@@ -131,6 +131,25 @@ impl ItemRef {
         match self.kind {
             ItemKind::Mailbox => format!("casella {}", self.id),
             ItemKind::Domain => format!("dominio {}", self.id),
+        }
+    }
+
+    /// The label to start a sentence with ("Casella info@… ").
+    pub fn title(&self) -> String {
+        let label = self.label();
+        let mut chars = label.chars();
+        chars
+            .next()
+            .map(|c| c.to_uppercase().chain(chars).collect())
+            .unwrap_or_default()
+    }
+
+    /// The form of a word that agrees with the item's noun: casella is feminine, dominio
+    /// masculine ("attiva" / "attivo").
+    pub fn agrees<'a>(&self, masculine: &'a str, feminine: &'a str) -> &'a str {
+        match self.kind {
+            ItemKind::Mailbox => feminine,
+            ItemKind::Domain => masculine,
         }
     }
 }
@@ -348,19 +367,35 @@ fn is_zero(n: &u32) -> bool {
 /// Why a request takes no more steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Closed {
-    #[error("la richiesta è scaduta: la pratica è stata annullata")]
+    #[error(
+        "La richiesta è scaduta: non è stata completata entro 5 giorni e la pratica è stata annullata. Per procedere serve una nuova richiesta."
+    )]
     DeadlinePassed,
-    #[error("la richiesta è già conclusa ({0:?})")]
+    /// The initiator never verified their mobile: the draft lapsed after 24 hours.
+    #[error(
+        "La richiesta non è mai partita: il richiedente non ha verificato il cellulare entro 24 ore e la bozza è scaduta. Per procedere serve una nuova richiesta."
+    )]
+    DraftLapsed,
+    #[error("La richiesta è già conclusa: nessuna modifica è possibile.")]
     Ended(TransferStatus),
 }
 
 impl Transfer {
+    /// Whether the request was ever opened (the initiator verified their mobile).
+    pub fn was_opened(&self) -> bool {
+        self.progress.initiator.contains(&Step::Sms)
+    }
+
     /// Whether a step may be taken at `now`: not after an ending, not at or past the deadline.
     pub fn accepts_steps(&self, now: Timestamp) -> Result<(), Closed> {
         if self.status == TransferStatus::Expired
             || (!self.status.is_ended() && now >= self.deadline)
         {
-            return Err(Closed::DeadlinePassed);
+            return Err(if self.was_opened() {
+                Closed::DeadlinePassed
+            } else {
+                Closed::DraftLapsed
+            });
         }
         if self.status.is_ended() {
             return Err(Closed::Ended(self.status));
@@ -368,8 +403,6 @@ impl Transfer {
         Ok(())
     }
 
-    /// The store's TTL for the request and what belongs to it: the deadline while it runs,
-    /// the end of retention once ended.
     /// The request as every read shows it at `now`: from the second of its deadline a
     /// running request is `expired`, whether or not the expirer has ended it yet.
     pub fn seen_at(&self, now: Timestamp) -> Transfer {
@@ -387,6 +420,8 @@ impl Transfer {
         self.status.is_ended() && self.retain_until.is_some_and(|until| until <= now)
     }
 
+    /// The store's TTL for the request and what belongs to it: the deadline while it runs,
+    /// the end of retention once ended.
     pub fn ttl(&self) -> Timestamp {
         self.retain_until.unwrap_or(self.deadline)
     }

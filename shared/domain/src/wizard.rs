@@ -3,7 +3,6 @@
 //! request comes out, and what an ending or an opening causes is computed here too, so
 //! every adapter applies the very same effects.
 
-use crate::holder::Tipo;
 use crate::otp::{Channel, Party};
 use crate::outbox::{Message, OutboxMessage};
 use crate::records::{Mailbox, Operation, OperationKind, Outcome};
@@ -125,20 +124,20 @@ pub enum StepError {
     #[error(transparent)]
     Closed(#[from] Closed),
     #[error("{0}")]
-    Phase(&'static str),
-    #[error("passaggio non previsto ora: il prossimo è {0}")]
+    Phase(String),
+    #[error("Questo passaggio non è ancora il tuo: prima serve {0}.")]
     OutOfOrder(&'static str),
-    #[error("passaggio già completato")]
+    #[error("Passaggio già completato.")]
     AlreadyDone,
     #[error("{0}")]
     Decisions(String),
-    #[error("condizioni obbligatorie non accettate: {0}")]
+    #[error("Per proseguire accetta le condizioni obbligatorie: {0}.")]
     MissingConditions(String),
-    #[error("condizione sconosciuta: {0}")]
+    #[error("Condizione sconosciuta: «{0}» non è tra quelle di questo contratto.")]
     UnknownCondition(String),
-    #[error("accesso con un account diverso da quello indicato dal richiedente")]
+    #[error("Per completare la richiesta accedi con lo username indicato dal richiedente.")]
     WrongAccount,
-    #[error("la scadenza non è ancora passata")]
+    #[error("La scadenza non è ancora passata.")]
     NotOverdue,
 }
 
@@ -172,7 +171,7 @@ impl Transfer {
                 if matches!(self.management, Management::HandOver { .. }) {
                     steps.push(Step::Login);
                 }
-                if self.new_holder_card.tipo != Tipo::Privato {
+                if !self.new_holder_card.tipo.is_natural_person() {
                     steps.push(Step::HolderData);
                 }
                 steps.extend([Step::Contract, Step::Sms, Step::Email]);
@@ -189,7 +188,11 @@ impl Transfer {
         }
     }
 
+    /// The steps a party still has to take; none once the request has ended.
     pub fn steps_left(&self, party: Party) -> Vec<Step> {
+        if self.status.is_ended() {
+            return Vec::new();
+        }
         let done = self.steps_done(party);
         self.steps(party)
             .into_iter()
@@ -201,8 +204,10 @@ impl Transfer {
         self.steps_left(party).first().copied()
     }
 
+    /// Whether the party has taken every one of its steps (whatever the status).
     pub fn finished(&self, party: Party) -> bool {
-        self.next_step(party).is_none()
+        let done = self.steps_done(party);
+        self.steps(party).iter().all(|s| done.contains(s))
     }
 
     fn done_mut(&mut self, party: Party) -> &mut Vec<Step> {
@@ -230,7 +235,7 @@ impl Transfer {
         }
         self.expect_phase(party)?;
         if !self.steps(party).contains(&step) {
-            return Err(StepError::Phase("Questa parte non verifica questo canale."));
+            return Err(StepError::Phase(self.not_for_party(party, step)));
         }
         match self.next_step(party) {
             Some(next) if next == step => Ok(()),
@@ -243,10 +248,37 @@ impl Transfer {
         match (party, self.status) {
             (Party::Initiator, TransferStatus::Draft) => Ok(()),
             (Party::Initiator, _) => Err(StepError::Phase(
-                "La richiesta è già aperta: il numero del richiedente è già verificato.",
+                "La richiesta è già aperta: il tuo cellulare è già verificato e ora tocca ai titolari.".into(),
             )),
             (_, TransferStatus::Open) => Ok(()),
-            _ => Err(StepError::Phase("La richiesta non è ancora aperta.")),
+            _ => Err(StepError::Phase(
+                "La richiesta non è ancora aperta: il richiedente deve prima verificare il suo cellulare. Riceverai un'email quando potrai procedere.".into(),
+            )),
+        }
+    }
+
+    /// Why `step` is not one of `party`'s, and what the person should do instead.
+    fn not_for_party(&self, party: Party, step: Step) -> String {
+        let why = match (party, step) {
+            (_, Step::Login) => {
+                "L'accesso con lo username serve solo al nuovo titolare quando il richiedente gli affida la gestione degli elementi: in questa richiesta non devi farlo."
+            }
+            (Party::NewHolder, Step::HolderData) => {
+                "La conferma dei dati del titolare serve solo quando il nuovo titolare è un'azienda: tu non devi farla."
+            }
+            (Party::CurrentHolder, _) => {
+                "Questo passaggio spetta al nuovo titolare: come attuale titolare tu decidi sugli elementi e verifichi il cellulare."
+            }
+            (Party::Initiator, _) => {
+                "Questo passaggio spetta ai titolari: come richiedente tu verifichi solo il tuo cellulare."
+            }
+            (Party::NewHolder, _) => "Questo passaggio non spetta al nuovo titolare.",
+        };
+        match self.next_step(party) {
+            Some(next) => format!("{why} Il tuo prossimo passaggio è {}.", step_name(next)),
+            None => {
+                format!("{why} Hai già completato i tuoi passaggi: riceverai un'email con l'esito.")
+            }
         }
     }
 
@@ -289,7 +321,7 @@ impl Transfer {
                     Action::Cancel | Action::Expire => unreachable!("handled above"),
                 };
                 if !self.steps(party).contains(&step) {
-                    return Err(StepError::Phase("Passaggio non previsto per questa parte."));
+                    return Err(StepError::Phase(self.not_for_party(party, step)));
                 }
                 if self.steps_done(party).contains(&step) {
                     return match (action, self.repeats(party, action)) {
@@ -431,14 +463,15 @@ impl Transfer {
         for d in decisions {
             if !self.items.iter().any(|i| i.item == d.item) {
                 return Err(StepError::Decisions(format!(
-                    "{} non fa parte di questa richiesta",
-                    d.item.label()
+                    "{} non fa parte di questa richiesta.",
+                    d.item.title()
                 )));
             }
             if decisions.iter().filter(|o| o.item == d.item).count() > 1 {
                 return Err(StepError::Decisions(format!(
-                    "{} indicato più di una volta",
-                    d.item.label()
+                    "{} {} più di una volta.",
+                    d.item.title(),
+                    d.item.agrees("indicato", "indicata")
                 )));
             }
         }
@@ -448,7 +481,8 @@ impl Transfer {
             .find(|i| !decisions.iter().any(|d| d.item == i.item))
         {
             return Err(StepError::Decisions(format!(
-                "manca la decisione per {}",
+                "Manca la tua decisione per {} {}.",
+                missing.item.agrees("il", "la"),
                 missing.item.label()
             )));
         }
@@ -528,11 +562,11 @@ fn accept_conditions(
     {
         return Err(StepError::UnknownCondition(unknown.clone()));
     }
-    let missing: Vec<&str> = rules
+    let missing: Vec<String> = rules
         .conditions
         .iter()
         .filter(|c| c.required && !ids.contains(&c.id))
-        .map(|c| c.id.as_str())
+        .map(|c| format!("«{}»", c.title))
         .collect();
     if !missing.is_empty() {
         return Err(StepError::MissingConditions(missing.join(", ")));

@@ -208,7 +208,7 @@ async function start() {
   try {
     await completeOidcLogin(config, '/');
   } catch {
-    show(main, notice('error', "Accesso non riuscito: riprovare."));
+    show(main, notice('error', "Accesso non riuscito: riprova."));
   }
   if (!accountToken()) {
     await drawLogin();

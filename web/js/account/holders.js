@@ -1,7 +1,7 @@
 // "I tuoi titolari": the search of seed 001 (nine criteria, 20 rows a page, "righe 1 - N di M"),
 // the detail, the change of a profile with its editable fields in yellow, and a new profile.
 
-import { query } from '../api.js';
+import { ApiError, query } from '../api.js';
 import { h, show, focus } from '../dom.js';
 import { LABELS, TIPI, changes, holderDetails, holderInputs, tipoLabel } from '../holder-form.js';
 import { button, field, form, notice, select, showError, values } from '../ui.js';
@@ -249,13 +249,26 @@ async function create(ctx) {
     messages,
     newHolderForm(
       async (fields, f) => {
-        try {
-          const created = await ctx.api('POST', '/v1/holders', fields);
-          history.replaceState(null, '', `#/titolari/${encodeURIComponent(created.id)}`);
-          await detail(ctx, created.id, 'Operazione effettuata con successo');
-        } catch (error) {
-          showError(messages, error, f);
-        }
+        /** @param {boolean} allowDuplicate */
+        const send = async (allowDuplicate) => {
+          try {
+            const body = allowDuplicate ? { ...fields, allow_duplicate: true } : fields;
+            const created = await ctx.api('POST', '/v1/holders', body);
+            history.replaceState(null, '', `#/titolari/${encodeURIComponent(created.id)}`);
+            await detail(ctx, created.id, 'Operazione effettuata con successo');
+          } catch (error) {
+            showError(messages, error, f);
+            const existing = error instanceof ApiError ? error.problem.existing_holder_id : undefined;
+            if (existing) {
+              // The API names the profile this one would repeat: open it, or say it is meant.
+              messages.append(h('p', { class: 'actions' },
+                h('a', { href: `#/titolari/${encodeURIComponent(existing)}`, class: 'btn btn-primary' }, `Apri il titolare n. ${existing}`),
+                button('Crea comunque un secondo profilo', () => send(true), { kind: 'secondary' }),
+              ));
+            }
+          }
+        };
+        await send(false);
       },
       () => ctx.go('#/titolari'),
     ),

@@ -61,7 +61,7 @@ fn reports_every_field_error_at_once() {
             "partita_iva"
         ]
     );
-    assert_eq!(errors.get("email"), Some("campo obbligatorio"));
+    assert_eq!(errors.get("email"), Some("Campo obbligatorio."));
 }
 
 #[test]
@@ -71,7 +71,7 @@ fn codice_fiscale_must_match_the_person() {
     let errors = Holder::create(HolderId::from_number(1), &fields(input)).unwrap_err();
     assert_eq!(
         errors.get("codice_fiscale"),
-        Some("il codice fiscale non corrisponde al nome")
+        Some("Il codice fiscale non corrisponde al nome.")
     );
 }
 
@@ -135,7 +135,7 @@ fn fixed_fields_refuse_the_whole_update() {
     else {
         panic!()
     };
-    assert_eq!(errors.get("email"), Some("campo obbligatorio"));
+    assert_eq!(errors.get("email"), Some("Campo obbligatorio."));
 }
 
 #[test]
@@ -168,7 +168,7 @@ fn unknown_and_foreign_fields_are_refused() {
     let errors = Holder::create(HolderId::from_number(1), &fields(input)).unwrap_err();
     assert_eq!(
         errors.get("ragione_sociale"),
-        Some("campo non previsto per un titolare di tipo privato")
+        Some("Campo non previsto per un titolare di tipo privato.")
     );
 }
 

@@ -22,19 +22,21 @@ pub struct CodiceFiscale(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodiceFiscaleError {
-    #[error("il codice fiscale deve avere 16 caratteri")]
+    #[error("Il codice fiscale deve avere 16 caratteri.")]
     Length,
-    #[error("il codice fiscale ha un carattere non valido in posizione {0}")]
+    #[error("Il codice fiscale ha un carattere non valido in posizione {0}.")]
     Character(usize),
-    #[error("il mese di nascita nel codice fiscale non è valido")]
+    #[error("Il mese di nascita nel codice fiscale non è valido.")]
     Month,
-    #[error("il giorno di nascita nel codice fiscale non è valido")]
+    #[error("Il giorno di nascita nel codice fiscale non è valido.")]
     Day,
-    #[error("il carattere di controllo del codice fiscale è errato")]
+    #[error(
+        "Il carattere di controllo del codice fiscale è errato: controlla di averlo scritto bene."
+    )]
     CheckCharacter,
-    #[error("il codice fiscale non corrisponde al cognome")]
+    #[error("Il codice fiscale non corrisponde al cognome.")]
     Cognome,
-    #[error("il codice fiscale non corrisponde al nome")]
+    #[error("Il codice fiscale non corrisponde al nome.")]
     Nome,
 }
 

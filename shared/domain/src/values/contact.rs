@@ -6,9 +6,11 @@ use std::str::FromStr;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PhoneError {
-    #[error("numero di telefono non valido (formato internazionale, es. +39 06 1234567)")]
+    #[error(
+        "Numero di telefono non valido: scrivilo in formato internazionale, per esempio +39 06 1234567."
+    )]
     Invalid,
-    #[error("il numero non è un cellulare")]
+    #[error("Il numero non è di un cellulare.")]
     NotMobile,
 }
 
@@ -79,7 +81,7 @@ impl MobileNumber {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EmailError {
-    #[error("indirizzo email non valido")]
+    #[error("Indirizzo email non valido.")]
     Invalid,
 }
 

@@ -12,11 +12,11 @@ pub struct PartitaIva(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PartitaIvaError {
-    #[error("la partita IVA deve avere 11 cifre")]
+    #[error("La partita IVA deve avere 11 cifre.")]
     Format,
-    #[error("la partita IVA ha un codice ufficio inesistente")]
+    #[error("La partita IVA ha un codice di ufficio che non esiste: controlla le cifre 8, 9 e 10.")]
     Office,
-    #[error("la cifra di controllo della partita IVA è errata")]
+    #[error("La cifra di controllo della partita IVA è errata: controlla di averla scritta bene.")]
     CheckDigit,
 }
 
@@ -78,14 +78,27 @@ pub enum CodiceFiscaleAzienda {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodiceFiscaleAziendaError {
-    #[error("codice fiscale azienda: {0}")]
+    #[error("{}", numeric_message(.0))]
     Numerico(PartitaIvaError),
     #[error("{0}")]
     Personale(CodiceFiscaleError),
     #[error(
-        "il codice fiscale azienda deve avere 11 cifre, o 16 caratteri per una ditta individuale"
+        "Il codice fiscale dell'azienda deve avere 11 cifre, o 16 caratteri per una ditta individuale."
     )]
     Length,
+}
+
+/// An 11-digit codice fiscale follows the partita IVA's rules: its errors, named as such.
+fn numeric_message(e: &PartitaIvaError) -> &'static str {
+    match e {
+        PartitaIvaError::Format => "Il codice fiscale dell'azienda deve avere 11 cifre.",
+        PartitaIvaError::Office => {
+            "Il codice fiscale dell'azienda ha un codice di ufficio che non esiste: controlla le cifre 8, 9 e 10."
+        }
+        PartitaIvaError::CheckDigit => {
+            "La cifra di controllo del codice fiscale dell'azienda è errata: controlla di averlo scritto bene."
+        }
+    }
 }
 
 impl CodiceFiscaleAzienda {

@@ -42,11 +42,11 @@ static ISTAT: LazyLock<Istat> = LazyLock::new(|| {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlaceError {
-    #[error("sigla di provincia sconosciuta (usare la sigla ufficiale, es. RM)")]
+    #[error("Sigla di provincia sconosciuta: usa la sigla ufficiale, per esempio RM.")]
     Provincia,
-    #[error("il comune non appartiene alla provincia indicata")]
+    #[error("Il comune non appartiene alla provincia indicata.")]
     Comune,
-    #[error("il nome del paese non è valido")]
+    #[error("Il nome del paese non è valido.")]
     Nazione,
 }
 
@@ -137,9 +137,9 @@ pub struct Cap(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CapError {
-    #[error("il CAP deve avere 5 cifre")]
+    #[error("Il CAP deve avere 5 cifre.")]
     Italian,
-    #[error("il codice postale non è valido")]
+    #[error("Il codice postale non è valido.")]
     Foreign,
 }
 

@@ -6,11 +6,11 @@ use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TextError {
-    #[error("il campo è vuoto")]
+    #[error("Il campo è vuoto.")]
     Empty,
-    #[error("il testo supera i {0} caratteri")]
+    #[error("Il testo supera i {0} caratteri.")]
     TooLong(usize),
-    #[error("il testo contiene caratteri non ammessi")]
+    #[error("Il testo contiene caratteri non ammessi.")]
     Characters,
 }
 

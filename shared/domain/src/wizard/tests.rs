@@ -1,5 +1,5 @@
 use super::*;
-use crate::holder::{HolderId, Lingua};
+use crate::holder::{HolderId, Lingua, Tipo};
 use crate::records::AccountId;
 use crate::values::{EmailAddress, MobileNumber};
 use proptest::prelude::*;
@@ -103,7 +103,7 @@ fn full(t: Transfer, current: [bool; 3], new: [bool; 3]) -> Transfer {
         )
         .unwrap();
     }
-    if t.new_holder_card.tipo != Tipo::Privato {
+    if !t.new_holder_card.tipo.is_natural_person() {
         t = run(&t, Party::NewHolder, Action::ConfirmHolderData, 50).unwrap();
     }
     t = run(&t, Party::NewHolder, required(), 60).unwrap();
@@ -259,7 +259,9 @@ fn steps_keep_their_order_and_repeat_harmlessly() {
             Action::AcceptContract(vec!["privacy".into()]),
             6
         ),
-        Err(StepError::MissingConditions("condizioni-generali".into()))
+        Err(StepError::MissingConditions(
+            "«Condizioni generali di contratto del servizio PEC»".into()
+        ))
     );
     assert_eq!(
         run(
