@@ -217,7 +217,7 @@ function stepView(view, next, messages) {
         }),
       );
     default:
-      return section(h('p', {}, 'Passaggio non previsto: ricaricare la pagina.'));
+      return section(h('p', {}, 'Questa pagina non conosce il passaggio che ti aspetta: ricaricala.'));
   }
 }
 
@@ -236,7 +236,7 @@ function decisions(view, messages, section, attempt) {
       const data = new FormData(f);
       const missing = items.filter((i) => !data.get(`decision-${i.id}`));
       if (missing.length) {
-        show(messages, notice('error', `Scegliere se accettare o rifiutare: ${missing.map((i) => i.id).join(', ')}.`));
+        show(messages, notice('error', `Scegli se accettare o rifiutare: ${missing.map((i) => i.id).join(', ')}.`));
         return;
       }
       const chosen = items.map((i) => ({ item: i.id, accept: data.get(`decision-${i.id}`) === 'accept' }));

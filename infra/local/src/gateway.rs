@@ -282,7 +282,7 @@ impl Gateway {
             ),
             _ => problem(
                 400,
-                "Indicare {\"username\": \"demo\"} (lettere, cifre, '.', '-', '_').",
+                "Indica {\"username\": \"demo\"} (lettere, cifre, punto, trattino e trattino basso).",
             ),
         }
     }

@@ -40,7 +40,14 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
         .map_err(|_| ApiError::bad_request("Il corpo della richiesta non è testo UTF-8 valido."))?;
     if text.trim().is_empty() {
         return Err(ApiError::bad_request(
-            "Il corpo della richiesta è vuoto: atteso un oggetto JSON.",
+            "Il corpo della richiesta è vuoto: serve un oggetto JSON.",
+        ));
+    }
+    // Every body of this API is an object: say so, rather than report the parser's
+    // first surprise inside a list or a bare value.
+    if !text.trim_start().starts_with('{') {
+        return Err(ApiError::bad_request(
+            "Il corpo della richiesta deve essere un oggetto JSON, tra parentesi graffe.",
         ));
     }
     let mut de = serde_json::Deserializer::from_str(text);
@@ -146,14 +153,14 @@ pub(crate) fn translate_serde(message: &str) -> String {
         let found = rest.split(',').next().unwrap_or(rest);
         let expected = rest.split("expected ").nth(1).unwrap_or("");
         return format!(
-            "Tipo di valore errato: atteso {}, ricevuto {}.",
+            "Tipo di valore errato: serve {} e hai inviato {}.",
             kind_in_words(expected),
             kind_in_words(found)
         );
     }
     if let Some(rest) = message.strip_prefix("invalid value: ") {
         let expected = rest.split("expected ").nth(1).unwrap_or("");
-        return format!("Valore non ammesso: atteso {}.", kind_in_words(expected));
+        return format!("Valore non ammesso: serve {}.", kind_in_words(expected));
     }
     if message.starts_with("invalid length") {
         return "Numero di elementi non valido.".into();
@@ -171,6 +178,7 @@ fn labelled(id: &str) -> String {
         "domain" => "dominio",
         "current_holder" => "attuale titolare",
         "new_holder" => "nuovo titolare",
+        "initiator" => "richiedente",
         "sms" | "email" => return id.to_owned(),
         _ => return id.to_owned(),
     };

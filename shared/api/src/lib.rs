@@ -11,6 +11,7 @@ mod password;
 pub mod problem;
 pub mod routes;
 mod wizard;
+pub use wizard::step_error as wizard_error;
 
 use http::StatusCode;
 use lambda_http::request::RequestContext;

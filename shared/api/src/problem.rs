@@ -77,7 +77,7 @@ impl ApiError {
 
     pub fn bad_field(field: &str, message: impl Into<String>) -> Self {
         Self::BadRequest {
-            detail: "Richiesta non valida.".into(),
+            detail: "Un campo della richiesta non è valido: correggilo e riprova.".into(),
             errors: Some(FieldErrors::one(field, message)),
         }
     }

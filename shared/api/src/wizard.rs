@@ -120,7 +120,8 @@ pub(crate) fn party_view(s: &Services, t: &Transfer, party: Party) -> Value {
     view
 }
 
-pub(crate) fn step_error(e: StepError) -> ApiError {
+/// A refused wizard step as the API answers it.
+pub fn step_error(e: StepError) -> ApiError {
     match e {
         StepError::Closed(c) => ApiError::Closed(c),
         StepError::Phase(detail) => ApiError::Step {

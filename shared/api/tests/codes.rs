@@ -675,7 +675,10 @@ async fn an_undelivered_code_shows_as_such_and_may_be_resent_at_once() {
     assert!(dispatcher.dispatch(&t.id, &message.id).await.is_err());
     let (_, body) = w.code_status(&t).await;
     assert_eq!(body["items"][0]["delivery"], "failed");
-    assert_eq!(body["items"][0]["notice"], "Non consegnato: chiedi un nuovo invio.");
+    assert_eq!(
+        body["items"][0]["notice"],
+        "Non consegnato: chiedi un nuovo invio."
+    );
     assert_eq!(body["items"][0]["destination"], "+39*****001");
     w.at(5);
     assert_eq!(

@@ -299,7 +299,7 @@ async fn bad_bodies_get_a_4xx_and_write_nothing() {
         body["errors"]["nome"]
             .as_str()
             .unwrap()
-            .contains("atteso un testo"),
+            .contains("serve un testo"),
         "{body}"
     );
     let (_, body, _) = h
@@ -311,7 +311,10 @@ async fn bad_bodies_get_a_4xx_and_write_nothing() {
             Some("application/json"),
         ))
         .await;
-    assert_eq!(body["errors"]["nomee"], "Campo sconosciuto: toglilo dalla richiesta.", "{body}");
+    assert_eq!(
+        body["errors"]["nomee"], "Campo sconosciuto: toglilo dalla richiesta.",
+        "{body}"
+    );
     assert_eq!(h.operations().await, 0, "nothing written");
     let (_, search) = h.get("/v1/holders?tipo=privato").await;
     assert_eq!(search["total"], 0);

@@ -301,9 +301,9 @@ pub struct Holder {
 /// What an update was refused for.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum UpdateError {
-    #[error("campi non modificabili")]
+    #[error("Campi non modificabili.")]
     Fixed(FieldErrors),
-    #[error("dati non validi")]
+    #[error("Dati non validi.")]
     Invalid(FieldErrors),
 }
 

@@ -38,7 +38,9 @@ pub fn parse_username(input: &str) -> Result<String, &'static str> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b))
     {
-        return Err("Username non valido: da 1 a 64 caratteri tra lettere, cifre e . - _ @.");
+        return Err(
+            "Username non valido: da 1 a 64 caratteri tra lettere, cifre, punto, trattino, trattino basso e chiocciola.",
+        );
     }
     Ok(name.to_owned())
 }

@@ -535,9 +535,9 @@ pub struct PasswordResetToken {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ResetTokenError {
-    #[error("link non valido")]
+    #[error("Link non valido.")]
     Invalid,
-    #[error("il link è scaduto: era valido 24 ore")]
+    #[error("Il link è scaduto: era valido 24 ore.")]
     Expired,
 }
 

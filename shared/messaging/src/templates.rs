@@ -252,8 +252,13 @@ pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
                 .map(|s| step_words(*s, *username, lingua))
                 .collect();
             let (subject, body, label) = if en {
-                let who = from.map_or("A reseller".to_owned(), |f| f.to_owned());
+                let who = from.map_or("The account managing these services".to_owned(), |f| {
+                    f.to_owned()
+                });
                 let opening = match (party, other) {
+                    (Party::NewHolder, None) => format!(
+                        "{who} proposes that you become the new holder of the following services:"
+                    ),
                     (Party::NewHolder, Some(other)) => format!(
                         "{who} proposes that you become the new holder of the following services, now held by {other}:"
                     ),
@@ -262,7 +267,7 @@ pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
                         role(*party, lingua)
                     ),
                     _ => format!(
-                        "{who} has requested the change of holder of the following services, in which you are {}:",
+                        "{who} has requested the change of holder of the following services, of which you are {}:",
                         role(*party, lingua)
                     ),
                 };
@@ -285,10 +290,13 @@ pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
                     "Manage the request",
                 )
             } else {
-                let who = from.map_or("Un rivenditore".to_owned(), |f| f.to_owned());
+                let who = from.map_or("Chi gestisce questi servizi".to_owned(), |f| f.to_owned());
                 let opening = match (party, other) {
                     (Party::NewHolder, Some(other)) => format!(
                         "{who} propone che tu diventi il nuovo titolare dei seguenti servizi, oggi intestati a {other}:"
+                    ),
+                    (Party::NewHolder, None) => format!(
+                        "{who} propone che tu diventi il nuovo titolare dei seguenti servizi:"
                     ),
                     (_, Some(other)) => format!(
                         "{who} ha richiesto il cambio titolare dei seguenti servizi, di cui sei {}; il nuovo titolare proposto è {other}:",
@@ -453,20 +461,20 @@ pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
                     if *draft {
                         if en {
                             format!(
-                                "The request {transfer} was not confirmed with the code sent to your mobile by {when} (24 hours after it was created) and has been cancelled; no holder was contacted. These services stay as they were:"
+                                "The request {transfer} was not confirmed with the code sent to your mobile by {when} (Rome time, 24 hours after it was created) and has been cancelled; no holder was contacted. These services stay as they were:"
                             )
                         } else {
                             format!(
-                                "La richiesta {transfer} non è stata confermata con il codice inviato al tuo cellulare entro il {when} (24 ore dalla creazione) ed è stata annullata; nessun titolare è stato contattato. Questi servizi restano invariati:"
+                                "La richiesta {transfer} non è stata confermata con il codice inviato al tuo cellulare entro il {when} (ora italiana, 24 ore dalla creazione) ed è stata annullata; nessun titolare è stato contattato. Questi servizi restano invariati:"
                             )
                         }
                     } else if en {
                         format!(
-                            "The procedure (request {transfer}) was not completed by {when} and the request has been cancelled. These services stay as they were:"
+                            "The procedure (request {transfer}) was not completed by {when} (Rome time) and the request has been cancelled. These services stay as they were:"
                         )
                     } else {
                         format!(
-                            "La procedura (richiesta {transfer}) non è stata conclusa entro il {when} e la pratica è stata annullata. Questi servizi restano invariati:"
+                            "La procedura (richiesta {transfer}) non è stata conclusa entro il {when} (ora italiana) e la pratica è stata annullata. Questi servizi restano invariati:"
                         )
                     },
                     list(items),
@@ -477,34 +485,67 @@ pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
         }
         Template::PasswordReset { links, valid_until } => {
             let when = rome(*valid_until, lingua);
-            let mailboxes: Vec<String> = links.iter().map(|(m, _)| m.clone()).collect();
-            let names = mailboxes.join(", ");
-            let (subject, intro, label) = if en {
-                (
-                    format!("Set the password of {names}"),
-                    format!(
-                        "You are the new holder of {names}. Set each new password by {when}; each link works once. The mailbox keeps its rules and filters: check that none hides or moves messages."
-                    ),
-                    "Set the password",
-                )
+            let after = if en {
+                "The access history of the mailbox has been wiped. Its saved rules and filters stay: check that none hides messages or moves them out of the inbox."
             } else {
-                (
-                    format!("Imposta la password di {names}"),
-                    format!(
-                        "Sei il nuovo titolare di {names}. Imposta ogni nuova password entro il {when}; ogni link vale una sola volta. La casella mantiene regole e filtri salvati: verifica che nessuno nasconda o sposti i messaggi."
-                    ),
-                    "Imposta la password",
-                )
+                "Lo storico degli accessi è stato azzerato. Regole e filtri salvati restano: verifica che nessuno nasconda i messaggi o li sposti fuori dalla posta in arrivo."
             };
-            match links {
-                [(_, link)] => email(subject, vec![intro], Some((label, link)), lingua),
-                _ => {
+            match (&links[..], en) {
+                ([(mailbox, link)], false) => email(
+                    format!("Imposta la password della casella {mailbox}"),
+                    vec![
+                        format!("Sei il nuovo titolare della casella PEC {mailbox}. Per usarla imposta una nuova password entro il {when} (ora italiana): il link vale una sola volta."),
+                        "Se il link è scaduto, aprilo comunque: dalla pagina puoi chiederne uno nuovo, che arriverà a questo indirizzo email.".to_owned(),
+                        after.to_owned(),
+                    ],
+                    Some(("Imposta la password", link)),
+                    lingua,
+                ),
+                ([(mailbox, link)], true) => email(
+                    format!("Set the password of the mailbox {mailbox}"),
+                    vec![
+                        format!("You are the new holder of the PEC mailbox {mailbox}. To use it, set a new password by {when} (Rome time): the link works once."),
+                        "If the link has expired, open it anyway: the page lets you ask for a new one, sent to this email address.".to_owned(),
+                        after.to_owned(),
+                    ],
+                    Some(("Set the password", link)),
+                    lingua,
+                ),
+                (_, false) => {
                     let lines = links
                         .iter()
-                        .map(|(m, l)| format!("- {m}: {l}"))
+                        .map(|(m, l)| format!("- {m}, entro il {when} (ora italiana): {l}"))
                         .collect::<Vec<_>>()
                         .join("\n");
-                    email(subject, vec![intro, lines], None, lingua)
+                    email(
+                        format!("Imposta la password delle tue {} caselle PEC", links.len()),
+                        vec![
+                            format!("Sei il nuovo titolare di {} caselle PEC. Per ciascuna imposta una nuova password con il suo link, che vale una sola volta:", links.len()),
+                            lines,
+                            "Se un link è scaduto, aprilo comunque: dalla pagina puoi chiederne uno nuovo, che arriverà a questo indirizzo email.".to_owned(),
+                            after.to_owned(),
+                        ],
+                        None,
+                        lingua,
+                    )
+                }
+                (_, true) => {
+                    let lines = links
+                        .iter()
+                        .map(|(m, l)| format!("- {m}, by {when} (Rome time): {l}"))
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    email(
+                        format!("Set the password of your {} PEC mailboxes", links.len()),
+                        vec![
+                            format!("You are the new holder of {} PEC mailboxes. Set a new password for each with its own link, which works once:", links.len()),
+                            lines,
+                            "If a link has expired, open it anyway: the page lets you ask for a new one, sent to this email address.".to_owned(),
+                            after.to_owned(),
+                        ],
+                        None,
+                        lingua,
+                    )
                 }
             }
         }
@@ -675,8 +716,10 @@ mod tests {
                     valid_until: deadline,
                 },
                 vec![
-                    "a@pec.it: https://pec.example.it/password#token=a",
+                    "a@pec.it",
+                    "https://pec.example.it/password#token=a",
                     "b@pec.it",
+                    "28/11/2026",
                 ],
             ),
         ];

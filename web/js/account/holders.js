@@ -42,7 +42,7 @@ export function searchForm(initial, onSearch) {
     async (f) => onSearch(values(f)),
     { class: 'card search', 'aria-labelledby': 'search-title' },
     h('h2', { id: 'search-title' }, 'Parametri di ricerca'),
-    h('p', { class: 'hint' }, 'Inserire almeno un campo per ricercare tra i titolari già censiti precedentemente.'),
+    h('p', { class: 'hint' }, 'Inserisci almeno un campo per cercare tra i titolari già censiti.'),
     h(
       'div',
       { class: 'grid' },

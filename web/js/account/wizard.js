@@ -189,7 +189,7 @@ async function chooseHolder(ctx, draft) {
       const input = usernameField.querySelector('input');
       const username = input?.value.trim() ?? '';
       if (!username) {
-        show(messages, notice('error', "Indicare lo username dell'account che gestirà gli elementi."));
+        show(messages, notice('error', "Indica lo username dell'account che gestirà gli elementi."));
         input?.focus();
         return false;
       }

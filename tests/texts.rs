@@ -1,0 +1,1051 @@
+//! Every text a person reads, rendered and read: each error kind the API answers, each field
+//! message the validators give, each email and SMS in both languages. Each is checked
+//! against a list of known mistakes and the house style (sentence case, full stop, "tu"),
+//! and all of them are written to one catalogue per language (`shared/texts/it.md`,
+//! `shared/texts/en.md`) where a reviewer reads them at once. The test fails when the
+//! committed catalogue differs from what the code says: run it with
+//! `TITOLARE_UPDATE_TEXTS=1` to rewrite it, and read the diff.
+//!
+//! A second pass reads every string literal of the code and the panel for the same
+//! mistakes, so a text only some unusual path renders is not left unread either.
+
+use lambda_http::{Body, Request};
+use regex::Regex;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use titolare_api::input::{json_body, query_params};
+use titolare_api::problem::ApiError;
+use titolare_domain::holder::Holder;
+use titolare_domain::otp::{Channel, CodeError, Party};
+use titolare_domain::ports::StoreError;
+use titolare_domain::quota::{OverLimit, QuotaScope};
+use titolare_domain::secret::OneTimeCode;
+use titolare_domain::transfer::{Closed, Step, TransferStatus};
+use titolare_domain::values::*;
+use titolare_domain::{FieldErrors, HolderFields, HolderId, Lingua};
+use titolare_messaging::templates::{Rendered, Template, render};
+
+/// Known mistakes, each with what is wrong. Applied to every rendered text and to every
+/// string literal of the code and the panel.
+const MISTAKES: &[(&str, &str)] = &[
+    (r"(?i)\bil attuale\b", "«l'attuale»"),
+    (
+        r"(?i)\b(richiesta|casella|bozza|condizione) [^.:;]*\bnon (trovato|attivo|scaduto)\b",
+        "agreement: feminine noun",
+    ),
+    (
+        r"(?i)\b(casella|richiesta) [^ ]+ (indicato|trovato|attivo|scaduto)\b",
+        "agreement: feminine noun",
+    ),
+    (r"\brestano 1\b", "«resta 1»"),
+    (r"\brestano 0\b", "«nessun … rimasto»"),
+    (
+        r"\b1 (elementi|caselle|tentativi|secondi|minuti|ore|codici|domini|giorni)\b",
+        "singular after 1",
+    ),
+    (r"\batteso una\b", "«attesa una»"),
+    (
+        r"\b(riprovare|ricaricare|correggerli|toglierli|richiederne)\b",
+        "infinitive for an instruction: use «tu» (riprova, ricarica…)",
+    ),
+    (
+        r"(^|[:.] )(Indicare|Usare|Attendere|Scegliere|Inserire|Contattare|Controllare|Richiedere|indicare|usare|attendere|scegliere|inserire|contattare|controllare)\b",
+        "infinitive for an instruction: use «tu»",
+    ),
+    (r"\bun email\b", "«un'email»"),
+    (r"\bl' ", "no space after an apostrophe"),
+    (r"\bE' ", "«È»"),
+    (r"perch[eè]\b", "«perché»"),
+    (r"\bpò\b", "«po'»"),
+    (r"qual'è", "«qual è»"),
+    (
+        r"(?i)passaggio non previsto per questa parte",
+        "say what to do instead",
+    ),
+];
+
+/// Mistakes only a rendered text can show (the code itself holds serde's words and ids).
+const RENDERED_MISTAKES: &[(&str, &str)] = &[
+    (
+        r"(?i)unknown (variant|field)|missing field|invalid (type|value|length)|\bexpected\b|\binteger\b|\bstruct\b",
+        "serde's English",
+    ),
+    (r"`", "a backtick from a Rust or serde message"),
+    (r"\b(Some|None|Ok|Err)\(", "Rust's Debug output"),
+    (
+        r"libero_professionista|condizioni-generali",
+        "an id where a label is due",
+    ),
+    (r"  ", "a double space"),
+    (r" [,.:;]", "a space before punctuation"),
+    (r"[^.]\.\.(\s|$)", "a double full stop"),
+    (r"\{[a-z_0-9]*\}", "a placeholder left unfilled"),
+];
+
+/// Italian words that must not appear in an English text, and the reverse.
+const ITALIAN_IN_ENGLISH: &str = r"\b(il|della|delle|sono|non|è|tuo|tua|richiesta|casella)\b";
+const ENGLISH_IN_ITALIAN: &str = r"\b(the|your|and|you|request|mailbox|please)\b";
+
+struct Lint {
+    rules: Vec<(Regex, &'static str)>,
+    rendered: Vec<(Regex, &'static str)>,
+    found: Vec<String>,
+}
+
+impl Lint {
+    fn new() -> Self {
+        let compile = |list: &[(&str, &'static str)]| {
+            list.iter()
+                .map(|(re, why)| (Regex::new(re).unwrap(), *why))
+                .collect()
+        };
+        Self {
+            rules: compile(MISTAKES),
+            rendered: compile(RENDERED_MISTAKES),
+            found: Vec::new(),
+        }
+    }
+
+    fn source(&mut self, place: &str, text: &str) {
+        for (re, why) in &self.rules {
+            if re.is_match(text) {
+                self.found.push(format!("{place}: {why}: {text:?}"));
+            }
+        }
+    }
+
+    fn rendered(&mut self, place: &str, text: &str) {
+        self.source(place, text);
+        for (re, why) in &self.rendered {
+            if re.is_match(text) {
+                self.found.push(format!("{place}: {why}: {text:?}"));
+            }
+        }
+    }
+
+    /// A detail or field message: also a sentence, capital first, full stop last.
+    fn sentence(&mut self, place: &str, text: &str) {
+        self.rendered(place, text);
+        let first = text.chars().next().unwrap_or(' ');
+        if !(first.is_uppercase() || first.is_ascii_digit() || first == '«') {
+            self.found
+                .push(format!("{place}: not in sentence case: {text:?}"));
+        }
+        if !text.ends_with(['.', '?', '!']) {
+            self.found
+                .push(format!("{place}: no full stop at the end: {text:?}"));
+        }
+    }
+
+    fn language(&mut self, place: &str, text: &str, lingua: Lingua) {
+        let (pattern, why) = match lingua {
+            Lingua::En => (ITALIAN_IN_ENGLISH, "Italian in the English text"),
+            Lingua::It => (ENGLISH_IN_ITALIAN, "English in the Italian text"),
+        };
+        // Addresses, links and the signature name things, they do not speak.
+        let words: String = text
+            .split_whitespace()
+            .filter(|w| !w.contains('@') && !w.contains("://") && !w.contains('.'))
+            .collect::<Vec<_>>()
+            .join(" ");
+        if let Some(m) = Regex::new(pattern).unwrap().find(&words) {
+            self.found
+                .push(format!("{place}: {why} ({:?}): {text:?}", m.as_str()));
+        }
+    }
+}
+
+// ---- every error kind ------------------------------------------------------------------
+
+/// The name of each kind of error; a new variant fails to compile here until it has a
+/// sample below.
+fn kind(e: &ApiError) -> &'static str {
+    match e {
+        ApiError::Unauthorized => "Unauthorized",
+        ApiError::NotFound(_) => "NotFound",
+        ApiError::MethodNotAllowed(_) => "MethodNotAllowed",
+        ApiError::BadRequest { .. } => "BadRequest",
+        ApiError::UnsupportedMediaType => "UnsupportedMediaType",
+        ApiError::PayloadTooLarge => "PayloadTooLarge",
+        ApiError::Validation(_) => "Validation",
+        ApiError::FixedFields(_) => "FixedFields",
+        ApiError::IdempotencyKeyReused => "IdempotencyKeyReused",
+        ApiError::Store(_) => "Store",
+        ApiError::InvalidLink => "InvalidLink",
+        ApiError::Closed(_) => "Closed",
+        ApiError::Code(_) => "Code",
+        ApiError::Conflict(_) => "Conflict",
+        ApiError::Step { .. } => "Step",
+        ApiError::Busy(_) => "Busy",
+        ApiError::InvalidResetLink => "InvalidResetLink",
+        ApiError::ExpiredResetLink => "ExpiredResetLink",
+        ApiError::DuplicateHolder { .. } => "DuplicateHolder",
+    }
+}
+const KINDS: usize = 19;
+
+fn code_error_name(e: &CodeError) -> &'static str {
+    match e {
+        CodeError::AlreadyApproved => "AlreadyApproved",
+        CodeError::TooManySends(_) => "TooManySends",
+        CodeError::TooSoon(_) => "TooSoon",
+        CodeError::NoCode => "NoCode",
+        CodeError::Expired => "Expired",
+        CodeError::TooManyAttempts => "TooManyAttempts",
+        CodeError::Wrong(_) => "Wrong",
+        CodeError::Format => "Format",
+        CodeError::Channel(_) => "Channel",
+        CodeError::Country => "Country",
+        CodeError::SmsLimit(_) => "SmsLimit",
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Probe {
+    channel: Channel,
+    count: u32,
+    items: Vec<String>,
+    party: Party,
+    flag: bool,
+}
+
+fn json_request(content_type: &str, body: Body) -> Request {
+    http::Request::builder()
+        .method("POST")
+        .uri("/v1/probe")
+        .header("content-type", content_type)
+        .body(body)
+        .unwrap()
+}
+
+/// What the JSON parser and the query reader answer for each kind of bad input.
+fn bad_inputs() -> Vec<(String, ApiError)> {
+    let bodies: &[(&str, &str)] = &[
+        ("syntax", r#"{"channel": "#),
+        (
+            "trailing text",
+            r#"{"channel": "sms", "count": 1, "items": [], "party": "new_holder", "flag": true} x"#,
+        ),
+        ("empty", ""),
+        ("unknown field", r#"{"chanel": "sms"}"#),
+        ("missing field", r#"{"channel": "sms"}"#),
+        (
+            "unknown value",
+            r#"{"channel": "fax", "count": 1, "items": [], "party": "new_holder", "flag": true}"#,
+        ),
+        (
+            "unknown party",
+            r#"{"channel": "sms", "count": 1, "items": [], "party": "x", "flag": true}"#,
+        ),
+        (
+            "text for a number",
+            r#"{"channel": "sms", "count": "1", "items": [], "party": "new_holder", "flag": true}"#,
+        ),
+        (
+            "negative number",
+            r#"{"channel": "sms", "count": -1, "items": [], "party": "new_holder", "flag": true}"#,
+        ),
+        (
+            "object for a list",
+            r#"{"channel": "sms", "count": 1, "items": {}, "party": "new_holder", "flag": true}"#,
+        ),
+        (
+            "text for a boolean",
+            r#"{"channel": "sms", "count": 1, "items": [], "party": "new_holder", "flag": "yes"}"#,
+        ),
+        (
+            "number for a text",
+            r#"{"channel": "sms", "count": 1, "items": [5], "party": "new_holder", "flag": true}"#,
+        ),
+        ("list for the body", "[1, 2]"),
+        ("duplicate field", r#"{"channel": "sms", "channel": "sms"}"#),
+    ];
+    let mut out: Vec<(String, ApiError)> = bodies
+        .iter()
+        .filter_map(|(name, body)| {
+            json_body::<Probe>(&json_request(
+                "application/json",
+                Body::Text((*body).into()),
+            ))
+            .err()
+            .map(|e| (format!("body: {name}"), e))
+        })
+        .collect();
+    let not_utf8 = json_request("application/json", Body::Binary(vec![0xff, 0xfe]));
+    out.push((
+        "body: not UTF-8".into(),
+        json_body::<Probe>(&not_utf8).err().unwrap(),
+    ));
+    let text = json_request("text/plain", Body::Text("{}".into()));
+    out.push((
+        "body: not JSON".into(),
+        json_body::<Probe>(&text).err().unwrap(),
+    ));
+    let big = json_request("application/json", Body::Text(" ".repeat(70_000)));
+    out.push((
+        "body: too large".into(),
+        json_body::<Probe>(&big).err().unwrap(),
+    ));
+    for (name, uri) in [
+        ("query: unknown parameter", "/v1/probe?colore=blu"),
+        (
+            "query: repeated parameter",
+            "/v1/probe?page_size=1&page_size=2",
+        ),
+        ("query: bad escape", "/v1/probe?cognome=%FF"),
+    ] {
+        let req: Request = http::Request::builder().uri(uri).body(Body::Empty).unwrap();
+        out.push((
+            name.into(),
+            query_params(&req, &["page_size", "cursor"]).err().unwrap(),
+        ));
+    }
+    out
+}
+
+/// Every field message a new holder can get, from real bad input.
+fn holder_field_errors() -> Vec<(String, FieldErrors)> {
+    let cases: &[(&str, &str)] = &[
+        ("privato: nothing but tipo", r#"{"tipo": "privato"}"#),
+        ("tipo unknown", r#"{"tipo": "marziano"}"#),
+        (
+            "privato: wrong values",
+            r#"{"tipo": "Privato", "nome": "Mario", "cognome": "Rossi", "codice_fiscale": "RSSMRA80A01H501X", "ragione_sociale": "X", "indirizzo": " ", "cap": "1234", "provincia": "ZZ", "comune": "Roma", "cellulare": "+39 06 1234567", "telefono": "12", "email": "mario@", "lingua": "fr"}"#,
+        ),
+        (
+            "azienda: bad codes",
+            r#"{"tipo": "azienda", "ragione_sociale": "Test S.r.l.", "partita_iva": "12345678901", "codice_fiscale_azienda": "1234", "indirizzo": "Via Roma 1", "cap": "00100", "provincia": "RM", "comune": "Milano", "cellulare": "+393331234567", "email": "a@b.it"}"#,
+        ),
+        (
+            "abroad with a provincia",
+            r#"{"tipo": "privato", "nome": "Mario", "cognome": "Rossi", "codice_fiscale": "RSSMRA80A41H501Y", "indirizzo": "Rue 1", "cap": "75001", "nazione": "Francia", "provincia": "RM", "comune": "Parigi", "cellulare": "+393331234567", "email": "a@b.it"}"#,
+        ),
+    ];
+    cases
+        .iter()
+        .map(|(name, body)| {
+            let fields: HolderFields = serde_json::from_str(body).unwrap();
+            let errors = Holder::create(HolderId::from_number(1), &fields)
+                .err()
+                .unwrap_or_else(|| panic!("{name} should be refused"));
+            (format!("holder: {name}"), errors)
+        })
+        .collect()
+}
+
+/// Every message of the value parsers, variant by variant.
+fn value_messages() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut add = |name: &str, e: &dyn std::fmt::Display| out.push((name.into(), e.to_string()));
+    for e in [
+        CodiceFiscaleError::Length,
+        CodiceFiscaleError::Character(7),
+        CodiceFiscaleError::Month,
+        CodiceFiscaleError::Day,
+        CodiceFiscaleError::CheckCharacter,
+        CodiceFiscaleError::Cognome,
+        CodiceFiscaleError::Nome,
+    ] {
+        add(&format!("CodiceFiscaleError::{e:?}"), &e);
+    }
+    for e in [
+        PartitaIvaError::Format,
+        PartitaIvaError::Office,
+        PartitaIvaError::CheckDigit,
+    ] {
+        add(&format!("PartitaIvaError::{e:?}"), &e);
+        let company = CodiceFiscaleAziendaError::Numerico(e.clone());
+        add(
+            &format!("CodiceFiscaleAziendaError::Numerico({e:?})"),
+            &company,
+        );
+    }
+    add(
+        "CodiceFiscaleAziendaError::Personale",
+        &CodiceFiscaleAziendaError::Personale(CodiceFiscaleError::Length),
+    );
+    add(
+        "CodiceFiscaleAziendaError::Length",
+        &CodiceFiscaleAziendaError::Length,
+    );
+    for e in [
+        PlaceError::Provincia,
+        PlaceError::Comune,
+        PlaceError::Nazione,
+    ] {
+        add(&format!("PlaceError::{e:?}"), &e);
+    }
+    for e in [CapError::Italian, CapError::Foreign] {
+        add(&format!("CapError::{e:?}"), &e);
+    }
+    for e in [
+        TextError::Empty,
+        TextError::TooLong(200),
+        TextError::Characters,
+    ] {
+        add(&format!("TextError::{e:?}"), &e);
+    }
+    for e in [PhoneError::Invalid, PhoneError::NotMobile] {
+        add(&format!("PhoneError::{e:?}"), &e);
+    }
+    add("EmailError::Invalid", &EmailError::Invalid);
+    add(
+        "Tipo::parse",
+        &titolare_domain::Tipo::parse("x").unwrap_err(),
+    );
+    add("HolderId::parse", &HolderId::parse("x").unwrap_err());
+    add(
+        "parse_username",
+        &titolare_domain::records::parse_username("").unwrap_err(),
+    );
+    add(
+        "AccountId::parse",
+        &titolare_domain::AccountId::parse("").unwrap_err(),
+    );
+    add(
+        "PageRequest::parse page_size",
+        &titolare_domain::PageRequest::parse(Some("0"), None)
+            .unwrap_err()
+            .get("page_size")
+            .unwrap(),
+    );
+    for e in [
+        titolare_domain::transfer::ItemKind::Mailbox,
+        titolare_domain::transfer::ItemKind::Domain,
+    ] {
+        let refused = titolare_domain::transfer::ItemRef::parse(e, "@@").unwrap_err();
+        add(&format!("ItemRef::parse {e:?}"), &refused);
+    }
+    out
+}
+
+fn every_error() -> Vec<(String, ApiError)> {
+    use http::StatusCode;
+    let field = |f: &str, m: &str| FieldErrors::one(f, m);
+    let mut out: Vec<(String, ApiError)> = vec![
+        ("Unauthorized".into(), ApiError::Unauthorized),
+        (
+            "MethodNotAllowed".into(),
+            ApiError::MethodNotAllowed(vec!["GET", "PATCH"]),
+        ),
+        (
+            "UnsupportedMediaType".into(),
+            ApiError::UnsupportedMediaType,
+        ),
+        ("PayloadTooLarge".into(), ApiError::PayloadTooLarge),
+        (
+            "IdempotencyKeyReused".into(),
+            ApiError::IdempotencyKeyReused,
+        ),
+        ("InvalidLink".into(), ApiError::InvalidLink),
+        ("InvalidResetLink".into(), ApiError::InvalidResetLink),
+        ("ExpiredResetLink".into(), ApiError::ExpiredResetLink),
+        (
+            "Store::Conflict".into(),
+            ApiError::Store(StoreError::Conflict),
+        ),
+        (
+            "Store::InvalidCursor".into(),
+            ApiError::Store(StoreError::InvalidCursor),
+        ),
+        (
+            "Store::Unavailable".into(),
+            ApiError::Store(StoreError::Unavailable("x".into())),
+        ),
+        (
+            "Store::Corrupt".into(),
+            ApiError::Store(StoreError::Corrupt("x".into())),
+        ),
+        (
+            "FixedFields".into(),
+            ApiError::FixedFields(field(
+                "nome",
+                "Campo non modificabile per un titolare di tipo privato.",
+            )),
+        ),
+        (
+            "Busy".into(),
+            ApiError::Busy(field(
+                "items[0]",
+                "Casella a@pec.it è già in una richiesta non conclusa, la n. 7.",
+            )),
+        ),
+        (
+            "Conflict".into(),
+            ApiError::Conflict("La scadenza non è ancora passata."),
+        ),
+        (
+            "Step".into(),
+            ApiError::Step {
+                status: StatusCode::FORBIDDEN,
+                detail:
+                    "Per completare la richiesta accedi con lo username indicato dal richiedente."
+                        .into(),
+                field: None,
+            },
+        ),
+        (
+            "DuplicateHolder (privato)".into(),
+            ApiError::DuplicateHolder {
+                existing: HolderId::from_number(19),
+                natural_person: true,
+                within: None,
+            },
+        ),
+        (
+            "DuplicateHolder (azienda, in a draft)".into(),
+            ApiError::DuplicateHolder {
+                existing: HolderId::from_number(20),
+                natural_person: false,
+                within: Some("new_holder"),
+            },
+        ),
+    ];
+    for what in [
+        "Richiesta non trovata.",
+        "Casella non trovata.",
+        "Dominio non trovato.",
+        "Titolare non trovato.",
+        "Percorso non trovato.",
+    ] {
+        out.push((format!("NotFound: {what}"), ApiError::NotFound(what)));
+    }
+    for closed in [
+        Closed::DeadlinePassed,
+        Closed::DraftLapsed,
+        Closed::Ended(TransferStatus::Completed),
+        Closed::Ended(TransferStatus::Rejected),
+        Closed::Ended(TransferStatus::Cancelled),
+    ] {
+        out.push((format!("Closed::{closed:?}"), ApiError::Closed(closed)));
+    }
+    let codes = [
+        CodeError::AlreadyApproved,
+        CodeError::TooManySends(5),
+        CodeError::TooSoon(1),
+        CodeError::TooSoon(42),
+        CodeError::NoCode,
+        CodeError::Expired,
+        CodeError::TooManyAttempts,
+        CodeError::Wrong(4),
+        CodeError::Wrong(1),
+        CodeError::Wrong(0),
+        CodeError::Format,
+        CodeError::Channel("email"),
+        CodeError::Country,
+        CodeError::SmsLimit(OverLimit {
+            scope: QuotaScope::Destination,
+            retry_after_seconds: 2520,
+        }),
+        CodeError::SmsLimit(OverLimit {
+            scope: QuotaScope::Account,
+            retry_after_seconds: 60,
+        }),
+    ];
+    let mut code_names = BTreeSet::new();
+    for e in codes {
+        code_names.insert(code_error_name(&e));
+        out.push((format!("Code::{e:?}"), ApiError::Code(e)));
+    }
+    assert_eq!(code_names.len(), 11, "every CodeError has a sample");
+    out.extend(bad_inputs());
+    for (name, errors) in holder_field_errors() {
+        out.push((name, ApiError::Validation(errors)));
+    }
+    out.extend(wizard_errors());
+    out
+}
+
+/// The wizard's refusals, from the state machine itself.
+fn wizard_errors() -> Vec<(String, ApiError)> {
+    use titolare_domain::wizard::{Action, Decision, Rules};
+    use titolare_store::conformance::{NOW, sample_draft, sample_transfer};
+    let rules = Rules::default();
+    let actor = titolare_domain::transfer::Actor::system("texts");
+    let now = jiff::Timestamp::from_second(NOW).unwrap();
+    let account = titolare_domain::AccountId::parse("texts").unwrap();
+    let open = sample_transfer(1, &account, NOW + 5 * 86_400);
+    // Nobody has decided yet: decisions are the holders' next step.
+    let mut undecided = open.clone();
+    undecided.progress = Default::default();
+    undecided.progress.initiator = open.progress.initiator.clone();
+    for item in &mut undecided.items {
+        (item.current_holder, item.new_holder) = (None, None);
+    }
+    let draft = sample_draft(2, &account, NOW + 86_400);
+    let other = titolare_domain::transfer::ItemRef::parse(
+        titolare_domain::transfer::ItemKind::Domain,
+        "altro-dominio.it",
+    )
+    .unwrap();
+    let cases: Vec<(&str, &titolare_domain::transfer::Transfer, Party, Action)> = vec![
+        (
+            "step not the party's (current holder, contract)",
+            &open,
+            Party::CurrentHolder,
+            Action::AcceptContract(vec![]),
+        ),
+        (
+            "step not the party's (login without hand_over)",
+            &open,
+            Party::NewHolder,
+            Action::Login(titolare_domain::AccountId::parse("x").unwrap()),
+        ),
+        (
+            "step out of order",
+            &open,
+            Party::NewHolder,
+            Action::Verified(Channel::Email),
+        ),
+        (
+            "initiator after opening",
+            &open,
+            Party::Initiator,
+            Action::Verified(Channel::Sms),
+        ),
+        (
+            "holder before opening",
+            &draft,
+            Party::CurrentHolder,
+            Action::Verified(Channel::Sms),
+        ),
+        (
+            "decision for an item not in the request",
+            &undecided,
+            Party::CurrentHolder,
+            Action::Decide(vec![Decision {
+                item: other,
+                accept: true,
+            }]),
+        ),
+        (
+            "decision missing",
+            &undecided,
+            Party::CurrentHolder,
+            Action::Decide(vec![]),
+        ),
+        ("not overdue", &open, Party::Initiator, Action::Expire),
+    ];
+    let mut out = Vec::new();
+    for (name, t, party, action) in cases {
+        let e = t
+            .apply(party, &action, now, &rules, &actor)
+            .err()
+            .unwrap_or_else(|| panic!("{name} should be refused"));
+        out.push((format!("wizard: {name}"), titolare_api::wizard_error(e)));
+    }
+    out
+}
+
+/// An error as the API answers it: status, type, title, detail and field messages.
+fn answer(e: ApiError) -> Value {
+    let response = e.into_response("texts");
+    let body = match response.body() {
+        Body::Text(t) => t.clone(),
+        Body::Binary(b) => String::from_utf8(b.clone()).unwrap(),
+        Body::Empty => String::new(),
+        _ => String::new(),
+    };
+    serde_json::from_str(&body).unwrap()
+}
+
+// ---- every message -----------------------------------------------------------------------
+
+fn every_message() -> Vec<(String, Lingua, Rendered)> {
+    let deadline: jiff::Timestamp = "2026-11-28T08:00:00Z".parse().unwrap();
+    let code = OneTimeCode::parse("042917").unwrap();
+    let items = vec!["teste1234@pec.it".to_owned(), "esempio-pec.it".to_owned()];
+    let one = vec!["teste1234@pec.it".to_owned()];
+    let kept = vec!["altra@pec.it".to_owned()];
+    let link = "https://pec.example.it/gestisci#token=42.nh.abc";
+    let one_link = [(
+        "teste1234@pec.it".to_owned(),
+        "https://pec.example.it/password#token=x".to_owned(),
+    )];
+    let two_links = [
+        (
+            "a@pec.it".to_owned(),
+            "https://pec.example.it/password#token=a".to_owned(),
+        ),
+        (
+            "b@pec.it".to_owned(),
+            "https://pec.example.it/password#token=b".to_owned(),
+        ),
+    ];
+    let new_holder_steps = [
+        Step::Decisions,
+        Step::Login,
+        Step::HolderData,
+        Step::Contract,
+        Step::Sms,
+        Step::Email,
+    ];
+    let mut templates: Vec<(String, Template<'_>)> = vec![
+        ("SMS code".into(), Template::CodeSms { code: &code }),
+        (
+            "Email code".into(),
+            Template::CodeEmail {
+                code: &code,
+                transfer: "42",
+            },
+        ),
+        (
+            "Invitation to the current holder".into(),
+            Template::Invitation {
+                party: Party::CurrentHolder,
+                transfer: "42",
+                items: &items,
+                deadline,
+                link,
+                from: Some("Rivendita Test S.r.l."),
+                other: Some("Test Azienda S.r.l."),
+                steps: &[Step::Decisions, Step::Sms],
+                username: None,
+            },
+        ),
+        (
+            "Invitation to the current holder, one item, no names".into(),
+            Template::Invitation {
+                party: Party::CurrentHolder,
+                transfer: "42",
+                items: &one,
+                deadline,
+                link,
+                from: None,
+                other: None,
+                steps: &[Step::Decisions, Step::Sms],
+                username: None,
+            },
+        ),
+        (
+            "Invitation to the new holder (hand_over, azienda)".into(),
+            Template::Invitation {
+                party: Party::NewHolder,
+                transfer: "42",
+                items: &items,
+                deadline,
+                link,
+                from: Some("Rivendita Test S.r.l."),
+                other: Some("testdue duetest"),
+                steps: &new_holder_steps,
+                username: Some("demo2"),
+            },
+        ),
+        (
+            "Invitation to the new holder (keep, privato)".into(),
+            Template::Invitation {
+                party: Party::NewHolder,
+                transfer: "42",
+                items: &one,
+                deadline,
+                link,
+                from: None,
+                other: None,
+                steps: &[Step::Decisions, Step::Contract, Step::Sms, Step::Email],
+                username: None,
+            },
+        ),
+        (
+            "Rejection by the new holder".into(),
+            Template::Rejection {
+                transfer: "42",
+                items: &items,
+                by: Some(Party::NewHolder),
+            },
+        ),
+        (
+            "Rejection by the current holder".into(),
+            Template::Rejection {
+                transfer: "42",
+                items: &one,
+                by: Some(Party::CurrentHolder),
+            },
+        ),
+        (
+            "Cancellation".into(),
+            Template::Cancellation {
+                transfer: "42",
+                items: &items,
+            },
+        ),
+        (
+            "Expiry".into(),
+            Template::Expiry {
+                transfer: "42",
+                items: &items,
+                deadline,
+                draft: false,
+            },
+        ),
+        (
+            "Expiry of a draft".into(),
+            Template::Expiry {
+                transfer: "42",
+                items: &one,
+                deadline,
+                draft: true,
+            },
+        ),
+        (
+            "Password, one mailbox".into(),
+            Template::PasswordReset {
+                links: &one_link,
+                valid_until: deadline,
+            },
+        ),
+        (
+            "Password, two mailboxes".into(),
+            Template::PasswordReset {
+                links: &two_links,
+                valid_until: deadline,
+            },
+        ),
+    ];
+    for party in [Party::Initiator, Party::CurrentHolder, Party::NewHolder] {
+        templates.push((
+            format!("Confirmation to {party:?}"),
+            Template::Confirmation {
+                party,
+                transfer: "42",
+                moved: &items,
+                kept: &kept,
+                handed_over_to: None,
+            },
+        ));
+    }
+    templates.push((
+        "Confirmation to Initiator (hand_over)".into(),
+        Template::Confirmation {
+            party: Party::Initiator,
+            transfer: "42",
+            moved: &one,
+            kept: &[],
+            handed_over_to: Some("rivenditore2"),
+        },
+    ));
+    let mut out = Vec::new();
+    for lingua in [Lingua::It, Lingua::En] {
+        for (name, template) in &templates {
+            out.push((name.clone(), lingua, render(template, lingua)));
+        }
+    }
+    out
+}
+
+// ---- every literal in the code and the panel ---------------------------------------------
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn files(dir: &Path, ext: &[&str], out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if path.is_dir() {
+            if !["node_modules", "vendor", "target", "tests"].contains(&name.as_str()) {
+                files(&path, ext, out);
+            }
+        } else if ext.iter().any(|e| name.ends_with(e)) && name != "tests.rs" {
+            out.push(path);
+        }
+    }
+}
+
+/// The string literals of a source file (Rust, JavaScript) or the text of an HTML page,
+/// with their line numbers; Rust test modules are left out.
+fn literals(path: &Path) -> Vec<(usize, String)> {
+    let source = std::fs::read_to_string(path).unwrap();
+    let source = match source.find("#[cfg(test)]") {
+        Some(at) if path.extension().is_some_and(|e| e == "rs") => source[..at].to_owned(),
+        _ => source,
+    };
+    let pattern = if path.extension().is_some_and(|e| e == "html") {
+        Regex::new(r">([^<>]+)<").unwrap()
+    } else {
+        Regex::new(r#""((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)'|`((?:[^`\\]|\\.)*)`"#).unwrap()
+    };
+    let mut out = Vec::new();
+    for (n, line) in source.lines().enumerate() {
+        let code = line.trim_start();
+        if code.starts_with("//") || code.starts_with('*') || code.starts_with("/*") {
+            continue;
+        }
+        for c in pattern.captures_iter(line) {
+            if let Some(m) = c.iter().skip(1).flatten().next() {
+                out.push((n + 1, m.as_str().to_owned()));
+            }
+        }
+    }
+    out
+}
+
+// ---- the test ------------------------------------------------------------------------------
+
+#[test]
+fn every_text_is_read_and_the_catalogue_is_current() {
+    let mut lint = Lint::new();
+    let mut it = String::from(
+        "# Testi per le persone — italiano\n\n\
+         Ogni testo che una persona legge, come il codice lo produce: errori dell'API \
+         (`application/problem+json`), messaggi dei campi, email e SMS. Generato da \
+         `tests/texts.rs`, che controlla ogni testo contro un elenco di errori noti; per \
+         aggiornarlo: `TITOLARE_UPDATE_TEXTS=1 cargo test -p titolare-e2e --test texts`.\n",
+    );
+    let mut en = String::from(
+        "# Texts for people — English\n\n\
+         Every email and SMS in English, as the code renders it for a holder whose `lingua` is \
+         `en` (errors and pages are Italian only). Generated by `tests/texts.rs`.\n",
+    );
+
+    it.push_str("\n## Errori dell'API\n");
+    let errors = every_error();
+    let kinds: BTreeSet<&str> = errors.iter().map(|(_, e)| kind(e)).collect();
+    assert_eq!(
+        kinds.len(),
+        KINDS,
+        "every kind of error has a sample: {kinds:?}"
+    );
+    for (name, e) in errors {
+        let body = answer(e);
+        let detail = body["detail"].as_str().unwrap();
+        let title = body["title"].as_str().unwrap();
+        lint.sentence(&format!("{name}: detail"), detail);
+        lint.rendered(&format!("{name}: title"), title);
+        let _ = write!(
+            it,
+            "\n### {name}\n\n{} `{}` — **{title}**\n\n{detail}\n",
+            body["status"],
+            body["type"].as_str().unwrap()
+        );
+        if let Some(fields) = body["errors"].as_object() {
+            it.push('\n');
+            for (field, message) in fields {
+                let message = message.as_str().unwrap();
+                lint.sentence(&format!("{name}: field {field}"), message);
+                let _ = writeln!(it, "- `{field}`: {message}");
+            }
+        }
+    }
+
+    it.push_str("\n## Messaggi dei campi\n\n");
+    for (name, message) in value_messages() {
+        lint.sentence(&name, &message);
+        let _ = writeln!(it, "- {name}: {message}");
+    }
+
+    it.push_str("\n## Email e SMS\n");
+    en.push_str("\n## Emails and SMS\n");
+    for (name, lingua, r) in every_message() {
+        let place = format!("{name} ({lingua:?})");
+        let out = if lingua == Lingua::It {
+            &mut it
+        } else {
+            &mut en
+        };
+        let _ = write!(out, "\n### {name}\n\n");
+        if !r.subject.is_empty() {
+            lint.rendered(&format!("{place}: subject"), &r.subject);
+            lint.language(&format!("{place}: subject"), &r.subject, lingua);
+            let _ = write!(out, "**{}**\n\n", r.subject);
+        }
+        for paragraph in r.text.split("\n\n") {
+            for line in paragraph.lines() {
+                lint.rendered(&format!("{place}: text"), line);
+                lint.language(&format!("{place}: text"), line, lingua);
+            }
+        }
+        let html_text = Regex::new(r"<[^>]+>").unwrap().replace_all(&r.html, "\n");
+        for line in html_text.lines().filter(|l| !l.trim().is_empty()) {
+            lint.source(&format!("{place}: html"), line);
+        }
+        let quoted: Vec<String> = r
+            .text
+            .lines()
+            .map(|l| format!("> {l}").trim_end().to_owned())
+            .collect();
+        let _ = writeln!(out, "{}", quoted.join("\n"));
+    }
+
+    let root = root();
+    let mut sources = Vec::new();
+    for dir in ["shared", "functions", "infra/local/src"] {
+        files(&root.join(dir), &[".rs"], &mut sources);
+    }
+    files(&root.join("web"), &[".js", ".html"], &mut sources);
+    sources.sort();
+    let mut read = 0;
+    for path in &sources {
+        let shown = path.strip_prefix(&root).unwrap().display().to_string();
+        if shown.contains("/conformance")
+            || shown.ends_with("testing.rs")
+            || shown.ends_with("probes.rs")
+        {
+            continue;
+        }
+        for (line, text) in literals(path) {
+            read += 1;
+            lint.source(&format!("{shown}:{line}"), &text);
+        }
+    }
+    assert!(read > 1000, "the literals were read ({read})");
+
+    assert!(
+        lint.found.is_empty(),
+        "{} texts to correct:\n{}",
+        lint.found.len(),
+        lint.found.join("\n")
+    );
+
+    let texts = root.join("shared/texts");
+    for (file, catalogue) in [("it.md", &it), ("en.md", &en)] {
+        let path = texts.join(file);
+        if std::env::var_os("TITOLARE_UPDATE_TEXTS").is_some() {
+            std::fs::create_dir_all(&texts).unwrap();
+            std::fs::write(&path, catalogue).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == *catalogue,
+            "shared/texts/{file} is not what the code says: run TITOLARE_UPDATE_TEXTS=1 cargo test -p titolare-e2e --test texts, and read the diff"
+        );
+    }
+}
+
+/// The lint finds what it is for: each rule catches a known mistake.
+#[test]
+fn the_lint_catches_the_known_mistakes() {
+    let mut lint = Lint::new();
+    for bad in [
+        "Il attuale titolare",
+        "Richiesta non trovato.",
+        "Casella a@pec.it indicato più di una volta.",
+        "Codice errato: restano 1 tentativi.",
+        "unknown variant `fax`, expected `sms` or `email`",
+        "Alcuni campi non sono validi: correggerli e riprovare.",
+        "Tipo non valido: libero_professionista.",
+        "Passaggio non previsto per questa parte.",
+    ] {
+        let before = lint.found.len();
+        lint.rendered("probe", bad);
+        assert!(lint.found.len() > before, "not caught: {bad}");
+    }
+    let before = lint.found.len();
+    lint.sentence("probe", "campo obbligatorio");
+    assert_eq!(lint.found.len(), before + 2, "case and full stop");
+    let before = lint.found.len();
+    lint.language("probe", "Your request", Lingua::It);
+    lint.language("probe", "La tua richiesta", Lingua::En);
+    assert_eq!(lint.found.len(), before + 2, "languages mixed");
+}
