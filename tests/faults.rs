@@ -63,10 +63,14 @@ impl Faulty {
             }
             let mailboxes = self
                 .store
-                .mailboxes(&account, &MailboxFilter::default(), &page)
+                .mailboxes(&account, &ItemFilter::default(), &page)
                 .await
                 .unwrap();
-            let domains = self.store.domains(&account, &page).await.unwrap();
+            let domains = self
+                .store
+                .domains(&account, &ItemFilter::default(), &page)
+                .await
+                .unwrap();
             let operations = self.store.operations(&account, &page).await.unwrap();
             all[name] = json!({
                 "requests": requests,

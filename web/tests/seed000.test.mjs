@@ -56,8 +56,18 @@ test('seed 000: a change of holder of two mailboxes and a domain, through the pa
   // Le tue email: "PEC di altri titolari", the detail and its "Cambio Titolare".
   await page.getByRole('navigation', { name: 'Sezioni' }).getByRole('link', { name: 'Le tue email' }).click();
   await page.getByLabel('PEC di altri titolari').check();
+  await page.getByRole('button', { name: 'Cerca' }).click();
   await page.getByRole('link', { name: 'teste1234@pec.it', exact: true }).waitFor();
   assert.equal(await page.getByRole('link', { name: 'demo@pec.it', exact: true }).count(), 0, 'the account\'s own mailbox is filtered out');
+  await page.getByRole('link', { name: 'Test Azienda S.r.l. (534905)' }).first().waitFor();
+  // By the start of the address, in any case.
+  await page.getByLabel('Indirizzo che inizia con').fill('FATT');
+  await page.getByRole('button', { name: 'Cerca' }).click();
+  await page.getByRole('link', { name: 'fatture.testazienda@pec.it', exact: true }).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'teste1234@pec.it', exact: true }).count(), 0, 'only addresses starting with the text');
+  await page.getByLabel('Indirizzo che inizia con').fill('');
+  await page.getByRole('button', { name: 'Cerca' }).click();
+  await page.getByRole('link', { name: 'teste1234@pec.it', exact: true }).waitFor();
   await check(page, 'mailboxes');
   await page.getByRole('link', { name: 'teste1234@pec.it', exact: true }).click();
   await page.getByRole('heading', { name: 'Dati Email' }).waitFor();

@@ -1,7 +1,7 @@
 //! One function per route; each asks the store only for the capability it needs.
 
 use crate::idempotency::{Idem, replayed};
-use crate::input::{json_body, json_body_with_flag, no_body, query_params};
+use crate::input::{json_body_with_flag, no_body, query_params};
 use crate::problem::ApiError;
 use crate::routes::{Route, RouteId};
 use crate::wizard::{self, HolderStep};
@@ -268,7 +268,8 @@ async fn update_holder<S: HolderReader + HolderWriter + ?Sized>(
     req: &Request,
 ) -> Answer {
     query_params(req, &[])?;
-    let patch: HolderFields = json_body(req)?;
+    // `allow_duplicate` is about creating a profile; an update sending it back is harmless.
+    let (patch, _): (HolderFields, bool) = json_body_with_flag(req, "allow_duplicate")?;
     let before = store
         .holder(account, &parse_holder_id(id)?)
         .await?
@@ -305,30 +306,92 @@ fn mailbox_view(mailbox: &Mailbox) -> serde_json::Value {
     value
 }
 
-async fn list_mailboxes<S: AccountReader + MailboxReader + ?Sized>(
+/// The filter of a mailbox or domain listing: `held_by_others`, `holder_id` and a prefix
+/// of the address or name (`prefix_param`).
+async fn item_filter<S: AccountReader + ?Sized>(
     store: &S,
     account: &AccountId,
-    req: &Request,
-) -> Answer {
-    no_body(req)?;
-    let params = query_params(req, &["held_by_others", "page_size", "cursor"])?;
-    let page = page_request(&params)?;
-    let held_by_others = match params.get("held_by_others").map(String::as_str) {
-        None | Some("false") => false,
-        Some("true") => true,
+    params: &BTreeMap<String, String>,
+    prefix_param: &str,
+) -> Result<ItemFilter, ApiError> {
+    let mut filter = ItemFilter::default();
+    match params.get("held_by_others").map(|v| v.trim()) {
+        None | Some("false") => {}
+        Some("true") => {
+            filter.held_by_others_than =
+                store.account(account).await?.and_then(|a| a.own_holder_id);
+        }
         Some(_) => {
             return Err(ApiError::bad_field(
                 "held_by_others",
                 "Valore non valido: indica true o false.",
             ));
         }
-    };
-    let mut filter = MailboxFilter::default();
-    if held_by_others {
-        filter.held_by_others_than = store.account(account).await?.and_then(|a| a.own_holder_id);
     }
+    if let Some(id) = params.get("holder_id").filter(|v| !v.trim().is_empty()) {
+        filter.holder_id =
+            Some(HolderId::parse(id).map_err(|e| ApiError::bad_field("holder_id", e))?);
+    }
+    if let Some(prefix) = params.get(prefix_param).map(|v| v.trim().to_lowercase()) {
+        // Part of a store key: bounded, and without the characters keys are built with.
+        if prefix.chars().count() > 253
+            || prefix.contains(['#', '/'])
+            || prefix.chars().any(char::is_control)
+        {
+            return Err(ApiError::bad_field(
+                prefix_param,
+                "Testo di ricerca non valido: al massimo 253 caratteri, senza # e /.",
+            ));
+        }
+        filter.prefix = Some(prefix).filter(|p| !p.is_empty());
+    }
+    Ok(filter)
+}
+
+/// Each listed holder's display name, read once per holder of the page.
+async fn holder_names<'a, S: HolderReader + ?Sized>(
+    store: &S,
+    account: &AccountId,
+    ids: impl Iterator<Item = &'a HolderId>,
+) -> Result<BTreeMap<HolderId, String>, ApiError> {
+    let mut names = BTreeMap::new();
+    for id in ids {
+        if names.contains_key(id) {
+            continue;
+        }
+        let name = store
+            .holder(account, id)
+            .await?
+            .map(|h| h.value.display_name())
+            .unwrap_or_default();
+        names.insert(id.clone(), name);
+    }
+    Ok(names)
+}
+
+const LIST_PARAMS: [&str; 4] = ["held_by_others", "holder_id", "page_size", "cursor"];
+
+async fn list_mailboxes<S: AccountReader + MailboxReader + HolderReader + ?Sized>(
+    store: &S,
+    account: &AccountId,
+    req: &Request,
+) -> Answer {
+    no_body(req)?;
+    let allowed: Vec<&str> = LIST_PARAMS.iter().copied().chain(["address"]).collect();
+    let params = query_params(req, &allowed)?;
+    let page = page_request(&params)?;
+    let filter = item_filter(store, account, &params, "address").await?;
     let listed = store.mailboxes(account, &filter, &page).await?;
-    let items: Vec<_> = listed.items.iter().map(mailbox_view).collect();
+    let names = holder_names(store, account, listed.items.iter().map(|m| &m.holder_id)).await?;
+    let items: Vec<_> = listed
+        .items
+        .iter()
+        .map(|m| {
+            let mut view = mailbox_view(m);
+            view["holder_name"] = names.get(&m.holder_id).cloned().into();
+            view
+        })
+        .collect();
     Ok(json(
         StatusCode::OK,
         &serde_json::json!({ "items": items, "next_cursor": listed.next_cursor }),
@@ -352,10 +415,31 @@ async fn get_mailbox(
     Ok(json(StatusCode::OK, &mailbox_view(&mailbox)))
 }
 
-async fn list_domains(store: &dyn DomainReader, account: &AccountId, req: &Request) -> Answer {
+async fn list_domains<S: AccountReader + DomainReader + HolderReader + ?Sized>(
+    store: &S,
+    account: &AccountId,
+    req: &Request,
+) -> Answer {
     no_body(req)?;
-    let page = page_request(&query_params(req, &["page_size", "cursor"])?)?;
-    Ok(json(StatusCode::OK, &store.domains(account, &page).await?))
+    let allowed: Vec<&str> = LIST_PARAMS.iter().copied().chain(["name"]).collect();
+    let params = query_params(req, &allowed)?;
+    let page = page_request(&params)?;
+    let filter = item_filter(store, account, &params, "name").await?;
+    let listed = store.domains(account, &filter, &page).await?;
+    let names = holder_names(store, account, listed.items.iter().map(|d| &d.holder_id)).await?;
+    let items: Vec<_> = listed
+        .items
+        .iter()
+        .map(|d| {
+            let mut view = serde_json::to_value(d).unwrap_or_default();
+            view["holder_name"] = names.get(&d.holder_id).cloned().into();
+            view
+        })
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "items": items, "next_cursor": listed.next_cursor }),
+    ))
 }
 
 async fn get_domain(

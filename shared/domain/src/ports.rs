@@ -107,11 +107,24 @@ pub trait IdempotencyReader: Send + Sync {
     ) -> Result<Option<IdempotentResponse>, StoreError>;
 }
 
-/// Which mailboxes a listing shows.
+/// Which mailboxes or domains a listing shows.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct MailboxFilter {
+pub struct ItemFilter {
     /// Only those whose holder is not this one (the account owner's own profile).
     pub held_by_others_than: Option<HolderId>,
+    /// Only those of this holder.
+    pub holder_id: Option<HolderId>,
+    /// Only addresses or names starting with this (lower case): a range of the sort key.
+    pub prefix: Option<String>,
+}
+
+impl ItemFilter {
+    pub fn keeps(&self, holder: &HolderId) -> bool {
+        self.held_by_others_than
+            .as_ref()
+            .is_none_or(|own| holder != own)
+            && self.holder_id.as_ref().is_none_or(|id| holder == id)
+    }
 }
 
 #[async_trait]
@@ -124,7 +137,7 @@ pub trait MailboxReader: Send + Sync {
     async fn mailboxes(
         &self,
         account: &AccountId,
-        filter: &MailboxFilter,
+        filter: &ItemFilter,
         page: &PageRequest,
     ) -> Result<Page<Mailbox>, StoreError>;
 }
@@ -139,6 +152,7 @@ pub trait DomainReader: Send + Sync {
     async fn domains(
         &self,
         account: &AccountId,
+        filter: &ItemFilter,
         page: &PageRequest,
     ) -> Result<Page<CertifiedDomain>, StoreError>;
 }

@@ -141,11 +141,14 @@ impl HolderQuery {
         let exact = |want: Option<&str>, have: &Option<String>| {
             want.is_none_or(|w| have.as_deref() == Some(w))
         };
+        // As the indexes: an azienda's nome, cognome and codice fiscale are its legal
+        // representative's, not criteria that find it.
+        let person = |v: &Option<String>| v.clone().filter(|_| h.tipo.is_natural_person());
         self.id.as_ref().is_none_or(|id| *id == h.id)
             && self.tipo.is_none_or(|t| t == h.tipo)
             && exact(
                 self.codice_fiscale.as_ref().map(|v| v.as_str()),
-                &h.codice_fiscale,
+                &person(&h.codice_fiscale),
             )
             && exact(
                 self.partita_iva.as_ref().map(|v| v.as_str()),
@@ -155,10 +158,52 @@ impl HolderQuery {
                 self.codice_fiscale_azienda.as_ref().map(|v| v.as_str()),
                 &h.codice_fiscale_azienda,
             )
-            && prefix(&self.cognome, &h.cognome)
-            && prefix(&self.nome, &h.nome)
-            && prefix(&self.ragione_sociale, &h.ragione_sociale)
+            && prefix(&self.cognome, &person(&h.cognome))
+            && prefix(&self.nome, &person(&h.nome))
+            && self.ragione_sociale.as_ref().is_none_or(|want| {
+                h.ragione_sociale.as_deref().is_some_and(|have| {
+                    ragione_sociale_keys(have)
+                        .iter()
+                        .any(|k| k.starts_with(want.as_str()))
+                })
+            })
     }
+}
+
+/// Later words of a ragione sociale that are searchable on their own, besides its start:
+/// "azienda" finds "Test Azienda S.r.l.". A few, so a holder's index stays small (its
+/// writes share a completion's transaction with up to 25 items).
+const RAGIONE_SOCIALE_WORDS: usize = 3;
+
+/// The folded keys a ragione sociale is found under: the whole name, and the name from
+/// each of its next few words of two letters or more.
+pub fn ragione_sociale_keys(ragione_sociale: &str) -> Vec<String> {
+    let whole = search_key(ragione_sociale);
+    let mut keys = vec![whole.clone()];
+    let starts = whole
+        .char_indices()
+        .filter(|(i, c)| *i > 0 && !matches!(c, ' ' | '-' | '\'' | '.' | ',' | '&'))
+        .filter(|(i, _)| matches!(whole[..*i].chars().last(), Some(' ' | '-' | '\'')))
+        .map(|(i, _)| i);
+    for start in starts {
+        let suffix = &whole[start..];
+        let word_len = suffix.find([' ', '-', '\'']).unwrap_or(suffix.len());
+        if suffix[..word_len]
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .count()
+            < 2
+        {
+            continue;
+        }
+        if !keys.iter().any(|k| k == suffix) {
+            keys.push(suffix.to_owned());
+        }
+        if keys.len() > RAGIONE_SOCIALE_WORDS {
+            break;
+        }
+    }
+    keys
 }
 
 /// The search indexes kept for every holder.
@@ -198,26 +243,39 @@ impl SearchIndex {
         }
     }
 
-    /// The keys under which a holder is found: "<value>#<id>", one per index it has a value for.
+    /// The keys under which a holder is found: "<value>#<id>", one per index it has a value
+    /// for, and a few more for the later words of a ragione sociale. An azienda is found by
+    /// its own names and codes, not by its legal representative's.
     pub fn keys(summary: &HolderSummary) -> Vec<(SearchIndex, String)> {
         let key = |v: &str| format!("{v}{}{}", Self::SEPARATOR, summary.id.as_str());
-        let folded = |v: &Option<String>| v.as_deref().map(|v| key(&search_key(v)));
+        let person = summary.tipo.is_natural_person();
+        let folded =
+            |v: &Option<String>| v.as_deref().filter(|_| person).map(|v| key(&search_key(v)));
         let plain = |v: &Option<String>| v.as_deref().map(key);
-        [
-            (Self::Cognome, folded(&summary.cognome)),
-            (Self::Nome, folded(&summary.nome)),
-            (Self::RagioneSociale, folded(&summary.ragione_sociale)),
-            (Self::CodiceFiscale, plain(&summary.codice_fiscale)),
-            (Self::PartitaIva, plain(&summary.partita_iva)),
-            (
-                Self::CodiceFiscaleAzienda,
-                plain(&summary.codice_fiscale_azienda),
-            ),
-            (Self::Tipo, Some(key(summary.tipo.as_str()))),
-        ]
-        .into_iter()
-        .filter_map(|(i, k)| k.map(|k| (i, k)))
-        .collect()
+        let words = summary
+            .ragione_sociale
+            .as_deref()
+            .map(ragione_sociale_keys)
+            .unwrap_or_default();
+        words
+            .iter()
+            .map(|w| (Self::RagioneSociale, Some(key(w))))
+            .chain([
+                (Self::Cognome, folded(&summary.cognome)),
+                (Self::Nome, folded(&summary.nome)),
+                (
+                    Self::CodiceFiscale,
+                    plain(&summary.codice_fiscale).filter(|_| person),
+                ),
+                (Self::PartitaIva, plain(&summary.partita_iva)),
+                (
+                    Self::CodiceFiscaleAzienda,
+                    plain(&summary.codice_fiscale_azienda),
+                ),
+                (Self::Tipo, Some(key(summary.tipo.as_str()))),
+            ])
+            .filter_map(|(i, k)| k.map(|k| (i, k)))
+            .collect()
     }
 }
 

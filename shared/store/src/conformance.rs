@@ -443,6 +443,14 @@ pub async fn search_by_every_criterion(b: Arc<dyn ItemBackend>) {
         (vec![("nome", "nicolo")], vec!["14"]),
         (vec![("nome", "Mario")], vec!["11", "13"]),
         (vec![("ragione_sociale", "verdi giu")], vec!["15"]),
+        // By a later word too, once per holder; an azienda not by its representative.
+        (vec![("ragione_sociale", "giuseppe")], vec!["15"]),
+        (vec![("ragione_sociale", "s.r")], vec!["15"]),
+        (
+            vec![("ragione_sociale", "giu"), ("tipo", "azienda")],
+            vec!["15"],
+        ),
+        (vec![("cognome", "verdi")], vec![]),
         (vec![("partita_iva", "06363391001")], vec!["15"]),
         (vec![("partita_iva", "00000010017")], vec!["13"]),
         (vec![("tipo", "privato")], vec!["11", "12", "14", "16"]),
@@ -633,7 +641,7 @@ pub async fn accounts_are_isolated(b: Arc<dyn ItemBackend>) {
     );
     assert!(
         store
-            .mailboxes(&other, &MailboxFilter::default(), &page)
+            .mailboxes(&other, &ItemFilter::default(), &page)
             .await
             .unwrap()
             .items
@@ -728,8 +736,9 @@ pub async fn listings_page_and_filter(b: Arc<dyn ItemBackend>) {
         let page = store
             .mailboxes(
                 &acc,
-                &MailboxFilter {
+                &ItemFilter {
                     held_by_others_than: Some(HolderId::from_number(1)),
+                    ..ItemFilter::default()
                 },
                 &PageRequest { size: 2, cursor },
             )
@@ -745,6 +754,7 @@ pub async fn listings_page_and_filter(b: Arc<dyn ItemBackend>) {
     let domains = store
         .domains(
             &acc,
+            &ItemFilter::default(),
             &PageRequest {
                 size: 10,
                 cursor: None,
@@ -754,6 +764,40 @@ pub async fn listings_page_and_filter(b: Arc<dyn ItemBackend>) {
         .unwrap();
     assert_eq!(domains.items.len(), 5);
     assert_eq!(domains.next_cursor, None);
+    // By holder, by the start of the name, and both with paging.
+    let one_page = PageRequest {
+        size: 1,
+        cursor: None,
+    };
+    let of_two = ItemFilter {
+        holder_id: Some(HolderId::from_number(2)),
+        ..ItemFilter::default()
+    };
+    let mut names = Vec::new();
+    let mut page = one_page.clone();
+    loop {
+        let listed = store.domains(&acc, &of_two, &page).await.unwrap();
+        names.extend(listed.items.iter().map(|d| d.name.clone()));
+        match listed.next_cursor {
+            Some(c) => page.cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(names, ["dom1.it", "dom4.it"]);
+    let starting = ItemFilter {
+        prefix: Some("box3".into()),
+        ..ItemFilter::default()
+    };
+    let listed = store.mailboxes(&acc, &starting, &one_page).await.unwrap();
+    let addresses: Vec<&str> = listed.items.iter().map(|m| m.address.as_str()).collect();
+    assert_eq!((addresses, listed.next_cursor), (vec!["box3@pec.it"], None));
+    let nothing = ItemFilter {
+        prefix: Some("box3".into()),
+        holder_id: Some(HolderId::from_number(1)),
+        ..ItemFilter::default()
+    };
+    let listed = store.mailboxes(&acc, &nothing, &one_page).await.unwrap();
+    assert!(listed.items.is_empty());
     assert_eq!(
         store
             .domain(&acc, "DOM3.it")
@@ -806,7 +850,7 @@ pub async fn invalid_cursors_are_refused(b: Arc<dyn ItemBackend>) {
     let r = store
         .mailboxes(
             &acc,
-            &MailboxFilter::default(),
+            &ItemFilter::default(),
             &PageRequest {
                 size: 1,
                 cursor: Some(cursor),

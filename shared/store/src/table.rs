@@ -180,7 +180,10 @@ impl TableStore {
         };
         let pk = index_pk(account, index);
         let now = self.now();
-        if query.criteria_count() == 1 {
+        // A ragione sociale is indexed under several of its words: one holder may own
+        // several keys of a range, so the range is read whole and each holder kept once.
+        let one_key_each = index != SearchIndex::RagioneSociale;
+        if query.criteria_count() == 1 && one_key_each {
             // Every row of the range matches: count it, and read just one page.
             let total = self
                 .backend
@@ -197,6 +200,7 @@ impl TableStore {
         // Other criteria filter the range, so the total needs all of it read.
         let start_after = decode_cursor(page.cursor.as_deref(), &prefix)?;
         let mut matches: Vec<(String, HolderSummary)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut from = None;
         loop {
             let q = Query {
@@ -209,7 +213,7 @@ impl TableStore {
             let result = self.backend.query(&q, now).await.map_err(store_error)?;
             for item in &result.items {
                 let summary: HolderSummary = decode(item)?;
-                if query.matches(&summary) {
+                if query.matches(&summary) && seen.insert(summary.id.clone()) {
                     matches.push((item.sk.clone(), summary));
                 }
             }
@@ -456,17 +460,13 @@ impl MailboxReader for TableStore {
     async fn mailboxes(
         &self,
         account: &AccountId,
-        filter: &MailboxFilter,
+        filter: &ItemFilter,
         page: &PageRequest,
     ) -> Result<Page<Mailbox>, StoreError> {
-        let others = filter.held_by_others_than.clone();
-        self.list(
-            account_pk(account),
-            MAILBOX_PREFIX,
-            page,
-            true,
-            move |m: &Mailbox| others.as_ref().is_none_or(|own| m.holder_id != *own),
-        )
+        let prefix = format!("{MAILBOX_PREFIX}{}", filter.prefix.as_deref().unwrap_or(""));
+        self.list(account_pk(account), &prefix, page, true, |m: &Mailbox| {
+            filter.keeps(&m.holder_id)
+        })
         .await
     }
 }
@@ -487,10 +487,18 @@ impl DomainReader for TableStore {
     async fn domains(
         &self,
         account: &AccountId,
+        filter: &ItemFilter,
         page: &PageRequest,
     ) -> Result<Page<CertifiedDomain>, StoreError> {
-        self.list(account_pk(account), DOMAIN_PREFIX, page, true, |_| true)
-            .await
+        let prefix = format!("{DOMAIN_PREFIX}{}", filter.prefix.as_deref().unwrap_or(""));
+        self.list(
+            account_pk(account),
+            &prefix,
+            page,
+            true,
+            |d: &CertifiedDomain| filter.keeps(&d.holder_id),
+        )
+        .await
     }
 }
 

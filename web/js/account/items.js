@@ -3,6 +3,7 @@
 
 import { query } from '../api.js';
 import { date, dateTime, h, show } from '../dom.js';
+import { field, form, values } from '../ui.js';
 import { pageOf, pagingNav, table } from './lists.js';
 
 /** @typedef {import('./app.js').Ctx} Ctx */
@@ -22,9 +23,43 @@ export async function listPage(ctx, base, filter, hash) {
   return { items: /** @type {any[]} */ (answer.items), paging: pagingNav(page.n, Boolean(answer.next_cursor), turn) };
 }
 
-/** @param {string} id */
-function holderLink(id) {
-  return h('a', { href: `#/titolari/${encodeURIComponent(id)}` }, id);
+/**
+ * The holder as a list shows it: the name the API gives beside the id.
+ * @param {string} id
+ * @param {string | null | undefined} [name]
+ */
+function holderLink(id, name) {
+  return h('a', { href: `#/titolari/${encodeURIComponent(id)}` }, name ? `${name} (${id})` : id);
+}
+
+/**
+ * The filters of a listing, kept in its address: a prefix of the address or name, a holder
+ * id, and "di altri titolari".
+ * @param {Ctx} ctx
+ * @param {string} hash
+ * @param {{ name: string, label: string }} prefix
+ * @returns {{ filter: Record<string, string | null>, bar: HTMLElement }}
+ */
+function filterBar(ctx, hash, prefix) {
+  const given = (/** @type {string} */ name) => ctx.params.get(name) || null;
+  const filter = {
+    [prefix.name]: given(prefix.name),
+    holder_id: given('holder_id'),
+    held_by_others: ctx.params.get('held_by_others') === 'true' ? 'true' : null,
+  };
+  const others = h('input', { type: 'checkbox', name: 'held_by_others', value: 'true', id: `${prefix.name}-others`, checked: Boolean(filter.held_by_others) });
+  const bar = form(
+    async (f) => {
+      const v = values(f);
+      ctx.go(`${hash}${query({ [prefix.name]: v[prefix.name] || null, holder_id: v.holder_id || null, held_by_others: v.held_by_others ? 'true' : null })}`);
+    },
+    { class: 'card filter', role: 'search', 'aria-label': 'Filtra l\'elenco' },
+    field({ name: prefix.name, label: prefix.label, value: filter[prefix.name] ?? '' }),
+    field({ name: 'holder_id', label: 'ID titolare', value: filter.holder_id ?? '', inputmode: 'numeric' }),
+    h('div', { class: 'choice' }, others, h('label', { for: `${prefix.name}-others` }, 'PEC di altri titolari')),
+    h('p', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Cerca')),
+  );
+  return { filter, bar };
 }
 
 /** @param {Ctx} ctx */
@@ -32,21 +67,19 @@ export async function mailboxRoute(ctx) {
   const address = ctx.path[1];
   if (address) return mailboxDetail(ctx, address);
   ctx.title('Le tue email');
-  const others = ctx.params.get('held_by_others') === 'true';
-  const { items, paging } = await listPage(ctx, '/v1/mailboxes', { held_by_others: others ? 'true' : null }, '#/email');
-  const filter = h('input', { type: 'checkbox', id: 'held-by-others', checked: others });
-  filter.addEventListener('change', () => ctx.go(`#/email${filter.checked ? '?held_by_others=true' : ''}`));
+  const { filter, bar } = filterBar(ctx, '#/email', { name: 'address', label: 'Indirizzo che inizia con' });
+  const { items, paging } = await listPage(ctx, '/v1/mailboxes', filter, '#/email');
   show(
     ctx.main,
     h('h1', {}, 'Le tue email'),
-    h('div', { class: 'choice filter' }, filter, h('label', { for: 'held-by-others' }, 'PEC di altri titolari')),
+    bar,
     items.length === 0
       ? h('p', { role: 'status' }, 'Nessuna casella.')
       : table(
           ['Email', 'Titolare', 'Stato', 'Tipologia', 'Data Finecompetenze', ''],
           items.map((m) => [
             h('a', { href: `#/email/${encodeURIComponent(m.address)}` }, m.address),
-            holderLink(m.holder_id),
+            holderLink(m.holder_id, m.holder_name),
             m.status,
             m.kind,
             date(m.end_of_service),
@@ -121,17 +154,19 @@ export async function domainRoute(ctx) {
   const name = ctx.path[1];
   if (name) return domainDetail(ctx, name);
   ctx.title('I tuoi Domini');
-  const { items, paging } = await listPage(ctx, '/v1/domains', {}, '#/domini');
+  const { filter, bar } = filterBar(ctx, '#/domini', { name: 'name', label: 'Nome che inizia con' });
+  const { items, paging } = await listPage(ctx, '/v1/domains', filter, '#/domini');
   show(
     ctx.main,
     h('h1', {}, 'I tuoi Domini'),
+    bar,
     items.length === 0
       ? h('p', { role: 'status' }, 'Nessun dominio certificato.')
       : table(
           ['Dominio', 'Titolare', 'Stato', 'Data Finecompetenze', ''],
           items.map((d) => [
             h('a', { href: `#/domini/${encodeURIComponent(d.name)}` }, d.name),
-            holderLink(d.holder_id),
+            holderLink(d.holder_id, d.holder_name),
             d.status,
             date(d.end_of_service),
             h('a', { href: `#/domini/${encodeURIComponent(d.name)}`, class: 'lens' }, 'Dettaglio', h('span', { class: 'visually-hidden' }, ` di ${d.name}`)),

@@ -1,0 +1,243 @@
+//! What people meet over the local gateway: one profile per person, steps that fit who
+//! they are, refusals that say what to do instead, and lists they can narrow.
+
+use serde_json::{Value, json};
+use titolare_e2e::flow::*;
+use titolare_e2e::{GatewaySurface, LocalGateway, local_gateway};
+
+fn surface(gw: &LocalGateway) -> GatewaySurface {
+    GatewaySurface::new(gw.client.clone())
+}
+
+fn person(tipo: &str, cf: &str) -> Value {
+    json!({
+        "tipo": tipo, "nome": "testdue", "cognome": "duetest", "codice_fiscale": cf,
+        "indirizzo": "Via del Casentino 5", "cap": "52011", "provincia": "AR", "comune": "Bibbiena",
+        "cellulare": "+39 333 0963300", "email": "testdue@example.it",
+    })
+}
+
+async fn create(s: &dyn Surface, body: Value) -> (u16, Value) {
+    let reply = s
+        .call("POST", "/v1/holders", As::Account("demo"), Some(body))
+        .await;
+    (reply.status, reply.body)
+}
+
+#[tokio::test]
+async fn one_profile_per_person_and_role_unless_meant() {
+    let gw = local_gateway().await;
+    let s = surface(&gw);
+    // testdue duetest (963300) again, written differently: a 409 naming the profile.
+    let (status, body) = create(&s, person("PRIVATO", "dtsttd90a01a851q")).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["type"], "urn:titolare:problem:duplicate-holder");
+    assert_eq!(body["existing_holder_id"], "963300");
+    assert!(
+        body["errors"]["codice_fiscale"]
+            .as_str()
+            .unwrap()
+            .contains("963300")
+    );
+    // Meant: a second profile.
+    let mut again = person("privato", "DTSTTD90A01A851Q");
+    again["allow_duplicate"] = json!(true);
+    let (status, body) = create(&s, again).await;
+    assert_eq!(status, 201, "{body}");
+    assert!(
+        body.get("allow_duplicate").is_none(),
+        "the flag is not stored"
+    );
+    // The same person as a libero professionista is another role.
+    let mut professional = person("libero professionista", "DTSTTD90A01A851Q");
+    professional["partita_iva"] = json!("00000010017");
+    let (status, body) = create(&s, professional).await;
+    assert_eq!(status, 201, "{body}");
+    // An azienda by its partita IVA (534905 has 12345670587), also inside a draft.
+    let azienda = json!({
+        "tipo": "azienda", "ragione_sociale": "Altra S.r.l.", "partita_iva": "12345670587",
+        "codice_fiscale_azienda": "12345670587", "indirizzo": "Via Po 1", "cap": "00198",
+        "provincia": "RM", "comune": "Roma", "cellulare": "+39 347 0534905", "email": "a@b.it",
+    });
+    let (status, body) = create(&s, azienda.clone()).await;
+    assert_eq!(
+        (status, body["existing_holder_id"].as_str()),
+        (409, Some("534905")),
+        "{body}"
+    );
+    let draft = s
+        .call(
+            "POST",
+            "/v1/transfers",
+            As::Account("demo"),
+            Some(json!({
+                "items": [{"kind": "mailbox", "id": "teste1234@pec.it"}],
+                "management": {"mode": "keep"},
+                "new_holder": azienda,
+            })),
+        )
+        .await;
+    assert_eq!(draft.status, 409, "{}", draft.body);
+    assert!(draft.body["errors"]["new_holder.partita_iva"].is_string());
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_libero_professionista_confirms_no_holder_data_and_refusals_say_what_to_do() {
+    let gw = local_gateway().await;
+    let s = surface(&gw);
+    let mut professional = person("libero_professionista", "DTSTTD90A01A851Q");
+    professional["partita_iva"] = json!("00000010017");
+    let body = json!({
+        "items": [{"kind": "mailbox", "id": "teste1234@pec.it"}],
+        "management": {"mode": "keep"},
+        "new_holder": professional,
+    });
+    let id = open_request(&s, body).await;
+    let request = s
+        .call(
+            "GET",
+            &format!("/v1/transfers/{id}"),
+            As::Account("demo"),
+            None,
+        )
+        .await;
+    let left: Vec<String> =
+        serde_json::from_value(request.body["progress"]["new_holder"]["left"].clone()).unwrap();
+    assert_eq!(
+        left,
+        ["decisions", "contract", "sms", "email"],
+        "a natural person"
+    );
+
+    // The current holder tries the new holder's contract: told what is theirs to do.
+    let link = s.link(&id, "current_holder", AZIENDA.email).await;
+    let refused = s
+        .call(
+            "POST",
+            "/v1/party/contract",
+            As::Link(&link),
+            Some(json!({"accepted": []})),
+        )
+        .await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    let detail = refused.body["detail"].as_str().unwrap();
+    assert!(detail.contains("spetta al nuovo titolare"), "{detail}");
+    assert!(
+        detail.contains("Il tuo prossimo passaggio è l'accettazione o il rifiuto degli elementi"),
+        "{detail}"
+    );
+
+    // Rejecting everything ends the request: nobody has steps left.
+    ok(
+        &decide(&s, &link, &[("teste1234@pec.it", false)]).await,
+        200,
+        "reject",
+    );
+    let request = s
+        .call(
+            "GET",
+            &format!("/v1/transfers/{id}"),
+            As::Account("demo"),
+            None,
+        )
+        .await;
+    assert_eq!(request.body["status"], "rejected");
+    for party in ["initiator", "current_holder", "new_holder"] {
+        assert_eq!(
+            request.body["progress"][party]["left"],
+            json!([]),
+            "{party}"
+        );
+    }
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_lapsed_draft_says_it_was_never_confirmed() {
+    let gw = local_gateway().await;
+    let s = surface(&gw);
+    let created = s
+        .call(
+            "POST",
+            "/v1/transfers",
+            As::Account("demo"),
+            Some(json!({
+                "items": [{"kind": "mailbox", "id": "teste1234@pec.it"}],
+                "management": {"mode": "keep"},
+                "new_holder_id": TESTDUE.holder,
+            })),
+        )
+        .await;
+    ok(&created, 201, "draft");
+    let id = created.body["id"].as_str().unwrap();
+    s.advance(86_400).await;
+    let late = s
+        .call(
+            "POST",
+            &format!("/v1/transfers/{id}/codes"),
+            As::Account("demo"),
+            Some(json!({"channel": "sms"})),
+        )
+        .await;
+    assert_eq!(late.status, 410, "{}", late.body);
+    let detail = late.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("entro 24 ore") && !detail.contains("5 giorni"),
+        "{detail}"
+    );
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn lists_narrow_by_address_name_and_holder_and_show_the_holder_name() {
+    let gw = local_gateway().await;
+    let s = surface(&gw);
+    let get = |path: &'static str| {
+        let s = &s;
+        async move {
+            let reply = s.call("GET", path, As::Account("demo"), None).await;
+            ok(&reply, 200, path);
+            reply.body
+        }
+    };
+    let names = |body: &Value, key: &str| -> Vec<String> {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i[key].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let by_prefix = get("/v1/mailboxes?address=FATT").await;
+    assert_eq!(names(&by_prefix, "address"), ["fatture.testazienda@pec.it"]);
+    assert_eq!(by_prefix["items"][0]["holder_name"], "Test Azienda S.r.l.");
+    let by_holder = get("/v1/mailboxes?holder_id=534905").await;
+    assert_eq!(
+        names(&by_holder, "address"),
+        ["fatture.testazienda@pec.it", "teste1234@pec.it"]
+    );
+    let own = get("/v1/mailboxes?holder_id=19").await;
+    assert_eq!(names(&own, "address"), ["demo@pec.it"]);
+    assert_eq!(own["items"][0]["holder_name"], "test test");
+    let others = get("/v1/domains?held_by_others=true&name=TEST").await;
+    assert_eq!(names(&others, "name"), ["testazienda-pec.it"]);
+    assert_eq!(others["items"][0]["holder_name"], "Test Azienda S.r.l.");
+    let none = get("/v1/domains?holder_id=963300").await;
+    assert_eq!(none["items"], json!([]));
+    // A ragione sociale by a later word, tipo in any case.
+    let found = get("/v1/holders?ragione_sociale=azienda&tipo=Azienda").await;
+    assert_eq!(names(&found, "id"), ["534905"]);
+    assert_eq!(found["total"], 1);
+    let bad = s
+        .call(
+            "GET",
+            "/v1/mailboxes?holder_id=abc",
+            As::Account("demo"),
+            None,
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(bad.body["errors"]["holder_id"].is_string());
+    gw.shutdown().await;
+}
