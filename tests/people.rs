@@ -241,3 +241,145 @@ async fn lists_narrow_by_address_name_and_holder_and_show_the_holder_name() {
     assert!(bad.body["errors"]["holder_id"].is_string());
     gw.shutdown().await;
 }
+
+/// The reset links emailed to `to`, oldest first (by the issue time each one carries).
+async fn reset_links(s: &dyn Surface, to: &str) -> Vec<String> {
+    let mut links: Vec<String> = s
+        .emails_to(to)
+        .await
+        .iter()
+        .filter_map(|m| {
+            let text = m["text"].as_str()?;
+            let start = text.find("password#token=")? + "password#token=".len();
+            Some(
+                text[start..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+                    .collect(),
+            )
+        })
+        .collect();
+    links.sort_by_key(|t: &String| t.split('.').nth(2).and_then(|n| n.parse::<i64>().ok()));
+    links
+}
+
+#[tokio::test]
+async fn a_lapsed_password_link_is_not_a_dead_end() {
+    let gw = local_gateway().await;
+    let s = surface(&gw);
+    let id = open_request(
+        &s,
+        json!({
+            "items": [{"kind": "mailbox", "id": "teste1234@pec.it"}],
+            "management": {"mode": "keep"},
+            "new_holder_id": TESTDUE.holder,
+        }),
+    )
+    .await;
+    ok(
+        &current_holder_part(&s, &id, &AZIENDA, &[("teste1234@pec.it", true)]).await,
+        200,
+        "current holder",
+    );
+    let done = new_holder_part(&s, &id, &TESTDUE, &[("teste1234@pec.it", true)]).await;
+    assert_eq!(done.body["status"], "completed", "{}", done.body);
+    let first = s
+        .reset_token("demo", "teste1234@pec.it", TESTDUE.email)
+        .await;
+    let again = |token: &str| {
+        let body = json!({ "token": token });
+        let s = &s;
+        async move {
+            s.call("POST", "/v1/password-reset/link", As::Nobody, Some(body))
+                .await
+        }
+    };
+    let set = |token: &str| {
+        let body = json!({ "token": token, "password": "Nuova-Password-7" });
+        let s = &s;
+        async move {
+            s.call("POST", "/v1/password-reset", As::Nobody, Some(body))
+                .await
+        }
+    };
+    // One link a minute.
+    let soon = again(&first).await;
+    assert_eq!(soon.status, 429, "{}", soon.body);
+    assert!(soon.header("retry-after").is_some());
+    // A day later the link has lapsed; its page asks for a new one.
+    s.advance(86_400).await;
+    let lapsed = set(&first).await;
+    assert_eq!(
+        (lapsed.status, lapsed.body["type"].as_str()),
+        (410, Some("urn:titolare:problem:link-expired"))
+    );
+    assert!(
+        lapsed.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Chiedine uno nuovo")
+    );
+    let sent = again(&first).await;
+    assert_eq!(sent.status, 202, "{}", sent.body);
+    assert_eq!(sent.body["sent_to"], "t***@example.it");
+    assert_eq!(sent.body["links_left"], 3);
+    let mut links = Vec::new();
+    for _ in 0..100 {
+        links = reset_links(&s, TESTDUE.email).await;
+        if links.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(links.len(), 2, "the new link went to the holder's email");
+    // The account that holds the mailbox can send one too, a minute later.
+    s.advance(60).await;
+    let by_account = s
+        .call(
+            "POST",
+            "/v1/mailboxes/teste1234@pec.it/password-reset-link",
+            As::Account("demo"),
+            None,
+        )
+        .await;
+    assert_eq!(by_account.status, 202, "{}", by_account.body);
+    for _ in 0..100 {
+        links = reset_links(&s, TESTDUE.email).await;
+        if links.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(links.len(), 3);
+    // Only the newest link works.
+    let replaced = set(&links[1]).await;
+    assert_eq!(replaced.status, 409, "{}", replaced.body);
+    assert!(
+        replaced.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("più recente")
+    );
+    ok(&set(&links[2]).await, 200, "the newest link");
+    let not_pending = s
+        .call(
+            "POST",
+            "/v1/mailboxes/teste1234@pec.it/password-reset-link",
+            As::Account("demo"),
+            None,
+        )
+        .await;
+    assert_eq!(not_pending.status, 409, "{}", not_pending.body);
+    let forged = again("abc.def.1.xyz").await;
+    assert_eq!(forged.status, 401, "{}", forged.body);
+    let elsewhere = s
+        .call(
+            "POST",
+            "/v1/mailboxes/nessuna@pec.it/password-reset-link",
+            As::Account("demo"),
+            None,
+        )
+        .await;
+    assert_eq!(elsewhere.status, 404, "{}", elsewhere.body);
+    gw.shutdown().await;
+}

@@ -52,7 +52,7 @@ const MISTAKES: &[(&str, &str)] = &[
         "infinitive for an instruction: use «tu» (riprova, ricarica…)",
     ),
     (
-        r"(^|[:.] )(Indicare|Usare|Attendere|Scegliere|Inserire|Contattare|Controllare|Richiedere|indicare|usare|attendere|scegliere|inserire|contattare|controllare)\b",
+        r"(^|[:.] )(Indicare|Usare|Attendere|Scegliere|Inserire|Contattare|Controllare|Richiedere|Aprire|Premere|Selezionare|Ripetere|Verificare|Inviare|Chiedere|Compilare|indicare|usare|attendere|scegliere|inserire|contattare|controllare|aprire|premere|selezionare)\b",
         "infinitive for an instruction: use «tu»",
     ),
     (r"\bun email\b", "«un'email»"),
@@ -183,9 +183,10 @@ fn kind(e: &ApiError) -> &'static str {
         ApiError::InvalidResetLink => "InvalidResetLink",
         ApiError::ExpiredResetLink => "ExpiredResetLink",
         ApiError::DuplicateHolder { .. } => "DuplicateHolder",
+        ApiError::ResetLink(_) => "ResetLink",
     }
 }
-const KINDS: usize = 19;
+const KINDS: usize = 20;
 
 fn code_error_name(e: &CodeError) -> &'static str {
     match e {
@@ -445,6 +446,18 @@ fn every_error() -> Vec<(String, ApiError)> {
         ("InvalidLink".into(), ApiError::InvalidLink),
         ("InvalidResetLink".into(), ApiError::InvalidResetLink),
         ("ExpiredResetLink".into(), ApiError::ExpiredResetLink),
+        (
+            "ResetLink::NotPending".into(),
+            ApiError::ResetLink(titolare_domain::reset::LinkError::NotPending),
+        ),
+        (
+            "ResetLink::TooMany".into(),
+            ApiError::ResetLink(titolare_domain::reset::LinkError::TooMany(5)),
+        ),
+        (
+            "ResetLink::TooSoon".into(),
+            ApiError::ResetLink(titolare_domain::reset::LinkError::TooSoon(42)),
+        ),
         (
             "Store::Conflict".into(),
             ApiError::Store(StoreError::Conflict),

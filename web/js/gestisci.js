@@ -39,7 +39,7 @@ function stop(heading, text, kind = 'info') {
 /** @param {unknown} error */
 function refused(error) {
   if (error instanceof ApiError && error.status === 401) {
-    stop('Link non valido', "Il link non è valido. Aprire il link Gestisci richiesta ricevuto via email, per intero.");
+    stop('Link non valido', "Il link non è valido. Apri per intero il link «Gestisci richiesta» che hai ricevuto via email.");
   } else if (error instanceof ApiError && error.status === 410) {
     stop('Richiesta scaduta', 'Il termine di 5 giorni per rispondere è passato e la pratica è stata annullata: nessuna modifica è più possibile. Chi ha chiesto il cambio può crearne una nuova.');
   } else if (error instanceof ApiError && error.status === 409 && error.problem.type?.endsWith('request-ended')) {
@@ -53,7 +53,7 @@ function refused(error) {
 
 async function load() {
   if (!link) {
-    stop('Link mancante', "Aprire il link Gestisci richiesta ricevuto via email.");
+    stop('Link mancante', "Apri il link «Gestisci richiesta» che hai ricevuto via email.");
     return;
   }
   try {

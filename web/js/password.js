@@ -3,7 +3,7 @@
 import { ApiError, call } from './api.js';
 import { byId, focus, h, show } from './dom.js';
 import { takeToken } from './link-token.js';
-import { clearFieldErrors, field, form, notice, showError } from './ui.js';
+import { button, clearFieldErrors, field, form, notice, showError } from './ui.js';
 
 const main = byId('main');
 const TOKEN_KEY = 'titolare.reset';
@@ -11,7 +11,7 @@ const token = takeToken(TOKEN_KEY);
 
 function draw() {
   if (!token) {
-    show(main, h('h1', {}, 'Imposta la password'), notice('info', "Aprire il link per impostare la password ricevuto via email, per intero."));
+    show(main, h('h1', {}, 'Imposta la password'), notice('info', "Apri per intero il link per impostare la password che hai ricevuto via email."));
     return;
   }
   const messages = h('div', { class: 'messages' });
@@ -26,7 +26,7 @@ function draw() {
       const data = new FormData(f);
       const password = String(data.get('password') ?? '');
       if (password !== String(data.get('repeat') ?? '')) {
-        showError(messages, new ApiError({ status: 400, detail: 'Le due password non coincidono.', errors: { repeat: 'deve essere uguale alla nuova password' } }), f);
+        showError(messages, new ApiError({ status: 400, detail: 'Le due password non coincidono.', errors: { repeat: 'Deve essere uguale alla nuova password.' } }), f);
         return;
       }
       try {
@@ -37,8 +37,11 @@ function draw() {
         focus(done);
       } catch (error) {
         showError(messages, error, f);
-        if (error instanceof ApiError && [401, 409, 410].includes(error.status)) {
-          messages.appendChild(h('p', {}, "Se il link è scaduto o è già stato usato, chiedi a chi gestisce la casella di inviarne uno nuovo."));
+        if (error instanceof ApiError && error.status === 410) {
+          // A lapsed link is not a dead end: it still names the mailbox, so ask for a new one.
+          messages.appendChild(h('p', { class: 'actions' }, button('Inviami un nuovo link', () => newLink(messages))));
+        } else if (error instanceof ApiError && error.status === 401) {
+          messages.appendChild(h('p', {}, "Se non trovi il link giusto, chiedi a chi gestisce la casella di inviartene uno nuovo."));
         }
       }
     },
@@ -53,6 +56,23 @@ function draw() {
   const input = passwordForm.querySelector('input[name="password"]');
   input?.setAttribute('aria-describedby', 'password-rules');
   show(main, h('h1', {}, 'Imposta la password'), messages, passwordForm);
+}
+
+/**
+ * Asks for a new link, sent to the holder's email on file; says where it went.
+ * @param {HTMLElement} messages
+ */
+async function newLink(messages) {
+  try {
+    const answer = await call('POST', '/v1/password-reset/link', { body: { token } });
+    sessionStorage.removeItem(TOKEN_KEY);
+    const until = new Date(answer.valid_until).toLocaleString('it-IT', { timeZone: 'Europe/Rome', dateStyle: 'short', timeStyle: 'short' });
+    const sent = notice('success', `Ti abbiamo inviato un nuovo link a ${answer.sent_to}: vale fino al ${until} (ora italiana). Questo link non funziona più.`);
+    show(main, h('h1', {}, 'Nuovo link inviato'), sent);
+    focus(sent);
+  } catch (error) {
+    showError(messages, error);
+  }
 }
 
 draw();

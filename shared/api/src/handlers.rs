@@ -43,6 +43,12 @@ pub async fn dispatch(
             return wizard::holder_step(s, caller, req, HolderStep::Login).await;
         }
         RouteId::PasswordReset => return crate::password::reset(s, caller, req).await,
+        RouteId::PasswordResetLink => {
+            return crate::password::link_by_token(s, caller, req).await;
+        }
+        RouteId::MailboxResetLink => {
+            return crate::password::link_by_account(s, caller, &params["address"], req).await;
+        }
         _ => {}
     }
     // Code routes: the initiator's through the account login, the holders' through their link.

@@ -78,11 +78,14 @@ pub(crate) async fn reset(s: &Services, caller: &Caller, req: &Request) -> Answe
     else {
         return Err(ApiError::InvalidResetLink);
     };
-    if !mailbox.value.password_reset_required
-        || mailbox.value.password_reset_issued_at != Some(token.issued_at)
-    {
+    if !mailbox.value.password_reset_required {
         return Err(ApiError::Conflict(
             "Questo link è già stato usato: la password della casella è già stata impostata.",
+        ));
+    }
+    if mailbox.value.password_reset_issued_at != Some(token.issued_at) {
+        return Err(ApiError::Conflict(
+            "Questo link è stato sostituito da uno più recente: usa l'ultimo che hai ricevuto via email.",
         ));
     }
     let mut after = mailbox.value.clone();
@@ -98,7 +101,7 @@ pub(crate) async fn reset(s: &Services, caller: &Caller, req: &Request) -> Answe
         .map(|i| i.record(StatusCode::OK, &answer, now));
     match s
         .store
-        .update_mailbox(&token.account, mailbox.version, &after, record)
+        .update_mailbox(&token.account, mailbox.version, &after, None, record)
         .await
     {
         Ok(()) => {}
@@ -114,6 +117,112 @@ pub(crate) async fn reset(s: &Services, caller: &Caller, req: &Request) -> Answe
 }
 
 type Answer = Result<Response<Body>, ApiError>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinkAgain {
+    /// A reset link received by email, lapsed or not.
+    token: String,
+}
+
+/// `POST /v1/password-reset/link`: the new holder, holding a link (lapsed, say), asks for
+/// a new one; it goes to the holder's email on file, never to an address in the request.
+pub(crate) async fn link_by_token(s: &Services, caller: &Caller, req: &Request) -> Answer {
+    query_params(req, &[])?;
+    let body: LinkAgain = json_body(req)?;
+    let token = PasswordResetToken::authentic(s.key()?, &body.token)
+        .map_err(|_| ApiError::InvalidResetLink)?;
+    let scope = IdempotencyScope::Mailbox(token.mailbox.clone());
+    let idem = Idem::of(req, scope, s.key.as_ref())?;
+    if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
+        return Ok(answer);
+    }
+    send_link(s, caller, &token.account, &token.mailbox, idem.as_ref()).await
+}
+
+/// `POST /v1/mailboxes/{address}/password-reset-link`: the account that holds the mailbox
+/// sends its holder a new link.
+pub(crate) async fn link_by_account(
+    s: &Services,
+    caller: &Caller,
+    address: &str,
+    req: &Request,
+) -> Answer {
+    let account = caller.account()?.clone();
+    query_params(req, &[])?;
+    crate::input::no_body(req)?;
+    let mailbox = titolare_domain::values::EmailAddress::parse(address)
+        .map_err(|_| ApiError::NotFound("Casella non trovata."))?;
+    let idem = Idem::of(req, IdempotencyScope::Account(account.clone()), None)?;
+    if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
+        return Ok(answer);
+    }
+    send_link(s, caller, &account, &mailbox, idem.as_ref()).await
+}
+
+async fn send_link(
+    s: &Services,
+    caller: &Caller,
+    account: &titolare_domain::AccountId,
+    address: &titolare_domain::values::EmailAddress,
+    idem: Option<&Idem>,
+) -> Answer {
+    use titolare_domain::reset::{LinkEmail, reissued};
+    let now = s.clock.now();
+    let item = ItemRef::parse(ItemKind::Mailbox, address.as_str())
+        .map_err(|_| ApiError::NotFound("Casella non trovata."))?;
+    let Some(Some(ItemState::Mailbox(mailbox))) = s.store.items(account, &[item]).await?.pop()
+    else {
+        return Err(ApiError::NotFound("Casella non trovata."));
+    };
+    let after = reissued(&mailbox.value, now, &s.codes)?;
+    let holder = s
+        .store
+        .holder(account, &after.holder_id)
+        .await?
+        .ok_or(ApiError::Conflict(
+            "Il titolare della casella non ha più un profilo: chiedi aiuto all'assistenza.",
+        ))?
+        .value;
+    let transfer = after.moved_by.clone().ok_or(ApiError::Conflict(
+        "Per questa casella non si può inviare un nuovo link: chiedi aiuto all'assistenza.",
+    ))?;
+    let email = LinkEmail {
+        transfer: &transfer,
+        account,
+        to: &holder.email,
+        lingua: holder.lingua,
+        expires_at: now + s.rules.retention,
+    };
+    let message = email.message(&after, now);
+    let valid_until = after.password_reset_issued_at.unwrap_or(now) + PasswordResetToken::VALIDITY;
+    let answer = serde_json::json!({
+        "mailbox": after.address,
+        "sent_to": titolare_domain::outbox::mask(holder.email.as_str()),
+        "valid_until": valid_until,
+        "links_left": s.codes.max_sends.saturating_sub(after.password_reset_links),
+    });
+    let record = idem.map(|i| i.record(StatusCode::ACCEPTED, &answer, now));
+    match s
+        .store
+        .update_mailbox(account, mailbox.version, &after, Some(&message), record)
+        .await
+    {
+        Ok(()) => {}
+        // Another request for a link won the race: this one would be the second in a minute.
+        Err(StoreError::Conflict) => {
+            if let Some(answer) = replayed(idem, &*s.store).await? {
+                return Ok(answer);
+            }
+            return Err(
+                titolare_domain::reset::LinkError::TooSoon(s.codes.resend_after.as_secs()).into(),
+            );
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(request_id = %caller.request_id, links = after.password_reset_links, "new password-reset link queued");
+    Ok(json(StatusCode::ACCEPTED, &answer))
+}
 
 #[cfg(test)]
 mod tests {

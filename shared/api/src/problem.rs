@@ -57,6 +57,9 @@ pub enum ApiError {
     InvalidResetLink,
     #[error("expired reset link")]
     ExpiredResetLink,
+    /// A new password-reset link refused.
+    #[error("reset link: {0}")]
+    ResetLink(#[from] titolare_domain::reset::LinkError),
     /// A new holder with the codice fiscale (or an azienda's partita IVA) of one the account has.
     #[error("duplicate holder {existing:?}")]
     DuplicateHolder {
@@ -134,11 +137,19 @@ impl ApiError {
             }
             Self::Busy(errors) => (S::CONFLICT, "items-busy", "Elementi non disponibili", "Alcuni elementi non possono entrare in una nuova richiesta: toglili o attendi che si liberino.".into(), Some(errors)),
             Self::InvalidResetLink => (S::UNAUTHORIZED, "invalid-link", "Link non valido", "Il link per impostare la password non è valido: usa quello che hai ricevuto via email, copiandolo per intero.".into(), None),
-            Self::ExpiredResetLink => (S::GONE, "link-expired", "Link scaduto", "Il link per impostare la password è scaduto: era valido 24 ore.".into(), None),
+            Self::ExpiredResetLink => (S::GONE, "link-expired", "Link scaduto", "Il link per impostare la password è scaduto: era valido 24 ore. Chiedine uno nuovo da questa pagina: arriverà alla tua email.".into(), None),
             Self::DuplicateHolder { existing, natural_person, within } => {
                 let (field, code) = if natural_person { ("codice_fiscale", "questo codice fiscale") } else { ("partita_iva", "questa partita IVA") };
                 let field = within.map_or(field.to_owned(), |w| format!("{w}.{field}"));
                 (S::CONFLICT, "duplicate-holder", "Titolare già presente", format!("Hai già un titolare con {code}: il n. {}. Usa quello, oppure invia di nuovo con \"allow_duplicate\": true se vuoi davvero un secondo profilo.", existing.as_str()), Some(FieldErrors::one(&field, format!("Appartiene già al titolare n. {}.", existing.as_str()))))
+            }
+            Self::ResetLink(e) => {
+                use titolare_domain::reset::LinkError as L;
+                let (status, slug, title) = match e {
+                    L::NotPending => (S::CONFLICT, "conflict", "Password già impostata"),
+                    L::TooMany(_) | L::TooSoon(_) => (S::TOO_MANY_REQUESTS, "too-many-requests", "Troppi link"),
+                };
+                (status, slug, title, e.to_string(), None)
             }
             Self::Code(e) => code_parts(e),
             Self::Store(StoreError::Conflict) => (S::CONFLICT, "conflict", "Conflitto", "Il dato è stato modificato nel frattempo: ricarica la pagina e riprova.".into(), None),
@@ -153,6 +164,7 @@ impl ApiError {
         match self {
             Self::Code(CodeError::TooSoon(seconds)) => Some(*seconds),
             Self::Code(CodeError::SmsLimit(over)) => Some(over.retry_after_seconds),
+            Self::ResetLink(titolare_domain::reset::LinkError::TooSoon(seconds)) => Some(*seconds),
             _ => None,
         }
     }

@@ -42,6 +42,8 @@ pub enum RouteId {
     PartyContract,
     PartyLogin,
     PasswordReset,
+    PasswordResetLink,
+    MailboxResetLink,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,6 +168,19 @@ pub const ROUTES: &[Route] = &[
         "password-reset",
         Token
     ),
+    route!(
+        PasswordResetLink,
+        "POST",
+        "/v1/password-reset/link",
+        "password-reset",
+        Token
+    ),
+    route!(
+        MailboxResetLink,
+        "POST",
+        "/v1/mailboxes/{address}/password-reset-link",
+        "password-reset"
+    ),
 ];
 
 impl Route {
@@ -184,6 +199,7 @@ impl Route {
                 | RouteId::PartyContract
                 | RouteId::PartyLogin
                 | RouteId::PasswordReset
+                | RouteId::PasswordResetLink
         )
     }
 }

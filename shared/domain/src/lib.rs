@@ -8,6 +8,7 @@ pub mod outbox;
 pub mod ports;
 pub mod quota;
 pub mod records;
+pub mod reset;
 pub mod search;
 pub mod secret;
 pub mod text;

@@ -347,12 +347,14 @@ pub trait TransferWriter: Send + Sync {
     async fn commit(&self, commit: &TransferCommit<'_>) -> Result<(), StoreError>;
     /// Drops an index entry whose request has ended or is gone, so it cannot hide others.
     async fn drop_due(&self, due: &Due) -> Result<(), StoreError>;
-    /// Replaces a mailbox unchanged since read (a password reset).
+    /// Replaces a mailbox unchanged since read (a password reset, a new reset link), with the
+    /// message it sends, in one transaction.
     async fn update_mailbox(
         &self,
         account: &AccountId,
         before: u64,
         after: &Mailbox,
+        message: Option<&OutboxMessage>,
         idempotent: Option<(IdempotencyScope, IdempotentResponse)>,
     ) -> Result<(), StoreError>;
 }

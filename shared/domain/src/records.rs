@@ -132,9 +132,19 @@ pub struct Mailbox {
     /// When the pending reset link was issued: only that link may reset, once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_reset_issued_at: Option<jiff::Timestamp>,
+    /// How many reset links were sent for the pending reset (the first with the change).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub password_reset_links: u32,
+    /// The request that last moved the mailbox; a new reset link is sent under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_by: Option<crate::transfer::TransferId>,
     pub access_history: Vec<Access>,
     /// Server-side rules and filters; kept across a change of holder.
     pub rules: Vec<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A certified domain.

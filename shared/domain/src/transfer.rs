@@ -565,6 +565,16 @@ impl PasswordResetToken {
 
     /// What a token grants, if its tag is right and it is less than 24 hours old at `now`.
     pub fn verify(key: &SecretKey, token: &str, now: Timestamp) -> Result<Self, ResetTokenError> {
+        let token = Self::authentic(key, token)?;
+        if now >= token.issued_at + Self::VALIDITY {
+            return Err(ResetTokenError::Expired);
+        }
+        Ok(token)
+    }
+
+    /// What a token names, if its tag is right, however old: a lapsed link still proves
+    /// that its bearer received the email (enough to ask for a new one, sent there).
+    pub fn authentic(key: &SecretKey, token: &str) -> Result<Self, ResetTokenError> {
         use base64::Engine;
         let text = |part: &str| {
             base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -589,9 +599,6 @@ impl PasswordResetToken {
             .ok_or(ResetTokenError::Invalid)?;
         if !key.verify_tag(RESET, &[account.as_str(), mailbox.as_str(), seconds], tag) {
             return Err(ResetTokenError::Invalid);
-        }
-        if now >= issued_at + Self::VALIDITY {
-            return Err(ResetTokenError::Expired);
         }
         Ok(Self {
             account,

@@ -785,7 +785,7 @@ impl Transfer {
 }
 
 /// Reset links carry their issue time in whole seconds; the mailbox keeps the same.
-fn reset_issued_at(now: Timestamp) -> Timestamp {
+pub fn reset_issued_at(now: Timestamp) -> Timestamp {
     Timestamp::from_second(now.as_second()).unwrap_or(now)
 }
 
@@ -797,6 +797,8 @@ pub fn moved_mailbox(mailbox: &Mailbox, transfer: &Transfer, now: Timestamp) -> 
         holder_id: transfer.new_holder_card.id.clone(),
         password_reset_required: true,
         password_reset_issued_at: Some(reset_issued_at(now)),
+        password_reset_links: 1,
+        moved_by: Some(transfer.id.clone()),
         access_history: vec![],
         ..mailbox.clone()
     }

@@ -880,6 +880,8 @@ pub fn sample_mailbox(address: &str, holder: &str) -> Mailbox {
         password_hash: None,
         password_reset_required: false,
         password_reset_issued_at: None,
+        password_reset_links: 0,
+        moved_by: None,
         access_history: vec![],
         rules: vec![],
     }

@@ -315,15 +315,7 @@ impl TableStore {
             writes.push(Write::put(item, expected(quota.before)));
         }
         for message in c.messages {
-            let mut item = Item::new(
-                transfer_pk(&after.id),
-                outbox_sk(&message.id),
-                OUTBOX_KIND,
-                encode(message)?,
-            );
-            item.expires_at = Some(message.expires_at.as_second());
-            writes.push(Write::put(item, Condition::Absent));
-            writes.push(unsent_write(message)?);
+            writes.extend(new_message_writes(message)?);
         }
         for (account, operation) in c.operations {
             writes.push(crate::table::operation_write(account, operation)?);
@@ -349,6 +341,18 @@ impl TableStore {
 }
 
 /// A completion's item write: in place, or moved to the account management goes to.
+/// A new outbox message and its entry in the unsent index.
+fn new_message_writes(message: &OutboxMessage) -> Result<[Write; 2], StoreError> {
+    let mut item = Item::new(
+        transfer_pk(&message.transfer),
+        outbox_sk(&message.id),
+        OUTBOX_KIND,
+        encode(message)?,
+    );
+    item.expires_at = Some(message.expires_at.as_second());
+    Ok([Write::put(item, Condition::Absent), unsent_write(message)?])
+}
+
 fn item_writes(from: &AccountId, w: &ItemWrite) -> Result<Vec<Write>, StoreError> {
     let (sk, version) = match &w.before {
         ItemState::Mailbox(m) => (mailbox_sk(m.value.address.as_str()), m.version),
@@ -405,6 +409,7 @@ impl TransferWriter for TableStore {
         account: &AccountId,
         before: u64,
         after: &Mailbox,
+        message: Option<&OutboxMessage>,
         idempotent: Option<(IdempotencyScope, IdempotentResponse)>,
     ) -> Result<(), StoreError> {
         let mut item = Item::new(
@@ -415,6 +420,9 @@ impl TransferWriter for TableStore {
         );
         item.version = before + 1;
         let mut writes = vec![Write::put(item, Condition::Version(before))];
+        if let Some(message) = message {
+            writes.extend(new_message_writes(message)?);
+        }
         if let Some((scope, response)) = &idempotent {
             writes.push(crate::table::idempotency_write(scope, response)?);
         }

@@ -96,7 +96,7 @@ async function chooseItems(ctx, draft, preselected) {
     async (f) => {
       const picked = new FormData(f).getAll('item').map(String);
       if (picked.length === 0) {
-        show(messages, notice('error', 'Selezionare almeno una casella o un dominio.'));
+        show(messages, notice('error', 'Seleziona almeno una casella o un dominio.'));
         return;
       }
       draft.items = all.filter((i) => picked.includes(`${i.kind}:${i.id}`));

@@ -1,0 +1,135 @@
+//! A new password-reset link for a moved mailbox, when the first lapsed or went missing:
+//! limited like code sends (so many links, one a minute), and each new link voids the
+//! previous one (the mailbox keeps the issue time of the only link that works).
+
+use crate::holder::Lingua;
+use crate::otp::Channel;
+use crate::otp::CodePolicy;
+use crate::outbox::{DeliveryStatus, Message, OutboxMessage};
+use crate::records::{AccountId, Mailbox};
+use crate::transfer::TransferId;
+use crate::values::EmailAddress;
+use jiff::Timestamp;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    #[error("La password di questa casella è già stata impostata: non serve un nuovo link.")]
+    NotPending,
+    #[error(
+        "Per questa casella sono già stati inviati {0} link, il massimo: chiedi aiuto all'assistenza."
+    )]
+    TooMany(u32),
+    #[error("Attendi {} prima di chiedere un nuovo link.", crate::text::wait_in_words(*.0))]
+    TooSoon(i64),
+}
+
+/// The mailbox with a new link issued at `now`, or why not.
+pub fn reissued(
+    mailbox: &Mailbox,
+    now: Timestamp,
+    policy: &CodePolicy,
+) -> Result<Mailbox, LinkError> {
+    let (true, Some(issued_at)) = (
+        mailbox.password_reset_required,
+        mailbox.password_reset_issued_at,
+    ) else {
+        return Err(LinkError::NotPending);
+    };
+    let sent = mailbox.password_reset_links.max(1);
+    if sent >= policy.max_sends {
+        return Err(LinkError::TooMany(sent));
+    }
+    let ready_at = issued_at + policy.resend_after;
+    if now < ready_at {
+        return Err(LinkError::TooSoon(
+            (ready_at.as_second() - now.as_second()).max(1),
+        ));
+    }
+    Ok(Mailbox {
+        password_reset_issued_at: Some(crate::wizard::reset_issued_at(now)),
+        password_reset_links: sent + 1,
+        ..mailbox.clone()
+    })
+}
+
+/// The email that carries the new link, to the mailbox's holder, kept with the request that
+/// moved it until `expires_at`.
+pub struct LinkEmail<'a> {
+    pub transfer: &'a TransferId,
+    pub account: &'a AccountId,
+    pub to: &'a EmailAddress,
+    pub lingua: Lingua,
+    pub expires_at: Timestamp,
+}
+
+impl LinkEmail<'_> {
+    pub fn message(&self, mailbox: &Mailbox, now: Timestamp) -> OutboxMessage {
+        OutboxMessage {
+            id: format!(
+                "{}-password-reset-{}-{}",
+                self.transfer.as_str(),
+                mailbox.address.as_str(),
+                mailbox.password_reset_links
+            ),
+            transfer: self.transfer.clone(),
+            account: self.account.clone(),
+            channel: Channel::Email,
+            to: Some(self.to.as_str().to_owned()),
+            lingua: self.lingua,
+            message: Message::PasswordReset {
+                account: self.account.clone(),
+                mailboxes: vec![mailbox.address.as_str().to_owned()],
+                issued_at: mailbox.password_reset_issued_at.unwrap_or(now),
+            },
+            status: DeliveryStatus::Pending,
+            claimed_until: None,
+            created_at: now,
+            attempts: 0,
+            provider_id: None,
+            error: None,
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(issued: i64, links: u32) -> Mailbox {
+        let mut m: Mailbox = serde_json::from_value(serde_json::json!({
+            "address": "a@pec.it", "holder_id": "19", "status": "Attivo", "kind": "Standard",
+            "inbox_gb": 1, "inbox_extra_gb": 0, "archive_gb": null, "end_of_service": "2027-01-01",
+            "requested_on": "2026-01-01", "certified_on": null, "cancelled_on": null,
+            "renewal": "Manuale", "duration": "1 Anno", "cliente_finale": false,
+            "password_reset_required": true, "access_history": [], "rules": [],
+        }))
+        .unwrap();
+        m.password_reset_issued_at = Some(Timestamp::from_second(issued).unwrap());
+        m.password_reset_links = links;
+        m
+    }
+
+    #[test]
+    fn a_new_link_waits_a_minute_and_stops_at_the_limit() {
+        let policy = CodePolicy::default();
+        let at = |s: i64| Timestamp::from_second(1_000_000 + s).unwrap();
+        let m = pending(1_000_000, 1);
+        assert_eq!(reissued(&m, at(59), &policy), Err(LinkError::TooSoon(1)));
+        let next = reissued(&m, at(60), &policy).unwrap();
+        assert_eq!(
+            (next.password_reset_links, next.password_reset_issued_at),
+            (2, Some(at(60)))
+        );
+        assert_eq!(
+            reissued(&pending(1_000_000, 5), at(3600), &policy),
+            Err(LinkError::TooMany(5))
+        );
+        let mut done = pending(1_000_000, 1);
+        done.password_reset_required = false;
+        assert_eq!(
+            reissued(&done, at(3600), &policy),
+            Err(LinkError::NotPending)
+        );
+    }
+}
