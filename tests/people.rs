@@ -383,3 +383,154 @@ async fn a_lapsed_password_link_is_not_a_dead_end() {
     assert_eq!(elsewhere.status, 404, "{}", elsewhere.body);
     gw.shutdown().await;
 }
+
+/// Every invitation email to `to` for request `id`, however many.
+async fn invitations_to(s: &dyn Surface, id: &str, to: &str, count: usize) -> Vec<Value> {
+    let needle = format!("gestisci#token={id}.");
+    let mut found = Vec::new();
+    for _ in 0..100 {
+        found = s
+            .emails_to(to)
+            .await
+            .into_iter()
+            .filter(|m| m["text"].as_str().is_some_and(|t| t.contains(&needle)))
+            .collect();
+        if found.len() >= count {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    found
+}
+
+#[tokio::test]
+async fn the_initiator_reinvites_and_corrects_a_contact_the_holder_has_not_verified() {
+    let gw = local_gateway().await;
+    let s = surface(&gw);
+    let id = open_request(
+        &s,
+        json!({
+            "items": [{"kind": "mailbox", "id": "teste1234@pec.it"}],
+            "management": {"mode": "keep"},
+            "new_holder_id": TESTDUE.holder,
+        }),
+    )
+    .await;
+    let invite = |party: &str| {
+        let (s, path, body) = (
+            &s,
+            format!("/v1/transfers/{id}/invitations"),
+            json!({ "party": party }),
+        );
+        async move { s.call("POST", &path, As::Account("demo"), Some(body)).await }
+    };
+    let correct = |body: Value| {
+        let (s, path) = (&s, format!("/v1/transfers/{id}/contacts"));
+        async move {
+            s.call("PATCH", &path, As::Account("demo"), Some(body))
+                .await
+        }
+    };
+    // A reminder: one a minute after the opening's, the same link.
+    let soon = invite("new_holder").await;
+    assert_eq!(soon.status, 429, "{}", soon.body);
+    assert!(soon.header("retry-after").is_some());
+    s.advance(60).await;
+    let sent = invite("new_holder").await;
+    assert_eq!(sent.status, 202, "{}", sent.body);
+    assert_eq!(sent.body["sent_to"], "t***@example.it");
+    assert_eq!(sent.body["invitations_left"], 3);
+    let both = invitations_to(&s, &id, TESTDUE.email, 2).await;
+    assert_eq!(both.len(), 2, "the reminder reached the new holder");
+    let first_link = s.link(&id, "new_holder", TESTDUE.email).await;
+    assert!(
+        both[1]["text"].as_str().unwrap().contains(&first_link),
+        "same link"
+    );
+    let refused = invite("initiator").await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+
+    // The current holder asks for a code, then the initiator corrects their mobile: the old
+    // link and the code on its way to the old number stop working.
+    let old_link = s.link(&id, "current_holder", AZIENDA.email).await;
+    ok(
+        &decide(&s, &old_link, &[("teste1234@pec.it", true)]).await,
+        200,
+        "decisions",
+    );
+    ok(
+        &verify_code_send_only(&s, &old_link, "sms").await,
+        202,
+        "code to the old number",
+    );
+    let old_code = s.code(&id, "current_holder", "sms", AZIENDA.mobile).await;
+    s.advance(60).await;
+    let corrected = correct(json!({"party": "current_holder", "mobile": "+39 347 111 2222"})).await;
+    assert_eq!(corrected.status, 200, "{}", corrected.body);
+    assert_eq!(
+        corrected.body["contacts"]["current_holder"]["invitations"],
+        2
+    );
+    let audit = corrected.body["audit"].as_array().unwrap();
+    let line = audit
+        .iter()
+        .find(|a| a["action"] == "contact_corrected")
+        .unwrap();
+    assert!(
+        !line["detail"].as_str().unwrap().contains("1112222"),
+        "masked: {line}"
+    );
+    let replaced = s.call("GET", "/v1/party", As::Link(&old_link), None).await;
+    assert_eq!(replaced.status, 401, "{}", replaced.body);
+    assert_eq!(replaced.body["title"], "Link sostituito");
+    let links = invitations_to(&s, &id, AZIENDA.email, 2).await;
+    assert_eq!(links.len(), 2, "a new invitation with the new link");
+    let text = links
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .find(|t| t.contains(&format!("{id}.ch1.")))
+        .expect("the new link");
+    let start = text.find("gestisci#token=").unwrap() + "gestisci#token=".len();
+    let new_link: String = text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+        .collect();
+    let stale = s
+        .call(
+            "POST",
+            "/v1/party/codes/verify",
+            As::Link(&new_link),
+            Some(json!({"channel": "sms", "code": old_code})),
+        )
+        .await;
+    assert_eq!(
+        stale.status, 409,
+        "the old number's code is void: {}",
+        stale.body
+    );
+    let moved = Person {
+        holder: AZIENDA.holder,
+        mobile: "+393471112222",
+        email: AZIENDA.email,
+    };
+    ok(
+        &verify_code(&s, &id, &new_link, "current_holder", "sms", moved.mobile).await,
+        200,
+        "the code to the corrected number",
+    );
+    // Verified: the mobile stays; the same correction again changes nothing.
+    let late = correct(json!({"party": "current_holder", "mobile": "+39 347 333 4444"})).await;
+    assert_eq!(late.status, 409, "{}", late.body);
+    assert!(
+        late.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ha già verificato il cellulare")
+    );
+    let same = correct(json!({"party": "current_holder", "mobile": "+39 347 111 2222"})).await;
+    assert_eq!(same.status, 200, "{}", same.body);
+    let bad = correct(json!({"party": "new_holder", "email": "non-una-email"})).await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(bad.body["errors"]["email"].is_string());
+    gw.shutdown().await;
+}

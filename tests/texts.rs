@@ -184,9 +184,11 @@ fn kind(e: &ApiError) -> &'static str {
         ApiError::ExpiredResetLink => "ExpiredResetLink",
         ApiError::DuplicateHolder { .. } => "DuplicateHolder",
         ApiError::ResetLink(_) => "ResetLink",
+        ApiError::ReplacedLink => "ReplacedLink",
+        ApiError::Invite(_) => "Invite",
     }
 }
-const KINDS: usize = 20;
+const KINDS: usize = 22;
 
 fn code_error_name(e: &CodeError) -> &'static str {
     match e {
@@ -446,6 +448,7 @@ fn every_error() -> Vec<(String, ApiError)> {
         ("InvalidLink".into(), ApiError::InvalidLink),
         ("InvalidResetLink".into(), ApiError::InvalidResetLink),
         ("ExpiredResetLink".into(), ApiError::ExpiredResetLink),
+        ("ReplacedLink".into(), ApiError::ReplacedLink),
         (
             "ResetLink::NotPending".into(),
             ApiError::ResetLink(titolare_domain::reset::LinkError::NotPending),
@@ -566,6 +569,22 @@ fn every_error() -> Vec<(String, ApiError)> {
         out.push((format!("Code::{e:?}"), ApiError::Code(e)));
     }
     assert_eq!(code_names.len(), 11, "every CodeError has a sample");
+    {
+        use titolare_domain::invite::InviteError as I;
+        for e in [
+            I::Closed(Closed::DeadlinePassed),
+            I::NotOpen,
+            I::NotAHolder,
+            I::TooMany(Party::NewHolder, 5),
+            I::TooSoon(42),
+            I::Verified(Party::CurrentHolder, Channel::Sms),
+            I::Verified(Party::NewHolder, Channel::Email),
+            I::Finished(Party::CurrentHolder),
+            I::Nothing,
+        ] {
+            out.push((format!("Invite::{e:?}"), ApiError::Invite(e)));
+        }
+    }
     out.extend(bad_inputs());
     for (name, errors) in holder_field_errors() {
         out.push((name, ApiError::Validation(errors)));

@@ -74,6 +74,10 @@ pub async fn transfer_of_token(
         .transfer(&link.transfer)
         .await?
         .ok_or(ApiError::InvalidLink)?;
+    // A correction of the holder's contact issued a newer link: only that one works.
+    if link.generation != transfer.value.contact(link.party).link {
+        return Err(ApiError::ReplacedLink);
+    }
     Ok((transfer, link.party))
 }
 

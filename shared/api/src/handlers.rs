@@ -28,6 +28,12 @@ pub async fn dispatch(
         RouteId::TransfersGet => return wizard::get(s, caller, &params["id"], req).await,
         RouteId::TransfersCreate => return wizard::create(s, caller, req).await,
         RouteId::TransfersCancel => return wizard::cancel(s, caller, &params["id"], req).await,
+        RouteId::TransferInvitations => {
+            return wizard::reinvite(s, caller, &params["id"], req).await;
+        }
+        RouteId::TransferContacts => {
+            return wizard::correct_contact(s, caller, &params["id"], req).await;
+        }
         RouteId::PartyGet => return wizard::party(s, req).await,
         RouteId::PartyDecisions => {
             return wizard::holder_step(s, caller, req, HolderStep::Decisions).await;

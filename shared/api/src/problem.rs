@@ -36,6 +36,12 @@ pub enum ApiError {
     /// A link token that is malformed, forged or names no request: one answer for all.
     #[error("invalid link")]
     InvalidLink,
+    /// A genuine link that a correction of the holder's contact replaced.
+    #[error("replaced link")]
+    ReplacedLink,
+    /// A new invitation or a contact correction refused.
+    #[error("invitation: {0}")]
+    Invite(#[from] titolare_domain::invite::InviteError),
     #[error("request closed: {0}")]
     Closed(#[from] Closed),
     #[error("one-time code: {0}")]
@@ -151,6 +157,8 @@ impl ApiError {
                 };
                 (status, slug, title, e.to_string(), None)
             }
+            Self::ReplacedLink => (S::UNAUTHORIZED, "invalid-link", "Link sostituito", "Questo link non vale più: il richiedente ha corretto i tuoi contatti e ti ha inviato un nuovo link via email. Usa quello.".into(), None),
+            Self::Invite(e) => invite_parts(e),
             Self::Code(e) => code_parts(e),
             Self::Store(StoreError::Conflict) => (S::CONFLICT, "conflict", "Conflitto", "Il dato è stato modificato nel frattempo: ricarica la pagina e riprova.".into(), None),
             Self::Store(StoreError::InvalidCursor) => (S::BAD_REQUEST, "bad-request", "Richiesta non valida", "Richiesta non valida.".into(), Some(FieldErrors::one("cursor", "Cursore non valido per questa ricerca: riparti dalla prima pagina."))),
@@ -165,6 +173,7 @@ impl ApiError {
             Self::Code(CodeError::TooSoon(seconds)) => Some(*seconds),
             Self::Code(CodeError::SmsLimit(over)) => Some(over.retry_after_seconds),
             Self::ResetLink(titolare_domain::reset::LinkError::TooSoon(seconds)) => Some(*seconds),
+            Self::Invite(titolare_domain::invite::InviteError::TooSoon(seconds)) => Some(*seconds),
             _ => None,
         }
     }
@@ -184,7 +193,7 @@ impl ApiError {
         };
         let challenge = match &self {
             Self::Unauthorized => Some(r#"Bearer realm="titolare""#),
-            Self::InvalidLink | Self::InvalidResetLink => {
+            Self::InvalidLink | Self::InvalidResetLink | Self::ReplacedLink => {
                 Some(r#"Bearer realm="titolare", error="invalid_token""#)
             }
             _ => None,
@@ -243,6 +252,45 @@ type Parts = (
     String,
     Option<FieldErrors>,
 );
+
+fn invite_parts(e: titolare_domain::invite::InviteError) -> Parts {
+    use StatusCode as S;
+    use titolare_domain::invite::InviteError as I;
+    match e {
+        I::Closed(closed) => ApiError::Closed(closed).parts(),
+        I::NotOpen | I::Verified(..) | I::Finished(_) => (
+            S::CONFLICT,
+            "step-not-allowed",
+            "Passaggio non consentito",
+            e.to_string(),
+            None,
+        ),
+        I::TooMany(..) | I::TooSoon(_) => (
+            S::TOO_MANY_REQUESTS,
+            "too-many-requests",
+            "Troppi inviti",
+            e.to_string(),
+            None,
+        ),
+        I::NotAHolder => {
+            let detail = e.to_string();
+            (
+                S::UNPROCESSABLE_ENTITY,
+                "validation",
+                "Dati non validi",
+                detail.clone(),
+                Some(FieldErrors::one("party", detail)),
+            )
+        }
+        I::Nothing => (
+            S::UNPROCESSABLE_ENTITY,
+            "validation",
+            "Dati non validi",
+            e.to_string(),
+            None,
+        ),
+    }
+}
 
 fn code_parts(e: CodeError) -> Parts {
     use StatusCode as S;

@@ -36,6 +36,8 @@ pub enum RouteId {
     TransfersCreate,
     TransfersGet,
     TransfersCancel,
+    TransferInvitations,
+    TransferContacts,
     PartyGet,
     PartyDecisions,
     PartyHolderData,
@@ -134,6 +136,18 @@ pub const ROUTES: &[Route] = &[
         TransfersCancel,
         "POST",
         "/v1/transfers/{id}/cancel",
+        "transfers-write"
+    ),
+    route!(
+        TransferInvitations,
+        "POST",
+        "/v1/transfers/{id}/invitations",
+        "transfers-write"
+    ),
+    route!(
+        TransferContacts,
+        "PATCH",
+        "/v1/transfers/{id}/contacts",
         "transfers-write"
     ),
     route!(PartyGet, "GET", "/v1/party", "party-read", LinkToken),

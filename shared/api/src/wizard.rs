@@ -45,6 +45,10 @@ pub(crate) fn initiator_view(t: &Transfer) -> Value {
         "new_holder": t.new_holder_card,
         "items": t.items,
         "initiator_mobile": mask(t.initiator.mobile.as_str()),
+        "contacts": {
+            "current_holder": contact_view(t, Party::CurrentHolder),
+            "new_holder": contact_view(t, Party::NewHolder),
+        },
         "progress": {
             "initiator": steps(Party::Initiator),
             "current_holder": steps(Party::CurrentHolder),
@@ -53,6 +57,17 @@ pub(crate) fn initiator_view(t: &Transfer) -> Value {
         "accepted_conditions": t.progress.accepted_conditions,
         "audit": t.audit,
         "audit_omitted": t.audit_omitted,
+    })
+}
+
+/// A holder's contact as the initiator sees it: masked, with the invitations sent.
+fn contact_view(t: &Transfer, party: Party) -> Value {
+    let c = t.contact(party);
+    json!({
+        "mobile": mask(c.mobile.as_str()),
+        "email": mask(c.email.as_str()),
+        "invitations": c.invitations,
+        "invited_at": c.invited_at,
     })
 }
 
@@ -572,12 +587,12 @@ fn prefixed(prefix: &str, errors: FieldErrors) -> FieldErrors {
 }
 
 fn contact_of(h: &Holder) -> Contact {
-    Contact {
-        mobile: h.cellulare.clone(),
-        email: h.email.clone(),
-        lingua: h.lingua,
-        name: Some(h.display_name()),
-    }
+    Contact::new(
+        h.cellulare.clone(),
+        h.email.clone(),
+        h.lingua,
+        Some(h.display_name()),
+    )
 }
 
 /// Whether two profiles are the same fiscal subject: a shared codice fiscale (personal or
@@ -613,12 +628,9 @@ async fn initiator_contact(
             .map_err(|e| errors.insert("initiator.email", e.to_string()))
             .ok();
         return match (mobile, email) {
-            (Some(mobile), Some(email)) => Ok(Contact {
-                mobile,
-                email,
-                lingua: Default::default(),
-                name: None,
-            }),
+            (Some(mobile), Some(email)) => {
+                Ok(Contact::new(mobile, email, Default::default(), None))
+            }
             _ => Err(ApiError::Validation(errors)),
         };
     }
@@ -701,6 +713,148 @@ pub(crate) async fn cancel(s: &Services, caller: &Caller, id: &str, req: &Reques
         idem.as_ref(),
         initiator_view,
     )
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InviteInput {
+    party: Party,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContactsInput {
+    party: Party,
+    #[serde(default)]
+    mobile: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+/// `POST /v1/transfers/{id}/invitations`: the invitation again to one holder (a reminder;
+/// the same link), within the limits of code sends.
+pub(crate) async fn reinvite(s: &Services, caller: &Caller, id: &str, req: &Request) -> Answer {
+    query_params(req, &[])?;
+    let account = caller.account()?.clone();
+    let idem = Idem::of(req, IdempotencyScope::Account(account), s.key.as_ref())?;
+    let body: InviteInput = json_body(req)?;
+    let (t, _) = crate::codes::initiator_transfer(s, caller, id).await?;
+    if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
+        return Ok(answer);
+    }
+    let now = s.clock.now();
+    let (party, idem) = (body.party, idem.as_ref());
+    with_retries(s, idem, t, |read| async move {
+        let after = read.value.reinvited(party, now, &s.codes, &actor(caller))?;
+        let contact = after.contact(party);
+        let answer = json!({
+            "party": party,
+            "sent_to": mask(contact.email.as_str()),
+            "invitations_left": s.codes.max_sends.saturating_sub(contact.invitations),
+            "resend_after": now + s.codes.resend_after,
+        });
+        let extra = Extra {
+            messages: vec![titolare_domain::wizard::invitation(&after, party, now)],
+            idempotent: idem.map(|i| i.record(StatusCode::ACCEPTED, &answer, now)),
+            ..Extra::default()
+        };
+        let condition = TransferCondition::Unchanged(read.version);
+        commit(
+            &*s.store,
+            &s.rules,
+            now,
+            condition,
+            &read.value,
+            &after,
+            extra,
+        )
+        .await?;
+        Ok(json(StatusCode::ACCEPTED, &answer))
+    })
+    .await
+}
+
+/// `PATCH /v1/transfers/{id}/contacts`: a holder's email or mobile corrected before the
+/// holder verified it. The holder gets a new link at the corrected address, the old link
+/// and any code sent to the old destination stop working.
+pub(crate) async fn correct_contact(
+    s: &Services,
+    caller: &Caller,
+    id: &str,
+    req: &Request,
+) -> Answer {
+    use titolare_domain::invite::Correction;
+    use titolare_domain::otp::{ChallengeStatus, Channel};
+    query_params(req, &[])?;
+    let account = caller.account()?.clone();
+    let idem = Idem::of(req, IdempotencyScope::Account(account), s.key.as_ref())?;
+    let body: ContactsInput = json_body(req)?;
+    let mut errors = FieldErrors::default();
+    let mobile = body.mobile.as_deref().and_then(|m| {
+        titolare_domain::values::MobileNumber::parse(m)
+            .map_err(|e| errors.insert("mobile", e.to_string()))
+            .ok()
+    });
+    let email = body.email.as_deref().and_then(|m| {
+        titolare_domain::values::EmailAddress::parse(m)
+            .map_err(|e| errors.insert("email", e.to_string()))
+            .ok()
+    });
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let correction = Correction { mobile, email };
+    let (t, _) = crate::codes::initiator_transfer(s, caller, id).await?;
+    if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
+        return Ok(answer);
+    }
+    let now = s.clock.now();
+    let (party, idem, correction) = (body.party, idem.as_ref(), &correction);
+    with_retries(s, idem, t, |read| async move {
+        let Some(after) = read
+            .value
+            .corrected(party, correction, now, &s.codes, &actor(caller))?
+        else {
+            return Ok(json(StatusCode::OK, &initiator_view(&read.value)));
+        };
+        // A code on its way to the old destination must not approve the new one.
+        let (before, now_contact) = (read.value.contact(party), after.contact(party));
+        let channel = if before.mobile != now_contact.mobile {
+            Channel::Sms
+        } else {
+            Channel::Email
+        };
+        let pending = s
+            .store
+            .challenge(&read.value.id, party, channel)
+            .await?
+            .filter(|c| c.value.status == ChallengeStatus::Pending);
+        let voided = pending.as_ref().map(|c| {
+            let mut v = c.value.clone();
+            v.status = ChallengeStatus::Canceled;
+            (Some(c.version), v)
+        });
+        let body = initiator_view(&after);
+        let extra = Extra {
+            challenge: voided.as_ref().map(|(v, c)| (*v, c)),
+            messages: vec![titolare_domain::wizard::invitation(&after, party, now)],
+            idempotent: idem.map(|i| i.record(StatusCode::OK, &body, now)),
+            ..Extra::default()
+        };
+        let condition = TransferCondition::Unchanged(read.version);
+        commit(
+            &*s.store,
+            &s.rules,
+            now,
+            condition,
+            &read.value,
+            &after,
+            extra,
+        )
+        .await?;
+        Ok(json(StatusCode::OK, &body))
+    })
     .await
 }
 

@@ -3,6 +3,7 @@
 
 pub mod errors;
 pub mod holder;
+pub mod invite;
 pub mod otp;
 pub mod outbox;
 pub mod ports;

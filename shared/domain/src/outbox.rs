@@ -35,6 +35,9 @@ pub enum Message {
         /// With `hand_over`, to the new holder: the username to log in with.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         username: Option<String>,
+        /// The generation of the link to give (see `LinkToken`).
+        #[serde(default)]
+        link: u32,
     },
     Confirmation {
         party: Party,

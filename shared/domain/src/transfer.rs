@@ -75,6 +75,35 @@ pub struct Contact {
     /// The name messages give the person (the profile's display name), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The generation of the holder's link: a correction of the contact issues a new one,
+    /// and only the newest works.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub link: u32,
+    /// Invitations sent to the holder, and when the last one was.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub invitations: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invited_at: Option<Timestamp>,
+}
+
+impl Contact {
+    /// A contact as a request starts with it: first link, nobody invited yet.
+    pub fn new(
+        mobile: MobileNumber,
+        email: EmailAddress,
+        lingua: Lingua,
+        name: Option<String>,
+    ) -> Self {
+        Self {
+            mobile,
+            email,
+            lingua,
+            name,
+            link: 0,
+            invitations: 0,
+            invited_at: None,
+        }
+    }
 }
 
 /// What a request moves: a PEC mailbox or a certified domain, named in lower case.
@@ -426,6 +455,14 @@ impl Transfer {
         self.retain_until.unwrap_or(self.deadline)
     }
 
+    pub fn contact_mut(&mut self, party: Party) -> &mut Contact {
+        match party {
+            Party::Initiator => &mut self.initiator,
+            Party::CurrentHolder => &mut self.current_holder,
+            Party::NewHolder => &mut self.new_holder,
+        }
+    }
+
     pub fn contact(&self, party: Party) -> &Contact {
         match party {
             Party::Initiator => &self.initiator,
@@ -436,23 +473,37 @@ impl Transfer {
 }
 
 /// The token in a holder's "Gestisci richiesta" link: `<request id>.<role>.<128-bit tag>`,
-/// URL-safe, derived from the secret key (never stored), bound to request and role.
+/// URL-safe, derived from the secret key (never stored), bound to request and role, and
+/// from a contact's first correction on to its generation (`<role><n>`, e.g. `nh2`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkToken {
     pub transfer: TransferId,
     pub party: Party,
+    pub generation: u32,
 }
 
 const LINK: &str = "link";
 
 impl LinkToken {
     pub fn issue(key: &SecretKey, transfer: &TransferId, party: Party) -> String {
-        format!(
-            "{}.{}.{}",
-            transfer.as_str(),
-            role_code(party),
-            key.tag(LINK, &[transfer.as_str(), party.as_str()])
-        )
+        Self::issue_generation(key, transfer, party, 0)
+    }
+
+    pub fn issue_generation(
+        key: &SecretKey,
+        transfer: &TransferId,
+        party: Party,
+        generation: u32,
+    ) -> String {
+        let tag = match generation {
+            0 => key.tag(LINK, &[transfer.as_str(), party.as_str()]),
+            n => key.tag(LINK, &[transfer.as_str(), party.as_str(), &n.to_string()]),
+        };
+        let role = match generation {
+            0 => role_code(party).to_owned(),
+            n => format!("{}{n}", role_code(party)),
+        };
+        format!("{}.{role}.{tag}", transfer.as_str())
     }
 
     /// The request and role a token names, if its tag is right. A malformed and a forged
@@ -464,13 +515,32 @@ impl LinkToken {
             return None;
         }
         let transfer = TransferId::parse(id).ok()?;
-        let party = match role {
+        let (code, number) = role.split_at(role.len().min(2));
+        let party = match code {
             "ch" => Party::CurrentHolder,
             "nh" => Party::NewHolder,
             _ => return None,
         };
-        key.verify_tag(LINK, &[transfer.as_str(), party.as_str()], tag)
-            .then_some(Self { transfer, party })
+        let generation = match number {
+            "" => 0,
+            n if n.len() <= 4 && !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit()) => {
+                n.parse().ok()?
+            }
+            _ => return None,
+        };
+        let authentic = match generation {
+            0 => key.verify_tag(LINK, &[transfer.as_str(), party.as_str()], tag),
+            n => key.verify_tag(
+                LINK,
+                &[transfer.as_str(), party.as_str(), &n.to_string()],
+                tag,
+            ),
+        };
+        authentic.then_some(Self {
+            transfer,
+            party,
+            generation,
+        })
     }
 }
 
@@ -501,9 +571,26 @@ mod tests {
             LinkToken::verify(&key, &token),
             Some(LinkToken {
                 transfer: id.clone(),
-                party: Party::NewHolder
+                party: Party::NewHolder,
+                generation: 0,
             })
         );
+        // A later generation is its own link; the tag binds the number too.
+        let second = LinkToken::issue_generation(&key, &id, Party::NewHolder, 2);
+        assert!(second.contains(".nh2."), "{second}");
+        assert_eq!(
+            LinkToken::verify(&key, &second).map(|l| l.generation),
+            Some(2)
+        );
+        let bumped = second.replace(".nh2.", ".nh3.");
+        assert_eq!(
+            LinkToken::verify(&key, &bumped),
+            None,
+            "bound to the generation"
+        );
+        for junk in ["42.nh02.x", "42.nh99999.x", "42.nhx.x"] {
+            assert_eq!(LinkToken::verify(&key, junk), None, "{junk}");
+        }
         let swapped = token.replace(".nh.", ".ch.");
         assert_eq!(LinkToken::verify(&key, &swapped), None, "bound to the role");
         let other = token.replacen("42.", "43.", 1);

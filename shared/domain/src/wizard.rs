@@ -368,6 +368,10 @@ impl Transfer {
                 } else if party == Party::Initiator {
                     t.status = TransferStatus::Open;
                     t.deadline = now + rules.open_for;
+                    for holder in [Party::CurrentHolder, Party::NewHolder] {
+                        let contact = t.contact_mut(holder);
+                        (contact.invitations, contact.invited_at) = (1, Some(now));
+                    }
                 } else if t.status == TransferStatus::Open
                     && t.finished(Party::CurrentHolder)
                     && t.finished(Party::NewHolder)
@@ -612,28 +616,7 @@ pub fn effects(before: Option<&Transfer>, after: &Transfer, now: Timestamp) -> E
     let holders = [Party::CurrentHolder, Party::NewHolder];
     if was == Some(TransferStatus::Draft) && after.status == TransferStatus::Open {
         for party in holders {
-            effects.messages.push(OutboxMessage::notice(
-                after,
-                party,
-                Message::Invitation {
-                    party,
-                    items: after.labels(None),
-                    deadline: after.deadline,
-                    from: after.initiator.name.clone(),
-                    other: Some(match party {
-                        Party::NewHolder => after.current_holder_card.name.clone(),
-                        _ => after.new_holder_card.name.clone(),
-                    }),
-                    steps: after.steps(party),
-                    username: match (&after.management, party) {
-                        (Management::HandOver { username, .. }, Party::NewHolder) => {
-                            Some(username.clone())
-                        }
-                        _ => None,
-                    },
-                },
-                now,
-            ));
+            effects.messages.push(invitation(after, party, now));
         }
         return effects;
     }
@@ -782,6 +765,37 @@ impl Transfer {
             Management::Keep => &self.account,
         }
     }
+}
+
+/// The "Gestisci richiesta" email to a holder: who asks, what, the steps left, the deadline,
+/// and the link of the contact's current generation. Each one has its own outbox id.
+pub fn invitation(t: &Transfer, party: Party, now: Timestamp) -> OutboxMessage {
+    let contact = t.contact(party);
+    let mut message = OutboxMessage::notice(
+        t,
+        party,
+        Message::Invitation {
+            party,
+            items: t.labels(None),
+            deadline: t.deadline,
+            from: t.initiator.name.clone(),
+            other: Some(match party {
+                Party::NewHolder => t.current_holder_card.name.clone(),
+                _ => t.new_holder_card.name.clone(),
+            }),
+            steps: t.steps_left(party),
+            username: match (&t.management, party) {
+                (Management::HandOver { username, .. }, Party::NewHolder) => Some(username.clone()),
+                _ => None,
+            },
+            link: contact.link,
+        },
+        now,
+    );
+    if contact.invitations > 1 {
+        message.id = format!("{}-{}", message.id, contact.invitations);
+    }
+    message
 }
 
 /// Reset links carry their issue time in whole seconds; the mailbox keeps the same.

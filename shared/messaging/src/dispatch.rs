@@ -275,8 +275,14 @@ impl Dispatcher {
                 other,
                 steps,
                 username,
+                link: generation,
             } => {
-                let link = link(LinkToken::issue(&self.key, &message.transfer, *party));
+                let link = link(LinkToken::issue_generation(
+                    &self.key,
+                    &message.transfer,
+                    *party,
+                    *generation,
+                ));
                 let template = Template::Invitation {
                     party: *party,
                     transfer,

@@ -905,11 +905,13 @@ pub fn sample_transfer(
 ) -> titolare_domain::transfer::Transfer {
     use titolare_domain::transfer::*;
     use titolare_domain::values::MobileNumber;
-    let contact = |n: u32| Contact {
-        mobile: MobileNumber::parse(&format!("+39 333 000 {n:04}")).unwrap(),
-        email: EmailAddress::parse(&format!("party{n}@example.it")).unwrap(),
-        lingua: Lingua::It,
-        name: None,
+    let contact = |n: u32| {
+        Contact::new(
+            MobileNumber::parse(&format!("+39 333 000 {n:04}")).unwrap(),
+            EmailAddress::parse(&format!("party{n}@example.it")).unwrap(),
+            Lingua::It,
+            None,
+        )
     };
     let card = |n: u64| HolderCard {
         id: HolderId::from_number(n),

@@ -22,11 +22,13 @@ fn card(id: u64, tipo: Tipo) -> HolderCard {
 }
 
 fn draft(new_tipo: Tipo, hand_over: bool) -> Transfer {
-    let contact = |n: u32| Contact {
-        mobile: MobileNumber::parse(&format!("+39 333 000 {n:04}")).unwrap(),
-        email: EmailAddress::parse(&format!("p{n}@example.it")).unwrap(),
-        lingua: Lingua::It,
-        name: None,
+    let contact = |n: u32| {
+        Contact::new(
+            MobileNumber::parse(&format!("+39 333 000 {n:04}")).unwrap(),
+            EmailAddress::parse(&format!("p{n}@example.it")).unwrap(),
+            Lingua::It,
+            None,
+        )
     };
     let item = |kind, id: &str| TransferItem {
         item: ItemRef::parse(kind, id).unwrap(),
@@ -433,4 +435,95 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn invitations_are_limited_and_corrections_renew_the_link_until_verified() {
+    use crate::invite::{Correction, InviteError};
+    let policy = crate::otp::CodePolicy::default();
+    let actor = Actor::system("test");
+    let opened = run(
+        &draft(Tipo::Privato, false),
+        Party::Initiator,
+        Action::Verified(Channel::Sms),
+        1,
+    )
+    .unwrap();
+    assert_eq!(
+        opened.new_holder.invitations, 1,
+        "the first goes with the opening"
+    );
+    assert_eq!(
+        opened.reinvited(Party::NewHolder, at(30), &policy, &actor),
+        Err(InviteError::TooSoon(31))
+    );
+    assert_eq!(
+        opened.reinvited(Party::Initiator, at(100), &policy, &actor),
+        Err(InviteError::NotAHolder)
+    );
+    let mut t = opened.clone();
+    for n in 2..=5 {
+        t = t
+            .reinvited(Party::NewHolder, at(100 * n), &policy, &actor)
+            .unwrap();
+        assert_eq!(t.new_holder.invitations, n as u32);
+    }
+    assert_eq!(
+        t.reinvited(Party::NewHolder, at(1_000), &policy, &actor),
+        Err(InviteError::TooMany(Party::NewHolder, 5))
+    );
+    assert_eq!(t.new_holder.link, 0, "a reminder keeps the link");
+
+    let email = EmailAddress::parse("giusto@example.it").unwrap();
+    let fix = Correction {
+        email: Some(email.clone()),
+        ..Correction::default()
+    };
+    let corrected = opened
+        .corrected(Party::NewHolder, &fix, at(100), &policy, &actor)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (&corrected.new_holder.email, corrected.new_holder.link),
+        (&email, 1)
+    );
+    let line = corrected.audit.last().unwrap();
+    assert_eq!(line.action, "contact_corrected");
+    assert!(!line.detail.as_ref().unwrap().contains("giusto@"), "masked");
+    assert_eq!(
+        corrected.corrected(Party::NewHolder, &fix, at(500), &policy, &actor),
+        Ok(None),
+        "the same correction again changes nothing"
+    );
+    // Once the holder verified the mobile, it stays.
+    let verified = run(
+        &run(
+            &opened,
+            Party::CurrentHolder,
+            Action::Decide(
+                opened
+                    .items
+                    .iter()
+                    .map(|i| Decision {
+                        item: i.item.clone(),
+                        accept: true,
+                    })
+                    .collect(),
+            ),
+            2,
+        )
+        .unwrap(),
+        Party::CurrentHolder,
+        Action::Verified(Channel::Sms),
+        3,
+    )
+    .unwrap();
+    let mobile = Correction {
+        mobile: Some(MobileNumber::parse("+39 333 111 2222").unwrap()),
+        ..Correction::default()
+    };
+    assert_eq!(
+        verified.corrected(Party::CurrentHolder, &mobile, at(200), &policy, &actor),
+        Err(InviteError::Verified(Party::CurrentHolder, Channel::Sms))
+    );
 }
