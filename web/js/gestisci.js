@@ -38,10 +38,11 @@ function stop(heading, text, kind = 'info') {
 
 /** @param {unknown} error */
 function refused(error) {
+  // The API says what happened (a wrong link, a replaced one, a lapsed request) and what to do.
   if (error instanceof ApiError && error.status === 401) {
-    stop('Link non valido', "Il link non è valido. Apri per intero il link «Gestisci richiesta» che hai ricevuto via email.");
+    stop(error.problem.title ?? 'Link non valido', error.message);
   } else if (error instanceof ApiError && error.status === 410) {
-    stop('Richiesta scaduta', 'Il termine di 5 giorni per rispondere è passato e la pratica è stata annullata: nessuna modifica è più possibile. Chi ha chiesto il cambio può crearne una nuova.');
+    stop(error.problem.title ?? 'Richiesta scaduta', error.message);
   } else if (error instanceof ApiError && error.status === 409 && error.problem.type?.endsWith('request-ended')) {
     stop('Richiesta conclusa', error.message);
   } else {

@@ -1,7 +1,7 @@
 // "Imposta la password": the new holder of a moved mailbox sets its password with the emailed link.
 
 import { ApiError, call } from './api.js';
-import { byId, focus, h, show } from './dom.js';
+import { byId, dateTime, focus, h, show } from './dom.js';
 import { takeToken } from './link-token.js';
 import { button, clearFieldErrors, field, form, notice, showError } from './ui.js';
 
@@ -66,8 +66,7 @@ async function newLink(messages) {
   try {
     const answer = await call('POST', '/v1/password-reset/link', { body: { token } });
     sessionStorage.removeItem(TOKEN_KEY);
-    const until = new Date(answer.valid_until).toLocaleString('it-IT', { timeZone: 'Europe/Rome', dateStyle: 'short', timeStyle: 'short' });
-    const sent = notice('success', `Ti abbiamo inviato un nuovo link a ${answer.sent_to}: vale fino al ${until} (ora italiana). Questo link non funziona più.`);
+    const sent = notice('success', `Ti abbiamo inviato un nuovo link a ${answer.sent_to}: vale fino al ${dateTime(answer.valid_until)}. Questo link non funziona più.`);
     show(main, h('h1', {}, 'Nuovo link inviato'), sent);
     focus(sent);
   } catch (error) {

@@ -220,7 +220,7 @@ function codeFacts(item) {
     'ul',
     { class: 'code-facts' },
     item.notice
-      ? h('li', { class: 'failed' }, `${item.notice[0].toUpperCase()}${item.notice.slice(1)}.`)
+      ? h('li', { class: 'failed' }, item.notice)
       : h('li', {}, `Codice inviato a ${item.destination}${item.delivery === 'sent' ? ' (consegnato)' : ''}.`),
     item.status === 'pending' ? h('li', {}, `Valido fino al ${dateTime(item.expires_at)}.`) : null,
     item.status === 'expired' ? h('li', {}, 'Codice scaduto: inviarne uno nuovo.') : null,

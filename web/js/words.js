@@ -67,6 +67,8 @@ const AUDIT = {
   decisions: 'Accettazione o rifiuto degli elementi',
   login: 'Accesso con lo username indicato',
   holder_data_confirmed: 'Dati titolare confermati',
+  invitation_sent: 'Invito inviato di nuovo',
+  contact_corrected: 'Contatti corretti',
   contract_accepted: 'Condizioni contrattuali accettate',
   ended_completed: 'Richiesta completata',
   ended_rejected: 'Richiesta rifiutata',

@@ -66,6 +66,42 @@ test('pages carry a strict Content-Security-Policy, no referrer, nosniff and no 
   }
 });
 
+test('the initiator sends the invitation again and corrects an email; the old link says it was replaced', async () => {
+  const base = env.service.base;
+  const request = await openRequest(base, {
+    items: [{ kind: 'mailbox', id: 'teste1234@pec.it' }],
+    management: { mode: 'keep' },
+    new_holder_id: '963300',
+  });
+  const oldLink = await link(base, 'testdue@example.it', 'gestisci', request.id);
+  const page = await someone();
+  await loginAsDemo(page);
+  await advanceClock(base, 61);
+  await page.goto(`${base}/#/cambio/${request.id}`);
+  await page.getByRole('heading', { name: `Richiesta di cambio titolare n. ${request.id}` }).waitFor();
+  await page.getByRole('button', { name: "Invia di nuovo l'invito: Nuovo titolare" }).click();
+  await page.getByText('Invito inviato di nuovo a t***@example.it.').waitFor();
+  await advanceClock(base, 61);
+  await page.locator('summary', { hasText: 'Correggi i contatti' }).nth(1).click();
+  const correct = page.getByRole('form', { name: 'Correggi i contatti: Nuovo titolare' });
+  await correct.getByLabel('Email corretta').fill('testdue.nuovo@example.it');
+  await correct.getByRole('button', { name: 'Correggi e invia di nuovo' }).click();
+  await page.getByText(/Contatti corretti: il nuovo titolare ha ricevuto un nuovo invito/).waitFor();
+  await page.getByRole('cell', { name: 'Contatti corretti' }).waitFor();
+  await check(page, 'request-contact-corrected');
+  const holder = await someone();
+  await holder.goto(oldLink);
+  await holder.getByRole('heading', { name: 'Link sostituito' }).waitFor();
+  await holder.getByText(/ti ha inviato un nuovo link via email/).waitFor();
+  // The new link, in a browser of its own (the old page keeps its own link).
+  const renewed = await someone();
+  await renewed.goto(await link(base, 'testdue.nuovo@example.it', 'gestisci', request.id));
+  await renewed.getByRole('heading', { name: `Gestisci richiesta n. ${request.id}` }).waitFor();
+  // Leave the mailbox free for the tests that follow.
+  const api = await apiAs(base, 'demo');
+  await api('POST', `/v1/transfers/${request.id}/cancel`);
+});
+
 test('hand_over: the new holder logs in as the named account before going on', async () => {
   const request = await openRequest(env.service.base, {
     items: [{ kind: 'mailbox', id: 'marco.test@pec.it' }],
@@ -334,13 +370,13 @@ test('the wizard with a new holder created in the page, handed over to another a
   await page.getByText(/È necessario attendere la risposta/).waitFor();
 });
 
-test('a code that was not delivered says "non consegnato: invia di nuovo" and may go again at once', async () => {
+test('a code that was not delivered says "non consegnato" and may go again at once', async () => {
   const { page } = await draftOnItsPage('fatture.testazienda@pec.it');
   await page.getByRole('button', { name: 'Modifica numero' }).click();
   // The local outbox never delivers to this number (UNDELIVERABLE_SMS).
   await page.getByLabel('Nuovo numero di cellulare').fill('+39 333 999 9999');
   await page.getByRole('button', { name: 'Invia codice di verifica' }).click();
-  await page.getByText('Non consegnato: invia di nuovo.').waitFor();
+  await page.getByText('Non consegnato: chiedi un nuovo invio.').waitFor();
   await page.getByText('Un nuovo invio è possibile ora.').waitFor();
   await check(page, 'code-not-delivered');
   await page.getByLabel('Nuovo numero di cellulare').fill('+39 333 000 0019');

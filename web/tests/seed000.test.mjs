@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertAccessible, check, code, count, link, person, useServiceAndBrowser } from './support.mjs';
+import { advanceClock, assertAccessible, check, code, count, link, outbox, person, useServiceAndBrowser } from './support.mjs';
 
 const RESELLER_MOBILE = '+393330000019';
 const CURRENT_HOLDER_EMAIL = 'amministrazione@testazienda.example.it';
@@ -184,18 +184,6 @@ test('seed 000: a change of holder of two mailboxes and a domain, through the pa
   await np.getByText(/link per impostare la password/).waitFor();
   await check(np, 'new-done');
 
-  // The new holder sets the password through the emailed link.
-  const owner = await person(env.browser);
-  await owner.page.goto(await link(base, NEW_HOLDER_EMAIL, 'password'));
-  await owner.page.getByRole('heading', { name: 'Imposta la password' }).waitFor();
-  assert.ok(!owner.page.url().includes('token'), 'the token left the address bar');
-  await check(owner.page, 'password');
-  await owner.page.getByLabel('Nuova password', { exact: true }).fill('Nuova-Password-2026');
-  await owner.page.getByLabel('Ripeti la nuova password').fill('Nuova-Password-2026');
-  await owner.page.getByRole('button', { name: 'Conferma' }).click();
-  await owner.page.getByText('Password impostata per la casella teste1234@pec.it.', { exact: false }).waitFor();
-  await check(owner.page, 'password-done');
-
   // The reseller sees the outcome: the request, the operations, the mailboxes.
   await page.getByRole('navigation', { name: 'Sezioni' }).getByRole('link', { name: 'Cambio titolare PEC' }).click();
   await page.goto(`${base}/#/cambio/1`);
@@ -217,9 +205,47 @@ test('seed 000: a change of holder of two mailboxes and a domain, through the pa
   await page.getByRole('link', { name: '963300' }).waitFor();
   await check(page, 'domain-detail');
 
-  for (const p of [reseller, current, fresh, owner]) {
+  for (const p of [reseller, current, fresh]) {
     assert.deepEqual(p.problems, [], 'no page logged an error');
     await p.context.close();
   }
+
+  // A day later the password link has lapsed: its page offers a new one, sent to the
+  // holder's email on file, and the new link sets the password.
+  await advanceClock(base, 86_400);
+  const owner = await person(env.browser);
+  const lapsed = await link(base, NEW_HOLDER_EMAIL, 'password');
+  await owner.page.goto(lapsed);
+  await owner.page.getByRole('heading', { name: 'Imposta la password' }).waitFor();
+  assert.ok(!owner.page.url().includes('token'), 'the token left the address bar');
+  await check(owner.page, 'password');
+  await owner.page.getByLabel('Nuova password', { exact: true }).fill('Nuova-Password-2026');
+  await owner.page.getByLabel('Ripeti la nuova password').fill('Nuova-Password-2026');
+  await owner.page.getByRole('button', { name: 'Conferma' }).click();
+  await owner.page.getByText(/è scaduto/).first().waitFor();
+  await owner.page.getByRole('button', { name: 'Inviami un nuovo link' }).click();
+  await owner.page.getByText(/Ti abbiamo inviato un nuovo link a t\*\*\*@example\.it/).waitFor();
+  await check(owner.page, 'password-new-link');
+  /** @type {string[]} */
+  let links = [];
+  for (let i = 0; i < 200 && links.length < 2; i++) {
+    links = (await outbox(base))
+      .filter((m) => m.to === NEW_HOLDER_EMAIL)
+      .map((m) => m.text.match(/(https?:\/\/\S+\/password#token=[A-Za-z0-9._~-]+)/)?.[1])
+      .filter((url) => url !== undefined);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const renewed = links.find((url) => url !== lapsed);
+  assert.ok(renewed, 'a new link reached the new holder');
+  // The new link opens in a fresh tab, as from the email.
+  const again = await owner.context.newPage();
+  await again.goto(renewed);
+  await again.getByLabel('Nuova password', { exact: true }).fill('Nuova-Password-2026');
+  await again.getByLabel('Ripeti la nuova password').fill('Nuova-Password-2026');
+  await again.getByRole('button', { name: 'Conferma' }).click();
+  await again.getByText('Password impostata per la casella teste1234@pec.it.', { exact: false }).waitFor();
+  await check(again, 'password-done');
+  assert.deepEqual(owner.problems, [], 'no page logged an error');
+  await owner.context.close();
   assertAccessible();
 });

@@ -454,7 +454,10 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
     draft = draft.noted(
         Party::Initiator,
         "created",
-        Some(format!("{} elementi", refs.len())),
+        Some(match refs.len() {
+            1 => "1 elemento".to_owned(),
+            n => format!("{n} elementi"),
+        }),
         now,
         &actor(caller),
     );

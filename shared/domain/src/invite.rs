@@ -41,6 +41,15 @@ fn who(party: Party) -> &'static str {
     }
 }
 
+/// The holder an audit line is about, as a person reads it.
+fn whom(party: Party) -> &'static str {
+    match party {
+        Party::CurrentHolder => "attuale titolare",
+        Party::NewHolder => "nuovo titolare",
+        Party::Initiator => "richiedente",
+    }
+}
+
 fn what(channel: Channel) -> &'static str {
     match channel {
         Channel::Sms => "il cellulare",
@@ -105,7 +114,7 @@ impl Transfer {
         contact.invitations += 1;
         contact.invited_at = Some(now);
         let detail = format!(
-            "n. {} a {}",
+            "invito n. {} a {}",
             contact.invitations,
             mask(contact.email.as_str())
         );
@@ -184,7 +193,7 @@ impl Transfer {
             at: now,
             party: Some(Party::Initiator),
             action: action.into(),
-            detail: Some(format!("{}: {detail}", party.as_str())),
+            detail: Some(format!("{}: {detail}", whom(party))),
             request_id: actor.request_id.clone(),
             source_ip: actor.source_ip.clone(),
             user_agent: actor.user_agent.clone(),

@@ -2,7 +2,7 @@
 // request, and one request's page with each party's progress and the audit trail.
 
 import { dateTime, h, show } from '../dom.js';
-import { button, codeStep, notice, showError } from '../ui.js';
+import { button, codeStep, field, form, notice, showError, values } from '../ui.js';
 import { PARTY, STATUS, STEP, auditAction, decision, itemKind, management, outcome } from '../words.js';
 import { table } from './lists.js';
 import { route as wizard } from './wizard.js';
@@ -103,6 +103,52 @@ async function list(ctx) {
 }
 
 /**
+ * A holder's contact as the initiator sees it (masked), with "Invia di nuovo l'invito" and,
+ * while the holder has not verified it, "Correggi i contatti".
+ * @param {Ctx} ctx
+ * @param {any} t the request
+ * @param {'current_holder' | 'new_holder'} party
+ * @param {HTMLElement} messages
+ * @param {(text: string) => Promise<void>} redraw
+ */
+function holderContact(ctx, t, party, messages, redraw) {
+  const c = t.contacts?.[party];
+  if (!c) return null;
+  const base = `/v1/transfers/${encodeURIComponent(t.id)}`;
+  const host = h('div', { class: 'contact' });
+  const correct = form(
+    async (f) => {
+      try {
+        await ctx.api('PATCH', `${base}/contacts`, { party, ...values(f) });
+        const who = party === 'new_holder' ? 'il nuovo titolare' : "l'attuale titolare";
+        await redraw(`Contatti corretti: ${who} ha ricevuto un nuovo invito; il link precedente non vale più.`);
+      } catch (error) {
+        showError(messages, error, f);
+      }
+    },
+    { class: 'narrow', 'aria-label': `Correggi i contatti: ${PARTY[party]}` },
+    field({ name: 'email', label: 'Email corretta', type: 'email', autocomplete: 'off' }),
+    field({ name: 'mobile', label: 'Cellulare corretto', type: 'tel', inputmode: 'tel' }),
+    h('p', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Correggi e invia di nuovo')),
+  );
+  show(host,
+    h('p', {}, `Email ${c.email}, cellulare ${c.mobile}; inviti: ${c.invitations}.`),
+    h('p', { class: 'actions' },
+      button("Invia di nuovo l'invito", async () => {
+        try {
+          const sent = await ctx.api('POST', `${base}/invitations`, { party });
+          await redraw(`Invito inviato di nuovo a ${sent.sent_to}.`);
+        } catch (error) {
+          showError(messages, error);
+        }
+      }, { kind: 'secondary', name: `Invia di nuovo l'invito: ${PARTY[party]}` }),
+    ),
+    h('details', {}, h('summary', {}, 'Correggi i contatti'), correct),
+  );
+  return host;
+}
+
+/**
  * @param {any} progress `{done, left}`
  */
 function steps(progress) {
@@ -171,7 +217,11 @@ async function detail(ctx, id, news) {
       h('h2', { id: 'avanzamento' }, 'Avanzamento'),
       h('div', { class: 'grid' },
         ['initiator', 'current_holder', 'new_holder'].map((p) =>
-          h('div', {}, h('h3', {}, PARTY[p]), steps(t.progress?.[p]))),
+          h('div', {},
+            h('h3', {}, PARTY[p]),
+            steps(t.progress?.[p]),
+            t.status === 'open' && p !== 'initiator' ? holderContact(ctx, t, /** @type {any} */ (p), messages, redraw) : null,
+          )),
       ),
     ),
     h('section', { class: 'card', 'aria-labelledby': 'storico' },

@@ -2,7 +2,7 @@
 // ("Prosegui"), the management and the new holder, its data, the summary, then the initiator's
 // SMS code ("Invia codice di verifica", "Verifica"). The API decides every rule.
 
-import { query } from '../api.js';
+import { ApiError, query } from '../api.js';
 import { focus, h, show } from '../dom.js';
 import { changes, holderDetails, holderInputs, holderName, tipoLabel } from '../holder-form.js';
 import { button, codeStep, field, form, notice, showError, values } from '../ui.js';
@@ -239,12 +239,28 @@ async function holderData(ctx, draft) {
   const back = button('Indietro', () => chooseHolder(ctx, draft), { kind: 'secondary' });
   if (!draft.newHolder) {
     page(ctx, 4, messages, newHolderForm(async (fields, f) => {
-      try {
-        draft.newHolder = await ctx.api('POST', '/v1/holders', fields);
-        await summary(ctx, draft, 'Nuovo profilo titolare creato.');
-      } catch (error) {
-        showError(messages, error, f);
-      }
+      /** @param {boolean} allowDuplicate */
+      const create = async (allowDuplicate) => {
+        try {
+          const body = allowDuplicate ? { ...fields, allow_duplicate: true } : fields;
+          draft.newHolder = await ctx.api('POST', '/v1/holders', body);
+          await summary(ctx, draft, 'Nuovo profilo titolare creato.');
+        } catch (error) {
+          showError(messages, error, f);
+          const existing = error instanceof ApiError ? error.problem.existing_holder_id : undefined;
+          if (existing) {
+            // The API names the profile this one would repeat: use it, or say a second is meant.
+            messages.append(h('p', { class: 'actions' },
+              button(`Usa il titolare n. ${existing}`, async () => {
+                draft.newHolder = await ctx.api('GET', `/v1/holders/${encodeURIComponent(existing)}`);
+                await summary(ctx, draft);
+              }),
+              button('Crea comunque un secondo profilo', () => create(true), { kind: 'secondary' }),
+            ));
+          }
+        }
+      };
+      await create(false);
     }, () => chooseHolder(ctx, draft)));
     return;
   }
