@@ -92,6 +92,8 @@ const ENGLISH_IN_ITALIAN: &str = r"\b(the|your|and|you|request|mailbox|please)\b
 struct Lint {
     rules: Vec<(Regex, &'static str)>,
     rendered: Vec<(Regex, &'static str)>,
+    italian_in_english: Regex,
+    english_in_italian: Regex,
     found: Vec<String>,
 }
 
@@ -105,6 +107,8 @@ impl Lint {
         Self {
             rules: compile(MISTAKES),
             rendered: compile(RENDERED_MISTAKES),
+            italian_in_english: Regex::new(ITALIAN_IN_ENGLISH).unwrap(),
+            english_in_italian: Regex::new(ENGLISH_IN_ITALIAN).unwrap(),
             found: Vec::new(),
         }
     }
@@ -142,8 +146,8 @@ impl Lint {
 
     fn language(&mut self, place: &str, text: &str, lingua: Lingua) {
         let (pattern, why) = match lingua {
-            Lingua::En => (ITALIAN_IN_ENGLISH, "Italian in the English text"),
-            Lingua::It => (ENGLISH_IN_ITALIAN, "English in the Italian text"),
+            Lingua::En => (&self.italian_in_english, "Italian in the English text"),
+            Lingua::It => (&self.english_in_italian, "English in the Italian text"),
         };
         // Addresses, links and the signature name things, they do not speak.
         let words: String = text
@@ -151,7 +155,7 @@ impl Lint {
             .filter(|w| !w.contains('@') && !w.contains("://") && !w.contains('.'))
             .collect::<Vec<_>>()
             .join(" ");
-        if let Some(m) = Regex::new(pattern).unwrap().find(&words) {
+        if let Some(m) = pattern.find(&words) {
             self.found
                 .push(format!("{place}: {why} ({:?}): {text:?}", m.as_str()));
         }
@@ -979,6 +983,7 @@ fn every_text_is_read_and_the_catalogue_is_current() {
 
     it.push_str("\n## Email e SMS\n");
     en.push_str("\n## Emails and SMS\n");
+    let tags = Regex::new(r"<[^>]+>").unwrap();
     for (name, lingua, r) in every_message() {
         let place = format!("{name} ({lingua:?})");
         let out = if lingua == Lingua::It {
@@ -998,7 +1003,7 @@ fn every_text_is_read_and_the_catalogue_is_current() {
                 lint.language(&format!("{place}: text"), line, lingua);
             }
         }
-        let html_text = Regex::new(r"<[^>]+>").unwrap().replace_all(&r.html, "\n");
+        let html_text = tags.replace_all(&r.html, "\n");
         for line in html_text.lines().filter(|l| !l.trim().is_empty()) {
             lint.source(&format!("{place}: html"), line);
         }
