@@ -823,8 +823,54 @@ mod tests {
                 if !matches!(template, Template::CodeSms { .. }) {
                     assert!(!r.subject.is_empty() && r.html.starts_with("<!doctype html>"));
                 }
+                // Every deadline a person must meet says whose clock it is.
+                if matches!(
+                    template,
+                    Template::Invitation { .. }
+                        | Template::Expiry { .. }
+                        | Template::PasswordReset { .. }
+                ) {
+                    let zone = match lingua {
+                        Lingua::It => "(ora italiana",
+                        Lingua::En => "(Rome time",
+                    };
+                    assert!(r.text.contains(zone), "{template:?} {lingua:?}: {}", r.text);
+                }
             }
         }
+        // The password email in the singular and the plural, each mailbox with its deadline,
+        // and how to get a new link.
+        let one = render(
+            &Template::PasswordReset {
+                links: &one_link,
+                valid_until: deadline,
+            },
+            Lingua::It,
+        );
+        assert!(
+            one.subject.contains("della casella teste1234@pec.it"),
+            "{}",
+            one.subject
+        );
+        assert!(one.text.contains("Se il link è scaduto, aprilo comunque"));
+        let two = render(
+            &Template::PasswordReset {
+                links: &two_links,
+                valid_until: deadline,
+            },
+            Lingua::It,
+        );
+        assert!(
+            two.subject.contains("delle tue 2 caselle PEC"),
+            "{}",
+            two.subject
+        );
+        assert!(
+            two.text
+                .contains("- b@pec.it, entro il 28/11/2026 alle 09:00 (ora italiana): "),
+            "{}",
+            two.text
+        );
         assert!(
             render(&templates[4].0, Lingua::It)
                 .text
