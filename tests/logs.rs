@@ -2,24 +2,15 @@
 //! code, token, phone number, email address or codice fiscale. The developer's outbox
 //! print (stderr) is the one place codes appear.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use titolare_domain::otp::Party;
 use titolare_domain::ports::Fixtures;
 use titolare_domain::secret::SecretKey;
 use titolare_domain::transfer::LinkToken;
-use titolare_e2e::HttpClient;
+use titolare_e2e::{HttpClient, start_local_binary};
 use titolare_store::TableStore;
 use titolare_store::clock::SystemClock;
 use titolare_store_embedded::EmbeddedBackend;
-
-fn binary() -> PathBuf {
-    std::env::var_os("TITOLARE_LOCAL_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/titolare-local")
-        })
-}
 
 fn code_in(text: &str) -> String {
     text.split(|c: char| !c.is_ascii_digit())
@@ -49,27 +40,14 @@ async fn logs_hold_no_personal_data_or_secrets() {
         store.put_transfer(&draft).await.unwrap();
         store.put_transfer(&open).await.unwrap();
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let (stdout, stderr) = (dir.join("stdout.log"), dir.join("stderr.log"));
-    let mut child = tokio::process::Command::new(binary())
-        .env("PORT", port.to_string())
-        .env("TITOLARE_DATA_DIR", &dir)
-        .env("RUST_LOG", "debug")
-        .stdout(std::fs::File::create(&stdout).unwrap())
-        .stderr(std::fs::File::create(&stderr).unwrap())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("target/debug/titolare-local: infra/scripts/test builds it");
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let local = start_local_binary(&dir, |c| {
+        c.env("RUST_LOG", "debug")
+            .stdout(std::fs::File::create(&stdout).unwrap())
+            .stderr(std::fs::File::create(&stderr).unwrap());
+    })
+    .await;
+    let port = local.port;
     let client = HttpClient::new(format!("http://127.0.0.1:{port}"));
     let token = client.login("demo").await;
     let mut secrets: Vec<String> = vec![
@@ -222,7 +200,7 @@ async fn logs_hold_no_personal_data_or_secrets() {
         open.new_holder.email.as_str().to_owned(),
         draft.initiator.mobile.as_str().to_owned(),
     ]);
-    child.kill().await.unwrap();
+    drop(local);
 
     let logs = std::fs::read_to_string(&stdout).unwrap();
     let lines: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();

@@ -242,24 +242,43 @@ async fn lists_narrow_by_address_name_and_holder_and_show_the_holder_name() {
     gw.shutdown().await;
 }
 
-/// The reset links emailed to `to`, oldest first (by the issue time each one carries).
-async fn reset_links(s: &dyn Surface, to: &str) -> Vec<String> {
-    let mut links: Vec<String> = s
-        .emails_to(to)
+/// The emails to `to` whose text holds `needle`, once there are `count` of them (or after
+/// five seconds, however many there are).
+async fn emails_with_text(s: &dyn Surface, to: &str, needle: &str, count: usize) -> Vec<Value> {
+    let mut found = Vec::new();
+    for _ in 0..100 {
+        found = s
+            .emails_to(to)
+            .await
+            .into_iter()
+            .filter(|m| m["text"].as_str().is_some_and(|t| t.contains(needle)))
+            .collect();
+        if found.len() >= count {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    found
+}
+
+/// The token after `marker` in an email's text.
+fn token_in(email: &Value, marker: &str) -> String {
+    let text = email["text"].as_str().unwrap();
+    let start = text.find(marker).unwrap() + marker.len();
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+        .collect()
+}
+
+/// The `count` reset links emailed to `to`, oldest first (by the issue time each carries).
+async fn reset_links(s: &dyn Surface, to: &str, count: usize) -> Vec<String> {
+    let mut links: Vec<String> = emails_with_text(s, to, "password#token=", count)
         .await
         .iter()
-        .filter_map(|m| {
-            let text = m["text"].as_str()?;
-            let start = text.find("password#token=")? + "password#token=".len();
-            Some(
-                text[start..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
-                    .collect(),
-            )
-        })
+        .map(|m| token_in(m, "password#token="))
         .collect();
-    links.sort_by_key(|t: &String| t.split('.').nth(2).and_then(|n| n.parse::<i64>().ok()));
+    links.sort_by_key(|t| t.split('.').nth(2).and_then(|n| n.parse::<i64>().ok()));
     links
 }
 
@@ -323,14 +342,7 @@ async fn a_lapsed_password_link_is_not_a_dead_end() {
     assert_eq!(sent.status, 202, "{}", sent.body);
     assert_eq!(sent.body["sent_to"], "t***@example.it");
     assert_eq!(sent.body["links_left"], 3);
-    let mut links = Vec::new();
-    for _ in 0..100 {
-        links = reset_links(&s, TESTDUE.email).await;
-        if links.len() == 2 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let links = reset_links(&s, TESTDUE.email, 2).await;
     assert_eq!(links.len(), 2, "the new link went to the holder's email");
     // The account that holds the mailbox can send one too, a minute later.
     s.advance(60).await;
@@ -343,13 +355,7 @@ async fn a_lapsed_password_link_is_not_a_dead_end() {
         )
         .await;
     assert_eq!(by_account.status, 202, "{}", by_account.body);
-    for _ in 0..100 {
-        links = reset_links(&s, TESTDUE.email).await;
-        if links.len() == 3 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let links = reset_links(&s, TESTDUE.email, 3).await;
     assert_eq!(links.len(), 3);
     // Only the newest link works.
     let replaced = set(&links[1]).await;
@@ -384,23 +390,9 @@ async fn a_lapsed_password_link_is_not_a_dead_end() {
     gw.shutdown().await;
 }
 
-/// Every invitation email to `to` for request `id`, however many.
+/// The invitations to `to` for request `id`, once there are `count`.
 async fn invitations_to(s: &dyn Surface, id: &str, to: &str, count: usize) -> Vec<Value> {
-    let needle = format!("gestisci#token={id}.");
-    let mut found = Vec::new();
-    for _ in 0..100 {
-        found = s
-            .emails_to(to)
-            .await
-            .into_iter()
-            .filter(|m| m["text"].as_str().is_some_and(|t| t.contains(&needle)))
-            .collect();
-        if found.len() >= count {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    found
+    emails_with_text(s, to, &format!("gestisci#token={id}."), count).await
 }
 
 #[tokio::test]
@@ -485,16 +477,11 @@ async fn the_initiator_reinvites_and_corrects_a_contact_the_holder_has_not_verif
     assert_eq!(replaced.body["title"], "Link sostituito");
     let links = invitations_to(&s, &id, AZIENDA.email, 2).await;
     assert_eq!(links.len(), 2, "a new invitation with the new link");
-    let text = links
+    let new_link = links
         .iter()
-        .map(|m| m["text"].as_str().unwrap())
-        .find(|t| t.contains(&format!("{id}.ch1.")))
+        .map(|m| token_in(m, "gestisci#token="))
+        .find(|t| t.starts_with(&format!("{id}.ch1.")))
         .expect("the new link");
-    let start = text.find("gestisci#token=").unwrap() + "gestisci#token=".len();
-    let new_link: String = text[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
-        .collect();
     let stale = s
         .call(
             "POST",

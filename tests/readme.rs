@@ -3,15 +3,7 @@
 //! one change is the port). Login, searches, a change of holder through all three parties
 //! to completion, and the new holder's password.
 
-use std::path::{Path, PathBuf};
-
-fn binary() -> PathBuf {
-    std::env::var_os("TITOLARE_LOCAL_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/titolare-local")
-        })
-}
+use std::path::Path;
 
 /// The shell blocks of the README's walk, in order.
 fn walk() -> String {
@@ -44,25 +36,12 @@ async fn the_readme_walk_runs_as_pasted() {
     let dir = std::env::temp_dir().join(format!("titolare-readme-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let _gateway = tokio::process::Command::new(binary())
-        .env("PORT", port.to_string())
-        .env("TITOLARE_DATA_DIR", &dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("target/debug/titolare-local: infra/scripts/test builds it");
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let gateway = titolare_e2e::start_local_binary(&dir, |c| {
+        c.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+    })
+    .await;
+    let port = gateway.port;
     let script = walk().replace("http://127.0.0.1:3000", &format!("http://127.0.0.1:{port}"));
     let run = tokio::process::Command::new("bash")
         .args(["-euo", "pipefail", "-c", &script])

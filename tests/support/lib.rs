@@ -10,6 +10,52 @@ use std::path::PathBuf;
 
 pub mod flow;
 
+/// The real `titolare-local` binary (`TITOLARE_LOCAL_BIN`, else target/debug), started on a
+/// free port of 127.0.0.1 with its data in `dir`, and killed when dropped.
+pub struct LocalBinary {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl Drop for LocalBinary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the binary (`configure` sets its environment and output) and waits for its port.
+pub async fn start_local_binary(
+    dir: &std::path::Path,
+    configure: impl FnOnce(&mut std::process::Command),
+) -> LocalBinary {
+    let binary = std::env::var_os("TITOLARE_LOCAL_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/titolare-local")
+        });
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut command = std::process::Command::new(binary);
+    command
+        .env("PORT", port.to_string())
+        .env("TITOLARE_DATA_DIR", dir);
+    configure(&mut command);
+    let child = command
+        .spawn()
+        .expect("target/debug/titolare-local: infra/scripts/test builds it");
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    LocalBinary { child, port }
+}
+
 /// What a log line must never hold, by shape: an email address, a phone number in E.164, a
 /// codice fiscale, a holder's link token, a password-reset token or a JWT; plus any of
 /// `known` (codes and tokens the test saw). Returns what was found.

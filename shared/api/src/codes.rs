@@ -2,7 +2,7 @@
 
 use crate::idempotency::{Idem, replayed};
 use crate::input::{json_body, query_params};
-use crate::lifecycle::{Extra, commit};
+use crate::lifecycle::Extra;
 use crate::problem::ApiError;
 use crate::wizard::with_retries;
 use crate::{Caller, Services, json};
@@ -11,7 +11,7 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use titolare_domain::otp::{Challenge, Channel, CodeError, Party};
 use titolare_domain::outbox::{OutboxMessage, mask};
-use titolare_domain::ports::{IdempotencyScope, QuotaWrite, TransferCondition, Versioned};
+use titolare_domain::ports::{IdempotencyScope, QuotaWrite, Versioned};
 use titolare_domain::quota::QuotaKey;
 use titolare_domain::transfer::{LinkToken, Transfer, TransferId};
 use titolare_domain::values::MobileNumber;
@@ -194,8 +194,7 @@ pub async fn send(
             idempotent: idem.map(|i| i.record(StatusCode::ACCEPTED, &answer, now)),
             ..Extra::default()
         };
-        let condition = TransferCondition::Unchanged(read.version);
-        commit(&*s.store, &s.rules, now, condition, t, &after, extra).await?;
+        crate::wizard::commit_over(s, now, &read, &after, extra).await?;
         Ok(json(StatusCode::ACCEPTED, &answer))
     })
     .await
@@ -294,8 +293,7 @@ pub async fn verify(
                 .map(|i| i.record(StatusCode::OK, &answer, now)),
             ..Extra::default()
         };
-        let condition = TransferCondition::Unchanged(read.version);
-        commit(&*s.store, &s.rules, now, condition, t, &after, extra).await?;
+        crate::wizard::commit_over(s, now, &read, &after, extra).await?;
         result?;
         tracing::info!(request_id = %caller.request_id, transfer = t.id.as_str(), party = party.as_str(), channel = body.channel.as_str(), status = ?after.status, "code approved");
         Ok(json(StatusCode::OK, &answer))

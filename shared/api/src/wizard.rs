@@ -221,11 +221,32 @@ pub(crate) async fn run_step(
             idempotent: idem.map(|i| i.record(StatusCode::OK, &body, now)),
             ..Extra::default()
         };
-        let condition = TransferCondition::Unchanged(read.version);
-        commit(&*s.store, &s.rules, now, condition, &read.value, &applied.transfer, extra).await?;
+        commit_over(s, now, &read, &applied.transfer, extra).await?;
         tracing::info!(request_id = %caller.request_id, transfer = read.value.id.as_str(), party = party.as_str(), status = ?applied.transfer.status, "step");
         Ok(json(StatusCode::OK, &body))
     })
+    .await
+}
+
+/// Commits what a call of the request's parties did to the request as just read: the write
+/// holds only if nobody changed the request since.
+pub(crate) async fn commit_over(
+    s: &Services,
+    now: jiff::Timestamp,
+    read: &Versioned<Transfer>,
+    after: &Transfer,
+    extra: Extra<'_>,
+) -> Result<(), ApiError> {
+    let condition = TransferCondition::Unchanged(read.version);
+    commit(
+        &*s.store,
+        &s.rules,
+        now,
+        condition,
+        &read.value,
+        after,
+        extra,
+    )
     .await
 }
 
@@ -762,17 +783,7 @@ pub(crate) async fn reinvite(s: &Services, caller: &Caller, id: &str, req: &Requ
             idempotent: idem.map(|i| i.record(StatusCode::ACCEPTED, &answer, now)),
             ..Extra::default()
         };
-        let condition = TransferCondition::Unchanged(read.version);
-        commit(
-            &*s.store,
-            &s.rules,
-            now,
-            condition,
-            &read.value,
-            &after,
-            extra,
-        )
-        .await?;
+        commit_over(s, now, &read, &after, extra).await?;
         Ok(json(StatusCode::ACCEPTED, &answer))
     })
     .await
@@ -845,17 +856,7 @@ pub(crate) async fn correct_contact(
             idempotent: idem.map(|i| i.record(StatusCode::OK, &body, now)),
             ..Extra::default()
         };
-        let condition = TransferCondition::Unchanged(read.version);
-        commit(
-            &*s.store,
-            &s.rules,
-            now,
-            condition,
-            &read.value,
-            &after,
-            extra,
-        )
-        .await?;
+        commit_over(s, now, &read, &after, extra).await?;
         Ok(json(StatusCode::OK, &body))
     })
     .await
