@@ -32,6 +32,13 @@ async fn get_request(s: &dyn Surface, id: &str) -> Value {
     reply.body
 }
 
+/// A local gateway over a fresh table of DynamoDB Local.
+async fn on_dynamodb_local() -> LocalGateway {
+    let (client, table) = titolare_store_dynamodb::testing::fresh_local_table("races").await;
+    let backend = Arc::new(titolare_store_dynamodb::DynamoBackend::new(client, table));
+    titolare_e2e::local_gateway_on(backend, Rules::default()).await
+}
+
 async fn draft_status(s: &dyn Surface, body: Value) -> (u16, Value) {
     let reply = s
         .call("POST", "/v1/transfers", As::Account("demo"), Some(body))
@@ -569,7 +576,16 @@ async fn post_change_lock_days() {
 
 #[tokio::test]
 async fn fifty_identical_decisions_apply_once() {
-    let gw = local_gateway().await;
+    fifty_identical_decisions_apply_once_on(local_gateway().await).await;
+}
+
+/// Real concurrency on AWS's DynamoDB Local, no lock: the conditions alone decide.
+#[tokio::test]
+async fn fifty_identical_decisions_apply_once_on_dynamodb_local() {
+    fifty_identical_decisions_apply_once_on(on_dynamodb_local().await).await;
+}
+
+async fn fifty_identical_decisions_apply_once_on(gw: LocalGateway) {
     let s = Arc::new(surface(&gw));
     let id = open_request(
         &*s,
@@ -601,7 +617,16 @@ async fn fifty_identical_decisions_apply_once() {
 
 #[tokio::test]
 async fn fifty_final_verifications_complete_once() {
-    let gw = local_gateway().await;
+    fifty_final_verifications_complete_once_on(local_gateway().await).await;
+}
+
+/// Real concurrency on AWS's DynamoDB Local, no lock: the conditions alone decide.
+#[tokio::test]
+async fn fifty_final_verifications_complete_once_on_dynamodb_local() {
+    fifty_final_verifications_complete_once_on(on_dynamodb_local().await).await;
+}
+
+async fn fifty_final_verifications_complete_once_on(gw: LocalGateway) {
     let s = Arc::new(surface(&gw));
     let item = [("marco.test@pec.it", true)];
     let id = open_request(
@@ -694,7 +719,16 @@ async fn fifty_final_verifications_complete_once() {
 
 #[tokio::test]
 async fn two_drafts_race_for_one_mailbox() {
-    let gw = local_gateway().await;
+    two_drafts_race_for_one_mailbox_on(local_gateway().await).await;
+}
+
+/// Real concurrency on AWS's DynamoDB Local, no lock: the conditions alone decide.
+#[tokio::test]
+async fn two_drafts_race_for_one_mailbox_on_dynamodb_local() {
+    two_drafts_race_for_one_mailbox_on(on_dynamodb_local().await).await;
+}
+
+async fn two_drafts_race_for_one_mailbox_on(gw: LocalGateway) {
     let s = Arc::new(surface(&gw));
     let mut tasks = Vec::new();
     for holder in [TESTDUE.holder, MARCO.holder] {

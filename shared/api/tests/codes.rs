@@ -24,6 +24,7 @@ use titolare_store_embedded::EmbeddedBackend;
 enum Who<'a> {
     Account(&'a str),
     Link(&'a str),
+    Nobody,
 }
 
 struct World {
@@ -113,6 +114,7 @@ impl World {
                 req.headers_mut()
                     .insert("authorization", format!("Bearer {token}").parse().unwrap());
             }
+            Who::Nobody => {}
         }
         req.extensions_mut()
             .insert(RequestContext::ApiGatewayV2(ctx));
@@ -687,4 +689,77 @@ async fn an_undelivered_code_shows_as_such_and_may_be_resent_at_once() {
         "no 60 s wait after a failed delivery"
     );
     assert_eq!(w.code_status(&t).await.1["items"][0]["sends_left"], 3);
+}
+
+/// A reset link works until 24 hours after its issue, to the second; a well-formed token with
+/// a wrong tag, mailbox or account gets the very answer garbage gets.
+#[tokio::test]
+async fn a_reset_link_lives_86399_seconds_and_a_forged_one_is_garbage() {
+    use titolare_domain::transfer::PasswordResetToken;
+    use titolare_domain::values::EmailAddress;
+    let w = world();
+    let account = AccountId::parse("acc").unwrap();
+    let issued = jiff::Timestamp::from_second(NOW).unwrap();
+    for address in ["a@pec.it", "b@pec.it"] {
+        let mut m = titolare_store::conformance::sample_mailbox(address, "19");
+        m.password_reset_required = true;
+        m.password_reset_issued_at = Some(issued);
+        w.store.put_mailbox(&account, &m).await.unwrap();
+    }
+    let mailbox = EmailAddress::parse("a@pec.it").unwrap();
+    let token = PasswordResetToken::issue(&w.key, &account, &mailbox, issued);
+    let set = |token: String| {
+        let w = &w;
+        async move {
+            w.request(
+                "POST",
+                "/v1/password-reset",
+                Who::Nobody,
+                Some(json!({"token": token, "password": "Nuova-Password-7"})),
+            )
+            .await
+        }
+    };
+    w.at(86_400);
+    let (status, late, _) = set(token.clone()).await;
+    assert_eq!(
+        (status, late["type"].as_str()),
+        (410, Some("urn:titolare:problem:link-expired"))
+    );
+    w.at(86_399);
+    let (status, body, _) = set(token.clone()).await;
+    assert_eq!(status, 200, "{body}");
+
+    let (_, garbage, _) = set("garbage".into()).await;
+    let other_key = SecretKey::from_bytes(&[5; 32]).unwrap();
+    let b = EmailAddress::parse("b@pec.it").unwrap();
+    let elsewhere = AccountId::parse("other").unwrap();
+    let mut swapped: Vec<&str> = token.split('.').collect();
+    let b_token = PasswordResetToken::issue(&w.key, &account, &b, issued);
+    let b_mailbox = b_token.split('.').nth(1).unwrap().to_owned();
+    swapped[1] = &b_mailbox;
+    for forged in [
+        PasswordResetToken::issue(&other_key, &account, &b, issued),
+        swapped.join("."),
+        PasswordResetToken::issue(&w.key, &elsewhere, &b, issued)
+            .replace(&base64_of("other"), &base64_of("acc2")),
+        // Signed, but for an account that does not hold the mailbox.
+        PasswordResetToken::issue(&w.key, &elsewhere, &mailbox, issued),
+    ] {
+        let (status, body, headers) = set(forged).await;
+        assert_eq!(status, 401);
+        assert_eq!(
+            (&body["type"], &body["detail"], &headers["www-authenticate"]),
+            (
+                &garbage["type"],
+                &garbage["detail"],
+                &headers["www-authenticate"]
+            )
+        );
+    }
+}
+
+fn base64_of(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
 }

@@ -63,6 +63,77 @@ async fn start_moto() -> String {
     panic!("moto_server did not start on {endpoint}");
 }
 
+/// The endpoint of AWS's DynamoDB Local (`-inMemory` on 127.0.0.1): the one
+/// `TITOLARE_TEST_DYNAMODB_LOCAL` names (infra/scripts/test starts it), or one started for
+/// this process from the jars in `.tools/dynamodb-local/lib`. Unlike moto it serves
+/// concurrent transactions as DynamoDB does, so races run against it without a lock.
+pub async fn dynamodb_local_endpoint() -> String {
+    static ENDPOINT: OnceCell<String> = OnceCell::const_new();
+    ENDPOINT
+        .get_or_init(|| async {
+            if let Ok(endpoint) = std::env::var("TITOLARE_TEST_DYNAMODB_LOCAL") {
+                return endpoint;
+            }
+            start_dynamodb_local().await
+        })
+        .await
+        .clone()
+}
+
+async fn start_dynamodb_local() -> String {
+    let lib = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.tools/dynamodb-local/lib");
+    assert!(
+        lib.join("DynamoDBLocal-3.3.1.jar").exists(),
+        "DynamoDB Local is not in {}: run infra/scripts/test, which fetches it through Maven",
+        lib.display()
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    // As for moto: the shell stops the server when this test process ends.
+    let script = format!(
+        "java -Djava.library.path=\"$0\" -cp \"$0/*\" software.amazon.dynamodb.services.local.main.ServerRunner -inMemory -port {port} >/dev/null 2>&1 & d=$!; while kill -0 {} 2>/dev/null; do sleep 1; done; kill $d",
+        std::process::id()
+    );
+    #[allow(clippy::zombie_processes)]
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(&lib)
+        // It writes a metadata file where it runs: beside its jars, not in the source tree.
+        .current_dir(lib.parent().unwrap_or(&lib))
+        .spawn()
+        .expect("java: DynamoDB Local needs Java 17");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    for _ in 0..300 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return endpoint;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("DynamoDB Local did not start on {endpoint}");
+}
+
+/// A fresh table on DynamoDB Local, named uniquely, as template.yaml defines it but for
+/// TTL: DynamoDB deletes an expired item within days, DynamoDB Local at once (and on some
+/// reads only), while the tests run on a fixed clock hours behind the wall clock. Without
+/// TTL the items stay, as on DynamoDB in those days; the store hides expired ones itself.
+pub async fn fresh_local_table(prefix: &str) -> (Client, String) {
+    let client = client(&dynamodb_local_endpoint().await).await;
+    let name = unique(prefix);
+    create(&client, &name, true, false).await;
+    (client, name)
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    format!("{prefix}-{nanos}")
+}
+
 /// SDK configuration for the moto server, with dummy credentials (any AWS client).
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -89,6 +160,10 @@ pub fn table_definition() -> Value {
 /// Creates a table as template.yaml defines it: keys, attribute types, billing, stream
 /// (unless `with_stream` is false) and TTL.
 pub async fn create_table(client: &Client, name: &str, with_stream: bool) {
+    create(client, name, with_stream, true).await
+}
+
+async fn create(client: &Client, name: &str, with_stream: bool, with_ttl: bool) {
     let props = table_definition();
     let text = |v: &Value| {
         v.as_str()
@@ -138,6 +213,9 @@ pub async fn create_table(client: &Client, name: &str, with_stream: bool) {
         );
     }
     request.send().await.expect("create table");
+    if !with_ttl {
+        return;
+    }
     let ttl = &props["TimeToLiveSpecification"];
     client
         .update_time_to_live()
@@ -168,11 +246,7 @@ pub async fn fresh_table_without_stream(prefix: &str) -> (Client, String) {
 async fn fresh_table_with(prefix: &str, stream: bool) -> (Client, String) {
     let endpoint = moto_endpoint().await;
     let client = client(&endpoint).await;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_nanos();
-    let name = format!("{prefix}-{nanos}");
+    let name = unique(prefix);
     create_table(&client, &name, stream).await;
     (client, name)
 }
