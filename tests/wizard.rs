@@ -785,74 +785,117 @@ async fn an_idempotency_key_returns_the_first_answer() {
 async fn bad_requests_get_4xx_and_write_nothing() {
     let gw = local_gateway().await;
     let s = surface(&gw);
-    let cases: Vec<(Value, u16)> = vec![
+    // Each refusal with its status, problem type and the field it names (None: the body).
+    let k = |id: &str| json!({"kind": "mailbox", "id": id});
+    let keep = json!({"mode": "keep"});
+    let cases: Vec<(Value, u16, &str, Option<&str>)> = vec![
         (
-            json!({"items": [], "management": {"mode": "keep"}, "new_holder_id": "963300"}),
+            json!({"items": [], "management": keep, "new_holder_id": "963300"}),
             422,
+            "validation",
+            Some("items"),
         ),
         (
-            json!({"items": [{"kind": "mailbox", "id": "nessuna@pec.it"}], "management": {"mode": "keep"}, "new_holder_id": "963300"}),
+            json!({"items": [k("nessuna@pec.it")], "management": keep, "new_holder_id": "963300"}),
             422,
+            "validation",
+            Some("items[0]"),
         ),
         (
-            json!({"items": [{"kind": "mailbox", "id": "sospesa@pec.it"}], "management": {"mode": "keep"}, "new_holder_id": "963300"}),
+            json!({"items": [k("sospesa@pec.it")], "management": keep, "new_holder_id": "963300"}),
             422,
+            "validation",
+            Some("items[0]"),
         ),
         (
-            json!({"items": [{"kind": "mailbox", "id": "teste1234@pec.it"}, {"kind": "mailbox", "id": "demo@pec.it"}], "management": {"mode": "keep"}, "new_holder_id": "963300"}),
+            json!({"items": [k("teste1234@pec.it"), k("demo@pec.it")], "management": keep, "new_holder_id": "963300"}),
             422,
+            "validation",
+            Some("items"),
         ),
         (
-            json!({"items": [{"kind": "mailbox", "id": "teste1234@pec.it"}, {"kind": "mailbox", "id": "TESTE1234@pec.it"}], "management": {"mode": "keep"}, "new_holder_id": "963300"}),
+            json!({"items": [k("teste1234@pec.it"), k("TESTE1234@pec.it")], "management": keep, "new_holder_id": "963300"}),
             422,
+            "validation",
+            Some("items[1]"),
         ),
         (
-            json!({"items": [{"kind": "mailbox", "id": "teste1234@pec.it"}], "management": {"mode": "keep"}, "new_holder_id": "534905"}),
+            json!({"items": [k("teste1234@pec.it")], "management": keep, "new_holder_id": "534905"}),
             422,
+            "validation",
+            Some("new_holder_id"),
         ),
         (
-            json!({"items": [{"kind": "mailbox", "id": "teste1234@pec.it"}], "management": {"mode": "keep"}, "new_holder_id": "123"}),
+            json!({"items": [k("teste1234@pec.it")], "management": keep, "new_holder_id": "123"}),
             422,
+            "validation",
+            Some("new_holder_id"),
         ),
         (
-            json!({"items": [{"kind": "mailbox", "id": "teste1234@pec.it"}], "management": {"mode": "keep"}}),
+            json!({"items": [k("teste1234@pec.it")], "management": keep}),
             422,
+            "validation",
+            Some("new_holder_id"),
         ),
         (
-            json!({"items": [{"kind": "mailbox", "id": "teste1234@pec.it"}], "management": {"mode": "hand_over", "username": "nessuno"}, "new_holder_id": "963300"}),
+            json!({"items": [k("teste1234@pec.it")], "management": {"mode": "hand_over", "username": "nessuno"}, "new_holder_id": "963300"}),
             422,
+            "validation",
+            Some("management.username"),
         ),
         (
-            json!({"items": [{"kind": "mailbox", "id": "teste1234@pec.it"}], "management": {"mode": "hand_over", "username": "demo"}, "new_holder_id": "963300"}),
+            json!({"items": [k("teste1234@pec.it")], "management": {"mode": "hand_over", "username": "demo"}, "new_holder_id": "963300"}),
             422,
+            "validation",
+            Some("management.username"),
         ),
         (
-            json!({"items": [{"kind": "mailbox", "id": "teste1234@pec.it"}], "management": {"mode": "sell"}, "new_holder_id": "963300"}),
+            json!({"items": [k("teste1234@pec.it")], "management": {"mode": "sell"}, "new_holder_id": "963300"}),
             400,
+            "bad-request",
+            Some("management.mode"),
         ),
         (
-            json!({"items": [{"kind": "fax", "id": "x"}], "management": {"mode": "keep"}, "new_holder_id": "963300"}),
+            json!({"items": [{"kind": "fax", "id": "x"}], "management": keep, "new_holder_id": "963300"}),
             400,
+            "bad-request",
+            Some("items[0].kind"),
         ),
         (
-            json!({"items": [{"kind": "mailbox", "id": "teste1234@pec.it"}], "management": {"mode": "keep"}, "new_holder": {"tipo": "privato"}}),
+            json!({"items": [k("teste1234@pec.it")], "management": keep, "new_holder": {"tipo": "privato"}}),
             422,
+            "validation",
+            Some("new_holder.nome"),
         ),
-        (json!({"items": "teste1234@pec.it"}), 400),
         (
-            json!({"items": [{"kind": "mailbox", "id": "teste1234@pec.it"}], "management": {"mode": "keep"}, "new_holder_id": "963300", "extra": 1}),
+            json!({"items": "teste1234@pec.it"}),
             400,
+            "bad-request",
+            Some("items"),
+        ),
+        (
+            json!({"items": [k("teste1234@pec.it")], "management": keep, "new_holder_id": "963300", "extra": 1}),
+            400,
+            "bad-request",
+            Some("extra"),
         ),
     ];
-    for (body, status) in cases {
+    for (body, status, kind, field) in cases {
         let (got, answer) = draft_status(&s, body.clone()).await;
-        assert_eq!(got, status, "{body} → {answer}");
-        assert!(
-            answer["type"]
-                .as_str()
-                .unwrap()
-                .starts_with("urn:titolare:problem:")
+        assert_eq!(
+            (got, answer["type"].as_str()),
+            (
+                status,
+                Some(format!("urn:titolare:problem:{kind}").as_str())
+            ),
+            "{body} → {answer}"
         );
+        if let Some(field) = field {
+            assert!(
+                answer["errors"][field].is_string(),
+                "{body} names {field}: {answer}"
+            );
+        }
     }
     let raw = gw
         .client
