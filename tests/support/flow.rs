@@ -315,15 +315,57 @@ pub async fn full_success(s: &dyn Surface) {
             ("testazienda-pec.it", "moved"),
         ]
     );
+    // The whole trail, in order: every step, every code sent (where, masked), the ending;
+    // each line with the request id, source address and user agent of the call behind it.
     let audit = request.body["audit"].as_array().unwrap();
-    assert!(audit.iter().any(|a| a["action"] == "ended_completed"));
-    assert!(
-        audit
-            .iter()
-            .filter(|a| a["party"] == "new_holder")
-            .all(|a| !a["source_ip"].as_str().unwrap().is_empty()),
-        "source IPs recorded"
+    let lines: Vec<(Value, &str, Value)> = audit
+        .iter()
+        .map(|a| {
+            (
+                a["party"].clone(),
+                a["action"].as_str().unwrap(),
+                a["detail"].clone(),
+            )
+        })
+        .collect();
+    let (i, ch, nh) = (
+        json!("initiator"),
+        json!("current_holder"),
+        json!("new_holder"),
     );
+    assert_eq!(
+        lines,
+        vec![
+            (i.clone(), "created", json!("3 elementi")),
+            (i.clone(), "code_sent", json!("sms n. 1 a +39*****019")),
+            (i, "sms_verified", Value::Null),
+            (ch.clone(), "decisions", json!("accettati 3 su 3")),
+            (ch.clone(), "code_sent", json!("sms n. 1 a +39*****905")),
+            (ch, "sms_verified", Value::Null),
+            (nh.clone(), "decisions", json!("accettati 2 su 3")),
+            (
+                nh.clone(),
+                "contract_accepted",
+                json!("condizioni-generali@2026-01, privacy@2026-01")
+            ),
+            (nh.clone(), "code_sent", json!("sms n. 1 a +39*****300")),
+            (nh.clone(), "sms_verified", Value::Null),
+            (
+                nh.clone(),
+                "code_sent",
+                json!("email n. 1 a t***@example.it")
+            ),
+            (nh, "email_verified", Value::Null),
+            (Value::Null, "ended_completed", Value::Null),
+        ]
+    );
+    for line in audit {
+        for field in ["request_id", "source_ip", "user_agent"] {
+            assert!(line[field].is_string(), "{field} in {line}");
+        }
+        assert!(!line["request_id"].as_str().unwrap().is_empty(), "{line}");
+        assert!(!line["source_ip"].as_str().unwrap().is_empty(), "{line}");
+    }
 
     let moved = s
         .call(
