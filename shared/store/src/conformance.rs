@@ -577,31 +577,73 @@ pub async fn update_moves_search_keys(b: Arc<dyn ItemBackend>) {
     assert_eq!(ops.items[0].at.as_second(), NOW + 1, "newest first");
 }
 
+/// Eight writers race, each reading the holder itself once all are ready and writing back
+/// an increment of a number in its address, retrying after a conflict: with conditional
+/// writes no increment is lost (the address ends at 8, one operation entry each); a store
+/// that let a stale write through would end lower.
 pub async fn concurrent_updates_apply_once(b: Arc<dyn ItemBackend>) {
+    const WRITERS: u64 = 8;
     let (store, _) = store(b);
     let acc = account("race");
     let h = person(31, Tipo::Privato, "Blu", "Carla");
     insert(&store, &acc, &h).await;
-    let before = store.holder(&acc, &h.id).await.unwrap().unwrap();
+    let start = Arc::new(tokio::sync::Barrier::new(WRITERS as usize));
     let mut tasks = Vec::new();
-    for i in 0..8 {
-        let (store, acc, before) = (store.clone(), acc.clone(), before.clone());
+    for i in 0..WRITERS {
+        let (store, acc, start, id) = (store.clone(), acc.clone(), start.clone(), h.id.clone());
         tasks.push(tokio::spawn(async move {
-            let patch =
-                serde_json::from_value(serde_json::json!({"indirizzo": format!("Via {i}")}))
-                    .unwrap();
-            let (after, _) = before.value.update(&patch).unwrap();
-            store
-                .update_holder(&acc, &before, &after, &operation("31", NOW + i))
-                .await
+            start.wait().await;
+            let mut conflicts = 0u32;
+            loop {
+                let read = store.holder(&acc, &id).await.unwrap().unwrap();
+                let n: u64 = read
+                    .value
+                    .indirizzo
+                    .as_str()
+                    .trim_start_matches("Via ")
+                    .parse()
+                    .unwrap_or(0);
+                let patch = serde_json::from_value(
+                    serde_json::json!({"indirizzo": format!("Via {}", n + 1)}),
+                )
+                .unwrap();
+                let (after, _) = read.value.update(&patch).unwrap();
+                match store
+                    .update_holder(&acc, &read, &after, &operation("31", NOW + i as i64))
+                    .await
+                {
+                    Ok(()) => return conflicts,
+                    Err(StoreError::Conflict) => conflicts += 1,
+                    Err(e) => panic!("{e}"),
+                }
+            }
         }));
     }
-    assert_eq!(successes(tasks).await, 1);
+    let mut conflicts = 0;
+    for t in tasks {
+        conflicts += t.await.unwrap();
+    }
+    let last = store.holder(&acc, &h.id).await.unwrap().unwrap();
+    assert_eq!(
+        last.value.indirizzo.as_str(),
+        format!("Via {WRITERS}"),
+        "{conflicts} conflicts"
+    );
     let ops = store
-        .operations(&acc, &PageRequest::default())
+        .operations(
+            &acc,
+            &PageRequest {
+                size: 100,
+                cursor: None,
+            },
+        )
         .await
         .unwrap();
-    assert_eq!(ops.items.len(), 2, "one insert, one update");
+    assert_eq!(
+        ops.items.len() as u64,
+        1 + WRITERS,
+        "one insert, one entry per update"
+    );
 }
 
 pub async fn accounts_are_isolated(b: Arc<dyn ItemBackend>) {
@@ -1138,36 +1180,54 @@ pub async fn a_send_writes_challenge_and_message_together(b: Arc<dyn ItemBackend
     );
 }
 
+/// Twenty verifiers of one code race, each reading request and challenge itself once all
+/// are ready: exactly one approval is written, and the challenge is one version on.
 pub async fn concurrent_verifications_apply_once(b: Arc<dyn ItemBackend>) {
     use titolare_domain::otp::*;
+    const VERIFIERS: usize = 20;
     let (store, _) = store(b);
-    let (t, transfer, _, _) = request_with_code(&store, "verify", NOW + 3600).await;
-    let read = store
+    let (t, _, _, _) = request_with_code(&store, "verify", NOW + 3600).await;
+    let first = store
         .challenge(&t.id, Party::CurrentHolder, Channel::Sms)
         .await
         .unwrap()
         .unwrap();
-    let mut approved = read.value.clone();
-    approved.status = ChallengeStatus::Approved;
+    let start = Arc::new(tokio::sync::Barrier::new(VERIFIERS));
     let mut tasks = Vec::new();
-    for _ in 0..20 {
-        let (store, transfer, approved, version) = (
-            store.clone(),
-            transfer.clone(),
-            approved.clone(),
-            read.version,
-        );
+    for _ in 0..VERIFIERS {
+        let (store, id, start) = (store.clone(), t.id.clone(), start.clone());
         tasks.push(tokio::spawn(async move {
+            start.wait().await;
+            let transfer = store.transfer(&id).await?.unwrap();
+            let read = store
+                .challenge(&id, Party::CurrentHolder, Channel::Sms)
+                .await?
+                .unwrap();
+            if read.value.status == ChallengeStatus::Approved {
+                // Someone was first: nothing to write.
+                return Err(StoreError::Conflict);
+            }
+            let mut approved = read.value.clone();
+            approved.status = ChallengeStatus::Approved;
             let mut commit = TransferCommit::new(
                 TransferCondition::Unchanged(transfer.version),
                 Some(&transfer.value),
                 &transfer.value,
             );
-            commit.challenge = Some((Some(version), &approved));
+            commit.challenge = Some((Some(read.version), &approved));
             store.commit(&commit).await
         }));
     }
     assert_eq!(successes(tasks).await, 1);
+    let last = store
+        .challenge(&t.id, Party::CurrentHolder, Channel::Sms)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (last.value.status, last.version),
+        (ChallengeStatus::Approved, first.version + 1)
+    );
 }
 
 pub async fn request_items_expire_with_it(b: Arc<dyn ItemBackend>) {
