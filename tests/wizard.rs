@@ -1055,3 +1055,57 @@ async fn a_second_hand_over_keeps_the_target_accounts_copy_of_the_holder() {
         .collect();
     assert_eq!(hits.len(), 1, "one entry: {}", found.body);
 }
+
+/// Twenty right codes at once on DynamoDB Local, no lock: one approval, one step.
+#[tokio::test]
+async fn twenty_concurrent_right_codes_approve_once_on_dynamodb_local() {
+    let gw = on_dynamodb_local().await;
+    let s = Arc::new(surface(&gw));
+    let id = open_request(
+        &*s,
+        request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+    )
+    .await;
+    let link = s.link(&id, "current_holder", AZIENDA.email).await;
+    ok(
+        &decide(&*s, &link, &[("teste1234@pec.it", true)]).await,
+        200,
+        "decisions",
+    );
+    ok(
+        &verify_code_send_only(&*s, &link, "sms").await,
+        202,
+        "sms code",
+    );
+    let code = s.code(&id, "current_holder", "sms", AZIENDA.mobile).await;
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (s, link, code) = (s.clone(), link.clone(), code.clone());
+        tasks.push(tokio::spawn(async move {
+            s.call(
+                "POST",
+                "/v1/party/codes/verify",
+                As::Link(&link),
+                Some(json!({"channel": "sms", "code": code})),
+            )
+            .await
+            .status
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 409),
+        "{statuses:?}"
+    );
+    let request = get_request(&*s, &id).await;
+    let approvals = request["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "sms_verified" && a["party"] == "current_holder")
+        .count();
+    assert_eq!(approvals, 1, "{statuses:?}");
+}
