@@ -230,7 +230,13 @@ async fn create_holder<S: HolderWriter + HolderSearch + IdempotencyReader + ?Siz
     // Validate before taking an id, so bad input costs no sequence number.
     let mut holder =
         Holder::create(HolderId::from_number(1), &fields).map_err(ApiError::Validation)?;
-    refuse_duplicate(store, account, &holder, allow_duplicate, None).await?;
+    if let Err(refused) = refuse_duplicate(store, account, &holder, allow_duplicate, None).await {
+        // The "duplicate" may be this very call's twin, sent with the same key a moment ago.
+        return match replayed(idem.as_ref(), store).await? {
+            Some(answer) => Ok(answer),
+            None => Err(refused),
+        };
+    }
     holder.id = store.next_holder_id().await?;
     let body = holder_view(&holder);
     let stored = idem

@@ -79,6 +79,10 @@ pub(crate) async fn reset(s: &Services, caller: &Caller, req: &Request) -> Answe
         return Err(ApiError::InvalidResetLink);
     };
     if !mailbox.value.password_reset_required {
+        // Perhaps by this very call's twin, with the same key, a moment ago.
+        if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
+            return Ok(answer);
+        }
         return Err(ApiError::Conflict(
             "Questo link è già stato usato: la password della casella è già stata impostata.",
         ));
@@ -106,6 +110,9 @@ pub(crate) async fn reset(s: &Services, caller: &Caller, req: &Request) -> Answe
     {
         Ok(()) => {}
         Err(StoreError::Conflict) => {
+            if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
+                return Ok(answer);
+            }
             return Err(ApiError::Conflict(
                 "Questo link è già stato usato: la password della casella è già stata impostata.",
             ));
@@ -175,7 +182,16 @@ async fn send_link(
     else {
         return Err(ApiError::NotFound("Casella non trovata."));
     };
-    let after = reissued(&mailbox.value, now, &s.codes)?;
+    let after = match reissued(&mailbox.value, now, &s.codes) {
+        Ok(after) => after,
+        // A twin call with the same key may have just sent it: its answer is this one's.
+        Err(refused) => {
+            return match replayed(idem, &*s.store).await? {
+                Some(answer) => Ok(answer),
+                None => Err(refused.into()),
+            };
+        }
+    };
     let holder = s
         .store
         .holder(account, &after.holder_id)

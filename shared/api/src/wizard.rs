@@ -190,6 +190,14 @@ where
                 }
                 read = s.store.transfer(&id).await?.ok_or(ApiError::InvalidLink)?;
             }
+            // Refused on a state a twin call with the same key has just made (a resend "too
+            // soon" after its send): that call's answer is this one's.
+            Err(refused) if idem.is_some() => {
+                return match replayed(idem, &*s.store).await? {
+                    Some(answer) => Ok(answer),
+                    None => Err(refused),
+                };
+            }
             other => return other,
         }
     }
@@ -387,14 +395,21 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
         (None, Some(fields)) => {
             let mut holder = Holder::create(HolderId::from_number(1), fields)
                 .map_err(|errors| ApiError::Validation(prefixed("new_holder", errors)))?;
-            crate::handlers::refuse_duplicate(
+            if let Err(refused) = crate::handlers::refuse_duplicate(
                 &*s.store,
                 &account,
                 &holder,
                 body.allow_duplicate,
                 Some("new_holder"),
             )
-            .await?;
+            .await
+            {
+                // Perhaps this very call's twin, with the same key, created it a moment ago.
+                return match replayed(idem.as_ref(), &*s.store).await? {
+                    Some(answer) => Ok(answer),
+                    None => Err(refused),
+                };
+            }
             holder.id = s.store.next_holder_id().await?;
             (holder, true)
         }
@@ -934,6 +949,11 @@ pub(crate) async fn holder_step(
         IdempotencyScope::Party(t.value.id.clone(), party),
         s.key.as_ref(),
     )?;
+    // A key seen before answers first (as it was, or "used for another body"), before the
+    // body is judged: a repeat is never refused for what its first call passed.
+    if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
+        return Ok(answer);
+    }
     let action = match step {
         HolderStep::Decisions => {
             let body: Decisions = json_body(req)?;
@@ -984,9 +1004,6 @@ pub(crate) async fn holder_step(
             Action::Login(caller.account()?.clone())
         }
     };
-    if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
-        return Ok(answer);
-    }
     let view = |t: &Transfer| party_view(s, t, party);
     run_step(s, t, party, &action, caller, idem.as_ref(), view).await
 }
