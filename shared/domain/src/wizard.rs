@@ -820,3 +820,5 @@ pub fn moved_mailbox(mailbox: &Mailbox, transfer: &Transfer, now: Timestamp) -> 
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod model_tests;

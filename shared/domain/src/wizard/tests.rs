@@ -6,7 +6,7 @@ use proptest::prelude::*;
 
 const T0: i64 = 1_795_420_800;
 
-fn at(s: i64) -> Timestamp {
+pub(super) fn at(s: i64) -> Timestamp {
     Timestamp::from_second(T0 + s).unwrap()
 }
 
@@ -21,7 +21,7 @@ fn card(id: u64, tipo: Tipo) -> HolderCard {
     }
 }
 
-fn draft(new_tipo: Tipo, hand_over: bool) -> Transfer {
+pub(super) fn draft(new_tipo: Tipo, hand_over: bool) -> Transfer {
     let contact = |n: u32| {
         Contact::new(
             MobileNumber::parse(&format!("+39 333 000 {n:04}")).unwrap(),
@@ -68,7 +68,7 @@ fn draft(new_tipo: Tipo, hand_over: bool) -> Transfer {
     }
 }
 
-fn decisions(t: &Transfer, accept: [bool; 3]) -> Action {
+pub(super) fn decisions(t: &Transfer, accept: [bool; 3]) -> Action {
     Action::Decide(
         t.items
             .iter()
