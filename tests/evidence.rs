@@ -184,11 +184,7 @@ async fn another_account_finds_no_request_by_its_number() {
     let s = surface(&gw);
     let id = open_request(
         &s,
-        json!({
-            "items": [{"kind": "mailbox", "id": "teste1234@pec.it"}],
-            "management": {"mode": "keep"},
-            "new_holder_id": TESTDUE.holder,
-        }),
+        request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
     )
     .await;
     let before = s
@@ -265,11 +261,7 @@ async fn out_of_order_names_the_next_step_and_a_different_repeat_is_refused() {
     let s = surface(&gw);
     let id = open_request(
         &s,
-        json!({
-            "items": [{"kind": "mailbox", "id": "teste1234@pec.it"}],
-            "management": {"mode": "keep"},
-            "new_holder_id": TESTDUE.holder,
-        }),
+        request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
     )
     .await;
     let link = s.link(&id, "new_holder", TESTDUE.email).await;

@@ -162,11 +162,7 @@ async fn a_lapsed_draft_says_it_was_never_confirmed() {
             "POST",
             "/v1/transfers",
             As::Account("demo"),
-            Some(json!({
-                "items": [{"kind": "mailbox", "id": "teste1234@pec.it"}],
-                "management": {"mode": "keep"},
-                "new_holder_id": TESTDUE.holder,
-            })),
+            Some(request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder)),
         )
         .await;
     ok(&created, 201, "draft");
@@ -288,11 +284,7 @@ async fn a_lapsed_password_link_is_not_a_dead_end() {
     let s = surface(&gw);
     let id = open_request(
         &s,
-        json!({
-            "items": [{"kind": "mailbox", "id": "teste1234@pec.it"}],
-            "management": {"mode": "keep"},
-            "new_holder_id": TESTDUE.holder,
-        }),
+        request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
     )
     .await;
     ok(
@@ -401,11 +393,7 @@ async fn the_initiator_reinvites_and_corrects_a_contact_the_holder_has_not_verif
     let s = surface(&gw);
     let id = open_request(
         &s,
-        json!({
-            "items": [{"kind": "mailbox", "id": "teste1234@pec.it"}],
-            "management": {"mode": "keep"},
-            "new_holder_id": TESTDUE.holder,
-        }),
+        request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
     )
     .await;
     let invite = |party: &str| {

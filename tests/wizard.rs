@@ -11,14 +11,6 @@ fn surface(gw: &LocalGateway) -> GatewaySurface {
     GatewaySurface::new(gw.client.clone())
 }
 
-fn request(items: &[(&str, &str)], new_holder: &str) -> Value {
-    let items: Vec<Value> = items
-        .iter()
-        .map(|(kind, id)| json!({"kind": kind, "id": id}))
-        .collect();
-    json!({"items": items, "management": {"mode": "keep"}, "new_holder_id": new_holder})
-}
-
 async fn get_request(s: &dyn Surface, id: &str) -> Value {
     let reply = s
         .call(

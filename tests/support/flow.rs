@@ -66,6 +66,15 @@ pub fn ok(reply: &Reply, status: u16, what: &str) {
     assert_eq!(reply.status, status, "{what}: {}", reply.body);
 }
 
+/// The body of a draft that keeps management: these `(kind, id)` items to `new_holder`.
+pub fn request(items: &[(&str, &str)], new_holder: &str) -> Value {
+    let items: Vec<Value> = items
+        .iter()
+        .map(|(kind, id)| json!({"kind": kind, "id": id}))
+        .collect();
+    json!({"items": items, "management": {"mode": "keep"}, "new_holder_id": new_holder})
+}
+
 /// Creates a draft as `demo` and verifies the initiator's mobile: the request is open.
 pub async fn open_request(s: &dyn Surface, body: Value) -> String {
     let created = s

@@ -819,6 +819,6 @@ pub fn moved_mailbox(mailbox: &Mailbox, transfer: &Transfer, now: Timestamp) -> 
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod model_tests;
+#[cfg(test)]
+mod tests;

@@ -426,10 +426,17 @@ fn run_against_model(
     let late = clock.max(model.deadline);
     if !model.ended() {
         let next = model.step(Party::Initiator, &Action::Expire, late);
-        let got = t.apply(Party::Initiator, &Action::Expire, at(late), &rules, &Actor::default());
+        let got = t.apply(
+            Party::Initiator,
+            &Action::Expire,
+            at(late),
+            &rules,
+            &Actor::default(),
+        );
         prop_assert_eq!(
             next.map(|m| m.map(|m| m.status)),
-            got.map(|a| Some(a.transfer.status)).map_err(|e| refusal(&e))
+            got.map(|a| Some(a.transfer.status))
+                .map_err(|e| refusal(&e))
         );
         return Ok(TransferStatus::Expired);
     }
