@@ -1,6 +1,6 @@
 //! One function per route; each asks the store only for the capability it needs.
 
-use crate::idempotency::{Idem, replayed};
+use crate::idempotency::{Idem, refused_unless_replayed, replayed};
 use crate::input::{json_body_with_flag, no_body, query_params};
 use crate::problem::ApiError;
 use crate::routes::{Route, RouteId};
@@ -232,10 +232,7 @@ async fn create_holder<S: HolderWriter + HolderSearch + IdempotencyReader + ?Siz
         Holder::create(HolderId::from_number(1), &fields).map_err(ApiError::Validation)?;
     if let Err(refused) = refuse_duplicate(store, account, &holder, allow_duplicate, None).await {
         // The "duplicate" may be this very call's twin, sent with the same key a moment ago.
-        return match replayed(idem.as_ref(), store).await? {
-            Some(answer) => Ok(answer),
-            None => Err(refused),
-        };
+        return refused_unless_replayed(idem.as_ref(), store, refused).await;
     }
     holder.id = store.next_holder_id().await?;
     let body = holder_view(&holder);

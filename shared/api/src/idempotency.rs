@@ -120,6 +120,17 @@ pub async fn replayed(
     }
 }
 
+/// A refusal, unless a call with the same key has meanwhile been answered: then that answer.
+/// A twin call (a retry sent before the first came back) meets the state the first one has
+/// just written, and must get its answer rather than a refusal of that state.
+pub async fn refused_unless_replayed(
+    idem: Option<&Idem>,
+    store: &(impl IdempotencyReader + ?Sized),
+    refused: ApiError,
+) -> Result<Response<Body>, ApiError> {
+    replayed(idem, store).await?.ok_or(refused)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! `POST /v1/password-reset`: the new holder of a moved mailbox sets its password through
 //! the emailed link. Single use: the reset must still be pending with the link's issue time.
 
-use crate::idempotency::{Idem, replayed};
+use crate::idempotency::{Idem, refused_unless_replayed, replayed};
 use crate::input::{json_body, query_params};
 use crate::problem::ApiError;
 use crate::{Caller, Services, json};
@@ -80,12 +80,7 @@ pub(crate) async fn reset(s: &Services, caller: &Caller, req: &Request) -> Answe
     };
     if !mailbox.value.password_reset_required {
         // Perhaps by this very call's twin, with the same key, a moment ago.
-        if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
-            return Ok(answer);
-        }
-        return Err(ApiError::Conflict(
-            "Questo link è già stato usato: la password della casella è già stata impostata.",
-        ));
+        return refused_unless_replayed(idem.as_ref(), &*s.store, already_used()).await;
     }
     if mailbox.value.password_reset_issued_at != Some(token.issued_at) {
         return Err(ApiError::Conflict(
@@ -110,12 +105,7 @@ pub(crate) async fn reset(s: &Services, caller: &Caller, req: &Request) -> Answe
     {
         Ok(()) => {}
         Err(StoreError::Conflict) => {
-            if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
-                return Ok(answer);
-            }
-            return Err(ApiError::Conflict(
-                "Questo link è già stato usato: la password della casella è già stata impostata.",
-            ));
+            return refused_unless_replayed(idem.as_ref(), &*s.store, already_used()).await;
         }
         Err(e) => return Err(e.into()),
     }
@@ -124,6 +114,12 @@ pub(crate) async fn reset(s: &Services, caller: &Caller, req: &Request) -> Answe
 }
 
 type Answer = Result<Response<Body>, ApiError>;
+
+fn already_used() -> ApiError {
+    ApiError::Conflict(
+        "Questo link è già stato usato: la password della casella è già stata impostata.",
+    )
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -185,12 +181,7 @@ async fn send_link(
     let after = match reissued(&mailbox.value, now, &s.codes) {
         Ok(after) => after,
         // A twin call with the same key may have just sent it: its answer is this one's.
-        Err(refused) => {
-            return match replayed(idem, &*s.store).await? {
-                Some(answer) => Ok(answer),
-                None => Err(refused.into()),
-            };
-        }
+        Err(refused) => return refused_unless_replayed(idem, &*s.store, refused.into()).await,
     };
     let holder = s
         .store
@@ -227,12 +218,9 @@ async fn send_link(
         Ok(()) => {}
         // Another request for a link won the race: this one would be the second in a minute.
         Err(StoreError::Conflict) => {
-            if let Some(answer) = replayed(idem, &*s.store).await? {
-                return Ok(answer);
-            }
-            return Err(
-                titolare_domain::reset::LinkError::TooSoon(s.codes.resend_after.as_secs()).into(),
-            );
+            let too_soon =
+                titolare_domain::reset::LinkError::TooSoon(s.codes.resend_after.as_secs());
+            return refused_unless_replayed(idem, &*s.store, too_soon.into()).await;
         }
         Err(e) => return Err(e.into()),
     }

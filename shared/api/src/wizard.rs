@@ -3,7 +3,7 @@
 //! conditional transaction; a conflict means someone else moved first, so the step is read
 //! and decided again, and a repeat is answered without being applied twice.
 
-use crate::idempotency::{Idem, replayed};
+use crate::idempotency::{Idem, refused_unless_replayed, replayed};
 use crate::input::{json_body, no_body, query_params};
 use crate::lifecycle::{Extra, commit};
 use crate::problem::ApiError;
@@ -193,10 +193,7 @@ where
             // Refused on a state a twin call with the same key has just made (a resend "too
             // soon" after its send): that call's answer is this one's.
             Err(refused) if idem.is_some() => {
-                return match replayed(idem, &*s.store).await? {
-                    Some(answer) => Ok(answer),
-                    None => Err(refused),
-                };
+                return refused_unless_replayed(idem, &*s.store, refused).await;
             }
             other => return other,
         }
@@ -405,10 +402,7 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
             .await
             {
                 // Perhaps this very call's twin, with the same key, created it a moment ago.
-                return match replayed(idem.as_ref(), &*s.store).await? {
-                    Some(answer) => Ok(answer),
-                    None => Err(refused),
-                };
+                return refused_unless_replayed(idem.as_ref(), &*s.store, refused).await;
             }
             holder.id = s.store.next_holder_id().await?;
             (holder, true)
