@@ -298,3 +298,93 @@ async fn a_message_the_stream_never_delivered_is_swept_after_its_lease() {
     assert_eq!(w.dispatch(&message).await.unwrap(), Dispatched::AlreadySent);
     assert_eq!(w.recorder.sent.lock().unwrap().len(), 1);
 }
+
+/// A provider that fails its first `failures` calls, then accepts; it counts every call.
+struct Flaky {
+    failures: usize,
+    calls: std::sync::atomic::AtomicUsize,
+    accepted: Mutex<Vec<Envelope>>,
+}
+
+impl Flaky {
+    fn failing(failures: usize) -> Arc<Self> {
+        Arc::new(Self {
+            failures,
+            calls: Default::default(),
+            accepted: Default::default(),
+        })
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl Messenger for Flaky {
+    async fn send(&self, envelope: &Envelope) -> Result<String, SendError> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) < self.failures {
+            return Err(SendError {
+                provider: "sns",
+                reason: "Throttling".into(),
+            });
+        }
+        self.accepted.lock().unwrap().push(envelope.clone());
+        Ok("provider-id".into())
+    }
+}
+
+fn dispatcher_over(w: &World, provider: Arc<Flaky>) -> Dispatcher {
+    Dispatcher::new(w.store.clone(), provider, w.key.clone(), w.clock.clone())
+        .with_retries(3, Duration::from_millis(1))
+}
+
+/// Three tries per message: two failures then an answer is one message sent, recorded
+/// `sent`, and nothing for Lambda to retry.
+#[tokio::test]
+async fn a_provider_failing_twice_then_answering_sends_once() {
+    let w = world();
+    let message = send_code(&w, None).await;
+    let provider = Flaky::failing(2);
+    let dispatcher = dispatcher_over(&w, provider.clone());
+    let response = titolare_messaging::stream::handle(&dispatcher, &stream_event(&message)).await;
+    assert_eq!(
+        serde_json::to_value(&response).unwrap(),
+        serde_json::json!({"batchItemFailures": []})
+    );
+    assert_eq!(provider.calls(), 3, "two failures and the answer");
+    assert_eq!(provider.accepted.lock().unwrap().len(), 1, "sent once");
+    let stored = w.stored(&message).await;
+    assert_eq!(
+        (stored.status, stored.attempts, stored.error),
+        (DeliveryStatus::Sent, 1, None)
+    );
+    assert_eq!(w.challenge(&message).await.value.delivery, Delivery::Sent);
+    // A redelivery of the same record sends nothing more.
+    titolare_messaging::stream::handle(&dispatcher, &stream_event(&message)).await;
+    assert_eq!(provider.calls(), 3);
+}
+
+/// A provider that never answers gets three tries, no more; the message is recorded
+/// `failed` ("non consegnato") and Lambda is told this record failed, so it retries it and
+/// finally hands it to the dead-letter queue.
+#[tokio::test]
+async fn a_provider_always_failing_is_recorded_failed_and_reported_to_lambda() {
+    let w = world();
+    let message = send_code(&w, None).await;
+    let provider = Flaky::failing(usize::MAX);
+    let dispatcher = dispatcher_over(&w, provider.clone());
+    let response = titolare_messaging::stream::handle(&dispatcher, &stream_event(&message)).await;
+    assert_eq!(
+        serde_json::to_value(&response).unwrap(),
+        serde_json::json!({"batchItemFailures": [{"itemIdentifier": "100"}]}),
+        "the partial batch response Lambda reads"
+    );
+    assert_eq!(provider.calls(), 3, "three tries");
+    let stored = w.stored(&message).await;
+    assert_eq!(stored.status, DeliveryStatus::Failed);
+    assert_eq!(stored.attempts, 1);
+    assert!(stored.error.as_deref().unwrap().contains("Throttling"));
+    assert_eq!(w.challenge(&message).await.value.delivery, Delivery::Failed);
+    assert!(provider.accepted.lock().unwrap().is_empty());
+}
