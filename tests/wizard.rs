@@ -5,7 +5,9 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use titolare_domain::wizard::Rules;
 use titolare_e2e::flow::{self, *};
-use titolare_e2e::{GatewaySurface, LocalGateway, local_gateway, local_gateway_with};
+use titolare_e2e::{
+    GatewaySurface, LocalGateway, local_gateway, local_gateway_frozen, local_gateway_with,
+};
 
 fn surface(gw: &LocalGateway) -> GatewaySurface {
     GatewaySurface::new(gw.client.clone())
@@ -343,22 +345,39 @@ async fn the_initiator_cancels() {
 
 #[tokio::test]
 async fn the_deadline_holds_to_the_second_and_the_expirer_ends_the_request() {
-    let gw = local_gateway().await;
+    use titolare_domain::ports::Clock;
+    // A clock that moves only when told: "to the second" means exactly that here.
+    let gw = local_gateway_frozen().await;
     let s = surface(&gw);
     let items = [("mailbox", "teste1234@pec.it")];
     let id = open_request(&s, request(&items, TESTDUE.holder)).await;
     let link = s.link(&id, "current_holder", AZIENDA.email).await;
     let new_link = s.link(&id, "new_holder", TESTDUE.email).await;
-    s.advance(5 * 86_400 - 2).await;
+    let deadline: jiff::Timestamp = get_request(&s, &id).await["deadline"]
+        .as_str()
+        .expect("the deadline")
+        .parse()
+        .unwrap();
+    let now = gw.server().clock.now();
+    s.advance(deadline.as_second() - now.as_second() - 1).await;
+    assert_eq!(
+        gw.server().clock.now().as_second(),
+        deadline.as_second() - 1
+    );
     ok(
         &decide(&s, &link, &[("teste1234@pec.it", true)]).await,
         200,
-        "a step just before the deadline",
+        "a step one second before the deadline",
+    );
+    assert_eq!(
+        gw.server().clock.now().as_second(),
+        deadline.as_second() - 1,
+        "the clock stood still"
     );
     let before = get_request(&s, &id).await;
-    s.advance(2).await;
+    s.advance(1).await;
     let late = decide(&s, &new_link, &[("teste1234@pec.it", true)]).await;
-    ok(&late, 410, "a step after the deadline");
+    ok(&late, 410, "a step at the deadline's own second");
     assert!(late.body["detail"].as_str().unwrap().contains("scaduta"));
     let mut after = Value::Null;
     for _ in 0..100 {

@@ -239,7 +239,23 @@ pub async fn local_gateway() -> LocalGateway {
 
 /// A gateway whose wizard follows `rules` (the policies).
 pub async fn local_gateway_with(rules: titolare_domain::wizard::Rules) -> LocalGateway {
-    start(rules, None).await
+    start(rules, None, None).await
+}
+
+/// A gateway whose clock stands still at the present second and moves only when the test
+/// advances it (`POST /dev/clock`), so a deadline can be hit to the second.
+pub async fn local_gateway_frozen() -> LocalGateway {
+    start(
+        Default::default(),
+        None,
+        Some(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("after 1970")
+                .as_secs() as i64,
+        ),
+    )
+    .await
 }
 
 /// A gateway over another store (DynamoDB on moto).
@@ -247,12 +263,13 @@ pub async fn local_gateway_on(
     backend: std::sync::Arc<dyn titolare_store::ItemBackend>,
     rules: titolare_domain::wizard::Rules,
 ) -> LocalGateway {
-    start(rules, Some(backend)).await
+    start(rules, Some(backend), None).await
 }
 
 async fn start(
     rules: titolare_domain::wizard::Rules,
     backend: Option<std::sync::Arc<dyn titolare_store::ItemBackend>>,
+    frozen_clock_at: Option<i64>,
 ) -> LocalGateway {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let data_dir = std::env::temp_dir().join(format!(
@@ -263,6 +280,7 @@ async fn start(
     let server = titolare_local::serve(titolare_local::Config {
         rules,
         backend,
+        frozen_clock_at,
         ..titolare_local::Config::new(0, data_dir.clone())
     })
     .await

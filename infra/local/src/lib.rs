@@ -32,6 +32,9 @@ pub struct Config {
     /// Another store than the embedded file under `data_dir` (tests run the gateway over
     /// DynamoDB this way).
     pub backend: Option<Arc<dyn ItemBackend>>,
+    /// A clock that stands at this epoch second and moves only by `POST /dev/clock` (tests
+    /// of a deadline to the second); `None` runs on system time.
+    pub frozen_clock_at: Option<i64>,
 }
 
 impl Config {
@@ -42,6 +45,7 @@ impl Config {
             data_dir,
             rules: Rules::default(),
             backend: None,
+            frozen_clock_at: None,
         }
     }
 }
@@ -63,7 +67,10 @@ pub async fn serve(config: Config) -> Result<Server, Box<dyn std::error::Error>>
         ),
     };
     let backend = Arc::new(notify::notifying(inner));
-    let clock = Arc::new(OffsetClock::default());
+    let clock = Arc::new(match config.frozen_clock_at {
+        Some(seconds) => OffsetClock::frozen_at(seconds),
+        None => OffsetClock::default(),
+    });
     let store = Arc::new(TableStore::new(backend.clone(), clock.clone()));
     seed::demo(&*store).await.map_err(|e| e.to_string())?;
     let login = DevLogin::open(&config.data_dir)?;
