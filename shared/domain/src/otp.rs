@@ -420,6 +420,9 @@ mod tests {
     }
 
     proptest! {
+        // Up to 40 steps a case, each an HMAC: 1,000 cases.
+        #![proptest_config(ProptestConfig::with_cases(1_000))]
+
         /// Whatever sequence of sends, right and wrong tries and clock jumps: a code is
         /// approved at most once, never after its expiry, never after five wrong tries.
         #[test]

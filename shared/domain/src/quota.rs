@@ -123,6 +123,9 @@ mod tests {
     }
 
     proptest! {
+        // Up to 80 attempts a case, each a few comparisons: 1,000 cases.
+        #![proptest_config(ProptestConfig::with_cases(1_000))]
+
         /// Over any sequence of attempts, no window of an hour ever holds more than the
         /// limit, and a refusal's wait is exactly what lets the next send through.
         #[test]

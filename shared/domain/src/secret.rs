@@ -191,6 +191,16 @@ mod tests {
     }
 
     proptest! {
+        // A code parse is a few comparisons: 1,000 cases each.
+        #![proptest_config(ProptestConfig::with_cases(1_000))]
+
+        /// Six digits as people type them (spaces before, between, after) are the code.
+        #[test]
+        fn typed_codes_with_spaces_are_the_code(digits in "[0-9]{6}", split in 0usize..=6, pad in "[ \t]{0,2}") {
+            let typed = format!("{pad}{} {}{pad}", &digits[..split], &digits[split..]);
+            prop_assert_eq!(OneTimeCode::parse(&typed).map(|c| c.reveal().to_owned()), Some(digits));
+        }
+
         #[test]
         fn typed_codes_parse_only_as_six_digits(input in "\\PC{0,10}") {
             if let Some(code) = OneTimeCode::parse(&input) {

@@ -4,6 +4,8 @@ mod codice_fiscale;
 mod contact;
 mod partita_iva;
 mod place;
+#[cfg(test)]
+pub(crate) mod strategies;
 mod text_field;
 
 pub use codice_fiscale::{CodiceFiscale, CodiceFiscaleError, PersonCodes};

@@ -122,6 +122,21 @@ mod tests {
     }
 
     proptest! {
+        // Text checks are cheap: 1,000 cases each.
+        #![proptest_config(ProptestConfig::with_cases(1_000))]
+
+        /// Any name of the kinds people have, with stray spaces, is a name, and parsing
+        /// it again changes nothing.
+        #[test]
+        fn names_parse_and_are_fixed_points(
+            name in crate::values::strategies::person_name(),
+            pad in "[ ]{0,3}",
+        ) {
+            let n = PersonName::parse(&format!("{pad}{name}{pad}")).unwrap();
+            prop_assert_eq!(n.as_str(), name.as_str());
+            prop_assert_eq!(PersonName::parse(n.as_str()).unwrap(), n);
+        }
+
         #[test]
         fn parsed_text_is_a_fixed_point(input in "\\PC{0,60}") {
             if let Ok(t) = TextField::parse(&input) {

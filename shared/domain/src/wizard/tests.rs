@@ -389,6 +389,10 @@ fn action(t: &Transfer, n: u8) -> Action {
 }
 
 proptest! {
+    // Random moves, mostly refused: the invariants must hold on refusals too. The runs that
+    // reach every ending are the reference-model test's (model_tests.rs); 500 cases here.
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
     #[test]
     fn invariants_hold_for_any_sequence(
         moves in moves(),
