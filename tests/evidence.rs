@@ -9,8 +9,8 @@ use titolare_domain::ports::Fixtures;
 use titolare_domain::wizard::Rules;
 use titolare_e2e::flow::*;
 use titolare_e2e::{GatewaySurface, LocalGateway, local_gateway};
-use titolare_store::probes::{Hooked, TransactHook};
-use titolare_store::{BackendError, ItemBackend, TableStore, Write};
+use titolare_store::probes::{Hooked, StoreWrite, WriteHook};
+use titolare_store::{BackendError, ItemBackend, TableStore};
 
 fn surface(gw: &LocalGateway) -> GatewaySurface {
     GatewaySurface::new(gw.client.clone())
@@ -20,9 +20,11 @@ fn surface(gw: &LocalGateway) -> GatewaySurface {
 #[derive(Default)]
 struct Largest(AtomicUsize);
 
-impl TransactHook for Largest {
-    fn before(&self, writes: &[Write]) -> Result<(), BackendError> {
-        self.0.fetch_max(writes.len(), Ordering::SeqCst);
+impl WriteHook for Largest {
+    fn before(&self, write: StoreWrite<'_>) -> Result<(), BackendError> {
+        if let StoreWrite::Transaction(writes) = write {
+            self.0.fetch_max(writes.len(), Ordering::SeqCst);
+        }
         Ok(())
     }
 }

@@ -1,152 +1,803 @@
-//! Fault injection over the whole of seed 000: every write of every step fails once before
-//! it succeeds. After each failure the client gets a 503, the request and everything around
-//! it are exactly as before the step, and retrying the step works.
+//! Fault injection over whole flows: the k-th write the store is asked to make fails, for
+//! every k — the steps' transactions, sequence increments, the dispatcher's claims and
+//! results, the sweep's, the expirer's — in two ways: refused before the store (an outage),
+//! or committed and then reported failed (the timeout after a commit that every DynamoDB
+//! client meets). Around the call that meets the failure, a raw dump of every item of the
+//! table (challenges, locks, deadline index, idempotency records, outcome markers, holders
+//! and their index, sequences) is compared:
+//! - refused: the client gets 503 and nothing changed; the retry works;
+//! - committed: the client gets 503; the retry with the same Idempotency-Key answers as
+//!   the first call did and writes nothing more.
+//!
+//! A failure in a background writer (dispatcher, expirer) is retried by that writer (a
+//! message whose claim or result was lost is swept once its lease lapses). Every flow still
+//! reaches its ending with all its messages, each exactly once except where the provider
+//! accepted a message whose result could not be recorded (at least once, by design), and
+//! the final table equals the fault-free run's, timestamps and delivery bookkeeping aside.
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use titolare_domain::ports::*;
-use titolare_domain::{AccountId, PageRequest};
-use titolare_e2e::flow::{self, As, Surface};
-use titolare_e2e::{GatewaySurface, Reply};
-use titolare_store::probes::{Hooked, TransactHook};
-use titolare_store::{BackendError, TableStore, Write};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use titolare_e2e::flow::{self, *};
+use titolare_e2e::{GatewaySurface, LocalGateway, Reply, local_gateway_frozen_on};
+use titolare_messaging::Dispatcher;
+use titolare_store::{BackendError, Count, ItemBackend, Query, QueryPage, Write};
 
-/// Fails the next transaction of a wizard step when armed. The dispatcher's own writes
-/// (outbox and challenge delivery) pass, so the failure always hits the step under test.
-struct StepFailure {
-    armed: AtomicBool,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The write never reaches the store.
+    Refused,
+    /// The write commits; its caller is told it failed.
+    CommittedButReported,
 }
 
-impl TransactHook for StepFailure {
-    fn before(&self, writes: &[Write]) -> Result<(), BackendError> {
-        let step = writes.iter().any(|w| {
-            matches!(w, Write::Put { item, .. } if ["transfer", "mailbox", "holder"].contains(&item.kind.as_str()))
-        });
-        if step && self.armed.swap(false, Ordering::SeqCst) {
-            return Err(BackendError::Unavailable("injected failure".into()));
-        }
-        Ok(())
-    }
-}
-
-/// The gateway surface with every write failed once first.
+/// A backend whose k-th write (transactions and sequence increments, counted once armed)
+/// fails in the given mode.
 struct Faulty {
-    inner: GatewaySurface,
-    failure: Arc<Hooked<StepFailure>>,
-    store: Arc<TableStore>,
-    failed: AtomicUsize,
+    inner: Arc<dyn ItemBackend>,
+    mode: Mode,
+    counting: AtomicBool,
+    target: AtomicU64,
+    seen: AtomicU64,
+    fired: Mutex<Option<String>>,
 }
 
 impl Faulty {
-    /// Everything a step may write, as JSON: the account's requests (each whole, with its
-    /// version and its outbox), mailboxes, domains, holders' list and operations.
-    async fn state(&self) -> Value {
-        let mut all = json!({});
-        for name in ["demo", "demo2"] {
-            let account = AccountId::parse(name).unwrap();
-            let page = PageRequest::parse(Some("100"), None).unwrap();
-            let listed = self.store.transfers(&account, &[], &page).await.unwrap();
-            let mut requests = Vec::new();
-            for summary in &listed.items {
-                let t = self.store.transfer(&summary.id).await.unwrap().unwrap();
-                let outbox: Vec<String> = self
-                    .store
-                    .outbox_messages(&summary.id)
-                    .await
-                    .unwrap()
-                    .into_iter()
-                    .map(|m| m.id)
-                    .collect();
-                requests.push(json!({"version": t.version, "request": t.value, "outbox": outbox}));
-            }
-            let mailboxes = self
-                .store
-                .mailboxes(&account, &ItemFilter::default(), &page)
-                .await
-                .unwrap();
-            let domains = self
-                .store
-                .domains(&account, &ItemFilter::default(), &page)
-                .await
-                .unwrap();
-            let operations = self.store.operations(&account, &page).await.unwrap();
-            all[name] = json!({
-                "requests": requests,
-                "mailboxes": mailboxes.items,
-                "domains": domains.items,
-                "operations": operations.items,
-            });
+    fn new(inner: Arc<dyn ItemBackend>, mode: Mode) -> Self {
+        Self {
+            inner,
+            mode,
+            counting: AtomicBool::new(false),
+            target: AtomicU64::new(u64::MAX),
+            seen: AtomicU64::new(0),
+            fired: Mutex::new(None),
         }
-        all
     }
+
+    /// Counts writes from now on and fails the one numbered `target` (0-based), if any.
+    fn arm(&self, target: Option<u64>) {
+        self.seen.store(0, Ordering::SeqCst);
+        self.target
+            .store(target.unwrap_or(u64::MAX), Ordering::SeqCst);
+        self.counting.store(true, Ordering::SeqCst);
+    }
+
+    fn writes(&self) -> u64 {
+        self.seen.load(Ordering::SeqCst)
+    }
+
+    fn fired(&self) -> Option<String> {
+        self.fired.lock().unwrap().clone()
+    }
+
+    /// Whether this write is the one to fail (recording what it was).
+    fn hit(&self, what: impl FnOnce() -> String) -> bool {
+        if !self.counting.load(Ordering::SeqCst) {
+            return false;
+        }
+        let n = self.seen.fetch_add(1, Ordering::SeqCst);
+        if n != self.target.load(Ordering::SeqCst) {
+            return false;
+        }
+        *self.fired.lock().unwrap() = Some(what());
+        true
+    }
+
+    fn injected(&self) -> BackendError {
+        BackendError::Unavailable(format!("injected failure ({:?})", self.mode))
+    }
+}
+
+/// What a transaction writes, by item kind: how the report names a failed write.
+fn describe(writes: &[Write]) -> String {
+    let kinds: Vec<String> = writes
+        .iter()
+        .map(|w| match w {
+            Write::Put { item, .. } => item.kind.clone(),
+            Write::Delete { pk, .. } => format!("delete {}", pk.split('#').next().unwrap_or(pk)),
+            Write::Check { .. } => "check".into(),
+        })
+        .collect();
+    format!("transaction [{}]", kinds.join(", "))
 }
 
 #[async_trait]
-impl Surface for Faulty {
-    async fn call(&self, method: &str, path: &str, who: As<'_>, body: Option<Value>) -> Reply {
-        if method == "GET" {
-            return self.inner.call(method, path, who, body).await;
+impl ItemBackend for Faulty {
+    async fn get(
+        &self,
+        pk: &str,
+        sk: &str,
+        now: i64,
+    ) -> Result<Option<titolare_store::Item>, BackendError> {
+        self.inner.get(pk, sk, now).await
+    }
+
+    async fn query(&self, query: &Query, now: i64) -> Result<QueryPage, BackendError> {
+        self.inner.query(query, now).await
+    }
+
+    async fn count(&self, pk: &str, sk_prefix: &str, now: i64) -> Result<Count, BackendError> {
+        self.inner.count(pk, sk_prefix, now).await
+    }
+
+    async fn transact(&self, writes: &[Write], now: i64) -> Result<(), BackendError> {
+        if !self.hit(|| describe(writes)) {
+            return self.inner.transact(writes, now).await;
         }
-        let before = self.state().await;
-        self.failure.hook.armed.store(true, Ordering::SeqCst);
-        let first = self.inner.call(method, path, who, body.clone()).await;
-        if !self.failure.hook.armed.swap(false, Ordering::SeqCst) {
-            // The step reached its write, and the write failed.
-            assert_eq!(first.status, 503, "{method} {path}: {}", first.body);
-            assert_eq!(first.body["type"], "urn:titolare:problem:unavailable");
-            assert_eq!(
-                self.state().await,
-                before,
-                "{method} {path} left something behind"
-            );
-            self.failed.fetch_add(1, Ordering::SeqCst);
-            return self.inner.call(method, path, who, body).await;
+        if self.mode == Mode::CommittedButReported {
+            self.inner.transact(writes, now).await?;
         }
-        // No write was tried (a refused input, a repeat): the answer stands.
-        first
+        Err(self.injected())
     }
-    async fn code(&self, transfer: &str, party: &str, channel: &str, to: &str) -> String {
-        self.inner.code(transfer, party, channel, to).await
-    }
-    async fn link(&self, transfer: &str, party: &str, to: &str) -> String {
-        self.inner.link(transfer, party, to).await
-    }
-    async fn reset_token(&self, account: &str, mailbox: &str, to: &str) -> String {
-        self.inner.reset_token(account, mailbox, to).await
-    }
-    async fn emails_to(&self, to: &str) -> Vec<Value> {
-        self.inner.emails_to(to).await
-    }
-    async fn advance(&self, seconds: i64) {
-        self.inner.advance(seconds).await
+
+    async fn next_sequence(&self, name: &str) -> Result<u64, BackendError> {
+        if !self.hit(|| format!("sequence {name}")) {
+            return self.inner.next_sequence(name).await;
+        }
+        if self.mode == Mode::CommittedButReported {
+            self.inner.next_sequence(name).await?;
+        }
+        Err(self.injected())
     }
 }
 
-#[tokio::test]
-async fn every_write_of_seed_000_fails_once_and_changes_nothing() {
-    let dir = std::env::temp_dir().join(format!("titolare-faults-{}", std::process::id()));
-    let embedded =
-        titolare_store_embedded::EmbeddedBackend::open(&dir.join("faults.redb")).unwrap();
-    let failure = Arc::new(Hooked::around(
-        Arc::new(embedded),
-        StepFailure {
-            armed: AtomicBool::new(false),
-        },
-    ));
-    let gw = titolare_e2e::local_gateway_on(failure.clone(), Default::default()).await;
-    let faulty = Faulty {
-        inner: GatewaySurface::new(gw.client.clone()),
-        failure,
-        store: gw.server().store.clone(),
-        failed: AtomicUsize::new(0),
+/// Reads every item of the table under test, as stored.
+enum Dumper {
+    Embedded(titolare_store_embedded::EmbeddedBackend),
+    Dynamo(aws_sdk_dynamodb::Client, String),
+}
+
+impl Dumper {
+    async fn dump(&self) -> Vec<Value> {
+        match self {
+            Self::Embedded(b) => b.dump().expect("dump"),
+            Self::Dynamo(client, table) => {
+                titolare_store_dynamodb::testing::dump_table(client, table).await
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Store {
+    Embedded,
+    Moto,
+}
+
+/// One run of a flow on a fresh gateway over a fresh table, with the failure at `target`.
+struct Run {
+    gw: LocalGateway,
+    surface: GatewaySurface,
+    faulty: Arc<Faulty>,
+    dumper: Dumper,
+    sweeper: Dispatcher,
+    keys: AtomicUsize,
+    /// How a call met the injected failure, when one did.
+    met: Mutex<Option<Met>>,
+}
+
+const LEASE_SECONDS: i64 = titolare_domain::outbox::DISPATCH_LEASE.as_secs();
+
+impl Run {
+    async fn start(store: Store, mode: Mode, target: Option<u64>) -> Self {
+        let (inner, dumper): (Arc<dyn ItemBackend>, Dumper) = match store {
+            Store::Embedded => {
+                static N: AtomicUsize = AtomicUsize::new(0);
+                let path = std::env::temp_dir().join(format!(
+                    "titolare-faults-{}/{}.redb",
+                    std::process::id(),
+                    N.fetch_add(1, Ordering::SeqCst)
+                ));
+                let b = titolare_store_embedded::EmbeddedBackend::open(&path).unwrap();
+                (Arc::new(b.clone()), Dumper::Embedded(b))
+            }
+            Store::Moto => {
+                use titolare_store_dynamodb::testing::{self, OneAtATime};
+                let (client, table) = testing::fresh_table_without_stream("faults").await;
+                (
+                    Arc::new(OneAtATime(titolare_store_dynamodb::DynamoBackend::new(
+                        client.clone(),
+                        table.clone(),
+                    ))),
+                    Dumper::Dynamo(client, table),
+                )
+            }
+        };
+        let faulty = Arc::new(Faulty::new(inner, mode));
+        // Every run starts at the same second, so their tables compare.
+        static START: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+        let start = *START.get_or_init(|| jiff::Timestamp::now().as_second());
+        let gw = local_gateway_frozen_on(Some(faulty.clone()), start).await;
+        let server = gw.server();
+        let sweeper = Dispatcher::new(
+            server.store.clone(),
+            server.outbox.clone(),
+            server.key.clone(),
+            server.clock.clone(),
+        )
+        .with_public_base_url(&format!("http://{}", server.address));
+        let run = Self {
+            surface: GatewaySurface::new(gw.client.clone()),
+            gw,
+            faulty,
+            dumper,
+            sweeper,
+            keys: AtomicUsize::new(0),
+            met: Mutex::new(None),
+        };
+        // The demo seed is written; count from here.
+        run.settle().await;
+        run.faulty.arm(target);
+        run
+    }
+
+    async fn dump(&self) -> Vec<Value> {
+        self.dumper.dump().await
+    }
+
+    /// Waits until no message is left unsent. One whose claim or result was lost waits for
+    /// its lease: the clock moves past it and the sweep takes it, as the scheduled sweep
+    /// does in AWS.
+    async fn settle(&self) {
+        for _ in 0..4 {
+            for _ in 0..12 {
+                if !self.unsent().await {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            self.surface.advance(LEASE_SECONDS + 1).await;
+            let _ = self.sweeper.sweep(100).await;
+        }
+        panic!("the outbox never settled")
+    }
+
+    /// Whether any message is in the unsent index (one query, not a dump).
+    async fn unsent(&self) -> bool {
+        let query = Query {
+            pk: titolare_store::keys::UNSENT_PK.into(),
+            sk_prefix: String::new(),
+            start_after: None,
+            limit: 1,
+            forward: true,
+        };
+        !self
+            .faulty
+            .inner
+            .query(&query, 0)
+            .await
+            .expect("the unsent index")
+            .items
+            .is_empty()
+    }
+
+    fn met(&self, how: Met) {
+        *self.met.lock().unwrap() = Some(how);
+    }
+}
+
+/// The table, item by item: the first difference, or none.
+fn difference(before: &[Value], after: &[Value], ignore_sequences: bool) -> Option<String> {
+    let keyed = |items: &[Value]| -> BTreeMap<String, Value> {
+        items
+            .iter()
+            .filter(|i| !(ignore_sequences && i["pk"] == titolare_store::keys::SEQUENCE_PK))
+            .map(|i| (format!("{} {}", i["pk"], i["sk"]), i.clone()))
+            .collect()
     };
-    flow::full_success(&faulty).await;
-    let failed = faulty.failed.load(Ordering::SeqCst);
-    // Draft, the initiator's code and its verification, the current holder's decisions, code
-    // and verification, the new holder's (a privato) decisions, contract, two codes and two
-    // verifications, and the password reset.
-    assert_eq!(failed, 13, "every step's write was failed once");
-    println!("{failed} step writes failed once each, then succeeded");
+    let (b, a) = (keyed(before), keyed(after));
+    for (key, item) in &a {
+        match b.get(key) {
+            None => return Some(format!("new item {key}: {item}")),
+            Some(old) if old != item => return Some(format!("changed {key}: {old} → {item}")),
+            _ => {}
+        }
+    }
+    b.keys()
+        .find(|k| !a.contains_key(*k))
+        .map(|k| format!("item gone: {k}"))
+}
+
+#[async_trait]
+impl Surface for Run {
+    async fn call(&self, method: &str, path: &str, who: As<'_>, body: Option<Value>) -> Reply {
+        if method == "GET" {
+            return self.surface.call(method, path, who, body).await;
+        }
+        self.settle().await;
+        let key = format!("fault-test-{}", self.keys.fetch_add(1, Ordering::SeqCst));
+        let headers = [("idempotency-key", key.as_str())];
+        let unfired = self.faulty.fired().is_none();
+        let before = if unfired {
+            Some(self.dump().await)
+        } else {
+            None
+        };
+        let first = self
+            .surface
+            .call_with(method, path, who, body.clone(), &headers)
+            .await;
+        if first.status != 503 {
+            assert!(first.status < 500, "{method} {path}: {}", first.body);
+            if let Some(failed) = self.faulty.fired().filter(|f| unfired && is_step(f)) {
+                // The step's own write committed but was reported failed: the handler found
+                // its idempotency record and answered as the write it had made.
+                assert_eq!(self.faulty.mode, Mode::CommittedButReported, "{failed}");
+                assert_eq!(
+                    first.header("idempotent-replayed"),
+                    Some("true"),
+                    "{method} {path}: {failed}: {}",
+                    first.body
+                );
+                self.met(Met::AnsweredFromItsOwnWrite);
+            }
+            self.settle().await;
+            return first;
+        }
+        let failed =
+            self.faulty.fired().filter(|_| unfired).unwrap_or_else(|| {
+                panic!("{method} {path}: 503 without a failure: {}", first.body)
+            });
+        assert_eq!(
+            first.body["type"], "urn:titolare:problem:unavailable",
+            "{method} {path}"
+        );
+        self.settle().await;
+        let after = self.dump().await;
+        let sequence = failed.starts_with("sequence");
+        if self.faulty.mode == Mode::Refused {
+            // A draft's number may be taken by a draft that then failed: numbers have gaps,
+            // never repeats.
+            let draft = method == "POST" && path == "/v1/transfers";
+            if let Some(d) = difference(before.as_ref().unwrap(), &after, draft) {
+                panic!("{method} {path} failed ({failed}) but left a change: {d}");
+            }
+        }
+        let retry = self
+            .surface
+            .call_with(method, path, who, body, &headers)
+            .await;
+        assert!(
+            retry.status < 500,
+            "{method} {path} retried: {}",
+            retry.body
+        );
+        self.settle().await;
+        if self.faulty.mode == Mode::CommittedButReported && !sequence {
+            assert_eq!(
+                retry.header("idempotent-replayed"),
+                Some("true"),
+                "{method} {path}: the retry answers as the committed call"
+            );
+            if let Some(d) = difference(&after, &self.dump().await, false) {
+                panic!("{method} {path}: the retry wrote again: {d}");
+            }
+        }
+        self.met(Met::Unavailable);
+        retry
+    }
+
+    async fn code(&self, transfer: &str, party: &str, channel: &str, to: &str) -> String {
+        self.settle().await;
+        self.surface.code(transfer, party, channel, to).await
+    }
+
+    async fn link(&self, transfer: &str, party: &str, to: &str) -> String {
+        self.settle().await;
+        self.surface.link(transfer, party, to).await
+    }
+
+    async fn reset_token(&self, account: &str, mailbox: &str, to: &str) -> String {
+        self.settle().await;
+        self.surface.reset_token(account, mailbox, to).await
+    }
+
+    /// Each distinct email once: a message the provider accepted but whose result was
+    /// lost is sent again after its lease (at least once), and reads as the same message.
+    async fn emails_to(&self, to: &str) -> Vec<Value> {
+        self.settle().await;
+        let mut seen = std::collections::HashSet::new();
+        self.surface
+            .emails_to(to)
+            .await
+            .into_iter()
+            .filter(|m| seen.insert((m["subject"].to_string(), m["text"].to_string())))
+            .collect()
+    }
+
+    async fn advance(&self, seconds: i64) {
+        self.surface.advance(seconds).await
+    }
+}
+
+type FlowFn = for<'a> fn(&'a Run) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// Seed 000 with `keep`: three items, the new holder rejects one, the password is set.
+fn keep(run: &Run) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+    Box::pin(flow::full_success(run))
+}
+
+/// `hand_over`: the mailbox goes to account demo2 with a copy of the new holder.
+fn hand_over(s: &Run) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+    Box::pin(async move {
+        let mut body = request(&[("mailbox", "demo@pec.it")], TESTDUE.holder);
+        body["management"] = json!({"mode": "hand_over", "username": "demo2"});
+        let id = open_request(s, body).await;
+        let all = [("demo@pec.it", true)];
+        ok(
+            &current_holder_part(s, &id, &INITIATOR, &all).await,
+            200,
+            "current",
+        );
+        let last = new_holder_part(s, &id, &TESTDUE, &all).await;
+        ok(&last, 200, "new holder");
+        assert_eq!(last.body["status"], "completed");
+        let there = s
+            .call(
+                "GET",
+                "/v1/mailboxes/demo@pec.it",
+                As::Account("demo2"),
+                None,
+            )
+            .await;
+        ok(&there, 200, "now in demo2");
+        let token = s.reset_token("demo2", "demo@pec.it", TESTDUE.email).await;
+        let reset = s
+            .call(
+                "POST",
+                "/v1/password-reset",
+                As::Nobody,
+                Some(json!({"token": token, "password": "Passaggio-2026"})),
+            )
+            .await;
+        ok(&reset, 200, "reset in the new account");
+        // The initiator is also the current holder here: told in both roles.
+        told_once(s, &id, "concluso", &[INITIATOR.email], 2).await;
+        told_once(s, &id, "concluso", &[TESTDUE.email], 1).await;
+    })
+}
+
+/// The current holder rejects every item: the request ends rejected.
+fn rejection(s: &Run) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+    Box::pin(async move {
+        let items = [
+            ("mailbox", "teste1234@pec.it"),
+            ("domain", "testazienda-pec.it"),
+        ];
+        let id = open_request(s, request(&items, TESTDUE.holder)).await;
+        let link = s.link(&id, "current_holder", AZIENDA.email).await;
+        let ended = decide(
+            s,
+            &link,
+            &[("teste1234@pec.it", false), ("testazienda-pec.it", false)],
+        )
+        .await;
+        ok(&ended, 200, "rejection");
+        assert_eq!(stored_status(s, &id).await, "rejected");
+        told_once(
+            s,
+            &id,
+            "rifiutato",
+            &[INITIATOR.email, AZIENDA.email, TESTDUE.email],
+            1,
+        )
+        .await;
+    })
+}
+
+/// The initiator cancels an open request.
+fn cancel(s: &Run) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+    Box::pin(async move {
+        let id = open_request(
+            s,
+            request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+        )
+        .await;
+        let cancelled = s
+            .call(
+                "POST",
+                &format!("/v1/transfers/{id}/cancel"),
+                As::Account("demo"),
+                None,
+            )
+            .await;
+        ok(&cancelled, 200, "cancel");
+        assert_eq!(stored_status(s, &id).await, "cancelled");
+        told_once(
+            s,
+            &id,
+            "annullato",
+            &[INITIATOR.email, AZIENDA.email, TESTDUE.email],
+            1,
+        )
+        .await;
+    })
+}
+
+/// Nobody acts: past the deadline the expirer ends the request and tells everyone.
+fn expirer(s: &Run) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+    Box::pin(async move {
+        let id = open_request(
+            s,
+            request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+        )
+        .await;
+        s.advance(5 * 86_400).await;
+        told_once(
+            s,
+            &id,
+            "scaduto",
+            &[INITIATOR.email, AZIENDA.email, TESTDUE.email],
+            1,
+        )
+        .await;
+        assert_eq!(stored_status(s, &id).await, "expired");
+    })
+}
+
+/// The request's status as stored (a read shows `expired` from the deadline on, whether or
+/// not it was written).
+async fn stored_status(s: &Run, id: &str) -> String {
+    use titolare_domain::ports::TransferReader;
+    let id = titolare_domain::transfer::TransferId::parse(id).unwrap();
+    let stored = s.gw.server().store.transfer(&id).await.unwrap().unwrap();
+    serde_json::to_value(stored.value.status)
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Each of `to` gets `count` distinct emails whose subject says how the request ended.
+async fn told_once(s: &Run, id: &str, ended: &str, to: &[&str], count: usize) {
+    let subject = format!("Cambio titolare {ended} (richiesta {id})");
+    for to in to {
+        let told = emails_with(s, to, &subject, count).await;
+        assert_eq!(told.len(), count, "{to}: {subject}");
+    }
+}
+
+/// The table with what legitimately differs between runs masked: times (the clock moves
+/// past a lease when a message is retried), an outbox message's delivery bookkeeping
+/// (attempts, claims, version, provider id), the gateway's request ids, what is keyed or
+/// salted per run (idempotency fingerprints, password hashes); and request
+/// numbers (a draft whose number was taken but whose write failed leaves a gap) renumbered
+/// in order of appearance.
+fn normalised(items: &[Value]) -> Vec<Value> {
+    fn mask(v: &mut Value, fields: &[&str]) {
+        match v {
+            Value::Object(map) => {
+                for (k, e) in map.iter_mut() {
+                    let time = k.ends_with("_at")
+                        || k.ends_with("_until")
+                        || ["at", "deadline", "resend_after"].contains(&k.as_str());
+                    if time || fields.contains(&k.as_str()) {
+                        *e = Value::Null;
+                    } else {
+                        mask(e, fields);
+                    }
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(|e| mask(e, fields)),
+            _ => {}
+        }
+    }
+    fn renumber(v: &mut Value, numbers: &BTreeMap<u64, String>, re: &regex::Regex) {
+        match v {
+            Value::String(s) => {
+                let text = s.clone();
+                *s = re
+                    .replace_all(&text, |c: &regex::Captures| {
+                        let whole = c.get(0).unwrap();
+                        let rest = &text[whole.end()..];
+                        if c[1].is_empty() && !(rest.is_empty() || rest.starts_with('-')) {
+                            // "1 Anno" is no request number; "1" and "1-invitation-…" are.
+                            return whole.as_str().to_owned();
+                        }
+                        match c[2].parse::<u64>().ok().and_then(|n| numbers.get(&n)) {
+                            Some(n) => format!("{}{n}", &c[1]),
+                            None => whole.as_str().to_owned(),
+                        }
+                    })
+                    .into_owned();
+            }
+            Value::Object(map) => map.values_mut().for_each(|e| renumber(e, numbers, re)),
+            Value::Array(a) => a.iter_mut().for_each(|e| renumber(e, numbers, re)),
+            _ => {}
+        }
+    }
+    let mut numbers = BTreeMap::new();
+    for item in items {
+        let number = item["pk"]
+            .as_str()
+            .and_then(|pk| pk.strip_prefix("TRANSFER#"))
+            .and_then(|n| n.parse::<u64>().ok());
+        if let Some(n) = number {
+            let next = format!("n{}", numbers.len() + 1);
+            numbers.entry(n).or_insert(next);
+        }
+    }
+    // A request number: a value of its own, after a key's '#', or in words.
+    let digits = regex::Regex::new(r"(^|#|richiesta |titolare |transfer-)(\d+)\b").unwrap();
+    let leading_time = regex::Regex::new(r"^\d{10,}").unwrap();
+    let mut out: Vec<Value> = items
+        .iter()
+        .filter(|i| i["pk"] != titolare_store::keys::SEQUENCE_PK)
+        .map(|i| {
+            let mut i = i.clone();
+            let outbox = i["kind"] == "outbox";
+            if outbox {
+                i["version"] = Value::Null;
+            }
+            // Idempotency fingerprints are keyed by each gateway's own secret; a password
+            // hash has its own random salt.
+            let fields: &[&str] = if outbox {
+                &["attempts", "provider_id", "request_id", "fingerprint"]
+            } else {
+                &["request_id", "fingerprint", "password_hash"]
+            };
+            mask(&mut i, fields);
+            if i["kind"] == "lock" {
+                // A lock's version is the number of the request holding it.
+                if let Some(n) = i["version"].as_u64().and_then(|v| numbers.get(&v)) {
+                    i["version"] = n.clone().into();
+                }
+            }
+            if i["kind"] == "operation" {
+                // Operations are keyed by the time they were written.
+                let sk = i["sk"].as_str().unwrap_or_default();
+                i["sk"] = leading_time.replace(sk, "<time>").into_owned().into();
+            }
+            renumber(&mut i, &numbers, &digits);
+            i
+        })
+        .collect();
+    out.sort_by_key(|i| format!("{} {}", i["pk"], i["sk"]));
+    out
+}
+
+/// How a failed write met the flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Met {
+    /// The call answered 503; its retry went through.
+    Unavailable,
+    /// The call's write committed, was reported failed, and the call answered from it.
+    AnsweredFromItsOwnWrite,
+    /// A background writer (dispatcher, sweep, expirer) met it and tried again.
+    Background,
+}
+
+/// Whether a failed write was an HTTP step's (the dispatcher's writes touch only outbox
+/// messages, their challenge and the unsent index; the expirer's are steps too).
+fn is_step(failed: &str) -> bool {
+    failed.starts_with("sequence")
+        || ["transfer", "idempotency", "mailbox", "holder"]
+            .iter()
+            .any(|k| failed.contains(k))
+}
+
+#[derive(Default)]
+struct Tally(BTreeMap<Met, usize>);
+
+impl Tally {
+    fn add(&mut self, met: Met) {
+        *self.0.entry(met).or_default() += 1;
+    }
+
+    fn count(&self, met: Met) -> usize {
+        self.0.get(&met).copied().unwrap_or_default()
+    }
+}
+
+const PARALLEL_RUNS: usize = 4;
+
+/// Runs `flow` once without failure, then once per write k with the k-th write failing;
+/// returns how the failures met the flow.
+async fn every_write_fails_once(
+    name: &'static str,
+    flow: FlowFn,
+    store: Store,
+    mode: Mode,
+) -> Tally {
+    let golden = Run::start(store, mode, None).await;
+    flow(&golden).await;
+    golden.settle().await;
+    let writes = golden.faulty.writes();
+    if std::env::var("FAULTS_PRINT_DUMP").is_ok() {
+        for item in golden.dump().await {
+            println!("{item}");
+        }
+    }
+    let expected = normalised(&golden.dump().await);
+    golden.gw.shutdown().await;
+    let mut tally = Tally::default();
+    // Runs are independent (own gateway, own table) and mostly wait: a few at once.
+    let mut pending = tokio::task::JoinSet::new();
+    let expected = Arc::new(expected);
+    for k in 0..writes {
+        if pending.len() == PARALLEL_RUNS {
+            tally.add(pending.join_next().await.unwrap().unwrap());
+        }
+        let expected = expected.clone();
+        pending.spawn(async move {
+            let run = Run::start(store, mode, Some(k)).await;
+            flow(&run).await;
+            run.settle().await;
+            let failed = run
+                .faulty
+                .fired()
+                .unwrap_or_else(|| panic!("{name}: write {k} of {writes} was never made"));
+            let got = normalised(&run.dump().await);
+            if got != *expected {
+                let d = difference(&expected, &got, false).unwrap_or_else(|| "order".into());
+                panic!("{name}, {mode:?} write {k} ({failed}): the final table differs: {d}");
+            }
+            let met = run.met.lock().unwrap().take().unwrap_or(Met::Background);
+            if met == Met::Background {
+                assert!(
+                    !is_step(&failed) || failed.contains("transfer"),
+                    "{name} write {k}: {failed}"
+                );
+            }
+            run.gw.shutdown().await;
+            met
+        });
+    }
+    while let Some(met) = pending.join_next().await {
+        tally.add(met.unwrap());
+    }
+    println!(
+        "{name} on {store:?}, {mode:?}: {writes} writes, each failed once: {} calls answered \
+         503 and their retry went through, {} answered from the write they had made, {} \
+         background writes (dispatcher, sweep, expirer) tried again",
+        tally.count(Met::Unavailable),
+        tally.count(Met::AnsweredFromItsOwnWrite),
+        tally.count(Met::Background)
+    );
+    tally
+}
+
+async fn every_flow(store: Store, mode: Mode) {
+    let flows: [(&str, FlowFn); 5] = [
+        ("keep (seed 000)", keep),
+        ("hand_over", hand_over),
+        ("rejection", rejection),
+        ("cancel", cancel),
+        ("expirer", expirer),
+    ];
+    for (name, flow) in flows {
+        let tally = every_write_fails_once(name, flow, store, mode).await;
+        assert!(
+            tally.count(Met::Background) > 0,
+            "{name}: the dispatcher's writes failed too"
+        );
+        assert!(
+            tally.count(Met::Unavailable) + tally.count(Met::AnsweredFromItsOwnWrite) > 0,
+            "{name}: the steps' writes failed too"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_write_refused_once_on_the_embedded_store() {
+    every_flow(Store::Embedded, Mode::Refused).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_write_committed_but_reported_failed_once_on_the_embedded_store() {
+    every_flow(Store::Embedded, Mode::CommittedButReported).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_write_refused_once_on_dynamodb() {
+    every_flow(Store::Moto, Mode::Refused).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_write_committed_but_reported_failed_once_on_dynamodb() {
+    every_flow(Store::Moto, Mode::CommittedButReported).await;
 }

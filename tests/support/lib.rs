@@ -245,17 +245,20 @@ pub async fn local_gateway_with(rules: titolare_domain::wizard::Rules) -> LocalG
 /// A gateway whose clock stands still at the present second and moves only when the test
 /// advances it (`POST /dev/clock`), so a deadline can be hit to the second.
 pub async fn local_gateway_frozen() -> LocalGateway {
-    start(
-        Default::default(),
-        None,
-        Some(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .expect("after 1970")
-                .as_secs() as i64,
-        ),
-    )
-    .await
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64;
+    local_gateway_frozen_on(None, now).await
+}
+
+/// A gateway over another store (or its own embedded file) whose clock stands at
+/// `at_seconds` (epoch) until advanced.
+pub async fn local_gateway_frozen_on(
+    backend: Option<std::sync::Arc<dyn titolare_store::ItemBackend>>,
+    at_seconds: i64,
+) -> LocalGateway {
+    start(Default::default(), backend, Some(at_seconds)).await
 }
 
 /// A gateway over another store (DynamoDB on moto).
@@ -336,6 +339,33 @@ fn token_after(text: &str, marker: &str) -> String {
         .collect()
 }
 
+impl GatewaySurface {
+    /// A call with extra headers (an `Idempotency-Key`, say).
+    pub async fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        who: flow::As<'_>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let body = body.map(|b| b.to_string());
+        let mut all = headers.to_vec();
+        let token = match who {
+            flow::As::Account(user) => Some(self.client.login(user).await),
+            flow::As::Link(token) => Some(token.to_owned()),
+            flow::As::AccountWithLink(user, link) => {
+                all.push(("x-link-token", link));
+                Some(self.client.login(user).await)
+            }
+            flow::As::Nobody => None,
+        };
+        self.client
+            .send_with(method, path, token.as_deref(), body.as_deref(), &all)
+            .await
+    }
+}
+
 #[async_trait::async_trait]
 impl flow::Surface for GatewaySurface {
     async fn call(
@@ -345,33 +375,7 @@ impl flow::Surface for GatewaySurface {
         who: flow::As<'_>,
         body: Option<Value>,
     ) -> Reply {
-        let body = body.map(|b| b.to_string());
-        match who {
-            flow::As::Account(user) => {
-                let token = self.client.login(user).await;
-                self.client
-                    .send(method, path, Some(&token), body.as_deref())
-                    .await
-            }
-            flow::As::Link(token) => {
-                self.client
-                    .send(method, path, Some(token), body.as_deref())
-                    .await
-            }
-            flow::As::AccountWithLink(user, link) => {
-                let token = self.client.login(user).await;
-                self.client
-                    .send_with(
-                        method,
-                        path,
-                        Some(&token),
-                        body.as_deref(),
-                        &[("x-link-token", link)],
-                    )
-                    .await
-            }
-            flow::As::Nobody => self.client.send(method, path, None, body.as_deref()).await,
-        }
+        self.call_with(method, path, who, body, &[]).await
     }
 
     async fn code(&self, _transfer: &str, _party: &str, channel: &str, to: &str) -> String {

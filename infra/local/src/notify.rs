@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use titolare_store::backend::{Item, ItemBackend, Write};
-use titolare_store::probes::{Hooked, TransactHook};
+use titolare_store::probes::{Hooked, StoreWrite, WriteHook};
 use tokio::sync::broadcast;
 
 pub struct CommitFeed(broadcast::Sender<Arc<Vec<Item>>>);
@@ -21,8 +21,11 @@ impl CommitFeed {
     }
 }
 
-impl TransactHook for CommitFeed {
-    fn after(&self, writes: &[Write]) {
+impl WriteHook for CommitFeed {
+    fn after(&self, write: StoreWrite<'_>) {
+        let StoreWrite::Transaction(writes) = write else {
+            return;
+        };
         if self.0.receiver_count() == 0 {
             return;
         }

@@ -283,3 +283,30 @@ impl ItemBackend for OneAtATime {
         self.0.next_sequence(name).await
     }
 }
+
+/// Every item of a table as stored (a Scan, page by page), sorted by key: what fault
+/// tests compare before and after a failure. Tests only: the service never scans.
+pub async fn dump_table(client: &Client, table: &str) -> Vec<Value> {
+    let mut all: Vec<Value> = Vec::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        let items: Vec<Value> =
+            serde_dynamo::from_items(page.items.unwrap_or_default()).expect("items as JSON");
+        all.extend(items);
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            break;
+        }
+    }
+    let key = |v: &Value| (v["pk"].to_string(), v["sk"].to_string());
+    all.sort_by_key(key);
+    all
+}

@@ -63,6 +63,29 @@ impl EmbeddedBackend {
         tx.commit().map_err(unavailable)
     }
 
+    /// Every item as stored, expired ones included, and every sequence (as
+    /// `{"pk": "SEQ", "sk": name, "seq": n}`), in key order: what fault tests compare.
+    pub fn dump(&self) -> Result<Vec<serde_json::Value>, BackendError> {
+        let tx = self.db.begin_read().map_err(unavailable)?;
+        let mut all = Vec::new();
+        let items = tx.open_table(ITEMS).map_err(unavailable)?;
+        for entry in items.iter().map_err(unavailable)? {
+            let (_, value) = entry.map_err(unavailable)?;
+            all.push(
+                serde_json::from_slice(value.value().1)
+                    .map_err(|e| BackendError::Corrupt(e.to_string()))?,
+            );
+        }
+        let sequences = tx.open_table(SEQUENCES).map_err(unavailable)?;
+        for entry in sequences.iter().map_err(unavailable)? {
+            let (name, value) = entry.map_err(unavailable)?;
+            all.push(serde_json::json!({
+                "pk": titolare_store::keys::SEQUENCE_PK, "sk": name.value(), "seq": value.value()
+            }));
+        }
+        Ok(all)
+    }
+
     fn read_items<T>(
         &self,
         f: impl FnOnce(&ItemsTable) -> Result<T, BackendError>,

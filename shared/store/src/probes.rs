@@ -1,6 +1,6 @@
 //! Wrappers around any backend: one counts what the store reads and writes (benchmarks,
-//! cost tests); `Hooked` runs a hook around each transaction (a chosen write fails in fault
-//! tests; the local gateway hears of commits).
+//! cost tests); `Hooked` runs a hook around each write, transactions and sequence
+//! increments alike (a chosen write fails in tests; the local gateway hears of commits).
 
 use crate::backend::*;
 use async_trait::async_trait;
@@ -83,17 +83,25 @@ impl ItemBackend for CountingBackend {
     }
 }
 
-/// What a wrapper does around each transaction of the backend it wraps.
-pub trait TransactHook: Send + Sync {
-    /// Before the writes reach the store; an error refuses them all.
-    fn before(&self, _writes: &[Write]) -> Result<(), BackendError> {
-        Ok(())
-    }
-    /// After the store committed them.
-    fn after(&self, _writes: &[Write]) {}
+/// A write the store is asked to make.
+#[derive(Debug, Clone, Copy)]
+pub enum StoreWrite<'a> {
+    Transaction(&'a [Write]),
+    /// One increment of the named sequence.
+    Sequence(&'a str),
 }
 
-/// Any backend with a hook around its transactions; reads pass straight through.
+/// What a wrapper does around each write of the backend it wraps.
+pub trait WriteHook: Send + Sync {
+    /// Before the write reaches the store; an error refuses it whole.
+    fn before(&self, _write: StoreWrite<'_>) -> Result<(), BackendError> {
+        Ok(())
+    }
+    /// After the store committed it.
+    fn after(&self, _write: StoreWrite<'_>) {}
+}
+
+/// Any backend with a hook around its writes; reads pass straight through.
 pub struct Hooked<H> {
     inner: Arc<dyn ItemBackend>,
     pub hook: H,
@@ -106,7 +114,7 @@ impl<H> Hooked<H> {
 }
 
 #[async_trait]
-impl<H: TransactHook> ItemBackend for Hooked<H> {
+impl<H: WriteHook> ItemBackend for Hooked<H> {
     async fn get(&self, pk: &str, sk: &str, now: i64) -> Result<Option<Item>, BackendError> {
         self.inner.get(pk, sk, now).await
     }
@@ -120,25 +128,32 @@ impl<H: TransactHook> ItemBackend for Hooked<H> {
     }
 
     async fn transact(&self, writes: &[Write], now: i64) -> Result<(), BackendError> {
-        self.hook.before(writes)?;
+        self.hook.before(StoreWrite::Transaction(writes))?;
         self.inner.transact(writes, now).await?;
-        self.hook.after(writes);
+        self.hook.after(StoreWrite::Transaction(writes));
         Ok(())
     }
 
     async fn next_sequence(&self, name: &str) -> Result<u64, BackendError> {
-        self.inner.next_sequence(name).await
+        self.hook.before(StoreWrite::Sequence(name))?;
+        let next = self.inner.next_sequence(name).await?;
+        self.hook.after(StoreWrite::Sequence(name));
+        Ok(next)
     }
 }
 
-/// Fails the n-th transaction from the time it is armed, as a store outage would.
+/// Fails the n-th transaction (sequences pass) from the time it is armed, as a store
+/// outage would.
 pub struct Countdown(
     /// Transactions still to let through before failing one; u64::MAX when disarmed.
     AtomicU64,
 );
 
-impl TransactHook for Countdown {
-    fn before(&self, _writes: &[Write]) -> Result<(), BackendError> {
+impl WriteHook for Countdown {
+    fn before(&self, write: StoreWrite<'_>) -> Result<(), BackendError> {
+        if matches!(write, StoreWrite::Sequence(_)) {
+            return Ok(());
+        }
         let left = self.0.load(Ordering::SeqCst);
         if left != u64::MAX {
             if left == 0 {
