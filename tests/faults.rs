@@ -178,6 +178,8 @@ struct Run {
     keys: AtomicUsize,
     /// How a call met the injected failure, when one did.
     met: Mutex<Option<Met>>,
+    /// Whether the clock was moved past a message's lease (at most once a run).
+    lease_passed: AtomicBool,
 }
 
 const LEASE_SECONDS: i64 = titolare_domain::outbox::DISPATCH_LEASE.as_secs();
@@ -228,6 +230,7 @@ impl Run {
             sweeper,
             keys: AtomicUsize::new(0),
             met: Mutex::new(None),
+            lease_passed: AtomicBool::new(false),
         };
         // The demo seed is written; count from here.
         run.settle().await;
@@ -239,21 +242,30 @@ impl Run {
         self.dumper.dump().await
     }
 
-    /// Waits until no message is left unsent. One whose claim or result was lost waits for
-    /// its lease: the clock moves past it and the sweep takes it, as the scheduled sweep
-    /// does in AWS.
+    /// Waits until no message is left unsent. A message whose claim or result was lost to
+    /// the failure (or whose commit was reported failed, so no one heard of it) waits for
+    /// its lease: once the failure has happened, the clock moves past the lease, once, and
+    /// the sweep takes the message, as the scheduled sweep does in AWS. Without a failure
+    /// the clock never moves here: every message goes out on its own.
     async fn settle(&self) {
-        for _ in 0..4 {
-            for _ in 0..12 {
-                if !self.unsent().await {
-                    return;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let started = std::time::Instant::now();
+        let mut stuck_since = None;
+        while self.unsent().await {
+            let now = std::time::Instant::now();
+            let since = *stuck_since.get_or_insert(now);
+            if self.faulty.fired().is_some()
+                && now - since > std::time::Duration::from_millis(300)
+                && !self.lease_passed.swap(true, Ordering::SeqCst)
+            {
+                self.surface.advance(LEASE_SECONDS + 1).await;
+                let _ = self.sweeper.sweep(100).await;
             }
-            self.surface.advance(LEASE_SECONDS + 1).await;
-            let _ = self.sweeper.sweep(100).await;
+            assert!(
+                now - started < std::time::Duration::from_secs(30),
+                "the outbox never settled"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
-        panic!("the outbox never settled")
     }
 
     /// Whether any message is in the unsent index (one query, not a dump).
@@ -707,11 +719,6 @@ async fn every_write_fails_once(
     flow(&golden).await;
     golden.settle().await;
     let writes = golden.faulty.writes();
-    if std::env::var("FAULTS_PRINT_DUMP").is_ok() {
-        for item in golden.dump().await {
-            println!("{item}");
-        }
-    }
     let expected = normalised(&golden.dump().await);
     golden.gw.shutdown().await;
     let mut tally = Tally::default();
@@ -750,13 +757,17 @@ async fn every_write_fails_once(
     while let Some(met) = pending.join_next().await {
         tally.add(met.unwrap());
     }
-    println!(
-        "{name} on {store:?}, {mode:?}: {writes} writes, each failed once: {} calls answered \
-         503 and their retry went through, {} answered from the write they had made, {} \
-         background writes (dispatcher, sweep, expirer) tried again",
-        tally.count(Met::Unavailable),
-        tally.count(Met::AnsweredFromItsOwnWrite),
-        tally.count(Met::Background)
+    titolare_e2e::figure(
+        env!("CARGO_TARGET_TMPDIR"),
+        &format!(
+            "faults: {name} on {store:?}, {mode:?}: {writes} writes, each failed once: {} calls \
+             answered 503 and their retry went through, {} answered from the write they had \
+             made, {} background writes (dispatcher, sweep, expirer) tried again; table as \
+             without the failure",
+            tally.count(Met::Unavailable),
+            tally.count(Met::AnsweredFromItsOwnWrite),
+            tally.count(Met::Background)
+        ),
     );
     tally
 }

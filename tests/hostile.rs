@@ -8,19 +8,8 @@ use titolare_domain::wizard::Rules;
 use titolare_e2e::flow::*;
 use titolare_e2e::{GatewaySurface, HttpClient, LocalGateway, Reply, local_gateway};
 
-/// Prints a figure a hostile test proves, and keeps it in `target/tmp/hostile-figures.txt`
-/// for the test command to show after the run (cargo hides a passing test's output).
 fn figure(line: &str) {
-    use std::io::Write;
-    println!("{line}");
-    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile-figures.txt");
-    if let Ok(mut file) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    {
-        let _ = writeln!(file, "{line}");
-    }
+    titolare_e2e::figure(env!("CARGO_TARGET_TMPDIR"), line);
 }
 
 fn at(s: i64) -> jiff::Timestamp {

@@ -91,6 +91,22 @@ pub fn personal_data_in(line: &str, known: &[String]) -> Option<String> {
         .map(|k| format!("known secret {k}"))
 }
 
+/// Prints a figure a test proves, and keeps it in `figures.txt` under the test's
+/// `CARGO_TARGET_TMPDIR` (target/tmp) for the test command to show after the run (cargo
+/// hides a passing test's output).
+pub fn figure(target_tmpdir: &str, line: &str) {
+    use std::io::Write;
+    println!("{line}");
+    let path = std::path::Path::new(target_tmpdir).join("figures.txt");
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(file, "{line}");
+    }
+}
+
 pub struct Reply {
     pub status: u16,
     pub content_type: String,

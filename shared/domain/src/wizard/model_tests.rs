@@ -465,7 +465,14 @@ fn the_machine_answers_as_the_model_and_runs_reach_every_ending() {
         .unwrap();
     let counts = counts.into_inner();
     let total: u32 = counts.values().sum();
-    println!("wizard model runs: {total} — {counts:?}");
+    let shares: Vec<String> = counts
+        .iter()
+        .map(|(ending, n)| format!("{ending} {n} ({} %)", n * 100 / total))
+        .collect();
+    println!(
+        "wizard model runs: {total}, every answer as the model's — {}",
+        shares.join(", ")
+    );
     for ending in ["Completed", "Rejected", "Expired", "Cancelled"] {
         let n = counts.get(ending).copied().unwrap_or(0);
         assert!(
