@@ -283,7 +283,7 @@ fn intents() -> impl Strategy<Value = Vec<Intent>> {
         prop_oneof![
             40 => (any::<u8>(), any::<u8>()).prop_map(|(pick, shape)| Intent::Next { pick, shape }),
             3 => (party.clone(), 0u8..12).prop_map(|(p, n)| Intent::Wrong(p, n)),
-            1 => party.prop_map(Intent::Cancel),
+            2 => party.prop_map(Intent::Cancel),
             3 => prop_oneof![0i64..600, 86_000i64..90_000, 430_000i64..440_000].prop_map(Intent::Wait),
             1 => Just(Intent::Expire),
         ],
