@@ -9,8 +9,8 @@ use titolare_domain::ports::Fixtures;
 use titolare_domain::wizard::Rules;
 use titolare_e2e::flow::*;
 use titolare_e2e::{GatewaySurface, LocalGateway, local_gateway};
-use titolare_store::probes::{Hooked, StoreWrite, WriteHook};
-use titolare_store::{BackendError, ItemBackend, TableStore};
+use titolare_store::probes::{Fate, Hooked, StoreWrite, WriteHook};
+use titolare_store::{ItemBackend, TableStore};
 
 fn surface(gw: &LocalGateway) -> GatewaySurface {
     GatewaySurface::new(gw.client.clone())
@@ -21,11 +21,11 @@ fn surface(gw: &LocalGateway) -> GatewaySurface {
 struct Largest(AtomicUsize);
 
 impl WriteHook for Largest {
-    fn before(&self, write: StoreWrite<'_>) -> Result<(), BackendError> {
+    fn before(&self, write: StoreWrite<'_>) -> Fate {
         if let StoreWrite::Transaction(writes) = write {
             self.0.fetch_max(writes.len(), Ordering::SeqCst);
         }
-        Ok(())
+        Fate::Proceed
     }
 }
 

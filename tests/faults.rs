@@ -25,7 +25,8 @@ use std::sync::{Arc, Mutex};
 use titolare_e2e::flow::{self, *};
 use titolare_e2e::{GatewaySurface, LocalGateway, Reply, local_gateway_frozen_on};
 use titolare_messaging::Dispatcher;
-use titolare_store::{BackendError, Count, ItemBackend, Query, QueryPage, Write};
+use titolare_store::probes::{Fate, Hooked, StoreWrite, WriteHook};
+use titolare_store::{BackendError, ItemBackend, Query, Write};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -35,10 +36,9 @@ enum Mode {
     CommittedButReported,
 }
 
-/// A backend whose k-th write (transactions and sequence increments, counted once armed)
-/// fails in the given mode.
-struct Faulty {
-    inner: Arc<dyn ItemBackend>,
+/// Fails the k-th write (transactions and sequence increments, counted once armed) in the
+/// given mode.
+struct FaultPlan {
     mode: Mode,
     counting: AtomicBool,
     target: AtomicU64,
@@ -46,10 +46,11 @@ struct Faulty {
     fired: Mutex<Option<String>>,
 }
 
-impl Faulty {
-    fn new(inner: Arc<dyn ItemBackend>, mode: Mode) -> Self {
+type Faulty = Hooked<FaultPlan>;
+
+impl FaultPlan {
+    fn new(mode: Mode) -> Self {
         Self {
-            inner,
             mode,
             counting: AtomicBool::new(false),
             target: AtomicU64::new(u64::MAX),
@@ -73,27 +74,30 @@ impl Faulty {
     fn fired(&self) -> Option<String> {
         self.fired.lock().unwrap().clone()
     }
+}
 
-    /// Whether this write is the one to fail (recording what it was).
-    fn hit(&self, what: impl FnOnce() -> String) -> bool {
-        if !self.counting.load(Ordering::SeqCst) {
-            return false;
+impl WriteHook for FaultPlan {
+    fn before(&self, write: StoreWrite<'_>) -> Fate {
+        if !self.counting.load(Ordering::SeqCst)
+            || self.seen.fetch_add(1, Ordering::SeqCst) != self.target.load(Ordering::SeqCst)
+        {
+            return Fate::Proceed;
         }
-        let n = self.seen.fetch_add(1, Ordering::SeqCst);
-        if n != self.target.load(Ordering::SeqCst) {
-            return false;
+        *self.fired.lock().unwrap() = Some(describe(write));
+        let e = BackendError::Unavailable(format!("injected failure ({:?})", self.mode));
+        match self.mode {
+            Mode::Refused => Fate::Refuse(e),
+            Mode::CommittedButReported => Fate::CommitThenFail(e),
         }
-        *self.fired.lock().unwrap() = Some(what());
-        true
-    }
-
-    fn injected(&self) -> BackendError {
-        BackendError::Unavailable(format!("injected failure ({:?})", self.mode))
     }
 }
 
-/// What a transaction writes, by item kind: how the report names a failed write.
-fn describe(writes: &[Write]) -> String {
+/// A write, by what it writes: how the report names a failed one.
+fn describe(write: StoreWrite<'_>) -> String {
+    let writes = match write {
+        StoreWrite::Sequence(name) => return format!("sequence {name}"),
+        StoreWrite::Transaction(writes) => writes,
+    };
     let kinds: Vec<String> = writes
         .iter()
         .map(|w| match w {
@@ -103,46 +107,6 @@ fn describe(writes: &[Write]) -> String {
         })
         .collect();
     format!("transaction [{}]", kinds.join(", "))
-}
-
-#[async_trait]
-impl ItemBackend for Faulty {
-    async fn get(
-        &self,
-        pk: &str,
-        sk: &str,
-        now: i64,
-    ) -> Result<Option<titolare_store::Item>, BackendError> {
-        self.inner.get(pk, sk, now).await
-    }
-
-    async fn query(&self, query: &Query, now: i64) -> Result<QueryPage, BackendError> {
-        self.inner.query(query, now).await
-    }
-
-    async fn count(&self, pk: &str, sk_prefix: &str, now: i64) -> Result<Count, BackendError> {
-        self.inner.count(pk, sk_prefix, now).await
-    }
-
-    async fn transact(&self, writes: &[Write], now: i64) -> Result<(), BackendError> {
-        if !self.hit(|| describe(writes)) {
-            return self.inner.transact(writes, now).await;
-        }
-        if self.mode == Mode::CommittedButReported {
-            self.inner.transact(writes, now).await?;
-        }
-        Err(self.injected())
-    }
-
-    async fn next_sequence(&self, name: &str) -> Result<u64, BackendError> {
-        if !self.hit(|| format!("sequence {name}")) {
-            return self.inner.next_sequence(name).await;
-        }
-        if self.mode == Mode::CommittedButReported {
-            self.inner.next_sequence(name).await?;
-        }
-        Err(self.injected())
-    }
 }
 
 /// Reads every item of the table under test, as stored.
@@ -209,7 +173,7 @@ impl Run {
                 )
             }
         };
-        let faulty = Arc::new(Faulty::new(inner, mode));
+        let faulty = Arc::new(Hooked::around(inner, FaultPlan::new(mode)));
         // Every run starts at the same second, so their tables compare.
         static START: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
         let start = *START.get_or_init(|| jiff::Timestamp::now().as_second());
@@ -234,7 +198,7 @@ impl Run {
         };
         // The demo seed is written; count from here.
         run.settle().await;
-        run.faulty.arm(target);
+        run.faulty.hook.arm(target);
         run
     }
 
@@ -253,7 +217,7 @@ impl Run {
         while self.unsent().await {
             let now = std::time::Instant::now();
             let since = *stuck_since.get_or_insert(now);
-            if self.faulty.fired().is_some()
+            if self.faulty.hook.fired().is_some()
                 && now - since > std::time::Duration::from_millis(300)
                 && !self.lease_passed.swap(true, Ordering::SeqCst)
             {
@@ -279,7 +243,6 @@ impl Run {
         };
         !self
             .faulty
-            .inner
             .query(&query, 0)
             .await
             .expect("the unsent index")
@@ -323,7 +286,7 @@ impl Surface for Run {
         self.settle().await;
         let key = format!("fault-test-{}", self.keys.fetch_add(1, Ordering::SeqCst));
         let headers = [("idempotency-key", key.as_str())];
-        let unfired = self.faulty.fired().is_none();
+        let unfired = self.faulty.hook.fired().is_none();
         let before = if unfired {
             Some(self.dump().await)
         } else {
@@ -335,10 +298,14 @@ impl Surface for Run {
             .await;
         if first.status != 503 {
             assert!(first.status < 500, "{method} {path}: {}", first.body);
-            if let Some(failed) = self.faulty.fired().filter(|f| unfired && is_step(f)) {
+            if let Some(failed) = self.faulty.hook.fired().filter(|f| unfired && is_step(f)) {
                 // The step's own write committed but was reported failed: the handler found
                 // its idempotency record and answered as the write it had made.
-                assert_eq!(self.faulty.mode, Mode::CommittedButReported, "{failed}");
+                assert_eq!(
+                    self.faulty.hook.mode,
+                    Mode::CommittedButReported,
+                    "{failed}"
+                );
                 assert_eq!(
                     first.header("idempotent-replayed"),
                     Some("true"),
@@ -350,10 +317,12 @@ impl Surface for Run {
             self.settle().await;
             return first;
         }
-        let failed =
-            self.faulty.fired().filter(|_| unfired).unwrap_or_else(|| {
-                panic!("{method} {path}: 503 without a failure: {}", first.body)
-            });
+        let failed = self
+            .faulty
+            .hook
+            .fired()
+            .filter(|_| unfired)
+            .unwrap_or_else(|| panic!("{method} {path}: 503 without a failure: {}", first.body));
         assert_eq!(
             first.body["type"], "urn:titolare:problem:unavailable",
             "{method} {path}"
@@ -361,7 +330,7 @@ impl Surface for Run {
         self.settle().await;
         let after = self.dump().await;
         let sequence = failed.starts_with("sequence");
-        if self.faulty.mode == Mode::Refused {
+        if self.faulty.hook.mode == Mode::Refused {
             // A draft's number may be taken by a draft that then failed: numbers have gaps,
             // never repeats.
             let draft = method == "POST" && path == "/v1/transfers";
@@ -379,7 +348,7 @@ impl Surface for Run {
             retry.body
         );
         self.settle().await;
-        if self.faulty.mode == Mode::CommittedButReported && !sequence {
+        if self.faulty.hook.mode == Mode::CommittedButReported && !sequence {
             assert_eq!(
                 retry.header("idempotent-replayed"),
                 Some("true"),
@@ -718,7 +687,7 @@ async fn every_write_fails_once(
     let golden = Run::start(store, mode, None).await;
     flow(&golden).await;
     golden.settle().await;
-    let writes = golden.faulty.writes();
+    let writes = golden.faulty.hook.writes();
     let expected = normalised(&golden.dump().await);
     golden.gw.shutdown().await;
     let mut tally = Tally::default();
@@ -736,6 +705,7 @@ async fn every_write_fails_once(
             run.settle().await;
             let failed = run
                 .faulty
+                .hook
                 .fired()
                 .unwrap_or_else(|| panic!("{name}: write {k} of {writes} was never made"));
             let got = normalised(&run.dump().await);

@@ -1,6 +1,7 @@
 //! Wrappers around any backend: one counts what the store reads and writes (benchmarks,
 //! cost tests); `Hooked` runs a hook around each write, transactions and sequence
-//! increments alike (a chosen write fails in tests; the local gateway hears of commits).
+//! increments alike (a chosen write fails in tests, before the store or after its commit;
+//! the local gateway hears of commits).
 
 use crate::backend::*;
 use async_trait::async_trait;
@@ -91,13 +92,23 @@ pub enum StoreWrite<'a> {
     Sequence(&'a str),
 }
 
+/// What becomes of a write, as a hook decides before it reaches the store.
+#[derive(Debug)]
+pub enum Fate {
+    Proceed,
+    /// Refused whole: the store never sees it.
+    Refuse(BackendError),
+    /// Committed, then reported failed: the timeout after a commit that every DynamoDB
+    /// client can meet.
+    CommitThenFail(BackendError),
+}
+
 /// What a wrapper does around each write of the backend it wraps.
 pub trait WriteHook: Send + Sync {
-    /// Before the write reaches the store; an error refuses it whole.
-    fn before(&self, _write: StoreWrite<'_>) -> Result<(), BackendError> {
-        Ok(())
+    fn before(&self, _write: StoreWrite<'_>) -> Fate {
+        Fate::Proceed
     }
-    /// After the store committed it.
+    /// After the store committed it (and before a `CommitThenFail` error is returned).
     fn after(&self, _write: StoreWrite<'_>) {}
 }
 
@@ -128,17 +139,31 @@ impl<H: WriteHook> ItemBackend for Hooked<H> {
     }
 
     async fn transact(&self, writes: &[Write], now: i64) -> Result<(), BackendError> {
-        self.hook.before(StoreWrite::Transaction(writes))?;
+        let write = StoreWrite::Transaction(writes);
+        let fate = self.hook.before(write);
+        if let Fate::Refuse(e) = fate {
+            return Err(e);
+        }
         self.inner.transact(writes, now).await?;
-        self.hook.after(StoreWrite::Transaction(writes));
-        Ok(())
+        self.hook.after(write);
+        match fate {
+            Fate::CommitThenFail(e) => Err(e),
+            _ => Ok(()),
+        }
     }
 
     async fn next_sequence(&self, name: &str) -> Result<u64, BackendError> {
-        self.hook.before(StoreWrite::Sequence(name))?;
+        let write = StoreWrite::Sequence(name);
+        let fate = self.hook.before(write);
+        if let Fate::Refuse(e) = fate {
+            return Err(e);
+        }
         let next = self.inner.next_sequence(name).await?;
-        self.hook.after(StoreWrite::Sequence(name));
-        Ok(next)
+        self.hook.after(write);
+        match fate {
+            Fate::CommitThenFail(e) => Err(e),
+            _ => Ok(next),
+        }
     }
 }
 
@@ -150,19 +175,19 @@ pub struct Countdown(
 );
 
 impl WriteHook for Countdown {
-    fn before(&self, write: StoreWrite<'_>) -> Result<(), BackendError> {
+    fn before(&self, write: StoreWrite<'_>) -> Fate {
         if matches!(write, StoreWrite::Sequence(_)) {
-            return Ok(());
+            return Fate::Proceed;
         }
         let left = self.0.load(Ordering::SeqCst);
         if left != u64::MAX {
             if left == 0 {
                 self.0.store(u64::MAX, Ordering::SeqCst);
-                return Err(BackendError::Unavailable("injected failure".into()));
+                return Fate::Refuse(BackendError::Unavailable("injected failure".into()));
             }
             self.0.store(left - 1, Ordering::SeqCst);
         }
-        Ok(())
+        Fate::Proceed
     }
 }
 

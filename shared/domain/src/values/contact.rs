@@ -36,7 +36,7 @@ impl PhoneNumber {
         // Written without a country prefix, a number is Italian: say so before parsing, as
         // the crate reads a national number starting with 39 as carrying Italy's prefix
         // (whisperfish/rust-phonenumber#68) and so refused every 391–399 mobile.
-        let international = if trimmed.starts_with('+') || trimmed.starts_with("00") {
+        let international = if trimmed.contains('+') || trimmed.starts_with("00") {
             trimmed.to_owned()
         } else {
             format!("+39 {trimmed}")
