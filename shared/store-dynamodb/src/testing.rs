@@ -126,12 +126,16 @@ pub async fn fresh_local_table(prefix: &str) -> (Client, String) {
     (client, name)
 }
 
+/// A table name no other test of any process takes: the clock alone repeats when tests
+/// create tables at once (the fault test creates hundreds).
 fn unique(prefix: &str) -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
         .as_nanos();
-    format!("{prefix}-{nanos}")
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{prefix}-{}-{n}-{nanos}", std::process::id())
 }
 
 /// SDK configuration for the moto server, with dummy credentials (any AWS client).
