@@ -1,5 +1,7 @@
-//! Lambda function `mailboxes-get`: the route(s) of that name in `titolare_api::routes`.
+//! Lambda function `mailboxes-get`: the routes it names, from `titolare_api::routes`.
+use titolare_lambda::routes;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    titolare_lambda::run_http_function("mailboxes-get").await
+    titolare_lambda::run_http_function(&[routes::MAILBOXES_GET]).await
 }

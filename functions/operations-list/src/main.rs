@@ -1,5 +1,7 @@
-//! Lambda function `operations-list`: the route(s) of that name in `titolare_api::routes`.
+//! Lambda function `operations-list`: the routes it names, from `titolare_api::routes`.
+use titolare_lambda::routes;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    titolare_lambda::run_http_function("operations-list").await
+    titolare_lambda::run_http_function(&[routes::OPERATIONS_LIST]).await
 }

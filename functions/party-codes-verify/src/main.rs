@@ -1,5 +1,7 @@
-//! Lambda function `party-codes-verify`: the route(s) of that name in `titolare_api::routes`.
+//! Lambda function `party-codes-verify`: the routes it names, from `titolare_api::routes`.
+use titolare_lambda::routes;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    titolare_lambda::run_http_function("party-codes-verify").await
+    titolare_lambda::run_http_function_with_secret(&[routes::PARTY_CODES_VERIFY]).await
 }

@@ -1,5 +1,12 @@
-//! Lambda function `party-steps`: the route(s) of that name in `titolare_api::routes`.
+//! Lambda function `party-steps`: the routes it names, from `titolare_api::routes`.
+use titolare_lambda::routes;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    titolare_lambda::run_http_function("party-steps").await
+    titolare_lambda::run_http_function_with_secret(&[
+        routes::PARTY_DECISIONS,
+        routes::PARTY_HOLDER_DATA,
+        routes::PARTY_CONTRACT,
+    ])
+    .await
 }

@@ -1,5 +1,12 @@
-//! Lambda function `password-reset`: the route(s) of that name in `titolare_api::routes`.
+//! Lambda function `password-reset`: the routes it names, from `titolare_api::routes`.
+use titolare_lambda::routes;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    titolare_lambda::run_http_function("password-reset").await
+    titolare_lambda::run_http_function_with_secret(&[
+        routes::PASSWORD_RESET,
+        routes::PASSWORD_RESET_LINK,
+        routes::MAILBOX_RESET_LINK,
+    ])
+    .await
 }

@@ -1,5 +1,7 @@
-//! Lambda function `transfer-codes-status`: the route(s) of that name in `titolare_api::routes`.
+//! Lambda function `transfer-codes-status`: the routes it names, from `titolare_api::routes`.
+use titolare_lambda::routes;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    titolare_lambda::run_http_function("transfer-codes-status").await
+    titolare_lambda::run_http_function(&[routes::TRANSFER_CODES_STATUS]).await
 }

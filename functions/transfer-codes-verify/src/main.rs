@@ -1,5 +1,7 @@
-//! Lambda function `transfer-codes-verify`: the route(s) of that name in `titolare_api::routes`.
+//! Lambda function `transfer-codes-verify`: the routes it names, from `titolare_api::routes`.
+use titolare_lambda::routes;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    titolare_lambda::run_http_function("transfer-codes-verify").await
+    titolare_lambda::run_http_function_with_secret(&[routes::TRANSFER_CODES_VERIFY]).await
 }

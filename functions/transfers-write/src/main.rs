@@ -1,5 +1,13 @@
-//! Lambda function `transfers-write`: the route(s) of that name in `titolare_api::routes`.
+//! Lambda function `transfers-write`: the routes it names, from `titolare_api::routes`.
+use titolare_lambda::routes;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    titolare_lambda::run_http_function("transfers-write").await
+    titolare_lambda::run_http_function(&[
+        routes::TRANSFERS_CREATE,
+        routes::TRANSFERS_CANCEL,
+        routes::TRANSFER_INVITATIONS,
+        routes::TRANSFER_CONTACTS,
+    ])
+    .await
 }

@@ -260,6 +260,14 @@ impl ItemBackend for BatchLoader {
 
 #[tokio::main]
 async fn main() {
+    // `coldstart-fixture KEY_HEX`: the cold-start benchmark's table (see coldstart.py).
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("coldstart-fixture") {
+        let key = titolare_domain::secret::SecretKey::parse(args.get(2).expect("a key"))
+            .expect("a 64-hex-digit key");
+        println!("{}", wizard::coldstart_fixture(key).await);
+        return;
+    }
     let mut report = String::new();
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())

@@ -296,3 +296,92 @@ pub async fn wizard_costs(report: &mut String) {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The cold-start benchmark's fixture: on a fresh DynamoDB table of `endpoint`, the demo
+/// data and one request opened by its initiator (account `cold`), with both holders' links
+/// signed by `key`. Prints what the benchmark's first requests need, as JSON.
+pub async fn coldstart_fixture(key: SecretKey) -> Value {
+    let (client, table) = titolare_store_dynamodb::testing::fresh_table("coldstart").await;
+    let dynamo: Arc<dyn ItemBackend> = Arc::new(titolare_store_dynamodb::DynamoBackend::new(
+        client,
+        table.clone(),
+    ));
+    let counting = Arc::new(CountingBackend::new(dynamo));
+    let store = Arc::new(TableStore::new(counting.clone(), Arc::new(SystemClock)));
+    titolare_local::seed::demo(&*store)
+        .await
+        .expect("demo data");
+    let w = World {
+        app: App::new(Services {
+            store: store.clone(),
+            clock: Arc::new(SystemClock),
+            key: Some(key.clone()),
+            codes: Default::default(),
+            rules: Default::default(),
+        }),
+        store,
+        counting,
+        key,
+    };
+    let account = "cold";
+    let acc = AccountId::parse(account).unwrap();
+    let (mailbox, domain) = ("cold@pec.it", "cold.it");
+    w.store
+        .seed_holder(&acc, &person(1, Tipo::Privato, "Rossi", "Mario"))
+        .await
+        .unwrap();
+    w.store
+        .seed_holder(&acc, &person(2, Tipo::Privato, "Bianchi", "Anna"))
+        .await
+        .unwrap();
+    w.store
+        .put_mailbox(&acc, &sample_mailbox(mailbox, "1"))
+        .await
+        .unwrap();
+    w.store
+        .put_domain(&acc, &sample_domain(domain, "1"))
+        .await
+        .unwrap();
+    w.store
+        .put_account(&Account {
+            id: acc.clone(),
+            username: account.into(),
+            own_holder_id: Some(HolderId::from_number(1)),
+            role: Default::default(),
+        })
+        .await
+        .unwrap();
+    let items = json!([{"kind": "mailbox", "id": mailbox}, {"kind": "domain", "id": domain}]);
+    let body = json!({"items": items, "management": {"mode": "keep"}, "new_holder_id": "2"});
+    let draft = w
+        .call("POST", "/v1/transfers", Who::Account(account), body)
+        .await;
+    let id = TransferId::parse(draft["id"].as_str().unwrap()).unwrap();
+    let codes = format!("/v1/transfers/{}/codes", id.as_str());
+    w.call(
+        "POST",
+        &codes,
+        Who::Account(account),
+        json!({"channel": "sms"}),
+    )
+    .await;
+    let code = w.code(&id, Party::Initiator, Channel::Sms).await;
+    w.call(
+        "POST",
+        &format!("{codes}/verify"),
+        Who::Account(account),
+        json!({"channel": "sms", "code": code}),
+    )
+    .await;
+    let rules = titolare_domain::wizard::Rules::default();
+    json!({
+        "conditions": rules.conditions,
+        "change_of_name_url": rules.change_of_name_url,
+        "support_url": rules.support_url,
+        "table": table,
+        "account": account,
+        "transfer": id.as_str(),
+        "current_holder_link": LinkToken::issue(&w.key, &id, Party::CurrentHolder),
+        "new_holder_link": LinkToken::issue(&w.key, &id, Party::NewHolder),
+    })
+}

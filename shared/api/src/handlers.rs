@@ -3,108 +3,96 @@
 use crate::idempotency::{Idem, refused_unless_replayed, replayed};
 use crate::input::{json_body_with_flag, no_body, query_params};
 use crate::problem::ApiError;
-use crate::routes::{Route, RouteId};
 use crate::wizard::{self, HolderStep};
 use crate::{Caller, Services, codes, json};
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use titolare_domain::ports::*;
 use titolare_domain::values::EmailAddress;
 use titolare_domain::*;
 
-type Params = BTreeMap<&'static str, String>;
-type Answer = Result<Response<Body>, ApiError>;
+pub type Params = BTreeMap<&'static str, String>;
+pub type Answer = Result<Response<Body>, ApiError>;
 
-pub async fn dispatch(
-    s: &Services,
-    route: &Route,
-    params: &Params,
-    caller: &Caller,
-    req: &Request,
-) -> Answer {
-    match route.id {
-        RouteId::TransfersList => return wizard::list(s, caller, req).await,
-        RouteId::TransfersGet => return wizard::get(s, caller, &params["id"], req).await,
-        RouteId::TransfersCreate => return wizard::create(s, caller, req).await,
-        RouteId::TransfersCancel => return wizard::cancel(s, caller, &params["id"], req).await,
-        RouteId::TransferInvitations => {
-            return wizard::reinvite(s, caller, &params["id"], req).await;
-        }
-        RouteId::TransferContacts => {
-            return wizard::correct_contact(s, caller, &params["id"], req).await;
-        }
-        RouteId::PartyGet => return wizard::party(s, req).await,
-        RouteId::PartyDecisions => {
-            return wizard::holder_step(s, caller, req, HolderStep::Decisions).await;
-        }
-        RouteId::PartyHolderData => {
-            return wizard::holder_step(s, caller, req, HolderStep::HolderData).await;
-        }
-        RouteId::PartyContract => {
-            return wizard::holder_step(s, caller, req, HolderStep::Contract).await;
-        }
-        RouteId::PartyLogin => {
-            caller.account()?;
-            return wizard::holder_step(s, caller, req, HolderStep::Login).await;
-        }
-        RouteId::PasswordReset => return crate::password::reset(s, caller, req).await,
-        RouteId::PasswordResetLink => {
-            return crate::password::link_by_token(s, caller, req).await;
-        }
-        RouteId::MailboxResetLink => {
-            return crate::password::link_by_account(s, caller, &params["address"], req).await;
-        }
-        _ => {}
-    }
-    // Code routes: the initiator's through the account login, the holders' through their link.
-    let (transfer, party) = match route.id {
-        RouteId::TransferCodesSend
-        | RouteId::TransferCodesVerify
-        | RouteId::TransferCodesStatus => {
-            codes::initiator_transfer(s, caller, &params["id"]).await?
-        }
-        RouteId::PartyCodesSend | RouteId::PartyCodesVerify | RouteId::PartyCodesStatus => {
-            codes::holder_transfer(s, req).await?
-        }
-        _ => return account_route(s, route, params, caller, req).await,
+/// A route's handler: its own function, so a Lambda binary that names its routes links
+/// their handlers only (see `routes`).
+pub type Handler = for<'a> fn(&'a Services, &'a Params, &'a Caller, &'a Request) -> Handling<'a>;
+pub type Handling<'a> = Pin<Box<dyn Future<Output = Answer> + Send + 'a>>;
+
+macro_rules! handlers {
+    ($($name:ident($s:ident, $p:ident, $c:ident, $r:ident) => $body:expr;)*) => {
+        $(
+            pub fn $name<'a>(
+                $s: &'a Services,
+                $p: &'a Params,
+                $c: &'a Caller,
+                $r: &'a Request,
+            ) -> Handling<'a> {
+                Box::pin(async move { $body })
+            }
+        )*
     };
-    match route.id {
-        RouteId::TransferCodesSend | RouteId::PartyCodesSend => {
-            codes::send(s, transfer, party, caller, req).await
-        }
-        RouteId::TransferCodesVerify | RouteId::PartyCodesVerify => {
-            codes::verify(s, transfer, party, caller, req).await
-        }
-        _ => codes::status(s, transfer, party, req).await,
-    }
 }
 
-/// The routes of an account user, identified by the JWT authorizer's claims.
-async fn account_route(
-    s: &Services,
-    route: &Route,
-    params: &Params,
-    caller: &Caller,
-    req: &Request,
-) -> Answer {
-    let account = caller.account()?;
-    let store = &*s.store;
-    match route.id {
-        RouteId::HoldersSearch => search_holders(store, account, req).await,
-        RouteId::HoldersCreate => create_holder(store, s.clock.now(), account, caller, req).await,
-        RouteId::HoldersGet => get_holder(store, account, &params["id"], req).await,
-        RouteId::HoldersUpdate => {
-            update_holder(store, s.clock.now(), account, &params["id"], caller, req).await
-        }
-        RouteId::MailboxesList => list_mailboxes(store, account, req).await,
-        RouteId::MailboxesGet => get_mailbox(store, account, &params["address"], req).await,
-        RouteId::DomainsList => list_domains(store, account, req).await,
-        RouteId::DomainsGet => get_domain(store, account, &params["name"], req).await,
-        RouteId::OperationsList => list_operations(store, account, req).await,
-        RouteId::AccountGet => get_account(store, account, req).await,
-        _ => Err(ApiError::NotFound("Percorso non trovato.")),
-    }
+// The routes of an account user are identified by the JWT authorizer's claims; the
+// holders' by their link; the initiator's code routes through the account login.
+handlers! {
+    transfers_list(s, _p, c, r) => wizard::list(s, c, r).await;
+    transfers_get(s, p, c, r) => wizard::get(s, c, &p["id"], r).await;
+    transfers_create(s, _p, c, r) => wizard::create(s, c, r).await;
+    transfers_cancel(s, p, c, r) => wizard::cancel(s, c, &p["id"], r).await;
+    transfer_invitations(s, p, c, r) => wizard::reinvite(s, c, &p["id"], r).await;
+    transfer_contacts(s, p, c, r) => wizard::correct_contact(s, c, &p["id"], r).await;
+    party_get(s, _p, _c, r) => wizard::party(s, r).await;
+    party_decisions(s, _p, c, r) => wizard::holder_step(s, c, r, HolderStep::Decisions).await;
+    party_holder_data(s, _p, c, r) => wizard::holder_step(s, c, r, HolderStep::HolderData).await;
+    party_contract(s, _p, c, r) => wizard::holder_step(s, c, r, HolderStep::Contract).await;
+    party_login(s, _p, c, r) => {
+        c.account()?;
+        wizard::holder_step(s, c, r, HolderStep::Login).await
+    };
+    password_reset(s, _p, c, r) => crate::password::reset(s, c, r).await;
+    password_reset_link(s, _p, c, r) => crate::password::link_by_token(s, c, r).await;
+    mailbox_reset_link(s, p, c, r) => crate::password::link_by_account(s, c, &p["address"], r).await;
+    transfer_codes_send(s, p, c, r) => {
+        let (transfer, party) = codes::initiator_transfer(s, c, &p["id"]).await?;
+        codes::send(s, transfer, party, c, r).await
+    };
+    transfer_codes_verify(s, p, c, r) => {
+        let (transfer, party) = codes::initiator_transfer(s, c, &p["id"]).await?;
+        codes::verify(s, transfer, party, c, r).await
+    };
+    transfer_codes_status(s, p, c, r) => {
+        let (transfer, party) = codes::initiator_transfer(s, c, &p["id"]).await?;
+        codes::status(s, transfer, party, r).await
+    };
+    party_codes_send(s, _p, c, r) => {
+        let (transfer, party) = codes::holder_transfer(s, r).await?;
+        codes::send(s, transfer, party, c, r).await
+    };
+    party_codes_verify(s, _p, c, r) => {
+        let (transfer, party) = codes::holder_transfer(s, r).await?;
+        codes::verify(s, transfer, party, c, r).await
+    };
+    party_codes_status(s, _p, _c, r) => {
+        let (transfer, party) = codes::holder_transfer(s, r).await?;
+        codes::status(s, transfer, party, r).await
+    };
+    holders_search(s, _p, c, r) => search_holders(&*s.store, c.account()?, r).await;
+    holders_create(s, _p, c, r) => create_holder(&*s.store, s.clock.now(), c.account()?, c, r).await;
+    holders_get(s, p, c, r) => get_holder(&*s.store, c.account()?, &p["id"], r).await;
+    holders_update(s, p, c, r) => {
+        update_holder(&*s.store, s.clock.now(), c.account()?, &p["id"], c, r).await
+    };
+    mailboxes_list(s, _p, c, r) => list_mailboxes(&*s.store, c.account()?, r).await;
+    mailboxes_get(s, p, c, r) => get_mailbox(&*s.store, c.account()?, &p["address"], r).await;
+    domains_list(s, _p, c, r) => list_domains(&*s.store, c.account()?, r).await;
+    domains_get(s, p, c, r) => get_domain(&*s.store, c.account()?, &p["name"], r).await;
+    operations_list(s, _p, c, r) => list_operations(&*s.store, c.account()?, r).await;
+    account_get(s, _p, c, r) => get_account(&*s.store, c.account()?, r).await;
 }
 
 fn page_request(params: &BTreeMap<String, String>) -> Result<PageRequest, ApiError> {

@@ -94,11 +94,11 @@ impl App {
         }
     }
 
-    /// The routes of one Lambda function.
-    pub fn for_function(services: Services, function: &str) -> Self {
+    /// The routes of one Lambda function, as its `main.rs` names them.
+    pub fn with_routes(services: Services, routes: &'static [Route]) -> Self {
         Self {
             services,
-            routes: routes::of_function(function),
+            routes: routes.iter().collect(),
         }
     }
 
@@ -114,7 +114,7 @@ impl App {
         {
             Match::Found(route, params) => (
                 route.path,
-                match handlers::dispatch(&self.services, route, &params, &caller, &req).await {
+                match (route.handler)(&self.services, &params, &caller, &req).await {
                     Ok(response) => response,
                     Err(e) => e.into_response(&caller.request_id),
                 },

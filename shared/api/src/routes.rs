@@ -1,6 +1,7 @@
 //! The route table: the one source of truth the router, the Lambda functions, the OpenAPI
 //! file and template.yaml are held to.
 
+use crate::handlers::{self, Handler};
 use std::collections::BTreeMap;
 
 /// How a route's caller is identified.
@@ -48,7 +49,7 @@ pub enum RouteId {
     MailboxResetLink,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct Route {
     pub id: RouteId,
     pub method: &'static str,
@@ -57,145 +58,69 @@ pub struct Route {
     /// The Lambda function (crate under functions/) serving it.
     pub function: &'static str,
     pub auth: Auth,
+    pub handler: Handler,
 }
 
-macro_rules! route {
-    ($id:ident, $method:literal, $path:literal, $function:literal) => {
-        route!($id, $method, $path, $function, Account)
-    };
-    ($id:ident, $method:literal, $path:literal, $function:literal, $auth:ident) => {
-        Route {
-            id: RouteId::$id,
-            method: $method,
-            path: $path,
-            function: $function,
-            auth: Auth::$auth,
-        }
+/// Routes are one each: the same id is the same route.
+impl PartialEq for Route {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+impl Eq for Route {}
+
+/// One constant per route, which a Lambda function's `main.rs` names (so its binary links
+/// that route's handler and no other), and `ROUTES`, all of them (the local gateway).
+macro_rules! routes {
+    ($($name:ident = $id:ident, $method:ident $path:literal => $function:literal, $handler:ident, $auth:ident;)*) => {
+        $(
+            pub const $name: Route = Route {
+                id: RouteId::$id,
+                method: stringify!($method),
+                path: $path,
+                function: $function,
+                auth: Auth::$auth,
+                handler: handlers::$handler,
+            };
+        )*
+        pub const ROUTES: &[Route] = &[$($name),*];
     };
 }
 
-pub const ROUTES: &[Route] = &[
-    route!(HoldersSearch, "GET", "/v1/holders", "holders-search"),
-    route!(HoldersCreate, "POST", "/v1/holders", "holders-create"),
-    route!(HoldersGet, "GET", "/v1/holders/{id}", "holders-get"),
-    route!(HoldersUpdate, "PATCH", "/v1/holders/{id}", "holders-update"),
-    route!(MailboxesList, "GET", "/v1/mailboxes", "mailboxes-list"),
-    route!(
-        MailboxesGet,
-        "GET",
-        "/v1/mailboxes/{address}",
-        "mailboxes-get"
-    ),
-    route!(DomainsList, "GET", "/v1/domains", "domains-list"),
-    route!(DomainsGet, "GET", "/v1/domains/{name}", "domains-get"),
-    route!(OperationsList, "GET", "/v1/operations", "operations-list"),
-    route!(AccountGet, "GET", "/v1/account", "account-get"),
-    route!(
-        TransferCodesSend,
-        "POST",
-        "/v1/transfers/{id}/codes",
-        "transfer-codes-send"
-    ),
-    route!(
-        TransferCodesVerify,
-        "POST",
-        "/v1/transfers/{id}/codes/verify",
-        "transfer-codes-verify"
-    ),
-    route!(
-        PartyCodesSend,
-        "POST",
-        "/v1/party/codes",
-        "party-codes-send",
-        LinkToken
-    ),
-    route!(
-        PartyCodesVerify,
-        "POST",
-        "/v1/party/codes/verify",
-        "party-codes-verify",
-        LinkToken
-    ),
-    route!(
-        TransferCodesStatus,
-        "GET",
-        "/v1/transfers/{id}/codes",
-        "transfer-codes-status"
-    ),
-    route!(
-        PartyCodesStatus,
-        "GET",
-        "/v1/party/codes",
-        "party-codes-status",
-        LinkToken
-    ),
-    route!(TransfersList, "GET", "/v1/transfers", "transfers-read"),
-    route!(TransfersGet, "GET", "/v1/transfers/{id}", "transfers-read"),
-    route!(TransfersCreate, "POST", "/v1/transfers", "transfers-write"),
-    route!(
-        TransfersCancel,
-        "POST",
-        "/v1/transfers/{id}/cancel",
-        "transfers-write"
-    ),
-    route!(
-        TransferInvitations,
-        "POST",
-        "/v1/transfers/{id}/invitations",
-        "transfers-write"
-    ),
-    route!(
-        TransferContacts,
-        "PATCH",
-        "/v1/transfers/{id}/contacts",
-        "transfers-write"
-    ),
-    route!(PartyGet, "GET", "/v1/party", "party-read", LinkToken),
-    route!(
-        PartyDecisions,
-        "POST",
-        "/v1/party/decisions",
-        "party-steps",
-        LinkToken
-    ),
-    route!(
-        PartyHolderData,
-        "PUT",
-        "/v1/party/holder-data",
-        "party-steps",
-        LinkToken
-    ),
-    route!(
-        PartyContract,
-        "POST",
-        "/v1/party/contract",
-        "party-steps",
-        LinkToken
-    ),
+routes! {
+    HOLDERS_SEARCH = HoldersSearch, GET "/v1/holders" => "holders-search", holders_search, Account;
+    HOLDERS_CREATE = HoldersCreate, POST "/v1/holders" => "holders-create", holders_create, Account;
+    HOLDERS_GET = HoldersGet, GET "/v1/holders/{id}" => "holders-get", holders_get, Account;
+    HOLDERS_UPDATE = HoldersUpdate, PATCH "/v1/holders/{id}" => "holders-update", holders_update, Account;
+    MAILBOXES_LIST = MailboxesList, GET "/v1/mailboxes" => "mailboxes-list", mailboxes_list, Account;
+    MAILBOXES_GET = MailboxesGet, GET "/v1/mailboxes/{address}" => "mailboxes-get", mailboxes_get, Account;
+    DOMAINS_LIST = DomainsList, GET "/v1/domains" => "domains-list", domains_list, Account;
+    DOMAINS_GET = DomainsGet, GET "/v1/domains/{name}" => "domains-get", domains_get, Account;
+    OPERATIONS_LIST = OperationsList, GET "/v1/operations" => "operations-list", operations_list, Account;
+    ACCOUNT_GET = AccountGet, GET "/v1/account" => "account-get", account_get, Account;
+    TRANSFER_CODES_SEND = TransferCodesSend, POST "/v1/transfers/{id}/codes" => "transfer-codes-send", transfer_codes_send, Account;
+    TRANSFER_CODES_VERIFY = TransferCodesVerify, POST "/v1/transfers/{id}/codes/verify" => "transfer-codes-verify", transfer_codes_verify, Account;
+    PARTY_CODES_SEND = PartyCodesSend, POST "/v1/party/codes" => "party-codes-send", party_codes_send, LinkToken;
+    PARTY_CODES_VERIFY = PartyCodesVerify, POST "/v1/party/codes/verify" => "party-codes-verify", party_codes_verify, LinkToken;
+    TRANSFER_CODES_STATUS = TransferCodesStatus, GET "/v1/transfers/{id}/codes" => "transfer-codes-status", transfer_codes_status, Account;
+    PARTY_CODES_STATUS = PartyCodesStatus, GET "/v1/party/codes" => "party-codes-status", party_codes_status, LinkToken;
+    TRANSFERS_LIST = TransfersList, GET "/v1/transfers" => "transfers-read", transfers_list, Account;
+    TRANSFERS_GET = TransfersGet, GET "/v1/transfers/{id}" => "transfers-read", transfers_get, Account;
+    TRANSFERS_CREATE = TransfersCreate, POST "/v1/transfers" => "transfers-write", transfers_create, Account;
+    TRANSFERS_CANCEL = TransfersCancel, POST "/v1/transfers/{id}/cancel" => "transfers-write", transfers_cancel, Account;
+    TRANSFER_INVITATIONS = TransferInvitations, POST "/v1/transfers/{id}/invitations" => "transfers-write", transfer_invitations, Account;
+    TRANSFER_CONTACTS = TransferContacts, PATCH "/v1/transfers/{id}/contacts" => "transfers-write", transfer_contacts, Account;
+    PARTY_GET = PartyGet, GET "/v1/party" => "party-read", party_get, LinkToken;
+    PARTY_DECISIONS = PartyDecisions, POST "/v1/party/decisions" => "party-steps", party_decisions, LinkToken;
+    PARTY_HOLDER_DATA = PartyHolderData, PUT "/v1/party/holder-data" => "party-steps", party_holder_data, LinkToken;
+    PARTY_CONTRACT = PartyContract, POST "/v1/party/contract" => "party-steps", party_contract, LinkToken;
     // The new holder's login as the named account (hand_over): the JWT authorizer checks the
     // login, the link token travels in X-Link-Token.
-    route!(PartyLogin, "POST", "/v1/party/login", "party-login"),
-    route!(
-        PasswordReset,
-        "POST",
-        "/v1/password-reset",
-        "password-reset",
-        Token
-    ),
-    route!(
-        PasswordResetLink,
-        "POST",
-        "/v1/password-reset/link",
-        "password-reset",
-        Token
-    ),
-    route!(
-        MailboxResetLink,
-        "POST",
-        "/v1/mailboxes/{address}/password-reset-link",
-        "password-reset"
-    ),
-];
+    PARTY_LOGIN = PartyLogin, POST "/v1/party/login" => "party-login", party_login, Account;
+    PASSWORD_RESET = PasswordReset, POST "/v1/password-reset" => "password-reset", password_reset, Token;
+    PASSWORD_RESET_LINK = PasswordResetLink, POST "/v1/password-reset/link" => "password-reset", password_reset_link, Token;
+    MAILBOX_RESET_LINK = MailboxResetLink, POST "/v1/mailboxes/{address}/password-reset-link" => "password-reset", mailbox_reset_link, Account;
+}
 
 impl Route {
     /// Whether the route derives codes or checks link tokens, so its function loads the secret key.
@@ -314,19 +239,47 @@ mod tests {
         assert_eq!(find(&all, "GET", "/v1/holders/%FF"), Match::NotFound);
     }
 
+    /// A function's `main.rs` names the constants of its routes, all and no other (its
+    /// binary links their handlers only), and reads the secret key exactly when they need it.
     #[test]
-    fn every_function_has_a_crate_and_routes() {
-        for route in ROUTES {
+    fn every_function_names_its_own_routes() {
+        let constant = |id: RouteId| {
+            let name = format!("{id:?}");
+            let mut out = String::new();
+            for (i, c) in name.chars().enumerate() {
+                if c.is_uppercase() && i > 0 {
+                    out.push('_');
+                }
+                out.push(c.to_ascii_uppercase());
+            }
+            out
+        };
+        let functions: std::collections::BTreeSet<&str> =
+            ROUTES.iter().map(|r| r.function).collect();
+        for function in functions {
             let main = format!(
-                "{}/../../functions/{}/src/main.rs",
+                "{}/../../functions/{function}/src/main.rs",
                 env!("CARGO_MANIFEST_DIR"),
-                route.function
             );
             let text =
                 std::fs::read_to_string(&main).unwrap_or_else(|_| panic!("{main} is missing"));
-            assert!(
-                text.contains(&format!("\"{}\"", route.function)),
-                "{main} serves another function"
+            let named: std::collections::BTreeSet<String> = text
+                .split("routes::")
+                .skip(1)
+                .map(|rest| {
+                    rest.chars()
+                        .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                        .collect()
+                })
+                .collect();
+            let own = of_function(function);
+            let expected = own.iter().map(|r| constant(r.id)).collect();
+            assert_eq!(named, expected, "{main}");
+            let secret = own.iter().any(|r| r.needs_secret());
+            assert_eq!(
+                text.contains("run_http_function_with_secret("),
+                secret,
+                "{main}: reads the secret key iff its routes need it"
             );
         }
     }

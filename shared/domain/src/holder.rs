@@ -493,9 +493,24 @@ impl Holder {
         let indirizzo = get!(Field::Indirizzo, TextField::parse);
         let nazione = get!(Field::Nazione, Nazione::parse).unwrap_or_default();
         let cap = get!(Field::Cap, |s| Cap::parse(s, &nazione));
-        let telefono = get!(Field::Telefono, PhoneNumber::parse);
-        let cellulare = get!(Field::Cellulare, MobileNumber::parse);
-        let fax = get!(Field::Fax, PhoneNumber::parse);
+        // Numbers the service stored are trusted as written: the numbering rules run on
+        // input only (they are the costly check).
+        let checked = &check;
+        let phone = |field: Field| {
+            move |s: &str| match checked.is_input(field) {
+                true => PhoneNumber::parse(s),
+                false => PhoneNumber::stored(s),
+            }
+        };
+        let telefono = get!(Field::Telefono, phone(Field::Telefono));
+        let cellulare = get!(
+            Field::Cellulare,
+            |s| match check.is_input(Field::Cellulare) {
+                true => MobileNumber::parse(s),
+                false => MobileNumber::stored(s),
+            }
+        );
+        let fax = get!(Field::Fax, phone(Field::Fax));
         let email = get!(Field::Email, EmailAddress::parse);
         let lingua = get!(Field::Lingua, |s: &str| match s.trim() {
             "it" => Ok(Lingua::It),

@@ -4,6 +4,7 @@
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::{Error, service_fn};
 use std::sync::Arc;
+use titolare_api::routes::Route;
 use titolare_api::{App, Services};
 use titolare_domain::otp::CodePolicy;
 use titolare_domain::secret::SecretKey;
@@ -102,20 +103,30 @@ async fn wiring() -> Result<Wiring, Error> {
     })
 }
 
-/// Serves the routes of `function` (see `titolare_api::routes::ROUTES`) until the runtime stops.
-pub async fn run_http_function(function: &str) -> Result<(), Error> {
+/// Serves `routes` (the constants of `titolare_api::routes` its `main.rs` names) until the
+/// runtime stops. For functions whose routes do not need the secret key: their binaries do
+/// not link the SSM client.
+pub async fn run_http_function(routes: &'static [Route]) -> Result<(), Error> {
+    init_tracing();
+    if routes.iter().any(Route::needs_secret) {
+        return Err("these routes need the secret key: use run_http_function_with_secret".into());
+    }
+    serve(routes, wiring().await?, None).await
+}
+
+/// Serves `routes`, which derive codes or check links, with the secret key.
+pub async fn run_http_function_with_secret(routes: &'static [Route]) -> Result<(), Error> {
     init_tracing();
     let w = wiring().await?;
-    let routes = titolare_api::routes::of_function(function);
-    if routes.is_empty() {
-        return Err(format!("no route is served by function {function}").into());
+    let key = secret_key(&w.sdk).await?;
+    serve(routes, w, Some(key)).await
+}
+
+async fn serve(routes: &'static [Route], w: Wiring, key: Option<SecretKey>) -> Result<(), Error> {
+    let function = routes.first().map(|r| r.function).ok_or("no routes")?;
+    if routes.iter().any(|r| r.function != function) {
+        return Err(format!("routes of more than one function given to {function}").into());
     }
-    // Only functions that derive codes or check links read the secret (and may: see template.yaml).
-    let key = if routes.iter().any(|r| r.needs_secret()) {
-        Some(secret_key(&w.sdk).await?)
-    } else {
-        None
-    };
     let services = Services {
         store: w.store,
         clock: w.clock,
@@ -123,7 +134,7 @@ pub async fn run_http_function(function: &str) -> Result<(), Error> {
         codes: code_policy()?,
         rules: titolare_api::config::deployed_rules_from_env()?,
     };
-    let app = Arc::new(App::for_function(services, function));
+    let app = Arc::new(App::with_routes(services, routes));
     lambda_http::run(service_fn(move |request| {
         let app = app.clone();
         async move { Ok::<_, std::convert::Infallible>(app.handle(request).await) }
@@ -269,3 +280,4 @@ async fn backstop(
     }
     Ok(serde_json::json!({ "batchItemFailures": failures }))
 }
+pub use titolare_api::routes;

@@ -1,0 +1,353 @@
+#!/usr/bin/env python3
+"""Cold starts of every Lambda function, against two baselines built in the same run.
+
+A small Lambda Runtime API emulator (the four routes a runtime calls) serves one event to a
+freshly spawned binary, as Lambda does on a cold start; the process is then killed and its
+resource usage read from wait4(). Every function is started cold RUNS times, alternating
+with the bare `lambda_http` hello and the bare SDK function (one DynamoDB GetItem), against
+DynamoDB on a local moto server. Writes the "Cold start" section of infra/bench/RESULTS.md
+and its chart. Run by infra/scripts/bench (which builds the binaries and starts moto).
+
+Measured per start: init (spawn to the runtime's first /next), first answer (spawn to the
+response), CPU (user + sys of the whole process, which Lambda's CPU share stretches: at
+256 MB a function gets 256/1769 of a vCPU), peak RSS.
+"""
+import argparse
+import gzip
+import http.server
+import json
+import os
+import queue
+import signal
+import statistics
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+KEY = "0f0e0d0c0b0a09080706050403020100000102030405060708090a0b0c0d0e0f"
+# Lambda gives a function one vCPU at 1,769 MB, in proportion below it.
+FULL_VCPU_MB = 1769
+MEMORY_MB = 256
+
+
+class Emulator(http.server.ThreadingHTTPServer):
+    """The Lambda Runtime API for one cold start: one event out, one answer back."""
+
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.events = queue.Queue()
+        self.answers = queue.Queue()
+        self.first_next = None
+
+    @property
+    def address(self):
+        return f"127.0.0.1:{self.server_address[1]}"
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body=b"", headers=None):
+        self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        if not self.path.endswith("/runtime/invocation/next"):
+            return self.reply(404)
+        server = self.server
+        if server.first_next is None:
+            server.first_next = time.perf_counter()
+        event = server.events.get()
+        request_id = str(uuid.uuid4())
+        deadline = int((time.time() + 30) * 1000)
+        self.reply(200, json.dumps(event).encode(), {
+            "Content-Type": "application/json",
+            "Lambda-Runtime-Aws-Request-Id": request_id,
+            "Lambda-Runtime-Deadline-Ms": str(deadline),
+            "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:eu-south-1:123456789012:function:bench",
+            "Lambda-Runtime-Trace-Id": "Root=1-00000000-000000000000000000000000",
+        })
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if self.path.endswith("/response"):
+            self.server.answers.put((time.perf_counter(), "response", body))
+        elif self.path.endswith("/error"):
+            self.server.answers.put((time.perf_counter(), "error", body))
+        self.reply(202, b"{}", {"Content-Type": "application/json"})
+
+
+def api_event(method, path, query="", body=None, account=None, link=None):
+    headers = {"content-type": "application/json", "host": "api.example.com",
+               "user-agent": "bench", "idempotency-key": str(uuid.uuid4())}
+    if link:
+        headers["authorization"] = f"Bearer {link}"
+    context = {
+        "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com",
+        "domainPrefix": "api", "requestId": str(uuid.uuid4()), "routeKey": "$default",
+        "stage": "$default", "time": "01/Dec/2026:08:00:00 +0000", "timeEpoch": 1796112000000,
+        "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                 "sourceIp": "203.0.113.9", "userAgent": "bench"},
+    }
+    if account:
+        context["authorizer"] = {"jwt": {"claims": {"sub": account, "username": account},
+                                         "scopes": None}}
+    return {"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
+            "headers": headers, "requestContext": context,
+            "body": json.dumps(body) if body is not None else None, "isBase64Encoded": False}
+
+
+def first_requests(fx):
+    """Each function's first request: the call a person makes most, valid where it can be."""
+    t, cur, new = fx["transfer"], fx["current_holder_link"], fx["new_holder_link"]
+    holder = {
+        "tipo": "azienda", "ragione_sociale": "Freddo S.r.l.", "partita_iva": "00000010017",
+        "codice_fiscale_azienda": "00000010017", "indirizzo": "Via Po 1", "cap": "00198",
+        "provincia": "RM", "comune": "Roma", "cellulare": "+39 333 123 4567",
+        "telefono": "06 1234 5678", "email": "freddo@example.it", "allow_duplicate": True,
+    }
+    return {
+        "holders-get": lambda: api_event("GET", "/v1/holders/19", account="demo"),
+        "holders-search": lambda: api_event("GET", "/v1/holders", "cognome=test", account="demo"),
+        "holders-create": lambda: api_event("POST", "/v1/holders", body=holder, account="demo"),
+        "holders-update": lambda: api_event("PATCH", "/v1/holders/19",
+                                            body={"telefono": "+39 06 1234 5678"}, account="demo"),
+        "mailboxes-list": lambda: api_event("GET", "/v1/mailboxes", account="demo"),
+        "mailboxes-get": lambda: api_event("GET", "/v1/mailboxes/teste1234@pec.it", account="demo"),
+        "domains-list": lambda: api_event("GET", "/v1/domains", account="demo"),
+        "domains-get": lambda: api_event("GET", "/v1/domains/cold.it", account="cold"),
+        "operations-list": lambda: api_event("GET", "/v1/operations", account="demo"),
+        "account-get": lambda: api_event("GET", "/v1/account", account="demo"),
+        "transfers-read": lambda: api_event("GET", f"/v1/transfers/{t}", account="cold"),
+        "transfers-write": lambda: api_event("PATCH", f"/v1/transfers/{t}/contacts", account="cold",
+                                             body={"party": "current_holder",
+                                                   "mobile": "+39 333 765 4321"}),
+        "transfer-codes-status": lambda: api_event("GET", f"/v1/transfers/{t}/codes", account="cold"),
+        "transfer-codes-send": lambda: api_event("POST", f"/v1/transfers/{t}/codes", account="cold",
+                                                 body={"channel": "sms"}),
+        "transfer-codes-verify": lambda: api_event("POST", f"/v1/transfers/{t}/codes/verify",
+                                                   account="cold",
+                                                   body={"channel": "sms", "code": "000000"}),
+        "party-read": lambda: api_event("GET", "/v1/party", link=cur),
+        "party-steps": lambda: api_event("POST", "/v1/party/contract", link=new,
+                                         body={"accepted": ["condizioni-generali", "privacy"]}),
+        "party-codes-status": lambda: api_event("GET", "/v1/party/codes", link=cur),
+        "party-codes-send": lambda: api_event("POST", "/v1/party/codes", link=cur,
+                                              body={"channel": "sms"}),
+        "party-codes-verify": lambda: api_event("POST", "/v1/party/codes/verify", link=cur,
+                                                body={"channel": "sms", "code": "000000"}),
+        "party-login": lambda: api_event("POST", "/v1/party/login", account="cold", link=new),
+        "password-reset": lambda: api_event("POST", "/v1/password-reset/link",
+                                            body={"token": "not-a-token"}),
+        "expirer": lambda: {},
+        "ttl-backstop": lambda: {"Records": []},
+        "dispatch": lambda: {"Records": []},
+        "bench-hello": lambda: api_event("GET", "/hello"),
+        "bench-sdk-get": lambda: api_event("GET", "/v1/holders/19", account="demo"),
+    }
+
+
+def environment(fx, endpoint, runtime_api, function):
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "AWS_LAMBDA_RUNTIME_API": runtime_api,
+        "AWS_LAMBDA_FUNCTION_NAME": function,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(MEMORY_MB),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function}",
+        "AWS_REGION": "eu-south-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_ENDPOINT_URL": endpoint,
+        "TABLE_NAME": fx["table"],
+        "RUST_LOG": "info",
+        "TITOLARE_SECRET_KEY": KEY,
+        "EMAIL_FROM": "noreply@pec.example.it",
+        "PUBLIC_BASE_URL": "https://pec.example.it",
+        # The rules the fixture's request was made under.
+        "CHANGE_OF_NAME_URL": fx["change_of_name_url"],
+        "SUPPORT_URL": fx["support_url"],
+        "CONTRACT_CONDITIONS": json.dumps(fx["conditions"]),
+    }
+    return env
+
+
+def cold_start(binary, function, event, fx, endpoint, log):
+    emulator = Emulator()
+    thread = threading.Thread(target=emulator.serve_forever, daemon=True)
+    thread.start()
+    emulator.events.put(event)
+    started = time.perf_counter()
+    child = subprocess.Popen([str(binary)], env=environment(fx, endpoint, emulator.address, function),
+                             stdout=log, stderr=log)
+    try:
+        answered, kind, body = emulator.answers.get(timeout=30)
+    except queue.Empty:
+        answered, kind, body = None, "timeout", b""
+    child.send_signal(signal.SIGKILL)
+    _, _, usage = os.wait4(child.pid, 0)
+    emulator.shutdown()
+    emulator.server_close()
+    status = None
+    if kind == "response":
+        try:
+            status = json.loads(body).get("statusCode", 200)
+        except (ValueError, AttributeError):
+            status = 200
+    return {
+        "init_ms": ((emulator.first_next or answered or started) - started) * 1000,
+        "answer_ms": ((answered or started) - started) * 1000 if answered else None,
+        "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000,
+        "rss_mib": usage.ru_maxrss / 1024,
+        "outcome": status if status is not None else kind,
+    }
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else float("nan")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--endpoint", required=True, help="moto's URL")
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--bin", default=str(ROOT / "target/release"))
+    ap.add_argument("--before", help="a directory of binaries built from an earlier commit")
+    ap.add_argument("--before-label", default="before")
+    ap.add_argument("--functions", nargs="*")
+    ap.add_argument("--results", default=str(ROOT / "infra/bench/RESULTS.md"))
+    args = ap.parse_args()
+
+    functions = args.functions or sorted(p.name for p in (ROOT / "functions").iterdir())
+    fixture = json.loads(subprocess.run(
+        [str(Path(args.bin) / "titolare-bench"), "coldstart-fixture", KEY],
+        env={**os.environ, "TITOLARE_TEST_AWS_ENDPOINT": args.endpoint},
+        capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+    requests = first_requests(fixture)
+    binaries = {"bench-hello": Path(args.bin) / "bench-hello",
+                "bench-sdk-get": Path(args.bin) / "bench-sdk-get"}
+    for f in functions:
+        binaries[f] = Path(args.bin) / f
+    if args.before:
+        for f in functions:
+            b = Path(args.before) / f
+            if b.exists():
+                binaries[f"{f} ({args.before_label})"] = b
+    results = {name: [] for name in binaries}
+    log_path = ROOT / "target/coldstart.log"
+    with open(log_path, "wb") as log:
+        for run in range(args.runs):
+            for name, binary in binaries.items():
+                function = name.split(" ")[0]
+                results[name].append(cold_start(binary, function, requests[function](), fixture,
+                                                args.endpoint, log))
+            print(f"run {run + 1}/{args.runs}", flush=True)
+
+    def summary(name):
+        rs = results[name]
+        data = binaries[name].read_bytes()
+        answers = [r["answer_ms"] for r in rs if r["answer_ms"] is not None]
+        return {
+            "size": len(data), "gzip": len(gzip.compress(data, 6)),
+            "init": median([r["init_ms"] for r in rs]),
+            "answer": median(answers), "min": min(answers, default=float("nan")),
+            "max": max(answers, default=float("nan")),
+            "cpu": median([r["cpu_ms"] for r in rs]),
+            "rss": median([r["rss_mib"] for r in rs]),
+            "outcomes": sorted({str(r["outcome"]) for r in rs}),
+        }
+
+    s = {name: summary(name) for name in binaries}
+    hello, sdk = s["bench-hello"], s["bench-sdk-get"]
+    lines = [
+        "## Cold start",
+        "",
+        f"Written by `infra/scripts/bench` on {time.strftime('%Y-%m-%d')}: release builds (x86_64, "
+        f"the workspace's release profile), {args.runs} cold starts each, alternating, through a "
+        "Lambda Runtime API emulator on 127.0.0.1 (`infra/bench/coldstart.py`), against DynamoDB on "
+        "a local moto server. Each start spawns the binary, hands it one event (its function's most "
+        "common call; the answer's status is listed) and reads the process's resource usage when "
+        "it has answered. *init*: spawn to the runtime's first `/next`; *first answer*: spawn to "
+        "the response; *CPU*: user + sys of the whole start; *at 256 MB*: that CPU stretched by "
+        f"Lambda's share of a vCPU at 256 MB ({MEMORY_MB}/{FULL_VCPU_MB}). Ratios: first answer "
+        "and peak RSS to the bare SDK function (GetItem), stripped size to it too.",
+        "",
+        "Goals: first answer ≤ 1.2× and peak RSS ≤ 1.5× the bare SDK function's; stripped size ≤ 1.3×.",
+        "",
+        "| function | stripped MB | gzip MB | init ms | first answer ms (median, min–max) | CPU ms | at 256 MB ms | peak RSS MiB | answer / hello | answer / SDK | RSS / SDK | size / SDK | answered |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name in binaries:
+        r = s[name]
+        lines.append(
+            f"| {name} | {r['size'] / 1e6:.1f} | {r['gzip'] / 1e6:.1f} | {r['init']:.1f} | "
+            f"{r['answer']:.1f} ({r['min']:.1f}–{r['max']:.1f}) | {r['cpu']:.1f} | "
+            f"{r['cpu'] * FULL_VCPU_MB / MEMORY_MB:.0f} | {r['rss']:.1f} | "
+            f"{r['answer'] / hello['answer']:.2f} | {r['answer'] / sdk['answer']:.2f} | "
+            f"{r['rss'] / sdk['rss']:.2f} | {r['size'] / sdk['size']:.2f} | {', '.join(r['outcomes'])} |"
+        )
+    own = [n for n in binaries if not n.startswith("bench-") and " " not in n]
+    worst = lambda key, base: max(own, key=lambda n: s[n][key] / base[key])
+    wa, wr, ws = worst("answer", sdk), worst("rss", sdk), worst("size", sdk)
+    lines += [
+        "",
+        f"Largest ratios among the functions: first answer {s[wa]['answer'] / sdk['answer']:.2f}× ({wa}), "
+        f"peak RSS {s[wr]['rss'] / sdk['rss']:.2f}× ({wr}), stripped size {s[ws]['size'] / sdk['size']:.2f}× ({ws}).",
+        "",
+        "![Cold start: first answer and peak RSS per function](coldstart.png)",
+        "",
+    ]
+    section = "\n".join(lines)
+    path = Path(args.results)
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    if "## Cold start" in text:
+        head, _, rest = text.partition("## Cold start")
+        after = rest.find("\n## ")
+        text = head + section + (rest[after + 1:] if after >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text)
+    chart(s, binaries, sdk, path.parent / "coldstart.png")
+    print(section)
+
+
+def chart(s, binaries, sdk, out):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(binaries)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 0.32 * len(names) + 1.5), sharey=True)
+    y = range(len(names))
+    a.barh(y, [s[n]["answer"] for n in names], color="#0066cc")
+    a.axvline(sdk["answer"] * 1.2, color="#cc3300", linestyle="--", label="1.2× bare SDK")
+    a.set_xlabel("first answer after spawn, ms (median)")
+    a.legend(loc="lower right")
+    b.barh(y, [s[n]["rss"] for n in names], color="#339966")
+    b.axvline(sdk["rss"] * 1.5, color="#cc3300", linestyle="--", label="1.5× bare SDK")
+    b.set_xlabel("peak RSS, MiB (median)")
+    b.legend(loc="lower right")
+    a.set_yticks(list(y), names)
+    a.invert_yaxis()
+    fig.suptitle("Cold start per Lambda function (x86_64 release, moto)")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+//! Reference data compiled in, so no request pays to build it at run time:
+//! - ISTAT's province and comuni (`infra/istat/*.tsv`) as sorted static tables, with the
+//!   folded spellings a comune may be written in;
+//! - libphonenumber's metadata (`infra/phone/PhoneNumberMetadata.xml`, the file the
+//!   `phonenumber` crate ships) split by country calling code, so parsing a number decodes
+//!   the rules of the countries it can belong to, not those of all 250 regions.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+#[allow(dead_code)]
+#[path = "src/text.rs"]
+mod text;
+
+const ISTAT: &str = "../../infra/istat";
+const PHONE_METADATA: &str = "../../infra/phone/PhoneNumberMetadata.xml";
+
+fn main() {
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    istat(&out);
+    phone_metadata(&out);
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=src/text.rs");
+}
+
+fn rows(path: &str) -> Vec<Vec<String>> {
+    println!("cargo:rerun-if-changed={path}");
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| l.split('\t').map(str::to_owned).collect())
+        .collect()
+}
+
+fn istat(out: &Path) {
+    let mut province = rows(&format!("{ISTAT}/province.tsv"));
+    province.sort_by(|a, b| a[0].cmp(&b[0]));
+    let mut comuni = rows(&format!("{ISTAT}/comuni.tsv"));
+    // Grouped by sigla (stable: ISTAT's order within a provincia).
+    comuni.sort_by(|a, b| a[0].cmp(&b[0]));
+    let mut code = String::from("/// (sigla, name), sorted by sigla.\n");
+    code.push_str("pub(super) static PROVINCE: &[(&str, &str)] = &[\n");
+    for p in &province {
+        writeln!(code, "    ({:?}, {:?}),", p[0], p[1]).unwrap();
+    }
+    code.push_str(
+        "];\n/// (sigla, official name, folded spellings), grouped by sigla in sorted order.\n",
+    );
+    code.push_str("pub(super) static COMUNI: &[(&str, &str, &[&str])] = &[\n");
+    for c in &comuni {
+        // "Bolzano/Bozen" may be written either way, or whole.
+        let mut folded: Vec<String> = c[2].split('/').map(text::fold).collect();
+        folded.push(text::fold(&c[1]));
+        folded.push(text::fold(&c[2]));
+        folded.sort();
+        folded.dedup();
+        writeln!(code, "    ({:?}, {:?}, &{:?}),", c[0], c[1], folded).unwrap();
+    }
+    code.push_str("];\n");
+    std::fs::write(out.join("istat.rs"), code).unwrap();
+}
+
+fn phone_metadata(out: &Path) {
+    println!("cargo:rerun-if-changed={PHONE_METADATA}");
+    let file =
+        std::fs::File::open(PHONE_METADATA).unwrap_or_else(|e| panic!("{PHONE_METADATA}: {e}"));
+    let regions = phonenumber::metadata::loader::load(std::io::BufReader::new(file))
+        .expect("libphonenumber metadata");
+    let mut by_code: BTreeMap<u16, Vec<phonenumber::metadata::loader::Metadata>> = BTreeMap::new();
+    for region in regions {
+        let code = region
+            .country_code
+            .expect("every region has a calling code");
+        by_code.entry(code).or_default().push(region);
+    }
+    let mut table = String::from(
+        "/// (calling code, postcard-encoded `loader::Metadata` of its regions), sorted by code.\n\
+         pub(super) static REGIONS: &[(u16, &[u8])] = &[\n",
+    );
+    for (code, regions) in &by_code {
+        let bytes = postcard::to_allocvec(regions).expect("metadata encodes");
+        let name = format!("phone-{code}.bin");
+        std::fs::write(out.join(&name), bytes).unwrap();
+        writeln!(
+            table,
+            "    ({code}, include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}\"))),"
+        )
+        .unwrap();
+    }
+    table.push_str("];\n");
+    std::fs::write(out.join("phone_regions.rs"), table).unwrap();
+}
