@@ -356,6 +356,7 @@ async fn a_poison_request_does_not_stop_the_expirer() {
     assert_eq!(status, "expired", "the request behind the poison one ended");
     let report = titolare_api::lifecycle::expire_all_overdue(
         &*gw.server().store,
+        &titolare_domain::metrics::NoMetrics,
         &*gw.server().clock,
         &Rules::default(),
         1,

@@ -97,6 +97,89 @@ impl Watch {
     }
 }
 
+/// The metric words a dimension may hold: fixed words only, never a person's data.
+const DIMENSION_VALUES: &[&str] = &[
+    "sms",
+    "email",
+    "initiator",
+    "current_holder",
+    "new_holder",
+    "service",
+    "completed",
+    "rejected",
+    "cancelled",
+    "expired",
+    "code",
+    "invitation",
+    "confirmation",
+    "rejection",
+    "cancellation",
+    "expiry",
+    "password-reset",
+];
+
+impl Watch {
+    /// The functions' embedded-metric-format lines, each checked against the format
+    /// (CloudWatch drops a malformed one silently): namespace, dimension sets naming string
+    /// properties of fixed words, metric definitions with a unit and a numeric value.
+    fn metrics(&self) -> Vec<Value> {
+        let logs = std::fs::read_to_string(&self.log).unwrap();
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let mut found = Vec::new();
+        for line in logs.lines().filter(|l| l.contains("\"_aws\"")) {
+            let doc: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            let aws = &doc["_aws"];
+            let at = aws["Timestamp"].as_u64().expect("an integer Timestamp");
+            assert!(
+                at.abs_diff(now_ms) < 3_600_000,
+                "Timestamp in ms of now: {line}"
+            );
+            let directives = aws["CloudWatchMetrics"]
+                .as_array()
+                .expect("CloudWatchMetrics");
+            assert!(!directives.is_empty(), "{line}");
+            for d in directives {
+                assert_eq!(d["Namespace"], titolare_lambda::emf::NAMESPACE, "{line}");
+                for set in d["Dimensions"].as_array().expect("Dimensions") {
+                    let set = set.as_array().expect("a dimension set");
+                    assert!(set.len() <= 30, "{line}");
+                    for key in set {
+                        let value = doc[key.as_str().expect("a dimension key")].as_str();
+                        let value = value.unwrap_or_else(|| panic!("{key} is no string: {line}"));
+                        let is_route = key == "Route" && value.starts_with("/v1/");
+                        assert!(
+                            is_route || DIMENSION_VALUES.contains(&value),
+                            "{key}={value}: {line}"
+                        );
+                    }
+                }
+                for m in d["Metrics"].as_array().expect("Metrics") {
+                    let name = m["Name"].as_str().expect("a metric name");
+                    assert!(
+                        ["Count", "Milliseconds", "Seconds"].contains(&m["Unit"].as_str().unwrap()),
+                        "{line}"
+                    );
+                    assert!(doc[name].is_number(), "{name} has no value: {line}");
+                }
+            }
+            found.push(doc);
+        }
+        found
+    }
+
+    /// The value of metric `name` summed over the lines whose properties match `with`.
+    fn metric_sum(&self, name: &str, with: &[(&str, &str)]) -> u64 {
+        self.metrics()
+            .iter()
+            .filter(|d| with.iter().all(|(k, v)| d[*k] == *v))
+            .filter_map(|d| d[name].as_u64())
+            .sum()
+    }
+}
+
 /// The tests here take turns: each runs its own emulator, and moto serves concurrent
 /// transactions badly.
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -527,6 +610,36 @@ async fn seed_000_through_the_lambda_functions() {
     };
     flow::full_success(&surface).await;
     watch.assert_logs_hold_no_personal_data(&surface.seen.lock().unwrap());
+    // What an operator sees of it: the codes of each channel queued and delivered, each
+    // party's steps, the request completed, the dispatch latency measured.
+    for channel in ["sms", "email"] {
+        assert!(
+            watch.metric_sum("CodesSent", &[("Channel", channel)]) >= 1,
+            "{channel}"
+        );
+        let delivered = [("Channel", channel), ("Message", "code")];
+        assert!(
+            watch.metric_sum("MessagesDelivered", &delivered) >= 1,
+            "{channel}"
+        );
+    }
+    for party in ["initiator", "current_holder", "new_holder"] {
+        assert!(
+            watch.metric_sum("StepsTaken", &[("Party", party)]) >= 2,
+            "{party}"
+        );
+    }
+    assert_eq!(
+        watch.metric_sum("RequestsEnded", &[("Outcome", "completed")]),
+        1
+    );
+    assert_eq!(watch.metric_sum("MessagesFailed", &[]), 0);
+    assert!(
+        watch
+            .metrics()
+            .iter()
+            .any(|d| d["DispatchLatency"].is_u64() && d["function"] == "dispatch")
+    );
 }
 
 /// A DynamoDB attribute map in the stream's JSON form (`{"S": …}`, `{"M": …}`…).
@@ -651,4 +764,13 @@ async fn the_expirer_and_the_ttl_backstop_end_a_request_once() {
         .unwrap();
     assert_eq!(ops.items.len(), 2, "one outcome per request");
     watch.assert_logs_hold_no_personal_data(&[]);
+    // The expirer's run: what it ended, and how late the oldest overdue request was.
+    let runs: Vec<Value> = watch
+        .metrics()
+        .into_iter()
+        .filter(|d| d["RequestsExpired"].is_u64())
+        .collect();
+    assert!(!runs.is_empty(), "the expirer reports each run");
+    assert!(runs.iter().any(|d| d["ExpirerLag"].as_u64() > Some(0)));
+    assert!(watch.metric_sum("RequestsEnded", &[("Outcome", "expired")]) >= 1);
 }

@@ -12,6 +12,7 @@ pub use gateway::{Server, serve_with};
 use std::path::PathBuf;
 use std::sync::Arc;
 use titolare_api::{App, Services};
+use titolare_domain::metrics::NoMetrics;
 use titolare_domain::otp::CodePolicy;
 use titolare_domain::secret::SecretKey;
 use titolare_domain::wizard::Rules;
@@ -86,6 +87,7 @@ pub async fn serve(config: Config) -> Result<Server, Box<dyn std::error::Error>>
         key: Some(key.clone()),
         codes: CodePolicy::default(),
         rules: config.rules,
+        metrics: Arc::new(NoMetrics),
     });
     let local = Local {
         app,
@@ -133,9 +135,15 @@ fn spawn_expirer(
         let mut tick = tokio::time::interval(EXPIRER_EVERY);
         loop {
             tick.tick().await;
-            if let Err(e) =
-                titolare_api::lifecycle::expire_all_overdue(&*store, &*clock, &rules, 100, || true)
-                    .await
+            if let Err(e) = titolare_api::lifecycle::expire_all_overdue(
+                &*store,
+                &NoMetrics,
+                &*clock,
+                &rules,
+                100,
+                || true,
+            )
+            .await
             {
                 tracing::warn!(error = %e, "local expirer failed");
             }

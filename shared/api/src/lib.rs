@@ -21,6 +21,7 @@ use routes::{Match, Route};
 use serde::Serialize;
 use std::sync::Arc;
 use titolare_domain::AccountId;
+use titolare_domain::metrics::{Metric, Metrics};
 use titolare_domain::otp::CodePolicy;
 use titolare_domain::ports::{Clock, Store};
 use titolare_domain::secret::SecretKey;
@@ -36,6 +37,8 @@ pub struct Services {
     pub key: Option<SecretKey>,
     pub codes: CodePolicy,
     pub rules: Rules,
+    /// What an operator watches (see `titolare_domain::metrics`).
+    pub metrics: Arc<dyn Metrics>,
 }
 
 /// Who is calling and from where, as API Gateway tells it.
@@ -128,6 +131,11 @@ impl App {
                 ApiError::NotFound("Percorso non trovato.").into_response(&caller.request_id),
             ),
         };
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            self.services
+                .metrics
+                .record(Metric::LimitRefused { route: route_name });
+        }
         // The path may hold a mailbox address: log the route template, never the path.
         tracing::info!(
             request_id = %caller.request_id,

@@ -3,6 +3,7 @@
 
 use crate::problem::ApiError;
 use titolare_domain::Holder;
+use titolare_domain::metrics::{Metric, Metrics};
 use titolare_domain::otp::Challenge;
 use titolare_domain::otp::Party;
 use titolare_domain::outbox::OutboxMessage;
@@ -26,6 +27,7 @@ pub(crate) struct Extra<'a> {
 /// operations, and on a completion the items that change holder), and `extra`.
 pub(crate) async fn commit(
     store: &dyn Store,
+    metrics: &dyn Metrics,
     rules: &Rules,
     now: jiff::Timestamp,
     condition: TransferCondition,
@@ -66,7 +68,34 @@ pub(crate) async fn commit(
         .filter(|_| completed)
         .map(|d| now + d);
     commit.idempotent = extra.idempotent;
-    store.commit(&commit).await.map_err(ApiError::from)
+    store.commit(&commit).await.map_err(ApiError::from)?;
+    record_commit(metrics, before, after, &extra.messages);
+    Ok(())
+}
+
+/// What a committed change tells an operator: the trail's new lines by party, the codes it
+/// queued, the ending it reached.
+pub(crate) fn record_commit(
+    metrics: &dyn Metrics,
+    before: &Transfer,
+    after: &Transfer,
+    messages: &[OutboxMessage],
+) {
+    for entry in after.audit.iter().skip(before.audit.len()) {
+        metrics.record(Metric::StepTaken { party: entry.party });
+    }
+    for message in messages {
+        if let titolare_domain::outbox::Message::Code { .. } = message.message {
+            metrics.record(Metric::CodeSent {
+                channel: message.channel,
+            });
+        }
+    }
+    if after.status.is_ended() && !before.status.is_ended() {
+        metrics.record(Metric::RequestEnded {
+            outcome: after.status,
+        });
+    }
 }
 
 /// Each moved item as it becomes: new holder (and account, with hand_over); a mailbox also
@@ -117,6 +146,8 @@ pub struct ExpiryReport {
     pub failed: usize,
     /// Where the next page starts; `None` once the index has no more overdue entries.
     pub next: Option<Due>,
+    /// The deadline of the oldest overdue request found (the index is by deadline).
+    pub oldest: Option<jiff::Timestamp>,
 }
 
 impl ExpiryReport {
@@ -125,6 +156,7 @@ impl ExpiryReport {
         self.skipped += other.skipped;
         self.failed += other.failed;
         self.next.clone_from(&other.next);
+        self.oldest = self.oldest.into_iter().chain(other.oldest).min();
     }
 }
 
@@ -134,6 +166,7 @@ impl ExpiryReport {
 /// over, so it never keeps the expirer from the ones behind it.
 async fn expire_overdue(
     store: &dyn Store,
+    metrics: &dyn Metrics,
     clock: &dyn Clock,
     rules: &Rules,
     after: Option<&Due>,
@@ -142,8 +175,9 @@ async fn expire_overdue(
     let now = clock.now();
     let mut report = ExpiryReport::default();
     let page = store.overdue(now, after, batch).await?;
+    report.oldest = page.first().map(|due| due.deadline);
     for due in &page {
-        match expire_one(store, rules, &due.transfer, now).await {
+        match expire_one(store, metrics, rules, &due.transfer, now).await {
             Ok(true) => report.expired += 1,
             // Ended or gone: its entry must not hide the requests behind it.
             Ok(false) => match store.drop_due(due).await {
@@ -179,6 +213,7 @@ async fn expire_overdue(
 /// (a Lambda invocation nearing its limit).
 pub async fn expire_all_overdue(
     store: &dyn Store,
+    metrics: &dyn Metrics,
     clock: &dyn Clock,
     rules: &Rules,
     batch: usize,
@@ -186,9 +221,21 @@ pub async fn expire_all_overdue(
 ) -> Result<ExpiryReport, ApiError> {
     let mut total = ExpiryReport::default();
     loop {
-        let page = expire_overdue(store, clock, rules, total.next.as_ref(), batch).await?;
+        let page = expire_overdue(store, metrics, clock, rules, total.next.as_ref(), batch).await?;
         total.add(&page);
         if total.next.is_none() || !more_time() {
+            let lag = total.oldest.map_or(0, |oldest| {
+                clock
+                    .now()
+                    .duration_since(oldest)
+                    .as_secs()
+                    .max(0)
+                    .unsigned_abs()
+            });
+            metrics.record(Metric::ExpirerRun {
+                expired: total.expired as u64,
+                lag_seconds: lag,
+            });
             return Ok(total);
         }
     }
@@ -196,6 +243,7 @@ pub async fn expire_all_overdue(
 
 async fn expire_one(
     store: &dyn Store,
+    metrics: &dyn Metrics,
     rules: &Rules,
     id: &TransferId,
     now: jiff::Timestamp,
@@ -214,6 +262,7 @@ async fn expire_one(
     };
     commit(
         store,
+        metrics,
         rules,
         now,
         TransferCondition::UnchangedPastDeadline(read.version),
@@ -230,6 +279,7 @@ async fn expire_one(
 /// running, it is written again as `expired` with its outcome and notices, once.
 pub async fn backstop(
     store: &dyn Store,
+    metrics: &dyn Metrics,
     clock: &dyn Clock,
     rules: &Rules,
     old: &Transfer,
@@ -245,6 +295,7 @@ pub async fn backstop(
         .transfer;
     match commit(
         store,
+        metrics,
         rules,
         now,
         TransferCondition::Removed,

@@ -245,6 +245,7 @@ pub(crate) async fn commit_over(
     let condition = TransferCondition::Unchanged(read.version);
     commit(
         &*s.store,
+        &*s.metrics,
         &s.rules,
         now,
         condition,
@@ -534,6 +535,10 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
             return Err(busy_items(s, &refs).await);
         }
         Err(e) => return Err(e.into()),
+    }
+    for entry in &draft.audit {
+        s.metrics
+            .record(titolare_domain::metrics::Metric::StepTaken { party: entry.party });
     }
     tracing::info!(request_id = %caller.request_id, transfer = id.as_str(), items = refs.len(), "draft created");
     let mut response = json(StatusCode::CREATED, &body);

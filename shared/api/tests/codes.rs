@@ -50,6 +50,7 @@ fn world() -> World {
         key: Some(key.clone()),
         codes: Default::default(),
         rules: Default::default(),
+        metrics: std::sync::Arc::new(titolare_domain::metrics::NoMetrics),
     });
     World {
         app,

@@ -37,6 +37,7 @@ fn harness() -> Harness {
             key: Some(titolare_domain::secret::SecretKey::from_bytes(&[1; 32]).unwrap()),
             codes: Default::default(),
             rules: Default::default(),
+            metrics: std::sync::Arc::new(titolare_domain::metrics::NoMetrics),
         }),
         store,
     }

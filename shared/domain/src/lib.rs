@@ -4,6 +4,7 @@
 pub mod errors;
 pub mod holder;
 pub mod invite;
+pub mod metrics;
 pub mod otp;
 pub mod outbox;
 pub mod ports;

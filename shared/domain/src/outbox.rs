@@ -74,7 +74,8 @@ pub enum Message {
 }
 
 impl Message {
-    fn kind(&self) -> &'static str {
+    /// What kind of message it is, in one word (ids, metrics).
+    pub fn kind(&self) -> &'static str {
         match self {
             Self::Code { .. } => "code",
             Self::Invitation { .. } => "invitation",

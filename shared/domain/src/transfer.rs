@@ -64,6 +64,18 @@ impl TransferStatus {
     pub fn is_ended(self) -> bool {
         !matches!(self, Self::Draft | Self::Open)
     }
+
+    /// As the API writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Open => "open",
+            Self::Completed => "completed",
+            Self::Rejected => "rejected",
+            Self::Cancelled => "cancelled",
+            Self::Expired => "expired",
+        }
+    }
 }
 
 /// Where a party's codes and messages go by default.

@@ -1,11 +1,14 @@
 //! The part of every Lambda function that is not business: read config once, build the AWS
 //! clients once per cold start, log JSON, and hand each event to the shared handlers.
 
+pub mod emf;
+
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::{Error, service_fn};
 use std::sync::Arc;
 use titolare_api::routes::Route;
 use titolare_api::{App, Services};
+use titolare_domain::metrics::Metrics;
 use titolare_domain::otp::CodePolicy;
 use titolare_domain::secret::SecretKey;
 use titolare_messaging::{AwsMessenger, Dispatcher};
@@ -86,10 +89,12 @@ struct Wiring {
     sdk: aws_config::SdkConfig,
     store: Arc<TableStore>,
     clock: Arc<SystemClock>,
+    metrics: Arc<dyn Metrics>,
 }
 
 async fn wiring() -> Result<Wiring, Error> {
     let table = required_env("TABLE_NAME")?;
+    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
     let sdk = aws_config::load_from_env().await;
     let clock = Arc::new(SystemClock);
     let backend = Arc::new(DynamoBackend::new(
@@ -100,6 +105,7 @@ async fn wiring() -> Result<Wiring, Error> {
         store: Arc::new(TableStore::new(backend, clock.clone())),
         clock,
         sdk,
+        metrics: Arc::new(emf::EmfMetrics::new(&function)),
     })
 }
 
@@ -133,6 +139,7 @@ async fn serve(routes: &'static [Route], w: Wiring, key: Option<SecretKey>) -> R
         key,
         codes: code_policy()?,
         rules: titolare_api::config::deployed_rules_from_env()?,
+        metrics: w.metrics,
     };
     let app = Arc::new(App::with_routes(services, routes));
     lambda_http::run(service_fn(move |request| {
@@ -159,7 +166,9 @@ pub async fn run_dispatch_function() -> Result<(), Error> {
     let key = secret_key(&w.sdk).await?;
     let base = required_env("PUBLIC_BASE_URL")?;
     let dispatcher = Arc::new(
-        Dispatcher::new(w.store, Arc::new(messenger), key, w.clock).with_public_base_url(&base),
+        Dispatcher::new(w.store, Arc::new(messenger), key, w.clock)
+            .with_public_base_url(&base)
+            .with_metrics(w.metrics),
     );
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: LambdaEvent<serde_json::Value>| {
@@ -185,6 +194,7 @@ struct Lifecycle {
     store: Arc<TableStore>,
     clock: Arc<SystemClock>,
     rules: titolare_domain::wizard::Rules,
+    metrics: Arc<dyn Metrics>,
 }
 
 /// Runs an event function over the request lifecycle until the runtime stops.
@@ -199,6 +209,7 @@ where
         store: w.store,
         clock: w.clock,
         rules: titolare_api::config::deployed_rules_from_env()?,
+        metrics: w.metrics,
     });
     lambda_runtime::run(lambda_runtime::service_fn(move |event| {
         handle(lifecycle.clone(), event)
@@ -224,12 +235,16 @@ async fn expire(
         .duration_since(std::time::SystemTime::now())
         .unwrap_or_default()
         .saturating_sub(std::time::Duration::from_secs(10));
-    let total =
-        titolare_api::lifecycle::expire_all_overdue(&*l.store, &*l.clock, &l.rules, BATCH, || {
-            started.elapsed() < budget
-        })
-        .await
-        .map_err(|e| format!("expirer: {e}"))?;
+    let total = titolare_api::lifecycle::expire_all_overdue(
+        &*l.store,
+        &*l.metrics,
+        &*l.clock,
+        &l.rules,
+        BATCH,
+        || started.elapsed() < budget,
+    )
+    .await
+    .map_err(|e| format!("expirer: {e}"))?;
     if total.failed > 0 {
         tracing::error!(failed = total.failed, "expirer: requests left overdue");
     }
@@ -254,7 +269,15 @@ async fn backstop(
     for removal in titolare_store_dynamodb::stream::ttl_removals(&event.payload) {
         let result = match &removal.transfer {
             Ok(t) => {
-                match titolare_api::lifecycle::backstop(&*l.store, &*l.clock, &l.rules, t).await {
+                match titolare_api::lifecycle::backstop(
+                    &*l.store,
+                    &*l.metrics,
+                    &*l.clock,
+                    &l.rules,
+                    t,
+                )
+                .await
+                {
                     Ok(_) => Ok(()),
                     // A request that cannot be written back will not be on a retry: report it
                     // and pass on, so it never holds up the records behind it in the shard.

@@ -6,6 +6,7 @@ use crate::messenger::{Envelope, Messenger, SendError};
 use crate::templates::{Template, render};
 use std::sync::Arc;
 use std::time::Duration;
+use titolare_domain::metrics::{Metric, Metrics, NoMetrics};
 use titolare_domain::otp::Channel;
 use titolare_domain::otp::{ChallengeStatus, Delivery};
 use titolare_domain::outbox::{DeliveryStatus, Message, OutboxMessage};
@@ -66,6 +67,7 @@ pub struct Dispatcher {
     pause: Duration,
     /// Where the links in emails point: `<base>/gestisci#token=…`, `<base>/password#token=…`.
     public_base_url: String,
+    metrics: Arc<dyn Metrics>,
 }
 
 impl Dispatcher {
@@ -83,7 +85,14 @@ impl Dispatcher {
             tries: 3,
             pause: Duration::from_millis(200),
             public_base_url: "http://127.0.0.1:3000".into(),
+            metrics: Arc::new(NoMetrics),
         }
+    }
+
+    /// Where deliveries, failures and their latency are reported.
+    pub fn with_metrics(mut self, metrics: Arc<dyn Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     pub fn with_public_base_url(mut self, url: &str) -> Self {
@@ -180,6 +189,20 @@ impl Dispatcher {
         }
         let envelope = self.envelope(&claimed)?;
         let result = self.send_with_retries(&envelope).await;
+        let (channel, message) = (claimed.channel, claimed.message.kind());
+        self.metrics.record(match &result {
+            Ok(_) => Metric::MessageDelivered {
+                channel,
+                message,
+                latency_ms: self
+                    .clock
+                    .now()
+                    .duration_since(claimed.created_at)
+                    .as_millis()
+                    .clamp(0, u64::MAX.into()) as u64,
+            },
+            Err(_) => Metric::MessageFailed { channel, message },
+        });
         let mut done = claimed.clone();
         done.claimed_until = None;
         let delivery = match &result {
