@@ -252,3 +252,77 @@ fn the_panel_is_served_alike_locally_and_on_aws() {
         assert!(paths.contains(&format!("{path}: {file}")), "{path}");
     }
 }
+
+/// What an operator watches: every alarm goes to the alarm topic, the alarms the service
+/// needs are there, and every metric of the service's namespace the alarms and the dashboard
+/// read is one the functions publish (a misspelt name would alarm on nothing).
+#[test]
+fn alarms_and_dashboard_read_what_the_functions_publish() {
+    use titolare_domain::metrics::PUBLISHED;
+    let template = yaml("template.yaml");
+    let resources = template["Resources"].as_object().unwrap();
+    let mut read = Vec::new();
+    let mut watched = Vec::new();
+    for (name, resource) in resources {
+        if resource["Type"] != "AWS::CloudWatch::Alarm" {
+            continue;
+        }
+        let p = &resource["Properties"];
+        assert_eq!(
+            p["AlarmActions"][0]["Ref"], "AlarmTopic",
+            "{name} tells the alarm topic"
+        );
+        let mut metrics = vec![(p["Namespace"].clone(), p["MetricName"].clone())];
+        for m in p["Metrics"].as_array().into_iter().flatten() {
+            let metric = &m["MetricStat"]["Metric"];
+            metrics.push((metric["Namespace"].clone(), metric["MetricName"].clone()));
+        }
+        for (namespace, metric) in metrics {
+            if let (Some(ns), Some(metric)) = (namespace.as_str(), metric.as_str()) {
+                watched.push(format!("{ns}/{metric}"));
+                if ns == titolare_lambda::emf::NAMESPACE {
+                    read.push(metric.to_owned());
+                }
+            }
+        }
+    }
+    for needed in [
+        "AWS/SQS/ApproximateNumberOfMessagesVisible",
+        "Titolare/MessagesFailed",
+        "Titolare/ExpirerLag",
+        "AWS/Lambda/Errors",
+        "AWS/ApiGateway/5xx",
+        "AWS/SNS/SMSMonthToDateSpentUSD",
+    ] {
+        assert!(watched.iter().any(|w| w == needed), "no alarm on {needed}");
+    }
+    let body = resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+        .as_str()
+        .expect("the dashboard body");
+    for (at, _) in body.match_indices("[\"Titolare\", \"") {
+        let rest = &body[at + "[\"Titolare\", \"".len()..];
+        read.push(rest[..rest.find('"').unwrap()].to_owned());
+    }
+    assert!(read.len() > 10, "{read:?}");
+    for metric in &read {
+        assert!(
+            PUBLISHED.contains(&metric.as_str()),
+            "{metric} is not published"
+        );
+    }
+    // Every function keeps its logs for a set time.
+    let functions = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::Serverless::Function")
+        .count();
+    let log_groups = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::Logs::LogGroup")
+        .filter(|r| r["Properties"]["RetentionInDays"]["Ref"] == "LogRetentionDays")
+        .count();
+    assert_eq!(
+        log_groups,
+        functions + 1,
+        "one per function and the API's access log"
+    );
+}

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use titolare_api::{App, Services};
 use titolare_domain::otp::{Channel, Party};
-use titolare_domain::ports::{ChallengeStore, Fixtures, ItemState, TransferReader};
+use titolare_domain::ports::{ChallengeStore, Fixtures, ItemState, OutboxStore, TransferReader};
 use titolare_domain::secret::SecretKey;
 use titolare_domain::transfer::{ItemKind, ItemRef, LinkToken, PasswordResetToken, TransferId};
 use titolare_domain::{Account, AccountId, HolderId, Tipo};
@@ -81,10 +81,28 @@ impl World {
     }
 }
 
+/// What one step of a flow cost.
+#[derive(Clone, Copy)]
+struct Step {
+    name: &'static str,
+    reads: u64,
+    writes: u64,
+    read_units: u64,
+    write_units: u64,
+    time: Duration,
+}
+
+/// A whole flow: its steps, and the messages it queued by channel.
+struct Flow {
+    steps: Vec<Step>,
+    sms: u64,
+    emails: u64,
+}
+
 /// One change of holder in account `n`: a mailbox and a domain to a privato, every step
-/// of both holders, and the new holder's password reset. Returns each step's store calls
-/// and time.
-async fn one_flow(w: &World, n: u64) -> Vec<(&'static str, u64, u64, Duration)> {
+/// of both holders, and the new holder's password reset. Returns each step's store calls,
+/// request units and time, and the messages sent.
+async fn one_flow(w: &World, n: u64) -> Flow {
     let account = format!("bench-{n}");
     let acc = AccountId::parse(&account).unwrap();
     let (mailbox, domain) = (format!("m{n}@pec.it"), format!("d{n}.it"));
@@ -122,7 +140,14 @@ async fn one_flow(w: &World, n: u64) -> Vec<(&'static str, u64, u64, Duration)> 
             let answer = $call.await;
             let elapsed = started.elapsed();
             let c = w.counting.counts();
-            steps.push(($name, c.reads, c.writes, elapsed));
+            steps.push(Step {
+                name: $name,
+                reads: c.reads,
+                writes: c.writes,
+                read_units: c.read_units,
+                write_units: c.write_units,
+                time: elapsed,
+            });
             answer
         }};
     }
@@ -218,7 +243,16 @@ async fn one_flow(w: &World, n: u64) -> Vec<(&'static str, u64, u64, Duration)> 
         "new holder: password reset (argon2id)",
         w.call("POST", "/v1/password-reset", Who::Nobody, reset)
     );
-    steps
+    let messages = w.store.outbox_messages(&id).await.unwrap();
+    let sms = messages
+        .iter()
+        .filter(|m| m.channel == Channel::Sms)
+        .count() as u64;
+    Flow {
+        steps,
+        sms,
+        emails: messages.len() as u64 - sms,
+    }
 }
 
 /// Process CPU time (user + system) so far, from /proc (Linux).
@@ -252,48 +286,84 @@ pub async fn wizard_costs(report: &mut String) {
         counting,
         key,
     };
-    let mut totals: Vec<(&'static str, u64, u64, Duration)> = Vec::new();
+    let mut totals: Vec<Step> = Vec::new();
+    let (mut sms, mut emails) = (0, 0);
     let (cpu_before, wall) = (cpu_time(), Instant::now());
     for n in 1..=FLOWS {
-        for (i, (name, reads, writes, time)) in one_flow(&w, n).await.into_iter().enumerate() {
+        let flow = one_flow(&w, n).await;
+        (sms, emails) = (sms + flow.sms, emails + flow.emails);
+        for (i, step) in flow.steps.into_iter().enumerate() {
             match totals.get_mut(i) {
-                Some(t) => (t.1, t.2, t.3) = (t.1 + reads, t.2 + writes, t.3 + time),
-                None => totals.push((name, reads, writes, time)),
+                Some(t) => {
+                    t.reads += step.reads;
+                    t.writes += step.writes;
+                    t.read_units += step.read_units;
+                    t.write_units += step.write_units;
+                    t.time += step.time;
+                }
+                None => totals.push(step),
             }
         }
     }
     let wall = wall.elapsed();
     let cpu = cpu_before.zip(cpu_time()).map(|(a, b)| b - a);
-    let reset_time = totals.last().map(|t| t.3).unwrap_or_default();
+    let reset_time = totals.last().map(|t| t.time).unwrap_or_default();
     let _ = writeln!(
         report,
-        "\n## Store calls per wizard step\n\nThe full change of holder of a mailbox and a domain (keep, new holder privato) through the real handlers over the embedded store, {FLOWS} times; calls per step (reads: GetItem/Query; writes: one transaction or sequence each). Goal: 1 read + 1 write a step.\n\n| step | reads | writes | µs (mean) |\n|---|---:|---:|---:|"
+        "\n## Store calls per wizard step\n\nThe full change of holder of a mailbox and a domain (keep, new holder privato) through the real handlers over the embedded store, {FLOWS} times; calls per step (reads: GetItem/Query; writes: one transaction or sequence each), and the on-demand request units DynamoDB would bill for them (reads strongly consistent, 1 unit per started 4 KB returned; every transaction action 2 write units per started KB of its item; sizes are the items' JSON length, a little above DynamoDB's measure). Goal: 1 read + 1 write a step.\n\n| step | reads | writes | read units | write units | µs (mean) |\n|---|---:|---:|---:|---:|---:|"
     );
-    let (mut all_reads, mut all_writes) = (0, 0);
-    for (name, reads, writes, time) in &totals {
-        all_reads += reads;
-        all_writes += writes;
+    let mut all = Step {
+        name: "whole flow",
+        reads: 0,
+        writes: 0,
+        read_units: 0,
+        write_units: 0,
+        time: Duration::ZERO,
+    };
+    for t in &totals {
+        all.reads += t.reads;
+        all.writes += t.writes;
+        all.read_units += t.read_units;
+        all.write_units += t.write_units;
         let _ = writeln!(
             report,
-            "| {name} | {} | {} | {} |",
-            reads / FLOWS,
-            writes / FLOWS,
-            time.as_micros() as u64 / FLOWS
+            "| {} | {} | {} | {} | {} | {} |",
+            t.name,
+            t.reads / FLOWS,
+            t.writes / FLOWS,
+            t.read_units / FLOWS,
+            t.write_units / FLOWS,
+            t.time.as_micros() as u64 / FLOWS
         );
     }
     let _ = writeln!(
         report,
-        "| **whole flow** | **{}** | **{}** | |",
-        all_reads / FLOWS,
-        all_writes / FLOWS
+        "| **whole flow** | **{}** | **{}** | **{}** | **{}** | |",
+        all.reads / FLOWS,
+        all.writes / FLOWS,
+        all.read_units / FLOWS,
+        all.write_units / FLOWS
     );
     let per_flow = |d: Duration| d.as_secs_f64() * 1000.0 / FLOWS as f64;
+    let cpu_ms = cpu.map(per_flow).unwrap_or(f64::NAN);
     let _ = writeln!(
         report,
         "\n## CPU time of a whole flow\n\n{FLOWS} flows (every step above, seeding included) on one thread: **{:.2} ms CPU** per flow ({:.2} ms wall, durable commits included); the password-reset step alone, an argon2id hash (19 MiB, 2 passes), takes {:.2} ms wall.",
-        cpu.map(per_flow).unwrap_or(f64::NAN),
+        cpu_ms,
         per_flow(wall),
         per_flow(reset_time)
+    );
+    cost(
+        report,
+        &Usage {
+            steps: totals.len() as u64,
+            store_calls: (all.reads + all.writes) / FLOWS,
+            read_units: all.read_units as f64 / FLOWS as f64,
+            write_units: all.write_units as f64 / FLOWS as f64,
+            sms: sms as f64 / FLOWS as f64,
+            emails: emails as f64 / FLOWS as f64,
+            cpu_ms,
+        },
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -386,4 +456,86 @@ pub async fn coldstart_fixture(key: SecretKey) -> Value {
         "current_holder_link": LinkToken::issue(&w.key, &id, Party::CurrentHolder),
         "new_holder_link": LinkToken::issue(&w.key, &id, Party::NewHolder),
     })
+}
+
+/// What one completed change of holder uses, per flow.
+struct Usage {
+    /// HTTP calls that change something (one Lambda invocation and one API request each).
+    steps: u64,
+    store_calls: u64,
+    read_units: f64,
+    write_units: f64,
+    sms: f64,
+    emails: f64,
+    /// The handlers' CPU over the embedded store (the argon2id hash most of it).
+    cpu_ms: f64,
+}
+
+/// Public on-demand prices, US East (N. Virginia), as AWS listed them in 2025 (not re-read
+/// here: the bench runs offline). SMS prices are per country and change often: the figure
+/// is an assumption for Italy, to be replaced by the current AWS End User Messaging price.
+mod price {
+    pub const REGION: &str = "us-east-1 (N. Virginia), AWS's public price lists as of 2025";
+    pub const DYNAMODB_WRITE_UNIT: f64 = 0.625 / 1e6;
+    pub const DYNAMODB_READ_UNIT: f64 = 0.125 / 1e6;
+    pub const LAMBDA_REQUEST: f64 = 0.20 / 1e6;
+    /// arm64.
+    pub const LAMBDA_GB_SECOND: f64 = 0.000_013_333_4;
+    pub const HTTP_API_REQUEST: f64 = 1.00 / 1e6;
+    pub const SES_EMAIL: f64 = 0.10 / 1e3;
+    /// An assumption (see above), per SMS of one part (the codes are one part).
+    pub const SMS_ITALY: f64 = 0.07;
+    /// A DynamoDB call from Lambda in the same region, for the duration estimate.
+    pub const STORE_CALL_MS: f64 = 8.0;
+}
+
+fn cost(report: &mut String, u: &Usage) {
+    use price::*;
+    // Lambda bills wall time: the CPU stretched by the share of a vCPU a 256 MB function
+    // gets (256/1769), plus the wait for each store call; then one dispatch invocation per
+    // message (the stream's batches are mostly one record: they are written a step apart),
+    // at 20 ms each (one provider call) — an estimate, not a measure.
+    let invocations = u.steps as f64 + u.sms + u.emails;
+    let step_seconds = (u.cpu_ms * 1769.0 / 256.0 + u.store_calls as f64 * STORE_CALL_MS) / 1e3;
+    let dispatch_seconds = (u.sms + u.emails) * 0.020;
+    let gb_seconds = (step_seconds + dispatch_seconds) * 0.25;
+    let lines = [
+        ("DynamoDB write units", u.write_units, DYNAMODB_WRITE_UNIT),
+        ("DynamoDB read units", u.read_units, DYNAMODB_READ_UNIT),
+        ("Lambda invocations", invocations, LAMBDA_REQUEST),
+        (
+            "Lambda GB-seconds (256 MB, arm64)",
+            gb_seconds,
+            LAMBDA_GB_SECOND,
+        ),
+        ("HTTP API requests", u.steps as f64, HTTP_API_REQUEST),
+        ("emails (SES)", u.emails, SES_EMAIL),
+        ("SMS to Italy (assumed price)", u.sms, SMS_ITALY),
+    ];
+    let _ = writeln!(
+        report,
+        "\n## What a change of holder costs\n\nOne completed change of holder of the flow above (a mailbox and a domain, both holders' steps, the password reset): its counted store calls and request units, one Lambda invocation and API request per step, one dispatch invocation per message, Lambda time estimated from the measured CPU ({:.2} ms, stretched by 1769/256 for a 256 MB function) plus {STORE_CALL_MS} ms per store call, and the messages it sent. Prices: {REGION}; the panel's page loads and status polls, CloudWatch logs and metrics, and the free tiers are left out.\n\n| what | per change | USD per change | USD per 1,000 |\n|---|---:|---:|---:|",
+        u.cpu_ms
+    );
+    let mut total = 0.0;
+    let mut without_sms = 0.0;
+    for (what, quantity, unit_price) in lines {
+        let usd = quantity * unit_price;
+        total += usd;
+        if !what.starts_with("SMS") {
+            without_sms += usd;
+        }
+        let _ = writeln!(
+            report,
+            "| {what} | {quantity:.2} | {usd:.6} | {:.3} |",
+            usd * 1000.0
+        );
+    }
+    let _ = writeln!(
+        report,
+        "| **total** | | **{total:.4}** | **{:.2}** |\n\nWithout the SMS: **{without_sms:.6} USD** per change, **{:.3} USD** per 1,000 — the SMS codes are {:.0} % of the cost.",
+        total * 1000.0,
+        without_sms * 1000.0,
+        100.0 * (total - without_sms) / total
+    );
 }

@@ -6,6 +6,19 @@
 use crate::otp::{Channel, Party};
 use crate::transfer::TransferStatus;
 
+/// Every metric name the service publishes (what template.yaml's alarms and dashboard may read).
+pub const PUBLISHED: &[&str] = &[
+    "CodesSent",
+    "MessagesDelivered",
+    "DispatchLatency",
+    "MessagesFailed",
+    "StepsTaken",
+    "RequestsEnded",
+    "RequestsExpired",
+    "ExpirerLag",
+    "LimitRefusals",
+];
+
 /// One thing that happened, with the figures it carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Metric {
@@ -115,5 +128,66 @@ impl Metrics for RecordedMetrics {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(metric);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::otp::{Channel, Party};
+
+    #[test]
+    fn every_name_and_word_is_published_and_fixed() {
+        let all = [
+            Metric::CodeSent {
+                channel: Channel::Sms,
+            },
+            Metric::MessageDelivered {
+                channel: Channel::Email,
+                message: "code",
+                latency_ms: 1,
+            },
+            Metric::MessageFailed {
+                channel: Channel::Sms,
+                message: "invitation",
+            },
+            Metric::StepTaken {
+                party: Some(Party::CurrentHolder),
+            },
+            Metric::StepTaken { party: None },
+            Metric::RequestEnded {
+                outcome: TransferStatus::Completed,
+            },
+            Metric::ExpirerRun {
+                expired: 2,
+                lag_seconds: 30,
+            },
+            Metric::LimitRefused {
+                route: "/v1/party/codes",
+            },
+        ];
+        let mut names = std::collections::BTreeSet::new();
+        for metric in &all {
+            for (name, _, _) in metric.values() {
+                assert!(PUBLISHED.contains(&name), "{name}");
+                names.insert(name);
+            }
+        }
+        assert_eq!(names.len(), PUBLISHED.len());
+        // The outcome word is the API's.
+        for status in [
+            TransferStatus::Draft,
+            TransferStatus::Open,
+            TransferStatus::Completed,
+            TransferStatus::Rejected,
+            TransferStatus::Cancelled,
+            TransferStatus::Expired,
+        ] {
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                status.as_str(),
+                "{status:?}"
+            );
+        }
     }
 }

@@ -14,6 +14,13 @@ pub struct Counts {
     pub writes: u64,
     /// Items the store read, expired ones included.
     pub items_read: u64,
+    /// DynamoDB's on-demand request units these calls would consume, from the items' sizes
+    /// (their JSON length, a little above DynamoDB's own measure): a strongly consistent
+    /// read is 1 unit per started 4 KB of what it returns (a count, 1 KB per item counted);
+    /// every action of a transaction 2 write units per started KB (a delete or a condition
+    /// check, which carry no item, 2); a sequence increment 1.
+    pub read_units: u64,
+    pub write_units: u64,
 }
 
 pub struct CountingBackend {
@@ -21,6 +28,12 @@ pub struct CountingBackend {
     reads: AtomicU64,
     writes: AtomicU64,
     items_read: AtomicU64,
+    read_units: AtomicU64,
+    write_units: AtomicU64,
+}
+
+fn size(item: &Item) -> u64 {
+    serde_json::to_vec(item).map_or(0, |bytes| bytes.len() as u64)
 }
 
 impl CountingBackend {
@@ -30,6 +43,8 @@ impl CountingBackend {
             reads: AtomicU64::new(0),
             writes: AtomicU64::new(0),
             items_read: AtomicU64::new(0),
+            read_units: AtomicU64::new(0),
+            write_units: AtomicU64::new(0),
         }
     }
 
@@ -38,18 +53,28 @@ impl CountingBackend {
             reads: self.reads.load(Ordering::Relaxed),
             writes: self.writes.load(Ordering::Relaxed),
             items_read: self.items_read.load(Ordering::Relaxed),
+            read_units: self.read_units.load(Ordering::Relaxed),
+            write_units: self.write_units.load(Ordering::Relaxed),
         }
     }
 
     pub fn reset(&self) {
-        for c in [&self.reads, &self.writes, &self.items_read] {
+        for c in [
+            &self.reads,
+            &self.writes,
+            &self.items_read,
+            &self.read_units,
+            &self.write_units,
+        ] {
             c.store(0, Ordering::Relaxed);
         }
     }
 
-    fn read(&self, items: u64) {
+    fn read(&self, items: u64, bytes: u64) {
         self.reads.fetch_add(1, Ordering::Relaxed);
         self.items_read.fetch_add(items, Ordering::Relaxed);
+        self.read_units
+            .fetch_add(bytes.div_ceil(4096).max(1), Ordering::Relaxed);
     }
 }
 
@@ -57,29 +82,38 @@ impl CountingBackend {
 impl ItemBackend for CountingBackend {
     async fn get(&self, pk: &str, sk: &str, now: i64) -> Result<Option<Item>, BackendError> {
         let item = self.inner.get(pk, sk, now).await?;
-        self.read(1);
+        self.read(1, item.as_ref().map_or(0, size));
         Ok(item)
     }
 
     async fn query(&self, query: &Query, now: i64) -> Result<QueryPage, BackendError> {
         let page = self.inner.query(query, now).await?;
-        self.read(page.scanned as u64);
+        self.read(page.scanned as u64, page.items.iter().map(size).sum());
         Ok(page)
     }
 
     async fn count(&self, pk: &str, sk_prefix: &str, now: i64) -> Result<Count, BackendError> {
         let count = self.inner.count(pk, sk_prefix, now).await?;
-        self.read(count.scanned);
+        self.read(count.scanned, count.scanned * 1024);
         Ok(count)
     }
 
     async fn transact(&self, writes: &[Write], now: i64) -> Result<(), BackendError> {
         self.writes.fetch_add(1, Ordering::Relaxed);
+        let units: u64 = writes
+            .iter()
+            .map(|w| match w {
+                Write::Put { item, .. } => 2 * size(item).div_ceil(1024).max(1),
+                Write::Delete { .. } | Write::Check { .. } => 2,
+            })
+            .sum();
+        self.write_units.fetch_add(units, Ordering::Relaxed);
         self.inner.transact(writes, now).await
     }
 
     async fn next_sequence(&self, name: &str) -> Result<u64, BackendError> {
         self.writes.fetch_add(1, Ordering::Relaxed);
+        self.write_units.fetch_add(1, Ordering::Relaxed);
         self.inner.next_sequence(name).await
     }
 }
