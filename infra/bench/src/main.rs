@@ -268,6 +268,13 @@ async fn main() {
         println!("{}", wizard::coldstart_fixture(key).await);
         return;
     }
+    // `wizard`: the wizard's store calls, request units and cost only, printed.
+    if args.get(1).map(String::as_str) == Some("wizard") {
+        let mut report = String::new();
+        wizard::wizard_costs(&mut report).await;
+        println!("{report}");
+        return;
+    }
     let mut report = String::new();
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())

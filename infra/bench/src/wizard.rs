@@ -16,6 +16,7 @@ use titolare_domain::otp::{Channel, Party};
 use titolare_domain::ports::{ChallengeStore, Fixtures, ItemState, OutboxStore, TransferReader};
 use titolare_domain::secret::SecretKey;
 use titolare_domain::transfer::{ItemKind, ItemRef, LinkToken, PasswordResetToken, TransferId};
+use titolare_domain::values::MobileNumber;
 use titolare_domain::{Account, AccountId, HolderId, Tipo};
 use titolare_store::clock::SystemClock;
 use titolare_store::conformance::{person, sample_domain, sample_mailbox};
@@ -107,14 +108,13 @@ async fn one_flow(w: &World, n: u64) -> Flow {
     let acc = AccountId::parse(&account).unwrap();
     let (mailbox, domain) = (format!("m{n}@pec.it"), format!("d{n}.it"));
     let (current, new) = (10 * n + 1, 10 * n + 2);
-    w.store
-        .seed_holder(&acc, &person(current, Tipo::Privato, "Rossi", "Mario"))
-        .await
-        .unwrap();
-    w.store
-        .seed_holder(&acc, &person(new, Tipo::Privato, "Bianchi", "Anna"))
-        .await
-        .unwrap();
+    // Each holder with a number of its own, as in life: the SMS limits (and the size of
+    // their per-number logs) are per number.
+    for (id, cognome, nome) in [(current, "Rossi", "Mario"), (new, "Bianchi", "Anna")] {
+        let mut holder = person(id, Tipo::Privato, cognome, nome);
+        holder.cellulare = MobileNumber::parse(&format!("+39 333 {id:07}")).unwrap();
+        w.store.seed_holder(&acc, &holder).await.unwrap();
+    }
     w.store
         .put_mailbox(&acc, &sample_mailbox(&mailbox, &current.to_string()))
         .await
