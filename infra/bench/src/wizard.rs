@@ -37,6 +37,62 @@ struct World {
 }
 
 impl World {
+    /// The real handlers over `backend` (counted), with the product's rules.
+    fn over(backend: Arc<dyn ItemBackend>, key: SecretKey) -> Self {
+        let counting = Arc::new(CountingBackend::new(backend));
+        let store = Arc::new(TableStore::new(counting.clone(), Arc::new(SystemClock)));
+        Self {
+            app: App::new(Services {
+                store: store.clone(),
+                clock: Arc::new(SystemClock),
+                key: Some(key.clone()),
+                codes: Default::default(),
+                rules: Default::default(),
+                metrics: Arc::new(titolare_domain::metrics::NoMetrics),
+            }),
+            store,
+            counting,
+            key,
+        }
+    }
+
+    /// An account whose own holder (`current`) holds a mailbox and a domain, and the holder
+    /// they are to move to (`new`), each with a number of its own, as in life: the SMS
+    /// limits (and the size of their per-number logs) are per number.
+    async fn seed_account(
+        &self,
+        account: &str,
+        current: u64,
+        new: u64,
+        mailbox: &str,
+        domain: &str,
+    ) {
+        let acc = AccountId::parse(account).unwrap();
+        for (id, cognome, nome) in [(current, "Rossi", "Mario"), (new, "Bianchi", "Anna")] {
+            let mut holder = person(id, Tipo::Privato, cognome, nome);
+            holder.cellulare = MobileNumber::parse(&format!("+39 333 {id:07}")).unwrap();
+            self.store.seed_holder(&acc, &holder).await.unwrap();
+        }
+        let owner = current.to_string();
+        self.store
+            .put_mailbox(&acc, &sample_mailbox(mailbox, &owner))
+            .await
+            .unwrap();
+        self.store
+            .put_domain(&acc, &sample_domain(domain, &owner))
+            .await
+            .unwrap();
+        self.store
+            .put_account(&Account {
+                id: acc,
+                username: account.into(),
+                own_holder_id: Some(HolderId::from_number(current)),
+                role: Default::default(),
+            })
+            .await
+            .unwrap();
+    }
+
     async fn call(&self, method: &str, path: &str, who: Who<'_>, body: Value) -> Value {
         let mut req: Request = http::Request::builder()
             .method(method)
@@ -105,33 +161,11 @@ struct Flow {
 /// request units and time, and the messages sent.
 async fn one_flow(w: &World, n: u64) -> Flow {
     let account = format!("bench-{n}");
-    let acc = AccountId::parse(&account).unwrap();
     let (mailbox, domain) = (format!("m{n}@pec.it"), format!("d{n}.it"));
     let (current, new) = (10 * n + 1, 10 * n + 2);
-    // Each holder with a number of its own, as in life: the SMS limits (and the size of
-    // their per-number logs) are per number.
-    for (id, cognome, nome) in [(current, "Rossi", "Mario"), (new, "Bianchi", "Anna")] {
-        let mut holder = person(id, Tipo::Privato, cognome, nome);
-        holder.cellulare = MobileNumber::parse(&format!("+39 333 {id:07}")).unwrap();
-        w.store.seed_holder(&acc, &holder).await.unwrap();
-    }
-    w.store
-        .put_mailbox(&acc, &sample_mailbox(&mailbox, &current.to_string()))
-        .await
-        .unwrap();
-    w.store
-        .put_domain(&acc, &sample_domain(&domain, &current.to_string()))
-        .await
-        .unwrap();
-    w.store
-        .put_account(&Account {
-            id: acc.clone(),
-            username: account.clone(),
-            own_holder_id: Some(HolderId::from_number(current)),
-            role: Default::default(),
-        })
-        .await
-        .unwrap();
+    w.seed_account(&account, current, new, &mailbox, &domain)
+        .await;
+    let acc = AccountId::parse(&account).unwrap();
     let mut steps = Vec::new();
     macro_rules! step {
         ($name:expr, $call:expr) => {{
@@ -270,22 +304,7 @@ pub async fn wizard_costs(report: &mut String) {
     let embedded: Arc<dyn ItemBackend> = Arc::new(
         titolare_store_embedded::EmbeddedBackend::open(&dir.join("wizard.redb")).expect("store"),
     );
-    let counting = Arc::new(CountingBackend::new(embedded));
-    let store = Arc::new(TableStore::new(counting.clone(), Arc::new(SystemClock)));
-    let key = SecretKey::from_bytes(&[3; 32]).unwrap();
-    let w = World {
-        app: App::new(Services {
-            store: store.clone(),
-            clock: Arc::new(SystemClock),
-            key: Some(key.clone()),
-            codes: Default::default(),
-            rules: Default::default(),
-            metrics: std::sync::Arc::new(titolare_domain::metrics::NoMetrics),
-        }),
-        store,
-        counting,
-        key,
-    };
+    let w = World::over(embedded, SecretKey::from_bytes(&[3; 32]).unwrap());
     let mut totals: Vec<Step> = Vec::new();
     let (mut sms, mut emails) = (0, 0);
     let (cpu_before, wall) = (cpu_time(), Instant::now());
@@ -377,52 +396,13 @@ pub async fn coldstart_fixture(key: SecretKey) -> Value {
         client,
         table.clone(),
     ));
-    let counting = Arc::new(CountingBackend::new(dynamo));
-    let store = Arc::new(TableStore::new(counting.clone(), Arc::new(SystemClock)));
-    titolare_local::seed::demo(&*store)
+    let w = World::over(dynamo, key);
+    titolare_local::seed::demo(&*w.store)
         .await
         .expect("demo data");
-    let w = World {
-        app: App::new(Services {
-            store: store.clone(),
-            clock: Arc::new(SystemClock),
-            key: Some(key.clone()),
-            codes: Default::default(),
-            rules: Default::default(),
-            metrics: std::sync::Arc::new(titolare_domain::metrics::NoMetrics),
-        }),
-        store,
-        counting,
-        key,
-    };
     let account = "cold";
-    let acc = AccountId::parse(account).unwrap();
     let (mailbox, domain) = ("cold@pec.it", "cold.it");
-    w.store
-        .seed_holder(&acc, &person(1, Tipo::Privato, "Rossi", "Mario"))
-        .await
-        .unwrap();
-    w.store
-        .seed_holder(&acc, &person(2, Tipo::Privato, "Bianchi", "Anna"))
-        .await
-        .unwrap();
-    w.store
-        .put_mailbox(&acc, &sample_mailbox(mailbox, "1"))
-        .await
-        .unwrap();
-    w.store
-        .put_domain(&acc, &sample_domain(domain, "1"))
-        .await
-        .unwrap();
-    w.store
-        .put_account(&Account {
-            id: acc.clone(),
-            username: account.into(),
-            own_holder_id: Some(HolderId::from_number(1)),
-            role: Default::default(),
-        })
-        .await
-        .unwrap();
+    w.seed_account(account, 1, 2, mailbox, domain).await;
     let items = json!([{"kind": "mailbox", "id": mailbox}, {"kind": "domain", "id": domain}]);
     let body = json!({"items": items, "management": {"mode": "keep"}, "new_holder_id": "2"});
     let draft = w

@@ -23,6 +23,14 @@ pub(crate) struct Extra<'a> {
     pub idempotent: Option<(IdempotencyScope, IdempotentResponse)>,
 }
 
+/// A request as read (`before`), as it becomes (`after`), and what must still hold of the
+/// stored one for the write to go through.
+pub(crate) struct Change<'a> {
+    pub condition: TransferCondition,
+    pub before: &'a Transfer,
+    pub after: &'a Transfer,
+}
+
 /// Commits `before` → `after` in one transaction: the request, its effects (messages,
 /// operations, and on a completion the items that change holder), and `extra`.
 pub(crate) async fn commit(
@@ -30,11 +38,14 @@ pub(crate) async fn commit(
     metrics: &dyn Metrics,
     rules: &Rules,
     now: jiff::Timestamp,
-    condition: TransferCondition,
-    before: &Transfer,
-    after: &Transfer,
+    change: Change<'_>,
     mut extra: Extra<'_>,
 ) -> Result<(), ApiError> {
+    let Change {
+        condition,
+        before,
+        after,
+    } = change;
     let fx = effects(Some(before), after, now);
     extra.messages.extend(fx.messages);
     extra.operations.extend(fx.operations);
@@ -265,9 +276,11 @@ async fn expire_one(
         metrics,
         rules,
         now,
-        TransferCondition::UnchangedPastDeadline(read.version),
-        &read.value,
-        &after,
+        Change {
+            condition: TransferCondition::UnchangedPastDeadline(read.version),
+            before: &read.value,
+            after: &after,
+        },
         Extra::default(),
     )
     .await?;
@@ -298,9 +311,11 @@ pub async fn backstop(
         metrics,
         rules,
         now,
-        TransferCondition::Removed,
-        old,
-        &after,
+        Change {
+            condition: TransferCondition::Removed,
+            before: old,
+            after: &after,
+        },
         Extra::default(),
     )
     .await

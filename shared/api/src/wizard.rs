@@ -5,7 +5,7 @@
 
 use crate::idempotency::{Idem, refused_unless_replayed, replayed};
 use crate::input::{json_body, no_body, query_params};
-use crate::lifecycle::{Extra, commit};
+use crate::lifecycle::{Change, Extra, commit};
 use crate::problem::ApiError;
 use crate::{Caller, Services, json};
 use http::StatusCode;
@@ -248,9 +248,11 @@ pub(crate) async fn commit_over(
         &*s.metrics,
         &s.rules,
         now,
-        condition,
-        &read.value,
-        after,
+        Change {
+            condition,
+            before: &read.value,
+            after,
+        },
         extra,
     )
     .await
