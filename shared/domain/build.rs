@@ -34,21 +34,37 @@ fn rows(path: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// Names as (start, length) in one text: tables of integers need no relocation when the
+/// binary loads (a table of `&str` costs 40 bytes of pointer and relocation each: 1.5 MB).
+#[derive(Default)]
+struct Text(String, std::collections::HashMap<String, usize>);
+
+impl Text {
+    fn span(&mut self, s: &str) -> String {
+        let start = *self.1.entry(s.to_owned()).or_insert_with(|| {
+            self.0.push_str(s);
+            self.0.len() - s.len()
+        });
+        format!("Span({start}, {})", s.len())
+    }
+}
+
 fn istat(out: &Path) {
     let mut province = rows(&format!("{ISTAT}/province.tsv"));
     province.sort_by(|a, b| a[0].cmp(&b[0]));
     let mut comuni = rows(&format!("{ISTAT}/comuni.tsv"));
     // Grouped by sigla (stable: ISTAT's order within a provincia).
     comuni.sort_by(|a, b| a[0].cmp(&b[0]));
+    let mut text = Text::default();
     let mut code = String::from("/// (sigla, name), sorted by sigla.\n");
-    code.push_str("pub(super) static PROVINCE: &[(&str, &str)] = &[\n");
+    code.push_str("pub(super) static PROVINCE: &[(Span, Span)] = &[\n");
     for p in &province {
-        writeln!(code, "    ({:?}, {:?}),", p[0], p[1]).unwrap();
+        let (sigla, name) = (text.span(&p[0]), text.span(&p[1]));
+        writeln!(code, "    ({sigla}, {name}),").unwrap();
     }
-    code.push_str(
-        "];\n/// (sigla, official name, folded spellings), grouped by sigla in sorted order.\n",
-    );
-    code.push_str("pub(super) static COMUNI: &[(&str, &str, &[&str])] = &[\n");
+    code.push_str("];\n/// (sigla, official name, its folded spellings in FOLDED: first, count), grouped by sigla in sorted order.\n");
+    code.push_str("pub(super) static COMUNI: &[(Span, Span, u32, u8)] = &[\n");
+    let mut folded_spans = Vec::new();
     for c in &comuni {
         // "Bolzano/Bozen" may be written either way, or whole.
         let mut folded: Vec<String> = c[2].split('/').map(text::fold).collect();
@@ -56,9 +72,30 @@ fn istat(out: &Path) {
         folded.push(text::fold(&c[2]));
         folded.sort();
         folded.dedup();
-        writeln!(code, "    ({:?}, {:?}, &{:?}),", c[0], c[1], folded).unwrap();
+        let first = folded_spans.len();
+        for f in &folded {
+            folded_spans.push(text.span(f));
+        }
+        let (sigla, official) = (text.span(&c[0]), text.span(&c[1]));
+        writeln!(
+            code,
+            "    ({sigla}, {official}, {first}, {}),",
+            folded.len()
+        )
+        .unwrap();
     }
-    code.push_str("];\n");
+    code.push_str(
+        "];\n/// The folded spellings of the comuni.\npub(super) static FOLDED: &[Span] = &[\n",
+    );
+    for f in &folded_spans {
+        writeln!(code, "    {f},").unwrap();
+    }
+    writeln!(
+        code,
+        "];\n/// Every name above, once.\npub(super) static TEXT: &str = {:?};",
+        text.0
+    )
+    .unwrap();
     std::fs::write(out.join("istat.rs"), code).unwrap();
 }
 

@@ -307,6 +307,38 @@ pub enum UpdateError {
     Invalid(FieldErrors),
 }
 
+/// How a phone field given as input is read: by the numbering rules, or (where holders are
+/// only read back from the store) never. A type, not a flag, so a function that only reads
+/// stored holders does not link the numbering rules at all.
+trait PhoneReading {
+    fn phone(input: &str) -> Result<PhoneNumber, crate::values::PhoneError>;
+    fn mobile(input: &str) -> Result<MobileNumber, crate::values::PhoneError>;
+}
+
+/// Input from a person: parsed.
+struct ParseInput;
+
+impl PhoneReading for ParseInput {
+    fn phone(input: &str) -> Result<PhoneNumber, crate::values::PhoneError> {
+        PhoneNumber::parse(input)
+    }
+    fn mobile(input: &str) -> Result<MobileNumber, crate::values::PhoneError> {
+        MobileNumber::parse(input)
+    }
+}
+
+/// A stored holder, whose every field is read as written (`Check::Stored`).
+struct StoredOnly;
+
+impl PhoneReading for StoredOnly {
+    fn phone(input: &str) -> Result<PhoneNumber, crate::values::PhoneError> {
+        PhoneNumber::stored(input)
+    }
+    fn mobile(input: &str) -> Result<MobileNumber, crate::values::PhoneError> {
+        MobileNumber::stored(input)
+    }
+}
+
 /// How strictly reference data is checked: stored holders keep a comune that ISTAT has
 /// since merged away, new input does not.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -335,7 +367,7 @@ impl Holder {
             .into_iter()
             .filter_map(|(f, v)| v.map(|v| (f, v.to_owned())))
             .collect();
-        Self::from_values(id, &values, Check::Input)
+        Self::from_values::<ParseInput>(id, &values, Check::Input)
     }
 
     /// Applies a partial update (absent: unchanged, null: cleared). Refused as a whole when
@@ -379,8 +411,9 @@ impl Holder {
             .copied()
             .filter(|f| current.get(f) != values.get(f))
             .collect();
-        let updated = Self::from_values(self.id.clone(), &values, Check::Changed(touched))
-            .map_err(UpdateError::Invalid)?;
+        let updated =
+            Self::from_values::<ParseInput>(self.id.clone(), &values, Check::Changed(touched))
+                .map_err(UpdateError::Invalid)?;
         let after = updated.values();
         let changed = Field::ALL
             .iter()
@@ -444,7 +477,7 @@ impl Holder {
         }
     }
 
-    fn from_values(
+    fn from_values<R: PhoneReading>(
         id: HolderId,
         values: &BTreeMap<Field, String>,
         check: Check,
@@ -629,7 +662,7 @@ impl<'de> Deserialize<'de> for Holder {
             .iter()
             .filter_map(|(k, v)| Field::from_name(k).map(|f| (f, v.clone())))
             .collect();
-        Self::from_values(id, &values, Check::Stored)
+        Self::from_values::<StoredOnly>(id, &values, Check::Stored)
             .map_err(|e| D::Error::custom(format!("stored holder is invalid: {e:?}")))
     }
 }

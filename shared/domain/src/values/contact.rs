@@ -135,11 +135,11 @@ impl PhoneNumber {
             return Err(PhoneError::Invalid);
         }
         let kind = number.number_type(&db);
+        // E.164 is "+", the code and the national number: what the crate's E164 mode
+        // writes, without the formatter, which first compiles every national format's
+        // pattern of the country (~90 ms on a cold start) though E.164 uses none.
         let parsed = Self {
-            e164: number
-                .format_with(&db)
-                .mode(phonenumber::Mode::E164)
-                .to_string(),
+            e164: format!("+{}{}", number.code().value(), number.national()),
             country_code: number.code().value(),
         };
         Ok((parsed, kind))
