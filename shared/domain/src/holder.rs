@@ -531,7 +531,7 @@ impl Holder {
         let checked = &check;
         let phone = |field: Field| {
             move |s: &str| match checked.is_input(field) {
-                true => PhoneNumber::parse(s),
+                true => R::phone(s),
                 false => PhoneNumber::stored(s),
             }
         };
@@ -539,7 +539,7 @@ impl Holder {
         let cellulare = get!(
             Field::Cellulare,
             |s| match check.is_input(Field::Cellulare) {
-                true => MobileNumber::parse(s),
+                true => R::mobile(s),
                 false => MobileNumber::stored(s),
             }
         );
