@@ -391,7 +391,10 @@ pub async fn wizard_costs(report: &mut String) {
 /// data and one request opened by its initiator (account `cold`), with both holders' links
 /// signed by `key`. Prints what the benchmark's first requests need, as JSON.
 pub async fn coldstart_fixture(key: SecretKey) -> Value {
-    let (client, table) = titolare_store_dynamodb::testing::fresh_table("coldstart").await;
+    // No stream: moto copies the whole stream history on every transaction, which would
+    // time moto, not the functions, as the table grows over the runs.
+    let (client, table) =
+        titolare_store_dynamodb::testing::fresh_table_without_stream("coldstart").await;
     let dynamo: Arc<dyn ItemBackend> = Arc::new(titolare_store_dynamodb::DynamoBackend::new(
         client,
         table.clone(),
