@@ -177,7 +177,7 @@ pub async fn send(
         // The audit keeps where each code went, masked: a number changed to pump SMS shows.
         let after = t.noted(
             party,
-            "code_sent",
+            titolare_domain::transfer::CODE_SENT,
             Some(format!(
                 "{} n. {} a {}",
                 body.channel.as_str(),
@@ -279,7 +279,7 @@ pub async fn verify(
             }
             Err(e) => t.noted(
                 party,
-                "code_refused",
+                titolare_domain::transfer::CODE_REFUSED,
                 Some(format!("{}: {e}", body.channel.as_str())),
                 now,
                 actor,

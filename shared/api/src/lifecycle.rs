@@ -80,20 +80,24 @@ pub(crate) async fn commit(
         .map(|d| now + d);
     commit.idempotent = extra.idempotent;
     store.commit(&commit).await.map_err(ApiError::from)?;
-    record_commit(metrics, before, after, &extra.messages);
+    record_commit(metrics, Some(before), after, &extra.messages);
     Ok(())
 }
 
-/// What a committed change tells an operator: the trail's new lines by party, the codes it
-/// queued, the ending it reached.
+/// What a committed change tells an operator: the steps its new trail lines record, the
+/// codes it queued, the ending it reached. `before` is `None` for a new request. Steps are
+/// always written to the trail (only code events are dropped at its cap), so none is missed.
 pub(crate) fn record_commit(
     metrics: &dyn Metrics,
-    before: &Transfer,
+    before: Option<&Transfer>,
     after: &Transfer,
     messages: &[OutboxMessage],
 ) {
-    for entry in after.audit.iter().skip(before.audit.len()) {
-        metrics.record(Metric::StepTaken { party: entry.party });
+    let known = before.map_or(0, |b| b.audit.len());
+    for entry in after.audit.iter().skip(known) {
+        if let (true, Some(party)) = (entry.is_step(), entry.party) {
+            metrics.record(Metric::StepTaken { party });
+        }
     }
     for message in messages {
         if let titolare_domain::outbox::Message::Code { .. } = message.message {
@@ -102,7 +106,7 @@ pub(crate) fn record_commit(
             });
         }
     }
-    if after.status.is_ended() && !before.status.is_ended() {
+    if after.status.is_ended() && !before.is_some_and(|b| b.status.is_ended()) {
         metrics.record(Metric::RequestEnded {
             outcome: after.status,
         });

@@ -538,10 +538,7 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
         }
         Err(e) => return Err(e.into()),
     }
-    for entry in &draft.audit {
-        s.metrics
-            .record(titolare_domain::metrics::Metric::StepTaken { party: entry.party });
-    }
+    crate::lifecycle::record_commit(&*s.metrics, None, &draft, &[]);
     tracing::info!(request_id = %caller.request_id, transfer = id.as_str(), items = refs.len(), "draft created");
     let mut response = json(StatusCode::CREATED, &body);
     if let Ok(location) = http::HeaderValue::from_str(&format!("/v1/transfers/{}", id.as_str())) {

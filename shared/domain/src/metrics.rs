@@ -35,9 +35,9 @@ pub enum Metric {
         channel: Channel,
         message: &'static str,
     },
-    /// A line of a request's audit trail: a step or a code event of a party, or of the
-    /// service itself (`None`: the expirer, the backstop).
-    StepTaken { party: Option<Party> },
+    /// A party took a step of a request (code events are [`Metric::CodeSent`], endings
+    /// [`Metric::RequestEnded`]).
+    StepTaken { party: Party },
     /// A request reached its ending.
     RequestEnded { outcome: TransferStatus },
     /// One run of the expirer: how many it ended, and the age of the oldest overdue request
@@ -72,7 +72,7 @@ impl Metric {
                 vec![("Channel", channel.as_str()), ("Message", message)]
             }
             Self::StepTaken { party } => {
-                vec![("Party", party.map_or("service", Party::as_str))]
+                vec![("Party", party.as_str())]
             }
             Self::RequestEnded { outcome } => vec![("Outcome", outcome.as_str())],
             Self::ExpirerRun { .. } => vec![],
@@ -152,9 +152,8 @@ mod tests {
                 message: "invitation",
             },
             Metric::StepTaken {
-                party: Some(Party::CurrentHolder),
+                party: Party::CurrentHolder,
             },
-            Metric::StepTaken { party: None },
             Metric::RequestEnded {
                 outcome: TransferStatus::Completed,
             },

@@ -310,6 +310,17 @@ pub struct AuditEntry {
     pub user_agent: String,
 }
 
+/// Audit actions of code events: kept on the trail, but not steps of the request.
+pub const CODE_SENT: &str = "code_sent";
+pub const CODE_REFUSED: &str = "code_refused";
+
+impl AuditEntry {
+    /// Whether the line is a party's step (not a code event, not the service's ending).
+    pub fn is_step(&self) -> bool {
+        self.party.is_some() && !matches!(self.action.as_str(), CODE_SENT | CODE_REFUSED)
+    }
+}
+
 /// Where a step came from, as API Gateway tells it, cut to a bounded length: every step
 /// copies it into the request's audit trail, whose item must stay far below DynamoDB's
 /// 400 KB whatever a caller sends (see [`MAX_AUDIT_ENTRIES`]).
@@ -756,5 +767,23 @@ mod reset_tests {
             PasswordResetToken::verify(&key, "x.y.z", issued),
             Err(ResetTokenError::Invalid)
         );
+    }
+
+    #[test]
+    fn only_a_partys_steps_are_steps() {
+        let line = |party, action: &str| AuditEntry {
+            at: Timestamp::UNIX_EPOCH,
+            party,
+            action: action.into(),
+            detail: None,
+            request_id: "r".into(),
+            source_ip: "127.0.0.1".into(),
+            user_agent: "t".into(),
+        };
+        assert!(line(Some(Party::Initiator), "created").is_step());
+        assert!(line(Some(Party::NewHolder), "email_verified").is_step());
+        assert!(!line(Some(Party::NewHolder), CODE_SENT).is_step());
+        assert!(!line(Some(Party::CurrentHolder), CODE_REFUSED).is_step());
+        assert!(!line(None, "ended_expired").is_step());
     }
 }

@@ -121,7 +121,7 @@ mod tests {
         assert_eq!(v["ExpirerLag"], 61);
         let step: Value = serde_json::from_str(&line(
             &Metric::StepTaken {
-                party: Some(Party::NewHolder),
+                party: Party::NewHolder,
             },
             "f",
             1,
