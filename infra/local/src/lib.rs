@@ -189,12 +189,19 @@ fn spawn_dispatcher(backend: &Notifying, dispatcher: Dispatcher) -> tokio::task:
     })
 }
 
+/// JSON logs at the levels `RUST_LOG` names per target (`info` when unset), as in Lambda.
 pub fn init_tracing() {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let levels: Targets = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
         .with_target(false)
+        .finish()
+        .with(levels)
         .init();
 }

@@ -18,17 +18,32 @@ use titolare_store_dynamodb::DynamoBackend;
 
 /// JSON logs for CloudWatch; the runtime's span puts the Lambda request id on every line.
 pub fn init_tracing() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
         .with_current_span(true)
         .with_span_list(false)
         .with_ansi(false)
         .without_time()
         .with_target(false)
+        .finish()
+        .with(log_filter())
         .init();
+}
+
+/// `RUST_LOG` as levels per target ("info", "warn,titolare_api=debug"), `info` when unset or
+/// unreadable. Not `EnvFilter`: its span and field directives are not needed here, and it
+/// brings `matchers`, which turns on regex-automata's full DFAs for every regex in the
+/// process (the phone rules' then took longer to compile on a cold start).
+pub fn log_filter() -> tracing_subscriber::filter::Targets {
+    std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| {
+            tracing_subscriber::filter::Targets::new()
+                .with_default(tracing_subscriber::filter::LevelFilter::INFO)
+        })
 }
 
 fn required_env(name: &str) -> Result<String, Error> {
