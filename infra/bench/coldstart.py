@@ -40,9 +40,10 @@ MEMORY_MB = 256
 
 
 class StoreProxy:
-    """Forwards HTTP/1.1 calls to moto one at a time per connection, timing each: from the
-    call fully read to moto's answer fully read (moto answers `Connection: close`, and the
-    proxy closes the client's connection after passing such an answer on)."""
+    """Forwards HTTP/1.1 calls to moto one at a time per connection, timing each from the
+    call's first line to its answer passed back, so the proxy's own work counts as store wait,
+    not as the function's (moto answers `Connection: close`, and the proxy closes the
+    client's connection after passing such an answer on)."""
 
     def __init__(self, upstream):
         host, _, port = upstream.removeprefix("http://").rstrip("/").partition(":")
@@ -65,11 +66,12 @@ class StoreProxy:
         with conn:
             reader = conn.makefile("rb")
             while True:
-                head = read_head(reader)
+                first = reader.readline()
+                started = time.perf_counter()
+                head = first + read_head(reader) if first.strip() else b""
                 if not head:
                     return
                 body = read_body(reader, head)
-                started = time.perf_counter()
                 with socket.create_connection(self.upstream) as up:
                     up.sendall(head + body)
                     # By its length, as the SDK reads it: moto's server closes the socket
@@ -79,10 +81,10 @@ class StoreProxy:
                     length = header(answer_head, b"content-length")
                     rest = upstream.read(int(length)) if length is not None else upstream.read()
                     answer = answer_head + rest
+                conn.sendall(answer)
                 ended = time.perf_counter()
                 with self.lock:
                     self.calls.append((started, ended, header(head, b"x-amz-target")))
-                conn.sendall(answer)
                 if b"connection: close" in answer.split(b"\r\n\r\n", 1)[0].lower():
                     return
 
