@@ -49,7 +49,7 @@ class StoreProxy:
         host, _, port = upstream.removeprefix("http://").rstrip("/").partition(":")
         self.upstream = (host, int(port or 80))
         self.listener = socket.create_server(("127.0.0.1", 0))
-        self.calls = []  # (started, ended, operation)
+        self.calls = []  # (started, ended)
         self.lock = threading.Lock()
         threading.Thread(target=self.accept, daemon=True).start()
 
@@ -84,14 +84,14 @@ class StoreProxy:
                 conn.sendall(answer)
                 ended = time.perf_counter()
                 with self.lock:
-                    self.calls.append((started, ended, header(head, b"x-amz-target")))
+                    self.calls.append((started, ended))
                 if b"connection: close" in answer.split(b"\r\n\r\n", 1)[0].lower():
                     return
 
     def waited(self, start, end):
         """Calls started in [start, end]: how many, and the time at least one was open."""
         with self.lock:
-            spans = sorted((a, b) for a, b, _ in self.calls if start <= a <= end)
+            spans = sorted((a, b) for a, b in self.calls if start <= a <= end)
         total, reach = 0.0, None
         for a, b in spans:
             if reach is None or a > reach:
@@ -318,9 +318,11 @@ def cold_start(binary, function, event, fx, proxy, log):
     _, _, usage = os.wait4(child.pid, 0)
     emulator.shutdown()
     emulator.server_close()
+    # Store wait over the whole start, and within each of the two calls.
     calls, store_ms = proxy.waited(started, answered) if answered else (None, None)
-    _, warm_store_ms = (proxy.waited(emulator.handed[1], warm_answered) if warm_answered
-                        else (None, None))
+    first_store_ms = proxy.waited(emulator.handed[0], answered)[1] if answered else None
+    warm_store_ms = (proxy.waited(emulator.handed[1], warm_answered)[1] if warm_answered
+                     else None)
     status = None
     if kind == "response":
         try:
@@ -334,8 +336,7 @@ def cold_start(binary, function, event, fx, proxy, log):
         "warm_store_ms": warm_store_ms,
         "answer_ms": ((answered or started) - started) * 1000 if answered else None,
         "calls": calls,
-        "first_store_ms": (proxy.waited(emulator.handed[0], answered)[1] if answered
-                           else None),
+        "first_store_ms": first_store_ms,
         "store_ms": store_ms,
         "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000,
         "rss_mib": (peak_kib if peak_kib is not None else usage.ru_maxrss) / 1024,
