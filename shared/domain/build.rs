@@ -3,7 +3,9 @@
 //!   folded spellings a comune may be written in;
 //! - libphonenumber's metadata (`infra/phone/PhoneNumberMetadata.xml`, the file the
 //!   `phonenumber` crate ships) split by country calling code, so parsing a number decodes
-//!   the rules of the countries it can belong to, not those of all 250 regions.
+//!   the rules of the countries it can belong to, not those of all 250 regions;
+//! - the patterns of Italy's calling code (Italy and Vatican City) as serialized DFAs, so an
+//!   Italian number is checked without compiling a regex at run time.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -154,6 +156,7 @@ fn phone_metadata(out: &Path) {
         "/// (calling code, postcard-encoded `loader::Metadata` of its regions), sorted by code.\n\
          pub(super) static REGIONS: &[(u16, &[u8])] = &[\n",
     );
+    italian_automata(out, &by_code[&39]);
     for (code, regions) in &by_code {
         let bytes = postcard::to_allocvec(regions).expect("metadata encodes");
         let name = format!("phone-{code}.bin");
@@ -166,4 +169,118 @@ fn phone_metadata(out: &Path) {
     }
     table.push_str("];\n");
     std::fs::write(out.join("phone_regions.rs"), table).unwrap();
+}
+
+/// One anchored DFA per pattern that `number_type` and `source_for` read for calling code 39,
+/// written for the target's byte order, and the Rust tables that point at them (read by
+/// `src/values/italian_phone.rs`).
+fn italian_automata(out: &Path, regions: &[phonenumber::metadata::loader::Metadata]) {
+    use phonenumber::metadata::loader::Descriptor;
+    // The shortcut in italian_phone.rs reads a number written without a country prefix as
+    // "+39 " and the rest: true only while Italy strips nothing from a national number.
+    let italy = &regions[0];
+    assert_eq!(
+        italy.id.as_deref(),
+        Some("IT"),
+        "Italy is the first region of +39"
+    );
+    assert!(
+        italy.national_prefix.is_none() && italy.national_prefix_for_parsing.is_none(),
+        "Italy has gained a national prefix: the shortcut in italian_phone.rs no longer holds"
+    );
+    let mut automata = Automata {
+        out,
+        count: 0,
+        big_endian: std::env::var("CARGO_CFG_TARGET_ENDIAN").as_deref() == Ok("big"),
+    };
+    let mut code = String::from(
+        "/// The regions of calling code 39 in the order libphonenumber's file lists them.\n\
+         pub(super) static REGIONS: &[Region] = &[\n",
+    );
+    for r in regions {
+        let mut pattern = |d: &Option<Descriptor>| -> String {
+            match d
+                .as_ref()
+                .and_then(|d| Some((d.national_number.as_ref()?, d)))
+            {
+                Some((re, d)) => format!(
+                    "Some(Pattern {{ dfa: {}, lengths: &{:?} }})",
+                    automata.write(re),
+                    d.possible_length
+                ),
+                None => "None".to_owned(),
+            }
+        };
+        let general = pattern(&r.general);
+        let special = [
+            ("PremiumRate", &r.premium_rate),
+            ("TollFree", &r.toll_free),
+            ("SharedCost", &r.shared_cost),
+            ("Voip", &r.voip),
+            ("PersonalNumber", &r.personal_number),
+            ("Pager", &r.pager),
+            ("Uan", &r.uan),
+            ("Voicemail", &r.voicemail),
+        ]
+        .map(|(kind, d)| format!("(Type::{kind}, {})", pattern(d)))
+        .join(",\n            ");
+        let (fixed_line, mobile) = (pattern(&r.fixed_line), pattern(&r.mobile));
+        let leading_digits = match &r.leading_digits {
+            Some(re) => format!("Some({})", automata.write(re)),
+            None => "None".to_owned(),
+        };
+        let text = |d: &Option<Descriptor>| d.as_ref().and_then(|d| d.national_number.clone());
+        writeln!(
+            code,
+            "    Region {{\n        id: {id:?},\n        leading_digits: {leading_digits},\n        \
+             general: {general},\n        special: [\n            {special},\n        ],\n        \
+             fixed_line: {fixed_line},\n        mobile: {mobile},\n        \
+             fixed_line_is_mobile: {same},\n    }},",
+            id = r.id.as_deref().unwrap_or_default(),
+            same = text(&r.fixed_line) == text(&r.mobile),
+        )
+        .unwrap();
+    }
+    code.push_str("];\n");
+    std::fs::write(out.join("phone_39.rs"), code).unwrap();
+}
+
+struct Automata<'a> {
+    out: &'a Path,
+    count: usize,
+    big_endian: bool,
+}
+
+impl Automata<'_> {
+    /// Compiles `pattern` as the crate does (whitespace ignored) into a DFA anchored at the
+    /// start, writes it to OUT_DIR and returns the Rust expression that includes it aligned.
+    /// Over bytes: every pattern is made of ASCII digits, and so is every number it meets.
+    fn write(&mut self, pattern: &str) -> String {
+        use regex_automata::dfa::{StartKind, dense};
+        let built = dense::Builder::new()
+            .configure(
+                dense::DFA::config()
+                    .start_kind(StartKind::Anchored)
+                    .minimize(true),
+            )
+            .syntax(
+                regex_automata::util::syntax::Config::new()
+                    .ignore_whitespace(true)
+                    .unicode(false)
+                    .utf8(false),
+            )
+            .build(pattern)
+            .unwrap_or_else(|e| panic!("{pattern}: {e}"));
+        let (bytes, padding) = if self.big_endian {
+            built.to_bytes_big_endian()
+        } else {
+            built.to_bytes_little_endian()
+        };
+        let name = format!("phone-39-{}.dfa", self.count);
+        self.count += 1;
+        std::fs::write(self.out.join(&name), &bytes[padding..]).unwrap();
+        format!(
+            "&AlignAs {{ _align: [], bytes: *include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}\")) }}"
+        )
+    }
 }

@@ -98,6 +98,17 @@ impl PhoneNumber {
         {
             return Err(PhoneError::Invalid);
         }
+        // The common way of writing an Italian number is answered from automata compiled
+        // at build time, exactly as the crate would (see italian_phone.rs).
+        let answer = match super::italian_phone::parse(&written) {
+            Some(answer) => answer.map(|(e164, kind)| ((e164, 39), kind)),
+            None => Self::parse_with_crate(written),
+        };
+        answer.map(|((e164, country_code), kind)| (Self { e164, country_code }, kind))
+    }
+
+    /// libphonenumber's rules through the `phonenumber` crate: (E.164, calling code) and type.
+    fn parse_with_crate(written: String) -> Result<((String, u16), phonenumber::Type), PhoneError> {
         // Written without a country prefix, a number is Italian: say so before parsing, as
         // the crate reads a national number starting with 39 as carrying Italy's prefix
         // (whisperfish/rust-phonenumber#68) and so refused every 391–399 mobile.
@@ -138,11 +149,8 @@ impl PhoneNumber {
         // E.164 is "+", the code and the national number: what the crate's E164 mode
         // writes, without the formatter, which first compiles every national format's
         // pattern of the country (~90 ms on a cold start) though E.164 uses none.
-        let parsed = Self {
-            e164: format!("+{}{}", number.code().value(), number.national()),
-            country_code: number.code().value(),
-        };
-        Ok((parsed, kind))
+        let code = number.code().value();
+        Ok(((format!("+{code}{}", number.national()), code), kind))
     }
 
     /// A number as this type wrote it to the store (E.164), trusted: reading a stored holder
@@ -499,6 +507,33 @@ mod tests {
             prop_assert_eq!(split(&written), with_all_regions(&written), "{:?}", written);
             let number = format!("{prefix}{code} {national}");
             prop_assert_eq!(split(&number), with_all_regions(&number), "{:?}", number);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        /// Italian numbers written the common way take the shortcut of italian_phone.rs and
+        /// answer as the crate with all its regions: valid or not, number, code and type
+        /// (mobiles, fixed lines, Vatican City's 06698, toll-free, premium, too short or long).
+        #[test]
+        fn the_italian_shortcut_equals_the_crate(
+            digits in "(3[0-9]{7,11}|0[1-9][0-9]{3,11}|06698[0-9]{3,7}|[1-9][0-9]{1,12}|0{1,3}[0-9]{0,15})",
+            separators in prop::collection::vec(prop::sample::select(vec!["", "", "", " ", ".", "-", "  "]), 18),
+        ) {
+            let mut written = String::new();
+            for (digit, separator) in digits.chars().zip(separators.iter().chain(std::iter::repeat(&""))) {
+                if !written.is_empty() {
+                    written.push_str(separator);
+                }
+                written.push(digit);
+            }
+            prop_assert_eq!(
+                super::super::italian_phone::parse(&written).is_some(),
+                !written.starts_with("00"),
+                "{:?}", written
+            );
+            prop_assert_eq!(split(&written), with_all_regions(&written), "{:?}", written);
         }
     }
 

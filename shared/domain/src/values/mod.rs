@@ -2,6 +2,7 @@
 
 mod codice_fiscale;
 mod contact;
+mod italian_phone;
 mod partita_iva;
 mod place;
 #[cfg(test)]
