@@ -513,24 +513,32 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2_000))]
 
-        /// Italian numbers written the common way take the shortcut of italian_phone.rs and
-        /// answer as the crate with all its regions: valid or not, number, code and type
+        /// Italian numbers written the common way (no prefix, "+39" or "0039"; digits and
+        /// spaces, dots or dashes) take the shortcut of italian_phone.rs and answer as the
+        /// crate with all its regions: valid or not, number, code and type
         /// (mobiles, fixed lines, Vatican City's 06698, toll-free, premium, too short or long).
         #[test]
         fn the_italian_shortcut_equals_the_crate(
+            prefix in prop::sample::select(vec!["", "", "+39", "+39 ", "+39-", "0039", "0039 ", "0039."]),
             digits in "(3[0-9]{7,11}|0[1-9][0-9]{3,11}|06698[0-9]{3,7}|[1-9][0-9]{1,12}|0{1,3}[0-9]{0,15})",
             separators in prop::collection::vec(prop::sample::select(vec!["", "", "", " ", ".", "-", "  "]), 18),
         ) {
-            let mut written = String::new();
-            for (digit, separator) in digits.chars().zip(separators.iter().chain(std::iter::repeat(&""))) {
-                if !written.is_empty() {
+            let mut written = prefix.to_owned();
+            for (i, (digit, separator)) in digits.chars().zip(separators.iter().chain(std::iter::repeat(&""))).enumerate() {
+                if i > 0 {
                     written.push_str(separator);
                 }
                 written.push(digit);
             }
+            // Left to the crate: "+39" and separators without a space (RFC 3966's reading),
+            // and "00" not followed by 39.
+            let taken = match written.strip_prefix("+39") {
+                Some(rest) => written.contains(' ') || rest.bytes().all(|b| b.is_ascii_digit()),
+                None => written.starts_with("0039") || !written.starts_with("00"),
+            };
             prop_assert_eq!(
                 super::super::italian_phone::parse(&written).is_some(),
-                !written.starts_with("00"),
+                taken,
                 "{:?}", written
             );
             prop_assert_eq!(split(&written), with_all_regions(&written), "{:?}", written);

@@ -2,8 +2,9 @@
 //! libphonenumber's rules for calling code 39 compiled to DFAs at build time (`build.rs`).
 //!
 //! What the `phonenumber` crate answers for such a number, step for step: its parser reads
-//! "+39 " and the digits (no extension can be written with digits, spaces, dots and dashes,
-//! and Italy strips no national prefix); `is_valid` and `number_type` pick the region with
+//! the calling code 39 (after "+", after Italy's international prefix "00", or in the "+39 "
+//! `contact.rs` writes before a number without one) and the digits after it (no extension
+//! can be written with digits, spaces, dots and dashes, and Italy strips no national prefix); `is_valid` and `number_type` pick the region with
 //! `source_for` and classify with `number_type`, both mirrored here. The crate compiles its
 //! input regexes and Italy's patterns on a process's first number (~3 ms of a cold start);
 //! these automata are deserialized without compiling anything. Every other way of writing a
@@ -133,21 +134,31 @@ fn source_for(digits: &str) -> Option<&'static Loaded> {
     })
 }
 
-/// The E.164 form and type of a number written as digits separated by spaces, dots or
-/// dashes, without a country prefix (read as Italian, as `contact.rs` does); `None` when it
-/// is written any other way.
+/// The E.164 form and type of an Italian number written as digits separated by spaces, dots
+/// or dashes, after "+39", "0039" or no prefix (then read as Italian, as `contact.rs` does);
+/// `None` when it is written any other way.
 pub(super) fn parse(written: &str) -> Option<Result<(String, Type), PhoneError>> {
-    let bytes = written.as_bytes();
-    let simple = bytes.first().is_some_and(u8::is_ascii_digit)
-        && bytes.last().is_some_and(u8::is_ascii_digit)
-        && !written.starts_with("00")
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'.' | b'-'));
+    let is_separator = |b: u8| matches!(b, b' ' | b'.' | b'-');
+    let rest = if let Some(rest) = written.strip_prefix("+39") {
+        // Without a space the crate first tries RFC 3966 ("+39-06-…"), where the country code
+        // runs to the first separator: the same digits only when there is no separator.
+        if !written.contains(' ') && !rest.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        rest
+    } else if let Some(rest) = written.strip_prefix("0039") {
+        rest
+    } else if written.starts_with("00") || !written.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    } else {
+        written
+    };
+    let simple = written.ends_with(|c: char| c.is_ascii_digit())
+        && rest.bytes().all(|b| b.is_ascii_digit() || is_separator(b));
     if !simple {
         return None;
     }
-    let national: String = written.chars().filter(char::is_ascii_digit).collect();
+    let national: String = rest.chars().filter(char::is_ascii_digit).collect();
     Some(classify(&national))
 }
 
@@ -186,12 +197,25 @@ mod tests {
 
     #[test]
     fn only_the_simple_italian_shape_takes_the_shortcut() {
-        for simple in ["3331234567", "333 123 4567", "06-1234.5678", "12"] {
+        for simple in [
+            "3331234567",
+            "333 123 4567",
+            "06-1234.5678",
+            "12",
+            "+39 333 1234567",
+            "+393331234567",
+            "+39 06.1234-5678",
+            "0039 333 1234567",
+            "0039-333-1234567",
+        ] {
             assert!(parse(simple).is_some(), "{simple}");
         }
         for other in [
-            "+39 333",
-            "0039 333 1234567",
+            "+39-333-1234567",
+            "+39333.1234567",
+            "+44 7400 123456",
+            "0044 7400 123456",
+            "00 39 333",
             "(06) 1234",
             "333 ",
             "-333",
