@@ -462,7 +462,9 @@ def main():
         "*SDK, same calls*: the bare SDK function started cold right after each start of the "
         "function, making the store calls the function's first call made in that start (the proxy "
         "records them; the bare function sends each through the same SDK operation, its body "
-        "replaced by the recorded one before signing), its first answer and the function's against it. "
+        "replaced by the recorded one before signing; a write whose condition the function's own "
+        "call has used up is refused, still a whole round trip read by the SDK), its first answer "
+        "and the function's against it. "
         "moto answers every call `Connection: close`; the proxy keeps the function's connection open "
         "between calls, as DynamoDB does.",
         "",
