@@ -2,6 +2,7 @@
 //! clients once per cold start, log JSON, and hand each event to the shared handlers.
 
 pub mod emf;
+pub mod tls;
 
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::{Error, service_fn};
@@ -110,7 +111,11 @@ struct Wiring {
 async fn wiring() -> Result<Wiring, Error> {
     let table = required_env("TABLE_NAME")?;
     let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
-    let sdk = aws_config::load_from_env().await;
+    // The SDK's defaults from the environment, with the compiled-in trust store.
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(tls::https_client())
+        .load()
+        .await;
     let clock = Arc::new(SystemClock);
     let backend = Arc::new(DynamoBackend::new(
         titolare_store_dynamodb::client_from(&sdk),
