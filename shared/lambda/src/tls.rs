@@ -1,8 +1,8 @@
 //! The SDK's HTTPS client, trusting Mozilla's root certificates compiled into the binary.
 //!
 //! The SDK's default client reads the operating system's certificate store on every cold
-//! start: on Debian 292 files (~8 ms before the first request), on Lambda's Amazon Linux a
-//! bundle of ~150 PEM certificates. Every AWS endpoint the functions call (DynamoDB, SES, SNS,
+//! start: on Debian 292 files (~6 ms of init), on Lambda's Amazon Linux one PEM bundle to
+//! decode and parse (~2 ms here). Every AWS endpoint the functions call (DynamoDB, SES, SNS,
 //! SSM) chains to Amazon's roots, which Mozilla's set holds (a test checks), so the OS store
 //! buys nothing here. The set is as fresh as the `webpki-root-certs` release in `Cargo.lock`.
 
