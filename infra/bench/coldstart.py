@@ -368,10 +368,10 @@ def cold_start(binary, function, event, fx, proxy, log, replay=None, extra_env=N
     }
 
 
-# The bare SDK function once more, reading a certificate store of one CA bundle file as
-# Lambda's Amazon Linux keeps it, not Debian's directory of one file per root: the SDK reads
-# the whole store on every cold start, while the functions trust a compiled-in copy of
-# Mozilla's roots, so on this machine they skip a cost Lambda's is smaller than.
+# The bare SDK function once more, its certificate store narrowed to one CA bundle file as
+# Lambda's Amazon Linux keeps it, not Debian's directory of one file per root. The SDK reads
+# the whole store on every cold start and the functions read none (they trust a compiled-in
+# copy of Mozilla's roots): this row shows how much of their lead is Debian's layout.
 ONE_CA_FILE = "bench-sdk-get (one CA file)"
 
 
