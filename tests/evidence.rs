@@ -39,11 +39,9 @@ const BUYER: Person = Person {
 
 #[tokio::test]
 async fn twenty_six_items_are_refused_and_twenty_five_handed_over_fit_one_transaction() {
-    use titolare_store_dynamodb::testing::{self, OneAtATime};
-    let (client, table) = testing::fresh_table_without_stream("largest").await;
-    let dynamo: Arc<dyn ItemBackend> = Arc::new(OneAtATime(
-        titolare_store_dynamodb::DynamoBackend::new(client, table),
-    ));
+    let (client, table) = titolare_store_dynamodb::testing::fresh_local_table("largest").await;
+    let dynamo: Arc<dyn ItemBackend> =
+        Arc::new(titolare_store_dynamodb::DynamoBackend::new(client, table));
     let hooked = Arc::new(Hooked::around(dynamo, Largest::default()));
     let rules = Rules {
         post_change_lock: Some(jiff::SignedDuration::from_hours(60 * 24)),

@@ -129,7 +129,8 @@ impl Dumper {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Store {
     Embedded,
-    Moto,
+    /// AWS's DynamoDB Local: real concurrent transactions, so runs need no lock.
+    DynamoDbLocal,
 }
 
 /// One run of a flow on a fresh gateway over a fresh table, with the failure at `target`.
@@ -161,14 +162,14 @@ impl Run {
                 let b = titolare_store_embedded::EmbeddedBackend::open(&path).unwrap();
                 (Arc::new(b.clone()), Dumper::Embedded(b))
             }
-            Store::Moto => {
-                use titolare_store_dynamodb::testing::{self, OneAtATime};
-                let (client, table) = testing::fresh_table_without_stream("faults").await;
+            Store::DynamoDbLocal => {
+                use titolare_store_dynamodb::testing;
+                let (client, table) = testing::fresh_local_table("faults").await;
                 (
-                    Arc::new(OneAtATime(titolare_store_dynamodb::DynamoBackend::new(
+                    Arc::new(titolare_store_dynamodb::DynamoBackend::new(
                         client.clone(),
                         table.clone(),
-                    ))),
+                    )),
                     Dumper::Dynamo(client, table),
                 )
             }
@@ -775,10 +776,10 @@ async fn every_write_committed_but_reported_failed_once_on_the_embedded_store() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_write_refused_once_on_dynamodb() {
-    every_flow(Store::Moto, Mode::Refused).await;
+    every_flow(Store::DynamoDbLocal, Mode::Refused).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_write_committed_but_reported_failed_once_on_dynamodb() {
-    every_flow(Store::Moto, Mode::CommittedButReported).await;
+    every_flow(Store::DynamoDbLocal, Mode::CommittedButReported).await;
 }

@@ -1,5 +1,6 @@
 //! Hostile tests: what a party pushing every limit, a fraudster or a fault could do to a
-//! request, on the embedded store and on DynamoDB (moto). Each prints the figure it proves.
+//! request, on the embedded store and on DynamoDB (AWS's DynamoDB Local). Each prints the
+//! figure it proves.
 
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -257,11 +258,8 @@ async fn the_largest_request_stays_writable_on_the_embedded_store() {
 
 #[tokio::test]
 async fn the_largest_request_stays_writable_on_dynamodb() {
-    use titolare_store_dynamodb::testing::{self, OneAtATime};
-    let (client, table) = testing::fresh_table_without_stream("hostile-size").await;
-    let backend = Arc::new(OneAtATime(titolare_store_dynamodb::DynamoBackend::new(
-        client, table,
-    )));
+    let (client, table) = titolare_store_dynamodb::testing::fresh_local_table("hostile-size").await;
+    let backend = Arc::new(titolare_store_dynamodb::DynamoBackend::new(client, table));
     let gw = titolare_e2e::local_gateway_on(backend, Rules::default()).await;
     largest_request_completes(&gw, "dynamodb").await;
 }
@@ -529,9 +527,21 @@ async fn a_request_reads_expired_at_its_deadline_and_is_gone_after_retention() {
         at_deadline.body["status"], "expired",
         "never `open` past its deadline"
     );
-    // The expirer ends it (within a second locally); it stays readable for the retention
-    // period, then is gone.
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // The expirer ends it (it looks every half second locally): waited for as stored, not
+    // slept for; it stays readable for the retention period, then is gone.
+    let transfer_id = titolare_domain::transfer::TransferId::parse(&id).unwrap();
+    let mut stored_expired = false;
+    for _ in 0..200 {
+        let stored = gw.server().store.transfer(&transfer_id).await.unwrap();
+        if stored
+            .is_some_and(|t| t.value.status == titolare_domain::transfer::TransferStatus::Expired)
+        {
+            stored_expired = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(stored_expired, "the expirer ended the request");
     s.advance(rules.retention.as_secs() - 60).await;
     ok(&read().await, 200, "within retention");
     s.advance(120).await;

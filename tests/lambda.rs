@@ -8,7 +8,7 @@ use std::sync::Arc;
 use titolare_e2e::flow::{self, As, Surface};
 use titolare_e2e::{HttpClient, Reply, local_gateway};
 use titolare_store::TableStore;
-use titolare_store::clock::SystemClock;
+use titolare_store::clock::{FixedClock, SystemClock};
 use titolare_store_dynamodb::{DynamoBackend, testing};
 
 fn root() -> PathBuf {
@@ -75,10 +75,11 @@ async fn invoke(emulator: &HttpClient, function: &str, event: &Value) -> Value {
     invoked.body
 }
 
-/// Keeps `cargo lambda watch` running; dropping it stops the process.
-/// A running `cargo lambda watch` and the file its functions log to.
+/// The emulator (`cargo lambda watch --only-lambda-apis`) and the functions polling it, all
+/// stopped when dropped, and the file the functions log to.
 struct Watch {
-    _child: tokio::process::Child,
+    _emulator: tokio::process::Child,
+    _functions: Vec<tokio::process::Child>,
     log: std::path::PathBuf,
 }
 
@@ -180,83 +181,130 @@ impl Watch {
     }
 }
 
-/// The tests here take turns: each runs its own emulator, and moto serves concurrent
-/// transactions badly.
-static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 /// The address the dispatch function sends from (an SES identity on moto).
 const SENDER: &str = "noreply@pec.example.it";
 
 /// The key the functions under test derive codes with (`TITOLARE_SECRET_KEY`).
 const KEY_HEX: &str = "0f0e0d0c0b0a09080706050403020100000102030405060708090a0b0c0d0e0f";
 
-async fn start_watch(table: &str, endpoint: &str) -> (Watch, u16) {
+/// Where the functions find their AWS services: the table on DynamoDB Local (real
+/// concurrency, so these tests run side by side), SES and SNS on moto.
+struct Services {
+    table: String,
+    dynamodb: String,
+    moto: String,
+}
+
+impl Services {
+    /// A fresh table on DynamoDB Local, its client, and moto for the messages.
+    async fn fresh(prefix: &str) -> (Self, aws_sdk_dynamodb::Client) {
+        let (client, table) = testing::fresh_local_table(prefix).await;
+        let services = Self {
+            table,
+            dynamodb: testing::dynamodb_local_endpoint().await,
+            moto: testing::moto_endpoint().await,
+        };
+        (services, client)
+    }
+}
+
+/// Every function of `functions/` as its own process, built by the workspace build (not
+/// rebuilt by the emulator with other features: see docs/testing.md), polling the Runtime API
+/// of `cargo lambda watch --only-lambda-apis` as each polls Lambda's; the emulator's invoke
+/// port is returned.
+async fn start_functions(services: &Services) -> (Watch, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let log_path = std::env::temp_dir().join(format!("titolare-cargo-lambda-{port}.log"));
+    // One file shared by every process (one file offset: lines are not written over).
     let log = std::fs::File::create(&log_path).unwrap();
-    // A deployment names its conditions and pages (the functions refuse to start without
-    // them): the local gateway's defaults, so both surfaces answer alike. An env file: the
-    // conditions are JSON, whose commas `--env-var` would split.
-    let rules = titolare_domain::wizard::Rules::default();
-    let conditions = serde_json::to_string(&rules.conditions).unwrap();
-    let (change_of_name, support) = (&rules.change_of_name_url, &rules.support_url);
-    let env = std::env::temp_dir().join(format!("titolare-cargo-lambda-{port}.env"));
-    std::fs::write(
-        &env,
-        format!(
-            "TABLE_NAME={table}\nAWS_ENDPOINT_URL={endpoint}\nAWS_REGION=eu-south-1\nAWS_ACCESS_KEY_ID=test\nAWS_SECRET_ACCESS_KEY=test\nRUST_LOG=info\nTITOLARE_SECRET_KEY={KEY_HEX}\nEMAIL_FROM={SENDER}\nSMS_SENDER_ID=PECInfo\nPUBLIC_BASE_URL=https://pec.example.it\nCHANGE_OF_NAME_URL={change_of_name}\nSUPPORT_URL={support}\nCONTRACT_CONDITIONS='{conditions}'\n"
-        ),
-    )
-    .unwrap();
-    let child = tokio::process::Command::new(cargo_lambda())
+    let emulator = tokio::process::Command::new(cargo_lambda())
         .args([
             "lambda",
             "watch",
-            "--ignore-changes",
+            "--only-lambda-apis",
             "--quiet",
             "--invoke-address",
             "127.0.0.1",
             "--invoke-port",
             &port.to_string(),
-            "--env-file",
-            env.to_str().unwrap(),
         ])
         .current_dir(root())
         .stdout(log.try_clone().unwrap())
-        .stderr(log)
+        .stderr(log.try_clone().unwrap())
         .kill_on_drop(true)
         .spawn()
         .expect("cargo lambda: run infra/scripts/test, which installs it into .tools/venv");
+    let mut listening = false;
     for _ in 0..600 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (
-                Watch {
-                    _child: child,
-                    log: log_path,
-                },
-                port,
-            );
+            listening = true;
+            break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    panic!("cargo lambda watch did not listen on {port}");
+    assert!(listening, "cargo lambda watch did not listen on {port}");
+    // A deployment names its conditions and pages (the functions refuse to start without
+    // them): the local gateway's defaults, so both surfaces answer alike.
+    let rules = titolare_domain::wizard::Rules::default();
+    let conditions = serde_json::to_string(&rules.conditions).unwrap();
+    let environment = [
+        ("TABLE_NAME", services.table.as_str()),
+        ("AWS_ENDPOINT_URL", services.moto.as_str()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", services.dynamodb.as_str()),
+        ("AWS_REGION", "eu-south-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("RUST_LOG", "info"),
+        ("TITOLARE_SECRET_KEY", KEY_HEX),
+        ("EMAIL_FROM", SENDER),
+        ("SMS_SENDER_ID", "PECInfo"),
+        ("PUBLIC_BASE_URL", "https://pec.example.it"),
+        ("CHANGE_OF_NAME_URL", rules.change_of_name_url.as_str()),
+        ("SUPPORT_URL", rules.support_url.as_str()),
+        ("CONTRACT_CONDITIONS", conditions.as_str()),
+        // What the emulator tells the functions it starts itself.
+        ("AWS_LAMBDA_FUNCTION_VERSION", "1"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "4096"),
+    ];
+    let mut functions = Vec::new();
+    for entry in std::fs::read_dir(root().join("functions")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let child = tokio::process::Command::new(titolare_e2e::workspace_binary(&name))
+            .envs(environment)
+            .env("AWS_LAMBDA_FUNCTION_NAME", &name)
+            .env(
+                "AWS_LAMBDA_RUNTIME_API",
+                format!("http://127.0.0.1:{port}/.rt/{name}"),
+            )
+            .stdout(log.try_clone().unwrap())
+            .stderr(log.try_clone().unwrap())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("the {name} function: {e}"));
+        functions.push(child);
+    }
+    let watch = Watch {
+        _emulator: emulator,
+        _functions: functions,
+        log: log_path,
+    };
+    (watch, port)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lambda_binaries_answer_like_the_local_gateway() {
-    let _turn = TURN.lock().await;
-    let (client, table) = testing::fresh_table("lambda").await;
+    let (services, client) = Services::fresh("lambda").await;
+    let table = services.table.clone();
     let store = TableStore::new(
         Arc::new(DynamoBackend::new(client, table.clone())),
         Arc::new(SystemClock),
     );
     titolare_local::seed::demo(&store).await.unwrap();
-    let endpoint = testing::moto_endpoint().await;
-    let (watch, port) = start_watch(&table, &endpoint).await;
+    let (watch, port) = start_functions(&services).await;
     let emulator = HttpClient::new(format!("http://127.0.0.1:{port}"));
 
     let gateway = local_gateway().await;
@@ -338,13 +386,13 @@ async fn lambda_binaries_answer_like_the_local_gateway() {
 /// sends the code SMS through SNS (read back from moto) and, fed it again, sends nothing new.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dispatch_function_sends_once_per_outbox_record() {
-    let _turn = TURN.lock().await;
     use titolare_domain::otp::{Challenge, Channel, CodePolicy, Party};
     use titolare_domain::outbox::OutboxMessage;
     use titolare_domain::ports::{ChallengeStore, Fixtures, TransferReader};
     use titolare_domain::secret::SecretKey;
 
-    let (client, table) = testing::fresh_table("dispatch").await;
+    let (services, client) = Services::fresh("dispatch").await;
+    let table = services.table.clone();
     let store = TableStore::new(
         Arc::new(DynamoBackend::new(client, table.clone())),
         Arc::new(SystemClock),
@@ -378,10 +426,9 @@ async fn the_dispatch_function_sends_once_per_outbox_record() {
         .unwrap();
     let code = challenge.code(&SecretKey::parse(KEY_HEX).unwrap());
 
-    let endpoint = testing::moto_endpoint().await;
-    let (watch, port) = start_watch(&table, &endpoint).await;
+    let (watch, port) = start_functions(&services).await;
     let emulator = HttpClient::new(format!("http://127.0.0.1:{port}"));
-    let moto = HttpClient::new(endpoint.clone());
+    let moto = HttpClient::new(services.moto.clone());
     let event = std::fs::read_to_string(root().join("tests/events/outbox-insert.json")).unwrap();
     let sent_to_phone = |data: &Value| {
         data["sns"]["SMS"].as_array().map_or(0, |all| {
@@ -595,24 +642,23 @@ impl Surface for LambdaSurface {
 /// against DynamoDB on moto, with the messages sent by the dispatch function.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_000_through_the_lambda_functions() {
-    let _turn = TURN.lock().await;
-    let (client, table) = testing::fresh_table("wizard-lambda").await;
+    let (services, client) = Services::fresh("wizard-lambda").await;
+    let table = services.table.clone();
     let store = TableStore::new(
         Arc::new(DynamoBackend::new(client, table.clone())),
         Arc::new(SystemClock),
     );
     titolare_local::seed::demo(&store).await.unwrap();
-    let endpoint = testing::moto_endpoint().await;
-    aws_sdk_sesv2::Client::new(&testing::sdk_config(&endpoint).await)
+    aws_sdk_sesv2::Client::new(&testing::sdk_config(&services.moto).await)
         .create_email_identity()
         .email_identity(SENDER)
         .send()
         .await
         .expect("the sender is an SES identity");
-    let (watch, port) = start_watch(&table, &endpoint).await;
+    let (watch, port) = start_functions(&services).await;
     let surface = LambdaSurface {
         emulator: HttpClient::new(format!("http://127.0.0.1:{port}")),
-        moto: HttpClient::new(endpoint.clone()),
+        moto: HttpClient::new(services.moto.clone()),
         store,
         key: titolare_domain::secret::SecretKey::parse(KEY_HEX).unwrap(),
         seen: Default::default(),
@@ -688,12 +734,15 @@ async fn the_expirer_and_the_ttl_backstop_end_a_request_once() {
     };
     use titolare_domain::transfer::TransferStatus;
     use titolare_store::ItemBackend;
-    let _turn = TURN.lock().await;
-    let (client, table) = testing::fresh_table("expiry-lambda").await;
+    let (services, client) = Services::fresh("expiry-lambda").await;
+    let table = services.table.clone();
     let backend = Arc::new(DynamoBackend::new(client, table.clone()));
-    let store = TableStore::new(backend.clone(), Arc::new(SystemClock));
+    // The requests are written by a store whose clock stands three seconds back, with a
+    // deadline the functions (on the system clock) have passed: no wait for it to pass.
+    let now = jiff::Timestamp::now().as_second();
+    let store = TableStore::new(backend.clone(), Arc::new(FixedClock::at(now - 3)));
     let account = titolare_domain::AccountId::parse("scaduto").unwrap();
-    let deadline = jiff::Timestamp::now().as_second() + 2;
+    let deadline = now - 1;
     let (expiring, removed) = (
         titolare_store::conformance::sample_transfer(71, &account, deadline),
         titolare_store::conformance::sample_transfer(72, &account, deadline),
@@ -704,10 +753,8 @@ async fn the_expirer_and_the_ttl_backstop_end_a_request_once() {
             .await
             .unwrap();
     }
-    let endpoint = testing::moto_endpoint().await;
-    let (watch, port) = start_watch(&table, &endpoint).await;
+    let (watch, port) = start_functions(&services).await;
     let emulator = HttpClient::new(format!("http://127.0.0.1:{port}"));
-    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
 
     // The table's TTL removes request 72 before any expirer ran.
     let pk = format!("TRANSFER#{}", removed.id.as_str());

@@ -10,8 +10,43 @@ use std::path::PathBuf;
 
 pub mod flow;
 
-/// The real `titolare-local` binary (`TITOLARE_LOCAL_BIN`, else target/debug), started on a
-/// free port of 127.0.0.1 with its data in `dir`, and killed when dropped.
+/// A binary of the workspace (`titolare-local`, a Lambda function), fresh from the sources.
+/// `infra/scripts/test` builds the whole workspace once, then names the folder of that build
+/// in `TITOLARE_BIN_DIR`; a test run any other way builds it here first (once per process),
+/// with the same selection as that build (`--workspace --all-targets`): the same features,
+/// so the dependencies are not compiled a second time, and no binary older than the sources
+/// is ever started. See docs/testing.md.
+pub fn workspace_binary(name: &str) -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        if let Some(dir) = std::env::var_os("TITOLARE_BIN_DIR") {
+            return PathBuf::from(dir);
+        }
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args([
+                "build",
+                "--workspace",
+                "--all-targets",
+                "--locked",
+                "--quiet",
+            ])
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "the workspace does not build");
+        // This test binary is target/<profile>/deps/<name>-<hash>; the others are beside deps.
+        let exe = std::env::current_exe().expect("the test binary's path");
+        exe.parent()
+            .and_then(|deps| deps.parent())
+            .expect("target/<profile>")
+            .to_path_buf()
+    });
+    dir.join(name)
+}
+
+/// The real `titolare-local` binary ([`workspace_binary`]), started on a free port of
+/// 127.0.0.1 with its data in `dir`, and killed when dropped.
 pub struct LocalBinary {
     child: std::process::Child,
     pub port: u16,
@@ -29,11 +64,7 @@ pub async fn start_local_binary(
     dir: &std::path::Path,
     configure: impl FnOnce(&mut std::process::Command),
 ) -> LocalBinary {
-    let binary = std::env::var_os("TITOLARE_LOCAL_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/titolare-local")
-        });
+    let binary = workspace_binary("titolare-local");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -44,9 +75,7 @@ pub async fn start_local_binary(
         .env("PORT", port.to_string())
         .env("TITOLARE_DATA_DIR", dir);
     configure(&mut command);
-    let child = command
-        .spawn()
-        .expect("target/debug/titolare-local: infra/scripts/test builds it");
+    let child = command.spawn().expect("titolare-local starts");
     for _ in 0..200 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             break;
@@ -103,7 +132,8 @@ pub fn figure(target_tmpdir: &str, line: &str) {
         .append(true)
         .open(path)
     {
-        let _ = writeln!(file, "{line}");
+        // One write of the whole line: tests of other processes append at the same time.
+        let _ = file.write_all(format!("{line}\n").as_bytes());
     }
 }
 
