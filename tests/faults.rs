@@ -675,7 +675,7 @@ impl Tally {
     }
 }
 
-const PARALLEL_RUNS: usize = 4;
+const PARALLEL_RUNS: usize = 8;
 
 /// Runs `flow` once without failure, then once per write k with the k-th write failing;
 /// returns how the failures met the flow.
