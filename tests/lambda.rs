@@ -1,6 +1,7 @@
-//! The real Lambda binaries under `cargo lambda watch` (the Lambda runtime emulator),
-//! against DynamoDB on moto, fed API Gateway v2 events with authorizer claims: they answer
-//! as the local gateway does over the embedded store, both seeded with the same demo data.
+//! The real Lambda binaries polling the Runtime API of `cargo lambda watch` (the Lambda
+//! runtime emulator), their table on DynamoDB Local and SES and SNS on moto, fed API Gateway
+//! v2 events with authorizer claims: they answer as the local gateway does over the embedded
+//! store, both seeded with the same demo data.
 
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -639,7 +640,7 @@ impl Surface for LambdaSurface {
 }
 
 /// Seed 000 through the real function binaries, one function per route as deployed,
-/// against DynamoDB on moto, with the messages sent by the dispatch function.
+/// against DynamoDB Local, with the messages sent by the dispatch function to SES on moto.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_000_through_the_lambda_functions() {
     let (services, client) = Services::fresh("wizard-lambda").await;

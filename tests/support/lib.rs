@@ -307,7 +307,7 @@ pub async fn local_gateway_frozen_on(
     start(Default::default(), backend, Some(at_seconds)).await
 }
 
-/// A gateway over another store (DynamoDB on moto).
+/// A gateway over another store (DynamoDB Local, or moto for the smoke flow).
 pub async fn local_gateway_on(
     backend: std::sync::Arc<dyn titolare_store::ItemBackend>,
     rules: titolare_domain::wizard::Rules,
