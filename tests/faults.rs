@@ -159,6 +159,9 @@ impl Run {
                     std::process::id(),
                     N.fetch_add(1, Ordering::SeqCst)
                 ));
+                // A process id comes back (a test is a process under nextest): clear what an earlier
+                // process of the same id left.
+                let _ = std::fs::remove_file(&path);
                 let b = titolare_store_embedded::EmbeddedBackend::open(&path).unwrap();
                 (Arc::new(b.clone()), Dumper::Embedded(b))
             }

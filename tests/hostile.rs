@@ -268,6 +268,9 @@ async fn the_largest_request_stays_writable_on_dynamodb() {
 fn the_embedded_store_refuses_items_and_keys_dynamodb_would_refuse() {
     use titolare_store::{Condition, Item, Write};
     let dir = std::env::temp_dir().join(format!("titolare-hostile-{}", std::process::id()));
+    // A process id comes back (a test is a process under nextest): clear what an earlier
+    // process of the same id left.
+    let _ = std::fs::remove_dir_all(&dir);
     let backend = titolare_store_embedded::EmbeddedBackend::open(&dir.join("items.redb")).unwrap();
     let item = |bytes: usize| Item::new("P", "S", "test", json!({ "blob": "x".repeat(bytes) }));
     let rt = tokio::runtime::Runtime::new().unwrap();

@@ -326,6 +326,9 @@ async fn start(
         std::process::id(),
         N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
+    // A process id comes back (a test is a process under nextest): clear what an earlier
+    // process of the same id left, or the gateway would open its data.
+    let _ = std::fs::remove_dir_all(&data_dir);
     let server = titolare_local::serve(titolare_local::Config {
         rules,
         backend,

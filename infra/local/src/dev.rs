@@ -85,6 +85,7 @@ mod tests {
     #[test]
     fn tokens_verify_only_unaltered() {
         let dir = std::env::temp_dir().join(format!("titolare-devlogin-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
         let login = DevLogin::open(&dir).unwrap();
         let token = login.issue("demo");
         assert_eq!(login.verify(&token).unwrap()["sub"], "demo");

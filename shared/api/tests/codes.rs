@@ -39,6 +39,9 @@ fn world() -> World {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let path = std::env::temp_dir().join(format!("titolare-codes-{}/{n}.redb", std::process::id()));
+    // A process id comes back (a test is a process under nextest): clear what an earlier
+    // process of the same id left.
+    let _ = std::fs::remove_file(&path);
     let clock = Arc::new(FixedClock::at(NOW));
     let embedded: Arc<dyn ItemBackend> = Arc::new(EmbeddedBackend::open(&path).unwrap());
     let failing = Arc::new(FailingBackend::new(embedded));

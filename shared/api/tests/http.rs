@@ -25,6 +25,9 @@ fn harness() -> Harness {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let path = std::env::temp_dir().join(format!("titolare-api-{}/{n}.redb", std::process::id()));
+    // A process id comes back (a test is a process under nextest): clear what an earlier
+    // process of the same id left.
+    let _ = std::fs::remove_file(&path);
     let clock: Arc<dyn Clock> = Arc::new(FixedClock::at(1_795_420_800));
     let store = Arc::new(TableStore::new(
         Arc::new(EmbeddedBackend::open(&path).unwrap()),

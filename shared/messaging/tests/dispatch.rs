@@ -51,6 +51,9 @@ fn world() -> World {
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
     ));
+    // A process id comes back (a test is a process under nextest): clear what an earlier
+    // process of the same id left.
+    let _ = std::fs::remove_file(&path);
     let clock = Arc::new(FixedClock::at(NOW));
     let store = Arc::new(TableStore::new(
         Arc::new(EmbeddedBackend::open(&path).unwrap()),

@@ -8,7 +8,11 @@ async fn backend() -> Arc<dyn ItemBackend> {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("titolare-conformance-{}", std::process::id()));
-    Arc::new(EmbeddedBackend::open(&dir.join(format!("store-{n}.redb"))).unwrap())
+    let path = dir.join(format!("store-{n}.redb"));
+    // A process id comes back (a test is a process under nextest): clear what an earlier
+    // process of the same id left.
+    let _ = std::fs::remove_file(&path);
+    Arc::new(EmbeddedBackend::open(&path).unwrap())
 }
 
 titolare_store::conformance_tests!(backend());

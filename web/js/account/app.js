@@ -21,6 +21,8 @@ import * as wizard from './wizard.js';
  * @property {string[]} path the fragment's path segments, decoded
  * @property {HTMLElement} main
  * @property {(hash: string) => void} go
+ * @property {(hash: string) => boolean} replace rewrites the address without a new page, only
+ *   while this page is still the one shown; says whether it did
  * @property {(text: string) => void} title the page's heading and the document's title
  */
 
@@ -170,6 +172,7 @@ async function draw() {
   // Each page draws into an element of its own: a slower earlier page finishing late
   // writes into its detached element, never over the page now shown.
   const page = h('div', {});
+  const mine = ++drawing;
   const ctx = {
     api,
     account,
@@ -179,10 +182,16 @@ async function draw() {
     go: (/** @type {string} */ next) => {
       location.hash = next;
     },
+    // A slower earlier page finishing late must not rewrite the address of the page asked
+    // for meanwhile (its hashchange would then draw the earlier page's choice instead).
+    replace: (/** @type {string} */ next) => {
+      if (mine !== drawing) return false;
+      history.replaceState(null, '', next);
+      return true;
+    },
     title,
   };
   markCurrent();
-  const mine = ++drawing;
   show(main, page);
   show(page, h('p', { class: 'loading' }, 'Caricamento…'));
   const section = ROUTES[path[0] ?? ''];

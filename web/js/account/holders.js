@@ -190,7 +190,7 @@ async function edit(ctx, id) {
       try {
         await ctx.api('PATCH', `/v1/holders/${encodeURIComponent(holder.id)}`, patch);
         await detail(ctx, holder.id, 'Operazione effettuata con successo');
-        history.replaceState(null, '', `#/titolari/${encodeURIComponent(holder.id)}`);
+        ctx.replace(`#/titolari/${encodeURIComponent(holder.id)}`);
       } catch (error) {
         showError(messages, error, f);
       }
@@ -254,7 +254,7 @@ async function create(ctx) {
           try {
             const body = allowDuplicate ? { ...fields, allow_duplicate: true } : fields;
             const created = await ctx.api('POST', '/v1/holders', body);
-            history.replaceState(null, '', `#/titolari/${encodeURIComponent(created.id)}`);
+            ctx.replace(`#/titolari/${encodeURIComponent(created.id)}`);
             await detail(ctx, created.id, 'Operazione effettuata con successo');
           } catch (error) {
             showError(messages, error, f);

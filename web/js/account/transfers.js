@@ -61,11 +61,9 @@ async function list(ctx) {
   const answer = await ctx.api('GET', all ? '/v1/transfers' : '/v1/transfers?status=draft,open');
   const items = /** @type {any[]} */ (answer.items);
   if (!all && items.length === 0) {
-    // Seed 000: with no request pending the panel goes straight to the next step, unless the
-    // person went elsewhere while the list loaded: rewriting the address then would turn the
-    // page they asked for into the wizard.
-    if (location.hash.split('?')[0] !== '#/cambio') return;
-    history.replaceState(null, '', '#/cambio/nuovo');
+    // Seed 000: with no request pending the panel goes straight to the next step (unless the
+    // person went elsewhere while the list loaded).
+    if (!ctx.replace('#/cambio/nuovo')) return;
     return wizard({ ...ctx, path: ['cambio', 'nuovo'], params: new URLSearchParams() });
   }
   ctx.title('Cambio titolare PEC');

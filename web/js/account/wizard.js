@@ -322,7 +322,7 @@ async function summary(ctx, draft, news) {
       }
       try {
         const made = await ctx.api('POST', '/v1/transfers', body);
-        history.replaceState(null, '', `#/cambio/nuovo${query({ richiesta: made.id })}`);
+        ctx.replace(`#/cambio/nuovo${query({ richiesta: made.id })}`);
         verify(ctx, made);
       } catch (error) {
         showError(messages, error, f);
