@@ -615,7 +615,11 @@ impl Surface for LambdaSurface {
             panic!("{mailbox} is not in the account")
         };
         let issued_at = m.value.password_reset_issued_at.expect("a reset pending");
-        PasswordResetToken::issue(&self.key, &account, &m.value.address, issued_at)
+        let change = m.value.moved_by.expect("moved by a change of holder");
+        let token =
+            PasswordResetToken::issue(&self.key, &account, &m.value.address, issued_at, &change);
+        self.seen.lock().unwrap().push(token.clone());
+        token
     }
 
     async fn emails_to(&self, to: &str) -> Vec<Value> {

@@ -195,6 +195,30 @@ async fn logs_hold_no_personal_data_or_secrets() {
         codes.push(code);
         codes.push(wrong);
     }
+    // A password-reset token, on both routes that take one (refused: the mailbox was not
+    // moved by that request), and its tag.
+    let reset = titolare_domain::transfer::PasswordResetToken::issue(
+        &key,
+        &account,
+        &titolare_domain::values::EmailAddress::parse("teste1234@pec.it").unwrap(),
+        jiff::Timestamp::now(),
+        &open.id,
+    );
+    for (path, body) in [
+        (
+            "/v1/password-reset",
+            format!(r#"{{"token":"{reset}","password":"Nuova-Password-7"}}"#),
+        ),
+        (
+            "/v1/password-reset/link",
+            format!(r#"{{"token":"{reset}"}}"#),
+        ),
+    ] {
+        let status = client.send("POST", path, None, Some(&body)).await.status;
+        assert_eq!(status, 409, "{path}");
+    }
+    secrets.push(reset.clone());
+    secrets.push(reset.rsplit('.').next().unwrap().to_owned());
     secrets.extend([
         open.new_holder.mobile.as_str().to_owned(),
         open.new_holder.email.as_str().to_owned(),
@@ -261,6 +285,16 @@ fn the_log_scanner_finds_each_kind_of_personal_data() {
         found("link 42.nh.AbCdEfGhIjKlMnOpQrStUv")
             .unwrap()
             .starts_with("link token")
+    );
+    assert!(
+        found("link 42.nh2.AbCdEfGhIjKlMnOpQrStUv")
+            .unwrap()
+            .starts_with("link token")
+    );
+    assert!(
+        found("reset ZGVtbw.dGVzdGUxMjM0QHBlYy5pdA.1764000000.30.AbCdEfGhIjKlMnOpQrStUv")
+            .unwrap()
+            .starts_with("password-reset token")
     );
     assert!(
         found("auth eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZW1vIn0.x")

@@ -382,6 +382,217 @@ async fn a_lapsed_password_link_is_not_a_dead_end() {
     gw.shutdown().await;
 }
 
+/// Security review, high 1 (docs/security.md): every reset link goes to the email the new
+/// holder verified in the change. Before, (a) a correction of that email left the old one on
+/// the holder's profile, and a new link asked with the lapsed one went there; (b) the account
+/// could put its own address on the profile and ask for a link for itself.
+#[tokio::test]
+async fn reset_links_go_only_to_the_email_the_new_holder_verified() {
+    const VERIFIED: Person = Person {
+        holder: "963300",
+        mobile: "+393330963300",
+        email: "verificata@example.it",
+    };
+    let gw = local_gateway().await;
+    let s = surface(&gw);
+    let id = open_request(
+        &s,
+        request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+    )
+    .await;
+    // (a) The initiator corrects the new holder's email (a minute after the invitation);
+    // the holder verifies the new one.
+    s.advance(60).await;
+    let corrected = s
+        .call(
+            "PATCH",
+            &format!("/v1/transfers/{id}/contacts"),
+            As::Account("demo"),
+            Some(json!({"party": "new_holder", "email": VERIFIED.email})),
+        )
+        .await;
+    ok(&corrected, 200, "correction");
+    ok(
+        &current_holder_part(&s, &id, &AZIENDA, &[("teste1234@pec.it", true)]).await,
+        200,
+        "current holder",
+    );
+    let done = new_holder_part(&s, &id, &VERIFIED, &[("teste1234@pec.it", true)]).await;
+    assert_eq!(done.body["status"], "completed", "{}", done.body);
+    let first = reset_links(&s, VERIFIED.email, 1).await;
+    assert_eq!(
+        first.len(),
+        1,
+        "the first link went to the verified address"
+    );
+    s.advance(86_400).await;
+    let again = s
+        .call(
+            "POST",
+            "/v1/password-reset/link",
+            As::Nobody,
+            Some(json!({ "token": first[0] })),
+        )
+        .await;
+    assert_eq!(again.status, 202, "{}", again.body);
+    assert_eq!(again.body["sent_to"], "v***@example.it");
+    let links = reset_links(&s, VERIFIED.email, 2).await;
+    assert_eq!(links.len(), 2, "the new link went to the verified address");
+    let renewal = emails_with_text(&s, VERIFIED.email, "Sostituisce i link inviati prima", 1).await;
+    assert_eq!(renewal.len(), 1, "it says it replaces the earlier link");
+
+    // (b) The account puts an address of its own on the holder's profile and asks for a link.
+    s.advance(60).await;
+    let own = "rivenditore@example.it";
+    let patched = s
+        .call(
+            "PATCH",
+            &format!("/v1/holders/{}", TESTDUE.holder),
+            As::Account("demo"),
+            Some(json!({ "email": own })),
+        )
+        .await;
+    ok(&patched, 200, "profile email changed");
+    let by_account = s
+        .call(
+            "POST",
+            "/v1/mailboxes/teste1234@pec.it/password-reset-link",
+            As::Account("demo"),
+            None,
+        )
+        .await;
+    assert_eq!(by_account.status, 202, "{}", by_account.body);
+    assert_eq!(by_account.body["sent_to"], "v***@example.it");
+    let links = reset_links(&s, VERIFIED.email, 3).await;
+    assert_eq!(
+        links.len(),
+        3,
+        "the account's request went to the verified address"
+    );
+    for elsewhere in [own, TESTDUE.email] {
+        let stray = s.emails_to(elsewhere).await;
+        assert!(
+            stray.iter().all(|m| !m["text"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("password#token=")),
+            "a reset link reached {elsewhere}"
+        );
+    }
+    let mailbox = s
+        .call(
+            "GET",
+            "/v1/mailboxes/teste1234@pec.it",
+            As::Account("demo"),
+            None,
+        )
+        .await;
+    ok(&mailbox, 200, "mailbox");
+    assert_eq!(mailbox.body["password_reset_sent_to"], "v***@example.it");
+    assert!(
+        mailbox.body.get("password_reset_to").is_none(),
+        "{}",
+        mailbox.body
+    );
+    let set = s
+        .call(
+            "POST",
+            "/v1/password-reset",
+            As::Nobody,
+            Some(json!({ "token": links[2], "password": "Nuova-Password-7" })),
+        )
+        .await;
+    ok(&set, 200, "the newest link, in the verified holder's hands");
+    gw.shutdown().await;
+}
+
+/// A whole change of holder of `mailbox` from `from` to `to`, both accepting.
+async fn change_holder(s: &dyn Surface, mailbox: &str, from: &Person, to: &Person) {
+    let one = [(mailbox, true)];
+    let id = open_request(s, request(&[("mailbox", mailbox)], to.holder)).await;
+    ok(
+        &current_holder_part(s, &id, from, &one).await,
+        200,
+        "current holder",
+    );
+    let done = new_holder_part(s, &id, to, &one).await;
+    assert_eq!(done.body["status"], "completed", "{}", done.body);
+}
+
+/// Security review, medium 3: a link from an earlier change of the same mailbox, used or
+/// not, neither asks for new links (it voided the later holder's link and spent their
+/// budget: 4 × 202, then 429) nor resets.
+#[tokio::test]
+async fn a_link_from_an_earlier_change_of_the_mailbox_is_worth_nothing() {
+    let gw = local_gateway().await;
+    let s = surface(&gw);
+    change_holder(&s, "teste1234@pec.it", &AZIENDA, &TESTDUE).await;
+    let old = reset_links(&s, TESTDUE.email, 1).await.remove(0);
+    let set = |token: String| {
+        let s = &s;
+        async move {
+            s.call(
+                "POST",
+                "/v1/password-reset",
+                As::Nobody,
+                Some(json!({ "token": token, "password": "Nuova-Password-7" })),
+            )
+            .await
+        }
+    };
+    ok(
+        &set(old.clone()).await,
+        200,
+        "the first holder sets the password",
+    );
+    // The mailbox changes holder again, back to the azienda.
+    change_holder(&s, "teste1234@pec.it", &TESTDUE, &AZIENDA).await;
+    s.advance(60).await;
+    for _ in 0..5 {
+        let refused = s
+            .call(
+                "POST",
+                "/v1/password-reset/link",
+                As::Nobody,
+                Some(json!({ "token": old })),
+            )
+            .await;
+        assert_eq!(refused.status, 409, "{}", refused.body);
+        assert!(
+            refused.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("cambio di titolare precedente"),
+            "{}",
+            refused.body
+        );
+        s.advance(60).await;
+    }
+    let refused = set(old.clone()).await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    let mailbox = s
+        .call(
+            "GET",
+            "/v1/mailboxes/teste1234@pec.it",
+            As::Account("demo"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        mailbox.body["password_reset_links"], 1,
+        "still the first link"
+    );
+    let current = s
+        .reset_token("demo", "teste1234@pec.it", AZIENDA.email)
+        .await;
+    ok(
+        &set(current).await,
+        200,
+        "the later holder's link still works",
+    );
+    gw.shutdown().await;
+}
+
 /// The invitations to `to` for request `id`, once there are `count`.
 async fn invitations_to(s: &dyn Surface, id: &str, to: &str, count: usize) -> Vec<Value> {
     emails_with_text(s, to, &format!("gestisci#token={id}."), count).await

@@ -832,6 +832,15 @@ fn every_message() -> Vec<(String, Lingua, Rendered)> {
             Template::PasswordReset {
                 links: &one_link,
                 valid_until: deadline,
+                reissued: false,
+            },
+        ),
+        (
+            "Password, a new link asked for".into(),
+            Template::PasswordReset {
+                links: &one_link,
+                valid_until: deadline,
+                reissued: true,
             },
         ),
         (
@@ -839,6 +848,7 @@ fn every_message() -> Vec<(String, Lingua, Rendered)> {
             Template::PasswordReset {
                 links: &two_links,
                 valid_until: deadline,
+                reissued: false,
             },
         ),
     ];

@@ -101,7 +101,11 @@ pub fn personal_data_in(line: &str, known: &[String]) -> Option<String> {
                 "codice fiscale",
                 r"(?i)\b[A-Z]{6}\d{2}[ABCDEHLMPRST]\d{2}[A-Z]\d{3}[A-Z]\b",
             ),
-            ("link token", r"\b\d+\.(?:ch|nh)\.[A-Za-z0-9_-]{16,}"),
+            ("link token", r"\b\d+\.(?:ch|nh)\d*\.[A-Za-z0-9_-]{16,}"),
+            (
+                "password-reset token",
+                r"[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{4,}\.\d{9,11}\.\d+\.[A-Za-z0-9_-]{16,}",
+            ),
             ("JWT", r"\beyJ[A-Za-z0-9_-]{8,}\."),
         ]
         .into_iter()

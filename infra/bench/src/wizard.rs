@@ -271,7 +271,8 @@ async fn one_flow(w: &World, n: u64) -> Flow {
         panic!("the mailbox")
     };
     let issued = m.value.password_reset_issued_at.expect("a reset pending");
-    let token = PasswordResetToken::issue(&w.key, &acc, &m.value.address, issued);
+    let change = m.value.moved_by.clone().expect("moved by the request");
+    let token = PasswordResetToken::issue(&w.key, &acc, &m.value.address, issued, &change);
     let reset = json!({"token": token, "password": "Nuova-Password-2026"});
     step!(
         "new holder: password reset (argon2id)",

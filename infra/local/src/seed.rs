@@ -64,6 +64,7 @@ fn mailbox(address: &str, holder: u64, kind: &str, end: &str, requested: &str) -
         password_reset_issued_at: None,
         password_reset_links: 0,
         moved_by: None,
+        password_reset_to: None,
         access_history: vec![Access {
             at: "2026-11-20T09:15:00Z".parse().expect("demo time"),
             ip: "198.51.100.7".into(),

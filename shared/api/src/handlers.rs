@@ -300,11 +300,17 @@ async fn update_holder<S: HolderReader + HolderWriter + ?Sized>(
     Ok(json(StatusCode::OK, &holder_view(&after)))
 }
 
-/// A mailbox as the API shows it: never its password hash.
+/// A mailbox as the API shows it: never its password hash, and the address its reset
+/// links go to only masked.
 fn mailbox_view(mailbox: &Mailbox) -> serde_json::Value {
     let mut value = serde_json::to_value(mailbox).unwrap_or_default();
     if let Some(map) = value.as_object_mut() {
         map.remove("password_hash");
+        map.remove("password_reset_to");
+        if let Some(to) = &mailbox.password_reset_to {
+            let masked = titolare_domain::outbox::mask(to.email.as_str());
+            map.insert("password_reset_sent_to".into(), masked.into());
+        }
     }
     value
 }

@@ -11,6 +11,7 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use titolare_domain::FieldErrors;
 use titolare_domain::ports::{IdempotencyScope, ItemState, StoreError};
+use titolare_domain::reset::{LinkEmail, LinkError, reissued};
 use titolare_domain::transfer::{ItemKind, ItemRef, PasswordResetToken, ResetTokenError};
 
 #[derive(Deserialize)]
@@ -78,6 +79,9 @@ pub(crate) async fn reset(s: &Services, caller: &Caller, req: &Request) -> Answe
     else {
         return Err(ApiError::InvalidResetLink);
     };
+    if mailbox.value.moved_by.as_ref() != Some(&token.transfer) {
+        return Err(LinkError::EarlierChange.into());
+    }
     if !mailbox.value.password_reset_required {
         // Perhaps by this very call's twin, with the same key, a moment ago.
         return refused_unless_replayed(idem.as_ref(), &*s.store, already_used()).await;
@@ -129,7 +133,9 @@ struct LinkAgain {
 }
 
 /// `POST /v1/password-reset/link`: the new holder, holding a link (lapsed, say), asks for
-/// a new one; it goes to the holder's email on file, never to an address in the request.
+/// a new one; it goes to the email they verified in the change, never to an address in the
+/// request or on the holder's profile. A link from an earlier change of the mailbox asks
+/// for nothing.
 pub(crate) async fn link_by_token(s: &Services, caller: &Caller, req: &Request) -> Answer {
     query_params(req, &[])?;
     let body: LinkAgain = json_body(req)?;
@@ -140,11 +146,21 @@ pub(crate) async fn link_by_token(s: &Services, caller: &Caller, req: &Request) 
     if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
         return Ok(answer);
     }
-    send_link(s, caller, &token.account, &token.mailbox, idem.as_ref()).await
+    let from = Some(&token.transfer);
+    send_link(
+        s,
+        caller,
+        &token.account,
+        &token.mailbox,
+        from,
+        idem.as_ref(),
+    )
+    .await
 }
 
 /// `POST /v1/mailboxes/{address}/password-reset-link`: the account that holds the mailbox
-/// sends its holder a new link.
+/// has a new link sent to the address its holder verified in the change (never one the
+/// account could set).
 pub(crate) async fn link_by_account(
     s: &Services,
     caller: &Caller,
@@ -160,17 +176,19 @@ pub(crate) async fn link_by_account(
     if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
         return Ok(answer);
     }
-    send_link(s, caller, &account, &mailbox, idem.as_ref()).await
+    send_link(s, caller, &account, &mailbox, None, idem.as_ref()).await
 }
 
+/// Issues a new link of `address`'s pending reset, when `from` (the change a token came
+/// from) is the one that started it, and queues its email to the verified address.
 async fn send_link(
     s: &Services,
     caller: &Caller,
     account: &titolare_domain::AccountId,
     address: &titolare_domain::values::EmailAddress,
+    from: Option<&titolare_domain::transfer::TransferId>,
     idem: Option<&Idem>,
 ) -> Answer {
-    use titolare_domain::reset::{LinkEmail, reissued};
     let now = s.clock.now();
     let item = ItemRef::parse(ItemKind::Mailbox, address.as_str())
         .map_err(|_| ApiError::NotFound("Casella non trovata."))?;
@@ -178,34 +196,25 @@ async fn send_link(
     else {
         return Err(ApiError::NotFound("Casella non trovata."));
     };
+    if from.is_some_and(|t| mailbox.value.moved_by.as_ref() != Some(t)) {
+        return Err(LinkError::EarlierChange.into());
+    }
     let after = match reissued(&mailbox.value, now, &s.codes) {
         Ok(after) => after,
         // A twin call with the same key may have just sent it: its answer is this one's.
         Err(refused) => return refused_unless_replayed(idem, &*s.store, refused.into()).await,
     };
-    let holder = s
-        .store
-        .holder(account, &after.holder_id)
-        .await?
-        .ok_or(ApiError::Conflict(
-            "Il titolare della casella non ha più un profilo: chiedi aiuto all'assistenza.",
-        ))?
-        .value;
-    let transfer = after.moved_by.clone().ok_or(ApiError::Conflict(
-        "Per questa casella non si può inviare un nuovo link: chiedi aiuto all'assistenza.",
-    ))?;
     let email = LinkEmail {
-        transfer: &transfer,
         account,
-        to: &holder.email,
-        lingua: holder.lingua,
+        mailbox: &after,
         expires_at: now + s.rules.retention,
     };
-    let message = email.message(&after, now);
+    let message = email.message(now)?;
+    let sent_to = titolare_domain::outbox::mask(email.recipient()?.1.email.as_str());
     let valid_until = after.password_reset_issued_at.unwrap_or(now) + PasswordResetToken::VALIDITY;
     let answer = serde_json::json!({
         "mailbox": after.address,
-        "sent_to": titolare_domain::outbox::mask(holder.email.as_str()),
+        "sent_to": sent_to,
         "valid_until": valid_until,
         "links_left": s.codes.max_sends.saturating_sub(after.password_reset_links),
     });
@@ -218,8 +227,7 @@ async fn send_link(
         Ok(()) => {}
         // Another request for a link won the race: this one would be the second in a minute.
         Err(StoreError::Conflict) => {
-            let too_soon =
-                titolare_domain::reset::LinkError::TooSoon(s.codes.resend_after.as_secs());
+            let too_soon = LinkError::TooSoon(s.codes.resend_after.as_secs());
             return refused_unless_replayed(idem, &*s.store, too_soon.into()).await;
         }
         Err(e) => return Err(e.into()),

@@ -153,6 +153,8 @@ impl ApiError {
                 use titolare_domain::reset::LinkError as L;
                 let (status, slug, title) = match e {
                     L::NotPending => (S::CONFLICT, "conflict", "Password già impostata"),
+                    L::NoVerifiedAddress => (S::CONFLICT, "conflict", "Link non disponibile"),
+                    L::EarlierChange => (S::CONFLICT, "conflict", "Link non più valido"),
                     L::TooMany(_) | L::TooSoon(_) => (S::TOO_MANY_REQUESTS, "too-many-requests", "Troppi link"),
                 };
                 (status, slug, title, e.to_string(), None)

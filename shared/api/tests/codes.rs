@@ -699,19 +699,21 @@ async fn an_undelivered_code_shows_as_such_and_may_be_resent_at_once() {
 /// a wrong tag, mailbox or account gets the very answer garbage gets.
 #[tokio::test]
 async fn a_reset_link_lives_86399_seconds_and_a_forged_one_is_garbage() {
-    use titolare_domain::transfer::PasswordResetToken;
+    use titolare_domain::transfer::{PasswordResetToken, TransferId};
     use titolare_domain::values::EmailAddress;
     let w = world();
     let account = AccountId::parse("acc").unwrap();
     let issued = jiff::Timestamp::from_second(NOW).unwrap();
+    let change = TransferId::parse("30").unwrap();
     for address in ["a@pec.it", "b@pec.it"] {
         let mut m = titolare_store::conformance::sample_mailbox(address, "19");
         m.password_reset_required = true;
         m.password_reset_issued_at = Some(issued);
+        m.moved_by = Some(change.clone());
         w.store.put_mailbox(&account, &m).await.unwrap();
     }
     let mailbox = EmailAddress::parse("a@pec.it").unwrap();
-    let token = PasswordResetToken::issue(&w.key, &account, &mailbox, issued);
+    let token = PasswordResetToken::issue(&w.key, &account, &mailbox, issued, &change);
     let set = |token: String| {
         let w = &w;
         async move {
@@ -734,21 +736,21 @@ async fn a_reset_link_lives_86399_seconds_and_a_forged_one_is_garbage() {
     let (status, body, _) = set(token.clone()).await;
     assert_eq!(status, 200, "{body}");
 
-    let (_, garbage, _) = set("garbage".into()).await;
+    let (_, garbage, garbage_headers) = set("garbage".into()).await;
     let other_key = SecretKey::from_bytes(&[5; 32]).unwrap();
     let b = EmailAddress::parse("b@pec.it").unwrap();
     let elsewhere = AccountId::parse("other").unwrap();
     let mut swapped: Vec<&str> = token.split('.').collect();
-    let b_token = PasswordResetToken::issue(&w.key, &account, &b, issued);
+    let b_token = PasswordResetToken::issue(&w.key, &account, &b, issued, &change);
     let b_mailbox = b_token.split('.').nth(1).unwrap().to_owned();
     swapped[1] = &b_mailbox;
     for forged in [
-        PasswordResetToken::issue(&other_key, &account, &b, issued),
+        PasswordResetToken::issue(&other_key, &account, &b, issued, &change),
         swapped.join("."),
-        PasswordResetToken::issue(&w.key, &elsewhere, &b, issued)
+        PasswordResetToken::issue(&w.key, &elsewhere, &b, issued, &change)
             .replace(&base64_of("other"), &base64_of("acc2")),
         // Signed, but for an account that does not hold the mailbox.
-        PasswordResetToken::issue(&w.key, &elsewhere, &mailbox, issued),
+        PasswordResetToken::issue(&w.key, &elsewhere, &mailbox, issued, &change),
     ] {
         let (status, body, headers) = set(forged).await;
         assert_eq!(status, 401);
@@ -757,7 +759,7 @@ async fn a_reset_link_lives_86399_seconds_and_a_forged_one_is_garbage() {
             (
                 &garbage["type"],
                 &garbage["detail"],
-                &headers["www-authenticate"]
+                &garbage_headers["www-authenticate"]
             )
         );
     }

@@ -70,6 +70,9 @@ pub enum Message {
         account: AccountId,
         mailboxes: Vec<String>,
         issued_at: Timestamp,
+        /// A new link asked for later: the email says it replaces the earlier one.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reissued: bool,
     },
 }
 

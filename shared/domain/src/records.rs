@@ -1,6 +1,6 @@
 //! Mailboxes, certified domains, accounts and the account's operations log.
 
-use crate::holder::HolderId;
+use crate::holder::{HolderId, Lingua};
 use crate::values::EmailAddress;
 use serde::{Deserialize, Serialize};
 
@@ -138,9 +138,20 @@ pub struct Mailbox {
     /// The request that last moved the mailbox; a new reset link is sent under it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moved_by: Option<crate::transfer::TransferId>,
+    /// Where every link of the pending reset goes: the email the new holder verified in
+    /// that request. Never the holder profile's email, which the account may change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_reset_to: Option<ResetRecipient>,
     pub access_history: Vec<Access>,
     /// Server-side rules and filters; kept across a change of holder.
     pub rules: Vec<String>,
+}
+
+/// The verified address a mailbox's reset links go to, and the language they are written in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetRecipient {
+    pub email: EmailAddress,
+    pub lingua: Lingua,
 }
 
 fn is_zero(n: &u32) -> bool {

@@ -1,20 +1,26 @@
 //! A new password-reset link for a moved mailbox, when the first lapsed or went missing:
 //! limited like code sends (so many links, one a minute), and each new link voids the
-//! previous one (the mailbox keeps the issue time of the only link that works).
+//! previous one (the mailbox keeps the issue time of the only link that works). Every link
+//! goes to the email the new holder verified in the request that moved the mailbox, never
+//! to an address anyone can edit later (docs/security.md).
 
-use crate::holder::Lingua;
 use crate::otp::Channel;
 use crate::otp::CodePolicy;
 use crate::outbox::{DeliveryStatus, Message, OutboxMessage};
-use crate::records::{AccountId, Mailbox};
+use crate::records::{AccountId, Mailbox, ResetRecipient};
 use crate::transfer::TransferId;
-use crate::values::EmailAddress;
 use jiff::Timestamp;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LinkError {
     #[error("La password di questa casella è già stata impostata: non serve un nuovo link.")]
     NotPending,
+    #[error("Per questa casella non si può inviare un nuovo link: chiedi aiuto all'assistenza.")]
+    NoVerifiedAddress,
+    #[error(
+        "Questo link riguarda un cambio di titolare precedente della casella: non vale più. Usa l'ultimo link che hai ricevuto via email."
+    )]
+    EarlierChange,
     #[error(
         "Per questa casella sono già stati inviati {0} link, il massimo: chiedi aiuto all'assistenza."
     )]
@@ -52,34 +58,44 @@ pub fn reissued(
     })
 }
 
-/// The email that carries the new link, to the mailbox's holder, kept with the request that
-/// moved it until `expires_at`.
+/// The email that carries a new link of `mailbox` (as [`reissued`] left it), kept with the
+/// request that moved it until `expires_at`.
 pub struct LinkEmail<'a> {
-    pub transfer: &'a TransferId,
     pub account: &'a AccountId,
-    pub to: &'a EmailAddress,
-    pub lingua: Lingua,
+    pub mailbox: &'a Mailbox,
     pub expires_at: Timestamp,
 }
 
 impl LinkEmail<'_> {
-    pub fn message(&self, mailbox: &Mailbox, now: Timestamp) -> OutboxMessage {
-        OutboxMessage {
+    /// The verified address the link goes to, or why there is none: a mailbox moved before
+    /// the service kept it, or never moved.
+    pub fn recipient(&self) -> Result<(&TransferId, &ResetRecipient), LinkError> {
+        match (&self.mailbox.moved_by, &self.mailbox.password_reset_to) {
+            (Some(transfer), Some(to)) => Ok((transfer, to)),
+            _ => Err(LinkError::NoVerifiedAddress),
+        }
+    }
+
+    pub fn message(&self, now: Timestamp) -> Result<OutboxMessage, LinkError> {
+        let (transfer, to) = self.recipient()?;
+        let mailbox = self.mailbox;
+        Ok(OutboxMessage {
             id: format!(
                 "{}-password-reset-{}-{}",
-                self.transfer.as_str(),
+                transfer.as_str(),
                 mailbox.address.as_str(),
                 mailbox.password_reset_links
             ),
-            transfer: self.transfer.clone(),
+            transfer: transfer.clone(),
             account: self.account.clone(),
             channel: Channel::Email,
-            to: Some(self.to.as_str().to_owned()),
-            lingua: self.lingua,
+            to: Some(to.email.as_str().to_owned()),
+            lingua: to.lingua,
             message: Message::PasswordReset {
                 account: self.account.clone(),
                 mailboxes: vec![mailbox.address.as_str().to_owned()],
                 issued_at: mailbox.password_reset_issued_at.unwrap_or(now),
+                reissued: true,
             },
             status: DeliveryStatus::Pending,
             claimed_until: None,
@@ -88,7 +104,7 @@ impl LinkEmail<'_> {
             provider_id: None,
             error: None,
             expires_at: self.expires_at,
-        }
+        })
     }
 }
 

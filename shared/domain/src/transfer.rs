@@ -633,14 +633,17 @@ mod tests {
 }
 
 /// The link that lets a mailbox's new holder set its password: `<account, base64url>.
-/// <mailbox, base64url>.<issued at, epoch seconds>.<128-bit tag>`. Derived from the secret
-/// key, valid 24 hours; single use is the mailbox's part: the reset it grants must still be
-/// pending with this very issue time.
+/// <mailbox, base64url>.<issued at, epoch seconds>.<request id>.<128-bit tag>`. Derived
+/// from the secret key, valid 24 hours; single use is the mailbox's part: the reset it
+/// grants must still be pending with this very issue time, and from the change of holder
+/// that started it (the request id), so a link from an earlier change of the same mailbox
+/// is worth nothing to a later holder's reset (docs/security.md).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswordResetToken {
     pub account: AccountId,
     pub mailbox: EmailAddress,
     pub issued_at: Timestamp,
+    pub transfer: TransferId,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -661,13 +664,18 @@ impl PasswordResetToken {
         account: &AccountId,
         mailbox: &EmailAddress,
         issued_at: Timestamp,
+        transfer: &TransferId,
     ) -> String {
         use base64::Engine;
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let seconds = issued_at.as_second().to_string();
-        let tag = key.tag(RESET, &[account.as_str(), mailbox.as_str(), &seconds]);
+        let transfer = transfer.as_str();
+        let tag = key.tag(
+            RESET,
+            &[account.as_str(), mailbox.as_str(), &seconds, transfer],
+        );
         format!(
-            "{}.{}.{seconds}.{tag}",
+            "{}.{}.{seconds}.{transfer}.{tag}",
             b64.encode(account.as_str()),
             b64.encode(mailbox.as_str())
         )
@@ -693,7 +701,7 @@ impl PasswordResetToken {
                 .and_then(|b| String::from_utf8(b).ok())
         };
         let parts: Vec<&str> = token.trim().split('.').collect();
-        let [account, mailbox, seconds, tag] = parts[..] else {
+        let [account, mailbox, seconds, transfer, tag] = parts[..] else {
             return Err(ResetTokenError::Invalid);
         };
         let account = text(account)
@@ -707,13 +715,19 @@ impl PasswordResetToken {
             .ok()
             .and_then(|s| Timestamp::from_second(s).ok())
             .ok_or(ResetTokenError::Invalid)?;
-        if !key.verify_tag(RESET, &[account.as_str(), mailbox.as_str(), seconds], tag) {
+        if !key.verify_tag(
+            RESET,
+            &[account.as_str(), mailbox.as_str(), seconds, transfer],
+            tag,
+        ) {
             return Err(ResetTokenError::Invalid);
         }
+        let transfer = TransferId::parse(transfer).map_err(|_| ResetTokenError::Invalid)?;
         Ok(Self {
             account,
             mailbox,
             issued_at,
+            transfer,
         })
     }
 }
@@ -728,7 +742,8 @@ mod reset_tests {
         let mailbox = crate::values::EmailAddress::parse("teste1234@pec.it").unwrap();
         let account = AccountId::parse("demo").unwrap();
         let issued: Timestamp = "2026-11-23T08:00:00Z".parse().unwrap();
-        let token = PasswordResetToken::issue(&key, &account, &mailbox, issued);
+        let transfer = TransferId::parse("30").unwrap();
+        let token = PasswordResetToken::issue(&key, &account, &mailbox, issued, &transfer);
         assert!(
             token
                 .bytes()
@@ -741,7 +756,10 @@ mod reset_tests {
             issued + jiff::SignedDuration::from_secs(86_399),
         )
         .unwrap();
-        assert_eq!((grant.mailbox, grant.account), (mailbox, account));
+        assert_eq!(
+            (grant.mailbox, grant.account, grant.transfer),
+            (mailbox, account, transfer)
+        );
         assert_eq!(
             PasswordResetToken::verify(
                 &key,
@@ -758,6 +776,12 @@ mod reset_tests {
             PasswordResetToken::verify(&key, &later, issued),
             Err(ResetTokenError::Invalid),
             "the time is signed"
+        );
+        let other_change = token.replace(".30.", ".31.");
+        assert_eq!(
+            PasswordResetToken::verify(&key, &other_change, issued),
+            Err(ResetTokenError::Invalid),
+            "the change of holder is signed"
         );
         assert_eq!(
             PasswordResetToken::verify(&SecretKey::from_bytes(&[7; 32]).unwrap(), &token, issued),

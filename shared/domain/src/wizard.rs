@@ -662,6 +662,7 @@ pub fn effects(before: Option<&Transfer>, after: &Transfer, now: Timestamp) -> E
                         account: after.target_account().clone(),
                         mailboxes,
                         issued_at: reset_issued_at(now),
+                        reissued: false,
                     },
                     now,
                 ));
@@ -804,15 +805,21 @@ pub fn reset_issued_at(now: Timestamp) -> Timestamp {
 }
 
 /// A mailbox as it is after changing holder (seed 000): the new holder must reset the
-/// password through the link emailed to them, the access history starts empty, rules and
+/// password through the link emailed to them, at the email they verified in the request
+/// (and every later link goes there too), the access history starts empty, rules and
 /// filters stay.
 pub fn moved_mailbox(mailbox: &Mailbox, transfer: &Transfer, now: Timestamp) -> Mailbox {
+    let verified = transfer.contact(Party::NewHolder);
     Mailbox {
         holder_id: transfer.new_holder_card.id.clone(),
         password_reset_required: true,
         password_reset_issued_at: Some(reset_issued_at(now)),
         password_reset_links: 1,
         moved_by: Some(transfer.id.clone()),
+        password_reset_to: Some(crate::records::ResetRecipient {
+            email: verified.email.clone(),
+            lingua: verified.lingua,
+        }),
         access_history: vec![],
         ..mailbox.clone()
     }

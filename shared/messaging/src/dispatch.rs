@@ -362,12 +362,19 @@ impl Dispatcher {
                 account,
                 mailboxes,
                 issued_at,
+                reissued,
             } => {
                 let links: Vec<(String, String)> = mailboxes
                     .iter()
                     .filter_map(|m| EmailAddress::parse(m).ok())
                     .map(|m| {
-                        let token = PasswordResetToken::issue(&self.key, account, &m, *issued_at);
+                        let token = PasswordResetToken::issue(
+                            &self.key,
+                            account,
+                            &m,
+                            *issued_at,
+                            &message.transfer,
+                        );
                         let url = format!("{}/password#token={token}", self.public_base_url);
                         (m.as_str().to_owned(), url)
                     })
@@ -376,6 +383,7 @@ impl Dispatcher {
                     &Template::PasswordReset {
                         links: &links,
                         valid_until: *issued_at + PasswordResetToken::VALIDITY,
+                        reissued: *reissued,
                     },
                     message.lingua,
                 )

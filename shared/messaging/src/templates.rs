@@ -62,6 +62,8 @@ pub enum Template<'a> {
     PasswordReset {
         links: &'a [(String, String)],
         valid_until: Timestamp,
+        /// A new link someone asked for: it replaces the earlier ones (one mailbox).
+        reissued: bool,
     },
 }
 
@@ -483,7 +485,11 @@ pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
                 lingua,
             )
         }
-        Template::PasswordReset { links, valid_until } => {
+        Template::PasswordReset {
+            links,
+            valid_until,
+            reissued,
+        } => {
             let when = rome(*valid_until, lingua);
             let after = if en {
                 "The access history of the mailbox has been wiped. Its saved rules and filters stay: check that none hides messages or moves them out of the inbox."
@@ -491,6 +497,24 @@ pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
                 "Lo storico degli accessi è stato azzerato. Regole e filtri salvati restano: verifica che nessuno nasconda i messaggi o li sposti fuori dalla posta in arrivo."
             };
             match (&links[..], en) {
+                ([(mailbox, link)], false) if *reissued => email(
+                    format!("Nuovo link per la password della casella {mailbox}"),
+                    vec![
+                        format!("È stato chiesto un nuovo link per impostare la password della casella PEC {mailbox}: eccolo. Sostituisce i link inviati prima, che non valgono più. Imposta la password entro il {when} (ora italiana): il link vale una sola volta."),
+                        "I link arrivano solo a questo indirizzo, quello che hai verificato nel cambio di titolare. Se non l'hai chiesto tu, nessun altro ha ricevuto il link: puoi usarlo tu o ignorarlo.".to_owned(),
+                    ],
+                    Some(("Imposta la password", link)),
+                    lingua,
+                ),
+                ([(mailbox, link)], true) if *reissued => email(
+                    format!("New link for the password of the mailbox {mailbox}"),
+                    vec![
+                        format!("Someone asked for a new link to set the password of the PEC mailbox {mailbox}: here it is. It replaces the links sent before, which no longer work. Set the password by {when} (Rome time): the link works once."),
+                        "Links only ever come to this address, the one you verified in the change of holder. If you did not ask, nobody else received the link: use it or ignore it.".to_owned(),
+                    ],
+                    Some(("Set the password", link)),
+                    lingua,
+                ),
                 ([(mailbox, link)], false) => email(
                     format!("Imposta la password della casella {mailbox}"),
                     vec![
@@ -707,6 +731,7 @@ mod tests {
                 Template::PasswordReset {
                     links: &one_link,
                     valid_until: deadline,
+                    reissued: false,
                 },
                 vec!["teste1234@pec.it", "password#token=x", "28/11/2026"],
             ),
@@ -714,6 +739,7 @@ mod tests {
                 Template::PasswordReset {
                     links: &two_links,
                     valid_until: deadline,
+                    reissued: false,
                 },
                 vec![
                     "a@pec.it",
@@ -844,6 +870,7 @@ mod tests {
             &Template::PasswordReset {
                 links: &one_link,
                 valid_until: deadline,
+                reissued: false,
             },
             Lingua::It,
         );
@@ -853,10 +880,25 @@ mod tests {
             one.subject
         );
         assert!(one.text.contains("Se il link è scaduto, aprilo comunque"));
+        // A new link someone asked for says it replaces the earlier ones, to the one address
+        // links go to.
+        let again = render(
+            &Template::PasswordReset {
+                links: &one_link,
+                valid_until: deadline,
+                reissued: true,
+            },
+            Lingua::It,
+        );
+        assert!(again.subject.starts_with("Nuovo link"), "{}", again.subject);
+        assert!(again.text.contains("Sostituisce i link inviati prima"));
+        assert!(again.text.contains("quello che hai verificato"));
+        assert!(again.text.contains("password#token=x"));
         let two = render(
             &Template::PasswordReset {
                 links: &two_links,
                 valid_until: deadline,
+                reissued: false,
             },
             Lingua::It,
         );

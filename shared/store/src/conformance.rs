@@ -924,6 +924,7 @@ pub fn sample_mailbox(address: &str, holder: &str) -> Mailbox {
         password_reset_issued_at: None,
         password_reset_links: 0,
         moved_by: None,
+        password_reset_to: None,
         access_history: vec![],
         rules: vec![],
     }
