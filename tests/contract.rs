@@ -124,6 +124,19 @@ fn functions_get_the_secret_key_exactly_when_their_routes_need_it() {
     }
 }
 
+/// A dispatcher's claim on a message outlasts the longest run of the function that makes it:
+/// a shorter lease would let the sweep send a message its claimant is still sending.
+#[test]
+fn a_dispatch_claim_outlasts_the_dispatch_function() {
+    let template = yaml("template.yaml");
+    let lease = titolare_domain::outbox::DISPATCH_LEASE.as_secs();
+    let timeout = function(&template, "dispatch")["Properties"]["Timeout"]
+        .as_i64()
+        .or_else(|| template["Globals"]["Function"]["Timeout"].as_i64())
+        .expect("a timeout");
+    assert!(lease > 2 * timeout, "lease {lease} s, timeout {timeout} s");
+}
+
 #[test]
 fn the_expirer_runs_every_five_minutes_and_stream_consumers_are_guarded() {
     let template = yaml("template.yaml");
@@ -248,6 +261,7 @@ fn the_panel_is_served_alike_locally_and_on_aws() {
         ("'/'", "'/index.html'"),
         ("'/gestisci'", "'/gestisci.html'"),
         ("'/password'", "'/password.html'"),
+        ("'/blocca'", "'/blocca.html'"),
     ] {
         assert!(paths.contains(&format!("{path}: {file}")), "{path}");
     }

@@ -338,29 +338,34 @@ async fn a_poison_request_does_not_stop_the_expirer() {
         .await
         .unwrap();
     s.advance(5 * 86_400 + 60).await;
-    let mut status = Value::Null;
+    // Stored expired by the local expirer (its page of 100, as deployed), not only read as
+    // expired from its deadline, and its parties told.
+    let next_id = titolare_domain::transfer::TransferId::parse(&next).unwrap();
+    let mut stored = None;
     for _ in 0..100 {
-        let read = s
-            .call(
-                "GET",
-                &format!("/v1/transfers/{next}"),
-                As::Account("demo"),
-                None,
-            )
-            .await;
-        status = read.body["status"].clone();
-        if status == "expired" {
+        use titolare_domain::ports::TransferReader;
+        stored = gw.server().store.transfer(&next_id).await.unwrap();
+        if stored.as_ref().is_some_and(|t| t.value.status.is_ended()) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(status, "expired", "the request behind the poison one ended");
+    let stored = stored.expect("the request behind the poison one").value;
+    assert_eq!(
+        stored.status,
+        titolare_domain::transfer::TransferStatus::Expired,
+        "the request behind the poison one is stored expired"
+    );
+    let subject = format!("Cambio titolare scaduto (richiesta {next})");
+    for to in [INITIATOR.email, AZIENDA.email, TESTDUE.email] {
+        assert_eq!(emails_with(&s, to, &subject, 1).await.len(), 1, "{to} told");
+    }
     let report = titolare_api::lifecycle::expire_all_overdue(
         &*gw.server().store,
         &titolare_domain::metrics::NoMetrics,
         &*gw.server().clock,
         &Rules::default(),
-        1,
+        100,
         || true,
     )
     .await
@@ -704,4 +709,295 @@ fn guesses_per_request_are_bounded() {
     ));
     assert_eq!(guesses, p.max_sends * p.max_attempts);
     assert!(chance <= 25e-6);
+}
+
+/// The new holder's part up to their SMS step, which they take at `phone` (not the number
+/// the initiator gave): decisions and contract, then the code to that number, verified.
+async fn new_holder_verifies_at(s: &dyn Surface, id: &str, phone: &str) -> Reply {
+    let link = s.link(id, "new_holder", TESTDUE.email).await;
+    ok(
+        &decide(s, &link, &[("teste1234@pec.it", true)]).await,
+        200,
+        "decisions",
+    );
+    let party = s.call("GET", "/v1/party", As::Link(&link), None).await;
+    let required: Vec<Value> = party.body["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["required"] == true)
+        .map(|c| c["id"].clone())
+        .collect();
+    let contract = json!({ "accepted": required });
+    let accepted = s
+        .call(
+            "POST",
+            "/v1/party/contract",
+            As::Link(&link),
+            Some(contract),
+        )
+        .await;
+    ok(&accepted, 200, "contract");
+    let sent = s
+        .call(
+            "POST",
+            "/v1/party/codes",
+            As::Link(&link),
+            Some(json!({ "channel": "sms", "phone": phone })),
+        )
+        .await;
+    if sent.status != 202 {
+        return sent;
+    }
+    let e164 = format!(
+        "+39{}",
+        phone.replace([' ', '+'], "").trim_start_matches("39")
+    );
+    let code = s.code(id, "new_holder", "sms", &e164).await;
+    s.call(
+        "POST",
+        "/v1/party/codes/verify",
+        As::Link(&link),
+        Some(json!({ "channel": "sms", "code": code })),
+    )
+    .await
+}
+
+/// The local outbox's messages on `channel` to `to` whose text holds `needle`, waiting for
+/// the first.
+async fn outbox_to(gw: &LocalGateway, channel: &str, to: &str, needle: &str) -> Vec<Value> {
+    for _ in 0..100 {
+        let all = gw.client.send("GET", "/dev/outbox", None, None).await.body;
+        let found: Vec<Value> = all
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["channel"] == channel && m["to"] == to)
+            .filter(|m| m["text"].as_str().is_some_and(|t| t.contains(needle)))
+            .cloned()
+            .collect();
+        if !found.is_empty() {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Vec::new()
+}
+
+/// The stop token in a message's text.
+fn stop_token(message: &Value) -> String {
+    let text = message["text"].as_str().unwrap();
+    let start = text.find("blocca#token=").expect("a stop link") + "blocca#token=".len();
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+        .collect()
+}
+
+/// Seed 000's request with every step taken, the new holder's SMS step (by someone with
+/// their emailed link) at a number of their own: the request id and the last step's answer,
+/// which finds the request held, not completed.
+async fn every_step_at_another_number(s: &dyn Surface) -> (String, Reply) {
+    let one = [("teste1234@pec.it", true)];
+    let id = open_request(
+        s,
+        request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+    )
+    .await;
+    ok(
+        &current_holder_part(s, &id, &AZIENDA, &one).await,
+        200,
+        "current holder",
+    );
+    let verified = new_holder_verifies_at(s, &id, "+39 347 555 1212").await;
+    ok(&verified, 200, "the other number's code");
+    assert!(verified.body["hold_until"].is_string(), "{}", verified.body);
+    let link = s.link(&id, "new_holder", TESTDUE.email).await;
+    let email = verify_code(s, &id, &link, "new_holder", "email", TESTDUE.email).await;
+    ok(&email, 200, "the last step");
+    assert_eq!(
+        email.body["status"], "open",
+        "held, not completed: {}",
+        email.body
+    );
+    (id, email)
+}
+
+/// Security review, high 2 (docs/security.md): a holder's emailed link alone used to be
+/// enough to act as that holder, since the SMS step took any number. Now a number other than
+/// the one on file holds the request for 24 hours, the number and email on file are told at
+/// once with a link that stops it, and the trail says which number verified, masked.
+#[tokio::test]
+async fn another_number_holds_the_request_and_the_number_on_file_can_stop_it() {
+    let gw = local_gateway().await;
+    let s = GatewaySurface::new(gw.client.clone());
+    let (id, _) = every_step_at_another_number(&s).await;
+    let link = s.link(&id, "new_holder", TESTDUE.email).await;
+    // The number and the email on file are told, each with the stop link.
+    let sms = outbox_to(
+        &gw,
+        "sms",
+        TESTDUE.mobile,
+        "Non sei stato tu? Blocca la richiesta",
+    )
+    .await;
+    assert_eq!(sms.len(), 1, "one SMS to the number on file");
+    assert!(sms[0]["text"].as_str().unwrap().contains("+39*****212"));
+    let mail = outbox_to(&gw, "email", TESTDUE.email, "Blocca la richiesta").await;
+    assert_eq!(mail.len(), 1, "one email to the address on file");
+    let request = s
+        .call(
+            "GET",
+            &format!("/v1/transfers/{id}"),
+            As::Account("demo"),
+            None,
+        )
+        .await;
+    let line = request.body["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action"] == "number_changed")
+        .cloned()
+        .expect("the trail names the change of number");
+    assert_eq!(line["party"], "new_holder");
+    let detail = line["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("+39*****212") && !detail.contains("5551212"),
+        "{detail}"
+    );
+    // The holder on file stops it: their rejection; nothing changes holder.
+    let token = stop_token(&sms[0]);
+    let stop = |token: String| {
+        let s = &s;
+        async move {
+            s.call(
+                "POST",
+                "/v1/party/stop",
+                As::Nobody,
+                Some(json!({ "token": token })),
+            )
+            .await
+        }
+    };
+    let stopped = stop(token.clone()).await;
+    ok(&stopped, 200, "stop");
+    assert_eq!(stopped.body["status"], "rejected");
+    assert_eq!(stopped.body["role"], "new_holder");
+    ok(
+        &stop(token.clone()).await,
+        200,
+        "a repeat answers as the first",
+    );
+    assert_eq!(stop(stop_token(&mail[0])).await.body["status"], "rejected");
+    let forged = stop(format!("{id}.stop-nh.AAAAAAAAAAAAAAAAAAAAAA")).await;
+    assert_eq!(forged.status, 401, "{}", forged.body);
+    let link_as_stop = stop(link.clone()).await;
+    assert_eq!(link_as_stop.status, 401, "a holder's link stops nothing");
+    let mailbox = s
+        .call(
+            "GET",
+            "/v1/mailboxes/teste1234@pec.it",
+            As::Account("demo"),
+            None,
+        )
+        .await;
+    assert_eq!(mailbox.body["holder_id"], AZIENDA.holder, "nothing moved");
+    gw.shutdown().await;
+}
+
+/// Without a stop, the held request completes when the wait ends (the expirer), not a
+/// second before.
+#[tokio::test]
+async fn a_held_request_completes_when_the_wait_ends() {
+    let gw = local_gateway().await;
+    let s = GatewaySurface::new(gw.client.clone());
+    let (id, email) = every_step_at_another_number(&s).await;
+    let hold_until: jiff::Timestamp = email.body["hold_until"].as_str().unwrap().parse().unwrap();
+    let status = || {
+        let s = &s;
+        let path = format!("/v1/transfers/{id}");
+        async move {
+            s.call("GET", &path, As::Account("demo"), None).await.body["status"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let now = titolare_domain::ports::Clock::now(&*gw.server().clock);
+    s.advance(hold_until.as_second() - now.as_second() - 2)
+        .await;
+    // Runs of the local expirer (two a second) see nothing due yet.
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    assert_eq!(status().await, "open", "not before the wait ends");
+    s.advance(2).await;
+    let mut last = String::new();
+    for _ in 0..100 {
+        last = status().await;
+        if last == "completed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(last, "completed", "the expirer completed it");
+    let mailbox = s
+        .call(
+            "GET",
+            "/v1/mailboxes/teste1234@pec.it",
+            As::Account("demo"),
+            None,
+        )
+        .await;
+    assert_eq!(mailbox.body["holder_id"], TESTDUE.holder);
+    gw.shutdown().await;
+}
+
+/// A provider's policy forbids another number; and with the policy's hold, another number
+/// is refused once the wait would outlast the deadline. Either way the answer says what to
+/// do, and the number on file still works.
+#[tokio::test]
+async fn another_number_is_refused_when_the_policy_forbids_it_or_too_late() {
+    let fixed = Rules {
+        number_change_hold: None,
+        ..Rules::default()
+    };
+    let gw = titolare_e2e::local_gateway_with(fixed).await;
+    let s = GatewaySurface::new(gw.client.clone());
+    let id = open_request(
+        &s,
+        request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+    )
+    .await;
+    let refused = new_holder_verifies_at(&s, &id, "+39 347 555 1212").await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.body["errors"]["phone"].is_string(),
+        "{}",
+        refused.body
+    );
+    let same = new_holder_verifies_at(&s, &id, "+39 333 0963300").await;
+    ok(&same, 200, "the number on file");
+    assert!(same.body["hold_until"].is_null());
+    gw.shutdown().await;
+
+    let gw = local_gateway().await;
+    let s = GatewaySurface::new(gw.client.clone());
+    let id = open_request(
+        &s,
+        request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+    )
+    .await;
+    // Four days and one second into the five: less than the 24-hour wait is left.
+    s.advance(4 * 86_400 + 1).await;
+    let late = new_holder_verifies_at(&s, &id, "+39 347 555 1212").await;
+    assert_eq!(late.status, 422, "{}", late.body);
+    assert!(
+        late.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("alla scadenza"),
+        "{}",
+        late.body
+    );
+    gw.shutdown().await;
 }

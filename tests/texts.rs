@@ -787,6 +787,28 @@ fn every_message() -> Vec<(String, Lingua, Rendered)> {
             },
         ),
         (
+            "Another number verified, SMS to the number on file".into(),
+            Template::NumberChanged {
+                party: Party::NewHolder,
+                transfer: "42",
+                number: "+39*****212",
+                until: deadline,
+                link: "https://pec.example.it/blocca#token=x",
+                sms: true,
+            },
+        ),
+        (
+            "Another number verified, email to the address on file".into(),
+            Template::NumberChanged {
+                party: Party::CurrentHolder,
+                transfer: "42",
+                number: "+39*****212",
+                until: deadline,
+                link: "https://pec.example.it/blocca#token=x",
+                sms: false,
+            },
+        ),
+        (
             "Rejection by the new holder".into(),
             Template::Rejection {
                 transfer: "42",

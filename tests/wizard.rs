@@ -508,7 +508,8 @@ async fn same_fiscal_identity_only() {
         )
         .await;
     let mut same_person = json!({"tipo": "libero_professionista", "partita_iva": "12345670587"});
-    for field in [
+    // Marco's own fields, as a profile of another role would carry them.
+    const PERSON: [&str; 9] = [
         "nome",
         "cognome",
         "codice_fiscale",
@@ -518,9 +519,23 @@ async fn same_fiscal_identity_only() {
         "comune",
         "cellulare",
         "email",
-    ] {
+    ];
+    for field in PERSON {
         same_person[field] = marco.body[field].clone();
     }
+    // Security review, medium 5: an azienda whose legal representative's codice fiscale (a
+    // field the account may edit) is the current holder's is another fiscal subject.
+    let mut company = json!({
+        "tipo": "azienda", "ragione_sociale": "Altra Impresa S.r.l.", "partita_iva": "00000010017",
+        "codice_fiscale_azienda": "00000010017",
+    });
+    for field in PERSON {
+        company[field] = marco.body[field].clone();
+    }
+    let body = json!({"items": [{"kind": "mailbox", "id": "marco.test@pec.it"}], "management": {"mode": "keep"}, "new_holder": company});
+    let (status, refused) = draft_status(&s, body).await;
+    assert_eq!(status, 422, "the legal representative's code: {refused}");
+    assert!(refused["errors"]["new_holder_id"].is_string(), "{refused}");
     let body = json!({"items": [{"kind": "mailbox", "id": "marco.test@pec.it"}], "management": {"mode": "keep"}, "new_holder": same_person});
     let (status, created) = draft_status(&s, body).await;
     assert_eq!(

@@ -308,6 +308,9 @@ function finished(view) {
           ? "È necessario attendere la risposta dell'attuale titolare: riceverai un'email di conferma quando il cambio titolare sarà completato."
           : "È necessario attendere la risposta del nuovo titolare per poter processare il cambio.")
       : null,
+    open && view.hold_until
+      ? notice('info', `Il cellulare è stato verificato con un numero diverso da quello indicato: la richiesta si conclude non prima del ${dateTime(view.hold_until)}, se nessuno la blocca.`)
+      : null,
     h('ul', {}, items.map((i) => h('li', {}, `${itemKind(i.kind)} ${i.id}: ${i.outcome ? outcome(i.outcome) : i.accept ? 'accettato' : 'rifiutato'}`))),
   );
 }

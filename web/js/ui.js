@@ -257,7 +257,7 @@ export function codeStep(spec) {
     label: 'Nuovo numero di cellulare',
     type: 'tel',
     autocomplete: 'tel',
-    hint: 'Con il prefisso internazionale, ad esempio +39 333 123 4567.',
+    hint: "Con il prefisso internazionale, ad esempio +39 333 123 4567. Con un numero diverso da quello indicato, avvisiamo il numero e l'email che risultano a noi, e il cambio si conclude solo dopo un periodo di attesa.",
   });
   phoneField.hidden = true;
   const change = sms

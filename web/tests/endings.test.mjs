@@ -5,7 +5,7 @@
 
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { advanceClock, apiAs, assertAccessible, check, code, count, link, openRequest, person, useServiceAndBrowser } from './support.mjs';
+import { advanceClock, apiAs, assertAccessible, check, code, count, link, message, openRequest, person, useServiceAndBrowser } from './support.mjs';
 
 const env = useServiceAndBrowser();
 /** @type {Awaited<ReturnType<typeof person>>[]} */
@@ -408,4 +408,40 @@ test('a link opened after the deadline says so, with nothing to click; an old ?t
   await late.getByText(/5 giorni/).waitFor();
   assert.equal(await late.getByRole('main').getByRole('button').count(), 0, 'nothing to click');
   await check(late, 'link-expired');
+});
+
+test('another number held the request: the holder on file stops it from the link in their SMS', async () => {
+  const base = env.service.base;
+  const request = await openRequest(base, {
+    items: [{ kind: 'domain', id: 'testazienda-pec.it' }],
+    management: { mode: 'keep' },
+    new_holder_id: '963300',
+  });
+  // The new holder's link, used with a number that is not theirs on file (set-up by the API).
+  const gestisci = await link(base, 'testdue@example.it', 'gestisci', request.id);
+  const bearer = new URL(gestisci).hash.slice('#token='.length);
+  const party = async (/** @type {string} */ path, /** @type {unknown} */ body) => {
+    const r = await fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const answer = await r.json();
+    assert.ok(r.ok, `${path}: ${r.status} ${JSON.stringify(answer)}`);
+    return answer;
+  };
+  await party('/v1/party/decisions', { decisions: [{ item: 'testazienda-pec.it', accept: true }] });
+  await party('/v1/party/contract', { accepted: ['condizioni-generali', 'privacy'] });
+  await party('/v1/party/codes', { channel: 'sms', phone: '+39 347 555 1313' });
+  const approved = await party('/v1/party/codes/verify', { channel: 'sms', code: await code(base, '+393475551313') });
+  assert.ok(approved.hold_until, 'held');
+  // The number on file is told, with the link that stops the request.
+  const sms = await message(base, '+393330963300', /blocca#token=/);
+  const stopLink = sms.text.match(/(https?:\/\/\S+\/blocca#token=[A-Za-z0-9._~-]+)/)?.[1];
+  assert.ok(stopLink, sms.text);
+  const page = await someone();
+  await page.goto(stopLink);
+  await page.getByRole('heading', { name: 'Blocca la richiesta' }).waitFor();
+  assert.equal(new URL(page.url()).hash, '', 'the token leaves the address bar');
+  await check(page, 'stop-request');
+  await page.getByRole('button', { name: 'Blocca la richiesta' }).click();
+  await page.getByRole('heading', { name: 'Richiesta bloccata' }).waitFor();
+  assert.match(await page.locator('main').innerText(), new RegExp(`n\\. ${request.id} è bloccata \\(Rifiutata\\)`));
+  await check(page, 'stop-request-done');
 });

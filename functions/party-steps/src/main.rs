@@ -7,6 +7,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         routes::PARTY_DECISIONS,
         routes::PARTY_HOLDER_DATA,
         routes::PARTY_CONTRACT,
+        routes::PARTY_STOP,
     ])
     .await
 }

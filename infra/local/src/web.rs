@@ -27,6 +27,7 @@ fn file_for(path: &str) -> Option<String> {
         "/" | "/index.html" => Some("index.html"),
         "/gestisci" | "/gestisci.html" => Some("gestisci.html"),
         "/password" | "/password.html" => Some("password.html"),
+        "/blocca" | "/blocca.html" => Some("blocca.html"),
         _ => None,
     };
     if let Some(page) = page {
@@ -104,6 +105,7 @@ mod tests {
         assert_eq!(file_for("/").as_deref(), Some("index.html"));
         assert_eq!(file_for("/gestisci").as_deref(), Some("gestisci.html"));
         assert_eq!(file_for("/password").as_deref(), Some("password.html"));
+        assert_eq!(file_for("/blocca").as_deref(), Some("blocca.html"));
         assert_eq!(file_for("/js/api.js").as_deref(), Some("js/api.js"));
         assert_eq!(
             file_for("/js/account/holders.js").as_deref(),
@@ -128,7 +130,7 @@ mod tests {
     #[test]
     fn pages_carry_the_security_headers() {
         let dir = default_dir();
-        for path in ["/", "/gestisci", "/password", "/config.json"] {
+        for path in ["/", "/gestisci", "/password", "/blocca", "/config.json"] {
             let response = serve(&dir, path).expect(path);
             assert_eq!(response.status(), 200, "{path}");
             let headers = response.headers();

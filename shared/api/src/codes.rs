@@ -15,7 +15,7 @@ use titolare_domain::ports::{IdempotencyScope, QuotaWrite, Versioned};
 use titolare_domain::quota::QuotaKey;
 use titolare_domain::transfer::{LinkToken, Transfer, TransferId};
 use titolare_domain::values::MobileNumber;
-use titolare_domain::wizard::Action;
+use titolare_domain::wizard::{Action, number_change_notices};
 
 type Answer = Result<Response<Body>, ApiError>;
 
@@ -106,11 +106,14 @@ fn scope(t: &Transfer, party: Party, caller: &Caller) -> IdempotencyScope {
     }
 }
 
+/// Where the code goes: the contact on file, or for SMS another number the party gives,
+/// unless the policy forbids it or the hold it starts would outlast the deadline.
 fn destination(
     s: &Services,
     t: &Transfer,
     party: Party,
     body: &SendCode,
+    now: jiff::Timestamp,
 ) -> Result<String, ApiError> {
     let contact = t.contact(party);
     match (body.channel, &body.phone) {
@@ -124,6 +127,8 @@ fn destination(
             if !s.codes.sms_country_codes.contains(&mobile.country_code()) {
                 return Err(CodeError::Country.into());
             }
+            t.sms_number(party, &mobile, now, &s.rules)
+                .map_err(crate::wizard::step_error)?;
             Ok(mobile.as_str().to_owned())
         }
         (Channel::Email, None) => Ok(contact.email.as_str().to_owned()),
@@ -151,7 +156,7 @@ pub async fn send(
     let (body, idem) = (&body, idem.as_ref());
     with_retries(s, idem, transfer, |read| async move {
         let t = &read.value;
-        let destination = destination(s, t, party, body)?;
+        let destination = destination(s, t, party, body, now)?;
         code_step(t, party, body.channel, now)?;
         let current = s.store.challenge(&t.id, party, body.channel).await?;
         let challenge = Challenge::send(
@@ -271,11 +276,24 @@ pub async fn verify(
             result?;
             return Err(CodeError::NoCode.into());
         };
+        let mut messages = Vec::new();
         let after = match &result {
             Ok(()) => {
-                t.apply(party, &Action::Verified(body.channel), now, &s.rules, actor)
+                // A holder's number other than the one on file holds the request, and the
+                // number and email on file are told at once (docs/security.md).
+                let changed = changed_number(s, t, party, body.channel, &next.destination, now)?;
+                let base = match &changed {
+                    Some(number) => t.held(party, number, now, &s.rules, actor),
+                    None => t.clone(),
+                };
+                let after = base
+                    .apply(party, &Action::Verified(body.channel), now, &s.rules, actor)
                     .map_err(crate::wizard::step_error)?
-                    .transfer
+                    .transfer;
+                if let Some(number) = &changed {
+                    messages = number_change_notices(&after, party, number, now);
+                }
+                after
             }
             Err(e) => t.noted(
                 party,
@@ -288,6 +306,7 @@ pub async fn verify(
         let answer = approved_answer(body.channel, &after, party);
         let extra = Extra {
             challenge: Some((Some(current.version), next)),
+            messages,
             idempotent: idem
                 .filter(|_| result.is_ok())
                 .map(|i| i.record(StatusCode::OK, &answer, now)),
@@ -301,12 +320,33 @@ pub async fn verify(
     .await
 }
 
+/// The number a holder's SMS code was verified at, when it is not the one on file (and the
+/// policy still allows it now).
+fn changed_number(
+    s: &Services,
+    t: &Transfer,
+    party: Party,
+    channel: Channel,
+    destination: &str,
+    now: jiff::Timestamp,
+) -> Result<Option<MobileNumber>, ApiError> {
+    if channel != Channel::Sms {
+        return Ok(None);
+    }
+    let number = MobileNumber::parse(destination).map_err(|_| CodeError::NoCode)?;
+    let changed = t
+        .sms_number(party, &number, now, &s.rules)
+        .map_err(crate::wizard::step_error)?;
+    Ok(changed.then_some(number))
+}
+
 fn approved_answer(channel: Channel, t: &Transfer, party: Party) -> serde_json::Value {
     serde_json::json!({
         "channel": channel,
         "code": "approved",
         "status": t.status,
         "deadline": t.deadline,
+        "hold_until": t.hold_until,
         "steps_left": t.steps_left(party),
     })
 }

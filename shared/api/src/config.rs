@@ -3,7 +3,7 @@
 use titolare_domain::wizard::{ContractCondition, Rules};
 
 /// `SAME_FISCAL_IDENTITY_ONLY` (true/false), `POST_CHANGE_LOCK_DAYS` (0: off),
-/// `RETENTION_DAYS` (90), `CONTRACT_CONDITIONS` (JSON list of `{id, version, title, url,
+/// `NUMBER_CHANGE_HOLD_HOURS` (24; 0: the number on file only), `RETENTION_DAYS` (90), `CONTRACT_CONDITIONS` (JSON list of `{id, version, title, url,
 /// required}`), `CHANGE_OF_NAME_URL`, `SUPPORT_URL`; unset means the default.
 pub fn rules_from_env() -> Result<Rules, String> {
     rules_from(|name| std::env::var(name).ok())
@@ -30,6 +30,13 @@ pub fn rules_from(var: impl Fn(&str) -> Option<String>) -> Result<Rules, String>
     }
     if let Some(d) = days("POST_CHANGE_LOCK_DAYS")? {
         rules.post_change_lock = (d > 0).then(|| jiff::SignedDuration::from_hours(24 * d));
+    }
+    if let Some(hours) = var("NUMBER_CHANGE_HOLD_HOURS") {
+        let hours = hours.trim().parse::<u8>().map_err(
+            |_| "NUMBER_CHANGE_HOLD_HOURS: a number of hours (0 forbids another number)",
+        )?;
+        rules.number_change_hold =
+            (hours > 0).then(|| jiff::SignedDuration::from_hours(i64::from(hours)));
     }
     if let Some(d) = days("RETENTION_DAYS")? {
         rules.retention = jiff::SignedDuration::from_hours(24 * d);
@@ -125,6 +132,14 @@ mod tests {
         let rules = rules_from(|_| None).unwrap();
         assert!(!rules.same_fiscal_identity_only);
         assert_eq!(rules.post_change_lock, None);
+        assert_eq!(
+            rules.number_change_hold,
+            Some(jiff::SignedDuration::from_hours(24))
+        );
+        let fixed = rules_from(|name| (name == "NUMBER_CHANGE_HOLD_HOURS").then(|| "0".into()));
+        assert_eq!(fixed.unwrap().number_change_hold, None, "0 forbids");
+        let bad = rules_from(|name| (name == "NUMBER_CHANGE_HOLD_HOURS").then(|| "-1".into()));
+        assert!(bad.is_err());
         let set = rules_from(|name| match name {
             "SAME_FISCAL_IDENTITY_ONLY" => Some("true".into()),
             "POST_CHANGE_LOCK_DAYS" => Some("60".into()),

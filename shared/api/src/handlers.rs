@@ -50,6 +50,7 @@ handlers! {
     party_decisions(s, _p, c, r) => wizard::holder_step(s, c, r, HolderStep::Decisions).await;
     party_holder_data(s, _p, c, r) => wizard::holder_step(s, c, r, HolderStep::HolderData).await;
     party_contract(s, _p, c, r) => wizard::holder_step(s, c, r, HolderStep::Contract).await;
+    party_stop(s, _p, c, r) => wizard::stop(s, c, r).await;
     party_login(s, _p, c, r) => {
         c.account()?;
         wizard::holder_step(s, c, r, HolderStep::Login).await

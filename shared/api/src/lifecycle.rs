@@ -154,6 +154,8 @@ async fn completion_writes(
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ExpiryReport {
     pub expired: usize,
+    /// Requests whose wait after a changed number ended, every step taken: completed.
+    pub completed: usize,
     /// Index entries of requests already ended or gone, or ended meanwhile by someone else.
     pub skipped: usize,
     /// Requests that could not be ended (unreadable, unwritable, store errors): reported
@@ -168,6 +170,7 @@ pub struct ExpiryReport {
 impl ExpiryReport {
     pub fn add(&mut self, other: &ExpiryReport) {
         self.expired += other.expired;
+        self.completed += other.completed;
         self.skipped += other.skipped;
         self.failed += other.failed;
         self.next.clone_from(&other.next);
@@ -193,9 +196,10 @@ async fn expire_overdue(
     report.oldest = page.first().map(|due| due.deadline);
     for due in &page {
         match expire_one(store, metrics, rules, &due.transfer, now).await {
-            Ok(true) => report.expired += 1,
+            Ok(Some(TransferStatus::Expired)) => report.expired += 1,
+            Ok(Some(_)) => report.completed += 1,
             // Ended or gone: its entry must not hide the requests behind it.
-            Ok(false) => match store.drop_due(due).await {
+            Ok(None) => match store.drop_due(due).await {
                 Ok(()) => report.skipped += 1,
                 Err(e) => {
                     tracing::error!(transfer = due.transfer.as_str(), error = %e, "expirer: index entry not dropped");
@@ -213,9 +217,10 @@ async fn expire_overdue(
     report.next = (page.len() == batch)
         .then(|| page.last().cloned())
         .flatten();
-    if report.expired + report.failed > 0 {
+    if report.expired + report.completed + report.failed > 0 {
         tracing::info!(
             expired = report.expired,
+            completed = report.completed,
             skipped = report.skipped,
             failed = report.failed,
             "expirer page"
@@ -256,24 +261,35 @@ pub async fn expire_all_overdue(
     }
 }
 
+/// Ends one request of the index: completed when the wait after a changed number is over
+/// with every step taken, otherwise expired past its deadline. `None`: nothing to end (gone,
+/// ended meanwhile, or not due).
 async fn expire_one(
     store: &dyn Store,
     metrics: &dyn Metrics,
     rules: &Rules,
     id: &TransferId,
     now: jiff::Timestamp,
-) -> Result<bool, ApiError> {
+) -> Result<Option<TransferStatus>, ApiError> {
     let Some(read) = store.transfer(id).await? else {
-        return Ok(false);
+        return Ok(None);
     };
     let system = Actor::system("expirer");
+    let (action, condition) = if read.value.hold_ended(now) {
+        (Action::EndHold, TransferCondition::Unchanged(read.version))
+    } else {
+        (
+            Action::Expire,
+            TransferCondition::UnchangedPastDeadline(read.version),
+        )
+    };
     let after = match read
         .value
-        .apply(Party::Initiator, &Action::Expire, now, rules, &system)
+        .apply(Party::Initiator, &action, now, rules, &system)
     {
         Ok(applied) => applied.transfer,
         // Ended meanwhile: its index entry went with the ending.
-        Err(_) => return Ok(false),
+        Err(_) => return Ok(None),
     };
     commit(
         store,
@@ -281,15 +297,15 @@ async fn expire_one(
         rules,
         now,
         Change {
-            condition: TransferCondition::UnchangedPastDeadline(read.version),
+            condition,
             before: &read.value,
             after: &after,
         },
         Extra::default(),
     )
     .await?;
-    tracing::info!(transfer = id.as_str(), "request expired");
-    Ok(true)
+    tracing::info!(transfer = id.as_str(), status = ?after.status, "request ended by the expirer");
+    Ok(Some(after.status))
 }
 
 /// The TTL backstop: the store removed a request (`old` is its last image). If it was still

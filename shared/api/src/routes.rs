@@ -43,6 +43,7 @@ pub enum RouteId {
     PartyDecisions,
     PartyHolderData,
     PartyContract,
+    PartyStop,
     PartyLogin,
     PasswordReset,
     PasswordResetLink,
@@ -114,6 +115,7 @@ routes! {
     PARTY_DECISIONS = PartyDecisions, POST "/v1/party/decisions" => "party-steps", party_decisions, LinkToken;
     PARTY_HOLDER_DATA = PartyHolderData, PUT "/v1/party/holder-data" => "party-steps", party_holder_data, LinkToken;
     PARTY_CONTRACT = PartyContract, POST "/v1/party/contract" => "party-steps", party_contract, LinkToken;
+    PARTY_STOP = PartyStop, POST "/v1/party/stop" => "party-steps", party_stop, Token;
     // The new holder's login as the named account (hand_over): the JWT authorizer checks the
     // login, the link token travels in X-Link-Token.
     PARTY_LOGIN = PartyLogin, POST "/v1/party/login" => "party-login", party_login, Account;
@@ -136,6 +138,7 @@ impl Route {
                 | RouteId::PartyDecisions
                 | RouteId::PartyHolderData
                 | RouteId::PartyContract
+                | RouteId::PartyStop
                 | RouteId::PartyLogin
                 | RouteId::PasswordReset
                 | RouteId::PasswordResetLink

@@ -39,6 +39,7 @@ pub(crate) fn initiator_view(t: &Transfer) -> Value {
         "status": t.status,
         "created_at": t.created_at,
         "deadline": t.deadline,
+        "hold_until": t.hold_until,
         "ended_at": t.ended_at,
         "management": management_view(&t.management),
         "current_holder": t.current_holder_card,
@@ -109,6 +110,7 @@ pub(crate) fn party_view(s: &Services, t: &Transfer, party: Party) -> Value {
         "steps_done": t.steps_done(party),
         "steps_left": t.steps_left(party),
         "deadline": t.deadline,
+        "hold_until": t.hold_until,
         "contact": { "mobile": mask(contact.mobile.as_str()), "email": mask(contact.email.as_str()) },
         "conditions": [],
     });
@@ -165,6 +167,19 @@ pub fn step_error(e: StepError) -> ApiError {
             field: Some("accepted"),
         },
         StepError::NotOverdue => ApiError::Conflict("La scadenza non è ancora passata."),
+        StepError::NumberFixed | StepError::NumberTooLate(_) => ApiError::Step {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            detail: e.to_string(),
+            field: Some("phone"),
+        },
+        StepError::HoldPending => {
+            ApiError::Conflict("L'attesa dopo il cambio di numero non è ancora finita.")
+        }
+        StepError::NotAHolder => ApiError::Step {
+            status: StatusCode::FORBIDDEN,
+            detail: e.to_string(),
+            field: None,
+        },
     }
 }
 
@@ -423,7 +438,7 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
             "Il nuovo titolare deve essere diverso da quello attuale.",
         ));
     }
-    if s.rules.same_fiscal_identity_only && !same_fiscal_identity(&current, &new_holder) {
+    if s.rules.same_fiscal_identity_only && !current.same_fiscal_identity(&new_holder) {
         return Err(invalid(
             "new_holder_id",
             "Il nuovo titolare deve avere lo stesso codice fiscale o la stessa partita IVA di quello attuale.",
@@ -483,6 +498,7 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
         retain_until: None,
         audit: vec![],
         audit_omitted: 0,
+        hold_until: None,
     };
     draft = draft.noted(
         Party::Initiator,
@@ -630,25 +646,6 @@ fn contact_of(h: &Holder) -> Contact {
         h.lingua,
         Some(h.display_name()),
     )
-}
-
-/// Whether two profiles are the same fiscal subject: a shared codice fiscale (personal or
-/// of the company) or partita IVA.
-fn same_fiscal_identity(a: &Holder, b: &Holder) -> bool {
-    let codes = |h: &Holder| {
-        [
-            h.codice_fiscale.as_ref().map(|c| c.as_str().to_owned()),
-            h.codice_fiscale_azienda
-                .as_ref()
-                .map(|c| c.as_str().to_owned()),
-            h.partita_iva.as_ref().map(|p| p.as_str().to_owned()),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-    };
-    let theirs = codes(b);
-    codes(a).iter().any(|c| theirs.contains(c))
 }
 
 async fn initiator_contact(
@@ -1004,6 +1001,49 @@ pub(crate) async fn holder_step(
     };
     let view = |t: &Transfer| party_view(s, t, party);
     run_step(s, t, party, &action, caller, idem.as_ref(), view).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StopInput {
+    token: String,
+}
+
+/// `POST /v1/party/stop`: a holder stops the request with the link sent to their number
+/// and email on file when their mobile step was verified at another number: their rejection
+/// of every item (docs/security.md). A repeat answers as the first.
+pub(crate) async fn stop(s: &Services, caller: &Caller, req: &Request) -> Answer {
+    query_params(req, &[])?;
+    let body: StopInput = json_body(req)?;
+    let token = StopToken::verify(s.key()?, &body.token).ok_or(ApiError::InvalidLink)?;
+    let party = token.party;
+    let t = s
+        .store
+        .transfer(&token.transfer)
+        .await?
+        .ok_or(ApiError::InvalidLink)?;
+    let view = |t: &Transfer| {
+        json!({
+            "id": t.id,
+            "role": party,
+            "status": t.status,
+            "items": t.items.iter().map(|i| i.item.id.clone()).collect::<Vec<_>>(),
+        })
+    };
+    let stopped_here = t
+        .value
+        .audit
+        .iter()
+        .any(|a| a.party == Some(party) && a.action == "stopped");
+    if stopped_here {
+        return Ok(json(StatusCode::OK, &view(&t.value)));
+    }
+    let scope = IdempotencyScope::Party(t.value.id.clone(), party);
+    let idem = Idem::of(req, scope, s.key.as_ref())?;
+    if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
+        return Ok(answer);
+    }
+    run_step(s, t, party, &Action::Stop, caller, idem.as_ref(), view).await
 }
 
 /// The login step: the account comes from the JWT (Authorization), the request and role

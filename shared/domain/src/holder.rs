@@ -360,6 +360,29 @@ impl Check {
 }
 
 impl Holder {
+    /// The codes that name the fiscal subject and that no update can change: the codice
+    /// fiscale of a person (and a libero professionista's partita IVA), an azienda's partita
+    /// IVA. Never an azienda's legal representative's codice fiscale nor its codice fiscale
+    /// azienda, which the account may edit (docs/security.md).
+    pub fn identity_codes(&self) -> Vec<&str> {
+        let fixed = self.tipo.fixed();
+        let mut codes = Vec::new();
+        if fixed.contains(&Field::CodiceFiscale) {
+            codes.extend(self.codice_fiscale.as_ref().map(|c| c.as_str()));
+        }
+        if fixed.contains(&Field::PartitaIva) {
+            codes.extend(self.partita_iva.as_ref().map(|p| p.as_str()));
+        }
+        codes
+    }
+
+    /// Whether two profiles are the same fiscal subject, by their fixed identity codes (the
+    /// `SameFiscalIdentityOnly` policy).
+    pub fn same_fiscal_identity(&self, other: &Holder) -> bool {
+        let theirs = other.identity_codes();
+        self.identity_codes().iter().any(|c| theirs.contains(c))
+    }
+
     /// Builds a new holder from client input.
     pub fn create(id: HolderId, input: &HolderFields) -> Result<Self, FieldErrors> {
         let values = input

@@ -65,6 +65,16 @@ pub enum Message {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         draft: bool,
     },
+    /// A holder's SMS step was verified at another number than the one on file: to that
+    /// number and the email on file, with the link that stops the request (the dispatcher
+    /// derives its token).
+    NumberChanged {
+        party: Party,
+        /// The number that was verified, masked.
+        number: String,
+        /// The request completes no earlier than this.
+        until: Timestamp,
+    },
     /// One link per moved mailbox; the dispatcher derives each token.
     PasswordReset {
         account: AccountId,
@@ -86,6 +96,7 @@ impl Message {
             Self::Rejection { .. } => "rejection",
             Self::Cancellation { .. } => "cancellation",
             Self::Expiry { .. } => "expiry",
+            Self::NumberChanged { .. } => "number-changed",
             Self::PasswordReset { .. } => "password-reset",
         }
     }

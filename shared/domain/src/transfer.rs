@@ -313,11 +313,17 @@ pub struct AuditEntry {
 /// Audit actions of code events: kept on the trail, but not steps of the request.
 pub const CODE_SENT: &str = "code_sent";
 pub const CODE_REFUSED: &str = "code_refused";
+/// A holder verified a number other than the one on file (the request is held).
+pub const NUMBER_CHANGED: &str = "number_changed";
 
 impl AuditEntry {
     /// Whether the line is a party's step (not a code event, not the service's ending).
     pub fn is_step(&self) -> bool {
-        self.party.is_some() && !matches!(self.action.as_str(), CODE_SENT | CODE_REFUSED)
+        self.party.is_some()
+            && !matches!(
+                self.action.as_str(),
+                CODE_SENT | CODE_REFUSED | NUMBER_CHANGED
+            )
     }
 }
 
@@ -410,6 +416,10 @@ pub struct Transfer {
     /// Code events not written because the trail was full (see [`MAX_AUDIT_ENTRIES`]).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub audit_omitted: u32,
+    /// A holder verified a mobile number other than the one on file: the request completes
+    /// no earlier than this, unless someone stops it first (docs/security.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_until: Option<Timestamp>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -567,6 +577,41 @@ impl LinkToken {
     }
 }
 
+/// The token of a "Blocca la richiesta" link: `<request id>.stop-<role>.<128-bit tag>`, sent
+/// to a holder's number and email on file when someone verified another number in their
+/// place. It does one thing: that holder's rejection of the request (docs/security.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StopToken {
+    pub transfer: TransferId,
+    pub party: Party,
+}
+
+const STOP: &str = "stop";
+
+impl StopToken {
+    pub fn issue(key: &SecretKey, transfer: &TransferId, party: Party) -> String {
+        let tag = key.tag(STOP, &[transfer.as_str(), party.as_str()]);
+        format!("{}.stop-{}.{tag}", transfer.as_str(), role_code(party))
+    }
+
+    /// The request and holder a token names, if its tag is right; anything else is `None`.
+    pub fn verify(key: &SecretKey, token: &str) -> Option<Self> {
+        let mut parts = token.trim().split('.');
+        let (id, role, tag) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        let transfer = TransferId::parse(id).ok()?;
+        let party = match role {
+            "stop-ch" => Party::CurrentHolder,
+            "stop-nh" => Party::NewHolder,
+            _ => return None,
+        };
+        key.verify_tag(STOP, &[transfer.as_str(), party.as_str()], tag)
+            .then_some(Self { transfer, party })
+    }
+}
+
 fn role_code(party: Party) -> &'static str {
     match party {
         Party::CurrentHolder => "ch",
@@ -578,6 +623,35 @@ fn role_code(party: Party) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stop_tokens_are_bound_and_no_link_token() {
+        let key = SecretKey::from_bytes(&[9; 32]).unwrap();
+        let id = TransferId::from_number(42);
+        let token = StopToken::issue(&key, &id, Party::CurrentHolder);
+        assert_eq!(
+            StopToken::verify(&key, &token),
+            Some(StopToken {
+                transfer: id.clone(),
+                party: Party::CurrentHolder
+            })
+        );
+        assert_eq!(
+            LinkToken::verify(&key, &token),
+            None,
+            "it opens nothing else"
+        );
+        let link = LinkToken::issue(&key, &id, Party::CurrentHolder);
+        assert_eq!(StopToken::verify(&key, &link), None);
+        let other_role = token.replace("stop-ch", "stop-nh");
+        assert_eq!(
+            StopToken::verify(&key, &other_role),
+            None,
+            "the role is signed"
+        );
+        let other_key = SecretKey::from_bytes(&[8; 32]).unwrap();
+        assert_eq!(StopToken::verify(&other_key, &token), None);
+    }
 
     #[test]
     fn link_tokens_are_bound_and_unforgeable() {

@@ -41,6 +41,10 @@ pub struct Rules {
     pub change_of_name_url: String,
     /// Where a new holder whose codice fiscale or partita IVA is wrong is sent.
     pub support_url: String,
+    /// A holder may verify a mobile other than the one on file; the request then completes
+    /// no earlier than this after (24 hours), and the number and email on file are told,
+    /// with a link to stop it. `None`: the number on file only (docs/security.md).
+    pub number_change_hold: Option<SignedDuration>,
 }
 
 impl Default for Rules {
@@ -77,6 +81,7 @@ impl Default for Rules {
             max_items: 25,
             change_of_name_url: "https://www.example.it/pec/guide/cambio-ragione-sociale".into(),
             support_url: "https://www.example.it/assistenza".into(),
+            number_change_hold: Some(SignedDuration::from_hours(24)),
         }
     }
 }
@@ -102,6 +107,12 @@ pub enum Action {
     Cancel,
     /// The deadline passed (the expirer, or the TTL backstop).
     Expire,
+    /// A holder stops the request with the link sent when someone verified a number other
+    /// than theirs on file: their rejection of every item.
+    Stop,
+    /// The wait after a changed number passed, every step taken, nobody stopped it (the
+    /// expirer): the request completes.
+    EndHold,
 }
 
 impl Action {
@@ -115,7 +126,14 @@ impl Action {
             Self::Verified(Channel::Email) => "email_verified",
             Self::Cancel => "cancelled",
             Self::Expire => "expired",
+            Self::Stop => "stopped",
+            Self::EndHold => "hold_ended",
         }
+    }
+
+    /// The service's own actions, which no party takes.
+    fn by_system(&self) -> bool {
+        matches!(self, Self::Expire | Self::EndHold)
     }
 }
 
@@ -139,6 +157,18 @@ pub enum StepError {
     WrongAccount,
     #[error("La scadenza non è ancora passata.")]
     NotOverdue,
+    #[error(
+        "Il codice va al cellulare indicato nella richiesta: non si può usare un altro numero. Se quel numero è sbagliato, chiedi al richiedente di correggerlo."
+    )]
+    NumberFixed,
+    #[error(
+        "Mancano meno di {0} alla scadenza: ora si può verificare solo il cellulare indicato nella richiesta. Se quel numero è sbagliato, chiedi al richiedente di correggerlo."
+    )]
+    NumberTooLate(String),
+    #[error("L'attesa dopo il cambio di numero non è ancora finita.")]
+    HoldPending,
+    #[error("Solo un titolare può bloccare la richiesta.")]
+    NotAHolder,
 }
 
 /// The request after an action, and whether anything changed (a repeated identical step
@@ -308,6 +338,27 @@ impl Transfer {
                 self.accepts_steps(now)?;
                 t.end(TransferStatus::Cancelled, now, rules);
             }
+            Action::Stop => {
+                self.accepts_steps(now)?;
+                if party == Party::Initiator {
+                    return Err(StepError::NotAHolder);
+                }
+                self.expect_phase(party)?;
+                for item in &mut t.items {
+                    match party {
+                        Party::CurrentHolder => item.current_holder = Some(false),
+                        _ => item.new_holder = Some(false),
+                    }
+                }
+                t.end(TransferStatus::Rejected, now, rules);
+            }
+            Action::EndHold => {
+                self.accepts_steps(now)?;
+                if !self.hold_ended(now) {
+                    return Err(StepError::HoldPending);
+                }
+                t.complete(now, rules);
+            }
             _ => {
                 self.accepts_steps(now)?;
                 self.expect_phase(party)?;
@@ -318,7 +369,9 @@ impl Transfer {
                     Action::AcceptContract(_) => Step::Contract,
                     Action::Verified(Channel::Sms) => Step::Sms,
                     Action::Verified(Channel::Email) => Step::Email,
-                    Action::Cancel | Action::Expire => unreachable!("handled above"),
+                    Action::Cancel | Action::Expire | Action::Stop | Action::EndHold => {
+                        unreachable!("handled above")
+                    }
                 };
                 if !self.steps(party).contains(&step) {
                     return Err(StepError::Phase(self.not_for_party(party, step)));
@@ -375,6 +428,7 @@ impl Transfer {
                 } else if t.status == TransferStatus::Open
                     && t.finished(Party::CurrentHolder)
                     && t.finished(Party::NewHolder)
+                    && t.hold_until.is_none_or(|h| now >= h)
                 {
                     t.complete(now, rules);
                 }
@@ -382,7 +436,7 @@ impl Transfer {
         }
         t.audit.push(AuditEntry {
             at: now,
-            party: (*action != Action::Expire).then_some(party),
+            party: (!action.by_system()).then_some(party),
             action: action.name().into(),
             detail,
             request_id: actor.request_id.clone(),
@@ -759,6 +813,87 @@ impl Transfer {
             .find(|p| self.items.iter().all(|i| decision_of(i, *p) == Some(false)))
     }
 
+    /// Whether `party`'s SMS code may go to `number`, and whether that is a change from the
+    /// number on file (for the new holder, the one the initiator gave), which holds the
+    /// request: refused when the policy forbids a change, or when the hold would not end
+    /// before the deadline.
+    pub fn sms_number(
+        &self,
+        party: Party,
+        number: &crate::values::MobileNumber,
+        now: Timestamp,
+        rules: &Rules,
+    ) -> Result<bool, StepError> {
+        if party == Party::Initiator || *number == self.contact(party).mobile {
+            return Ok(false);
+        }
+        let Some(wait) = rules.number_change_hold else {
+            return Err(StepError::NumberFixed);
+        };
+        if now + wait >= self.deadline {
+            return Err(StepError::NumberTooLate(crate::text::wait_in_words(
+                wait.as_secs(),
+            )));
+        }
+        Ok(true)
+    }
+
+    /// The request after `party` verified `number`, not the one on file: it completes no
+    /// earlier than the policy's wait from now, and the trail says which number, masked.
+    pub fn held(
+        &self,
+        party: Party,
+        number: &crate::values::MobileNumber,
+        now: Timestamp,
+        rules: &Rules,
+        actor: &Actor,
+    ) -> Transfer {
+        let until = now + rules.number_change_hold.unwrap_or_default();
+        let mut t = self.clone();
+        t.hold_until = Some(t.hold_until.map_or(until, |h| h.max(until)));
+        t.audit.push(AuditEntry {
+            at: now,
+            party: Some(party),
+            action: NUMBER_CHANGED.into(),
+            detail: Some(format!(
+                "sms a {} invece di {}: il cambio si completa non prima del {}",
+                crate::outbox::mask(number.as_str()),
+                crate::outbox::mask(self.contact(party).mobile.as_str()),
+                until
+            )),
+            request_id: actor.request_id.clone(),
+            source_ip: actor.source_ip.clone(),
+            user_agent: actor.user_agent.clone(),
+        });
+        t
+    }
+
+    /// Whether the wait after a changed number has passed with every step taken, before the
+    /// deadline: the request is to complete now.
+    pub fn hold_ended(&self, now: Timestamp) -> bool {
+        self.status == TransferStatus::Open
+            && self.finished(Party::CurrentHolder)
+            && self.finished(Party::NewHolder)
+            && self.hold_until.is_some_and(|h| now >= h)
+            && now < self.deadline
+    }
+
+    /// When the expirer must look at a running request: at the end of a hold once every
+    /// step is taken (always before the deadline), otherwise at its deadline.
+    pub fn due_at(&self) -> Option<Timestamp> {
+        if self.status.is_ended() {
+            return None;
+        }
+        let steps_taken = self.status == TransferStatus::Open
+            && self.finished(Party::CurrentHolder)
+            && self.finished(Party::NewHolder);
+        Some(
+            self.hold_until
+                .filter(|_| steps_taken)
+                .map_or(self.deadline, |h| h.min(self.deadline)),
+        )
+    }
+
     /// The account that manages the items once moved.
     pub fn target_account(&self) -> &crate::records::AccountId {
         match &self.management {
@@ -766,6 +901,27 @@ impl Transfer {
             Management::Keep => &self.account,
         }
     }
+}
+
+/// What tells a holder at once that their SMS step was verified at another number: an SMS
+/// to the number on file and an email to the address on file, each with the stop link.
+pub fn number_change_notices(
+    t: &Transfer,
+    party: Party,
+    number: &crate::values::MobileNumber,
+    now: Timestamp,
+) -> Vec<OutboxMessage> {
+    let message = Message::NumberChanged {
+        party,
+        number: crate::outbox::mask(number.as_str()),
+        until: t.hold_until.unwrap_or(now),
+    };
+    let email = OutboxMessage::notice(t, party, message, now);
+    let mut sms = email.clone();
+    sms.id = format!("{}-sms", email.id);
+    sms.channel = Channel::Sms;
+    sms.to = Some(t.contact(party).mobile.as_str().to_owned());
+    vec![sms, email]
 }
 
 /// The "Gestisci richiesta" email to a holder: who asks, what, the steps left, the deadline,

@@ -270,6 +270,7 @@ async fn expire(
     }
     Ok(serde_json::json!({
         "expired": total.expired,
+        "completed": total.completed,
         "skipped": total.skipped,
         "failed": total.failed,
     }))

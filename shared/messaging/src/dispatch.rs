@@ -12,7 +12,7 @@ use titolare_domain::otp::{ChallengeStatus, Delivery};
 use titolare_domain::outbox::{DeliveryStatus, Message, OutboxMessage};
 use titolare_domain::ports::{ChallengeStore, Clock, OutboxStore, StoreError, Versioned};
 use titolare_domain::secret::{CodeBinding, SecretKey};
-use titolare_domain::transfer::{LinkToken, PasswordResetToken, TransferId};
+use titolare_domain::transfer::{LinkToken, PasswordResetToken, StopToken, TransferId};
 use titolare_domain::values::EmailAddress;
 
 /// What a dispatcher needs of the store.
@@ -358,6 +358,23 @@ impl Dispatcher {
                 },
                 message.lingua,
             ),
+            Message::NumberChanged {
+                party,
+                number,
+                until,
+            } => {
+                let token = StopToken::issue(&self.key, &message.transfer, *party);
+                let link = format!("{}/blocca#token={token}", self.public_base_url);
+                let template = Template::NumberChanged {
+                    party: *party,
+                    transfer,
+                    number,
+                    until: *until,
+                    link: &link,
+                    sms: message.channel == Channel::Sms,
+                };
+                render(&template, message.lingua)
+            }
             Message::PasswordReset {
                 account,
                 mailboxes,

@@ -58,6 +58,17 @@ pub enum Template<'a> {
         /// A draft the initiator did not confirm within 24 hours.
         draft: bool,
     },
+    /// To a holder's number (`sms`) and email on file: their SMS step was verified at
+    /// another number; the link stops the request.
+    NumberChanged {
+        party: Party,
+        transfer: &'a str,
+        /// The number verified, masked.
+        number: &'a str,
+        until: Timestamp,
+        link: &'a str,
+        sms: bool,
+    },
     /// One link per mailbox moved to the new holder.
     PasswordReset {
         links: &'a [(String, String)],
@@ -485,6 +496,72 @@ pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
                 lingua,
             )
         }
+        Template::NumberChanged {
+            party,
+            transfer,
+            number,
+            link,
+            sms: true,
+            ..
+        } => Rendered {
+            subject: String::new(),
+            text: if en {
+                format!(
+                    "PEC change of holder no. {transfer}, where you are {}: the mobile was verified with another number ({number}). Not you? Stop the request: {link}",
+                    role(*party, lingua)
+                )
+            } else {
+                format!(
+                    "Cambio titolare PEC n. {transfer}, dove sei {}: il cellulare è stato verificato con un altro numero ({number}). Non sei stato tu? Blocca la richiesta: {link}",
+                    role(*party, lingua)
+                )
+            },
+            html: String::new(),
+        },
+        Template::NumberChanged {
+            party,
+            transfer,
+            number,
+            until,
+            link,
+            sms: false,
+        } => {
+            let when = rome(*until, lingua);
+            if en {
+                email(
+                    format!("PEC change of holder no. {transfer}: another mobile was verified"),
+                    vec![
+                        format!(
+                            "In the change of holder request no. {transfer}, where you are {}, the mobile step was verified with the number {number}, not the one we have for you.",
+                            role(*party, lingua)
+                        ),
+                        format!(
+                            "If that was you, there is nothing to do: the request completes no earlier than {when} (Rome time)."
+                        ),
+                        "Not you? Stop the request: no service will change holder.".to_owned(),
+                    ],
+                    Some(("Stop the request", link)),
+                    lingua,
+                )
+            } else {
+                email(
+                    format!("Cambio titolare PEC n. {transfer}: verificato un altro cellulare"),
+                    vec![
+                        format!(
+                            "Nella richiesta di cambio titolare n. {transfer}, dove sei {}, la verifica del cellulare è stata fatta con il numero {number}, diverso da quello che risulta a noi.",
+                            role(*party, lingua)
+                        ),
+                        format!(
+                            "Se sei stato tu, non devi fare nulla: la richiesta si concluderà non prima del {when} (ora italiana)."
+                        ),
+                        "Non sei stato tu? Blocca la richiesta: nessun servizio cambierà titolare."
+                            .to_owned(),
+                    ],
+                    Some(("Blocca la richiesta", link)),
+                    lingua,
+                )
+            }
+        }
         Template::PasswordReset {
             links,
             valid_until,
@@ -703,6 +780,28 @@ mod tests {
                 vec!["teste1234@pec.it", "42"],
             ),
             (
+                Template::NumberChanged {
+                    party: Party::NewHolder,
+                    transfer: "42",
+                    number: "+39*****212",
+                    until: deadline,
+                    link: "https://pec.example.it/blocca#token=x",
+                    sms: true,
+                },
+                vec!["42", "+39*****212", "blocca#token=x"],
+            ),
+            (
+                Template::NumberChanged {
+                    party: Party::CurrentHolder,
+                    transfer: "42",
+                    number: "+39*****212",
+                    until: deadline,
+                    link: "https://pec.example.it/blocca#token=x",
+                    sms: false,
+                },
+                vec!["42", "+39*****212", "blocca#token=x", "28/11/2026"],
+            ),
+            (
                 Template::Cancellation {
                     transfer: "42",
                     items: &items,
@@ -846,7 +945,10 @@ mod tests {
                         "unfilled placeholder in {text}"
                     );
                 }
-                if !matches!(template, Template::CodeSms { .. }) {
+                if !matches!(
+                    template,
+                    Template::CodeSms { .. } | Template::NumberChanged { sms: true, .. }
+                ) {
                     assert!(!r.subject.is_empty() && r.html.starts_with("<!doctype html>"));
                 }
                 // Every deadline a person must meet says whose clock it is.
@@ -855,6 +957,7 @@ mod tests {
                     Template::Invitation { .. }
                         | Template::Expiry { .. }
                         | Template::PasswordReset { .. }
+                        | Template::NumberChanged { sms: false, .. }
                 ) {
                     let zone = match lingua {
                         Lingua::It => "(ora italiana",

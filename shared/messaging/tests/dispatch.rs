@@ -264,7 +264,10 @@ async fn a_dispatcher_that_dies_after_its_claim_loses_nothing() {
     // The stream's retry meets the claim: it hands the record back to Lambda, not "done".
     let retry = titolare_messaging::stream::handle(&w.dispatcher, &stream_event(&message)).await;
     assert_eq!(retry.batch_item_failures.len(), 1, "reported for a retry");
-    // Before the claim lapses the sweep leaves it to its owner.
+    // Until the claim lapses the sweep leaves it to its owner, even a second before: a claim
+    // must outlast the longest run of the function that holds it (a shorter one would send
+    // twice).
+    w.clock.set(NOW + 119);
     assert_eq!(
         w.dispatcher.sweep(10).await.unwrap(),
         titolare_messaging::SweepReport::default()

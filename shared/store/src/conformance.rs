@@ -993,6 +993,7 @@ pub fn sample_transfer(
         retain_until: None,
         audit: vec![],
         audit_omitted: 0,
+        hold_until: None,
     }
 }
 

@@ -276,12 +276,10 @@ impl TableStore {
                 }
             }
         }
-        // The index by deadline holds running requests only.
-        let old_due = c
-            .before
-            .filter(|b| !b.status.is_ended())
-            .map(|b| b.deadline);
-        let new_due = running.then_some(after.deadline);
+        // The index by deadline holds running requests only, each at its deadline or, once
+        // every step is taken, at the end of a hold after a changed number.
+        let old_due = c.before.and_then(Transfer::due_at);
+        let new_due = after.due_at();
         if old_due != new_due {
             if let Some(d) = old_due {
                 writes.push(Write::Delete {

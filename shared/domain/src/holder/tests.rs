@@ -375,3 +375,37 @@ fn fixed_fields_compare_as_the_search_does() {
     );
     assert!(!same_value(Field::Cognome, "Nicola", "Nicolò"));
 }
+
+/// The `SameFiscalIdentityOnly` policy compares only codes no update can change.
+#[test]
+fn the_fiscal_identity_is_the_fixed_codes_only() {
+    let make = |json: serde_json::Value| {
+        Holder::create(HolderId::parse("1").unwrap(), &fields(json)).unwrap()
+    };
+    let person = make(privato());
+    assert_eq!(person.identity_codes(), ["DTSTTD90A01A851Q"]);
+    // The same person as an azienda's legal representative: an editable field.
+    let mut represented = azienda();
+    for key in ["nome", "cognome", "codice_fiscale"] {
+        represented[key] = privato()[key].clone();
+    }
+    let company = make(represented);
+    assert_eq!(
+        company.identity_codes(),
+        ["06363391001"],
+        "not the representative's"
+    );
+    assert!(!person.same_fiscal_identity(&company));
+    let mut professional = privato();
+    professional["tipo"] = "libero_professionista".into();
+    professional["partita_iva"] = "06363391001".into();
+    let professional = make(professional);
+    assert!(
+        person.same_fiscal_identity(&professional),
+        "the same person"
+    );
+    assert!(
+        company.same_fiscal_identity(&professional),
+        "the same partita IVA"
+    );
+}

@@ -36,6 +36,11 @@ fn refusal(e: &StepError) -> Refusal {
         StepError::Decisions(_) => Refusal::Decisions,
         StepError::WrongAccount => Refusal::WrongAccount,
         StepError::MissingConditions(_) | StepError::UnknownCondition(_) => Refusal::Conditions,
+        // The model takes no number changes or stops (tests.rs covers them).
+        e @ (StepError::NumberFixed
+        | StepError::NumberTooLate(_)
+        | StepError::HoldPending
+        | StepError::NotAHolder) => unreachable!("not an action of the model: {e}"),
     }
 }
 
@@ -152,7 +157,7 @@ impl Model {
             Action::AcceptContract(_) => Step::Contract,
             Action::Verified(Channel::Sms) => Step::Sms,
             Action::Verified(Channel::Email) => Step::Email,
-            Action::Cancel | Action::Expire => unreachable!(),
+            Action::Cancel | Action::Expire | Action::Stop | Action::EndHold => unreachable!(),
         };
         let i = index(party);
         if !self.steps[i].contains(&step) {

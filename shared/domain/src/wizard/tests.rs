@@ -65,6 +65,7 @@ pub(super) fn draft(new_tipo: Tipo, hand_over: bool) -> Transfer {
         retain_until: None,
         audit: vec![],
         audit_omitted: 0,
+        hold_until: None,
     }
 }
 
@@ -530,4 +531,96 @@ fn invitations_are_limited_and_corrections_renew_the_link_until_verified() {
         verified.corrected(Party::CurrentHolder, &mobile, at(200), &policy, &actor),
         Err(InviteError::Verified(Party::CurrentHolder, Channel::Sms))
     );
+}
+
+/// A holder's SMS step at another number than the one on file holds the request: it
+/// completes only when the expirer ends the wait, the index wakes it then, and a stop by
+/// that holder on file rejects it instead.
+#[test]
+fn another_number_holds_the_completion_until_the_wait_ends() {
+    let rules = Rules::default();
+    let wait = rules.number_change_hold.unwrap();
+    let mut t = run(
+        &draft(Tipo::Privato, false),
+        Party::Initiator,
+        Action::Verified(Channel::Sms),
+        10,
+    )
+    .unwrap();
+    t = run(&t, Party::CurrentHolder, decisions(&t, [true; 3]), 20).unwrap();
+    t = run(&t, Party::CurrentHolder, Action::Verified(Channel::Sms), 30).unwrap();
+    t = run(&t, Party::NewHolder, decisions(&t, [true; 3]), 40).unwrap();
+    t = run(&t, Party::NewHolder, required(), 60).unwrap();
+    let on_file = t.new_holder.mobile.clone();
+    let other = MobileNumber::parse("+39 347 555 1212").unwrap();
+    assert_eq!(
+        t.sms_number(Party::NewHolder, &on_file, at(70), &rules),
+        Ok(false)
+    );
+    assert_eq!(
+        t.sms_number(Party::NewHolder, &other, at(70), &rules),
+        Ok(true)
+    );
+    assert_eq!(
+        t.sms_number(Party::Initiator, &other, at(70), &rules),
+        Ok(false),
+        "the initiator is the logged-in account"
+    );
+    let fixed = Rules {
+        number_change_hold: None,
+        ..Rules::default()
+    };
+    assert_eq!(
+        t.sms_number(Party::NewHolder, &other, at(70), &fixed),
+        Err(StepError::NumberFixed)
+    );
+    let too_late = t.deadline - wait;
+    assert!(matches!(
+        t.sms_number(Party::NewHolder, &other, too_late, &rules),
+        Err(StepError::NumberTooLate(_))
+    ));
+    let held = t.held(Party::NewHolder, &other, at(70), &rules, &Actor::default());
+    assert_eq!(held.hold_until, Some(at(70) + wait));
+    let line = held.audit.last().unwrap();
+    assert_eq!(line.action, NUMBER_CHANGED);
+    assert!(!line.is_step(), "a note, not a step");
+    assert!(
+        !line.detail.as_deref().unwrap().contains("5551212"),
+        "masked"
+    );
+    let mut t = run(&held, Party::NewHolder, Action::Verified(Channel::Sms), 70).unwrap();
+    t = run(&t, Party::NewHolder, Action::Verified(Channel::Email), 80).unwrap();
+    assert_eq!(t.status, TransferStatus::Open, "every step taken, held");
+    assert_eq!(t.due_at(), t.hold_until, "the index wakes the expirer then");
+    let end = held.hold_until.unwrap();
+    let before_end = end.as_second() - T0 - 1;
+    assert!(!t.hold_ended(at(before_end)));
+    assert_eq!(
+        run(&t, Party::Initiator, Action::EndHold, before_end),
+        Err(StepError::HoldPending)
+    );
+    let done = run(&t, Party::Initiator, Action::EndHold, before_end + 1).unwrap();
+    assert_eq!(done.status, TransferStatus::Completed);
+    assert_eq!(done.due_at(), None);
+    assert_eq!(done.audit.last().unwrap().action, "ended_completed");
+    let ended = &done.audit[done.audit.len() - 2];
+    assert_eq!((ended.action.as_str(), ended.party), ("hold_ended", None));
+    // Stopped before the end: the holder's rejection, whatever they had accepted.
+    let stopped = run(&t, Party::NewHolder, Action::Stop, before_end).unwrap();
+    assert_eq!(stopped.status, TransferStatus::Rejected);
+    assert_eq!(stopped.rejected_by(), Some(Party::NewHolder));
+    assert!(
+        stopped
+            .items
+            .iter()
+            .all(|i| i.outcome == Some(ItemOutcome::Kept))
+    );
+    assert_eq!(
+        run(&t, Party::Initiator, Action::Stop, before_end),
+        Err(StepError::NotAHolder)
+    );
+    assert!(matches!(
+        run(&done, Party::NewHolder, Action::Stop, before_end + 2),
+        Err(StepError::Closed(_))
+    ));
 }
