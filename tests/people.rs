@@ -336,19 +336,28 @@ async fn a_lapsed_password_link_is_not_a_dead_end() {
     assert_eq!(sent.body["links_left"], 3);
     let links = reset_links(&s, TESTDUE.email, 2).await;
     assert_eq!(links.len(), 2, "the new link went to the holder's email");
-    // The account that holds the mailbox can send one too, a minute later.
+    // The account that holds the mailbox can send one too, a minute later; the cap it
+    // names: 5 links per reset, then 429 for everyone.
+    let path = "/v1/mailboxes/teste1234@pec.it/password-reset-link";
+    for left in [2, 1, 0] {
+        s.advance(60).await;
+        let by_account = s.call("POST", path, As::Account("demo"), None).await;
+        assert_eq!(by_account.status, 202, "{}", by_account.body);
+        assert_eq!(by_account.body["links_left"], left);
+    }
     s.advance(60).await;
-    let by_account = s
-        .call(
-            "POST",
-            "/v1/mailboxes/teste1234@pec.it/password-reset-link",
-            As::Account("demo"),
-            None,
-        )
-        .await;
-    assert_eq!(by_account.status, 202, "{}", by_account.body);
-    let links = reset_links(&s, TESTDUE.email, 3).await;
-    assert_eq!(links.len(), 3);
+    let capped = again(&first).await;
+    assert_eq!(capped.status, 429, "{}", capped.body);
+    assert!(
+        capped.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("5 link, il massimo"),
+        "{}",
+        capped.body
+    );
+    let links = reset_links(&s, TESTDUE.email, 5).await;
+    assert_eq!(links.len(), 5, "no sixth link went out");
     // Only the newest link works.
     let replaced = set(&links[1]).await;
     assert_eq!(replaced.status, 409, "{}", replaced.body);
@@ -358,7 +367,7 @@ async fn a_lapsed_password_link_is_not_a_dead_end() {
             .unwrap()
             .contains("più recente")
     );
-    ok(&set(&links[2]).await, 200, "the newest link");
+    ok(&set(&links[4]).await, 200, "the newest link");
     let not_pending = s
         .call(
             "POST",
@@ -633,6 +642,25 @@ async fn the_initiator_reinvites_and_corrects_a_contact_the_holder_has_not_verif
     assert_eq!(sent.body["invitations_left"], 3);
     let both = invitations_to(&s, &id, TESTDUE.email, 2).await;
     assert_eq!(both.len(), 2, "the reminder reached the new holder");
+    // The cap it names: 5 invitations per holder, then 429.
+    for left in [2, 1, 0] {
+        s.advance(60).await;
+        let sent = invite("new_holder").await;
+        assert_eq!(sent.status, 202, "{}", sent.body);
+        assert_eq!(sent.body["invitations_left"], left);
+    }
+    s.advance(60).await;
+    let capped = invite("new_holder").await;
+    assert_eq!(capped.status, 429, "{}", capped.body);
+    assert!(
+        capped.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("il massimo"),
+        "{}",
+        capped.body
+    );
+    assert_eq!(invitations_to(&s, &id, TESTDUE.email, 5).await.len(), 5);
     let first_link = s.link(&id, "new_holder", TESTDUE.email).await;
     assert!(
         both[1]["text"].as_str().unwrap().contains(&first_link),

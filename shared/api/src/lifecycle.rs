@@ -10,7 +10,7 @@ use titolare_domain::outbox::OutboxMessage;
 use titolare_domain::ports::*;
 use titolare_domain::transfer::Actor;
 use titolare_domain::transfer::{Management, Transfer, TransferId, TransferStatus};
-use titolare_domain::wizard::{Action, Rules, effects, moved_mailbox};
+use titolare_domain::wizard::{Action, Rules, StepError, effects, moved_mailbox};
 
 /// What a step writes besides the request itself.
 #[derive(Default)]
@@ -156,7 +156,8 @@ pub struct ExpiryReport {
     pub expired: usize,
     /// Requests whose wait after a changed number ended, every step taken: completed.
     pub completed: usize,
-    /// Index entries of requests already ended or gone, or ended meanwhile by someone else.
+    /// Index entries of requests already ended or gone, or ended meanwhile by someone else;
+    /// or not quite due (an entry names its whole second: the moment may be later in it).
     pub skipped: usize,
     /// Requests that could not be ended (unreadable, unwritable, store errors): reported
     /// and passed over, to be tried again by the next run.
@@ -196,10 +197,13 @@ async fn expire_overdue(
     report.oldest = page.first().map(|due| due.deadline);
     for due in &page {
         match expire_one(store, metrics, rules, &due.transfer, now).await {
-            Ok(Some(TransferStatus::Expired)) => report.expired += 1,
-            Ok(Some(_)) => report.completed += 1,
+            Ok(Entry::Ended(TransferStatus::Expired)) => report.expired += 1,
+            Ok(Entry::Ended(_)) => report.completed += 1,
+            // Its entry is by the whole second: the moment itself is later in that second.
+            // The entry stays for the next run.
+            Ok(Entry::NotYet) => report.skipped += 1,
             // Ended or gone: its entry must not hide the requests behind it.
-            Ok(None) => match store.drop_due(due).await {
+            Ok(Entry::Nothing) => match store.drop_due(due).await {
                 Ok(()) => report.skipped += 1,
                 Err(e) => {
                     tracing::error!(transfer = due.transfer.as_str(), error = %e, "expirer: index entry not dropped");
@@ -261,18 +265,27 @@ pub async fn expire_all_overdue(
     }
 }
 
+/// What the expirer made of one entry of the index.
+enum Entry {
+    /// Ended now, with this status.
+    Ended(TransferStatus),
+    /// Not quite due: its moment falls later in the entry's second.
+    NotYet,
+    /// Gone, or ended meanwhile: the entry is stale.
+    Nothing,
+}
+
 /// Ends one request of the index: completed when the wait after a changed number is over
-/// with every step taken, otherwise expired past its deadline. `None`: nothing to end (gone,
-/// ended meanwhile, or not due).
+/// with every step taken, otherwise expired past its deadline.
 async fn expire_one(
     store: &dyn Store,
     metrics: &dyn Metrics,
     rules: &Rules,
     id: &TransferId,
     now: jiff::Timestamp,
-) -> Result<Option<TransferStatus>, ApiError> {
+) -> Result<Entry, ApiError> {
     let Some(read) = store.transfer(id).await? else {
-        return Ok(None);
+        return Ok(Entry::Nothing);
     };
     let system = Actor::system("expirer");
     let (action, condition) = if read.value.hold_ended(now) {
@@ -288,8 +301,9 @@ async fn expire_one(
         .apply(Party::Initiator, &action, now, rules, &system)
     {
         Ok(applied) => applied.transfer,
+        Err(StepError::NotOverdue | StepError::HoldPending) => return Ok(Entry::NotYet),
         // Ended meanwhile: its index entry went with the ending.
-        Err(_) => return Ok(None),
+        Err(_) => return Ok(Entry::Nothing),
     };
     commit(
         store,
@@ -305,7 +319,7 @@ async fn expire_one(
     )
     .await?;
     tracing::info!(transfer = id.as_str(), status = ?after.status, "request ended by the expirer");
-    Ok(Some(after.status))
+    Ok(Entry::Ended(after.status))
 }
 
 /// The TTL backstop: the store removed a request (`old` is its last image). If it was still

@@ -56,9 +56,26 @@ pub(crate) fn initiator_view(t: &Transfer) -> Value {
             "new_holder": steps(Party::NewHolder),
         },
         "accepted_conditions": t.progress.accepted_conditions,
-        "audit": t.audit,
+        "audit": initiator_audit(t),
         "audit_omitted": t.audit_omitted,
     })
+}
+
+/// The trail as the initiator sees it: a holder's address and browser are that holder's
+/// (and the operators'), not the reseller's, so they are left out of the holders' lines.
+fn initiator_audit(t: &Transfer) -> Vec<Value> {
+    t.audit
+        .iter()
+        .map(|entry| {
+            let mut line = json!(entry);
+            let holders = matches!(entry.party, Some(Party::CurrentHolder | Party::NewHolder));
+            if let (true, Some(fields)) = (holders, line.as_object_mut()) {
+                fields.remove("source_ip");
+                fields.remove("user_agent");
+            }
+            line
+        })
+        .collect()
 }
 
 /// A holder's contact as the initiator sees it: masked, with the invitations sent.

@@ -769,3 +769,36 @@ fn base64_of(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
 }
+
+/// The index by deadline names whole seconds; a deadline later in its second is not yet
+/// due when the expirer runs at the start of that second. The entry must stay for the next
+/// run (it was dropped, and the request then waited for the TTL backstop).
+#[tokio::test]
+async fn an_entry_due_later_in_its_second_waits_for_the_next_run() {
+    let w = world();
+    let account = AccountId::parse("acc").unwrap();
+    let mut t = sample_transfer(8, &account, NOW + 10);
+    t.deadline =
+        jiff::Timestamp::from_second(NOW + 10).unwrap() + jiff::SignedDuration::from_millis(500);
+    // Written as a step writes it: with its entry in the index by deadline.
+    use titolare_domain::ports::{TransferCommit, TransferCondition, TransferWriter};
+    let new = TransferCommit::new(TransferCondition::New, None, &t);
+    w.store.commit(&new).await.unwrap();
+    let rules = titolare_domain::wizard::Rules::default();
+    let run = || {
+        titolare_api::lifecycle::expire_all_overdue(
+            &*w.store,
+            &titolare_domain::metrics::NoMetrics,
+            &*w.clock,
+            &rules,
+            100,
+            || true,
+        )
+    };
+    w.at(10);
+    let early = run().await.unwrap();
+    assert_eq!((early.expired, early.skipped), (0, 1), "{early:?}");
+    w.at(11);
+    let due = run().await.unwrap();
+    assert_eq!(due.expired, 1, "the entry was kept: {due:?}");
+}

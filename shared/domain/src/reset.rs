@@ -80,10 +80,11 @@ impl LinkEmail<'_> {
         let (transfer, to) = self.recipient()?;
         let mailbox = self.mailbox;
         Ok(OutboxMessage {
+            // Opaque: ids go into log lines, where a mailbox address must not.
             id: format!(
                 "{}-password-reset-{}-{}",
                 transfer.as_str(),
-                mailbox.address.as_str(),
+                opaque(mailbox.address.as_str()),
                 mailbox.password_reset_links
             ),
             transfer: transfer.clone(),
@@ -106,6 +107,16 @@ impl LinkEmail<'_> {
             expires_at: self.expires_at,
         })
     }
+}
+
+/// 16 hex digits of the SHA-256 of `text`: unique enough among one request's mailboxes.
+fn opaque(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -147,5 +158,38 @@ mod tests {
             reissued(&done, at(3600), &policy),
             Err(LinkError::NotPending)
         );
+    }
+
+    #[test]
+    fn a_new_link_goes_to_the_verified_address_under_an_opaque_id() {
+        let account = AccountId::parse("demo").unwrap();
+        let mut mailbox = pending(1_000_000, 2);
+        let email = |m: &Mailbox| {
+            LinkEmail {
+                account: &account,
+                mailbox: m,
+                expires_at: Timestamp::from_second(2_000_000).unwrap(),
+            }
+            .message(Timestamp::from_second(1_000_060).unwrap())
+        };
+        assert_eq!(email(&mailbox), Err(LinkError::NoVerifiedAddress));
+        mailbox.moved_by = Some(TransferId::parse("30").unwrap());
+        mailbox.password_reset_to = Some(ResetRecipient {
+            email: crate::values::EmailAddress::parse("verificata@example.it").unwrap(),
+            lingua: crate::holder::Lingua::En,
+        });
+        let message = email(&mailbox).unwrap();
+        assert_eq!(message.to.as_deref(), Some("verificata@example.it"));
+        assert_eq!(message.lingua, crate::holder::Lingua::En);
+        assert!(message.id.starts_with("30-password-reset-") && message.id.ends_with("-2"));
+        assert!(
+            !message.id.contains('@') && !message.id.contains("a@pec"),
+            "{}",
+            message.id
+        );
+        assert!(matches!(
+            message.message,
+            Message::PasswordReset { reissued: true, .. }
+        ));
     }
 }

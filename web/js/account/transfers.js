@@ -229,7 +229,7 @@ async function detail(ctx, id, news) {
       h('h2', { id: 'storico' }, 'Storico della richiesta'),
       table(
         ['Data', 'Parte', 'Azione', 'Dettaglio', 'Id richiesta', 'Indirizzo IP'],
-        audit.map((a) => [dateTime(a.at), PARTY[a.party] ?? '—', auditAction(a.action), a.detail ?? '', a.request_id, a.source_ip]),
+        audit.map((a) => [dateTime(a.at), PARTY[a.party] ?? '—', auditAction(a.action), a.detail ?? '', a.request_id, a.source_ip ?? '—']),
         'Storico della richiesta',
       ),
     ),

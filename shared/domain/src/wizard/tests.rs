@@ -533,6 +533,17 @@ fn invitations_are_limited_and_corrections_renew_the_link_until_verified() {
     );
 }
 
+/// A privato's request of three items, opened by the initiator at second 10.
+fn opened() -> Transfer {
+    run(
+        &draft(Tipo::Privato, false),
+        Party::Initiator,
+        Action::Verified(Channel::Sms),
+        10,
+    )
+    .unwrap()
+}
+
 /// A holder's SMS step at another number than the one on file holds the request: it
 /// completes only when the expirer ends the wait, the index wakes it then, and a stop by
 /// that holder on file rejects it instead.
@@ -540,13 +551,7 @@ fn invitations_are_limited_and_corrections_renew_the_link_until_verified() {
 fn another_number_holds_the_completion_until_the_wait_ends() {
     let rules = Rules::default();
     let wait = rules.number_change_hold.unwrap();
-    let mut t = run(
-        &draft(Tipo::Privato, false),
-        Party::Initiator,
-        Action::Verified(Channel::Sms),
-        10,
-    )
-    .unwrap();
+    let mut t = opened();
     t = run(&t, Party::CurrentHolder, decisions(&t, [true; 3]), 20).unwrap();
     t = run(&t, Party::CurrentHolder, Action::Verified(Channel::Sms), 30).unwrap();
     t = run(&t, Party::NewHolder, decisions(&t, [true; 3]), 40).unwrap();
@@ -623,4 +628,49 @@ fn another_number_holds_the_completion_until_the_wait_ends() {
         run(&done, Party::NewHolder, Action::Stop, before_end + 2),
         Err(StepError::Closed(_))
     ));
+}
+
+/// Security review, test mend M9: past the cap of code events the trail stops taking them
+/// (and counts what it left out), while every step and the ending are still written and the
+/// request stays far below DynamoDB's 400 KB item limit.
+#[test]
+fn the_trail_caps_code_events_but_never_steps() {
+    let actor = Actor::new(&"r".repeat(100), &"1".repeat(100), &"x".repeat(10 * 1024));
+    let mut t = opened();
+    let (events, before) = (500, t.audit.len());
+    for n in 0..events {
+        let detail = format!("sms: Codice errato: restano {} tentativi.", n % 5);
+        t = t.noted(Party::NewHolder, CODE_REFUSED, Some(detail), at(11), &actor);
+    }
+    let cap = MAX_AUDIT_ENTRIES - AUDIT_LINES_FOR_STEPS;
+    assert_eq!(t.audit.len(), cap, "the code events stop at the cap");
+    assert_eq!(
+        t.audit_omitted as usize,
+        events - (cap - before),
+        "and are counted"
+    );
+    t = run(&t, Party::CurrentHolder, decisions(&t, [true; 3]), 20).unwrap();
+    t = run(&t, Party::CurrentHolder, Action::Verified(Channel::Sms), 30).unwrap();
+    t = run(&t, Party::NewHolder, decisions(&t, [true; 3]), 40).unwrap();
+    t = run(&t, Party::NewHolder, required(), 60).unwrap();
+    t = run(&t, Party::NewHolder, Action::Verified(Channel::Sms), 70).unwrap();
+    t = run(&t, Party::NewHolder, Action::Verified(Channel::Email), 80).unwrap();
+    assert_eq!(t.status, TransferStatus::Completed);
+    let tail: Vec<&str> = t.audit[cap..].iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(
+        tail,
+        [
+            "decisions",
+            "sms_verified",
+            "decisions",
+            "contract_accepted",
+            "sms_verified",
+            "email_verified",
+            "ended_completed"
+        ],
+        "every step and the ending, past the cap"
+    );
+    // Every line at its longest request id, address and user agent.
+    let bytes = serde_json::to_vec(&t).unwrap().len();
+    assert!(bytes < 400 * 1024 * 3 / 4, "{bytes} bytes");
 }
