@@ -369,14 +369,15 @@ pub async fn full_success(s: &dyn Surface) {
         ]
     );
     // A holder's address and browser are not the reseller's to see (security review, low 8):
-    // the initiator's and the service's lines carry them, the holders' do not.
+    // only the initiator's own lines carry them, not the holders' nor the ending made by a
+    // holder's call.
     for line in audit {
         assert!(!line["request_id"].as_str().unwrap().is_empty(), "{line}");
-        let holders = line["party"] == "current_holder" || line["party"] == "new_holder";
+        let initiator = line["party"] == "initiator";
         for field in ["source_ip", "user_agent"] {
-            assert_eq!(line.get(field).is_none(), holders, "{field} in {line}");
+            assert_eq!(line.get(field).is_some(), initiator, "{field} in {line}");
         }
-        if !holders {
+        if initiator {
             assert!(!line["source_ip"].as_str().unwrap().is_empty(), "{line}");
         }
     }

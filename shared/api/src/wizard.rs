@@ -62,14 +62,15 @@ pub(crate) fn initiator_view(t: &Transfer) -> Value {
 }
 
 /// The trail as the initiator sees it: a holder's address and browser are that holder's
-/// (and the operators'), not the reseller's, so they are left out of the holders' lines.
+/// (and the operators'), not the reseller's, so only the initiator's own lines carry them (an
+/// ending line carries the call that ended it, often a holder's).
 fn initiator_audit(t: &Transfer) -> Vec<Value> {
     t.audit
         .iter()
         .map(|entry| {
             let mut line = json!(entry);
-            let holders = matches!(entry.party, Some(Party::CurrentHolder | Party::NewHolder));
-            if let (true, Some(fields)) = (holders, line.as_object_mut()) {
+            let others = entry.party != Some(Party::Initiator);
+            if let (true, Some(fields)) = (others, line.as_object_mut()) {
                 fields.remove("source_ip");
                 fields.remove("user_agent");
             }
