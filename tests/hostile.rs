@@ -743,23 +743,11 @@ async fn new_holder_verifies_at(s: &dyn Surface, id: &str, phone: &str) -> Reply
         "decisions",
     );
     let party = s.call("GET", "/v1/party", As::Link(&link), None).await;
-    let required: Vec<Value> = party.body["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["required"] == true)
-        .map(|c| c["id"].clone())
-        .collect();
-    let contract = json!({ "accepted": required });
-    let accepted = s
-        .call(
-            "POST",
-            "/v1/party/contract",
-            As::Link(&link),
-            Some(contract),
-        )
-        .await;
-    ok(&accepted, 200, "contract");
+    ok(
+        &accept_required_conditions(s, &link, &party).await,
+        200,
+        "contract",
+    );
     let sent = s
         .call(
             "POST",

@@ -221,6 +221,18 @@ pub async fn new_holder_part(
             .await;
         ok(&confirmed, 200, "holder data");
     }
+    ok(
+        &accept_required_conditions(s, &link, &party).await,
+        200,
+        "contract",
+    );
+    let sms = verify_code(s, id, &link, "new_holder", "sms", holder.mobile).await;
+    ok(&sms, 200, "new holder sms");
+    verify_code(s, id, &link, "new_holder", "email", holder.email).await
+}
+
+/// The new holder accepts the required conditions its party view (`GET /v1/party`) lists.
+pub async fn accept_required_conditions(s: &dyn Surface, link: &str, party: &Reply) -> Reply {
     let required: Vec<Value> = party.body["conditions"]
         .as_array()
         .unwrap()
@@ -228,18 +240,13 @@ pub async fn new_holder_part(
         .filter(|c| c["required"] == true)
         .map(|c| c["id"].clone())
         .collect();
-    let accepted = s
-        .call(
-            "POST",
-            "/v1/party/contract",
-            As::Link(&link),
-            Some(json!({ "accepted": required })),
-        )
-        .await;
-    ok(&accepted, 200, "contract");
-    let sms = verify_code(s, id, &link, "new_holder", "sms", holder.mobile).await;
-    ok(&sms, 200, "new holder sms");
-    verify_code(s, id, &link, "new_holder", "email", holder.email).await
+    s.call(
+        "POST",
+        "/v1/party/contract",
+        As::Link(link),
+        Some(json!({ "accepted": required })),
+    )
+    .await
 }
 
 /// Seed 000 end to end: two mailboxes and a domain of holder 534905 go to holder 963300;

@@ -210,7 +210,7 @@ async fn send_link(
         expires_at: now + s.rules.retention,
     };
     let message = email.message(now)?;
-    let sent_to = titolare_domain::outbox::mask(email.recipient()?.1.email.as_str());
+    let sent_to = titolare_domain::outbox::mask(message.to.as_deref().unwrap_or_default());
     let valid_until = after.password_reset_issued_at.unwrap_or(now) + PasswordResetToken::VALIDITY;
     let answer = serde_json::json!({
         "mailbox": after.address,

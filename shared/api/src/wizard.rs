@@ -1048,12 +1048,8 @@ pub(crate) async fn stop(s: &Services, caller: &Caller, req: &Request) -> Answer
             "items": t.items.iter().map(|i| i.item.id.clone()).collect::<Vec<_>>(),
         })
     };
-    let stopped_here = t
-        .value
-        .audit
-        .iter()
-        .any(|a| a.party == Some(party) && a.action == "stopped");
-    if stopped_here {
+    // A repeat answers as the first, with the link alone (no Idempotency-Key needed).
+    if t.value.stopped_by(party) {
         return Ok(json(StatusCode::OK, &view(&t.value)));
     }
     let scope = IdempotencyScope::Party(t.value.id.clone(), party);

@@ -69,7 +69,7 @@ pub struct LinkEmail<'a> {
 impl LinkEmail<'_> {
     /// The verified address the link goes to, or why there is none: a mailbox moved before
     /// the service kept it, or never moved.
-    pub fn recipient(&self) -> Result<(&TransferId, &ResetRecipient), LinkError> {
+    fn recipient(&self) -> Result<(&TransferId, &ResetRecipient), LinkError> {
         match (&self.mailbox.moved_by, &self.mailbox.password_reset_to) {
             (Some(transfer), Some(to)) => Ok((transfer, to)),
             _ => Err(LinkError::NoVerifiedAddress),

@@ -425,11 +425,7 @@ impl Transfer {
                         let contact = t.contact_mut(holder);
                         (contact.invitations, contact.invited_at) = (1, Some(now));
                     }
-                } else if t.status == TransferStatus::Open
-                    && t.finished(Party::CurrentHolder)
-                    && t.finished(Party::NewHolder)
-                    && t.hold_until.is_none_or(|h| now >= h)
-                {
+                } else if t.steps_taken() && t.hold_until.is_none_or(|h| now >= h) {
                     t.complete(now, rules);
                 }
             }
@@ -871,11 +867,23 @@ impl Transfer {
     /// Whether the wait after a changed number has passed with every step taken, before the
     /// deadline: the request is to complete now.
     pub fn hold_ended(&self, now: Timestamp) -> bool {
+        self.steps_taken() && self.hold_until.is_some_and(|h| now >= h) && now < self.deadline
+    }
+
+    /// An open request whose holders have both taken every step: it completes, or waits
+    /// for the end of a hold.
+    fn steps_taken(&self) -> bool {
         self.status == TransferStatus::Open
             && self.finished(Party::CurrentHolder)
             && self.finished(Party::NewHolder)
-            && self.hold_until.is_some_and(|h| now >= h)
-            && now < self.deadline
+    }
+
+    /// Whether `party` stopped the request with the link sent after a change of number.
+    pub fn stopped_by(&self, party: Party) -> bool {
+        let stopped = Action::Stop.name();
+        self.audit
+            .iter()
+            .any(|a| a.party == Some(party) && a.action == stopped)
     }
 
     /// When the expirer must look at a running request: at the end of a hold once every
@@ -884,12 +892,9 @@ impl Transfer {
         if self.status.is_ended() {
             return None;
         }
-        let steps_taken = self.status == TransferStatus::Open
-            && self.finished(Party::CurrentHolder)
-            && self.finished(Party::NewHolder);
         Some(
             self.hold_until
-                .filter(|_| steps_taken)
+                .filter(|_| self.steps_taken())
                 .map_or(self.deadline, |h| h.min(self.deadline)),
         )
     }
