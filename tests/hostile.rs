@@ -384,6 +384,76 @@ async fn a_poison_request_does_not_stop_the_expirer() {
     );
 }
 
+/// Email pumping: an account opens a request (its invitations) and asks for the invitation
+/// again and again, to both holders, each within its own per-party budget. The account's
+/// daily email limit holds across them (here 6, to keep the test short); the rest get 429
+/// with Retry-After and queue nothing.
+#[tokio::test]
+async fn emails_are_capped_per_account() {
+    let mut codes = titolare_domain::otp::CodePolicy::default();
+    codes.emails_per_account.max = 6;
+    codes.resend_after = jiff::SignedDuration::ZERO;
+    let gw = titolare_e2e::local_gateway_with_codes(codes).await;
+    let s = GatewaySurface::new(gw.client.clone());
+    let id = open_request(
+        &s,
+        request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+    )
+    .await;
+    let subject = format!("Cambio titolare di servizi PEC (richiesta {id})");
+    let invitations = || async {
+        let outbox = gw
+            .client
+            .send("GET", "/dev/outbox?settled", None, None)
+            .await;
+        outbox
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["subject"] == subject.as_str())
+            .count()
+    };
+    let opening = invitations().await;
+    assert!(opening > 0, "opening a request invites the holders");
+    let demo = gw.client.login("demo").await;
+    let (mut sent, mut limited) = (0, 0);
+    for party in ["current_holder", "new_holder"].repeat(5) {
+        let reply = gw
+            .client
+            .send(
+                "POST",
+                &format!("/v1/transfers/{id}/invitations"),
+                Some(&demo),
+                Some(&json!({"party": party}).to_string()),
+            )
+            .await;
+        match reply.status {
+            202 => sent += 1,
+            429 => {
+                limited += 1;
+                assert_eq!(reply.body["type"], "urn:titolare:problem:email-limit");
+                let wait: i64 = reply.header("retry-after").unwrap().parse().unwrap();
+                assert!(wait > 23 * 3600 && wait <= 24 * 3600, "Retry-After {wait}");
+                assert!(
+                    reply.body["detail"].as_str().unwrap().starts_with(
+                        "Troppe email (inviti e codici) inviate per le richieste di questo account"
+                    ),
+                    "{}",
+                    reply.body
+                );
+            }
+            other => panic!("unexpected {other}: {}", reply.body),
+        }
+    }
+    assert_eq!(opening + sent, 6, "the limit, and not one more");
+    assert_eq!(limited, 10 - sent);
+    assert_eq!(invitations().await, 6, "what left is what was admitted");
+    figure(&format!(
+        "email pumping: a request's {opening} invitations and 10 more asked for: {sent} sent, {limited} refused with 429 (limit set to 6 per account per 24 h; default 500)"
+    ));
+}
+
 /// SMS pumping: 100 loops of draft → SMS → cancel from one account, each to a new number
 /// (a fresh per-request budget each time), and then to one number. The account's and the
 /// number's limits hold across requests; the rest get 429 with Retry-After.

@@ -82,6 +82,71 @@ async fn one_profile_per_person_and_role_unless_meant() {
     gw.shutdown().await;
 }
 
+/// Names and emails are printed into the provider's emails: a link, a bidi override or a
+/// zero-width character in a name, and a domain mixing scripts, are refused field by field;
+/// a decomposed accent is kept composed and an IDN domain in its ASCII form.
+#[tokio::test]
+async fn texts_for_the_providers_emails_are_refused_or_normalised() {
+    let gw = local_gateway().await;
+    let s = surface(&gw);
+    let azienda = |ragione_sociale: &str| {
+        json!({
+            "tipo": "azienda", "ragione_sociale": ragione_sociale, "partita_iva": "00000010017",
+            "codice_fiscale_azienda": "00000010017", "indirizzo": "Via Po 1", "cap": "00198",
+            "provincia": "RM", "comune": "Roma", "cellulare": "+39 347 0534905", "email": "a@b.it",
+        })
+    };
+    let refused = [
+        (
+            azienda("Acme: conferma entro oggi su https://esempio.com/x"),
+            "ragione_sociale",
+            "Il testo non può contenere indirizzi web.",
+        ),
+        (
+            azienda("Acme www.esempio.com"),
+            "ragione_sociale",
+            "Il testo non può contenere indirizzi web.",
+        ),
+        (
+            azienda("Acme\u{202E}lrs.ti"),
+            "ragione_sociale",
+            "Il testo contiene caratteri invisibili o che cambiano la direzione della scrittura.",
+        ),
+        (
+            {
+                let mut p = person("privato", "DTSTTD90A01A851Q");
+                p["nome"] = json!("test\u{200B}due");
+                p
+            },
+            "nome",
+            "Il testo contiene caratteri invisibili o che cambiano la direzione della scrittura.",
+        ),
+        (
+            {
+                let mut p = person("privato", "DTSTTD90A01A851Q");
+                p["email"] = json!("testdue@p\u{430}ypal.it");
+                p
+            },
+            "email",
+            "Il dominio mescola alfabeti diversi (per esempio latino e cirillico): controlla l'indirizzo.",
+        ),
+    ];
+    for (body, field, message) in refused {
+        let (status, answer) = create(&s, body).await;
+        assert_eq!(status, 422, "{answer}");
+        assert_eq!(answer["errors"][field], message, "{answer}");
+    }
+    let mut composed = person("privato", "DTSTTD90A01A851Q");
+    composed["cognome"] = json!("due\u{301}test");
+    composed["email"] = json!("testdue@Caffè.it");
+    composed["allow_duplicate"] = json!(true);
+    let (status, body) = create(&s, composed).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["cognome"], "duétest");
+    assert_eq!(body["email"], "testdue@xn--caff-8oa.it");
+    gw.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_libero_professionista_confirms_no_holder_data_and_refusals_say_what_to_do() {
     let gw = local_gateway().await;

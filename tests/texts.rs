@@ -190,9 +190,10 @@ fn kind(e: &ApiError) -> &'static str {
         ApiError::ResetLink(_) => "ResetLink",
         ApiError::ReplacedLink => "ReplacedLink",
         ApiError::Invite(_) => "Invite",
+        ApiError::EmailLimit(_) => "EmailLimit",
     }
 }
-const KINDS: usize = 22;
+const KINDS: usize = 23;
 
 fn code_error_name(e: &CodeError) -> &'static str {
     match e {
@@ -394,13 +395,21 @@ fn value_messages() -> Vec<(String, String)> {
         TextError::Empty,
         TextError::TooLong(200),
         TextError::Characters,
+        TextError::Invisible,
+        TextError::Link,
     ] {
         add(&format!("TextError::{e:?}"), &e);
     }
     for e in [PhoneError::Invalid, PhoneError::NotMobile] {
         add(&format!("PhoneError::{e:?}"), &e);
     }
-    add("EmailError::Invalid", &EmailError::Invalid);
+    for e in [
+        EmailError::Invalid,
+        EmailError::LocalPartNotAscii,
+        EmailError::MixedScript,
+    ] {
+        add(&format!("EmailError::{e:?}"), &e);
+    }
     add(
         "Tipo::parse",
         &titolare_domain::Tipo::parse("x").unwrap_err(),
@@ -573,6 +582,13 @@ fn every_error() -> Vec<(String, ApiError)> {
         out.push((format!("Code::{e:?}"), ApiError::Code(e)));
     }
     assert_eq!(code_names.len(), 11, "every CodeError has a sample");
+    out.push((
+        "EmailLimit".into(),
+        ApiError::EmailLimit(OverLimit {
+            scope: QuotaScope::AccountEmail,
+            retry_after_seconds: 3 * 3600 + 300,
+        }),
+    ));
     {
         use titolare_domain::invite::InviteError as I;
         for e in [

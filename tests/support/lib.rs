@@ -292,6 +292,11 @@ pub async fn local_gateway_with(rules: titolare_domain::wizard::Rules) -> LocalG
     start(rules, None, None).await
 }
 
+/// A gateway with other limits on codes and sends.
+pub async fn local_gateway_with_codes(codes: titolare_domain::otp::CodePolicy) -> LocalGateway {
+    start_with(Default::default(), codes, None, None).await
+}
+
 /// A gateway whose clock stands still at the present second and moves only when the test
 /// advances it (`POST /dev/clock`), so a deadline can be hit to the second.
 pub async fn local_gateway_frozen() -> LocalGateway {
@@ -324,6 +329,15 @@ async fn start(
     backend: Option<std::sync::Arc<dyn titolare_store::ItemBackend>>,
     frozen_clock_at: Option<i64>,
 ) -> LocalGateway {
+    start_with(rules, Default::default(), backend, frozen_clock_at).await
+}
+
+async fn start_with(
+    rules: titolare_domain::wizard::Rules,
+    codes: titolare_domain::otp::CodePolicy,
+    backend: Option<std::sync::Arc<dyn titolare_store::ItemBackend>>,
+    frozen_clock_at: Option<i64>,
+) -> LocalGateway {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let data_dir = std::env::temp_dir().join(format!(
         "titolare-e2e-{}-{}",
@@ -335,6 +349,7 @@ async fn start(
     let _ = std::fs::remove_dir_all(&data_dir);
     let server = titolare_local::serve(titolare_local::Config {
         rules,
+        codes,
         backend,
         frozen_clock_at,
         ..titolare_local::Config::new(0, data_dir.clone())

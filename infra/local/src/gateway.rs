@@ -151,6 +151,9 @@ impl Gateway {
             ("POST", "/dev/login") => return self.dev_login(&bytes),
             ("POST", "/dev/clock") => return self.dev_clock(&bytes),
             ("GET", "/dev/outbox") => {
+                if parts.uri.query() == Some("settled") {
+                    self.settled().await;
+                }
                 return reply(
                     200,
                     "application/json",
@@ -230,6 +233,21 @@ impl Gateway {
     }
 
     /// `[{channel, to, subject, text, sent_at}]`, newest first.
+    /// Waits (up to 10 s) until no queued message is left to send, so a test reads the
+    /// outbox once everything its calls queued has gone out, instead of sleeping.
+    async fn settled(&self) {
+        use titolare_domain::ports::{Clock, OutboxStore};
+        for _ in 0..500 {
+            // Every message not yet sent, whenever its retry falls (an hour is past any
+            // lease; a later time would pass the items' TTL, which hides them).
+            let later = self.local.clock.now() + jiff::SignedDuration::from_hours(1);
+            match self.local.store.unsent(later, 1).await {
+                Ok(left) if left.is_empty() => return,
+                _ => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+            }
+        }
+    }
+
     fn outbox_json(&self) -> Vec<serde_json::Value> {
         self.local
             .outbox

@@ -30,6 +30,8 @@ pub struct Config {
     pub port: u16,
     pub data_dir: PathBuf,
     pub rules: Rules,
+    /// The limits on codes and sends.
+    pub codes: CodePolicy,
     /// Another store than the embedded file under `data_dir` (tests run the gateway over
     /// DynamoDB this way).
     pub backend: Option<Arc<dyn ItemBackend>>,
@@ -45,6 +47,7 @@ impl Config {
             port,
             data_dir,
             rules: Rules::default(),
+            codes: CodePolicy::default(),
             backend: None,
             frozen_clock_at: None,
         }
@@ -85,7 +88,7 @@ pub async fn serve(config: Config) -> Result<Server, Box<dyn std::error::Error>>
         store: store.clone(),
         clock: clock.clone(),
         key: Some(key.clone()),
-        codes: CodePolicy::default(),
+        codes: config.codes,
         rules: config.rules,
         metrics: Arc::new(NoMetrics),
     });

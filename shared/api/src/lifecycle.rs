@@ -8,6 +8,7 @@ use titolare_domain::otp::Challenge;
 use titolare_domain::otp::Party;
 use titolare_domain::outbox::OutboxMessage;
 use titolare_domain::ports::*;
+use titolare_domain::quota::{Limit, QuotaKey};
 use titolare_domain::transfer::Actor;
 use titolare_domain::transfer::{Management, Transfer, TransferId, TransferStatus};
 use titolare_domain::wizard::{Action, Rules, StepError, effects, moved_mailbox};
@@ -21,6 +22,9 @@ pub(crate) struct Extra<'a> {
     pub holders: Vec<(titolare_domain::AccountId, Holder)>,
     pub operations: Vec<(titolare_domain::AccountId, titolare_domain::Operation)>,
     pub idempotent: Option<(IdempotencyScope, IdempotentResponse)>,
+    /// The account's limit on invitations and code emails, for changes a call makes (the
+    /// scheduled endings queue only notices and are never refused).
+    pub email_limit: Option<Limit>,
 }
 
 /// A request as read (`before`), as it becomes (`after`), and what must still hold of the
@@ -67,6 +71,11 @@ pub(crate) async fn commit(
             }
         }
     }
+    if let Some(limit) = extra.email_limit {
+        extra
+            .quotas
+            .extend(email_quota(store, after, &extra.messages, limit, now).await?);
+    }
     let mut commit = TransferCommit::new(condition, Some(before), after);
     commit.challenge = extra.challenge;
     commit.quotas = &extra.quotas;
@@ -82,6 +91,40 @@ pub(crate) async fn commit(
     store.commit(&commit).await.map_err(ApiError::from)?;
     record_commit(metrics, Some(before), after, &extra.messages);
     Ok(())
+}
+
+/// The account's email log with this change's invitations and code emails added, or the
+/// limit they would break (429 with Retry-After). Other emails are a request's own notices.
+async fn email_quota(
+    store: &dyn Store,
+    after: &Transfer,
+    messages: &[OutboxMessage],
+    limit: Limit,
+    now: jiff::Timestamp,
+) -> Result<Option<QuotaWrite>, ApiError> {
+    use titolare_domain::outbox::Message;
+    let count = messages
+        .iter()
+        .filter(|m| m.channel == titolare_domain::otp::Channel::Email)
+        .filter(|m| matches!(m.message, Message::Invitation { .. } | Message::Code { .. }))
+        .count();
+    if count == 0 {
+        return Ok(None);
+    }
+    let key = QuotaKey::EmailFor(after.account.clone());
+    let current = store.send_log(&key).await?;
+    let log = current
+        .as_ref()
+        .map(|c| c.value.clone())
+        .unwrap_or_default()
+        .admit_many(now, count, limit, key.scope())
+        .map_err(ApiError::EmailLimit)?;
+    Ok(Some(QuotaWrite {
+        forget_at: log.forgotten_at(limit).unwrap_or(now),
+        before: current.map(|c| c.version),
+        key,
+        log,
+    }))
 }
 
 /// What a committed change tells an operator: the steps its new trail lines record, the

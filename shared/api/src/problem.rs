@@ -48,6 +48,9 @@ pub enum ApiError {
     Code(#[from] CodeError),
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// The account's invitations and code emails of the last 24 hours reach its limit.
+    #[error("email limit")]
+    EmailLimit(titolare_domain::quota::OverLimit),
     /// A wizard step refused with its own status and detail.
     #[error("step refused: {detail}")]
     Step {
@@ -132,6 +135,7 @@ impl ApiError {
             Self::Closed(closed @ (Closed::DeadlinePassed | Closed::DraftLapsed)) => (S::GONE, "deadline-passed", "Richiesta scaduta", closed.to_string(), None),
             Self::Closed(closed) => (S::CONFLICT, "request-ended", "Richiesta conclusa", closed_detail(closed), None),
             Self::Conflict(detail) => (S::CONFLICT, "conflict", "Conflitto", detail.into(), None),
+            Self::EmailLimit(over) => (S::TOO_MANY_REQUESTS, "email-limit", "Troppe email", send_limit_detail(over), None),
             Self::Step { status, detail, field } => {
                 let errors = field.map(|f| FieldErrors::one(f, detail.clone()));
                 let (slug, title) = match status.as_u16() {
@@ -173,7 +177,9 @@ impl ApiError {
     fn retry_after(&self) -> Option<i64> {
         match self {
             Self::Code(CodeError::TooSoon(seconds)) => Some(*seconds),
-            Self::Code(CodeError::SmsLimit(over)) => Some(over.retry_after_seconds),
+            Self::Code(CodeError::SmsLimit(over)) | Self::EmailLimit(over) => {
+                Some(over.retry_after_seconds)
+            }
             Self::ResetLink(titolare_domain::reset::LinkError::TooSoon(seconds)) => Some(*seconds),
             Self::Invite(titolare_domain::invite::InviteError::TooSoon(seconds)) => Some(*seconds),
             _ => None,
@@ -352,7 +358,7 @@ fn code_parts(e: CodeError) -> Parts {
             S::TOO_MANY_REQUESTS,
             "sms-limit",
             "Troppi SMS",
-            sms_limit_detail(over),
+            send_limit_detail(over),
             None,
         ),
         CodeError::Country => (
@@ -365,13 +371,16 @@ fn code_parts(e: CodeError) -> Parts {
     }
 }
 
-/// Why an SMS is refused by a limit across requests, and when to try again.
-fn sms_limit_detail(over: titolare_domain::quota::OverLimit) -> String {
+/// Why a send is refused by a limit across requests, and when to try again.
+fn send_limit_detail(over: titolare_domain::quota::OverLimit) -> String {
     use titolare_domain::quota::QuotaScope;
     let why = match over.scope {
         QuotaScope::Destination => "Troppi SMS inviati a questo numero nell'ultima ora",
         QuotaScope::Account => {
             "Troppi SMS inviati per le richieste di questo account nelle ultime 24 ore"
+        }
+        QuotaScope::AccountEmail => {
+            "Troppe email (inviti e codici) inviate per le richieste di questo account nelle ultime 24 ore"
         }
     };
     format!(

@@ -273,9 +273,10 @@ pub(crate) async fn commit_over(
     now: jiff::Timestamp,
     read: &Versioned<Transfer>,
     after: &Transfer,
-    extra: Extra<'_>,
+    mut extra: Extra<'_>,
 ) -> Result<(), ApiError> {
     let condition = TransferCondition::Unchanged(read.version);
+    extra.email_limit = Some(s.codes.emails_per_account);
     commit(
         &*s.store,
         &*s.metrics,

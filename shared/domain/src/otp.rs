@@ -63,6 +63,8 @@ pub struct CodePolicy {
     pub sms_per_destination: crate::quota::Limit,
     /// SMS for the requests of one account, to any party.
     pub sms_per_account: crate::quota::Limit,
+    /// Invitations and code emails for the requests of one account (docs/security.md).
+    pub emails_per_account: crate::quota::Limit,
 }
 
 impl Default for CodePolicy {
@@ -79,6 +81,11 @@ impl Default for CodePolicy {
             },
             sms_per_account: crate::quota::Limit {
                 max: 50,
+                per: SignedDuration::from_hours(24),
+            },
+            // Fifty requests a day at about five emails each, twice over.
+            emails_per_account: crate::quota::Limit {
+                max: 500,
                 per: SignedDuration::from_hours(24),
             },
         }

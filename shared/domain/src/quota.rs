@@ -1,6 +1,8 @@
-//! Limits on SMS across requests, against SMS pumping: a loop of draft → send → cancel
-//! gets a fresh per-request budget each time, so sends are also counted per destination
-//! number and per account, over sliding windows the store keeps with conditional writes.
+//! Limits on sends across requests, over sliding windows the store keeps with conditional
+//! writes. SMS, against SMS pumping: a loop of draft → send → cancel gets a fresh
+//! per-request budget each time, so sends are also counted per destination number and per
+//! account. Emails that carry an account's words or go where it says (invitations, codes),
+//! per account, so the provider's name cannot be rented out (docs/security.md).
 
 use crate::records::AccountId;
 use jiff::{SignedDuration, Timestamp};
@@ -20,6 +22,8 @@ pub enum QuotaKey {
     SmsTo(String),
     /// SMS sent for the requests of one account (to any party).
     SmsFor(AccountId),
+    /// Invitations and code emails sent for the requests of one account.
+    EmailFor(AccountId),
 }
 
 impl QuotaKey {
@@ -27,6 +31,7 @@ impl QuotaKey {
         match self {
             Self::SmsTo(_) => QuotaScope::Destination,
             Self::SmsFor(_) => QuotaScope::Account,
+            Self::EmailFor(_) => QuotaScope::AccountEmail,
         }
     }
 }
@@ -35,6 +40,7 @@ impl QuotaKey {
 pub enum QuotaScope {
     Destination,
     Account,
+    AccountEmail,
 }
 
 /// The sends within the current window, oldest first (never more than the limit).
@@ -45,7 +51,7 @@ pub struct SendLog {
 
 /// A send refused by a limit; the next one is allowed after `retry_after_seconds`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("Limite di invii SMS raggiunto: riprova tra {}.", crate::text::wait_in_words(*retry_after_seconds))]
+#[error("Limite di invii raggiunto: riprova tra {}.", crate::text::wait_in_words(*retry_after_seconds))]
 pub struct OverLimit {
     pub scope: QuotaScope,
     pub retry_after_seconds: i64,
@@ -76,6 +82,17 @@ impl SendLog {
         }
         recent.push(now);
         Ok(SendLog { sent_at: recent })
+    }
+
+    /// The log with `count` more sends at `now`, all or none.
+    pub fn admit_many(
+        &self,
+        now: Timestamp,
+        count: usize,
+        limit: Limit,
+        scope: QuotaScope,
+    ) -> Result<SendLog, OverLimit> {
+        (0..count).try_fold(self.clone(), |log, _| log.admit(now, limit, scope))
     }
 
     /// When the log no longer matters (its store TTL).
@@ -120,6 +137,26 @@ mod tests {
             .admit(at(3600), TEN_AN_HOUR, QuotaScope::Destination)
             .unwrap();
         assert_eq!(later.sent_at.len(), 10, "the first send aged out");
+    }
+
+    #[test]
+    fn a_batch_is_admitted_whole_or_not_at_all() {
+        let log = SendLog::default()
+            .admit_many(at(0), 8, TEN_AN_HOUR, QuotaScope::AccountEmail)
+            .unwrap();
+        assert_eq!(log.sent_at.len(), 8);
+        let refused = log
+            .admit_many(at(60), 3, TEN_AN_HOUR, QuotaScope::AccountEmail)
+            .unwrap_err();
+        assert_eq!(refused.scope, QuotaScope::AccountEmail);
+        assert_eq!(refused.retry_after_seconds, 3600 - 60);
+        assert_eq!(
+            log.admit_many(at(60), 2, TEN_AN_HOUR, QuotaScope::AccountEmail)
+                .unwrap()
+                .sent_at
+                .len(),
+            10
+        );
     }
 
     proptest! {

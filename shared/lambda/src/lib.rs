@@ -81,13 +81,17 @@ fn code_policy() -> Result<CodePolicy, Error> {
             .collect::<Result<_, _>>()
             .map_err(|_| "SMS_COUNTRY_CODES: comma-separated calling codes, e.g. 39,41")?;
     }
-    // The SMS limits across requests (against SMS pumping).
+    // The limits across requests (SMS against pumping, emails per account).
     for (name, limit) in [
         (
             "SMS_LIMIT_PER_NUMBER_PER_HOUR",
             &mut policy.sms_per_destination,
         ),
         ("SMS_LIMIT_PER_ACCOUNT_PER_DAY", &mut policy.sms_per_account),
+        (
+            "EMAIL_LIMIT_PER_ACCOUNT_PER_DAY",
+            &mut policy.emails_per_account,
+        ),
     ] {
         if let Ok(value) = std::env::var(name) {
             limit.max = value

@@ -265,10 +265,13 @@ pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
                 .map(|s| step_words(*s, *username, lingua))
                 .collect();
             let (subject, body, label) = if en {
+                // Names are what an account typed: quoted, so a reader sees where they end
+                // (docs/security.md, "Text in the provider's emails").
                 let who = from.map_or("The account managing these services".to_owned(), |f| {
-                    f.to_owned()
+                    format!("“{f}”")
                 });
-                let opening = match (party, other) {
+                let other = other.map(|o| format!("“{o}”"));
+                let opening = match (party, &other) {
                     (Party::NewHolder, None) => format!(
                         "{who} proposes that you become the new holder of the following services:"
                     ),
@@ -303,8 +306,11 @@ pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
                     "Manage the request",
                 )
             } else {
-                let who = from.map_or("Chi gestisce questi servizi".to_owned(), |f| f.to_owned());
-                let opening = match (party, other) {
+                let who = from.map_or("Chi gestisce questi servizi".to_owned(), |f| {
+                    format!("«{f}»")
+                });
+                let other = other.map(|o| format!("«{o}»"));
+                let opening = match (party, &other) {
                     (Party::NewHolder, Some(other)) => format!(
                         "{who} propone che tu diventi il nuovo titolare dei seguenti servizi, oggi intestati a {other}:"
                     ),
@@ -881,7 +887,7 @@ mod tests {
         let current = render(&invitation(Party::CurrentHolder), Lingua::It).text;
         assert!(
             current.contains(
-                "di cui sei l'attuale titolare; il nuovo titolare proposto è Anna Verdi:"
+                "di cui sei l'attuale titolare; il nuovo titolare proposto è «Anna Verdi»:"
             ),
             "{current}"
         );
@@ -892,7 +898,7 @@ mod tests {
         let new = render(&invitation(Party::NewHolder), Lingua::It).text;
         // Proposed, not done; the steps in seed 000's order; what the change means.
         assert!(
-            new.contains("Rivendita Test S.r.l. propone che tu diventi il nuovo titolare"),
+            new.contains("«Rivendita Test S.r.l.» propone che tu diventi il nuovo titolare"),
             "{new}"
         );
         let order: Vec<usize> = [

@@ -91,12 +91,13 @@ pub fn unsent_sk(transfer: &titolare_domain::transfer::TransferId, message_id: &
     format!("{}#{message_id}", transfer.as_str())
 }
 
-/// The send log of an SMS limit: per number or per account, across requests.
+/// The send log of a limit across requests: SMS per number or per account, emails per account.
 pub fn quota_pk(key: &titolare_domain::quota::QuotaKey) -> String {
     use titolare_domain::quota::QuotaKey as Q;
     match key {
         Q::SmsTo(number) => format!("QUOTA#sms-to#{number}"),
         Q::SmsFor(account) => format!("QUOTA#sms-for#{}", account.as_str()),
+        Q::EmailFor(account) => format!("QUOTA#email-for#{}", account.as_str()),
     }
 }
 

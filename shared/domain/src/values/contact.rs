@@ -1,11 +1,14 @@
 //! Phone numbers (E.164) and email addresses.
 
+use icu_properties::props::Script;
+use icu_properties::script::ScriptWithExtensions;
 use phonenumber::metadata::Database;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, LazyLock, Mutex};
+use unicode_normalization::UnicodeNormalization;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PhoneError {
@@ -224,16 +227,80 @@ stored_deserialize!(MobileNumber);
 pub enum EmailError {
     #[error("Indirizzo email non valido.")]
     Invalid,
+    #[error(
+        "La parte prima di @ può contenere solo lettere latine senza accenti, cifre e simboli."
+    )]
+    LocalPartNotAscii,
+    #[error(
+        "Il dominio mescola alfabeti diversi (per esempio latino e cirillico): controlla l'indirizzo."
+    )]
+    MixedScript,
 }
 
-/// An email address (RFC 5321/5322 syntax, with a dotted domain), its domain lower-cased.
+/// Whether every letter of `text` can be written in one script: UTS #39's single-script test
+/// on Script_Extensions, with its augmented sets (Han with kana is Japanese, with Hangul
+/// Korean). "pec.it", "caffè" and "例え" are; "pаypal" with a Cyrillic "а" is not.
+fn is_single_script(text: &str) -> bool {
+    let scripts = ScriptWithExtensions::new();
+    let mut common: Option<Vec<Writing>> = None;
+    for c in text.chars() {
+        let own: Vec<Script> = scripts.get_script_extensions_val(c).iter().collect();
+        if own
+            .iter()
+            .any(|s| *s == Script::Common || *s == Script::Inherited)
+        {
+            continue;
+        }
+        let own: Vec<Writing> = own.into_iter().flat_map(augmented).collect();
+        let kept = match common.take() {
+            None => own,
+            Some(so_far) => so_far.into_iter().filter(|s| own.contains(s)).collect(),
+        };
+        if kept.is_empty() {
+            return false;
+        }
+        common = Some(kept);
+    }
+    true
+}
+
+/// A script, or one of the writing systems UTS #39 lets scripts join.
+#[derive(Clone, Copy, PartialEq)]
+enum Writing {
+    Script(Script),
+    Japanese,
+    Korean,
+    HanWithBopomofo,
+}
+
+fn augmented(script: Script) -> Vec<Writing> {
+    let own = Writing::Script(script);
+    match script {
+        Script::Han => vec![
+            own,
+            Writing::Japanese,
+            Writing::Korean,
+            Writing::HanWithBopomofo,
+        ],
+        Script::Hiragana | Script::Katakana => vec![own, Writing::Japanese],
+        Script::Hangul => vec![own, Writing::Korean],
+        Script::Bopomofo => vec![own, Writing::HanWithBopomofo],
+        _ => vec![own],
+    }
+}
+
+/// An email address (RFC 5321/5322 syntax, with a dotted domain). The domain is kept in its
+/// ASCII form after UTS #46 ("Caffè.IT" → "xn--caff-8oa.it"), so masks and logs show a
+/// look-alike domain for what it is; a label mixing scripts is refused, and so is a local
+/// part that is not ASCII, which SES cannot deliver (docs/security.md).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct EmailAddress(String);
 
 impl EmailAddress {
     pub fn parse(input: &str) -> Result<Self, EmailError> {
-        let trimmed = input.trim();
+        let composed: String = input.trim().nfc().collect();
+        let trimmed = composed.as_str();
         let parsed =
             email_address::EmailAddress::from_str(trimmed).map_err(|_| EmailError::Invalid)?;
         let domain = parsed.domain();
@@ -244,11 +311,18 @@ impl EmailAddress {
         {
             return Err(EmailError::Invalid);
         }
-        Ok(Self(format!(
-            "{}@{}",
-            parsed.local_part(),
-            domain.to_lowercase()
-        )))
+        if !parsed.local_part().is_ascii() {
+            return Err(EmailError::LocalPartNotAscii);
+        }
+        let ascii = idna::domain_to_ascii(domain).map_err(|_| EmailError::Invalid)?;
+        let (unicode, _) = idna::domain_to_unicode(&ascii);
+        if !unicode.split('.').all(is_single_script) {
+            return Err(EmailError::MixedScript);
+        }
+        if ascii.len() + parsed.local_part().len() + 1 > 254 {
+            return Err(EmailError::Invalid);
+        }
+        Ok(Self(format!("{}@{ascii}", parsed.local_part())))
     }
 
     pub fn as_str(&self) -> &str {
@@ -313,6 +387,29 @@ mod tests {
     }
 
     #[test]
+    fn scripts_are_told_apart() {
+        for one in [
+            "pec.it",
+            "caffè-sport",
+            "münchen",
+            "пример",
+            "例え",
+            "한국어",
+            "a-1",
+        ] {
+            assert!(is_single_script(one), "{one}");
+        }
+        for mixed in [
+            "p\u{430}ypal",
+            "pec\u{3B1}",
+            "ex\u{430}mple-1",
+            "ひらがな한",
+        ] {
+            assert!(!is_single_script(mixed), "{mixed}");
+        }
+    }
+
+    #[test]
     fn emails_are_checked_and_normalised() {
         assert_eq!(
             EmailAddress::parse(" Mario.Rossi@Example.IT ")
@@ -324,6 +421,29 @@ mod tests {
         for bad in ["", "a", "a@", "@b.it", "a@b", "a b@c.it", "a@[1.2.3.4]"] {
             assert_eq!(EmailAddress::parse(bad), Err(EmailError::Invalid), "{bad}");
         }
+        // UTS #46: mapped, lower-cased and kept as ASCII; the same address however written.
+        let idn = EmailAddress::parse("bar@Caffè.IT").unwrap();
+        assert_eq!(idn.as_str(), "bar@xn--caff-8oa.it");
+        assert_eq!(EmailAddress::parse("bar@caffe\u{300}.it").unwrap(), idn);
+        assert_eq!(EmailAddress::parse(idn.as_str()).unwrap(), idn);
+        assert_eq!(
+            EmailAddress::parse("info@пример.рф").unwrap().as_str(),
+            "info@xn--e1afmkfd.xn--p1ai"
+        );
+        // A Cyrillic "а" in a Latin name, written or as its ASCII form.
+        assert_eq!(
+            EmailAddress::parse("m@p\u{430}ypal.it"),
+            Err(EmailError::MixedScript)
+        );
+        let lookalike = idna::domain_to_ascii("p\u{430}ypal.it").unwrap();
+        assert_eq!(
+            EmailAddress::parse(&format!("m@{lookalike}")),
+            Err(EmailError::MixedScript)
+        );
+        assert_eq!(
+            EmailAddress::parse("mària@pec.it"),
+            Err(EmailError::LocalPartNotAscii)
+        );
     }
 
     /// Checked with Google's libphonenumber (Python port 9.0.43), independent of the

@@ -1,8 +1,13 @@
-//! Free-text fields: trimmed, single-spaced, bounded, without control characters.
+//! Free-text fields: NFC, trimmed, single-spaced, bounded, without control or format
+//! characters and without web addresses, since they are printed into the provider's emails
+//! (docs/security.md, "Text in the provider's emails").
 
 use crate::text::collapse_whitespace;
+use icu_properties::CodePointMapData;
+use icu_properties::props::GeneralCategory;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use unicode_normalization::UnicodeNormalization;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TextError {
@@ -12,6 +17,40 @@ pub enum TextError {
     TooLong(usize),
     #[error("Il testo contiene caratteri non ammessi.")]
     Characters,
+    #[error("Il testo contiene caratteri invisibili o che cambiano la direzione della scrittura.")]
+    Invisible,
+    #[error("Il testo non può contenere indirizzi web.")]
+    Link,
+}
+
+/// The text as it will be kept: NFC ("Mari\u{301}o" is "Marío"), single-spaced, and free
+/// of the characters and words no name needs.
+fn normalise(input: &str) -> Result<String, TextError> {
+    let text = collapse_whitespace(&input.nfc().collect::<String>());
+    let format = CodePointMapData::<GeneralCategory>::new();
+    if text
+        .chars()
+        .any(|c| format.get(c) == GeneralCategory::Format)
+    {
+        return Err(TextError::Invisible);
+    }
+    if text.split(' ').any(looks_like_a_link) {
+        return Err(TextError::Link);
+    }
+    Ok(text)
+}
+
+/// A word a mail reader could turn into a link: a scheme ("https://…"), "www.…", or a
+/// dotted host with a path ("esempio.it/conferma").
+fn looks_like_a_link(word: &str) -> bool {
+    let lower = word.to_lowercase();
+    lower.contains("://")
+        || lower
+            .trim_start_matches(|c: char| !c.is_alphanumeric())
+            .starts_with("www.")
+        || lower
+            .split_once('/')
+            .is_some_and(|(host, _)| host.contains('.') && !host.ends_with('.'))
 }
 
 /// Text of at most 200 characters (addresses, ragione sociale).
@@ -23,7 +62,7 @@ impl TextField {
     pub const MAX: usize = 200;
 
     pub fn parse(input: &str) -> Result<Self, TextError> {
-        let text = collapse_whitespace(input);
+        let text = normalise(input)?;
         if text.is_empty() {
             return Err(TextError::Empty);
         }
@@ -50,7 +89,7 @@ impl PersonName {
     pub const MAX: usize = 100;
 
     pub fn parse(input: &str) -> Result<Self, TextError> {
-        let text = collapse_whitespace(input);
+        let text = normalise(input)?;
         if !text.chars().any(char::is_alphabetic) {
             return Err(TextError::Empty);
         }
@@ -118,6 +157,53 @@ mod tests {
         assert_eq!(
             TextField::parse(&"x".repeat(201)),
             Err(TextError::TooLong(200))
+        );
+    }
+
+    /// The review's texts: a bidi override, zero-width characters and links are refused in
+    /// names and in a ragione sociale; a decomposed accent is kept composed.
+    #[test]
+    fn texts_for_emails_are_refused() {
+        for text in [
+            "Rossi\u{202E}ti.cp",
+            "Ma\u{200B}rio",
+            "Mario\u{2060}",
+            "\u{FEFF}Acme",
+            "Ros\u{AD}si",
+        ] {
+            assert_eq!(
+                TextField::parse(text),
+                Err(TextError::Invisible),
+                "{text:?}"
+            );
+            assert_eq!(
+                PersonName::parse(text),
+                Err(TextError::Invisible),
+                "{text:?}"
+            );
+        }
+        for text in [
+            "Acme conferma entro oggi su https://esempio.com/x",
+            "Acme WWW.esempio.com",
+            "Acme (www.esempio.com)",
+            "Acme esempio.com/conferma",
+            "ftp://esempio",
+        ] {
+            assert_eq!(TextField::parse(text), Err(TextError::Link), "{text:?}");
+        }
+        assert_eq!(PersonName::parse("www.esempio.it"), Err(TextError::Link));
+        for fine in [
+            "Rossi S.r.l.",
+            "Studio Bianchi & C. s.n.c.",
+            "A/B Servizi",
+            "Acme 2.0 S.p.A.",
+        ] {
+            assert!(TextField::parse(fine).is_ok(), "{fine}");
+        }
+        assert_eq!(PersonName::parse("Mari\u{301}o").unwrap().as_str(), "Marío");
+        assert_eq!(
+            TextField::parse("Caffe\u{300} Sport").unwrap().as_str(),
+            "Caffè Sport"
         );
     }
 
