@@ -1,7 +1,7 @@
 //! One source of truth: the route table, the OpenAPI file, template.yaml and the crates
 //! under functions/ describe the same routes.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use titolare_api::routes::{Auth, ROUTES};
 
@@ -339,4 +339,110 @@ fn alarms_and_dashboard_read_what_the_functions_publish() {
         functions + 1,
         "one per function and the API's access log"
     );
+}
+
+/// The API is reachable only through CloudFront and its web ACL: the distribution names the
+/// web ACL, CloudFront sends the secret header the functions require, and the web ACL limits
+/// per address every route a call without an account can reach — the ones that send, check
+/// or set something (those the API throttles tighter) most tightly.
+#[test]
+fn the_api_is_behind_cloudfront_and_its_web_acl() {
+    let template = yaml("template.yaml");
+    let resources = &template["Resources"];
+    let distribution = &resources["PanelDistribution"]["Properties"]["DistributionConfig"];
+    assert_eq!(distribution["WebACLId"]["Ref"], "WebAclArn");
+    let secret =
+        json!({"Fn::Sub": "{{resolve:secretsmanager:${OriginVerifySecret}:SecretString}}"});
+    let api = distribution["Origins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["Id"] == "api")
+        .expect("the API origin");
+    let headers = api["OriginCustomHeaders"]
+        .as_array()
+        .expect("origin headers");
+    assert!(
+        headers.iter().any(|h| h["HeaderName"]
+            .as_str()
+            .is_some_and(|n| n.eq_ignore_ascii_case(titolare_api::ORIGIN_VERIFY_HEADER))
+            && h["HeaderValue"] == secret),
+        "{headers:?}"
+    );
+    assert_eq!(
+        template["Globals"]["Function"]["Environment"]["Variables"]["ORIGIN_VERIFY_SECRET"],
+        secret
+    );
+    assert_eq!(
+        resources["OriginVerifySecret"]["Type"],
+        "AWS::SecretsManager::Secret"
+    );
+
+    let acl = yaml("infra/edge/web-acl.yaml");
+    let acl = &acl["Resources"]["WebAcl"]["Properties"];
+    assert_eq!(acl["Scope"], "CLOUDFRONT");
+    let rule = |name: &str| {
+        let rule = acl["Rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["Name"] == name)
+            .unwrap_or_else(|| panic!("rule {name}"));
+        let rate = &rule["Statement"]["RateBasedStatement"];
+        assert_eq!(rate["AggregateKeyType"], "IP", "{name}");
+        assert!(rule["Action"]["Block"].is_object(), "{name}");
+        rate["ScopeDownStatement"].clone()
+    };
+    // Every path a scope-down statement matches, with how.
+    fn matches(statement: &Value, out: &mut Vec<(String, String)>) {
+        if let Some(m) = statement.get("ByteMatchStatement")
+            && m["FieldToMatch"]["UriPath"].is_object()
+        {
+            out.push((
+                m["PositionalConstraint"].as_str().unwrap().to_owned(),
+                m["SearchString"].as_str().unwrap().to_owned(),
+            ));
+        }
+        for group in ["AndStatement", "OrStatement"] {
+            for inner in statement[group]["Statements"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                matches(inner, out);
+            }
+        }
+    }
+    let covered = |name: &str, path: &str| {
+        let mut paths = Vec::new();
+        matches(&rule(name), &mut paths);
+        paths.iter().any(|(how, p)| match how.as_str() {
+            "EXACTLY" => p == path,
+            "STARTS_WITH" => path.starts_with(p.as_str()),
+            other => panic!("{name}: {other}"),
+        })
+    };
+    // The tight rule counts POST calls only (a page reads the status of its codes freely).
+    let sends = rule("SendsPerAddress");
+    let method = &sends["AndStatement"]["Statements"][0]["ByteMatchStatement"];
+    assert!(method["FieldToMatch"]["Method"].is_object() && method["SearchString"] == "POST");
+    let throttled = template["Resources"]["HttpApi"]["Properties"]["RouteSettings"]
+        .as_object()
+        .unwrap();
+    for route in ROUTES.iter().filter(|r| r.auth != Auth::Account) {
+        assert!(
+            covered("LinkRoutesPerAddress", route.path),
+            "{}",
+            route.path
+        );
+        assert!(covered("ApiPerAddress", route.path), "{}", route.path);
+        let tight = throttled.contains_key(&format!("{} {}", route.method, route.path));
+        assert_eq!(
+            route.method == "POST" && covered("SendsPerAddress", route.path),
+            tight,
+            "{} {}: limited per address as tightly as the API throttles it",
+            route.method,
+            route.path
+        );
+    }
 }

@@ -22,7 +22,13 @@ fn cargo_lambda() -> PathBuf {
         .unwrap_or_else(|| root().join(".tools/venv/bin/cargo-lambda"))
 }
 
-/// The event API Gateway (HTTP API, payload 2.0) sends after its JWT authorizer let `account` in.
+/// CloudFront's secret header value, as the template gives it to CloudFront and the functions.
+const ORIGIN_SECRET: &str = "origin-secret-of-the-tests-0123456789abcdef";
+/// The person's address as CloudFront tells it; API Gateway's `sourceIp` is an edge's.
+const VIEWER_IP: &str = "198.51.100.7";
+
+/// The event API Gateway (HTTP API, payload 2.0) sends after its JWT authorizer let `account`
+/// in, for a call CloudFront passed on (its secret and its viewer address header).
 fn api_gateway_event(
     method: &str,
     path: &str,
@@ -35,7 +41,10 @@ fn api_gateway_event(
         "routeKey": "$default",
         "rawPath": path,
         "rawQueryString": query,
-        "headers": { "content-type": "application/json", "host": "api.example.com", "user-agent": "e2e" },
+        "headers": {
+            "content-type": "application/json", "host": "api.example.com", "user-agent": "e2e",
+            "x-origin-verify": ORIGIN_SECRET, "cloudfront-viewer-address": format!("{VIEWER_IP}:46532"),
+        },
         "requestContext": {
             "accountId": "123456789012",
             "apiId": "api",
@@ -267,6 +276,7 @@ async fn start_functions(services: &Services) -> (Watch, u16) {
         ("CHANGE_OF_NAME_URL", rules.change_of_name_url.as_str()),
         ("SUPPORT_URL", rules.support_url.as_str()),
         ("CONTRACT_CONDITIONS", conditions.as_str()),
+        ("ORIGIN_VERIFY_SECRET", ORIGIN_SECRET),
         // What the emulator tells the functions it starts itself.
         ("AWS_LAMBDA_FUNCTION_VERSION", "1"),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "4096"),
@@ -380,6 +390,25 @@ async fn lambda_binaries_answer_like_the_local_gateway() {
             "{function} {uri}"
         );
     }
+    // A call that went around CloudFront (no secret, or another one) is refused, whatever
+    // its route; the same call through CloudFront is served.
+    for secret in [None, Some("origin-secret-of-the-tests-0123456789abcdeX")] {
+        let mut direct = api_gateway_event("GET", "/v1/account", "", None, "demo");
+        let headers = direct["headers"].as_object_mut().unwrap();
+        match secret {
+            None => headers.remove("x-origin-verify"),
+            Some(other) => headers.insert("x-origin-verify".into(), json!(other)),
+        };
+        let refused = invoke(&emulator, "account-get", &direct).await;
+        assert_eq!(refused["statusCode"], 403, "{refused}");
+        let body: Value = serde_json::from_str(refused["body"].as_str().unwrap()).unwrap();
+        assert_eq!(body["type"], "urn:titolare:problem:forbidden");
+    }
+    let through = api_gateway_event("GET", "/v1/account", "", None, "demo");
+    assert_eq!(
+        invoke(&emulator, "account-get", &through).await["statusCode"],
+        200
+    );
     watch.assert_logs_hold_no_personal_data(&[]);
 }
 
@@ -670,6 +699,25 @@ async fn seed_000_through_the_lambda_functions() {
     };
     flow::full_success(&surface).await;
     watch.assert_logs_hold_no_personal_data(&surface.seen.lock().unwrap());
+    // Behind CloudFront the trail keeps the person's address, never the edge's.
+    {
+        use titolare_domain::ports::TransferReader;
+        let id = titolare_domain::transfer::TransferId::parse("1").unwrap();
+        let done = surface
+            .store
+            .transfer(&id)
+            .await
+            .unwrap()
+            .expect("request 1");
+        let addresses: std::collections::BTreeSet<&str> = done
+            .value
+            .audit
+            .iter()
+            .filter(|e| e.party.is_some())
+            .map(|e| e.source_ip.as_str())
+            .collect();
+        assert_eq!(addresses, [VIEWER_IP].into(), "{:?}", done.value.audit);
+    }
     // What an operator sees of it: the codes of each channel queued, each party's steps, the
     // request completed, the emails delivered with their latency (the codes were read from
     // the store and used before the dispatcher ran, so it rightly sent none of them: the

@@ -169,6 +169,7 @@ impl Lint {
 fn kind(e: &ApiError) -> &'static str {
     match e {
         ApiError::Unauthorized => "Unauthorized",
+        ApiError::NotThroughEdge => "NotThroughEdge",
         ApiError::NotFound(_) => "NotFound",
         ApiError::MethodNotAllowed(_) => "MethodNotAllowed",
         ApiError::BadRequest { .. } => "BadRequest",
@@ -193,7 +194,7 @@ fn kind(e: &ApiError) -> &'static str {
         ApiError::EmailLimit(_) => "EmailLimit",
     }
 }
-const KINDS: usize = 23;
+const KINDS: usize = 24;
 
 fn code_error_name(e: &CodeError) -> &'static str {
     match e {
@@ -445,6 +446,7 @@ fn every_error() -> Vec<(String, ApiError)> {
     let field = |f: &str, m: &str| FieldErrors::one(f, m);
     let mut out: Vec<(String, ApiError)> = vec![
         ("Unauthorized".into(), ApiError::Unauthorized),
+        ("NotThroughEdge".into(), ApiError::NotThroughEdge),
         (
             "MethodNotAllowed".into(),
             ApiError::MethodNotAllowed(vec!["GET", "PATCH"]),

@@ -35,6 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "0f0e0d0c0b0a09080706050403020100000102030405060708090a0b0c0d0e0f"
+ORIGIN_SECRET = "origin-secret-of-the-bench-0123456789abcdef"
 # Lambda gives a function one vCPU at 1,769 MB, in proportion below it.
 FULL_VCPU_MB = 1769
 MEMORY_MB = 256
@@ -201,7 +202,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 def api_event(method, path, query="", body=None, account=None, link=None):
     headers = {"content-type": "application/json", "host": "api.example.com",
-               "user-agent": "bench", "idempotency-key": str(uuid.uuid4())}
+               "user-agent": "bench", "idempotency-key": str(uuid.uuid4()),
+               "x-origin-verify": ORIGIN_SECRET, "cloudfront-viewer-address": "198.51.100.7:46532"}
     if link:
         headers["authorization"] = f"Bearer {link}"
     context = {
@@ -292,6 +294,8 @@ def environment(fx, endpoint, runtime_api, function):
         "CHANGE_OF_NAME_URL": fx["change_of_name_url"],
         "SUPPORT_URL": fx["support_url"],
         "CONTRACT_CONDITIONS": json.dumps(fx["conditions"]),
+        # CloudFront's secret: the events below carry it, as CloudFront adds it.
+        "ORIGIN_VERIFY_SECRET": ORIGIN_SECRET,
     }
     return env
 

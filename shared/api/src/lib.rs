@@ -41,7 +41,13 @@ pub struct Services {
     pub metrics: Arc<dyn Metrics>,
 }
 
-/// Who is calling and from where, as API Gateway tells it.
+/// The header CloudFront adds to every call it sends to the API, with the stack's secret
+/// (docs/security.md, "Floods from one address").
+pub const ORIGIN_VERIFY_HEADER: &str = "x-origin-verify";
+/// Where CloudFront tells the viewer's address and port ("198.51.100.10:46532").
+const VIEWER_ADDRESS_HEADER: &str = "cloudfront-viewer-address";
+
+/// Who is calling and from where, as API Gateway tells it (and CloudFront, in front of it).
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub account: Option<AccountId>,
@@ -51,7 +57,9 @@ pub struct Caller {
 }
 
 impl Caller {
-    fn of(req: &Request) -> Self {
+    /// `via_edge`: the call carried CloudFront's secret, so CloudFront's own headers are
+    /// CloudFront's, and API Gateway's source address is an edge's, not the person's.
+    fn of(req: &Request, via_edge: bool) -> Self {
         let ctx = match req.request_context_ref() {
             Some(RequestContext::ApiGatewayV2(ctx)) => Some(ctx),
             _ => None,
@@ -66,8 +74,10 @@ impl Caller {
             request_id: ctx
                 .and_then(|c| c.request_id.clone())
                 .unwrap_or_else(|| "-".into()),
-            source_ip: ctx
-                .and_then(|c| c.http.source_ip.clone())
+            source_ip: via_edge
+                .then(|| viewer_address(req))
+                .flatten()
+                .or_else(|| ctx.and_then(|c| c.http.source_ip.clone()))
                 .unwrap_or_default(),
             user_agent: ctx
                 .and_then(|c| c.http.user_agent.clone())
@@ -80,12 +90,25 @@ impl Caller {
     }
 }
 
+/// The viewer's address from `CloudFront-Viewer-Address` (IPv4 or IPv6, then ":port").
+fn viewer_address(req: &Request) -> Option<String> {
+    let value = req.headers().get(VIEWER_ADDRESS_HEADER)?.to_str().ok()?;
+    let (address, _port) = value.rsplit_once(':')?;
+    let address = address.trim_start_matches('[').trim_end_matches(']');
+    address
+        .parse::<std::net::IpAddr>()
+        .ok()
+        .map(|ip| ip.to_string())
+}
+
 /// The JWT claim that holds the account id.
 pub const ACCOUNT_CLAIM: &str = "sub";
 
 pub struct App {
     services: Services,
     routes: Vec<&'static Route>,
+    /// CloudFront's secret, in AWS: a call without it did not come through the web ACL.
+    origin_secret: Option<Vec<u8>>,
 }
 
 impl App {
@@ -94,6 +117,7 @@ impl App {
         Self {
             services,
             routes: routes::ROUTES.iter().collect(),
+            origin_secret: None,
         }
     }
 
@@ -102,7 +126,15 @@ impl App {
         Self {
             services,
             routes: routes.iter().collect(),
+            origin_secret: None,
         }
+    }
+
+    /// Serves only calls that carry CloudFront's `secret` in [`ORIGIN_VERIFY_HEADER`], and
+    /// takes the caller's address from CloudFront's viewer header.
+    pub fn behind_cloudfront(mut self, secret: &str) -> Self {
+        self.origin_secret = Some(secret.as_bytes().to_vec());
+        self
     }
 
     pub fn routes(&self) -> &[&'static Route] {
@@ -110,7 +142,24 @@ impl App {
     }
 
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        let caller = Caller::of(&req);
+        let via_edge = match &self.origin_secret {
+            None => false,
+            Some(secret) => {
+                use subtle::ConstantTimeEq;
+                let given = req
+                    .headers()
+                    .get(ORIGIN_VERIFY_HEADER)
+                    .map(|v| v.as_bytes())
+                    .unwrap_or_default();
+                if !bool::from(given.ct_eq(secret.as_slice())) {
+                    let caller = Caller::of(&req, false);
+                    tracing::warn!(request_id = %caller.request_id, "call without the edge's secret");
+                    return ApiError::NotThroughEdge.into_response(&caller.request_id);
+                }
+                true
+            }
+        };
+        let caller = Caller::of(&req, via_edge);
         let started = std::time::Instant::now();
         let path = strip_stage(&req);
         let (route_name, response) = match routes::find(&self.routes, req.method().as_str(), &path)
@@ -188,4 +237,33 @@ pub(crate) fn respond<T: Serialize + ?Sized>(
 
 pub(crate) fn json<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response<Body> {
     respond(status, "application/json", body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_viewer(value: &str) -> Request {
+        http::Request::builder()
+            .header(VIEWER_ADDRESS_HEADER, value)
+            .body(Body::Empty)
+            .unwrap()
+    }
+
+    #[test]
+    fn the_viewer_address_is_read_without_its_port() {
+        for (header, address) in [
+            ("198.51.100.10:46532", Some("198.51.100.10")),
+            ("2001:db8::7:46532", Some("2001:db8::7")),
+            ("[2001:db8::7]:443", Some("2001:db8::7")),
+            ("198.51.100.10", None),
+            ("not-an-address:1", None),
+        ] {
+            assert_eq!(
+                viewer_address(&with_viewer(header)).as_deref(),
+                address,
+                "{header}"
+            );
+        }
+    }
 }

@@ -12,6 +12,9 @@ use titolare_domain::transfer::Closed;
 pub enum ApiError {
     #[error("unauthenticated")]
     Unauthorized,
+    /// A call that did not come through the provider's CloudFront distribution.
+    #[error("not through the edge")]
+    NotThroughEdge,
     #[error("not found")]
     NotFound(&'static str),
     #[error("method not allowed")]
@@ -123,6 +126,7 @@ impl ApiError {
         use StatusCode as S;
         match self {
             Self::Unauthorized => (S::UNAUTHORIZED, "unauthorized", "Non autenticato", "Accesso richiesto: accedi di nuovo al pannello.".into(), None),
+            Self::NotThroughEdge => (S::FORBIDDEN, "forbidden", "Accesso non consentito", "Questo indirizzo non accetta chiamate dirette: usa il sito del gestore.".into(), None),
             Self::NotFound(what) => (S::NOT_FOUND, "not-found", "Non trovato", what.into(), None),
             Self::MethodNotAllowed(allowed) => (S::METHOD_NOT_ALLOWED, "method-not-allowed", "Metodo non consentito", format!("Metodi consentiti: {}.", allowed.join(", ")), None),
             Self::BadRequest { detail, errors } => (S::BAD_REQUEST, "bad-request", "Richiesta non valida", detail, errors),

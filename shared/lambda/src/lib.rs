@@ -165,7 +165,13 @@ async fn serve(routes: &'static [Route], w: Wiring, key: Option<SecretKey>) -> R
         rules: titolare_api::config::deployed_rules_from_env()?,
         metrics: w.metrics,
     };
-    let app = Arc::new(App::with_routes(services, routes));
+    // In AWS, CloudFront's secret is required: a function must not serve calls that went
+    // around the web ACL (docs/security.md).
+    let secret = std::env::var("ORIGIN_VERIFY_SECRET")
+        .ok()
+        .filter(|s| s.len() >= 32)
+        .ok_or("ORIGIN_VERIFY_SECRET: CloudFront's secret header value, at least 32 characters")?;
+    let app = Arc::new(App::with_routes(services, routes).behind_cloudfront(&secret));
     lambda_http::run(service_fn(move |request| {
         let app = app.clone();
         async move { Ok::<_, std::convert::Infallible>(app.handle(request).await) }
