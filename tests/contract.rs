@@ -121,7 +121,96 @@ fn functions_get_the_secret_key_exactly_when_their_routes_need_it() {
             .iter()
             .any(|r| r.needs_secret());
         assert_eq!(has, needs, "{}: secret key", route.function);
+        assert_eq!(
+            may_read_the_key(f),
+            needs,
+            "{}: the key's policy",
+            route.function
+        );
     }
+    assert!(may_read_the_key(function(&template, "dispatch")));
+    // Nothing else may decrypt or read parameters: only the one managed policy, which
+    // decrypts through SSM and only that parameter's ciphertext.
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    assert_eq!(
+        text.matches("kms:Decrypt").count(),
+        1,
+        "one grant to decrypt"
+    );
+    assert_eq!(
+        text.matches("ssm:GetParameter").count(),
+        1,
+        "one grant to read it"
+    );
+    let key = &template["Resources"]["SecretKeyRead"]["Properties"]["PolicyDocument"];
+    let condition = &key["Statement"][1]["Condition"]["StringEquals"];
+    assert!(condition["kms:ViaService"].is_object());
+    assert_eq!(
+        condition["kms:EncryptionContext:PARAMETER_ARN"], key["Statement"][0]["Resource"],
+        "the parameter read is the only one decrypted"
+    );
+}
+
+fn may_read_the_key(function: &Value) -> bool {
+    function["Properties"]["Policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["Ref"] == "SecretKeyRead")
+}
+
+/// The dispatcher sends SMS to phone numbers only (no topic, no endpoint) and email from
+/// `EmailFrom` only.
+#[test]
+fn the_dispatcher_sends_only_what_it_must() {
+    let template = yaml("template.yaml");
+    let statements = function(&template, "dispatch")["Properties"]["Policies"][0]["Statement"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let of = |action: &str| -> Vec<&Value> {
+        statements
+            .iter()
+            .filter(|s| s["Action"] == action)
+            .collect()
+    };
+    let sns = of("sns:Publish");
+    let topics = json!({"Fn::Sub": "arn:${AWS::Partition}:sns:*:*:*"});
+    assert!(sns.iter().all(|s| s.get("Resource") != Some(&json!("*"))));
+    assert!(
+        sns.iter()
+            .any(|s| s["Effect"] == "Allow" && s["NotResource"] == topics)
+    );
+    assert!(
+        sns.iter()
+            .any(|s| s["Effect"] == "Deny" && s["Resource"] == topics)
+    );
+    let ses = of("ses:SendEmail");
+    assert_eq!(ses.len(), 1);
+    let identities = ses[0]["Resource"].to_string();
+    assert!(!identities.contains("identity/*"), "{identities}");
+    assert!(identities.contains("identity/${EmailFrom}"), "{identities}");
+    assert_eq!(
+        ses[0]["Condition"]["StringEquals"]["ses:FromAddress"]["Ref"],
+        "EmailFrom"
+    );
+    let publishers: Vec<&String> = template["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .filter(|(_, r)| {
+            r["Properties"]["Policies"]
+                .to_string()
+                .contains("sns:Publish")
+        })
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(
+        publishers,
+        ["DispatchFunction"],
+        "only the dispatcher publishes"
+    );
 }
 
 /// A dispatcher's claim on a message outlasts the longest run of the function that makes it:
