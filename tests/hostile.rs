@@ -384,6 +384,87 @@ async fn a_poison_request_does_not_stop_the_expirer() {
     );
 }
 
+/// A draft is no username oracle: `hand_over` to an account that exists and to one that does
+/// not are answered alike (201, the same body but for the request's own number and times);
+/// only the initiator's verification, after an SMS the account's limits count, tells them apart.
+#[tokio::test]
+async fn a_hand_over_draft_does_not_tell_whether_a_username_exists() {
+    let gw = local_gateway().await;
+    let s = GatewaySurface::new(gw.client.clone());
+    let draft = |username: &str| {
+        let mut body = request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder);
+        body["management"] = json!({"mode": "hand_over", "username": username});
+        body
+    };
+    let comparable = |mut reply: Reply| {
+        for volatile in ["id", "created_at", "deadline", "history", "audit"] {
+            reply.body.as_object_mut().unwrap().remove(volatile);
+        }
+        let username = reply.body["management"]["username"].take();
+        (reply.status, reply.body, username)
+    };
+    let cancel = |id: String| {
+        let s = &s;
+        async move {
+            let path = format!("/v1/transfers/{id}/cancel");
+            ok(
+                &s.call("POST", &path, As::Account("demo"), None).await,
+                200,
+                "cancel",
+            );
+        }
+    };
+    // Both drafts hold the same mailbox: one at a time.
+    let mut answers = Vec::new();
+    for username in ["demo2", "nessuno-con-questo-nome"] {
+        let reply = s
+            .call(
+                "POST",
+                "/v1/transfers",
+                As::Account("demo"),
+                Some(draft(username)),
+            )
+            .await;
+        let id = reply.body["id"].as_str().unwrap_or_default().to_owned();
+        let (status, body, named) = comparable(reply);
+        assert_eq!(named, username, "{body}");
+        answers.push((status, body));
+        if username == "demo2" {
+            cancel(id).await;
+            continue;
+        }
+        let unknown = verify_initiator(&s, &id).await;
+        assert_eq!(unknown.status, 422, "{}", unknown.body);
+        assert_eq!(
+            unknown.body["errors"]["management.username"],
+            "Nessun account ha questo username: controlla come è scritto."
+        );
+        let still = s
+            .call(
+                "GET",
+                &format!("/v1/transfers/{id}"),
+                As::Account("demo"),
+                None,
+            )
+            .await;
+        assert_eq!(still.body["status"], "draft", "nothing opened");
+        cancel(id).await;
+    }
+    assert_eq!(answers[0], answers[1], "the same answer for both");
+    assert_eq!(answers[0].0, 201);
+    let known = s
+        .call(
+            "POST",
+            "/v1/transfers",
+            As::Account("demo"),
+            Some(draft("demo2")),
+        )
+        .await;
+    let known = verify_initiator(&s, known.body["id"].as_str().unwrap()).await;
+    ok(&known, 200, "the known username opens");
+    assert_eq!(known.body["status"], "open");
+}
+
 /// Email pumping: an account opens a request (its invitations) and asks for the invitation
 /// again and again, to both holders, each within its own per-party budget. The account's
 /// daily email limit holds across them (here 6, to keep the test short); the rest get 429

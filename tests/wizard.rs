@@ -863,8 +863,10 @@ async fn bad_requests_get_4xx_and_write_nothing() {
             "validation",
             Some("new_holder_id"),
         ),
+        // An unknown username is told only at the initiator's verification (no username
+        // oracle: tests/hostile.rs); a malformed one at once.
         (
-            json!({"items": [k("teste1234@pec.it")], "management": {"mode": "hand_over", "username": "nessuno"}, "new_holder_id": "963300"}),
+            json!({"items": [k("teste1234@pec.it")], "management": {"mode": "hand_over", "username": "no spaces"}, "new_holder_id": "963300"}),
             422,
             "validation",
             Some("management.username"),

@@ -83,6 +83,14 @@ pub async fn open_request(s: &dyn Surface, body: Value) -> String {
     ok(&created, 201, "draft");
     assert_eq!(created.body["status"], "draft");
     let id = created.body["id"].as_str().unwrap().to_owned();
+    let verified = verify_initiator(s, &id).await;
+    ok(&verified, 200, "initiator verification");
+    assert_eq!(verified.body["status"], "open");
+    id
+}
+
+/// Sends the initiator's SMS code of draft `id` (as `demo`) and verifies it: the answer.
+pub async fn verify_initiator(s: &dyn Surface, id: &str) -> Reply {
     let path = format!("/v1/transfers/{id}/codes");
     let sent = s
         .call(
@@ -93,18 +101,14 @@ pub async fn open_request(s: &dyn Surface, body: Value) -> String {
         )
         .await;
     ok(&sent, 202, "initiator code");
-    let code = s.code(&id, "initiator", "sms", INITIATOR.mobile).await;
-    let verified = s
-        .call(
-            "POST",
-            &format!("{path}/verify"),
-            As::Account("demo"),
-            Some(json!({"channel": "sms", "code": code})),
-        )
-        .await;
-    ok(&verified, 200, "initiator verification");
-    assert_eq!(verified.body["status"], "open");
-    id
+    let code = s.code(id, "initiator", "sms", INITIATOR.mobile).await;
+    s.call(
+        "POST",
+        &format!("{path}/verify"),
+        As::Account("demo"),
+        Some(json!({"channel": "sms", "code": code})),
+    )
+    .await
 }
 
 /// A holder's decisions, item → accept.

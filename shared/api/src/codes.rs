@@ -264,7 +264,7 @@ pub async fn verify(
     let actor = &crate::wizard::actor(caller);
     let (body, idem) = (&body, idem.as_ref());
     with_retries(s, idem, transfer, |read| async move {
-        let t = &read.value;
+        let t = &crate::wizard::with_hand_over_resolved(s, &read.value).await?;
         code_step(t, party, body.channel, now)?;
         let current = s
             .store

@@ -57,7 +57,11 @@ pub(crate) async fn commit(
     let completed = after.status == TransferStatus::Completed && !before.status.is_ended();
     if completed {
         items = completion_writes(store, after, now).await?;
-        if let Management::HandOver { account, .. } = &after.management {
+        if let Management::HandOver {
+            account: Some(account),
+            ..
+        } = &after.management
+        {
             // The new holder's profile goes with the items to the account that manages them,
             // unless that account has it already (an earlier hand_over): its copy is its own,
             // edits included, and is left as it is. The copy is written only if still absent,

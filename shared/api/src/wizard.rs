@@ -198,7 +198,33 @@ pub fn step_error(e: StepError) -> ApiError {
             detail: e.to_string(),
             field: None,
         },
+        StepError::UnknownUsername => invalid("management.username", e.to_string()),
     }
+}
+
+/// A draft's `hand_over` account, looked up by its username now that the initiator verifies:
+/// left unset when no other account has it (the domain then refuses to open the draft).
+pub(crate) async fn with_hand_over_resolved(
+    s: &Services,
+    t: &Transfer,
+) -> Result<Transfer, ApiError> {
+    let mut t = t.clone();
+    if let (
+        TransferStatus::Draft,
+        Management::HandOver {
+            username,
+            account: account @ None,
+        },
+    ) = (t.status, &mut t.management)
+    {
+        *account = s
+            .store
+            .account_by_username(username)
+            .await?
+            .map(|a| a.id)
+            .filter(|id| *id != t.account);
+    }
+    Ok(t)
 }
 
 /// Runs `attempt` on the request as just read. When a concurrent change wins the race (a
@@ -468,15 +494,10 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
         ManagementInput::HandOver { username } => {
             let username = titolare_domain::records::parse_username(&username)
                 .map_err(|e| invalid("management.username", e))?;
-            let target = s
-                .store
-                .account_by_username(&username)
-                .await?
-                .ok_or(invalid(
-                    "management.username",
-                    "Nessun account ha questo username: controlla come è scritto.",
-                ))?;
-            if target.id == account {
+            // Whether another account has this username is told only once the initiator
+            // verifies (at most one lookup per SMS sent): a draft is no username oracle.
+            let own = s.store.account(&account).await?;
+            if own.is_some_and(|own| own.username.eq_ignore_ascii_case(&username)) {
                 return Err(invalid(
                     "management.username",
                     "È il tuo stesso account: per lasciare a te la gestione scegli la modalità \"keep\".",
@@ -484,7 +505,7 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
             }
             Management::HandOver {
                 username,
-                account: target.id,
+                account: None,
             }
         }
     };

@@ -220,10 +220,13 @@ pub struct TransferItem {
 pub enum Management {
     /// The initiator's account keeps renewals, invoices and up/downgrades.
     Keep,
-    /// Another account takes them; its user must log in as the new holder.
+    /// Another account takes them; its user must log in as the new holder. The username is
+    /// looked up only when the initiator verifies the draft (`None` until then), so a draft
+    /// answers alike for a username that exists and one that does not (docs/security.md).
     HandOver {
         username: String,
-        account: AccountId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<AccountId>,
     },
 }
 

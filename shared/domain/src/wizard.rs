@@ -169,6 +169,8 @@ pub enum StepError {
     HoldPending,
     #[error("Solo un titolare può bloccare la richiesta.")]
     NotAHolder,
+    #[error("Nessun account ha questo username: controlla come è scritto.")]
+    UnknownUsername,
 }
 
 /// The request after an action, and whether anything changed (a repeated identical step
@@ -394,7 +396,10 @@ impl Transfer {
                     }
                     Action::Login(account) => {
                         match &self.management {
-                            Management::HandOver { account: named, .. } if named == account => {}
+                            Management::HandOver {
+                                account: Some(named),
+                                ..
+                            } if named == account => {}
                             _ => return Err(StepError::WrongAccount),
                         }
                         t.progress.login_account = Some(account.clone());
@@ -419,6 +424,9 @@ impl Transfer {
                     // Rejecting everything ends the request at once (SPEC §4.4).
                     t.end(TransferStatus::Rejected, now, rules);
                 } else if party == Party::Initiator {
+                    if matches!(t.management, Management::HandOver { account: None, .. }) {
+                        return Err(StepError::UnknownUsername);
+                    }
                     t.status = TransferStatus::Open;
                     t.deadline = now + rules.open_for;
                     for holder in [Party::CurrentHolder, Party::NewHolder] {
@@ -902,8 +910,12 @@ impl Transfer {
     /// The account that manages the items once moved.
     pub fn target_account(&self) -> &crate::records::AccountId {
         match &self.management {
-            Management::HandOver { account, .. } => account,
-            Management::Keep => &self.account,
+            Management::HandOver {
+                account: Some(account),
+                ..
+            } => account,
+            // Only a draft has no account yet, and a draft cannot complete.
+            Management::HandOver { account: None, .. } | Management::Keep => &self.account,
         }
     }
 }

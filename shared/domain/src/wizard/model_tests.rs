@@ -36,11 +36,12 @@ fn refusal(e: &StepError) -> Refusal {
         StepError::Decisions(_) => Refusal::Decisions,
         StepError::WrongAccount => Refusal::WrongAccount,
         StepError::MissingConditions(_) | StepError::UnknownCondition(_) => Refusal::Conditions,
-        // The model takes no number changes or stops (tests.rs covers them).
+        // The model takes no number changes, stops or unknown usernames (tests.rs covers them).
         e @ (StepError::NumberFixed
         | StepError::NumberTooLate(_)
         | StepError::HoldPending
-        | StepError::NotAHolder) => unreachable!("not an action of the model: {e}"),
+        | StepError::NotAHolder
+        | StepError::UnknownUsername) => unreachable!("not an action of the model: {e}"),
     }
 }
 

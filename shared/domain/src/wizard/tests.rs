@@ -50,7 +50,7 @@ pub(super) fn draft(new_tipo: Tipo, hand_over: bool) -> Transfer {
         management: if hand_over {
             Management::HandOver {
                 username: "other".into(),
-                account: AccountId::parse("other").unwrap(),
+                account: Some(AccountId::parse("other").unwrap()),
             }
         } else {
             Management::Keep
@@ -151,6 +151,34 @@ fn a_full_flow_moves_what_both_accepted() {
     );
     assert_eq!(fx.operations.len(), 1);
     assert!(t.audit.iter().any(|a| a.action == "ended_completed"));
+}
+
+/// A `hand_over` draft whose username was not found when the initiator verified stays a
+/// draft; with the account found it opens.
+#[test]
+fn a_draft_opens_only_with_the_hand_over_account_found() {
+    let mut unknown = draft(Tipo::Privato, true);
+    unknown.management = Management::HandOver {
+        username: "nessuno".into(),
+        account: None,
+    };
+    assert_eq!(
+        run(
+            &unknown,
+            Party::Initiator,
+            Action::Verified(Channel::Sms),
+            10
+        ),
+        Err(StepError::UnknownUsername)
+    );
+    let found = run(
+        &draft(Tipo::Privato, true),
+        Party::Initiator,
+        Action::Verified(Channel::Sms),
+        10,
+    )
+    .unwrap();
+    assert_eq!(found.status, TransferStatus::Open);
 }
 
 #[test]

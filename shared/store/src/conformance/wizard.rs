@@ -186,7 +186,7 @@ pub async fn a_completion_moves_items_across_accounts(b: Arc<dyn ItemBackend>) {
     t.account = from.clone();
     t.management = Management::HandOver {
         username: "taking".into(),
-        account: to.clone(),
+        account: Some(to.clone()),
     };
     create(&store, &t).await.unwrap();
     let open = opened(&t, NOW);
