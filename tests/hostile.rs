@@ -465,6 +465,67 @@ async fn a_hand_over_draft_does_not_tell_whether_a_username_exists() {
     assert_eq!(known.body["status"], "open");
 }
 
+/// A link sent to a wrong address lets its reader spend the holder's code sends; once the
+/// initiator corrects the address, the corrected holder's link has a budget of its own.
+#[tokio::test]
+async fn a_corrected_contact_gets_its_own_send_budget() {
+    let codes = titolare_domain::otp::CodePolicy {
+        resend_after: jiff::SignedDuration::ZERO,
+        ..Default::default()
+    };
+    let max_sends = codes.max_sends;
+    let gw = titolare_e2e::local_gateway_with_codes(codes).await;
+    let s = GatewaySurface::new(gw.client.clone());
+    let id = open_request(
+        &s,
+        request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+    )
+    .await;
+    let send = |link: String| {
+        let s = &s;
+        async move {
+            s.call(
+                "POST",
+                "/v1/party/codes",
+                As::Link(&link),
+                Some(json!({"channel": "sms"})),
+            )
+            .await
+        }
+    };
+    // The wrong reader of the current holder's invitation takes the first step and spends
+    // every send.
+    let old = s.link(&id, "current_holder", AZIENDA.email).await;
+    ok(
+        &decide(&s, &old, &[("teste1234@pec.it", true)]).await,
+        200,
+        "decision",
+    );
+    for n in 1..=max_sends {
+        let sent = send(old.clone()).await;
+        ok(&sent, 202, "a send");
+        assert_eq!(sent.body["sends_left"], max_sends - n);
+    }
+    let spent = send(old.clone()).await;
+    assert_eq!(spent.status, 429, "{}", spent.body);
+    let corrected = s
+        .call(
+            "PATCH",
+            &format!("/v1/transfers/{id}/contacts"),
+            As::Account("demo"),
+            Some(json!({"party": "current_holder", "email": "titolare.vero@example.it"})),
+        )
+        .await;
+    ok(&corrected, 200, "correction");
+    let new = s
+        .link(&id, "current_holder", "titolare.vero@example.it")
+        .await;
+    let sent = send(new.clone()).await;
+    ok(&sent, 202, "the corrected holder's first send");
+    assert_eq!(sent.body["sends_left"], max_sends - 1);
+    assert_eq!(send(old).await.status, 401, "the old link is void");
+}
+
 /// Email pumping: an account opens a request (its invitations) and asks for the invitation
 /// again and again, to both holders, each within its own per-party budget. The account's
 /// daily email limit holds across them (here 6, to keep the test short); the rest get 429

@@ -159,8 +159,9 @@ pub async fn send(
         let destination = destination(s, t, party, body, now)?;
         code_step(t, party, body.channel, now)?;
         let current = s.store.challenge(&t.id, party, body.channel).await?;
-        let challenge = Challenge::send(
+        let challenge = Challenge::send_under(
             current.as_ref().map(|c| &c.value),
+            t.contact(party).link,
             &t.id,
             party,
             body.channel,
@@ -177,7 +178,7 @@ pub async fn send(
             "destination": mask(&challenge.destination),
             "expires_at": challenge.expires_at,
             "resend_after": challenge.last_sent_at + s.codes.resend_after,
-            "sends_left": s.codes.max_sends.saturating_sub(challenge.sends),
+            "sends_left": challenge.sends_left(&s.codes),
         });
         // The audit keeps where each code went, masked: a number changed to pump SMS shows.
         let after = t.noted(
@@ -415,7 +416,7 @@ pub async fn status(
             "delivery": c.delivery,
             "notice": (c.delivery == titolare_domain::otp::Delivery::Failed).then_some("Non consegnato: chiedi un nuovo invio."),
             "expires_at": c.expires_at,
-            "sends_left": s.codes.max_sends.saturating_sub(c.sends),
+            "sends_left": c.sends_left(&s.codes),
             "tries_left": s.codes.max_attempts.saturating_sub(c.attempts),
             "resend_after": resend_at,
             // Relative too: a page cannot trust its device's clock to count down.

@@ -128,6 +128,15 @@ pub struct Challenge {
     pub attempts: u32,
     pub status: ChallengeStatus,
     pub delivery: Delivery,
+    /// The generation of the party's link the sends since `generation_start` were made
+    /// under: a corrected contact (a new link) gets a budget of sends of its own, so whoever
+    /// held an old link cannot spend the corrected holder's (docs/security.md).
+    #[serde(default)]
+    pub generation: u32,
+    /// `sends` when this generation began (`sends` itself never goes back: it numbers the
+    /// code, and a code must never repeat).
+    #[serde(default)]
+    pub generation_start: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -172,10 +181,37 @@ fn wrong_code_message(left: u32) -> String {
 }
 
 impl Challenge {
-    /// The challenge after a (re)send of a new code to `destination`. A new destination or
-    /// a new send voids the previous code, which is bound to both.
+    /// The challenge after a (re)send of a new code to `destination`, within the current
+    /// link generation. A new destination or a new send voids the previous code, which is
+    /// bound to both.
     pub fn send(
         current: Option<&Challenge>,
+        transfer: &TransferId,
+        party: Party,
+        channel: Channel,
+        destination: &str,
+        now: Timestamp,
+        policy: &CodePolicy,
+    ) -> Result<Self, CodeError> {
+        let generation = current.map_or(0, |c| c.generation);
+        Self::send_under(
+            current,
+            generation,
+            transfer,
+            party,
+            channel,
+            destination,
+            now,
+            policy,
+        )
+    }
+
+    /// [`Challenge::send`] under link `generation`: a newer one than the current challenge's
+    /// starts a budget of its own (and need not wait for the old one's resend delay).
+    #[allow(clippy::too_many_arguments)]
+    pub fn send_under(
+        current: Option<&Challenge>,
+        generation: u32,
         transfer: &TransferId,
         party: Party,
         channel: Channel,
@@ -186,15 +222,21 @@ impl Challenge {
         if !party.channels().contains(&channel) {
             return Err(CodeError::Channel(channel.as_str()));
         }
+        let same_generation = current.is_some_and(|c| c.generation == generation);
+        let generation_start = match current {
+            Some(c) if same_generation => c.generation_start,
+            Some(c) => c.sends,
+            None => 0,
+        };
         if let Some(c) = current {
             if c.status == ChallengeStatus::Approved {
                 return Err(CodeError::AlreadyApproved);
             }
-            if c.sends >= policy.max_sends {
+            if c.sends - generation_start >= policy.max_sends {
                 return Err(CodeError::TooManySends(policy.max_sends));
             }
             let ready_at = c.last_sent_at + policy.resend_after;
-            if c.delivery != Delivery::Failed && now < ready_at {
+            if same_generation && c.delivery != Delivery::Failed && now < ready_at {
                 return Err(CodeError::TooSoon(
                     (ready_at.as_second() - now.as_second()).max(1),
                 ));
@@ -211,7 +253,16 @@ impl Challenge {
             attempts: 0,
             status: ChallengeStatus::Pending,
             delivery: Delivery::Queued,
+            generation,
+            generation_start,
         })
+    }
+
+    /// Sends left to this generation's budget.
+    pub fn sends_left(&self, policy: &CodePolicy) -> u32 {
+        policy
+            .max_sends
+            .saturating_sub(self.sends - self.generation_start)
     }
 
     /// What the current code is bound to.
@@ -349,6 +400,43 @@ mod tests {
             c.verify(right.reveal(), at(11), &key(), &p),
             (None, Err(CodeError::TooManyAttempts))
         );
+    }
+
+    /// A new link generation gets the whole budget again, at once, and its codes never
+    /// repeat an earlier generation's (the send number keeps counting).
+    #[test]
+    fn a_new_link_generation_has_its_own_budget() {
+        let p = CodePolicy::default();
+        let transfer = TransferId::from_number(1);
+        let send = |c: Option<&Challenge>, generation, s| {
+            Challenge::send_under(
+                c,
+                generation,
+                &transfer,
+                Party::CurrentHolder,
+                Channel::Sms,
+                "+393331234567",
+                at(s),
+                &p,
+            )
+        };
+        let mut c = send(None, 0, 0).unwrap();
+        for n in 1..p.max_sends {
+            c = send(Some(&c), 0, 60 * i64::from(n)).unwrap();
+        }
+        assert_eq!(c.sends_left(&p), 0);
+        let later = 60 * i64::from(p.max_sends);
+        assert_eq!(
+            send(Some(&c), 0, later),
+            Err(CodeError::TooManySends(p.max_sends))
+        );
+        let old_code = c.code(&key());
+        let fresh = send(Some(&c), 1, later - 59).expect("no wait for a new generation");
+        assert_eq!(fresh.sends_left(&p), p.max_sends - 1);
+        assert_eq!(fresh.sends, p.max_sends + 1);
+        assert!(!fresh.code(&key()).matches(&old_code));
+        let again = send(Some(&fresh), 1, later - 58);
+        assert!(matches!(again, Err(CodeError::TooSoon(_))), "{again:?}");
     }
 
     #[test]
