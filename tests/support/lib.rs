@@ -15,9 +15,11 @@ pub mod flow;
 /// in `TITOLARE_BIN_DIR`; a test run any other way builds it here first (once per process),
 /// with the same selection as that build (`--workspace --all-targets`): the same features,
 /// so the dependencies are not compiled a second time, and no binary older than the sources
-/// is ever started. See docs/testing.md.
+/// is ever started: one named by `TITOLARE_BIN_DIR` that is older than a source file fails
+/// the test. See docs/testing.md.
 pub fn workspace_binary(name: &str) -> PathBuf {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let given = std::env::var_os("TITOLARE_BIN_DIR").is_some();
     let dir = DIR.get_or_init(|| {
         if let Some(dir) = std::env::var_os("TITOLARE_BIN_DIR") {
             return PathBuf::from(dir);
@@ -42,7 +44,49 @@ pub fn workspace_binary(name: &str) -> PathBuf {
             .expect("target/<profile>")
             .to_path_buf()
     });
-    dir.join(name)
+    let binary = dir.join(name);
+    if given {
+        let built = std::fs::metadata(&binary)
+            .and_then(|m| m.modified())
+            .unwrap_or_else(|e| panic!("{}: {e}", binary.display()));
+        let (newest, source) = newest_source();
+        assert!(
+            built >= *newest,
+            "{} is older than {}: build the workspace again (cargo build --workspace --all-targets)",
+            binary.display(),
+            source.display()
+        );
+    }
+    binary
+}
+
+/// The most recently changed source of the workspace's binaries, and when.
+fn newest_source() -> &'static (std::time::SystemTime, PathBuf) {
+    static NEWEST: std::sync::OnceLock<(std::time::SystemTime, PathBuf)> =
+        std::sync::OnceLock::new();
+    NEWEST.get_or_init(|| {
+        fn walk(dir: &std::path::Path, newest: &mut (std::time::SystemTime, PathBuf)) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, newest);
+                } else if path
+                    .extension()
+                    .is_some_and(|e| e == "rs" || e == "toml" || e == "xml")
+                    && let Ok(modified) = entry.metadata().and_then(|m| m.modified())
+                    && modified > newest.0
+                {
+                    *newest = (modified, path);
+                }
+            }
+        }
+        let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+        let mut newest = (std::time::UNIX_EPOCH, root.join("Cargo.lock"));
+        for dir in ["shared", "functions", "infra/local", "infra/phone"] {
+            walk(&root.join(dir), &mut newest);
+        }
+        newest
+    })
 }
 
 /// The real `titolare-local` binary ([`workspace_binary`]), started on a free port of
