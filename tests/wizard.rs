@@ -723,7 +723,6 @@ async fn fifty_final_verifications_complete_once_on(gw: LocalGateway) {
         .filter(|a| a["action"] == "email_verified");
     assert_eq!(verified.count(), 1, "{statuses:?}");
     let subject = format!("Cambio titolare concluso (richiesta {id})");
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     for to in [INITIATOR.email, MARCO.email, TESTDUE.email] {
         assert_eq!(
             emails_with(&*s, to, &subject, 1).await.len(),

@@ -501,7 +501,9 @@ pub async fn full_success(s: &dyn Surface) {
     );
 }
 
-/// The emails to `to` with `subject`, waiting (up to 20 s) until there are `count`.
+/// The emails to `to` with `subject`, waiting (up to 20 s) until there are `count`. Every
+/// surface reads its outbox once nothing queued is left to send, so a duplicate queued with
+/// the expected ones has arrived too: "told once" counts every message.
 pub async fn emails_with(s: &dyn Surface, to: &str, subject: &str, count: usize) -> Vec<Value> {
     let read = || async {
         s.emails_to(to)
@@ -512,9 +514,6 @@ pub async fn emails_with(s: &dyn Surface, to: &str, subject: &str, count: usize)
     };
     for _ in 0..400 {
         if read().await.len() >= count {
-            // Once the expected ones are there, give a duplicate queued with them the time
-            // to arrive too: "told once" counts every message, not the first to show.
-            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

@@ -421,8 +421,12 @@ impl GatewaySurface {
         }
     }
 
+    /// The local outbox once nothing queued is left to send.
     async fn outbox(&self) -> Vec<Value> {
-        let reply = self.client.send("GET", "/dev/outbox", None, None).await;
+        let reply = self
+            .client
+            .send("GET", "/dev/outbox?settled", None, None)
+            .await;
         reply.body.as_array().cloned().unwrap_or_default()
     }
 
