@@ -42,6 +42,10 @@ async fn send(client: &HttpClient, route: &Route<'_>, body: Option<&Value>, key:
         .await
 }
 
+/// The routes [`once_per_key`] has checked, as the route table names them.
+static COVERED: std::sync::Mutex<std::collections::BTreeSet<(&str, &str)>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
 /// The four checks on one route; `effects` counts what the route did.
 async fn once_per_key<F, Fut>(client: &HttpClient, route: Route<'_>, effects: F) -> Reply
 where
@@ -50,6 +54,16 @@ where
 {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let all: Vec<_> = titolare_api::routes::ROUTES.iter().collect();
+    let titolare_api::routes::Match::Found(template, _) =
+        titolare_api::routes::find(&all, route.method, &route.path)
+    else {
+        panic!("{} {} is not routed", route.method, route.path)
+    };
+    COVERED
+        .lock()
+        .unwrap()
+        .insert((template.method, template.path));
     let key = format!("key-{n}-{}", route.method);
     let before = effects().await;
     let (a, b) = tokio::join!(
@@ -464,5 +478,37 @@ async fn every_post_and_put_applies_once_per_key() {
         || audit(s, &second, "initiator", "cancelled"),
     )
     .await;
+
+    // A third request, stopped by its current holder with the stop link a changed number's
+    // notice carries (a stop may come at any time while the request runs).
+    let third = open_request(
+        s,
+        titolare_e2e::flow::request(&[("mailbox", "marco.test@pec.it")], TESTDUE.holder),
+    )
+    .await;
+    let stop = titolare_domain::transfer::StopToken::issue(
+        &gw.server().key,
+        &titolare_domain::transfer::TransferId::parse(&third).unwrap(),
+        titolare_domain::otp::Party::CurrentHolder,
+    );
+    once_per_key(
+        client,
+        Route {
+            method: "POST",
+            path: "/v1/party/stop".into(),
+            caller: Caller::Nobody,
+            body: Some(json!({ "token": stop })),
+            other: None,
+        },
+        || audit(s, &third, "current_holder", "stopped"),
+    )
+    .await;
+    // Every POST and PUT of the route table was checked above.
+    let writes: std::collections::BTreeSet<(&str, &str)> = titolare_api::routes::ROUTES
+        .iter()
+        .filter(|r| ["POST", "PUT"].contains(&r.method))
+        .map(|r| (r.method, r.path))
+        .collect();
+    assert_eq!(*COVERED.lock().unwrap(), writes);
     gw.shutdown().await;
 }

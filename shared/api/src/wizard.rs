@@ -1070,14 +1070,14 @@ pub(crate) async fn stop(s: &Services, caller: &Caller, req: &Request) -> Answer
             "items": t.items.iter().map(|i| i.item.id.clone()).collect::<Vec<_>>(),
         })
     };
-    // A repeat answers as the first, with the link alone (no Idempotency-Key needed).
-    if t.value.stopped_by(party) {
-        return Ok(json(StatusCode::OK, &view(&t.value)));
-    }
     let scope = IdempotencyScope::Party(t.value.id.clone(), party);
     let idem = Idem::of(req, scope, s.key.as_ref())?;
     if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
         return Ok(answer);
+    }
+    // A repeat answers as the first, with the link alone (no Idempotency-Key needed).
+    if t.value.stopped_by(party) {
+        return Ok(json(StatusCode::OK, &view(&t.value)));
     }
     run_step(s, t, party, &Action::Stop, caller, idem.as_ref(), view).await
 }
