@@ -265,7 +265,8 @@ pub async fn verify(
     let actor = &crate::wizard::actor(caller);
     let (body, idem) = (&body, idem.as_ref());
     with_retries(s, idem, transfer, |read| async move {
-        let t = &crate::wizard::with_hand_over_resolved(s, &read.value).await?;
+        let resolved = crate::wizard::with_hand_over_resolved(s, &read.value).await?;
+        let t: &Transfer = &resolved;
         code_step(t, party, body.channel, now)?;
         let current = s
             .store

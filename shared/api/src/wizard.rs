@@ -204,27 +204,32 @@ pub fn step_error(e: StepError) -> ApiError {
 
 /// A draft's `hand_over` account, looked up by its username now that the initiator verifies:
 /// left unset when no other account has it (the domain then refuses to open the draft).
-pub(crate) async fn with_hand_over_resolved(
+pub(crate) async fn with_hand_over_resolved<'t>(
     s: &Services,
-    t: &Transfer,
-) -> Result<Transfer, ApiError> {
-    let mut t = t.clone();
-    if let (
+    t: &'t Transfer,
+) -> Result<std::borrow::Cow<'t, Transfer>, ApiError> {
+    let (
         TransferStatus::Draft,
         Management::HandOver {
             username,
-            account: account @ None,
+            account: None,
         },
-    ) = (t.status, &mut t.management)
-    {
-        *account = s
-            .store
-            .account_by_username(username)
-            .await?
-            .map(|a| a.id)
-            .filter(|id| *id != t.account);
-    }
-    Ok(t)
+    ) = (t.status, &t.management)
+    else {
+        return Ok(std::borrow::Cow::Borrowed(t));
+    };
+    let found = s
+        .store
+        .account_by_username(username)
+        .await?
+        .map(|a| a.id)
+        .filter(|id| *id != t.account);
+    let mut resolved = t.clone();
+    resolved.management = Management::HandOver {
+        username: username.clone(),
+        account: found,
+    };
+    Ok(std::borrow::Cow::Owned(resolved))
 }
 
 /// Runs `attempt` on the request as just read. When a concurrent change wins the race (a
