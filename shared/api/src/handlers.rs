@@ -1,10 +1,11 @@
 //! One function per route; each asks the store only for the capability it needs.
 
+use crate::context::{Caller, Services};
 use crate::idempotency::{Idem, refused_unless_replayed, replayed};
 use crate::input::{json_body_with_flag, no_body, query_params};
 use crate::problem::ApiError;
-use crate::wizard::{self, HolderStep};
-use crate::{Caller, Services, codes, json};
+use crate::reply::json;
+use crate::transfers::{self, HolderStep};
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use std::collections::BTreeMap;
@@ -40,47 +41,47 @@ macro_rules! handlers {
 // The routes of an account user are identified by the JWT authorizer's claims; the
 // holders' by their link; the initiator's code routes through the account login.
 handlers! {
-    transfers_list(s, _p, c, r) => wizard::list(s, c, r).await;
-    transfers_get(s, p, c, r) => wizard::get(s, c, &p["id"], r).await;
-    transfers_create(s, _p, c, r) => wizard::create(s, c, r).await;
-    transfers_cancel(s, p, c, r) => wizard::cancel(s, c, &p["id"], r).await;
-    transfer_invitations(s, p, c, r) => wizard::reinvite(s, c, &p["id"], r).await;
-    transfer_contacts(s, p, c, r) => wizard::correct_contact(s, c, &p["id"], r).await;
-    party_get(s, _p, _c, r) => wizard::party(s, r).await;
-    party_decisions(s, _p, c, r) => wizard::holder_step(s, c, r, HolderStep::Decisions).await;
-    party_holder_data(s, _p, c, r) => wizard::holder_step(s, c, r, HolderStep::HolderData).await;
-    party_contract(s, _p, c, r) => wizard::holder_step(s, c, r, HolderStep::Contract).await;
-    party_stop(s, _p, c, r) => wizard::stop(s, c, r).await;
+    transfers_list(s, _p, c, r) => transfers::list(s, c, r).await;
+    transfers_get(s, p, c, r) => transfers::get(s, c, &p["id"], r).await;
+    transfers_create(s, _p, c, r) => transfers::create(s, c, r).await;
+    transfers_cancel(s, p, c, r) => transfers::cancel(s, c, &p["id"], r).await;
+    transfer_invitations(s, p, c, r) => transfers::reinvite(s, c, &p["id"], r).await;
+    transfer_contacts(s, p, c, r) => transfers::correct_contact(s, c, &p["id"], r).await;
+    party_get(s, _p, _c, r) => transfers::party(s, r).await;
+    party_decisions(s, _p, c, r) => transfers::holder_step(s, c, r, HolderStep::Decisions).await;
+    party_holder_data(s, _p, c, r) => transfers::holder_step(s, c, r, HolderStep::HolderData).await;
+    party_contract(s, _p, c, r) => transfers::holder_step(s, c, r, HolderStep::Contract).await;
+    party_stop(s, _p, c, r) => transfers::stop(s, c, r).await;
     party_login(s, _p, c, r) => {
         c.account()?;
-        wizard::holder_step(s, c, r, HolderStep::Login).await
+        transfers::holder_step(s, c, r, HolderStep::Login).await
     };
     password_reset(s, _p, c, r) => crate::password::reset(s, c, r).await;
     password_reset_link(s, _p, c, r) => crate::password::link_by_token(s, c, r).await;
     mailbox_reset_link(s, p, c, r) => crate::password::link_by_account(s, c, &p["address"], r).await;
     transfer_codes_send(s, p, c, r) => {
-        let (transfer, party) = codes::initiator_transfer(s, c, &p["id"]).await?;
-        codes::send(s, transfer, party, c, r).await
+        let (transfer, party) = transfers::initiator_transfer(s, c, &p["id"]).await?;
+        transfers::send(s, transfer, party, c, r).await
     };
     transfer_codes_verify(s, p, c, r) => {
-        let (transfer, party) = codes::initiator_transfer(s, c, &p["id"]).await?;
-        codes::verify(s, transfer, party, c, r).await
+        let (transfer, party) = transfers::initiator_transfer(s, c, &p["id"]).await?;
+        transfers::verify(s, transfer, party, c, r).await
     };
     transfer_codes_status(s, p, c, r) => {
-        let (transfer, party) = codes::initiator_transfer(s, c, &p["id"]).await?;
-        codes::status(s, transfer, party, r).await
+        let (transfer, party) = transfers::initiator_transfer(s, c, &p["id"]).await?;
+        transfers::status(s, transfer, party, r).await
     };
     party_codes_send(s, _p, c, r) => {
-        let (transfer, party) = codes::holder_transfer(s, r).await?;
-        codes::send(s, transfer, party, c, r).await
+        let (transfer, party) = transfers::holder_transfer(s, r).await?;
+        transfers::send(s, transfer, party, c, r).await
     };
     party_codes_verify(s, _p, c, r) => {
-        let (transfer, party) = codes::holder_transfer(s, r).await?;
-        codes::verify(s, transfer, party, c, r).await
+        let (transfer, party) = transfers::holder_transfer(s, r).await?;
+        transfers::verify(s, transfer, party, c, r).await
     };
     party_codes_status(s, _p, _c, r) => {
-        let (transfer, party) = codes::holder_transfer(s, r).await?;
-        codes::status(s, transfer, party, r).await
+        let (transfer, party) = transfers::holder_transfer(s, r).await?;
+        transfers::status(s, transfer, party, r).await
     };
     holders_search(s, _p, c, r) => search_holders(&*s.store, c.account()?, r).await;
     holders_create(s, _p, c, r) => create_holder(&*s.store, s.clock.now(), c.account()?, c, r).await;
@@ -171,36 +172,6 @@ fn operation(
     }
 }
 
-/// Refuses a new holder that is the same person or company as one the account already
-/// has, unless the caller says it is intended. A read before the insert, not a lock: it
-/// guards against a profile typed twice, not against two racing creations.
-pub(crate) async fn refuse_duplicate<S: HolderSearch + ?Sized>(
-    store: &S,
-    account: &AccountId,
-    holder: &Holder,
-    allow_duplicate: bool,
-    within: Option<&'static str>,
-) -> Result<(), ApiError> {
-    let Some(identity) = FiscalIdentity::of(holder).filter(|_| !allow_duplicate) else {
-        return Ok(());
-    };
-    let page = PageRequest {
-        size: PageRequest::MAX_SIZE,
-        cursor: None,
-    };
-    let found = store
-        .search_holders(account, &identity.query(), &page)
-        .await?;
-    match found.items.iter().find(|h| identity.matches(h)) {
-        Some(existing) => Err(ApiError::DuplicateHolder {
-            existing: existing.id.clone(),
-            natural_person: holder.tipo.is_natural_person(),
-            within,
-        }),
-        None => Ok(()),
-    }
-}
-
 async fn create_holder<S: HolderWriter + HolderSearch + IdempotencyReader + ?Sized>(
     store: &S,
     now: jiff::Timestamp,
@@ -219,7 +190,9 @@ async fn create_holder<S: HolderWriter + HolderSearch + IdempotencyReader + ?Siz
     // Validate before taking an id, so bad input costs no sequence number.
     let mut holder =
         Holder::create(HolderId::from_number(1), &fields).map_err(ApiError::Validation)?;
-    if let Err(refused) = refuse_duplicate(store, account, &holder, allow_duplicate, None).await {
+    if let Err(refused) =
+        crate::holders::refuse_duplicate(store, account, &holder, allow_duplicate, None).await
+    {
         // The "duplicate" may be this very call's twin, sent with the same key a moment ago.
         return refused_unless_replayed(idem.as_ref(), store, refused).await;
     }

@@ -1,8 +1,8 @@
 //! `Idempotency-Key` on writes: the first answer is kept in the write's own transaction,
 //! and a retry with the same key and body gets it again.
 
-use crate::json;
 use crate::problem::ApiError;
+use crate::reply::json;
 use base64::Engine;
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};

@@ -269,7 +269,7 @@ fn decode_query(raw: &str) -> Option<Vec<(String, String)>> {
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let decode = |s: &str| crate::routes::percent_decode(&s.replace('+', " "));
+            let decode = |s: &str| percent_decode(&s.replace('+', " "));
             Some((decode(name)?, decode(value)?))
         })
         .collect()
@@ -290,4 +290,33 @@ pub fn no_body(req: &Request) -> Result<(), ApiError> {
             "Questa richiesta non prevede un corpo.",
         ))
     }
+}
+
+/// A body that may be absent or `{}`.
+pub(crate) fn empty_object(req: &Request) -> Result<(), ApiError> {
+    if no_body(req).is_ok() {
+        return Ok(());
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Nothing {}
+    json_body::<Nothing>(req).map(|_| ())
+}
+
+/// A path segment or query value with its %-escapes decoded; `None` if they are not UTF-8.
+pub(crate) fn percent_decode(segment: &str) -> Option<String> {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }

@@ -1,10 +1,11 @@
 //! `POST /v1/password-reset`: the new holder of a moved mailbox sets its password through
 //! the emailed link. Single use: the reset must still be pending with the link's issue time.
 
+use crate::context::{Caller, Services};
 use crate::idempotency::{Idem, refused_unless_replayed, replayed};
 use crate::input::{json_body, query_params};
 use crate::problem::ApiError;
-use crate::{Caller, Services, json};
+use crate::reply::json;
 use argon2::password_hash::{PasswordHasher, SaltString};
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};

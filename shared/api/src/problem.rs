@@ -7,6 +7,7 @@ use titolare_domain::FieldErrors;
 use titolare_domain::otp::CodeError;
 use titolare_domain::ports::StoreError;
 use titolare_domain::transfer::Closed;
+use titolare_domain::wizard::StepError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -224,7 +225,7 @@ impl ApiError {
             request_id: request_id.to_owned(),
             existing_holder_id,
         };
-        let mut response = crate::respond(status, "application/problem+json", &problem);
+        let mut response = crate::reply::respond(status, "application/problem+json", &problem);
         if let Some(allow) = allow {
             response.headers_mut().insert(http::header::ALLOW, allow);
         }
@@ -391,4 +392,53 @@ fn send_limit_detail(over: titolare_domain::quota::OverLimit) -> String {
         "{why}: riprova tra {}.",
         titolare_domain::text::wait_in_words(over.retry_after_seconds)
     )
+}
+
+/// A refused wizard step as the API answers it.
+pub fn step_error(e: StepError) -> ApiError {
+    match e {
+        StepError::Closed(c) => ApiError::Closed(c),
+        StepError::Phase(detail) => ApiError::Step {
+            status: StatusCode::CONFLICT,
+            detail,
+            field: None,
+        },
+        StepError::AlreadyDone => ApiError::Conflict(
+            "Hai già completato questo passaggio con dati diversi: non si può cambiare.",
+        ),
+        StepError::OutOfOrder(_) => ApiError::Step {
+            status: StatusCode::CONFLICT,
+            detail: e.to_string(),
+            field: None,
+        },
+        StepError::WrongAccount => ApiError::Step {
+            status: StatusCode::FORBIDDEN,
+            detail: "Per completare la richiesta accedi con lo username indicato dal richiedente."
+                .into(),
+            field: None,
+        },
+        StepError::Decisions(m) => ApiError::bad_field("decisions", m),
+        StepError::MissingConditions(_) | StepError::UnknownCondition(_) => ApiError::Step {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            detail: e.to_string(),
+            field: Some("accepted"),
+        },
+        StepError::NotOverdue => ApiError::Conflict("La scadenza non è ancora passata."),
+        StepError::NumberFixed | StepError::NumberTooLate(_) => ApiError::Step {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            detail: e.to_string(),
+            field: Some("phone"),
+        },
+        StepError::HoldPending => {
+            ApiError::Conflict("L'attesa dopo il cambio di numero non è ancora finita.")
+        }
+        StepError::NotAHolder => ApiError::Step {
+            status: StatusCode::FORBIDDEN,
+            detail: e.to_string(),
+            field: None,
+        },
+        StepError::UnknownUsername => {
+            ApiError::Validation(FieldErrors::one("management.username", e.to_string()))
+        }
+    }
 }

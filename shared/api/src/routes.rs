@@ -183,7 +183,7 @@ fn match_path(template: &'static str, segments: &[&str]) -> Option<BTreeMap<&'st
     let mut params = BTreeMap::new();
     for (part, segment) in parts.iter().zip(segments) {
         if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-            let value = percent_decode(segment)?;
+            let value = crate::input::percent_decode(segment)?;
             if value.is_empty() {
                 return None;
             }
@@ -193,23 +193,6 @@ fn match_path(template: &'static str, segments: &[&str]) -> Option<BTreeMap<&'st
         }
     }
     Some(params)
-}
-
-pub(crate) fn percent_decode(segment: &str) -> Option<String> {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// The routes a Lambda function serves.

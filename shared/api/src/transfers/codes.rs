@@ -1,11 +1,13 @@
 //! One-time codes over HTTP: the initiator's (account login) and the holders' (link token).
 
+use super::access::*;
+use super::commit::*;
+use crate::context::{Caller, Services};
 use crate::idempotency::{Idem, replayed};
 use crate::input::{json_body, query_params};
 use crate::lifecycle::Extra;
 use crate::problem::ApiError;
-use crate::wizard::with_retries;
-use crate::{Caller, Services, json};
+use crate::reply::json;
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
@@ -13,7 +15,7 @@ use titolare_domain::otp::{Challenge, Channel, CodeError, Party};
 use titolare_domain::outbox::{OutboxMessage, mask};
 use titolare_domain::ports::{IdempotencyScope, QuotaWrite, Versioned};
 use titolare_domain::quota::QuotaKey;
-use titolare_domain::transfer::{LinkToken, Transfer, TransferId};
+use titolare_domain::transfer::Transfer;
 use titolare_domain::values::MobileNumber;
 use titolare_domain::wizard::{Action, number_change_notices};
 
@@ -35,52 +37,6 @@ struct VerifyCode {
     code: String,
 }
 
-/// The initiator's request, if it is the caller account's.
-pub async fn initiator_transfer(
-    s: &Services,
-    caller: &Caller,
-    id: &str,
-) -> Result<(Versioned<Transfer>, Party), ApiError> {
-    let account = caller.account()?;
-    let id = TransferId::parse(id).map_err(|_| ApiError::NotFound("Richiesta non trovata."))?;
-    match s.store.transfer(&id).await? {
-        Some(t) if t.value.account == *account => Ok((t, Party::Initiator)),
-        _ => Err(ApiError::NotFound("Richiesta non trovata.")),
-    }
-}
-
-/// The request and role a holder's link token names. A malformed token, a forged one and
-/// one naming no request get the same 401.
-pub async fn holder_transfer(
-    s: &Services,
-    req: &Request,
-) -> Result<(Versioned<Transfer>, Party), ApiError> {
-    let token = req
-        .headers()
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(ApiError::InvalidLink)?;
-    transfer_of_token(s, token).await
-}
-
-pub async fn transfer_of_token(
-    s: &Services,
-    token: &str,
-) -> Result<(Versioned<Transfer>, Party), ApiError> {
-    let link = LinkToken::verify(s.key()?, token).ok_or(ApiError::InvalidLink)?;
-    let transfer = s
-        .store
-        .transfer(&link.transfer)
-        .await?
-        .ok_or(ApiError::InvalidLink)?;
-    // A correction of the holder's contact issued a newer link: only that one works.
-    if link.generation != transfer.value.contact(link.party).link {
-        return Err(ApiError::ReplacedLink);
-    }
-    Ok((transfer, link.party))
-}
-
 /// Whether the party's next step is this channel's code; a code already verified is said so.
 fn code_step(
     t: &Transfer,
@@ -94,7 +50,7 @@ fn code_step(
     t.code_step_allowed(party, channel, now)
         .map_err(|e| match e {
             titolare_domain::wizard::StepError::AlreadyDone => CodeError::AlreadyApproved.into(),
-            e => crate::wizard::step_error(e),
+            e => crate::problem::step_error(e),
         })
 }
 
@@ -128,7 +84,7 @@ fn destination(
                 return Err(CodeError::Country.into());
             }
             t.sms_number(party, &mobile, now, &s.rules)
-                .map_err(crate::wizard::step_error)?;
+                .map_err(crate::problem::step_error)?;
             Ok(mobile.as_str().to_owned())
         }
         (Channel::Email, None) => Ok(contact.email.as_str().to_owned()),
@@ -191,7 +147,7 @@ pub async fn send(
                 mask(&challenge.destination)
             )),
             now,
-            &crate::wizard::actor(caller),
+            &actor(caller),
         );
         let extra = Extra {
             challenge: Some((current.as_ref().map(|c| c.version), &challenge)),
@@ -200,7 +156,7 @@ pub async fn send(
             idempotent: idem.map(|i| i.record(StatusCode::ACCEPTED, &answer, now)),
             ..Extra::default()
         };
-        crate::wizard::commit_over(s, now, &read, &after, extra).await?;
+        commit_over(s, now, &read, &after, extra).await?;
         Ok(json(StatusCode::ACCEPTED, &answer))
     })
     .await
@@ -262,10 +218,10 @@ pub async fn verify(
     if let Some(answer) = approved_repeat(s, &transfer.value, party, &body, now).await? {
         return Ok(answer);
     }
-    let actor = &crate::wizard::actor(caller);
+    let actor = &actor(caller);
     let (body, idem) = (&body, idem.as_ref());
     with_retries(s, idem, transfer, |read| async move {
-        let resolved = crate::wizard::with_hand_over_resolved(s, &read.value).await?;
+        let resolved = with_hand_over_resolved(s, &read.value).await?;
         let t: &Transfer = &resolved;
         code_step(t, party, body.channel, now)?;
         let current = s
@@ -290,7 +246,7 @@ pub async fn verify(
                 };
                 let after = base
                     .apply(party, &Action::Verified(body.channel), now, &s.rules, actor)
-                    .map_err(crate::wizard::step_error)?
+                    .map_err(crate::problem::step_error)?
                     .transfer;
                 if let Some(number) = &changed {
                     messages = number_change_notices(&after, party, number, now);
@@ -314,7 +270,7 @@ pub async fn verify(
                 .map(|i| i.record(StatusCode::OK, &answer, now)),
             ..Extra::default()
         };
-        crate::wizard::commit_over(s, now, &read, &after, extra).await?;
+        commit_over(s, now, &read, &after, extra).await?;
         result?;
         tracing::info!(request_id = %caller.request_id, transfer = t.id.as_str(), party = party.as_str(), channel = body.channel.as_str(), status = ?after.status, "code approved");
         Ok(json(StatusCode::OK, &answer))
@@ -338,7 +294,7 @@ fn changed_number(
     let number = MobileNumber::parse(destination).map_err(|_| CodeError::NoCode)?;
     let changed = t
         .sms_number(party, &number, now, &s.rules)
-        .map_err(crate::wizard::step_error)?;
+        .map_err(crate::problem::step_error)?;
     Ok(changed.then_some(number))
 }
 

@@ -1,0 +1,197 @@
+//! The holders' routes (link token): the request as they see it, their steps, a stop.
+
+use super::access::*;
+use super::commit::*;
+use super::views::*;
+use crate::context::{Caller, Services};
+use crate::idempotency::{Idem, replayed};
+use crate::input::{empty_object, json_body, no_body, query_params};
+use crate::problem::ApiError;
+use crate::reply::json;
+use http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use serde_json::json;
+use titolare_domain::otp::Party;
+use titolare_domain::ports::*;
+use titolare_domain::transfer::*;
+use titolare_domain::wizard::{Action, Decision};
+
+type Answer = Result<Response<Body>, ApiError>;
+
+pub(crate) async fn party(s: &Services, req: &Request) -> Answer {
+    no_body(req)?;
+    query_params(req, &[])?;
+    let (t, party) = holder_transfer(s, req).await?;
+    t.value.accepts_steps(s.clock.now())?;
+    Ok(json(StatusCode::OK, &party_view(s, &t.value, party)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionInput {
+    item: String,
+    accept: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Decisions {
+    decisions: Vec<DecisionInput>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HolderDataInput {
+    confirm: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContractInput {
+    accepted: Vec<String>,
+}
+
+/// Which holder step a route takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HolderStep {
+    Decisions,
+    HolderData,
+    Contract,
+    Login,
+}
+
+pub(crate) async fn holder_step(
+    s: &Services,
+    caller: &Caller,
+    req: &Request,
+    step: HolderStep,
+) -> Answer {
+    query_params(req, &[])?;
+    let (t, party) = if step == HolderStep::Login {
+        login_transfer(s, req).await?
+    } else {
+        holder_transfer(s, req).await?
+    };
+    let idem = Idem::of(
+        req,
+        IdempotencyScope::Party(t.value.id.clone(), party),
+        s.key.as_ref(),
+    )?;
+    // A key seen before answers first (as it was, or "used for another body"), before the
+    // body is judged: a repeat is never refused for what its first call passed.
+    if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
+        return Ok(answer);
+    }
+    let action = match step {
+        HolderStep::Decisions => {
+            let body: Decisions = json_body(req)?;
+            let decisions = body
+                .decisions
+                .into_iter()
+                .map(|d| {
+                    let item = t
+                        .value
+                        .items
+                        .iter()
+                        .find(|i| i.item.id.eq_ignore_ascii_case(d.item.trim()))
+                        .map(|i| i.item.clone())
+                        .ok_or_else(|| {
+                            ApiError::bad_field(
+                                "decisions",
+                                format!("L'elemento {} non fa parte di questa richiesta.", d.item),
+                            )
+                        })?;
+                    Ok(Decision {
+                        item,
+                        accept: d.accept,
+                    })
+                })
+                .collect::<Result<Vec<_>, ApiError>>()?;
+            Action::Decide(decisions)
+        }
+        HolderStep::HolderData => {
+            let body: HolderDataInput = json_body(req)?;
+            if !body.confirm {
+                return Err(ApiError::Step {
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    detail: format!(
+                        "I dati del titolare non si modificano qui: per la ragione sociale segui la procedura di cambio ragione sociale ({}), per codice fiscale o partita IVA contatta l'assistenza ({}).",
+                        s.rules.change_of_name_url, s.rules.support_url
+                    ),
+                    field: Some("confirm"),
+                });
+            }
+            Action::ConfirmHolderData
+        }
+        HolderStep::Contract => {
+            let body: ContractInput = json_body(req)?;
+            Action::AcceptContract(body.accepted)
+        }
+        HolderStep::Login => {
+            empty_object(req)?;
+            Action::Login(caller.account()?.clone())
+        }
+    };
+    let view = |t: &Transfer| party_view(s, t, party);
+    run_step(s, t, party, &action, caller, idem.as_ref(), view).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StopInput {
+    token: String,
+}
+
+/// `POST /v1/party/stop`: a holder stops the request with the link sent to their number
+/// and email on file when their mobile step was verified at another number: their rejection
+/// of every item (docs/security.md). A repeat answers as the first.
+pub(crate) async fn stop(s: &Services, caller: &Caller, req: &Request) -> Answer {
+    query_params(req, &[])?;
+    let body: StopInput = json_body(req)?;
+    let token = StopToken::verify(s.key()?, &body.token).ok_or(ApiError::InvalidLink)?;
+    let party = token.party;
+    let t = s
+        .store
+        .transfer(&token.transfer)
+        .await?
+        .ok_or(ApiError::InvalidLink)?;
+    let view = |t: &Transfer| {
+        json!({
+            "id": t.id,
+            "role": party,
+            "status": t.status,
+            "items": t.items.iter().map(|i| i.item.id.clone()).collect::<Vec<_>>(),
+        })
+    };
+    let scope = IdempotencyScope::Party(t.value.id.clone(), party);
+    let idem = Idem::of(req, scope, s.key.as_ref())?;
+    if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
+        return Ok(answer);
+    }
+    // A repeat answers as the first, with the link alone (no Idempotency-Key needed).
+    if t.value.stopped_by(party) {
+        return Ok(json(StatusCode::OK, &view(&t.value)));
+    }
+    run_step(s, t, party, &Action::Stop, caller, idem.as_ref(), view).await
+}
+
+/// The login step: the account comes from the JWT (Authorization), the request and role
+/// from the link token in `X-Link-Token`; only the new holder logs in.
+async fn login_transfer(
+    s: &Services,
+    req: &Request,
+) -> Result<(Versioned<Transfer>, Party), ApiError> {
+    let token = req
+        .headers()
+        .get("x-link-token")
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::InvalidLink)?;
+    let (t, party) = transfer_of_token(s, token).await?;
+    if party != Party::NewHolder {
+        return Err(ApiError::Conflict(
+            "Questo passaggio è solo del nuovo titolare: a te non serve accedere con un account.",
+        ));
+    }
+    Ok((t, party))
+}

@@ -1,0 +1,22 @@
+//! The change of holder over HTTP (docs/security.md for what each step rests on): the
+//! initiator's routes (account login) and the holders' (link token). Every step is one read
+//! of the request and one conditional transaction; a conflict means someone else moved
+//! first, so the step is read and decided again, and a repeat is answered without being
+//! applied twice.
+//!
+//! Modules depend downwards only: `access` and `views` on nothing here, `commit` on
+//! `access`, and the routes (`create`, `initiator`, `holder`, `codes`) on those three.
+
+mod access;
+mod codes;
+mod commit;
+mod create;
+mod holder;
+mod initiator;
+mod views;
+
+pub(crate) use access::{holder_transfer, initiator_transfer};
+pub(crate) use codes::{send, status, verify};
+pub(crate) use create::create;
+pub(crate) use holder::{HolderStep, holder_step, party, stop};
+pub(crate) use initiator::{cancel, correct_contact, get, list, reinvite};
