@@ -3,6 +3,7 @@
 
 pub mod errors;
 pub mod holder;
+pub mod ids;
 pub mod invite;
 pub mod metrics;
 pub mod otp;

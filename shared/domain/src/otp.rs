@@ -1,54 +1,10 @@
 //! One-time code challenges (OWASP ASVS 4.0.3 §2.7, NIST SP 800-63B §5.1.3): one per
 //! request, party and channel; its state decides every send and every verification.
 
+pub use crate::ids::{Channel, Party, TransferId};
 use crate::secret::{CodeBinding, OneTimeCode, SecretKey};
-use crate::transfer::TransferId;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Party {
-    /// The account user who opens the request.
-    Initiator,
-    CurrentHolder,
-    NewHolder,
-}
-
-impl Party {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Initiator => "initiator",
-            Self::CurrentHolder => "current_holder",
-            Self::NewHolder => "new_holder",
-        }
-    }
-
-    /// The channels a party verifies (seed 000): every party its mobile, the new holder
-    /// also its email.
-    pub fn channels(self) -> &'static [Channel] {
-        match self {
-            Self::NewHolder => &[Channel::Sms, Channel::Email],
-            _ => &[Channel::Sms],
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    Sms,
-    Email,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sms => "sms",
-            Self::Email => "email",
-        }
-    }
-}
 
 /// The limits, from configuration; the defaults are the product's.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 //! account. Emails that carry an account's words or go where it says (invitations, codes),
 //! per account, so the provider's name cannot be rented out (docs/security.md).
 
-use crate::records::AccountId;
+use crate::ids::AccountId;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 

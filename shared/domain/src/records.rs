@@ -1,32 +1,9 @@
 //! Mailboxes, certified domains, accounts and the account's operations log.
 
 use crate::holder::{HolderId, Lingua};
+pub use crate::ids::AccountId;
 use crate::values::EmailAddress;
 use serde::{Deserialize, Serialize};
-
-/// Identifier of a customer account, taken from the login token's claims.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct AccountId(String);
-
-impl AccountId {
-    /// Account ids come from the identity provider; we only refuse what could break a key.
-    pub fn parse(input: &str) -> Result<Self, &'static str> {
-        if input.is_empty()
-            || input.len() > 128
-            || !input
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.@:".contains(&b))
-        {
-            return Err("Identificativo dell'account non valido.");
-        }
-        Ok(Self(input.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 /// An account's login name as a person types it: 1 to 64 of letters, digits and `.-_@`
 /// (it becomes part of a store key, so its length is bounded). Compared in lower case.
@@ -43,18 +20,6 @@ pub fn parse_username(input: &str) -> Result<String, &'static str> {
         );
     }
     Ok(name.to_owned())
-}
-
-impl TryFrom<String> for AccountId {
-    type Error = &'static str;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-impl From<AccountId> for String {
-    fn from(value: AccountId) -> Self {
-        value.0
-    }
 }
 
 /// A customer account: who logs in and, when known, the holder profile of the account's
@@ -137,7 +102,7 @@ pub struct Mailbox {
     pub password_reset_links: u32,
     /// The request that last moved the mailbox; a new reset link is sent under it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub moved_by: Option<crate::transfer::TransferId>,
+    pub moved_by: Option<crate::ids::TransferId>,
     /// Where every link of the pending reset goes: the email the new holder verified in
     /// that request. Never the holder profile's email, which the account may change.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,53 +1,14 @@
 //! Change-of-holder requests: what they hold (parties, items, progress, audit trail), whether
 //! they still accept steps, and the tokens of the links emailed to people. The steps
-//! themselves are in [`crate::wizard`].
+//! themselves are in the `wizard` module.
 
 use crate::holder::{Holder, HolderId, Lingua, Tipo};
-use crate::records::AccountId;
+pub use crate::ids::TransferId;
+use crate::ids::{AccountId, Party};
 use crate::secret::SecretKey;
 use crate::values::{EmailAddress, MobileNumber};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-
-use crate::otp::Party;
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct TransferId(String);
-
-impl TransferId {
-    pub fn parse(input: &str) -> Result<Self, &'static str> {
-        let id = input.trim();
-        if id.is_empty()
-            || id.len() > 20
-            || !id.bytes().all(|b| b.is_ascii_digit())
-            || id.starts_with('0')
-        {
-            return Err("Identificativo della richiesta non valido.");
-        }
-        Ok(Self(id.to_owned()))
-    }
-
-    pub fn from_number(n: u64) -> Self {
-        Self(n.to_string())
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for TransferId {
-    type Error = &'static str;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-impl From<TransferId> for String {
-    fn from(value: TransferId) -> Self {
-        value.0
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -6,6 +6,7 @@ pub mod backend;
 pub mod clock;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod fixtures;
 pub mod keys;
 pub mod probes;
 mod table;

@@ -10,15 +10,7 @@ use std::str::FromStr;
 use std::sync::{Arc, LazyLock, Mutex};
 use unicode_normalization::UnicodeNormalization;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PhoneError {
-    #[error(
-        "Numero di telefono non valido: scrivilo in formato internazionale, per esempio +39 06 1234567."
-    )]
-    Invalid,
-    #[error("Il numero non è di un cellulare.")]
-    NotMobile,
-}
+pub use super::italian_phone::PhoneError;
 
 /// libphonenumber's rules split by calling code (see `build.rs`).
 mod phone_metadata {

@@ -17,7 +17,16 @@ use regex_automata::util::wire::AlignAs;
 use regex_automata::{Anchored, Input};
 use std::sync::LazyLock;
 
-use super::contact::PhoneError;
+/// Why a number is refused (by this parser and by the crate's, see `contact.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PhoneError {
+    #[error(
+        "Numero di telefono non valido: scrivilo in formato internazionale, per esempio +39 06 1234567."
+    )]
+    Invalid,
+    #[error("Il numero non è di un cellulare.")]
+    NotMobile,
+}
 
 type Bytes = AlignAs<[u8], u32>;
 
