@@ -9,6 +9,16 @@ use titolare_domain::ports::StoreError;
 use titolare_domain::transfer::Closed;
 use titolare_domain::wizard::StepError;
 
+/// A draft refused by the domain's rules, on the field it is about.
+impl From<titolare_domain::draft::DraftError> for ApiError {
+    fn from(e: titolare_domain::draft::DraftError) -> Self {
+        match e {
+            titolare_domain::draft::DraftError::Items(errors) => Self::Validation(errors),
+            e => Self::Validation(FieldErrors::one(e.field(), e.to_string())),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("unauthenticated")]

@@ -16,7 +16,6 @@ use titolare_domain::ports::*;
 use titolare_domain::transfer::*;
 use titolare_domain::{
     AccountId, FieldErrors, Holder, HolderFields, HolderId, Operation, OperationKind, Outcome,
-    ServiceStatus,
 };
 
 type Answer = Result<Response<Body>, ApiError>;
@@ -79,56 +78,7 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
     let refs = parse_items(&body.items, s.rules.max_items)?;
     let states = s.store.items(&account, &refs).await?;
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
-    let mut errors = FieldErrors::default();
-    let mut holders = Vec::new();
-    for (n, (item, state)) in refs.iter().zip(&states).enumerate() {
-        let field = format!("items[{n}]");
-        let (holder, status, end) = match state {
-            None => {
-                errors.insert(
-                    &field,
-                    format!(
-                        "{} non {} in questo account.",
-                        item.title(),
-                        item.agrees("trovato", "trovata")
-                    ),
-                );
-                continue;
-            }
-            Some(ItemState::Mailbox(m)) => {
-                (&m.value.holder_id, m.value.status, m.value.end_of_service)
-            }
-            Some(ItemState::Domain(d)) => {
-                (&d.value.holder_id, d.value.status, d.value.end_of_service)
-            }
-        };
-        if !matches!(status, ServiceStatus::Certificato | ServiceStatus::Attivo) {
-            errors.insert(
-                &field,
-                format!(
-                    "{} non è {}.",
-                    item.title(),
-                    item.agrees("attivo", "attiva")
-                ),
-            );
-        } else if end < today {
-            errors.insert(
-                &field,
-                format!("{} è {}.", item.title(), item.agrees("scaduto", "scaduta")),
-            );
-        }
-        holders.push(holder.clone());
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    holders.dedup();
-    let [current_id] = &holders[..] else {
-        return Err(invalid(
-            "items",
-            "Gli elementi di una richiesta devono avere lo stesso titolare attuale: fai una richiesta per ciascun titolare.",
-        ));
-    };
+    let current_id = &titolare_domain::draft::current_holder(&refs, &states, today)?;
     let current = s
         .store
         .holder(&account, current_id)
@@ -172,18 +122,7 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
             ));
         }
     };
-    if new_holder.id == current.id {
-        return Err(invalid(
-            "new_holder_id",
-            "Il nuovo titolare deve essere diverso da quello attuale.",
-        ));
-    }
-    if s.rules.same_fiscal_identity_only && !current.same_fiscal_identity(&new_holder) {
-        return Err(invalid(
-            "new_holder_id",
-            "Il nuovo titolare deve avere lo stesso codice fiscale o la stessa partita IVA di quello attuale.",
-        ));
-    }
+    titolare_domain::draft::check_new_holder(&current, &new_holder, &s.rules)?;
     let management = match body.management {
         ManagementInput::Keep => Management::Keep,
         ManagementInput::HandOver { username } => {

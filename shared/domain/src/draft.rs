@@ -1,0 +1,171 @@
+//! What a new request must satisfy before it is written: items that are active, in service
+//! and of one current holder, and a new holder that is someone else (of the same fiscal
+//! identity, when the provider asks for it). Pure: the caller reads the items and holders.
+
+use crate::errors::FieldErrors;
+use crate::holder::{Holder, HolderId};
+use crate::ports::ItemState;
+use crate::records::ServiceStatus;
+use crate::transfer::ItemRef;
+use crate::wizard::Rules;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DraftError {
+    /// Items not in the account, not active or past their end of service, by field.
+    #[error("Alcuni elementi non si possono includere.")]
+    Items(FieldErrors),
+    #[error(
+        "Gli elementi di una richiesta devono avere lo stesso titolare attuale: fai una richiesta per ciascun titolare."
+    )]
+    MixedHolders,
+    #[error("Il nuovo titolare deve essere diverso da quello attuale.")]
+    SameHolder,
+    #[error(
+        "Il nuovo titolare deve avere lo stesso codice fiscale o la stessa partita IVA di quello attuale."
+    )]
+    FiscalIdentity,
+}
+
+impl DraftError {
+    /// The request field the refusal is about.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Self::Items(_) | Self::MixedHolders => "items",
+            Self::SameHolder | Self::FiscalIdentity => "new_holder_id",
+        }
+    }
+}
+
+/// The one current holder of `items` (as read: `states[n]` is `items[n]`, `None` when the
+/// account has no such item), or why they cannot go in a request on `today`.
+pub fn current_holder(
+    items: &[ItemRef],
+    states: &[Option<ItemState>],
+    today: jiff::civil::Date,
+) -> Result<HolderId, DraftError> {
+    let mut errors = FieldErrors::default();
+    let mut holders = Vec::new();
+    for (n, (item, state)) in items.iter().zip(states).enumerate() {
+        let field = format!("items[{n}]");
+        let (holder, status, end) = match state {
+            None => {
+                errors.insert(
+                    &field,
+                    format!(
+                        "{} non {} in questo account.",
+                        item.title(),
+                        item.agrees("trovato", "trovata")
+                    ),
+                );
+                continue;
+            }
+            Some(ItemState::Mailbox(m)) => {
+                (&m.value.holder_id, m.value.status, m.value.end_of_service)
+            }
+            Some(ItemState::Domain(d)) => {
+                (&d.value.holder_id, d.value.status, d.value.end_of_service)
+            }
+        };
+        if !matches!(status, ServiceStatus::Certificato | ServiceStatus::Attivo) {
+            errors.insert(
+                &field,
+                format!(
+                    "{} non è {}.",
+                    item.title(),
+                    item.agrees("attivo", "attiva")
+                ),
+            );
+        } else if end < today {
+            errors.insert(
+                &field,
+                format!("{} è {}.", item.title(), item.agrees("scaduto", "scaduta")),
+            );
+        }
+        holders.push(holder.clone());
+    }
+    if !errors.is_empty() {
+        return Err(DraftError::Items(errors));
+    }
+    holders.dedup();
+    match &holders[..] {
+        [one] => Ok(one.clone()),
+        _ => Err(DraftError::MixedHolders),
+    }
+}
+
+/// Whether `new` may take over from `current` under `rules`.
+pub fn check_new_holder(current: &Holder, new: &Holder, rules: &Rules) -> Result<(), DraftError> {
+    if new.id == current.id {
+        return Err(DraftError::SameHolder);
+    }
+    if rules.same_fiscal_identity_only && !current.same_fiscal_identity(new) {
+        return Err(DraftError::FiscalIdentity);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::Versioned;
+    use crate::records::Mailbox;
+    use crate::transfer::ItemKind;
+
+    fn mailbox(address: &str, holder: &str, status: &str, end: &str) -> Option<ItemState> {
+        let value: Mailbox = serde_json::from_value(serde_json::json!({
+            "address": address, "holder_id": holder, "status": status, "kind": "Standard",
+            "inbox_gb": 1, "inbox_extra_gb": 0, "archive_gb": null, "end_of_service": end,
+            "requested_on": "2026-01-01", "certified_on": null, "cancelled_on": null,
+            "renewal": "Manuale", "duration": "1 Anno", "cliente_finale": false,
+            "password_reset_required": false, "access_history": [], "rules": [],
+        }))
+        .unwrap();
+        Some(ItemState::Mailbox(Versioned { value, version: 1 }))
+    }
+
+    fn refs(addresses: &[&str]) -> Vec<ItemRef> {
+        addresses
+            .iter()
+            .map(|a| ItemRef::parse(ItemKind::Mailbox, a).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn items_of_one_holder_in_service_make_a_draft() {
+        let today = jiff::civil::date(2026, 12, 4);
+        let two = refs(&["a@pec.it", "b@pec.it"]);
+        let fine = [
+            mailbox("a@pec.it", "19", "Attivo", "2027-01-01"),
+            mailbox("b@pec.it", "19", "Certificato", "2026-12-04"),
+        ];
+        assert_eq!(
+            current_holder(&two, &fine, today),
+            Ok(HolderId::parse("19").unwrap())
+        );
+        let mixed = [
+            fine[0].clone(),
+            mailbox("b@pec.it", "20", "Attivo", "2027-01-01"),
+        ];
+        assert_eq!(
+            current_holder(&two, &mixed, today),
+            Err(DraftError::MixedHolders)
+        );
+        let bad = [
+            mailbox("a@pec.it", "19", "Sospeso", "2027-01-01"),
+            mailbox("b@pec.it", "19", "Attivo", "2026-12-03"),
+        ];
+        let Err(DraftError::Items(errors)) = current_holder(&two, &bad, today) else {
+            panic!("refused item by item")
+        };
+        let text = format!("{errors:?}");
+        assert!(
+            text.contains("items[0]") && text.contains("items[1]"),
+            "{text}"
+        );
+        let Err(DraftError::Items(missing)) = current_holder(&two, &[fine[0].clone(), None], today)
+        else {
+            panic!("a missing item is named")
+        };
+        assert!(format!("{missing:?}").contains("non trovata in questo account"));
+    }
+}
