@@ -232,7 +232,6 @@ impl Gateway {
         request
     }
 
-    /// `[{channel, to, subject, text, sent_at}]`, newest first.
     /// Waits (up to 10 s) until no queued message is left to send, so a test reads the
     /// outbox once everything its calls queued has gone out, instead of sleeping.
     async fn settled(&self) {
@@ -248,6 +247,7 @@ impl Gateway {
         }
     }
 
+    /// `[{channel, to, subject, text, sent_at}]`, newest first.
     fn outbox_json(&self) -> Vec<serde_json::Value> {
         self.local
             .outbox

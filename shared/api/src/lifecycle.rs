@@ -117,18 +117,9 @@ async fn email_quota(
     }
     let key = QuotaKey::EmailFor(after.account.clone());
     let current = store.send_log(&key).await?;
-    let log = current
-        .as_ref()
-        .map(|c| c.value.clone())
-        .unwrap_or_default()
-        .admit_many(now, count, limit, key.scope())
-        .map_err(ApiError::EmailLimit)?;
-    Ok(Some(QuotaWrite {
-        forget_at: log.forgotten_at(limit).unwrap_or(now),
-        before: current.map(|c| c.version),
-        key,
-        log,
-    }))
+    QuotaWrite::admitting(key, current, count, limit, now)
+        .map(Some)
+        .map_err(ApiError::EmailLimit)
 }
 
 /// What a committed change tells an operator: the steps its new trail lines record, the

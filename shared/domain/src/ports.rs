@@ -387,6 +387,30 @@ pub struct QuotaWrite {
     pub forget_at: jiff::Timestamp,
 }
 
+impl QuotaWrite {
+    /// `key`'s log as read (`current`) with `count` more sends at `now`, or the limit they
+    /// would break.
+    pub fn admitting(
+        key: crate::quota::QuotaKey,
+        current: Option<Versioned<crate::quota::SendLog>>,
+        count: usize,
+        limit: crate::quota::Limit,
+        now: jiff::Timestamp,
+    ) -> Result<Self, crate::quota::OverLimit> {
+        let log = current
+            .as_ref()
+            .map(|c| c.value.clone())
+            .unwrap_or_default()
+            .admit_many(now, count, limit, key.scope())?;
+        Ok(Self {
+            forget_at: log.forgotten_at(limit).unwrap_or(now),
+            before: current.map(|c| c.version),
+            key,
+            log,
+        })
+    }
+}
+
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
     async fn outbox_message(

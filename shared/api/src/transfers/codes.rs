@@ -181,22 +181,13 @@ async fn sms_quotas(
         (to, s.codes.sms_per_destination, to_log),
         (for_account, s.codes.sms_per_account, account_log),
     ];
-    let mut writes = Vec::with_capacity(limits.len());
-    for (key, limit, current) in limits {
-        let log = current
-            .as_ref()
-            .map(|c| c.value.clone())
-            .unwrap_or_default()
-            .admit(now, limit, key.scope())
-            .map_err(CodeError::SmsLimit)?;
-        writes.push(QuotaWrite {
-            forget_at: log.forgotten_at(limit).unwrap_or(now),
-            before: current.map(|c| c.version),
-            key,
-            log,
-        });
-    }
-    Ok(writes)
+    limits
+        .into_iter()
+        .map(|(key, limit, current)| {
+            QuotaWrite::admitting(key, current, 1, limit, now)
+                .map_err(|over| CodeError::SmsLimit(over).into())
+        })
+        .collect()
 }
 
 /// Checks a code; an approved one is the party's step (it may open or complete the request),
