@@ -36,6 +36,36 @@ fn openapi_describes_exactly_the_route_table() {
     assert_eq!(described, table());
 }
 
+/// The check every end-to-end answer goes through (support/openapi.rs) refuses what the file
+/// does not say: a field it does not name, a field it requires missing, a wrong type, a status
+/// it does not list; and accepts the answer as documented.
+#[test]
+fn the_contract_check_refuses_what_the_openapi_file_does_not_say() {
+    use titolare_e2e::openapi::check;
+    let sent = json!({
+        "channel": "sms",
+        "destination": "+39*****567",
+        "expires_at": "2026-12-04T10:00:00Z",
+        "resend_after": "2026-12-04T09:51:00Z",
+        "sends_left": 4,
+    });
+    let path = "/v1/transfers/42/codes";
+    check("POST", path, 202, "application/json", &sent);
+    let refused = |status: u16, body: Value| {
+        std::panic::catch_unwind(|| check("POST", path, status, "application/json", &body)).is_err()
+    };
+    let mut extra = sent.clone();
+    extra["code"] = json!("123456");
+    assert!(refused(202, extra), "a field the file does not name");
+    let mut missing = sent.clone();
+    missing.as_object_mut().unwrap().remove("sends_left");
+    assert!(refused(202, missing), "a required field missing");
+    let mut wrong = sent.clone();
+    wrong["sends_left"] = json!("4");
+    assert!(refused(202, wrong), "a wrong type");
+    assert!(refused(299, sent), "a status the file does not list");
+}
+
 #[test]
 fn template_deploys_exactly_the_route_table() {
     let template = yaml("template.yaml");

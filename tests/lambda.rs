@@ -591,7 +591,7 @@ impl Surface for LambdaSurface {
             As::Nobody => event["requestContext"]["authorizer"] = Value::Null,
         }
         let answer = self.invoke(route.function, &event).await;
-        Reply {
+        let reply = Reply {
             status: answer["statusCode"].as_u64().expect("statusCode") as u16,
             content_type: answer["headers"]["content-type"]
                 .as_str()
@@ -605,7 +605,9 @@ impl Surface for LambdaSurface {
                 .collect(),
             body: serde_json::from_str(answer["body"].as_str().unwrap_or("null"))
                 .unwrap_or(Value::Null),
-        }
+        };
+        titolare_e2e::openapi::check(method, path, reply.status, &reply.content_type, &reply.body);
+        reply
     }
 
     async fn code(&self, transfer: &str, party: &str, channel: &str, _to: &str) -> String {

@@ -9,6 +9,7 @@ use serde_json::Value;
 use std::path::PathBuf;
 
 pub mod flow;
+pub mod openapi;
 
 /// A binary of the workspace (`titolare-local`, a Lambda function), fresh from the sources.
 /// `infra/scripts/test` builds the whole workspace once, then names the folder of that build
@@ -280,6 +281,7 @@ impl HttpClient {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
+        openapi::check(method, path, status, &content_type, &body);
         Reply {
             status,
             content_type,

@@ -4,10 +4,11 @@ use crate::context::{Caller, Services};
 use crate::idempotency::{Idem, refused_unless_replayed, replayed};
 use crate::input::{json_body_with_flag, no_body, query_params};
 use crate::problem::ApiError;
-use crate::reply::json;
+use crate::reply::{Listing, json};
 use crate::transfers::{self, HolderStep};
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -127,12 +128,19 @@ async fn search_holders(store: &dyn HolderSearch, account: &AccountId, req: &Req
     ))
 }
 
-/// A holder as the API shows it: its fields and which of them a page may edit.
-fn holder_view(holder: &Holder) -> serde_json::Value {
-    let mut value = serde_json::to_value(holder).unwrap_or_default();
-    let editable: Vec<&str> = holder.tipo.editable().iter().map(|f| f.as_str()).collect();
-    value["editable_fields"] = editable.into();
-    value
+/// `Holder` of the OpenAPI file: its fields and which of them a page may edit.
+#[derive(Serialize)]
+struct HolderView<'a> {
+    #[serde(flatten)]
+    holder: &'a Holder,
+    editable_fields: Vec<&'static str>,
+}
+
+fn holder_view(holder: &Holder) -> HolderView<'_> {
+    HolderView {
+        holder,
+        editable_fields: holder.tipo.editable().iter().map(|f| f.as_str()).collect(),
+    }
 }
 
 fn parse_holder_id(id: &str) -> Result<HolderId, ApiError> {
@@ -276,17 +284,81 @@ async fn update_holder<S: HolderReader + HolderWriter + ?Sized>(
 
 /// A mailbox as the API shows it: never its password hash, and the address its reset
 /// links go to only masked.
-fn mailbox_view(mailbox: &Mailbox) -> serde_json::Value {
-    let mut value = serde_json::to_value(mailbox).unwrap_or_default();
-    if let Some(map) = value.as_object_mut() {
-        map.remove("password_hash");
-        map.remove("password_reset_to");
-        if let Some(to) = &mailbox.password_reset_to {
-            let masked = titolare_domain::outbox::mask(to.email.as_str());
-            map.insert("password_reset_sent_to".into(), masked.into());
-        }
+/// `Mailbox` of the OpenAPI file: the record as the account sees it, named field by field so
+/// that nothing the record gains (a password hash, the reset's verified address) is shown
+/// by default.
+#[derive(Serialize)]
+struct MailboxView<'a> {
+    address: &'a EmailAddress,
+    holder_id: &'a HolderId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    holder_name: Option<String>,
+    status: &'a titolare_domain::records::ServiceStatus,
+    kind: &'a str,
+    inbox_gb: u32,
+    inbox_extra_gb: u32,
+    archive_gb: Option<u32>,
+    end_of_service: jiff::civil::Date,
+    requested_on: jiff::civil::Date,
+    certified_on: Option<jiff::civil::Date>,
+    cancelled_on: Option<jiff::civil::Date>,
+    renewal: &'a str,
+    duration: &'a str,
+    cliente_finale: bool,
+    password_reset_required: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password_reset_issued_at: Option<jiff::Timestamp>,
+    #[serde(skip_serializing_if = "is_zero")]
+    password_reset_links: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    moved_by: Option<&'a titolare_domain::ids::TransferId>,
+    /// Masked: every reset link goes there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password_reset_sent_to: Option<String>,
+    access_history: &'a [titolare_domain::records::Access],
+    rules: &'a [String],
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn mailbox_view(m: &Mailbox, holder_name: Option<String>) -> MailboxView<'_> {
+    MailboxView {
+        address: &m.address,
+        holder_id: &m.holder_id,
+        holder_name,
+        status: &m.status,
+        kind: &m.kind,
+        inbox_gb: m.inbox_gb,
+        inbox_extra_gb: m.inbox_extra_gb,
+        archive_gb: m.archive_gb,
+        end_of_service: m.end_of_service,
+        requested_on: m.requested_on,
+        certified_on: m.certified_on,
+        cancelled_on: m.cancelled_on,
+        renewal: &m.renewal,
+        duration: &m.duration,
+        cliente_finale: m.cliente_finale,
+        password_reset_required: m.password_reset_required,
+        password_reset_issued_at: m.password_reset_issued_at,
+        password_reset_links: m.password_reset_links,
+        moved_by: m.moved_by.as_ref(),
+        password_reset_sent_to: m
+            .password_reset_to
+            .as_ref()
+            .map(|to| titolare_domain::outbox::mask(to.email.as_str())),
+        access_history: &m.access_history,
+        rules: &m.rules,
     }
-    value
+}
+
+/// `Domain` of the OpenAPI file: the record, with its holder's name in listings.
+#[derive(Serialize)]
+struct DomainView<'a> {
+    #[serde(flatten)]
+    domain: &'a CertifiedDomain,
+    holder_name: Option<String>,
 }
 
 /// The filter of a mailbox or domain listing: `held_by_others`, `holder_id` and a prefix
@@ -366,19 +438,13 @@ async fn list_mailboxes<S: AccountReader + MailboxReader + HolderReader + ?Sized
     let filter = item_filter(store, account, &params, "address").await?;
     let listed = store.mailboxes(account, &filter, &page).await?;
     let names = holder_names(store, account, listed.items.iter().map(|m| &m.holder_id)).await?;
-    let items: Vec<_> = listed
+    let items = listed
         .items
         .iter()
-        .map(|m| {
-            let mut view = mailbox_view(m);
-            view["holder_name"] = names.get(&m.holder_id).cloned().into();
-            view
-        })
+        .map(|m| mailbox_view(m, names.get(&m.holder_id).cloned()))
         .collect();
-    Ok(json(
-        StatusCode::OK,
-        &serde_json::json!({ "items": items, "next_cursor": listed.next_cursor }),
-    ))
+    let next_cursor = listed.next_cursor.clone();
+    Ok(json(StatusCode::OK, &Listing { items, next_cursor }))
 }
 
 async fn get_mailbox(
@@ -395,7 +461,7 @@ async fn get_mailbox(
         .mailbox(account, &address)
         .await?
         .ok_or(ApiError::NotFound("Casella non trovata."))?;
-    Ok(json(StatusCode::OK, &mailbox_view(&mailbox)))
+    Ok(json(StatusCode::OK, &mailbox_view(&mailbox, None)))
 }
 
 async fn list_domains<S: AccountReader + DomainReader + HolderReader + ?Sized>(
@@ -410,19 +476,16 @@ async fn list_domains<S: AccountReader + DomainReader + HolderReader + ?Sized>(
     let filter = item_filter(store, account, &params, "name").await?;
     let listed = store.domains(account, &filter, &page).await?;
     let names = holder_names(store, account, listed.items.iter().map(|d| &d.holder_id)).await?;
-    let items: Vec<_> = listed
+    let items = listed
         .items
         .iter()
-        .map(|d| {
-            let mut view = serde_json::to_value(d).unwrap_or_default();
-            view["holder_name"] = names.get(&d.holder_id).cloned().into();
-            view
+        .map(|domain| DomainView {
+            domain,
+            holder_name: names.get(&domain.holder_id).cloned(),
         })
         .collect();
-    Ok(json(
-        StatusCode::OK,
-        &serde_json::json!({ "items": items, "next_cursor": listed.next_cursor }),
-    ))
+    let next_cursor = listed.next_cursor.clone();
+    Ok(json(StatusCode::OK, &Listing { items, next_cursor }))
 }
 
 async fn get_domain(
@@ -474,22 +537,41 @@ async fn get_account<S: AccountReader + HolderReader + ?Sized>(
         Some(id) => store.holder(account, id).await?.map(|h| h.value),
         None => None,
     };
-    let profile = own.map(|h| {
-        serde_json::json!({
-            "holder_id": h.id,
-            "name": h.display_name(),
-            "cellulare": h.cellulare.as_str(),
-            "email": h.email.as_str(),
-        })
+    let profile = own.as_ref().map(|h| OwnProfile {
+        holder_id: &h.id,
+        name: h.display_name(),
+        cellulare: h.cellulare.as_str(),
+        email: h.email.as_str(),
     });
     Ok(json(
         StatusCode::OK,
-        &serde_json::json!({
-            "account_id": account.as_str(),
-            "username": record.as_ref().map_or(account.as_str(), |r| r.username.as_str()),
-            "role": role,
-            "role_label": role.label(),
-            "profile": profile,
-        }),
+        &AccountView {
+            account_id: account.as_str(),
+            username: record
+                .as_ref()
+                .map_or(account.as_str(), |r| r.username.as_str()),
+            role,
+            role_label: role.label(),
+            profile,
+        },
     ))
+}
+
+/// `Account` of the OpenAPI file: who is logged in.
+#[derive(Serialize)]
+struct AccountView<'a> {
+    account_id: &'a str,
+    username: &'a str,
+    role: AccountRole,
+    role_label: &'static str,
+    profile: Option<OwnProfile<'a>>,
+}
+
+/// The account's own holder profile, as the header and the wizard's prefill need it.
+#[derive(Serialize)]
+struct OwnProfile<'a> {
+    holder_id: &'a HolderId,
+    name: String,
+    cellulare: &'a str,
+    email: &'a str,
 }

@@ -93,7 +93,7 @@ impl Idem {
     pub fn record(
         &self,
         status: StatusCode,
-        body: &serde_json::Value,
+        body: &impl serde::Serialize,
         now: jiff::Timestamp,
     ) -> (IdempotencyScope, IdempotentResponse) {
         (
@@ -102,7 +102,7 @@ impl Idem {
                 key: self.key.clone(),
                 fingerprint: self.fingerprint.clone(),
                 status: status.as_u16(),
-                body: body.clone(),
+                body: serde_json::to_value(body).unwrap_or_default(),
                 expires_at: now + KEEP,
             },
         )

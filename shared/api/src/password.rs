@@ -9,11 +9,12 @@ use crate::reply::json;
 use argon2::password_hash::{PasswordHasher, SaltString};
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use titolare_domain::FieldErrors;
 use titolare_domain::ports::{IdempotencyScope, ItemState, StoreError};
 use titolare_domain::reset::{LinkEmail, LinkError, reissued};
 use titolare_domain::transfer::{ItemKind, ItemRef, PasswordResetToken, ResetTokenError};
+use titolare_domain::values::EmailAddress;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,10 +97,10 @@ pub(crate) async fn reset(s: &Services, caller: &Caller, req: &Request) -> Answe
     after.password_hash = Some(hash(&body.password)?);
     after.password_reset_required = false;
     after.password_reset_issued_at = None;
-    let answer = serde_json::json!({
-        "mailbox": after.address,
-        "password_reset_required": false,
-    });
+    let answer = PasswordSet {
+        mailbox: &after.address,
+        password_reset_required: false,
+    };
     let record = idem
         .as_ref()
         .map(|i| i.record(StatusCode::OK, &answer, now));
@@ -213,12 +214,12 @@ async fn send_link(
     let message = email.message(now)?;
     let sent_to = titolare_domain::outbox::mask(message.to.as_deref().unwrap_or_default());
     let valid_until = after.password_reset_issued_at.unwrap_or(now) + PasswordResetToken::VALIDITY;
-    let answer = serde_json::json!({
-        "mailbox": after.address,
-        "sent_to": sent_to,
-        "valid_until": valid_until,
-        "links_left": s.codes.max_sends.saturating_sub(after.password_reset_links),
-    });
+    let answer = LinkSent {
+        mailbox: &after.address,
+        sent_to,
+        valid_until,
+        links_left: s.codes.max_sends.saturating_sub(after.password_reset_links),
+    };
     let record = idem.map(|i| i.record(StatusCode::ACCEPTED, &answer, now));
     match s
         .store
@@ -258,4 +259,20 @@ mod tests {
         assert!(a.starts_with("$argon2id$"));
         assert_ne!(a, b);
     }
+}
+
+/// `PasswordSet` of the OpenAPI file: the password is set, the reset done.
+#[derive(Serialize)]
+struct PasswordSet<'a> {
+    mailbox: &'a EmailAddress,
+    password_reset_required: bool,
+}
+
+/// `LinkSent`: a new link is on its way to the verified email.
+#[derive(Serialize)]
+struct LinkSent<'a> {
+    mailbox: &'a EmailAddress,
+    sent_to: String,
+    valid_until: jiff::Timestamp,
+    links_left: u32,
 }

@@ -18,6 +18,29 @@ pub(crate) fn respond<T: Serialize + ?Sized>(
         .unwrap_or_default()
 }
 
+/// A typed body as the JSON it is sent as, for what keeps answers as values (a step's
+/// answer is computed before its commit and kept for its Idempotency-Key).
+pub(crate) fn value_of(body: impl Serialize) -> serde_json::Value {
+    serde_json::to_value(body).unwrap_or_default()
+}
+
 pub(crate) fn json<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response<Body> {
     respond(status, "application/json", body)
+}
+
+/// One page of a listing without a total (the `…Page` schemas of the OpenAPI file whose
+/// `total` is absent): its items and the cursor of the next page.
+#[derive(Serialize)]
+pub(crate) struct Listing<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Listing<T> {
+    pub(crate) fn of(page: titolare_domain::Page<T>) -> Self {
+        Self {
+            items: page.items,
+            next_cursor: page.next_cursor,
+        }
+    }
 }

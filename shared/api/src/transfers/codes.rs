@@ -10,12 +10,12 @@ use crate::problem::ApiError;
 use crate::reply::json;
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use titolare_domain::otp::{Challenge, Channel, CodeError, Party};
 use titolare_domain::outbox::{OutboxMessage, mask};
 use titolare_domain::ports::{IdempotencyScope, QuotaWrite, Versioned};
 use titolare_domain::quota::QuotaKey;
-use titolare_domain::transfer::Transfer;
+use titolare_domain::transfer::{Step, Transfer, TransferStatus};
 use titolare_domain::values::MobileNumber;
 use titolare_domain::wizard::{Action, number_change_notices};
 
@@ -129,13 +129,13 @@ pub async fn send(
             Channel::Sms => sms_quotas(s, t, &destination, now).await?,
             Channel::Email => Vec::new(),
         };
-        let answer = serde_json::json!({
-            "channel": challenge.channel,
-            "destination": mask(&challenge.destination),
-            "expires_at": challenge.expires_at,
-            "resend_after": challenge.last_sent_at + s.codes.resend_after,
-            "sends_left": challenge.sends_left(&s.codes),
-        });
+        let answer = CodeSent {
+            channel: challenge.channel,
+            destination: mask(&challenge.destination),
+            expires_at: challenge.expires_at,
+            resend_after: challenge.last_sent_at + s.codes.resend_after,
+            sends_left: challenge.sends_left(&s.codes),
+        };
         // The audit keeps where each code went, masked: a number changed to pump SMS shows.
         let after = t.noted(
             party,
@@ -289,15 +289,58 @@ fn changed_number(
     Ok(changed.then_some(number))
 }
 
-fn approved_answer(channel: Channel, t: &Transfer, party: Party) -> serde_json::Value {
-    serde_json::json!({
-        "channel": channel,
-        "code": "approved",
-        "status": t.status,
-        "deadline": t.deadline,
-        "hold_until": t.hold_until,
-        "steps_left": t.steps_left(party),
-    })
+/// `CodeSent` of the OpenAPI file: the code is on its way.
+#[derive(Serialize)]
+struct CodeSent {
+    channel: Channel,
+    destination: String,
+    expires_at: jiff::Timestamp,
+    resend_after: jiff::Timestamp,
+    sends_left: u32,
+}
+
+/// `CodeApproved`: the code was right, and where the request stands now.
+#[derive(Serialize)]
+struct CodeApproved {
+    channel: Channel,
+    code: &'static str,
+    status: TransferStatus,
+    deadline: jiff::Timestamp,
+    hold_until: Option<jiff::Timestamp>,
+    steps_left: Vec<Step>,
+}
+
+/// `CodeStatus`: where each of a party's codes stands.
+#[derive(Serialize)]
+struct CodeStatus {
+    party: Party,
+    items: Vec<CodeState>,
+}
+
+#[derive(Serialize)]
+struct CodeState {
+    channel: Channel,
+    destination: String,
+    status: titolare_domain::otp::ChallengeStatus,
+    delivery: titolare_domain::otp::Delivery,
+    notice: Option<&'static str>,
+    expires_at: jiff::Timestamp,
+    sends_left: u32,
+    tries_left: u32,
+    resend_after: jiff::Timestamp,
+    /// Relative too: a page cannot trust its device's clock to count down.
+    resend_in_seconds: i64,
+}
+
+fn approved_answer(channel: Channel, t: &Transfer, party: Party) -> CodeApproved {
+    CodeApproved {
+        channel,
+        code: "approved",
+        status: t.status,
+        deadline: t.deadline,
+        hold_until: t.hold_until,
+        steps_left: t.steps_left(party),
+    }
 }
 
 /// The answer to the very code a party already verified, sent again (a double click, a
@@ -357,22 +400,19 @@ pub async fn status(
         } else {
             c.last_sent_at + s.codes.resend_after
         };
-        items.push(serde_json::json!({
-            "channel": c.channel,
-            "destination": mask(&c.destination),
-            "status": status,
-            "delivery": c.delivery,
-            "notice": (c.delivery == titolare_domain::otp::Delivery::Failed).then_some("Non consegnato: chiedi un nuovo invio."),
-            "expires_at": c.expires_at,
-            "sends_left": c.sends_left(&s.codes),
-            "tries_left": s.codes.max_attempts.saturating_sub(c.attempts),
-            "resend_after": resend_at,
-            // Relative too: a page cannot trust its device's clock to count down.
-            "resend_in_seconds": resend_at.duration_since(now).as_secs().max(0),
-        }));
+        items.push(CodeState {
+            channel: c.channel,
+            destination: mask(&c.destination),
+            status,
+            delivery: c.delivery,
+            notice: (c.delivery == titolare_domain::otp::Delivery::Failed)
+                .then_some("Non consegnato: chiedi un nuovo invio."),
+            expires_at: c.expires_at,
+            sends_left: c.sends_left(&s.codes),
+            tries_left: s.codes.max_attempts.saturating_sub(c.attempts),
+            resend_after: resend_at,
+            resend_in_seconds: resend_at.duration_since(now).as_secs().max(0),
+        });
     }
-    Ok(json(
-        StatusCode::OK,
-        &serde_json::json!({ "party": party, "items": items }),
-    ))
+    Ok(json(StatusCode::OK, &CodeStatus { party, items }))
 }

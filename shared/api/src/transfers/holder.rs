@@ -7,11 +7,10 @@ use crate::context::{Caller, Services};
 use crate::idempotency::{Idem, replayed};
 use crate::input::{empty_object, json_body, no_body, query_params};
 use crate::problem::ApiError;
-use crate::reply::json;
+use crate::reply::{json, value_of};
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use serde_json::json;
 use titolare_domain::otp::Party;
 use titolare_domain::ports::*;
 use titolare_domain::transfer::*;
@@ -133,7 +132,7 @@ pub(crate) async fn holder_step(
             Action::Login(caller.account()?.clone())
         }
     };
-    let view = |t: &Transfer| party_view(s, t, party);
+    let view = |t: &Transfer| value_of(party_view(s, t, party));
     run_step(s, t, party, &action, caller, idem.as_ref(), view).await
 }
 
@@ -157,11 +156,11 @@ pub(crate) async fn stop(s: &Services, caller: &Caller, req: &Request) -> Answer
         .await?
         .ok_or(ApiError::InvalidLink)?;
     let view = |t: &Transfer| {
-        json!({
-            "id": t.id,
-            "role": party,
-            "status": t.status,
-            "items": t.items.iter().map(|i| i.item.id.clone()).collect::<Vec<_>>(),
+        value_of(Stopped {
+            id: &t.id,
+            role: party,
+            status: t.status,
+            items: t.items.iter().map(|i| i.item.id.as_str()).collect(),
         })
     };
     let scope = IdempotencyScope::Party(t.value.id.clone(), party);

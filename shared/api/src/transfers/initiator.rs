@@ -8,10 +8,10 @@ use crate::idempotency::{Idem, replayed};
 use crate::input::{empty_object, json_body, no_body, query_params};
 use crate::lifecycle::Extra;
 use crate::problem::ApiError;
-use crate::reply::json;
+use crate::reply::{Listing, json, value_of};
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use titolare_domain::otp::Party;
 use titolare_domain::outbox::mask;
@@ -62,10 +62,7 @@ pub(crate) async fn list(s: &Services, caller: &Caller, req: &Request) -> Answer
         .store
         .transfers(caller.account()?, &statuses, &page)
         .await?;
-    Ok(json(
-        StatusCode::OK,
-        &json!({ "items": listed.items, "next_cursor": listed.next_cursor }),
-    ))
+    Ok(json(StatusCode::OK, &Listing::of(listed)))
 }
 
 pub(crate) async fn cancel(s: &Services, caller: &Caller, id: &str, req: &Request) -> Answer {
@@ -77,16 +74,19 @@ pub(crate) async fn cancel(s: &Services, caller: &Caller, id: &str, req: &Reques
     if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
         return Ok(answer);
     }
-    run_step(
-        s,
-        t,
-        party,
-        &Action::Cancel,
-        caller,
-        idem.as_ref(),
-        initiator_view,
-    )
+    run_step(s, t, party, &Action::Cancel, caller, idem.as_ref(), |t| {
+        value_of(initiator_view(t))
+    })
     .await
+}
+
+/// `InvitationSent` of the OpenAPI file.
+#[derive(Serialize)]
+struct InvitationSent {
+    party: Party,
+    sent_to: String,
+    invitations_left: u32,
+    resend_after: jiff::Timestamp,
 }
 
 #[derive(Deserialize)]
@@ -121,12 +121,12 @@ pub(crate) async fn reinvite(s: &Services, caller: &Caller, id: &str, req: &Requ
     with_retries(s, idem, t, |read| async move {
         let after = read.value.reinvited(party, now, &s.codes, &actor(caller))?;
         let contact = after.contact(party);
-        let answer = json!({
-            "party": party,
-            "sent_to": mask(contact.email.as_str()),
-            "invitations_left": s.codes.max_sends.saturating_sub(contact.invitations),
-            "resend_after": now + s.codes.resend_after,
-        });
+        let answer = InvitationSent {
+            party,
+            sent_to: mask(contact.email.as_str()),
+            invitations_left: s.codes.max_sends.saturating_sub(contact.invitations),
+            resend_after: now + s.codes.resend_after,
+        };
         let extra = Extra {
             messages: vec![titolare_domain::wizard::invitation(&after, party, now)],
             idempotent: idem.map(|i| i.record(StatusCode::ACCEPTED, &answer, now)),

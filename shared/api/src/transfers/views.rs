@@ -1,131 +1,270 @@
-//! What each party sees of a request.
+//! What each party sees of a request: one struct per body, named as the OpenAPI file's
+//! schema it must match (`Transfer`, `Party`; docs/api.md says how the two are kept equal).
 
 use crate::context::Services;
-use serde_json::{Value, json};
+use jiff::Timestamp;
+use serde::Serialize;
 use titolare_domain::otp::Party;
 use titolare_domain::outbox::mask;
 use titolare_domain::transfer::*;
+use titolare_domain::wizard::ContractCondition;
 
-/// A request as its initiator sees it: everything, contacts masked, with its audit trail.
-pub(crate) fn initiator_view(t: &Transfer) -> Value {
-    let steps = |p: Party| json!({ "done": t.steps_done(p), "left": t.steps_left(p) });
-    json!({
-        "id": t.id,
-        "status": t.status,
-        "created_at": t.created_at,
-        "deadline": t.deadline,
-        "hold_until": t.hold_until,
-        "ended_at": t.ended_at,
-        "management": management_view(&t.management),
-        "current_holder": t.current_holder_card,
-        "new_holder": t.new_holder_card,
-        "items": t.items,
-        "initiator_mobile": mask(t.initiator.mobile.as_str()),
-        "contacts": {
-            "current_holder": contact_view(t, Party::CurrentHolder),
-            "new_holder": contact_view(t, Party::NewHolder),
-        },
-        "progress": {
-            "initiator": steps(Party::Initiator),
-            "current_holder": steps(Party::CurrentHolder),
-            "new_holder": steps(Party::NewHolder),
-        },
-        "accepted_conditions": t.progress.accepted_conditions,
-        "audit": initiator_audit(t),
-        "audit_omitted": t.audit_omitted,
-    })
+/// `Transfer`: a request as its initiator sees it: everything, contacts masked, with its
+/// audit trail.
+#[derive(Serialize)]
+pub(crate) struct InitiatorView<'a> {
+    id: &'a TransferId,
+    status: TransferStatus,
+    created_at: Timestamp,
+    deadline: Timestamp,
+    hold_until: Option<Timestamp>,
+    ended_at: Option<Timestamp>,
+    management: ManagementView<'a>,
+    current_holder: &'a HolderCard,
+    new_holder: &'a HolderCard,
+    items: &'a [TransferItem],
+    initiator_mobile: String,
+    contacts: PerHolder<ContactView<'a>>,
+    progress: PerParty<StepsView<'a>>,
+    accepted_conditions: &'a [AcceptedCondition],
+    audit: Vec<AuditView<'a>>,
+    audit_omitted: u32,
 }
 
-/// The trail as the initiator sees it: a holder's address and browser are that holder's
-/// (and the operators'), not the reseller's, so only the initiator's own lines carry them (an
-/// ending line carries the call that ended it, often a holder's).
-fn initiator_audit(t: &Transfer) -> Vec<Value> {
-    t.audit
-        .iter()
-        .map(|entry| {
-            let mut line = json!(entry);
-            let others = entry.party != Some(Party::Initiator);
-            if let (true, Some(fields)) = (others, line.as_object_mut()) {
-                fields.remove("source_ip");
-                fields.remove("user_agent");
-            }
-            line
-        })
-        .collect()
+#[derive(Serialize)]
+struct PerHolder<T> {
+    current_holder: T,
+    new_holder: T,
+}
+
+#[derive(Serialize)]
+struct PerParty<T> {
+    initiator: T,
+    current_holder: T,
+    new_holder: T,
+}
+
+#[derive(Serialize)]
+struct StepsView<'a> {
+    done: &'a [Step],
+    left: Vec<Step>,
 }
 
 /// A holder's contact as the initiator sees it: masked, with the invitations sent.
-fn contact_view(t: &Transfer, party: Party) -> Value {
-    let c = t.contact(party);
-    json!({
-        "mobile": mask(c.mobile.as_str()),
-        "email": mask(c.email.as_str()),
-        "invitations": c.invitations,
-        "invited_at": c.invited_at,
-    })
+#[derive(Serialize)]
+struct ContactView<'a> {
+    mobile: String,
+    email: String,
+    invitations: u32,
+    invited_at: &'a Option<Timestamp>,
 }
 
-fn management_view(m: &Management) -> Value {
-    match m {
-        Management::Keep => json!({ "mode": "keep" }),
-        Management::HandOver { username, .. } => {
-            json!({ "mode": "hand_over", "username": username })
+#[derive(Serialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+enum ManagementView<'a> {
+    Keep,
+    HandOver { username: &'a str },
+}
+
+/// A line of the trail as the initiator sees it: a holder's address and browser are that
+/// holder's (and the operators'), not the reseller's, so only the initiator's own lines carry
+/// them (an ending line carries the call that ended it, often a holder's).
+#[derive(Serialize)]
+struct AuditView<'a> {
+    at: Timestamp,
+    party: Option<Party>,
+    action: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'a str>,
+    request_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_ip: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_agent: Option<&'a str>,
+}
+
+pub(crate) fn initiator_view(t: &Transfer) -> InitiatorView<'_> {
+    let steps = |p: Party| StepsView {
+        done: t.steps_done(p),
+        left: t.steps_left(p),
+    };
+    let contact = |p: Party| {
+        let c = t.contact(p);
+        ContactView {
+            mobile: mask(c.mobile.as_str()),
+            email: mask(c.email.as_str()),
+            invitations: c.invitations,
+            invited_at: &c.invited_at,
         }
-    }
-}
-
-/// A request as one holder sees it: the items with their own decisions, their steps, and
-/// what the next steps need.
-pub(crate) fn party_view(s: &Services, t: &Transfer, party: Party) -> Value {
-    let items: Vec<Value> = t
-        .items
-        .iter()
-        .map(|i| {
-            json!({
-                "kind": i.item.kind,
-                "id": i.item.id,
-                "accept": if party == Party::CurrentHolder { i.current_holder } else { i.new_holder },
-                "outcome": i.outcome,
-            })
-        })
-        .collect();
-    let contact = t.contact(party);
-    let mut view = json!({
-        "role": party,
-        "transfer": {
-            "id": t.id,
-            "status": t.status,
-            "management": management_view(&t.management),
-            "current_holder": t.current_holder_card.name,
-            "new_holder": t.new_holder_card.name,
+    };
+    InitiatorView {
+        id: &t.id,
+        status: t.status,
+        created_at: t.created_at,
+        deadline: t.deadline,
+        hold_until: t.hold_until,
+        ended_at: t.ended_at,
+        management: management_view(&t.management),
+        current_holder: &t.current_holder_card,
+        new_holder: &t.new_holder_card,
+        items: &t.items,
+        initiator_mobile: mask(t.initiator.mobile.as_str()),
+        contacts: PerHolder {
+            current_holder: contact(Party::CurrentHolder),
+            new_holder: contact(Party::NewHolder),
         },
-        "items": items,
-        "steps_done": t.steps_done(party),
-        "steps_left": t.steps_left(party),
-        "deadline": t.deadline,
-        "hold_until": t.hold_until,
-        "contact": { "mobile": mask(contact.mobile.as_str()), "email": mask(contact.email.as_str()) },
-        "conditions": [],
-    });
-    if party == Party::NewHolder {
-        view["conditions"] = json!(s.rules.conditions);
-        if !t.new_holder_card.tipo.is_natural_person() {
-            let c = &t.new_holder_card;
-            view["holder_data"] = json!({
-                "ragione_sociale": c.ragione_sociale,
-                "codice_fiscale": c.codice_fiscale,
-                "partita_iva": c.partita_iva,
-                "editable": false,
-                "wrong_ragione_sociale": {
-                    "detail": "Se la ragione sociale non è corretta, segui la procedura di cambio ragione sociale.",
-                    "url": s.rules.change_of_name_url,
-                },
-                "wrong_codes": {
-                    "detail": "Se il codice fiscale o la partita IVA non sono corretti, contatta l'assistenza.",
-                    "url": s.rules.support_url,
-                },
-            });
-        }
+        progress: PerParty {
+            initiator: steps(Party::Initiator),
+            current_holder: steps(Party::CurrentHolder),
+            new_holder: steps(Party::NewHolder),
+        },
+        accepted_conditions: &t.progress.accepted_conditions,
+        audit: t
+            .audit
+            .iter()
+            .map(|entry| {
+                let own = entry.party == Some(Party::Initiator);
+                AuditView {
+                    at: entry.at,
+                    party: entry.party,
+                    action: &entry.action,
+                    detail: entry.detail.as_deref(),
+                    request_id: &entry.request_id,
+                    source_ip: own.then_some(entry.source_ip.as_str()),
+                    user_agent: own.then_some(entry.user_agent.as_str()),
+                }
+            })
+            .collect(),
+        audit_omitted: t.audit_omitted,
     }
-    view
+}
+
+fn management_view(m: &Management) -> ManagementView<'_> {
+    match m {
+        Management::Keep => ManagementView::Keep,
+        Management::HandOver { username, .. } => ManagementView::HandOver {
+            username: username.as_str(),
+        },
+    }
+}
+
+/// `Party`: a request as one holder sees it: the items with their own decisions, their
+/// steps, and what the next steps need.
+#[derive(Serialize)]
+pub(crate) struct PartyView<'a> {
+    role: Party,
+    transfer: Summary<'a>,
+    items: Vec<PartyItem<'a>>,
+    steps_done: &'a [Step],
+    steps_left: Vec<Step>,
+    deadline: Timestamp,
+    hold_until: Option<Timestamp>,
+    contact: MaskedContact,
+    conditions: &'a [ContractCondition],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    holder_data: Option<HolderData<'a>>,
+}
+
+/// The request in a holder's view: who is who, by name.
+#[derive(Serialize)]
+struct Summary<'a> {
+    id: &'a TransferId,
+    status: TransferStatus,
+    management: ManagementView<'a>,
+    current_holder: &'a str,
+    new_holder: &'a str,
+}
+
+#[derive(Serialize)]
+struct PartyItem<'a> {
+    kind: ItemKind,
+    id: &'a str,
+    accept: Option<bool>,
+    outcome: Option<ItemOutcome>,
+}
+
+#[derive(Serialize)]
+struct MaskedContact {
+    mobile: String,
+    email: String,
+}
+
+/// A new holder that is not a person: its data, read-only here, and where to correct it.
+#[derive(Serialize)]
+struct HolderData<'a> {
+    ragione_sociale: &'a Option<String>,
+    codice_fiscale: &'a Option<String>,
+    partita_iva: &'a Option<String>,
+    editable: bool,
+    wrong_ragione_sociale: Pointer<'a>,
+    wrong_codes: Pointer<'a>,
+}
+
+#[derive(Serialize)]
+struct Pointer<'a> {
+    detail: &'static str,
+    url: &'a str,
+}
+
+pub(crate) fn party_view<'a>(s: &'a Services, t: &'a Transfer, party: Party) -> PartyView<'a> {
+    let contact = t.contact(party);
+    let new_holder = party == Party::NewHolder;
+    let c = &t.new_holder_card;
+    PartyView {
+        role: party,
+        transfer: Summary {
+            id: &t.id,
+            status: t.status,
+            management: management_view(&t.management),
+            current_holder: &t.current_holder_card.name,
+            new_holder: &c.name,
+        },
+        items: t
+            .items
+            .iter()
+            .map(|i| PartyItem {
+                kind: i.item.kind,
+                id: i.item.id.as_str(),
+                accept: if party == Party::CurrentHolder {
+                    i.current_holder
+                } else {
+                    i.new_holder
+                },
+                outcome: i.outcome,
+            })
+            .collect(),
+        steps_done: t.steps_done(party),
+        steps_left: t.steps_left(party),
+        deadline: t.deadline,
+        hold_until: t.hold_until,
+        contact: MaskedContact {
+            mobile: mask(contact.mobile.as_str()),
+            email: mask(contact.email.as_str()),
+        },
+        conditions: if new_holder { &s.rules.conditions } else { &[] },
+        holder_data: (new_holder && !c.tipo.is_natural_person()).then_some(HolderData {
+            ragione_sociale: &c.ragione_sociale,
+            codice_fiscale: &c.codice_fiscale,
+            partita_iva: &c.partita_iva,
+            editable: false,
+            wrong_ragione_sociale: Pointer {
+                detail: "Se la ragione sociale non è corretta, segui la procedura di cambio ragione sociale.",
+                url: &s.rules.change_of_name_url,
+            },
+            wrong_codes: Pointer {
+                detail: "Se il codice fiscale o la partita IVA non sono corretti, contatta l'assistenza.",
+                url: &s.rules.support_url,
+            },
+        }),
+    }
+}
+
+/// What holders' unauthenticated step answers carry (`POST /v1/party/stop`): the request,
+/// the party, where it stands.
+#[derive(Serialize)]
+pub(crate) struct Stopped<'a> {
+    pub id: &'a TransferId,
+    pub role: Party,
+    pub status: TransferStatus,
+    pub items: Vec<&'a str>,
 }
