@@ -1,4 +1,4 @@
-//! Promises of the README proven where they are exact: the 25-item ceiling and the size of
+//! Promises of docs/ proven where they are exact: the 25-item ceiling and the size of
 //! the largest transaction, isolation between accounts on every route that names a request,
 //! and the answers to a step out of order and to a different repeat.
 
@@ -165,10 +165,11 @@ async fn twenty_six_items_are_refused_and_twenty_five_handed_over_fit_one_transa
         largest <= 100,
         "{largest} writes: over DynamoDB's 100 per transaction"
     );
-    // The README's figure: a change here is a change of the headroom it states.
+    // The figure docs/architecture.md and docs/reliability.md state: a change here is a
+    // change of the headroom they state.
     assert_eq!(
         largest, 99,
-        "the largest transaction is no longer the README's 99 writes"
+        "the largest transaction is no longer the 99 writes docs/ state"
     );
     let moved = s
         .call(

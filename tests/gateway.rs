@@ -1,4 +1,4 @@
-//! The local gateway over real HTTP: the README's own curl checks, account isolation,
+//! The local gateway over real HTTP: the curl checks of docs/api.md, account isolation,
 //! restarts, and bad input at the socket.
 
 use titolare_e2e::{HttpClient, local_gateway};
@@ -13,7 +13,7 @@ fn ids(body: &serde_json::Value) -> Vec<&str> {
 }
 
 #[tokio::test]
-async fn the_seeded_holders_are_found_as_the_readme_says() {
+async fn the_seeded_holders_are_found_as_the_docs_say() {
     let gw = local_gateway().await;
     let token = gw.client.login("demo").await;
     let by_cognome = gw.client.get("/v1/holders?cognome=test", &token).await;

@@ -1,5 +1,5 @@
 //! The change of holder end to end over the local gateway's HTTP surface: every path of
-//! seed 000 for both management modes, the endings, the deadline, the policies, and races.
+//! the reference flow for both management modes, the endings, the deadline, the policies, and races.
 
 use serde_json::{Value, json};
 use std::sync::Arc;

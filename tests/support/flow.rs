@@ -1,6 +1,6 @@
-//! The three-party change of holder driven over an HTTP surface, step by step as seed 000
-//! tells it. The same flows run on the local gateway (embedded store or DynamoDB) and on
-//! the real Lambda binaries.
+//! The three-party change of holder driven over an HTTP surface, step by step: the
+//! reference flow of docs/rules.md and its endings. The same flows run on the local gateway
+//! (embedded store or DynamoDB) and on the real Lambda binaries.
 
 use crate::Reply;
 use async_trait::async_trait;

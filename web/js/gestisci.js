@@ -65,7 +65,7 @@ async function load() {
 }
 
 /**
- * What the change means for this party, before they accept (seed 000's closing list).
+ * What the change means for this party, before they accept (what docs/rules.md says a completed change does).
  * @param {string} role
  */
 function consequences(role) {

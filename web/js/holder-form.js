@@ -1,4 +1,4 @@
-// A holder profile drawn as seed 001 draws it ("DATI PRIVATO", the fields of each tipo); which
+// A holder profile drawn as the customer area draws it ("DATI PRIVATO", the fields of each tipo); which
 // fields may change comes from the API (`editable_fields`), which also judges every value.
 
 import { h } from './dom.js';

@@ -243,7 +243,7 @@ function codeFacts(item) {
  */
 
 /**
- * A code step as seed 000 draws it: the number (or address) on file, changeable for SMS,
+ * A code step as the reference flow draws it: the number (or address) on file, changeable for SMS,
  * "Invia codice di verifica", the "Codice di verifica" field and "Verifica"; with where the
  * code stands: delivered or "non consegnato: invia di nuovo", time before a resend, tries left.
  * @param {CodeStepSpec} spec

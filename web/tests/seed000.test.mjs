@@ -12,7 +12,7 @@ const NEW_HOLDER_EMAIL = 'testdue@example.it';
 const env = useServiceAndBrowser();
 
 
-test('seed 000: a change of holder of two mailboxes and a domain, through the pages only', async () => {
+test('the reference flow: a change of holder of two mailboxes and a domain, through the pages only', async () => {
   const base = env.service.base;
   const reseller = await person(env.browser);
   const page = reseller.page;
@@ -75,7 +75,7 @@ test('seed 000: a change of holder of two mailboxes and a domain, through the pa
   await check(page, 'mailbox-detail');
   await page.getByRole('link', { name: 'Cambio Titolare', exact: true }).click();
 
-  // The wizard, seed 000 steps 4–15.
+  // The wizard, the initiator's steps of docs/rules.md.
   await page.getByRole('heading', { name: /Passo 1 di 6/ }).waitFor();
   await check(page, 'wizard-1-needs');
   await page.getByRole('button', { name: 'Procedi' }).click();

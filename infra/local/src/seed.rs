@@ -1,7 +1,8 @@
-//! Demo data from the seeds: account `demo` (holders 19, 900008, 963300, 534905, mailboxes
-//! teste1234@pec.it and fatture.testazienda@pec.it and domain testazienda-pec.it of 534905,
-//! marco.test@pec.it, demo@pec.it, a suspended one) and account `demo2` with data of its own. Seeded once: a restart
-//! keeps whatever the data has become since.
+//! Demo data, the examples of docs/rules.md: account `demo` (holders 19, 900008, 963300,
+//! 534905, mailboxes teste1234@pec.it and fatture.testazienda@pec.it and domain
+//! testazienda-pec.it of 534905, marco.test@pec.it, demo@pec.it, a suspended one) and account
+//! `demo2` with data of its own. Seeded once: a restart keeps whatever the data has become
+//! since.
 
 use titolare_domain::ports::{AccountReader, Fixtures, StoreError};
 use titolare_domain::values::{CodiceFiscale, EmailAddress};

@@ -1,5 +1,6 @@
 //! One-time codes and link tokens through the real handlers, with a clock the test moves:
-//! every rule of SPEC §5 and OWASP ASVS §2.7 / NIST SP 800-63B §5.1.3 as the API applies it.
+//! every rule of docs/rules.md (codes) and OWASP ASVS §2.7 / NIST SP 800-63B §5.1.3 as the
+//! API applies it.
 
 use lambda_http::aws_lambda_events::apigw::{
     ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerJwtDescription,

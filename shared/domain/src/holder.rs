@@ -1,5 +1,5 @@
 //! Holder profiles ("titolari"): which fields each tipo needs, how input becomes a valid
-//! holder, and which fields are fixed once it exists (seed 001).
+//! holder, and which fields are fixed once it exists (docs/rules.md).
 
 use crate::errors::FieldErrors;
 use crate::values::*;
@@ -44,7 +44,7 @@ impl Tipo {
     }
 
     /// A privato and a libero professionista are natural persons; an azienda is not
-    /// (seed 000 asks only those who are not to confirm the holder data).
+    /// (only a holder that is not a natural person confirms the holder data: docs/rules.md).
     pub fn is_natural_person(self) -> bool {
         self != Self::Azienda
     }
@@ -152,7 +152,7 @@ impl Tipo {
         }
     }
 
-    /// Fields that can no longer change once the holder exists (seed 001); tipo never can.
+    /// Fields that can no longer change once the holder exists (docs/rules.md); tipo never can.
     pub fn fixed(self) -> &'static [Field] {
         use Field::*;
         match self {
@@ -225,7 +225,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D:
     Option::<String>::deserialize(d).map(Some)
 }
 
-/// Identifier of a holder profile: digits, as in the seeds ("19", "963300").
+/// Identifier of a holder profile: digits, as the customer area shows them ("19", "963300").
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct HolderId(String);

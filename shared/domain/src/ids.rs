@@ -96,7 +96,7 @@ impl Party {
         }
     }
 
-    /// The channels a party verifies (seed 000): every party its mobile, the new holder
+    /// The channels a party verifies (docs/rules.md): every party its mobile, the new holder
     /// also its email.
     pub fn channels(self) -> &'static [Channel] {
         match self {

@@ -41,7 +41,7 @@ pub enum AccountRole {
     /// Manages its own mailboxes.
     #[default]
     Cliente,
-    /// Manages mailboxes for others (seed 001's "Rivenditore").
+    /// Manages mailboxes for others (the customer area's "Rivenditore").
     Rivenditore,
 }
 

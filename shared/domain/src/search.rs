@@ -1,4 +1,4 @@
-//! Holder search (seed 001's form): criteria, which index serves each, and paging.
+//! Holder search (the customer area's form): criteria, which index serves each, and paging.
 
 use crate::errors::FieldErrors;
 use crate::holder::{Holder, HolderId, Tipo};

@@ -175,7 +175,7 @@ pub struct TransferItem {
     pub outcome: Option<ItemOutcome>,
 }
 
-/// Who manages the items after the change (seed 000 step 7).
+/// Who manages the items after the change (docs/rules.md, the initiator's steps).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum Management {

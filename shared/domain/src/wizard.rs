@@ -1,4 +1,4 @@
-//! The change of holder as a state machine (SPEC §4, seed 000): `draft` → `open` →
+//! The change of holder as a state machine (docs/rules.md): `draft` → `open` →
 //! `completed` | `rejected` | `cancelled` | `expired`. Pure: the time comes in, a new
 //! request comes out, and what an ending or an opening causes is computed here too, so
 //! every adapter applies the very same effects.
@@ -193,7 +193,7 @@ fn step_name(step: Step) -> &'static str {
 }
 
 impl Transfer {
-    /// Every step a party takes, in order (seed 000).
+    /// Every step a party takes, in order (docs/rules.md).
     pub fn steps(&self, party: Party) -> Vec<Step> {
         match party {
             Party::Initiator => vec![Step::Sms],
@@ -421,7 +421,7 @@ impl Transfer {
                 let rejects_all =
                     matches!(action, Action::Decide(d) if d.iter().all(|d| !d.accept));
                 if rejects_all {
-                    // Rejecting everything ends the request at once (SPEC §4.4).
+                    // Rejecting everything ends the request at once (docs/rules.md).
                     t.end(TransferStatus::Rejected, now, rules);
                 } else if party == Party::Initiator {
                     if matches!(t.management, Management::HandOver { account: None, .. }) {
@@ -977,7 +977,7 @@ pub fn reset_issued_at(now: Timestamp) -> Timestamp {
     Timestamp::from_second(now.as_second()).unwrap_or(now)
 }
 
-/// A mailbox as it is after changing holder (seed 000): the new holder must reset the
+/// A mailbox as it is after changing holder (docs/rules.md): the new holder must reset the
 /// password through the link emailed to them, at the email they verified in the request
 /// (and every later link goes there too), the access history starts empty, rules and
 /// filters stay.

@@ -28,7 +28,7 @@ pub enum Template<'a> {
         from: Option<&'a str>,
         /// The other holder's name.
         other: Option<&'a str>,
-        /// The party's steps, in order (seed 000).
+        /// The party's steps, in order (docs/rules.md).
         steps: &'a [Step],
         /// With `hand_over`, to the new holder: the username to log in with.
         username: Option<&'a str>,
@@ -896,7 +896,7 @@ mod tests {
         );
         assert!(current.contains("(ora italiana)"));
         let new = render(&invitation(Party::NewHolder), Lingua::It).text;
-        // Proposed, not done; the steps in seed 000's order; what the change means.
+        // Proposed, not done; the steps in the order of docs/rules.md; what the change means.
         assert!(
             new.contains("«Rivendita Test S.r.l.» propone che tu diventi il nuovo titolare"),
             "{new}"

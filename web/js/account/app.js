@@ -1,4 +1,4 @@
-// The account area (seed 001): login, the five sections and the profile shown in the header.
+// The account area (docs/rules.md): login, the five sections and the profile shown in the header.
 // Pages live under the address's fragment (#/titolari, #/email/…), so one static file serves
 // them all, from the local gateway and from S3 alike.
 

@@ -1,4 +1,4 @@
-// "I tuoi titolari": the search of seed 001 (nine criteria, 20 rows a page, "righe 1 - N di M"),
+// "I tuoi titolari": the search of the customer area (nine criteria, 20 rows a page, "righe 1 - N di M"),
 // the detail, the change of a profile with its editable fields in yellow, and a new profile.
 
 import { ApiError, query } from '../api.js';
@@ -9,7 +9,7 @@ import { pageOf, pagingNav, table } from './lists.js';
 
 /** @typedef {import('./app.js').Ctx} Ctx */
 
-/** The criteria of seed 001's "Parametri di ricerca", in its order and words. */
+/** The criteria of the customer area's "Parametri di ricerca", in its order and words. */
 export const CRITERIA = [
   ['id', 'Id Titolare'],
   ['mailbox', 'Titolare della casella'],

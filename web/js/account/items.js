@@ -1,5 +1,5 @@
 // "Le tue email" and "I tuoi Domini": lists (filter "PEC di altri titolari"), the detail with
-// seed 001's fields, and its "Cambio Titolare" action.
+// the customer area's fields, and its "Cambio Titolare" action.
 
 import { query } from '../api.js';
 import { date, dateTime, h, show } from '../dom.js';

@@ -1,4 +1,4 @@
-// A new change-of-holder request, seed 000 steps 4–15: what is needed ("Procedi"), the items
+// A new change-of-holder request, the initiator's steps of docs/rules.md: what is needed ("Procedi"), the items
 // ("Prosegui"), the management and the new holder, its data, the summary, then the initiator's
 // SMS code ("Invia codice di verifica", "Verifica"). The API decides every rule.
 

@@ -1,4 +1,4 @@
-//! The state machine against a reference model: a plain description of seed 000's rules,
+//! The state machine against a reference model: a plain description of the rules of docs/rules.md,
 //! written apart from `wizard.rs`. Runs draw mostly each party's next step (decisions of
 //! every shape), with a few cancels, waits past a deadline and wrong steps; every answer —
 //! the step taken or refused, and why — is compared with the model's. A second test walks
@@ -51,7 +51,7 @@ struct Model {
     status: TransferStatus,
     /// Seconds from the test's origin.
     deadline: i64,
-    /// Each party's steps in seed 000's order, and those done.
+    /// Each party's steps in the order of docs/rules.md, and those done.
     steps: [Vec<Step>; 3],
     done: [Vec<Step>; 3],
     /// Per item: the current holder's and the new holder's answer.

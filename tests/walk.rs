@@ -1,22 +1,19 @@
-//! The README's hand walk, run as pasted: its shell blocks between `<!-- walk:start -->` and
+//! The API by hand (docs/api.md), run as pasted: its shell blocks between `<!-- walk:start -->` and
 //! `<!-- walk:end -->`, under `bash -euo pipefail`, against a fresh `titolare-local` (the
 //! one change is the port). Login, searches, a change of holder through all three parties
 //! to completion, and the new holder's password.
 
 use std::path::Path;
 
-/// The shell blocks of the README's walk, in order.
+/// The shell blocks of the walk, in order.
 fn walk() -> String {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
-            .unwrap();
-    let start = readme
-        .find("<!-- walk:start -->")
-        .expect("the walk's start");
-    let end = readme.find("<!-- walk:end -->").expect("the walk's end");
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/api.md"))
+        .unwrap();
+    let start = doc.find("<!-- walk:start -->").expect("the walk's start");
+    let end = doc.find("<!-- walk:end -->").expect("the walk's end");
     let mut script = String::new();
     let mut inside = false;
-    for line in readme[start..end].lines() {
+    for line in doc[start..end].lines() {
         match line.trim_end() {
             "```sh" => inside = true,
             "```" => inside = false,
@@ -32,8 +29,8 @@ fn walk() -> String {
 }
 
 #[tokio::test]
-async fn the_readme_walk_runs_as_pasted() {
-    let dir = std::env::temp_dir().join(format!("titolare-readme-{}", std::process::id()));
+async fn the_walk_of_the_api_runs_as_pasted() {
+    let dir = std::env::temp_dir().join(format!("titolare-walk-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let gateway = titolare_e2e::start_local_binary(&dir, |c| {
