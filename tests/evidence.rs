@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use titolare_domain::ports::Fixtures;
-use titolare_domain::wizard::Rules;
+use titolare_domain::steps::Rules;
 use titolare_e2e::flow::*;
 use titolare_e2e::{GatewaySurface, LocalGateway, local_gateway};
 use titolare_store::probes::{Fate, Hooked, StoreWrite, WriteHook};
@@ -99,7 +99,7 @@ async fn twenty_six_items_are_refused_and_twenty_five_handed_over_fit_one_transa
             .contains("Al massimo 25 elementi")
     );
 
-    let id = open_request(&s, body(25)).await;
+    let id = open_transfer(&s, body(25)).await;
     let all: Vec<(&str, bool)> = addresses[..25].iter().map(|a| (a.as_str(), true)).collect();
     ok(
         &current_holder_part(&s, &id, &AZIENDA, &all).await,
@@ -185,12 +185,12 @@ async fn twenty_six_items_are_refused_and_twenty_five_handed_over_fit_one_transa
 
 /// Every route that names a request, tried from a second account: 404, and nothing changes.
 #[tokio::test]
-async fn another_account_finds_no_request_by_its_number() {
+async fn another_account_finds_no_transfer_by_its_number() {
     let gw = local_gateway().await;
     let s = surface(&gw);
-    let id = open_request(
+    let id = open_transfer(
         &s,
-        request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+        draft_body(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
     )
     .await;
     let before = s
@@ -265,9 +265,9 @@ async fn another_account_finds_no_request_by_its_number() {
 async fn out_of_order_names_the_next_step_and_a_different_repeat_is_refused() {
     let gw = local_gateway().await;
     let s = surface(&gw);
-    let id = open_request(
+    let id = open_transfer(
         &s,
-        request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+        draft_body(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
     )
     .await;
     let link = s.link(&id, "new_holder", TESTDUE.email).await;

@@ -543,9 +543,9 @@ fn keep(run: &Run) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
 /// `hand_over`: the mailbox goes to account demo2 with a copy of the new holder.
 fn hand_over(s: &Run) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
     Box::pin(async move {
-        let mut body = request(&[("mailbox", "demo@pec.it")], TESTDUE.holder);
+        let mut body = draft_body(&[("mailbox", "demo@pec.it")], TESTDUE.holder);
         body["management"] = json!({"mode": "hand_over", "username": "demo2"});
-        let id = open_request(s, body).await;
+        let id = open_transfer(s, body).await;
         let all = [("demo@pec.it", true)];
         ok(
             &current_holder_part(s, &id, &INITIATOR, &all).await,
@@ -587,7 +587,7 @@ fn rejection(s: &Run) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
             ("mailbox", "teste1234@pec.it"),
             ("domain", "testazienda-pec.it"),
         ];
-        let id = open_request(s, request(&items, TESTDUE.holder)).await;
+        let id = open_transfer(s, draft_body(&items, TESTDUE.holder)).await;
         let link = s.link(&id, "current_holder", AZIENDA.email).await;
         let ended = decide(
             s,
@@ -611,9 +611,9 @@ fn rejection(s: &Run) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
 /// The initiator cancels an open request.
 fn cancel(s: &Run) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
     Box::pin(async move {
-        let id = open_request(
+        let id = open_transfer(
             s,
-            request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+            draft_body(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
         )
         .await;
         let cancelled = s
@@ -640,9 +640,9 @@ fn cancel(s: &Run) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
 /// Nobody acts: past the deadline the expirer ends the request and tells everyone.
 fn expirer(s: &Run) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
     Box::pin(async move {
-        let id = open_request(
+        let id = open_transfer(
             s,
-            request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+            draft_body(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
         )
         .await;
         s.advance(5 * 86_400).await;

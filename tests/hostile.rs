@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use std::sync::Arc;
 use titolare_domain::otp::*;
-use titolare_domain::wizard::Rules;
+use titolare_domain::steps::Rules;
 use titolare_e2e::flow::*;
 use titolare_e2e::{GatewaySurface, HttpClient, LocalGateway, Reply, local_gateway};
 
@@ -122,7 +122,7 @@ async fn exhaust_then_verify(
 
 /// 25 items, every party through every send and wrong try, 10 KB user agents on every call:
 /// the request stays writable, completes, and its item stays far below 400 KB.
-async fn largest_request_completes(gw: &LocalGateway, store_name: &str) {
+async fn largest_transfer_completes(gw: &LocalGateway, store_name: &str) {
     let s = GatewaySurface::new(gw.client.clone());
     let items = twenty_five_mailboxes(gw).await;
     let demo = gw.client.login("demo").await;
@@ -259,17 +259,17 @@ async fn largest_request_completes(gw: &LocalGateway, store_name: &str) {
 }
 
 #[tokio::test]
-async fn the_largest_request_stays_writable_on_the_embedded_store() {
+async fn the_largest_transfer_stays_writable_on_the_embedded_store() {
     let gw = local_gateway().await;
-    largest_request_completes(&gw, "embedded").await;
+    largest_transfer_completes(&gw, "embedded").await;
 }
 
 #[tokio::test]
-async fn the_largest_request_stays_writable_on_dynamodb() {
+async fn the_largest_transfer_stays_writable_on_dynamodb() {
     let (client, table) = titolare_store_dynamodb::testing::fresh_local_table("hostile-size").await;
     let backend = Arc::new(titolare_store_dynamodb::DynamoBackend::new(client, table));
     let gw = titolare_e2e::local_gateway_on(backend, Rules::default()).await;
-    largest_request_completes(&gw, "dynamodb").await;
+    largest_transfer_completes(&gw, "dynamodb").await;
 }
 
 #[test]
@@ -315,17 +315,17 @@ fn the_embedded_store_refuses_items_and_keys_dynamodb_would_refuse() {
 /// An unreadable request at the head of the index by deadline: the expirer reports it and
 /// still ends the overdue request behind it.
 #[tokio::test]
-async fn a_poison_request_does_not_stop_the_expirer() {
+async fn a_poison_transfer_does_not_stop_the_expirer() {
     use titolare_store::{Condition, Item, Write};
     let gw = local_gateway().await;
     let s = GatewaySurface::new(gw.client.clone());
-    let poison = open_request(
+    let poison = open_transfer(
         &s,
         json!({"items": [{"kind": "mailbox", "id": "teste1234@pec.it"}], "management": {"mode": "keep"}, "new_holder_id": TESTDUE.holder}),
     )
     .await;
     s.advance(60).await;
-    let next = open_request(
+    let next = open_transfer(
         &s,
         json!({"items": [{"kind": "mailbox", "id": "fatture.testazienda@pec.it"}], "management": {"mode": "keep"}, "new_holder_id": TESTDUE.holder}),
     )
@@ -392,7 +392,7 @@ async fn a_hand_over_draft_does_not_tell_whether_a_username_exists() {
     let gw = local_gateway().await;
     let s = GatewaySurface::new(gw.client.clone());
     let draft = |username: &str| {
-        let mut body = request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder);
+        let mut body = draft_body(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder);
         body["management"] = json!({"mode": "hand_over", "username": username});
         body
     };
@@ -476,9 +476,9 @@ async fn a_corrected_contact_gets_its_own_send_budget() {
     let max_sends = codes.max_sends;
     let gw = titolare_e2e::local_gateway_with_codes(codes).await;
     let s = GatewaySurface::new(gw.client.clone());
-    let id = open_request(
+    let id = open_transfer(
         &s,
-        request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+        draft_body(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
     )
     .await;
     let send = |link: String| {
@@ -537,9 +537,9 @@ async fn emails_are_capped_per_account() {
     codes.resend_after = jiff::SignedDuration::ZERO;
     let gw = titolare_e2e::local_gateway_with_codes(codes).await;
     let s = GatewaySurface::new(gw.client.clone());
-    let id = open_request(
+    let id = open_transfer(
         &s,
-        request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+        draft_body(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
     )
     .await;
     let subject = format!("Cambio titolare di servizi PEC (richiesta {id})");
@@ -707,12 +707,12 @@ async fn sms_pumping_is_capped_per_account_and_per_number() {
 /// One rule for every read of a request: `expired` from the second of its deadline (the
 /// expirer may not have run yet), gone once an ended request's retention has passed.
 #[tokio::test]
-async fn a_request_reads_expired_at_its_deadline_and_is_gone_after_retention() {
+async fn a_transfer_reads_expired_at_its_deadline_and_is_gone_after_retention() {
     use titolare_domain::ports::TransferReader;
     let rules = Rules::default();
     let gw = titolare_e2e::local_gateway_with(rules.clone()).await;
     let s = GatewaySurface::new(gw.client.clone());
-    let id = open_request(
+    let id = open_transfer(
         &s,
         json!({"items": [{"kind": "mailbox", "id": "teste1234@pec.it"}], "management": {"mode": "keep"}, "new_holder_id": TESTDUE.holder}),
     )
@@ -878,7 +878,7 @@ async fn key_parts_are_bounded_at_parse() {
 /// send the rules allow and every change of number (each change is a send), and the
 /// chance that guessing wins. Goal: at most 25 in 10^6 per request and channel.
 #[test]
-fn guesses_per_request_are_bounded() {
+fn guesses_per_transfer_are_bounded() {
     let p = CodePolicy::default();
     let key = titolare_domain::secret::SecretKey::from_bytes(&[3; 32]).unwrap();
     let mut current: Option<Challenge> = None;
@@ -1021,9 +1021,9 @@ fn stop_token(message: &Value) -> String {
 /// which finds the request held, not completed.
 async fn every_step_at_another_number(s: &dyn Surface) -> (String, Reply) {
     let one = [("teste1234@pec.it", true)];
-    let id = open_request(
+    let id = open_transfer(
         s,
-        request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+        draft_body(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
     )
     .await;
     ok(
@@ -1050,7 +1050,7 @@ async fn every_step_at_another_number(s: &dyn Surface) -> (String, Reply) {
 /// the one on file holds the request for 24 hours, the number and email on file are told at
 /// once with a link that stops it, and the trail says which number verified, masked.
 #[tokio::test]
-async fn another_number_holds_the_request_and_the_number_on_file_can_stop_it() {
+async fn another_number_holds_the_transfer_and_the_number_on_file_can_stop_it() {
     let gw = local_gateway().await;
     let s = GatewaySurface::new(gw.client.clone());
     let (id, _) = every_step_at_another_number(&s).await;
@@ -1131,7 +1131,7 @@ async fn another_number_holds_the_request_and_the_number_on_file_can_stop_it() {
 /// Without a stop, the held request completes when the wait ends (the expirer), not a
 /// second before.
 #[tokio::test]
-async fn a_held_request_completes_when_the_wait_ends() {
+async fn a_held_transfer_completes_when_the_wait_ends() {
     let gw = local_gateway().await;
     let s = GatewaySurface::new(gw.client.clone());
     let (id, email) = every_step_at_another_number(&s).await;
@@ -1197,9 +1197,9 @@ async fn another_number_is_refused_when_the_policy_forbids_it_or_too_late() {
     };
     let gw = titolare_e2e::local_gateway_with(fixed).await;
     let s = GatewaySurface::new(gw.client.clone());
-    let id = open_request(
+    let id = open_transfer(
         &s,
-        request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+        draft_body(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
     )
     .await;
     let refused = new_holder_verifies_at(&s, &id, "+39 347 555 1212").await;
@@ -1216,9 +1216,9 @@ async fn another_number_is_refused_when_the_policy_forbids_it_or_too_late() {
 
     let gw = local_gateway().await;
     let s = GatewaySurface::new(gw.client.clone());
-    let id = open_request(
+    let id = open_transfer(
         &s,
-        request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+        draft_body(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
     )
     .await;
     // Four days and one second into the five: less than the 24-hour wait is left.

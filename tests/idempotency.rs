@@ -481,9 +481,9 @@ async fn every_post_and_put_applies_once_per_key() {
 
     // A third request, stopped by its current holder with the stop link a changed number's
     // notice carries (a stop may come at any time while the request runs).
-    let third = open_request(
+    let third = open_transfer(
         s,
-        titolare_e2e::flow::request(&[("mailbox", "marco.test@pec.it")], TESTDUE.holder),
+        titolare_e2e::flow::draft_body(&[("mailbox", "marco.test@pec.it")], TESTDUE.holder),
     )
     .await;
     let stop = titolare_domain::transfer::StopToken::issue(

@@ -259,7 +259,7 @@ async fn start_functions(services: &Services) -> (Watch, u16) {
     assert!(listening, "cargo lambda watch did not listen on {port}");
     // A deployment names its conditions and pages (the functions refuse to start without
     // them): the local gateway's defaults, so both surfaces answer alike.
-    let rules = titolare_domain::wizard::Rules::default();
+    let rules = titolare_domain::steps::Rules::default();
     let conditions = serde_json::to_string(&rules.conditions).unwrap();
     let environment = [
         ("TABLE_NAME", services.table.as_str()),
@@ -678,7 +678,7 @@ impl Surface for LambdaSurface {
 /// against DynamoDB Local, with the messages sent by the dispatch function to SES on moto.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_000_through_the_lambda_functions() {
-    let (services, client) = Services::fresh("wizard-lambda").await;
+    let (services, client) = Services::fresh("transfers-lambda").await;
     let table = services.table.clone();
     let store = TableStore::new(
         Arc::new(DynamoBackend::new(client, table.clone())),
@@ -782,7 +782,7 @@ fn stream_json(
 /// The scheduled expirer and the TTL backstop, as deployed: each ends an overdue request
 /// once however often it runs, with one outcome and one set of notices.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_expirer_and_the_ttl_backstop_end_a_request_once() {
+async fn the_expirer_and_the_ttl_backstop_end_a_transfer_once() {
     use titolare_domain::ports::{
         OperationReader, OutboxStore, TransferCommit, TransferCondition, TransferReader,
         TransferWriter,

@@ -158,7 +158,7 @@ async fn a_libero_professionista_confirms_no_holder_data_and_refusals_say_what_t
         "management": {"mode": "keep"},
         "new_holder": professional,
     });
-    let id = open_request(&s, body).await;
+    let id = open_transfer(&s, body).await;
     let request = s
         .call(
             "GET",
@@ -227,7 +227,10 @@ async fn a_lapsed_draft_says_it_was_never_confirmed() {
             "POST",
             "/v1/transfers",
             As::Account("demo"),
-            Some(request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder)),
+            Some(draft_body(
+                &[("mailbox", "teste1234@pec.it")],
+                TESTDUE.holder,
+            )),
         )
         .await;
     ok(&created, 201, "draft");
@@ -347,9 +350,9 @@ async fn reset_links(s: &dyn Surface, to: &str, count: usize) -> Vec<String> {
 async fn a_lapsed_password_link_is_not_a_dead_end() {
     let gw = local_gateway().await;
     let s = surface(&gw);
-    let id = open_request(
+    let id = open_transfer(
         &s,
-        request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+        draft_body(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
     )
     .await;
     ok(
@@ -469,9 +472,9 @@ async fn reset_links_go_only_to_the_email_the_new_holder_verified() {
     };
     let gw = local_gateway().await;
     let s = surface(&gw);
-    let id = open_request(
+    let id = open_transfer(
         &s,
-        request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+        draft_body(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
     )
     .await;
     // (a) The initiator corrects the new holder's email (a minute after the invitation);
@@ -583,7 +586,7 @@ async fn reset_links_go_only_to_the_email_the_new_holder_verified() {
 /// A whole change of holder of `mailbox` from `from` to `to`, both accepting.
 async fn change_holder(s: &dyn Surface, mailbox: &str, from: &Person, to: &Person) {
     let one = [(mailbox, true)];
-    let id = open_request(s, request(&[("mailbox", mailbox)], to.holder)).await;
+    let id = open_transfer(s, draft_body(&[("mailbox", mailbox)], to.holder)).await;
     ok(
         &current_holder_part(s, &id, from, &one).await,
         200,
@@ -676,9 +679,9 @@ async fn invitations_to(s: &dyn Surface, id: &str, to: &str, count: usize) -> Ve
 async fn the_initiator_reinvites_and_corrects_a_contact_the_holder_has_not_verified() {
     let gw = local_gateway().await;
     let s = surface(&gw);
-    let id = open_request(
+    let id = open_transfer(
         &s,
-        request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+        draft_body(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
     )
     .await;
     let invite = |party: &str| {

@@ -611,13 +611,13 @@ fn every_error() -> Vec<(String, ApiError)> {
     for (name, errors) in holder_field_errors() {
         out.push((name, ApiError::Validation(errors)));
     }
-    out.extend(wizard_errors());
+    out.extend(step_errors());
     out
 }
 
-/// The wizard's refusals, from the state machine itself.
-fn wizard_errors() -> Vec<(String, ApiError)> {
-    use titolare_domain::wizard::{Action, Decision, Rules};
+/// The refusals of a transfer's steps, from the state machine itself.
+fn step_errors() -> Vec<(String, ApiError)> {
+    use titolare_domain::steps::{Action, Decision, Rules};
     use titolare_store::conformance::{NOW, sample_draft, sample_transfer};
     let rules = Rules::default();
     let actor = titolare_domain::transfer::Actor::system("texts");
@@ -691,7 +691,7 @@ fn wizard_errors() -> Vec<(String, ApiError)> {
             .apply(party, &action, now, &rules, &actor)
             .err()
             .unwrap_or_else(|| panic!("{name} should be refused"));
-        out.push((format!("wizard: {name}"), titolare_api::wizard_error(e)));
+        out.push((format!("step: {name}"), titolare_api::step_error(e)));
     }
     out
 }

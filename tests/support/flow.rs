@@ -67,7 +67,7 @@ pub fn ok(reply: &Reply, status: u16, what: &str) {
 }
 
 /// The body of a draft that keeps management: these `(kind, id)` items to `new_holder`.
-pub fn request(items: &[(&str, &str)], new_holder: &str) -> Value {
+pub fn draft_body(items: &[(&str, &str)], new_holder: &str) -> Value {
     let items: Vec<Value> = items
         .iter()
         .map(|(kind, id)| json!({"kind": kind, "id": id}))
@@ -76,7 +76,7 @@ pub fn request(items: &[(&str, &str)], new_holder: &str) -> Value {
 }
 
 /// Creates a draft as `demo` and verifies the initiator's mobile: the request is open.
-pub async fn open_request(s: &dyn Surface, body: Value) -> String {
+pub async fn open_transfer(s: &dyn Surface, body: Value) -> String {
     let created = s
         .call("POST", "/v1/transfers", As::Account("demo"), Some(body))
         .await;
@@ -258,7 +258,7 @@ pub async fn accept_required_conditions(s: &dyn Surface, link: &str, party: &Rep
 /// moved mailbox's password, the access history is empty, and initiator and both holders
 /// get their confirmation.
 pub async fn full_success(s: &dyn Surface) {
-    let id = open_request(
+    let id = open_transfer(
         s,
         json!({
             "items": [

@@ -330,11 +330,11 @@ impl LocalGateway {
 }
 
 pub async fn local_gateway() -> LocalGateway {
-    local_gateway_with(titolare_domain::wizard::Rules::default()).await
+    local_gateway_with(titolare_domain::steps::Rules::default()).await
 }
 
-/// A gateway whose wizard follows `rules` (the policies).
-pub async fn local_gateway_with(rules: titolare_domain::wizard::Rules) -> LocalGateway {
+/// A gateway whose transfers follow `rules` (the policies).
+pub async fn local_gateway_with(rules: titolare_domain::steps::Rules) -> LocalGateway {
     start(rules, None, None).await
 }
 
@@ -365,13 +365,13 @@ pub async fn local_gateway_frozen_on(
 /// A gateway over another store (DynamoDB Local, or moto for the smoke flow).
 pub async fn local_gateway_on(
     backend: std::sync::Arc<dyn titolare_store::ItemBackend>,
-    rules: titolare_domain::wizard::Rules,
+    rules: titolare_domain::steps::Rules,
 ) -> LocalGateway {
     start(rules, Some(backend), None).await
 }
 
 async fn start(
-    rules: titolare_domain::wizard::Rules,
+    rules: titolare_domain::steps::Rules,
     backend: Option<std::sync::Arc<dyn titolare_store::ItemBackend>>,
     frozen_clock_at: Option<i64>,
 ) -> LocalGateway {
@@ -379,7 +379,7 @@ async fn start(
 }
 
 async fn start_with(
-    rules: titolare_domain::wizard::Rules,
+    rules: titolare_domain::steps::Rules,
     codes: titolare_domain::otp::CodePolicy,
     backend: Option<std::sync::Arc<dyn titolare_store::ItemBackend>>,
     frozen_clock_at: Option<i64>,

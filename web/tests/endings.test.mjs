@@ -1,6 +1,6 @@
 // The other paths a person meets: hand_over with the login, a rejection, a wrong code and a
 // resend, a code not delivered, a cancel from the pending list, a holder form with field errors,
-// an azienda new holder, keyboard-only use, paging, a holder created in the wizard, a link
+// an azienda new holder, keyboard-only use, paging, a holder created with the transfer, a link
 // opened after the deadline, an old `?token=` link, and the headers every page carries.
 
 import { after, test } from 'node:test';
@@ -329,7 +329,7 @@ test('paging: 21 holders found, 20 a page; "Esito Operazioni" page by page', asy
   assert.ok((await page.getByRole('row').count()) > 1, 'older operations on page 2');
 });
 
-test('the wizard with a new holder created in the page, handed over to another account', async () => {
+test('a new transfer with a new holder created in the page, handed over to another account', async () => {
   const page = await someone();
   await loginAsDemo(page);
   await page.goto(`${env.service.base}/#/cambio/nuovo`);
@@ -353,7 +353,7 @@ test('the wizard with a new holder created in the page, handed over to another a
   await page.getByLabel('Comune').fill('Milano');
   await page.getByLabel('Cellulare').fill('+39 333 2222333');
   await page.getByLabel('Email').fill('creata@example.it');
-  await check(page, 'wizard-4-new');
+  await check(page, 'new-transfer-4-new');
   await page.getByRole('button', { name: 'Conferma' }).click();
   await page.getByRole('heading', { name: /Passo 5 di 6/ }).waitFor();
   await page.getByText('Nuovo titolare: Creata Nel Wizard S.p.A.').waitFor();

@@ -75,15 +75,15 @@ test('the reference flow: a change of holder of two mailboxes and a domain, thro
   await check(page, 'mailbox-detail');
   await page.getByRole('link', { name: 'Cambio Titolare', exact: true }).click();
 
-  // The wizard, the initiator's steps of docs/rules.md.
+  // The new-transfer form, the initiator's steps of docs/rules.md.
   await page.getByRole('heading', { name: /Passo 1 di 6/ }).waitFor();
-  await check(page, 'wizard-1-needs');
+  await check(page, 'new-transfer-1-needs');
   await page.getByRole('button', { name: 'Procedi' }).click();
   await page.getByRole('heading', { name: /Passo 2 di 6/ }).waitFor();
   assert.ok(await page.getByLabel('Casella PEC teste1234@pec.it').isChecked(), 'the mailbox the detail started from is chosen');
   await page.getByLabel('Casella PEC fatture.testazienda@pec.it').check();
   await page.getByLabel('Dominio testazienda-pec.it').check();
-  await check(page, 'wizard-2-items');
+  await check(page, 'new-transfer-2-items');
   await page.getByRole('button', { name: 'Prosegui' }).click();
   await page.getByRole('heading', { name: /Passo 3 di 6/ }).waitFor();
   assert.ok(await page.getByLabel('Profilo titolare che gestisci col tuo username').isChecked());
@@ -91,15 +91,15 @@ test('the reference flow: a change of holder of two mailboxes and a domain, thro
   await page.getByLabel('Id Titolare').fill('963300');
   await page.getByRole('button', { name: 'Cerca' }).click();
   await page.getByText('righe: 1 - 1 di 1').waitFor();
-  await check(page, 'wizard-3-holder');
+  await check(page, 'new-transfer-3-holder');
   await page.getByRole('button', { name: 'Scegli' }).click();
   await page.getByRole('heading', { name: /Passo 4 di 6/ }).waitFor();
   assert.equal(await page.getByLabel('Indirizzo').inputValue(), 'Via Garibaldi 10', 'the corrected profile');
-  await check(page, 'wizard-4-data');
+  await check(page, 'new-transfer-4-data');
   await page.getByRole('button', { name: 'Prosegui' }).click();
   await page.getByRole('heading', { name: /Passo 5 di 6/ }).waitFor();
   await page.getByText('Nuovo titolare: testdue duetest').waitFor();
-  await check(page, 'wizard-5-summary');
+  await check(page, 'new-transfer-5-summary');
   await page.getByRole('button', { name: 'Prosegui' }).click();
   await page.getByRole('heading', { name: /Passo 6 di 6/ }).waitFor();
   await page.getByText('+39*****019').waitFor();
@@ -107,11 +107,11 @@ test('the reference flow: a change of holder of two mailboxes and a domain, thro
   await page.getByRole('button', { name: 'Invia codice di verifica' }).click();
   await page.getByText(/Nuovo invio possibile tra \d+ secondi/).waitFor();
   await page.getByText('Tentativi rimasti: 5.').waitFor();
-  await check(page, 'wizard-6-code');
+  await check(page, 'new-transfer-6-code');
   await page.getByLabel('Codice di verifica').fill(await code(base, RESELLER_MOBILE, smsBefore));
   await page.getByRole('button', { name: 'Verifica', exact: true }).click();
   await page.getByText(/È necessario attendere la risposta/).waitFor();
-  await check(page, 'wizard-done');
+  await check(page, 'new-transfer-done');
   await page.getByRole('link', { name: 'Vai alla richiesta n. 1' }).click();
   await page.getByRole('heading', { name: 'Richiesta di cambio titolare n. 1' }).waitFor();
   await page.getByText('In corso', { exact: true }).waitFor();

@@ -1,4 +1,4 @@
-//! Lambda function `expirer`: on its EventBridge schedule, ends overdue requests as expired.
+//! Lambda function `expirer`: on its EventBridge schedule, ends overdue transfers as expired.
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     titolare_lambda::run_expirer_function().await

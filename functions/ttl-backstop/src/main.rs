@@ -1,4 +1,4 @@
-//! Lambda function `ttl-backstop`: ends requests the table's TTL removed while still running.
+//! Lambda function `ttl-backstop`: ends transfers the table's TTL removed while still running.
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     titolare_lambda::run_backstop_function().await

@@ -1,12 +1,12 @@
 //! `infra/scripts/bench` runs this (release build, moto started by the script):
 //! 1. items the store reads for a search by cognome, in an account of N holders, for two N
 //!    on each store: the cost must not grow with the account (goal: ratio ≤ 1.1);
-//! 2. store calls per wizard step and the CPU time of a whole change of holder (wizard.rs);
+//! 2. store calls per step of a transfer and the CPU time of a whole change of holder (steps.rs);
 //! 3. requests/s of the local gateway binary for `GET /v1/holders/{id}` (goal ≥ 10,000).
 //!
 //! Results go to `infra/bench/RESULTS.md`.
 
-mod wizard;
+mod steps;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
@@ -265,13 +265,13 @@ async fn main() {
     if args.get(1).map(String::as_str) == Some("coldstart-fixture") {
         let key = titolare_domain::secret::SecretKey::parse(args.get(2).expect("a key"))
             .expect("a 64-hex-digit key");
-        println!("{}", wizard::coldstart_fixture(key).await);
+        println!("{}", steps::coldstart_fixture(key).await);
         return;
     }
-    // `wizard`: the wizard's store calls, request units and cost only, printed.
-    if args.get(1).map(String::as_str) == Some("wizard") {
+    // `steps`: the steps' store calls, request units and cost only, printed.
+    if args.get(1).map(String::as_str) == Some("steps") {
         let mut report = String::new();
-        wizard::wizard_costs(&mut report).await;
+        steps::step_costs(&mut report).await;
         println!("{report}");
         return;
     }
@@ -314,7 +314,7 @@ async fn main() {
     )
     .await;
 
-    wizard::wizard_costs(&mut report).await;
+    steps::step_costs(&mut report).await;
     gateway_throughput(&mut report).await;
     std::fs::write("infra/bench/RESULTS.md", &report).expect("write infra/bench/RESULTS.md");
     println!("\nwritten to infra/bench/RESULTS.md");

@@ -15,7 +15,7 @@ use titolare_api::{App, Services};
 use titolare_domain::metrics::NoMetrics;
 use titolare_domain::otp::CodePolicy;
 use titolare_domain::secret::SecretKey;
-use titolare_domain::wizard::Rules;
+use titolare_domain::steps::Rules;
 use titolare_messaging::stream::outbox_key;
 use titolare_messaging::{Dispatcher, LocalOutbox};
 use titolare_store::ItemBackend;
@@ -54,7 +54,7 @@ impl Config {
     }
 }
 
-/// How often the local expirer looks for overdue requests (every 5 minutes in AWS; here
+/// How often the local expirer looks for overdue transfers (every 5 minutes in AWS; here
 /// often, so `POST /dev/clock` shows an expiry within a second).
 const EXPIRER_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 /// How often the local dispatcher sweeps the unsent index (messages past their lease).

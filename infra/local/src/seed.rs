@@ -161,7 +161,7 @@ pub async fn demo<S: Fixtures + AccountReader + ?Sized>(store: &S) -> Result<(),
                 ),
             )
             .await?;
-        // Not active: a change of holder refuses it.
+        // Not active: a transfer refuses it.
         store
             .put_mailbox(
                 &demo,

@@ -1,6 +1,6 @@
-//! The wizard's rules from the environment, read once at start (Lambda and local alike).
+//! The transfer rules from the environment, read once at start (Lambda and local alike).
 
-use titolare_domain::wizard::{ContractCondition, Rules};
+use titolare_domain::steps::{ContractCondition, Rules};
 
 /// `SAME_FISCAL_IDENTITY_ONLY` (true/false), `POST_CHANGE_LOCK_DAYS` (0: off),
 /// `NUMBER_CHANGE_HOLD_HOURS` (24; 0: the number on file only), `RETENTION_DAYS` (90), `CONTRACT_CONDITIONS` (JSON list of `{id, version, title, url,

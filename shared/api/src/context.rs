@@ -10,7 +10,7 @@ use titolare_domain::metrics::Metrics;
 use titolare_domain::otp::CodePolicy;
 use titolare_domain::ports::{Clock, Store};
 use titolare_domain::secret::SecretKey;
-use titolare_domain::wizard::Rules;
+use titolare_domain::steps::Rules;
 
 /// What the handlers work with, built once per process.
 #[derive(Clone)]

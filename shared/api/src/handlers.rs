@@ -523,7 +523,7 @@ async fn list_operations(
 }
 
 /// Who is logged in, as the panel's header shows it: username, role ("Profilo: Rivenditore")
-/// and the account's own holder profile, whose mobile the change-of-holder wizard prefills.
+/// and the account's own holder profile, whose mobile the new-transfer form prefills.
 async fn get_account<S: AccountReader + HolderReader + ?Sized>(
     store: &S,
     account: &AccountId,
@@ -567,7 +567,7 @@ struct AccountView<'a> {
     profile: Option<OwnProfile<'a>>,
 }
 
-/// The account's own holder profile, as the header and the wizard's prefill need it.
+/// The account's own holder profile, as the header and the new-transfer form's prefill need it.
 #[derive(Serialize)]
 struct OwnProfile<'a> {
     holder_id: &'a HolderId,

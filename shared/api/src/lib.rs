@@ -14,7 +14,7 @@ mod reply;
 pub mod routes;
 mod transfers;
 pub use context::{ACCOUNT_CLAIM, Caller, ORIGIN_VERIFY_HEADER, Services};
-pub use problem::step_error as wizard_error;
+pub use problem::step_error;
 
 use http::StatusCode;
 use lambda_http::request::RequestContext;

@@ -9,11 +9,11 @@ use titolare_domain::otp::Party;
 use titolare_domain::outbox::OutboxMessage;
 use titolare_domain::ports::*;
 use titolare_domain::quota::{Limit, QuotaKey};
+use titolare_domain::steps::{Action, Rules, StepError, effects, moved_mailbox};
 use titolare_domain::transfer::Actor;
 use titolare_domain::transfer::{Management, Transfer, TransferId, TransferStatus};
-use titolare_domain::wizard::{Action, Rules, StepError, effects, moved_mailbox};
 
-/// What a step writes besides the request itself.
+/// What a step writes besides the transfer itself.
 #[derive(Default)]
 pub(crate) struct Extra<'a> {
     pub challenge: Option<(Option<u64>, &'a Challenge)>,
@@ -27,7 +27,7 @@ pub(crate) struct Extra<'a> {
     pub email_limit: Option<Limit>,
 }
 
-/// A request as read (`before`), as it becomes (`after`), and what must still hold of the
+/// A transfer as read (`before`), as it becomes (`after`), and what must still hold of the
 /// stored one for the write to go through.
 pub(crate) struct Change<'a> {
     pub condition: TransferCondition,
@@ -35,7 +35,7 @@ pub(crate) struct Change<'a> {
     pub after: &'a Transfer,
 }
 
-/// Commits `before` → `after` in one transaction: the request, its effects (messages,
+/// Commits `before` → `after` in one transaction: the transfer, its effects (messages,
 /// operations, and on a completion the items that change holder), and `extra`.
 pub(crate) async fn commit(
     store: &dyn Store,
@@ -98,7 +98,7 @@ pub(crate) async fn commit(
 }
 
 /// The account's email log with this change's invitations and code emails added, or the
-/// limit they would break (429 with Retry-After). Other emails are a request's own notices.
+/// limit they would break (429 with Retry-After). Other emails are a transfer's own notices.
 async fn email_quota(
     store: &dyn Store,
     after: &Transfer,
@@ -123,7 +123,7 @@ async fn email_quota(
 }
 
 /// What a committed change tells an operator: the steps its new trail lines record, the
-/// codes it queued, the ending it reached. `before` is `None` for a new request. Steps are
+/// codes it queued, the ending it reached. `before` is `None` for a new transfer. Steps are
 /// always written to the trail (only code events are dropped at its cap), so none is missed.
 pub(crate) fn record_commit(
     metrics: &dyn Metrics,
@@ -192,12 +192,12 @@ async fn completion_writes(
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ExpiryReport {
     pub expired: usize,
-    /// Requests whose wait after a changed number ended, every step taken: completed.
+    /// Transfers whose wait after a changed number ended, every step taken: completed.
     pub completed: usize,
-    /// Index entries of requests already ended or gone, or ended meanwhile by someone else;
+    /// Index entries of transfers already ended or gone, or ended meanwhile by someone else;
     /// or not quite due (an entry names its whole second: the moment may be later in it).
     pub skipped: usize,
-    /// Requests that could not be ended (unreadable, unwritable, store errors): reported
+    /// Transfers that could not be ended (unreadable, unwritable, store errors): reported
     /// and passed over, to be tried again by the next run.
     pub failed: usize,
     /// Where the next page starts; `None` once the index has no more overdue entries.
@@ -217,9 +217,9 @@ impl ExpiryReport {
     }
 }
 
-/// Ends the overdue requests of one page of the index by deadline (after `after`) as
+/// Ends the overdue transfers of one page of the index by deadline (after `after`) as
 /// `expired`: notifies the parties, writes the outcome. Running it twice, or alongside the
-/// backstop, ends each request once. A request that cannot be ended is reported and passed
+/// backstop, ends each request once. A transfer that cannot be ended is reported and passed
 /// over, so it never keeps the expirer from the ones behind it.
 async fn expire_overdue(
     store: &dyn Store,
@@ -240,7 +240,7 @@ async fn expire_overdue(
             // Its entry is by the whole second: the moment itself is later in that second.
             // The entry stays for the next run.
             Ok(Entry::NotYet) => report.skipped += 1,
-            // Ended or gone: its entry must not hide the requests behind it.
+            // Ended or gone: its entry must not hide the transfers behind it.
             Ok(Entry::Nothing) => match store.drop_due(due).await {
                 Ok(()) => report.skipped += 1,
                 Err(e) => {
@@ -271,7 +271,7 @@ async fn expire_overdue(
     Ok(report)
 }
 
-/// Page after page of overdue requests until none is left or `more_time` says to stop
+/// Page after page of overdue transfers until none is left or `more_time` says to stop
 /// (a Lambda invocation nearing its limit).
 pub async fn expire_all_overdue(
     store: &dyn Store,
@@ -313,7 +313,7 @@ enum Entry {
     Nothing,
 }
 
-/// Ends one request of the index: completed when the wait after a changed number is over
+/// Ends one transfer of the index: completed when the wait after a changed number is over
 /// with every step taken, otherwise expired past its deadline.
 async fn expire_one(
     store: &dyn Store,
@@ -360,7 +360,7 @@ async fn expire_one(
     Ok(Entry::Ended(after.status))
 }
 
-/// The TTL backstop: the store removed a request (`old` is its last image). If it was still
+/// The TTL backstop: the store removed a transfer (`old` is its last image). If it was still
 /// running, it is written again as `expired` with its outcome and notices, once.
 pub async fn backstop(
     store: &dyn Store,

@@ -6,8 +6,8 @@ use serde::Serialize;
 use titolare_domain::FieldErrors;
 use titolare_domain::otp::CodeError;
 use titolare_domain::ports::StoreError;
+use titolare_domain::steps::StepError;
 use titolare_domain::transfer::Closed;
-use titolare_domain::wizard::StepError;
 
 /// A draft refused by the domain's rules, on the field it is about.
 impl From<titolare_domain::draft::DraftError> for ApiError {
@@ -65,14 +65,14 @@ pub enum ApiError {
     /// The account's invitations and code emails of the last 24 hours reach its limit.
     #[error("email limit")]
     EmailLimit(titolare_domain::quota::OverLimit),
-    /// A wizard step refused with its own status and detail.
+    /// A step of a transfer refused with its own status and detail.
     #[error("step refused: {detail}")]
     Step {
         status: StatusCode,
         detail: String,
         field: Option<&'static str>,
     },
-    /// Items already in another request, or recently moved: each one's reason.
+    /// Items already in another transfer, or recently moved: each one's reason.
     #[error("items busy")]
     Busy(FieldErrors),
     /// A password-reset link that is malformed or forged.
@@ -386,7 +386,7 @@ fn code_parts(e: CodeError) -> Parts {
     }
 }
 
-/// Why a send is refused by a limit across requests, and when to try again.
+/// Why a send is refused by a limit across transfers, and when to try again.
 fn send_limit_detail(over: titolare_domain::quota::OverLimit) -> String {
     use titolare_domain::quota::QuotaScope;
     let why = match over.scope {
@@ -404,7 +404,7 @@ fn send_limit_detail(over: titolare_domain::quota::OverLimit) -> String {
     )
 }
 
-/// A refused wizard step as the API answers it.
+/// A refused step of a transfer as the API answers it.
 pub fn step_error(e: StepError) -> ApiError {
     match e {
         StepError::Closed(c) => ApiError::Closed(c),

@@ -303,7 +303,7 @@ async fn a_verified_code_sent_again_is_answered_as_the_first_and_another_is_refu
 }
 
 #[tokio::test]
-async fn an_sms_code_is_refused_on_email_and_on_another_request() {
+async fn an_sms_code_is_refused_on_email_and_on_another_transfer() {
     let w = world();
     let (t, other) = (
         w.transfer(6, TransferStatus::Open).await,
@@ -490,7 +490,7 @@ async fn a_new_destination_voids_the_pending_code_and_only_allowed_countries_get
 }
 
 #[tokio::test]
-async fn link_tokens_open_only_their_request_and_tell_why_they_stopped() {
+async fn link_tokens_open_only_their_transfer_and_tell_why_they_stopped() {
     let w = world();
     let t = w.transfer(10, TransferStatus::Open).await;
     let good = LinkToken::issue(&w.key, &t.id, Party::CurrentHolder);
@@ -785,7 +785,7 @@ async fn an_entry_due_later_in_its_second_waits_for_the_next_run() {
     use titolare_domain::ports::{TransferCommit, TransferCondition, TransferWriter};
     let new = TransferCommit::new(TransferCondition::New, None, &t);
     w.store.commit(&new).await.unwrap();
-    let rules = titolare_domain::wizard::Rules::default();
+    let rules = titolare_domain::steps::Rules::default();
     let run = || {
         titolare_api::lifecycle::expire_all_overdue(
             &*w.store,

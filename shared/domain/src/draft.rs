@@ -1,4 +1,4 @@
-//! What a new request must satisfy before it is written: items that are active, in service
+//! What a new transfer must satisfy before it is written: items that are active, in service
 //! and of one current holder, and a new holder that is someone else (of the same fiscal
 //! identity, when the provider asks for it). Pure: the caller reads the items and holders.
 
@@ -6,8 +6,8 @@ use crate::errors::FieldErrors;
 use crate::holder::{Holder, HolderId};
 use crate::ports::ItemState;
 use crate::records::ServiceStatus;
+use crate::steps::Rules;
 use crate::transfer::ItemRef;
-use crate::wizard::Rules;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DraftError {
@@ -27,7 +27,7 @@ pub enum DraftError {
 }
 
 impl DraftError {
-    /// The request field the refusal is about.
+    /// The transfer field the refusal is about.
     pub fn field(&self) -> &'static str {
         match self {
             Self::Items(_) | Self::MixedHolders => "items",
@@ -37,7 +37,7 @@ impl DraftError {
 }
 
 /// The one current holder of `items` (as read: `states[n]` is `items[n]`, `None` when the
-/// account has no such item), or why they cannot go in a request on `today`.
+/// account has no such item), or why they cannot go in a transfer on `today`.
 pub fn current_holder(
     items: &[ItemRef],
     states: &[Option<ItemState>],

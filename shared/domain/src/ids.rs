@@ -1,4 +1,4 @@
-//! The identifiers every part of a request names: the account, the request, a party and a
+//! The identifiers every part of a transfer names: the account, the transfer, a party and a
 //! channel. A leaf: it imports nothing of the crate, so the modules that use them do not
 //! import one another for them.
 
@@ -81,7 +81,7 @@ impl From<TransferId> for String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Party {
-    /// The account user who opens the request.
+    /// The account user who opens the transfer.
     Initiator,
     CurrentHolder,
     NewHolder,

@@ -1,4 +1,4 @@
-//! What the initiator may do for a holder while the request is open: send the invitation
+//! What the initiator may do for a holder while the transfer is open: send the invitation
 //! again (limited like code sends), and correct an email or a mobile the holder has not
 //! verified yet. A correction gives the holder a new link (the old one stops working) and
 //! a new invitation at the corrected address; the audit trail keeps both, masked.
@@ -76,7 +76,7 @@ impl Transfer {
         Ok(())
     }
 
-    /// Whether `party` may get an invitation now: an open request, a holder, and within the
+    /// Whether `party` may get an invitation now: an open transfer, a holder, and within the
     /// limits (a correction sends one too).
     fn accepts_invitations(
         &self,
@@ -99,7 +99,7 @@ impl Transfer {
         Ok(())
     }
 
-    /// The request with one more invitation to `party` counted: at most `max_sends`, one
+    /// The transfer with one more invitation to `party` counted: at most `max_sends`, one
     /// every `resend_after`.
     pub fn reinvited(
         &self,
@@ -122,7 +122,7 @@ impl Transfer {
         Ok(t)
     }
 
-    /// The request with `party`'s contact corrected, a new link generation and the
+    /// The transfer with `party`'s contact corrected, a new link generation and the
     /// invitation counted; `None` when nothing would change (an identical repeat).
     pub fn corrected(
         &self,

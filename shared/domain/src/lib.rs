@@ -15,10 +15,10 @@ pub mod records;
 pub mod reset;
 pub mod search;
 pub mod secret;
+pub mod steps;
 pub mod text;
 pub mod transfer;
 pub mod values;
-pub mod wizard;
 
 pub use errors::FieldErrors;
 pub use holder::{Field, Holder, HolderFields, HolderId, Lingua, Tipo, UpdateError};

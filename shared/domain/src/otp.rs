@@ -15,11 +15,11 @@ pub struct CodePolicy {
     pub max_attempts: u32,
     /// International calling codes SMS may go to.
     pub sms_country_codes: Vec<u16>,
-    /// SMS to one number, across requests and accounts (against SMS pumping).
+    /// SMS to one number, across transfers and accounts (against SMS pumping).
     pub sms_per_destination: crate::quota::Limit,
-    /// SMS for the requests of one account, to any party.
+    /// SMS for the transfers of one account, to any party.
     pub sms_per_account: crate::quota::Limit,
-    /// Invitations and code emails for the requests of one account (docs/security.md).
+    /// Invitations and code emails for the transfers of one account (docs/security.md).
     pub emails_per_account: crate::quota::Limit,
 }
 
@@ -39,7 +39,7 @@ impl Default for CodePolicy {
                 max: 50,
                 per: SignedDuration::from_hours(24),
             },
-            // Fifty requests a day at about five emails each, twice over.
+            // Fifty transfers a day at about five emails each, twice over.
             emails_per_account: crate::quota::Limit {
                 max: 500,
                 per: SignedDuration::from_hours(24),

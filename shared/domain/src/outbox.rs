@@ -23,7 +23,7 @@ pub enum Message {
         party: Party,
         items: Vec<String>,
         deadline: Timestamp,
-        /// Who started the request (the initiator's profile name), when known.
+        /// Who started the transfer (the initiator's profile name), when known.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         from: Option<String>,
         /// The other holder's name.
@@ -66,13 +66,13 @@ pub enum Message {
         draft: bool,
     },
     /// A holder's SMS step was verified at another number than the one on file: to that
-    /// number and the email on file, with the link that stops the request (the dispatcher
+    /// number and the email on file, with the link that stops the transfer (the dispatcher
     /// derives its token).
     NumberChanged {
         party: Party,
         /// The number that was verified, masked.
         number: String,
-        /// The request completes no earlier than this.
+        /// The transfer completes no earlier than this.
         until: Timestamp,
     },
     /// One link per moved mailbox; the dispatcher derives each token.
@@ -129,7 +129,7 @@ pub struct OutboxMessage {
     pub attempts: u32,
     pub provider_id: Option<String>,
     pub error: Option<String>,
-    /// The record goes with its request: the store's TTL, kept through every update.
+    /// The record goes with its transfer: the store's TTL, kept through every update.
     pub expires_at: Timestamp,
 }
 
@@ -180,7 +180,7 @@ impl OutboxMessage {
 }
 
 impl OutboxMessage {
-    /// An email to a party about the request. Its id names request, kind and party, so
+    /// An email to a party about the transfer. Its id names request, kind and party, so
     /// the same notice can never be queued twice.
     pub fn notice(transfer: &Transfer, party: Party, message: Message, now: Timestamp) -> Self {
         let contact = transfer.contact(party);

@@ -40,7 +40,7 @@ pub struct Versioned<T> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IdempotentResponse {
     pub key: String,
-    /// Hash of the request that produced it; the same key with another request is refused.
+    /// Hash of the transfer that produced it; the same key with another transfer is refused.
     pub fingerprint: String,
     pub status: u16,
     pub body: serde_json::Value,
@@ -189,7 +189,7 @@ pub trait Fixtures: Send + Sync {
 }
 
 /// A mailbox or a domain as read, with the version its conditional update must match.
-// At most 25 live at once (one request's items), read and written straight away: a box
+// At most 25 live at once (one transfer's items), read and written straight away: a box
 // per mailbox would cost more than the few hundred bytes a domain leaves unused.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
@@ -198,11 +198,11 @@ pub enum ItemState {
     Domain(Versioned<CertifiedDomain>),
 }
 
-/// Why an item cannot be put in a new request.
+/// Why an item cannot be put in a new transfer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum ItemLock {
-    /// In a request that has not ended (a draft counts).
+    /// In a transfer that has not ended (a draft counts).
     InRequest { transfer: TransferId },
     /// Changed holder recently (the `post_change_lock_days` policy).
     RecentChange {
@@ -243,7 +243,7 @@ impl From<&Transfer> for TransferSummary {
 #[async_trait]
 pub trait TransferReader: Send + Sync {
     async fn transfer(&self, id: &TransferId) -> Result<Option<Versioned<Transfer>>, StoreError>;
-    /// An account's requests, newest first, of the given statuses (all when empty).
+    /// An account's transfers, newest first, of the given statuses (all when empty).
     async fn transfers(
         &self,
         account: &AccountId,
@@ -259,7 +259,7 @@ pub trait TransferReader: Send + Sync {
         items: &[ItemRef],
     ) -> Result<Vec<Option<ItemState>>, StoreError>;
     /// Entries of the index by deadline at or before `now`, soonest first, after `after`
-    /// when given: requests still running past their deadline (or, if the backstop could
+    /// when given: transfers still running past their deadline (or, if the backstop could
     /// not end one, stale entries).
     async fn overdue(
         &self,
@@ -276,10 +276,10 @@ pub struct Due {
     pub deadline: jiff::Timestamp,
 }
 
-/// How the request item must stand for a commit to apply.
+/// How the transfer item must stand for a commit to apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransferCondition {
-    /// A new request: no item with its id.
+    /// A new transfer: no item with its id.
     New,
     /// Live (before its deadline) and at this version.
     Unchanged(u64),
@@ -298,8 +298,8 @@ pub struct ItemWrite {
     pub to: AccountId,
 }
 
-/// Everything one wizard step writes, all or nothing. The store derives from `before` and
-/// `after` what the request's locks, index by deadline and list entry need.
+/// Everything one step of a transfer writes, all or nothing. The store derives from `before` and
+/// `after` what the transfer's locks, index by deadline and list entry need.
 #[derive(Debug, Clone)]
 pub struct TransferCommit<'a> {
     pub condition: TransferCondition,
@@ -311,11 +311,11 @@ pub struct TransferCommit<'a> {
     pub quotas: &'a [QuotaWrite],
     pub messages: &'a [OutboxMessage],
     pub operations: &'a [(AccountId, Operation)],
-    /// Holder profiles written with the step, each only if absent: created in the wizard,
-    /// or copied into the account a request hands management over to the first time.
+    /// Holder profiles written with the step, each only if absent: created with the transfer,
+    /// or copied into the account a transfer hands management over to the first time.
     pub holders: &'a [(AccountId, Holder)],
     pub items: &'a [ItemWrite],
-    /// Until when moved items stay locked against a new request (policy).
+    /// Until when moved items stay locked against a new transfer (policy).
     pub post_change_lock_until: Option<jiff::Timestamp>,
     pub idempotent: Option<(IdempotencyScope, IdempotentResponse)>,
 }
@@ -345,7 +345,7 @@ impl<'a> TransferCommit<'a> {
 #[async_trait]
 pub trait TransferWriter: Send + Sync {
     async fn next_transfer_id(&self) -> Result<TransferId, StoreError>;
-    /// Applies a step; `Conflict` when the request, a challenge, a lock or an item changed
+    /// Applies a step; `Conflict` when the transfer, a challenge, a lock or an item changed
     /// since read (nothing is written then).
     async fn commit(&self, commit: &TransferCommit<'_>) -> Result<(), StoreError>;
     /// Drops an index entry whose request has ended or is gone, so it cannot hide others.
@@ -418,7 +418,7 @@ pub trait OutboxStore: Send + Sync {
         transfer: &TransferId,
         id: &str,
     ) -> Result<Option<Versioned<OutboxMessage>>, StoreError>;
-    /// Every message of a request, oldest first.
+    /// Every message of a transfer, oldest first.
     async fn outbox_messages(
         &self,
         transfer: &TransferId,

@@ -1,4 +1,4 @@
-//! Limits on sends across requests, over sliding windows the store keeps with conditional
+//! Limits on sends across transfers, over sliding windows the store keeps with conditional
 //! writes. SMS, against SMS pumping: a loop of draft → send → cancel gets a fresh
 //! per-request budget each time, so sends are also counted per destination number and per
 //! account. Emails that carry an account's words or go where it says (invitations, codes),
@@ -20,9 +20,9 @@ pub struct Limit {
 pub enum QuotaKey {
     /// SMS to one E.164 number, whatever request or account sends them.
     SmsTo(String),
-    /// SMS sent for the requests of one account (to any party).
+    /// SMS sent for the transfers of one account (to any party).
     SmsFor(AccountId),
-    /// Invitations and code emails sent for the requests of one account.
+    /// Invitations and code emails sent for the transfers of one account.
     EmailFor(AccountId),
 }
 

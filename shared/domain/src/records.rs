@@ -100,15 +100,15 @@ pub struct Mailbox {
     /// How many reset links were sent for the pending reset (the first with the change).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub password_reset_links: u32,
-    /// The request that last moved the mailbox; a new reset link is sent under it.
+    /// The transfer that last moved the mailbox; a new reset link is sent under it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moved_by: Option<crate::ids::TransferId>,
     /// Where every link of the pending reset goes: the email the new holder verified in
-    /// that request. Never the holder profile's email, which the account may change.
+    /// that transfer. Never the holder profile's email, which the account may change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_reset_to: Option<ResetRecipient>,
     pub access_history: Vec<Access>,
-    /// Server-side rules and filters; kept across a change of holder.
+    /// Server-side rules and filters; kept across a transfer.
     pub rules: Vec<String>,
 }
 

@@ -1,7 +1,7 @@
 //! A new password-reset link for a moved mailbox, when the first lapsed or went missing:
 //! limited like code sends (so many links, one a minute), and each new link voids the
 //! previous one (the mailbox keeps the issue time of the only link that works). Every link
-//! goes to the email the new holder verified in the request that moved the mailbox, never
+//! goes to the email the new holder verified in the transfer that moved the mailbox, never
 //! to an address anyone can edit later (docs/security.md).
 
 use crate::otp::Channel;
@@ -52,7 +52,7 @@ pub fn reissued(
         ));
     }
     Ok(Mailbox {
-        password_reset_issued_at: Some(crate::wizard::reset_issued_at(now)),
+        password_reset_issued_at: Some(crate::steps::reset_issued_at(now)),
         password_reset_links: sent + 1,
         ..mailbox.clone()
     })
@@ -109,7 +109,7 @@ impl LinkEmail<'_> {
     }
 }
 
-/// 16 hex digits of the SHA-256 of `text`: unique enough among one request's mailboxes.
+/// 16 hex digits of the SHA-256 of `text`: unique enough among one transfer's mailboxes.
 fn opaque(text: &str) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(text.as_bytes())

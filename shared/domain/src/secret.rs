@@ -52,7 +52,7 @@ impl SecretKey {
         mac.finalize().into_bytes().into()
     }
 
-    /// The six-digit code of one send of one challenge. Any change of request, party,
+    /// The six-digit code of one send of one challenge. Any change of transfer, party,
     /// channel, destination or send number gives an unrelated code.
     pub fn one_time_code(&self, binding: &CodeBinding<'_>) -> OneTimeCode {
         let send = binding.send_no.to_string();

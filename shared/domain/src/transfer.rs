@@ -1,6 +1,6 @@
-//! Change-of-holder requests: what they hold (parties, items, progress, audit trail), whether
+//! Change-of-holder transfers: what they hold (parties, items, progress, audit trail), whether
 //! they still accept steps, and the tokens of the links emailed to people. The steps
-//! themselves are in the `wizard` module.
+//! themselves are in the `steps` module.
 
 use crate::holder::{Holder, HolderId, Lingua, Tipo};
 pub use crate::ids::TransferId;
@@ -60,7 +60,7 @@ pub struct Contact {
 }
 
 impl Contact {
-    /// A contact as a request starts with it: first link, nobody invited yet.
+    /// A contact as a transfer starts with it: first link, nobody invited yet.
     pub fn new(
         mobile: MobileNumber,
         email: EmailAddress,
@@ -79,7 +79,7 @@ impl Contact {
     }
 }
 
-/// What a request moves: a PEC mailbox or a certified domain, named in lower case.
+/// What a transfer moves: a PEC mailbox or a certified domain, named in lower case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemKind {
@@ -165,7 +165,7 @@ pub enum ItemOutcome {
     Kept,
 }
 
-/// One item of a request with each holder's decision and, once ended, its outcome.
+/// One item of a transfer with each holder's decision and, once ended, its outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TransferItem {
     #[serde(flatten)]
@@ -228,7 +228,7 @@ impl HolderCard {
     }
 }
 
-/// The steps of the wizard, in the order each party takes them.
+/// The steps of a transfer, in the order each party takes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
@@ -260,7 +260,7 @@ pub struct Progress {
     pub login_account: Option<AccountId>,
 }
 
-/// One line of a request's audit trail.
+/// One line of a transfer's audit trail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {
     pub at: Timestamp,
@@ -274,10 +274,10 @@ pub struct AuditEntry {
     pub user_agent: String,
 }
 
-/// Audit actions of code events: kept on the trail, but not steps of the request.
+/// Audit actions of code events: kept on the trail, but not steps of the transfer.
 pub const CODE_SENT: &str = "code_sent";
 pub const CODE_REFUSED: &str = "code_refused";
-/// A holder verified a number other than the one on file (the request is held).
+/// A holder verified a number other than the one on file (the transfer is held).
 pub const NUMBER_CHANGED: &str = "number_changed";
 
 impl AuditEntry {
@@ -292,7 +292,7 @@ impl AuditEntry {
 }
 
 /// Where a step came from, as API Gateway tells it, cut to a bounded length: every step
-/// copies it into the request's audit trail, whose item must stay far below DynamoDB's
+/// copies it into the transfer's audit trail, whose item must stay far below DynamoDB's
 /// 400 KB whatever a caller sends (see [`MAX_AUDIT_ENTRIES`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Actor {
@@ -343,10 +343,10 @@ fn clip(text: &str, max: usize) -> String {
     out
 }
 
-/// The most audit lines a request can hold. Every line comes from a step or a code event,
+/// The most audit lines a transfer can hold. Every line comes from a step or a code event,
 /// each of which the rules bound (steps once per party, at most `max_sends` codes per
 /// channel with `max_attempts` tries each), so a real request stays far below; the cap is
-/// the guarantee that the request item can always be written, whatever the configuration.
+/// the guarantee that the transfer item can always be written, whatever the configuration.
 pub const MAX_AUDIT_ENTRIES: usize = 400;
 
 /// Lines kept free for steps and endings, which are always written: each party takes each
@@ -372,7 +372,7 @@ pub struct Transfer {
     pub progress: Progress,
     #[serde(default)]
     pub ended_at: Option<Timestamp>,
-    /// Set on an ending: when the request's personal data goes (its TTL from then on).
+    /// Set on an ending: when the transfer's personal data goes (its TTL from then on).
     #[serde(default)]
     pub retain_until: Option<Timestamp>,
     #[serde(default)]
@@ -380,7 +380,7 @@ pub struct Transfer {
     /// Code events not written because the trail was full (see [`MAX_AUDIT_ENTRIES`]).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub audit_omitted: u32,
-    /// A holder verified a mobile number other than the one on file: the request completes
+    /// A holder verified a mobile number other than the one on file: the transfer completes
     /// no earlier than this, unless someone stops it first (docs/security.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold_until: Option<Timestamp>,
@@ -390,7 +390,7 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
-/// Why a request takes no more steps.
+/// Why a transfer takes no more steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Closed {
     #[error(
@@ -407,7 +407,7 @@ pub enum Closed {
 }
 
 impl Transfer {
-    /// Whether the request was ever opened (the initiator verified their mobile).
+    /// Whether the transfer was ever opened (the initiator verified their mobile).
     pub fn was_opened(&self) -> bool {
         self.progress.initiator.contains(&Step::Sms)
     }
@@ -429,7 +429,7 @@ impl Transfer {
         Ok(())
     }
 
-    /// The request as every read shows it at `now`: from the second of its deadline a
+    /// The transfer as every read shows it at `now`: from the second of its deadline a
     /// running request is `expired`, whether or not the expirer has ended it yet.
     pub fn seen_at(&self, now: Timestamp) -> Transfer {
         let mut seen = self.clone();
@@ -440,13 +440,13 @@ impl Transfer {
         seen
     }
 
-    /// Whether an ended request's retention has passed: then it is gone for every reader,
+    /// Whether an ended transfer's retention has passed: then it is gone for every reader,
     /// whether or not the store's TTL has deleted it yet.
     pub fn retention_passed(&self, now: Timestamp) -> bool {
         self.status.is_ended() && self.retain_until.is_some_and(|until| until <= now)
     }
 
-    /// The store's TTL for the request and what belongs to it: the deadline while it runs,
+    /// The store's TTL for the transfer and what belongs to it: the deadline while it runs,
     /// the end of retention once ended.
     pub fn ttl(&self) -> Timestamp {
         self.retain_until.unwrap_or(self.deadline)
@@ -503,7 +503,7 @@ impl LinkToken {
         format!("{}.{role}.{tag}", transfer.as_str())
     }
 
-    /// The request and role a token names, if its tag is right. A malformed and a forged
+    /// The transfer and role a token names, if its tag is right. A malformed and a forged
     /// token are the same `None`.
     pub fn verify(key: &SecretKey, token: &str) -> Option<Self> {
         let mut parts = token.trim().split('.');
@@ -543,7 +543,7 @@ impl LinkToken {
 
 /// The token of a "Blocca la richiesta" link: `<request id>.stop-<role>.<128-bit tag>`, sent
 /// to a holder's number and email on file when someone verified another number in their
-/// place. It does one thing: that holder's rejection of the request (docs/security.md).
+/// place. It does one thing: that holder's rejection of the transfer (docs/security.md).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StopToken {
     pub transfer: TransferId,
@@ -558,7 +558,7 @@ impl StopToken {
         format!("{}.stop-{}.{tag}", transfer.as_str(), role_code(party))
     }
 
-    /// The request and holder a token names, if its tag is right; anything else is `None`.
+    /// The transfer and holder a token names, if its tag is right; anything else is `None`.
     pub fn verify(key: &SecretKey, token: &str) -> Option<Self> {
         let mut parts = token.trim().split('.');
         let (id, role, tag) = (parts.next()?, parts.next()?, parts.next()?);
@@ -673,7 +673,7 @@ mod tests {
 /// The link that lets a mailbox's new holder set its password: `<account, base64url>.
 /// <mailbox, base64url>.<issued at, epoch seconds>.<request id>.<128-bit tag>`. Derived
 /// from the secret key, valid 24 hours; single use is the mailbox's part: the reset it
-/// grants must still be pending with this very issue time, and from the change of holder
+/// grants must still be pending with this very issue time, and from the transfer
 /// that started it (the request id), so a link from an earlier change of the same mailbox
 /// is worth nothing to a later holder's reset (docs/security.md).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -223,7 +223,7 @@ pub async fn run_dispatch_function() -> Result<(), Error> {
 struct Lifecycle {
     store: Arc<TableStore>,
     clock: Arc<SystemClock>,
-    rules: titolare_domain::wizard::Rules,
+    rules: titolare_domain::steps::Rules,
     metrics: Arc<dyn Metrics>,
 }
 

@@ -25,7 +25,7 @@ pub enum Dispatched {
     AlreadySent,
     /// Another dispatcher holds the claim.
     InProgress,
-    /// The record is gone (its request ended and expired).
+    /// The record is gone (its transfer ended and expired).
     Gone,
     /// A newer code replaced the one it carries, or the code was used: sending it would mislead.
     Superseded,

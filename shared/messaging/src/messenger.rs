@@ -50,7 +50,7 @@ fn provider_error<E: aws_sdk_sns::error::ProvideErrorMetadata>(
     }
 }
 
-/// A request the SDK could not even build (an empty field).
+/// A transfer the SDK could not even build (an empty field).
 fn build_error(provider: &'static str) -> impl Fn(aws_sdk_sns::error::BuildError) -> SendError {
     move |_| SendError {
         provider,

@@ -52,7 +52,7 @@ pub struct ItemFailure {
     pub item_identifier: String,
 }
 
-/// The request and message an outbox item's keys name (`TRANSFER#<id>`, `OUTBOX#<message>`).
+/// The transfer and message an outbox item's keys name (`TRANSFER#<id>`, `OUTBOX#<message>`).
 pub fn outbox_key(pk: &str, sk: &str) -> Option<(TransferId, String)> {
     let transfer = TransferId::parse(pk.strip_prefix("TRANSFER#")?).ok()?;
     let message = sk.strip_prefix("OUTBOX#")?;

@@ -15,7 +15,7 @@ pub enum Template<'a> {
     },
     CodeEmail {
         code: &'a OneTimeCode,
-        /// The request's number, which the subject names.
+        /// The transfer's number, which the subject names.
         transfer: &'a str,
     },
     Invitation {
@@ -24,7 +24,7 @@ pub enum Template<'a> {
         items: &'a [String],
         deadline: Timestamp,
         link: &'a str,
-        /// Who started the request (the initiator's profile name).
+        /// Who started the transfer (the initiator's profile name).
         from: Option<&'a str>,
         /// The other holder's name.
         other: Option<&'a str>,
@@ -59,7 +59,7 @@ pub enum Template<'a> {
         draft: bool,
     },
     /// To a holder's number (`sms`) and email on file: their SMS step was verified at
-    /// another number; the link stops the request.
+    /// another number; the link stops the transfer.
     NumberChanged {
         party: Party,
         transfer: &'a str,

@@ -24,9 +24,9 @@ macro_rules! conformance_tests {
             update_moves_search_keys, concurrent_updates_apply_once, accounts_are_isolated,
             idempotent_responses_are_kept_until_they_expire, listings_page_and_filter,
             invalid_cursors_are_refused, a_send_writes_challenge_and_message_together,
-            concurrent_verifications_apply_once, request_items_expire_with_it,
+            concurrent_verifications_apply_once, transfer_items_expire_with_it,
             drafts_lock_their_items,
-            an_open_request_is_found_when_overdue,
+            an_open_transfer_is_found_when_overdue,
             a_completion_moves_items_across_accounts,
             one_ending_whoever_comes_first);
     };
@@ -41,8 +41,8 @@ macro_rules! conformance_tests {
     };
 }
 
-mod wizard;
-pub use wizard::*;
+mod transfers;
+pub use transfers::*;
 
 /// 2026-11-23T08:00:00Z, the suite's "now".
 pub const NOW: i64 = 1_795_420_800;
@@ -940,7 +940,7 @@ pub fn sample_domain(name: &str, holder: &str) -> CertifiedDomain {
     }
 }
 
-/// A request of `account` whose parties have demo contacts, open until `deadline`.
+/// A transfer of `account` whose parties have demo contacts, open until `deadline`.
 pub fn sample_transfer(
     id: u64,
     account: &AccountId,
@@ -1059,7 +1059,7 @@ pub(crate) fn transfer_id() -> u64 {
 }
 
 /// A stored request of a new account, with its current holder's first SMS code sent.
-async fn request_with_code(
+async fn transfer_with_code(
     store: &TableStore,
     name: &str,
     deadline: i64,
@@ -1083,7 +1083,7 @@ async fn request_with_code(
 pub async fn a_send_writes_challenge_and_message_together(b: Arc<dyn ItemBackend>) {
     use titolare_domain::otp::*;
     let (store, _) = store(b);
-    let (t, transfer, challenge, message) = request_with_code(&store, "send", NOW + 3600).await;
+    let (t, transfer, challenge, message) = transfer_with_code(&store, "send", NOW + 3600).await;
     // The same send again: the challenge exists now and the message id is taken.
     assert_eq!(
         record_send(&store, &transfer, None, &challenge, &message).await,
@@ -1097,7 +1097,7 @@ pub async fn a_send_writes_challenge_and_message_together(b: Arc<dyn ItemBackend
     assert_eq!(stored.value, challenge);
     let messages = store.outbox_messages(&t.id).await.unwrap();
     assert_eq!(messages, std::slice::from_ref(&message));
-    // A request changed meanwhile refuses the send, and nothing of it is written.
+    // A transfer changed meanwhile refuses the send, and nothing of it is written.
     let mut changed = t.clone();
     changed.status = titolare_domain::transfer::TransferStatus::Cancelled;
     store.put_transfer(&changed).await.unwrap();
@@ -1188,7 +1188,7 @@ pub async fn concurrent_verifications_apply_once(b: Arc<dyn ItemBackend>) {
     use titolare_domain::otp::*;
     const VERIFIERS: usize = 20;
     let (store, _) = store(b);
-    let (t, _, _, _) = request_with_code(&store, "verify", NOW + 3600).await;
+    let (t, _, _, _) = transfer_with_code(&store, "verify", NOW + 3600).await;
     let first = store
         .challenge(&t.id, Party::CurrentHolder, Channel::Sms)
         .await
@@ -1232,12 +1232,12 @@ pub async fn concurrent_verifications_apply_once(b: Arc<dyn ItemBackend>) {
     );
 }
 
-pub async fn request_items_expire_with_it(b: Arc<dyn ItemBackend>) {
+pub async fn transfer_items_expire_with_it(b: Arc<dyn ItemBackend>) {
     use titolare_domain::otp::*;
     let (store, clock) = store(b);
-    let (t, _, _, _) = request_with_code(&store, "expiry", NOW + 60).await;
+    let (t, _, _, _) = transfer_with_code(&store, "expiry", NOW + 60).await;
     clock.set(NOW + 60);
-    // The request itself stays readable until the store deletes it, to tell why (410).
+    // The transfer itself stays readable until the store deletes it, to tell why (410).
     assert!(
         store
             .transfer(&t.id)

@@ -1,5 +1,5 @@
-//! Requests, their locks, index by deadline, code challenges and outbox, over the same
-//! backend. A wizard step is one [`TransferCommit`]: one all-or-nothing transaction.
+//! Transfers, their locks, index by deadline, code challenges and outbox, over the same
+//! backend. A step of a transfer is one [`TransferCommit`]: one all-or-nothing transaction.
 
 use crate::backend::Query;
 use crate::backend::{Condition, Item, Write};
@@ -14,7 +14,7 @@ use titolare_domain::records::{AccountId, Mailbox};
 use titolare_domain::search::{Page, PageRequest};
 use titolare_domain::transfer::{ItemKind, ItemRef, Transfer, TransferId, TransferStatus};
 
-/// Items of a request vanish with it: their TTL is the request's deadline.
+/// Items of a transfer vanish with it: their TTL is the transfer's deadline.
 fn with_ttl(mut item: Item, transfer: &Transfer) -> Item {
     item.expires_at = Some(transfer.deadline.as_second());
     item
@@ -41,7 +41,7 @@ fn expected(before: Option<u64>) -> Condition {
 
 #[async_trait]
 impl TransferReader for TableStore {
-    /// A request past its deadline still answers why it takes no more steps (410) until the
+    /// A transfer past its deadline still answers why it takes no more steps (410) until the
     /// store removes it, so it is read whatever its TTL says; `Transfer::accepts_steps`
     /// enforces the deadline to the second.
     async fn transfer(&self, id: &TransferId) -> Result<Option<Versioned<Transfer>>, StoreError> {
@@ -51,7 +51,7 @@ impl TransferReader for TableStore {
             .await
             .map_err(crate::table::store_error)?
         {
-            // Read whatever its TTL says (the expirer must see running requests past their
+            // Read whatever its TTL says (the expirer must see running transfers past their
             // deadline), but an ended request past its retention is gone for everyone.
             Some(item) => {
                 let value: Transfer = decode(&item)?;
@@ -178,7 +178,7 @@ impl ChallengeStore for TableStore {
     }
 }
 
-/// A lock's version is the number of the request that holds it, so only that request
+/// A lock's version is the number of the transfer that holds it, so only that transfer
 /// can refresh or free it.
 fn owner(id: &TransferId) -> u64 {
     id.as_str().parse().unwrap_or(0)
@@ -276,7 +276,7 @@ impl TableStore {
                 }
             }
         }
-        // The index by deadline holds running requests only, each at its deadline or, once
+        // The index by deadline holds running transfers only, each at its deadline or, once
         // every step is taken, at the end of a hold after a changed number.
         let old_due = c.before.and_then(Transfer::due_at);
         let new_due = after.due_at();
@@ -326,7 +326,7 @@ impl TableStore {
         for (account, operation) in c.operations {
             writes.push(crate::table::operation_write(account, operation)?);
         }
-        // New profiles only (created in the wizard, or a first copy into the account a
+        // New profiles only (created with a transfer, or a first copy into the account a
         // request hands over to): an existing one is never overwritten.
         for (account, holder) in c.holders {
             writes.extend(TableStore::holder_writes(
@@ -517,7 +517,7 @@ impl OutboxStore for TableStore {
         message: &OutboxMessage,
         challenge: Option<&Versioned<Challenge>>,
     ) -> Result<(), StoreError> {
-        // Both items end with the request: the message knows when.
+        // Both items end with the transfer: the message knows when.
         let ttl = Some(message.expires_at.as_second());
         let mut item = Item::new(
             transfer_pk(&message.transfer),

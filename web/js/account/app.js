@@ -10,7 +10,7 @@ import * as holders from './holders.js';
 import * as items from './items.js';
 import * as operations from './operations.js';
 import * as transfers from './transfers.js';
-import * as wizard from './wizard.js';
+import * as newTransfer from './new-transfer.js';
 
 /**
  * What every section is drawn with.
@@ -159,7 +159,7 @@ const ROUTES = {
   email: items.mailboxRoute,
   domini: items.domainRoute,
   operazioni: operations.route,
-  cambio: async (ctx) => (ctx.path[1] === 'nuovo' ? wizard.route(ctx) : transfers.route(ctx)),
+  cambio: async (ctx) => (ctx.path[1] === 'nuovo' ? newTransfer.route(ctx) : transfers.route(ctx)),
 };
 
 let drawing = 0;

@@ -5,7 +5,7 @@ import { dateTime, h, show } from '../dom.js';
 import { button, codeStep, field, form, notice, showError, values } from '../ui.js';
 import { PARTY, STATUS, STEP, auditAction, decision, itemKind, management, outcome } from '../words.js';
 import { table } from './lists.js';
-import { route as wizard } from './wizard.js';
+import { route as newTransfer } from './new-transfer.js';
 
 /** @typedef {import('./app.js').Ctx} Ctx */
 
@@ -64,7 +64,7 @@ async function list(ctx) {
     // Seed 000: with no request pending the panel goes straight to the next step (unless the
     // person went elsewhere while the list loaded).
     if (!ctx.replace('#/cambio/nuovo')) return;
-    return wizard({ ...ctx, path: ['cambio', 'nuovo'], params: new URLSearchParams() });
+    return newTransfer({ ...ctx, path: ['cambio', 'nuovo'], params: new URLSearchParams() });
   }
   ctx.title('Cambio titolare PEC');
   const messages = h('div', { class: 'messages' });

@@ -26,7 +26,7 @@ pub async fn initiator_transfer(
     }
 }
 
-/// The request and role a holder's link token names. A malformed token, a forged one and
+/// The transfer and role a holder's link token names. A malformed token, a forged one and
 /// one naming no request get the same 401.
 pub async fn holder_transfer(
     s: &Services,

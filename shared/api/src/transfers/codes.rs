@@ -15,9 +15,9 @@ use titolare_domain::otp::{Challenge, Channel, CodeError, Party};
 use titolare_domain::outbox::{OutboxMessage, mask};
 use titolare_domain::ports::{IdempotencyScope, QuotaWrite, Versioned};
 use titolare_domain::quota::QuotaKey;
+use titolare_domain::steps::{Action, number_change_notices};
 use titolare_domain::transfer::{Step, Transfer, TransferStatus};
 use titolare_domain::values::MobileNumber;
-use titolare_domain::wizard::{Action, number_change_notices};
 
 type Answer = Result<Response<Body>, ApiError>;
 
@@ -49,7 +49,7 @@ fn code_step(
     }
     t.code_step_allowed(party, channel, now)
         .map_err(|e| match e {
-            titolare_domain::wizard::StepError::AlreadyDone => CodeError::AlreadyApproved.into(),
+            titolare_domain::steps::StepError::AlreadyDone => CodeError::AlreadyApproved.into(),
             e => crate::problem::step_error(e),
         })
 }
@@ -162,7 +162,7 @@ pub async fn send(
     .await
 }
 
-/// The SMS limits across requests this send counts against (the number's and the
+/// The SMS limits across transfers this send counts against (the number's and the
 /// account's send logs, each one more send), or the limit it would break.
 async fn sms_quotas(
     s: &Services,
@@ -190,7 +190,7 @@ async fn sms_quotas(
         .collect()
 }
 
-/// Checks a code; an approved one is the party's step (it may open or complete the request),
+/// Checks a code; an approved one is the party's step (it may open or complete the transfer),
 /// a wrong one counts against the code and is kept in the audit trail.
 pub async fn verify(
     s: &Services,
@@ -228,7 +228,7 @@ pub async fn verify(
         let mut messages = Vec::new();
         let after = match &result {
             Ok(()) => {
-                // A holder's number other than the one on file holds the request, and the
+                // A holder's number other than the one on file holds the transfer, and the
                 // number and email on file are told at once (docs/security.md).
                 let changed = changed_number(s, t, party, body.channel, &next.destination, now)?;
                 let base = match &changed {
@@ -299,7 +299,7 @@ struct CodeSent {
     sends_left: u32,
 }
 
-/// `CodeApproved`: the code was right, and where the request stands now.
+/// `CodeApproved`: the code was right, and where the transfer stands now.
 #[derive(Serialize)]
 struct CodeApproved {
     channel: Channel,

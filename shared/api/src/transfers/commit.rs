@@ -1,4 +1,4 @@
-//! Running a step on a request as just read: retried on a concurrent change, answered as
+//! Running a step on a transfer as just read: retried on a concurrent change, answered as
 //! the first when repeated, committed with one conditional transaction.
 
 use super::access::*;
@@ -12,17 +12,17 @@ use lambda_http::{Body, Response};
 use serde_json::Value;
 use titolare_domain::otp::Party;
 use titolare_domain::ports::*;
+use titolare_domain::steps::Action;
 use titolare_domain::transfer::*;
-use titolare_domain::wizard::Action;
 
 type Answer = Result<Response<Body>, ApiError>;
 
 /// Tries of a step that keeps meeting concurrent changes before it gives up with a 409.
 const TRIES: usize = 4;
 
-/// Runs `attempt` on the request as just read. When a concurrent change wins the race (a
+/// Runs `attempt` on the transfer as just read. When a concurrent change wins the race (a
 /// conflict), answers as the winner was answered if it carried the same Idempotency-Key, else
-/// reads the request again and decides afresh, so a repeat is never applied twice.
+/// reads the transfer again and decides afresh, so a repeat is never applied twice.
 pub(crate) async fn with_retries<F, Fut>(
     s: &Services,
     idem: Option<&Idem>,
@@ -53,7 +53,7 @@ where
     Err(busy())
 }
 
-/// Runs `action` of `party` on the request and answers with `view` of the result.
+/// Runs `action` of `party` on the transfer and answers with `view` of the result.
 pub(crate) async fn run_step(
     s: &Services,
     read: Versioned<Transfer>,
@@ -86,7 +86,7 @@ pub(crate) async fn run_step(
 }
 
 /// Commits what a call of the request's parties did to the request as just read: the write
-/// holds only if nobody changed the request since.
+/// holds only if nobody changed the transfer since.
 pub(crate) async fn commit_over(
     s: &Services,
     now: jiff::Timestamp,

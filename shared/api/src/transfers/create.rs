@@ -1,4 +1,4 @@
-//! A new request: the initiator's draft, checked and written in one transaction.
+//! A new transfer: the initiator's draft, checked and written in one transaction.
 
 use super::access::*;
 use super::commit::*;

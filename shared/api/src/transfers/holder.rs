@@ -13,8 +13,8 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use titolare_domain::otp::Party;
 use titolare_domain::ports::*;
+use titolare_domain::steps::{Action, Decision};
 use titolare_domain::transfer::*;
-use titolare_domain::wizard::{Action, Decision};
 
 type Answer = Result<Response<Body>, ApiError>;
 
@@ -142,7 +142,7 @@ struct StopInput {
     token: String,
 }
 
-/// `POST /v1/party/stop`: a holder stops the request with the link sent to their number
+/// `POST /v1/party/stop`: a holder stops the transfer with the link sent to their number
 /// and email on file when their mobile step was verified at another number: their rejection
 /// of every item (docs/security.md). A repeat answers as the first.
 pub(crate) async fn stop(s: &Services, caller: &Caller, req: &Request) -> Answer {
@@ -175,7 +175,7 @@ pub(crate) async fn stop(s: &Services, caller: &Caller, req: &Request) -> Answer
     run_step(s, t, party, &Action::Stop, caller, idem.as_ref(), view).await
 }
 
-/// The login step: the account comes from the JWT (Authorization), the request and role
+/// The login step: the account comes from the JWT (Authorization), the transfer and role
 /// from the link token in `X-Link-Token`; only the new holder logs in.
 async fn login_transfer(
     s: &Services,

@@ -16,8 +16,8 @@ use serde_json::json;
 use titolare_domain::otp::Party;
 use titolare_domain::outbox::mask;
 use titolare_domain::ports::*;
+use titolare_domain::steps::Action;
 use titolare_domain::transfer::*;
-use titolare_domain::wizard::Action;
 use titolare_domain::{FieldErrors, PageRequest};
 
 type Answer = Result<Response<Body>, ApiError>;
@@ -128,7 +128,7 @@ pub(crate) async fn reinvite(s: &Services, caller: &Caller, id: &str, req: &Requ
             resend_after: now + s.codes.resend_after,
         };
         let extra = Extra {
-            messages: vec![titolare_domain::wizard::invitation(&after, party, now)],
+            messages: vec![titolare_domain::steps::invitation(&after, party, now)],
             idempotent: idem.map(|i| i.record(StatusCode::ACCEPTED, &answer, now)),
             ..Extra::default()
         };
@@ -201,7 +201,7 @@ pub(crate) async fn correct_contact(
         let body = initiator_view(&after);
         let extra = Extra {
             challenge: voided.as_ref().map(|(v, c)| (*v, c)),
-            messages: vec![titolare_domain::wizard::invitation(&after, party, now)],
+            messages: vec![titolare_domain::steps::invitation(&after, party, now)],
             idempotent: idem.map(|i| i.record(StatusCode::OK, &body, now)),
             ..Extra::default()
         };

@@ -1,6 +1,6 @@
 //! The change of holder over HTTP (docs/security.md for what each step rests on): the
 //! initiator's routes (account login) and the holders' (link token). Every step is one read
-//! of the request and one conditional transaction; a conflict means someone else moved
+//! of the transfer and one conditional transaction; a conflict means someone else moved
 //! first, so the step is read and decided again, and a repeat is answered without being
 //! applied twice.
 //!

@@ -6,10 +6,10 @@ use jiff::Timestamp;
 use serde::Serialize;
 use titolare_domain::otp::Party;
 use titolare_domain::outbox::mask;
+use titolare_domain::steps::ContractCondition;
 use titolare_domain::transfer::*;
-use titolare_domain::wizard::ContractCondition;
 
-/// `Transfer`: a request as its initiator sees it: everything, contacts masked, with its
+/// `Transfer`: a transfer as its initiator sees it: everything, contacts masked, with its
 /// audit trail.
 #[derive(Serialize)]
 pub(crate) struct InitiatorView<'a> {
@@ -148,7 +148,7 @@ fn management_view(m: &Management) -> ManagementView<'_> {
     }
 }
 
-/// `Party`: a request as one holder sees it: the items with their own decisions, their
+/// `Party`: a transfer as one holder sees it: the items with their own decisions, their
 /// steps, and what the next steps need.
 #[derive(Serialize)]
 pub(crate) struct PartyView<'a> {
@@ -165,7 +165,7 @@ pub(crate) struct PartyView<'a> {
     holder_data: Option<HolderData<'a>>,
 }
 
-/// The request in a holder's view: who is who, by name.
+/// The transfer in a holder's view: who is who, by name.
 #[derive(Serialize)]
 struct Summary<'a> {
     id: &'a TransferId,
@@ -259,7 +259,7 @@ pub(crate) fn party_view<'a>(s: &'a Services, t: &'a Transfer, party: Party) -> 
     }
 }
 
-/// What holders' unauthenticated step answers carry (`POST /v1/party/stop`): the request,
+/// What holders' unauthenticated step answers carry (`POST /v1/party/stop`): the transfer,
 /// the party, where it stands.
 #[derive(Serialize)]
 pub(crate) struct Stopped<'a> {

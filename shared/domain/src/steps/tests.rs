@@ -572,7 +572,7 @@ fn opened() -> Transfer {
     .unwrap()
 }
 
-/// A holder's SMS step at another number than the one on file holds the request: it
+/// A holder's SMS step at another number than the one on file holds the transfer: it
 /// completes only when the expirer ends the wait, the index wakes it then, and a stop by
 /// that holder on file rejects it instead.
 #[test]

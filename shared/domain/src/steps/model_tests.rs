@@ -1,5 +1,5 @@
 //! The state machine against a reference model: a plain description of the rules of docs/rules.md,
-//! written apart from `wizard.rs`. Runs draw mostly each party's next step (decisions of
+//! written apart from `steps.rs`. Runs draw mostly each party's next step (decisions of
 //! every shape), with a few cancels, waits past a deadline and wrong steps; every answer —
 //! the step taken or refused, and why — is compared with the model's. A second test walks
 //! every accept/reject matrix of a 3-item request to its end.
@@ -45,7 +45,7 @@ fn refusal(e: &StepError) -> Refusal {
     }
 }
 
-/// What a change of holder must do, in plain terms.
+/// What a transfer must do, in plain terms.
 #[derive(Debug, Clone, PartialEq)]
 struct Model {
     status: TransferStatus,
@@ -428,7 +428,7 @@ fn run_against_model(
             ),
         }
     }
-    // A request nobody finishes ends at its deadline: the expirer comes by then.
+    // A transfer nobody finishes ends at its deadline: the expirer comes by then.
     let late = clock.max(model.deadline);
     if !model.ended() {
         let next = model.step(Party::Initiator, &Action::Expire, late);
@@ -476,7 +476,7 @@ fn the_machine_answers_as_the_model_and_runs_reach_every_ending() {
         .map(|(ending, n)| format!("{ending} {n} ({} %)", n * 100 / total))
         .collect();
     println!(
-        "wizard model runs: {total}, every answer as the model's — {}",
+        "transfer model runs: {total}, every answer as the model's — {}",
         shares.join(", ")
     );
     for ending in ["Completed", "Rejected", "Expired", "Cancelled"] {
@@ -489,7 +489,7 @@ fn the_machine_answers_as_the_model_and_runs_reach_every_ending() {
 }
 
 /// Every accept/reject matrix of a 3-item request, both holders, to its end: an item moves
-/// exactly when both accepted it; none moving ends the request rejected.
+/// exactly when both accepted it; none moving ends the transfer rejected.
 #[test]
 fn every_decision_matrix_of_three_items() {
     for current in 0u8..8 {

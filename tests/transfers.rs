@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 use std::sync::Arc;
-use titolare_domain::wizard::Rules;
+use titolare_domain::steps::Rules;
 use titolare_e2e::flow::{self, *};
 use titolare_e2e::{
     GatewaySurface, LocalGateway, local_gateway, local_gateway_frozen, local_gateway_with,
@@ -13,7 +13,7 @@ fn surface(gw: &LocalGateway) -> GatewaySurface {
     GatewaySurface::new(gw.client.clone())
 }
 
-async fn get_request(s: &dyn Surface, id: &str) -> Value {
+async fn get_transfer(s: &dyn Surface, id: &str) -> Value {
     let reply = s
         .call(
             "GET",
@@ -49,7 +49,7 @@ async fn seed_000_on_the_embedded_store() {
 #[tokio::test]
 async fn seed_000_on_dynamodb() {
     use titolare_store_dynamodb::testing::{self, OneAtATime};
-    let (client, table) = testing::fresh_table("wizard").await;
+    let (client, table) = testing::fresh_table("transfers").await;
     let backend = Arc::new(OneAtATime(titolare_store_dynamodb::DynamoBackend::new(
         client, table,
     )));
@@ -61,9 +61,9 @@ async fn seed_000_on_dynamodb() {
 async fn a_new_holder_of_tipo_azienda_confirms_its_data() {
     let gw = local_gateway().await;
     let s = surface(&gw);
-    let id = open_request(
+    let id = open_transfer(
         &s,
-        request(&[("mailbox", "marco.test@pec.it")], AZIENDA.holder),
+        draft_body(&[("mailbox", "marco.test@pec.it")], AZIENDA.holder),
     )
     .await;
     let link = s.link(&id, "new_holder", AZIENDA.email).await;
@@ -122,8 +122,8 @@ async fn a_new_holder_of_tipo_azienda_confirms_its_data() {
     let last = new_holder_part(&s, &id, &AZIENDA, &[("marco.test@pec.it", true)]).await;
     ok(&last, 200, "new holder");
     assert_eq!(last.body["status"], "completed");
-    let request = get_request(&s, &id).await;
-    let accepted: Vec<&str> = request["accepted_conditions"]
+    let transfer = get_transfer(&s, &id).await;
+    let accepted: Vec<&str> = transfer["accepted_conditions"]
         .as_array()
         .unwrap()
         .iter()
@@ -145,9 +145,9 @@ async fn a_new_holder_of_tipo_azienda_confirms_its_data() {
 async fn hand_over_moves_the_mailbox_to_the_named_account() {
     let gw = local_gateway().await;
     let s = surface(&gw);
-    let mut body = request(&[("mailbox", "demo@pec.it")], TESTDUE.holder);
+    let mut body = draft_body(&[("mailbox", "demo@pec.it")], TESTDUE.holder);
     body["management"] = json!({"mode": "hand_over", "username": "demo2"});
-    let id = open_request(&s, body).await;
+    let id = open_transfer(&s, body).await;
     ok(
         &current_holder_part(&s, &id, &INITIATOR, &[("demo@pec.it", true)]).await,
         200,
@@ -244,14 +244,14 @@ async fn hand_over_moves_the_mailbox_to_the_named_account() {
 }
 
 #[tokio::test]
-async fn the_current_holder_rejecting_everything_ends_the_request() {
+async fn the_current_holder_rejecting_everything_ends_the_transfer() {
     let gw = local_gateway().await;
     let s = surface(&gw);
     let items = [
         ("mailbox", "teste1234@pec.it"),
         ("domain", "testazienda-pec.it"),
     ];
-    let id = open_request(&s, request(&items, TESTDUE.holder)).await;
+    let id = open_transfer(&s, draft_body(&items, TESTDUE.holder)).await;
     let link = s.link(&id, "current_holder", AZIENDA.email).await;
     let new_link = s.link(&id, "new_holder", TESTDUE.email).await;
     let ended = decide(
@@ -261,8 +261,8 @@ async fn the_current_holder_rejecting_everything_ends_the_request() {
     )
     .await;
     ok(&ended, 200, "rejection");
-    let request = get_request(&s, &id).await;
-    assert_eq!(request["status"], "rejected");
+    let transfer = get_transfer(&s, &id).await;
+    assert_eq!(transfer["status"], "rejected");
     let late = s.call("GET", "/v1/party", As::Link(&new_link), None).await;
     ok(&late, 409, "the other party is told it ended");
     assert_eq!(late.body["type"], "urn:titolare:problem:request-ended");
@@ -279,12 +279,12 @@ async fn the_current_holder_rejecting_everything_ends_the_request() {
             told[0]["text"]
         );
     }
-    let again = draft_status(&s, request_body_again(&items)).await;
+    let again = draft_status(&s, transfer_body_again(&items)).await;
     assert_eq!(again.0, 201, "the items are free again: {}", again.1);
 }
 
-fn request_body_again(items: &[(&str, &str)]) -> Value {
-    request(items, MARCO.holder)
+fn transfer_body_again(items: &[(&str, &str)]) -> Value {
+    draft_body(items, MARCO.holder)
 }
 
 #[tokio::test]
@@ -292,7 +292,7 @@ async fn the_initiator_cancels() {
     let gw = local_gateway().await;
     let s = surface(&gw);
     let items = [("mailbox", "teste1234@pec.it")];
-    let id = open_request(&s, request(&items, TESTDUE.holder)).await;
+    let id = open_transfer(&s, draft_body(&items, TESTDUE.holder)).await;
     let link = s.link(&id, "current_holder", AZIENDA.email).await;
     let cancelled = s
         .call(
@@ -337,23 +337,23 @@ async fn the_initiator_cancels() {
         "another account's request does not exist for it",
     );
     assert_eq!(
-        draft_status(&s, request(&items, MARCO.holder)).await.0,
+        draft_status(&s, draft_body(&items, MARCO.holder)).await.0,
         201,
         "free again"
     );
 }
 
 #[tokio::test]
-async fn the_deadline_holds_to_the_second_and_the_expirer_ends_the_request() {
+async fn the_deadline_holds_to_the_second_and_the_expirer_ends_the_transfer() {
     use titolare_domain::ports::Clock;
     // A clock that moves only when told: "to the second" means exactly that here.
     let gw = local_gateway_frozen().await;
     let s = surface(&gw);
     let items = [("mailbox", "teste1234@pec.it")];
-    let id = open_request(&s, request(&items, TESTDUE.holder)).await;
+    let id = open_transfer(&s, draft_body(&items, TESTDUE.holder)).await;
     let link = s.link(&id, "current_holder", AZIENDA.email).await;
     let new_link = s.link(&id, "new_holder", TESTDUE.email).await;
-    let deadline: jiff::Timestamp = get_request(&s, &id).await["deadline"]
+    let deadline: jiff::Timestamp = get_transfer(&s, &id).await["deadline"]
         .as_str()
         .expect("the deadline")
         .parse()
@@ -374,14 +374,14 @@ async fn the_deadline_holds_to_the_second_and_the_expirer_ends_the_request() {
         deadline.as_second() - 1,
         "the clock stood still"
     );
-    let before = get_request(&s, &id).await;
+    let before = get_transfer(&s, &id).await;
     s.advance(1).await;
     let late = decide(&s, &new_link, &[("teste1234@pec.it", true)]).await;
     ok(&late, 410, "a step at the deadline's own second");
     assert!(late.body["detail"].as_str().unwrap().contains("scaduta"));
     let mut after = Value::Null;
     for _ in 0..100 {
-        after = get_request(&s, &id).await;
+        after = get_transfer(&s, &id).await;
         if after["status"] == "expired" {
             break;
         }
@@ -427,7 +427,7 @@ async fn the_deadline_holds_to_the_second_and_the_expirer_ends_the_request() {
         .count();
     assert_eq!(entries, 1, "one outcome");
     assert_eq!(
-        draft_status(&s, request(&items, MARCO.holder)).await.0,
+        draft_status(&s, draft_body(&items, MARCO.holder)).await.0,
         201,
         "free again"
     );
@@ -438,16 +438,16 @@ async fn an_unverified_draft_ends_after_24_hours() {
     let gw = local_gateway().await;
     let s = surface(&gw);
     let items = [("mailbox", "teste1234@pec.it")];
-    let (status, draft) = draft_status(&s, request(&items, TESTDUE.holder)).await;
+    let (status, draft) = draft_status(&s, draft_body(&items, TESTDUE.holder)).await;
     assert_eq!(status, 201);
     assert_eq!(
-        draft_status(&s, request(&items, MARCO.holder)).await.0,
+        draft_status(&s, draft_body(&items, MARCO.holder)).await.0,
         409,
         "a draft counts"
     );
     s.advance(86_400).await;
     assert_eq!(
-        draft_status(&s, request(&items, MARCO.holder)).await.0,
+        draft_status(&s, draft_body(&items, MARCO.holder)).await.0,
         201,
         "it let go"
     );
@@ -491,7 +491,7 @@ async fn same_fiscal_identity_only() {
     let gw = local_gateway_with(rules).await;
     let s = surface(&gw);
     let items = [("mailbox", "marco.test@pec.it")];
-    let (status, body) = draft_status(&s, request(&items, TESTDUE.holder)).await;
+    let (status, body) = draft_status(&s, draft_body(&items, TESTDUE.holder)).await;
     assert_eq!(status, 422, "{body}");
     assert!(
         body["errors"]["new_holder_id"]
@@ -544,7 +544,7 @@ async fn same_fiscal_identity_only() {
     );
     let unset = local_gateway().await;
     assert_eq!(
-        draft_status(&surface(&unset), request(&items, TESTDUE.holder))
+        draft_status(&surface(&unset), draft_body(&items, TESTDUE.holder))
             .await
             .0,
         201,
@@ -561,7 +561,7 @@ async fn post_change_lock_days() {
     let gw = local_gateway_with(rules).await;
     let s = surface(&gw);
     let items = [("mailbox", "marco.test@pec.it")];
-    let id = open_request(&s, request(&items, TESTDUE.holder)).await;
+    let id = open_transfer(&s, draft_body(&items, TESTDUE.holder)).await;
     ok(
         &current_holder_part(&s, &id, &MARCO, &[("marco.test@pec.it", true)]).await,
         200,
@@ -569,7 +569,7 @@ async fn post_change_lock_days() {
     );
     let last = new_holder_part(&s, &id, &TESTDUE, &[("marco.test@pec.it", true)]).await;
     assert_eq!(last.body["status"], "completed");
-    let (status, body) = draft_status(&s, request(&items, INITIATOR.holder)).await;
+    let (status, body) = draft_status(&s, draft_body(&items, INITIATOR.holder)).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["type"], "urn:titolare:problem:items-busy");
     assert!(
@@ -580,13 +580,15 @@ async fn post_change_lock_days() {
     );
     s.advance(60 * 86_400).await;
     assert_eq!(
-        draft_status(&s, request(&items, INITIATOR.holder)).await.0,
+        draft_status(&s, draft_body(&items, INITIATOR.holder))
+            .await
+            .0,
         201,
         "after 60 days"
     );
     let unset = local_gateway().await;
     let s = surface(&unset);
-    let id = open_request(&s, request(&items, TESTDUE.holder)).await;
+    let id = open_transfer(&s, draft_body(&items, TESTDUE.holder)).await;
     ok(
         &current_holder_part(&s, &id, &MARCO, &[("marco.test@pec.it", true)]).await,
         200,
@@ -594,7 +596,9 @@ async fn post_change_lock_days() {
     );
     new_holder_part(&s, &id, &TESTDUE, &[("marco.test@pec.it", true)]).await;
     assert_eq!(
-        draft_status(&s, request(&items, INITIATOR.holder)).await.0,
+        draft_status(&s, draft_body(&items, INITIATOR.holder))
+            .await
+            .0,
         201,
         "off by default"
     );
@@ -613,9 +617,9 @@ async fn fifty_identical_decisions_apply_once_on_dynamodb_local() {
 
 async fn fifty_identical_decisions_apply_once_on(gw: LocalGateway) {
     let s = Arc::new(surface(&gw));
-    let id = open_request(
+    let id = open_transfer(
         &*s,
-        request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+        draft_body(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
     )
     .await;
     let link = s.link(&id, "current_holder", AZIENDA.email).await;
@@ -631,8 +635,8 @@ async fn fifty_identical_decisions_apply_once_on(gw: LocalGateway) {
     for t in tasks {
         assert_eq!(t.await.unwrap(), 200, "a repeat is answered as the first");
     }
-    let request = get_request(&*s, &id).await;
-    let decisions = request["audit"]
+    let transfer = get_transfer(&*s, &id).await;
+    let decisions = transfer["audit"]
         .as_array()
         .unwrap()
         .iter()
@@ -655,9 +659,9 @@ async fn fifty_final_verifications_complete_once_on_dynamodb_local() {
 async fn fifty_final_verifications_complete_once_on(gw: LocalGateway) {
     let s = Arc::new(surface(&gw));
     let item = [("marco.test@pec.it", true)];
-    let id = open_request(
+    let id = open_transfer(
         &*s,
-        request(&[("mailbox", "marco.test@pec.it")], TESTDUE.holder),
+        draft_body(&[("mailbox", "marco.test@pec.it")], TESTDUE.holder),
     )
     .await;
     ok(
@@ -714,9 +718,9 @@ async fn fifty_final_verifications_complete_once_on(gw: LocalGateway) {
         statuses.iter().all(|s| *s == 200 || *s == 409),
         "{statuses:?}"
     );
-    let request = get_request(&*s, &id).await;
-    assert_eq!(request["status"], "completed");
-    let verified = request["audit"]
+    let transfer = get_transfer(&*s, &id).await;
+    assert_eq!(transfer["status"], "completed");
+    let verified = transfer["audit"]
         .as_array()
         .unwrap()
         .iter()
@@ -759,7 +763,7 @@ async fn two_drafts_race_for_one_mailbox_on(gw: LocalGateway) {
     for holder in [TESTDUE.holder, MARCO.holder] {
         let s = s.clone();
         tasks.push(tokio::spawn(async move {
-            draft_status(&*s, request(&[("mailbox", "teste1234@pec.it")], holder)).await
+            draft_status(&*s, draft_body(&[("mailbox", "teste1234@pec.it")], holder)).await
         }));
     }
     let mut statuses = Vec::new();
@@ -780,7 +784,7 @@ async fn two_drafts_race_for_one_mailbox_on(gw: LocalGateway) {
 async fn an_idempotency_key_returns_the_first_answer() {
     let gw = local_gateway().await;
     let token = gw.client.login("demo").await;
-    let body = request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder).to_string();
+    let body = draft_body(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder).to_string();
     let headers = [("idempotency-key", "draft-1")];
     let send = || {
         gw.client
@@ -792,7 +796,7 @@ async fn an_idempotency_key_returns_the_first_answer() {
         first.body["id"], second.body["id"],
         "the same draft, not a second one"
     );
-    let other = request(&[("mailbox", "marco.test@pec.it")], TESTDUE.holder).to_string();
+    let other = draft_body(&[("mailbox", "marco.test@pec.it")], TESTDUE.holder).to_string();
     let reused = gw
         .client
         .send_with(
@@ -961,9 +965,9 @@ async fn bad_requests_get_4xx_and_write_nothing() {
         .await;
     ok(&reset, 401, "a forged reset token");
     // Holder steps with wrong bodies, on a real open request.
-    let id = open_request(
+    let id = open_transfer(
         &s,
-        request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+        draft_body(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
     )
     .await;
     let link = s.link(&id, "new_holder", TESTDUE.email).await;
@@ -1026,9 +1030,9 @@ async fn a_second_hand_over_keeps_the_target_accounts_copy_of_the_holder() {
     let hand_over = |mailbox: &'static str| {
         let s = &s;
         async move {
-            let mut body = request(&[("mailbox", mailbox)], TESTDUE.holder);
+            let mut body = draft_body(&[("mailbox", mailbox)], TESTDUE.holder);
             body["management"] = json!({"mode": "hand_over", "username": "demo2"});
-            let id = open_request(s, body).await;
+            let id = open_transfer(s, body).await;
             ok(
                 &current_holder_part(s, &id, &INITIATOR, &[(mailbox, true)]).await,
                 200,
@@ -1088,9 +1092,9 @@ async fn a_second_hand_over_keeps_the_target_accounts_copy_of_the_holder() {
 async fn twenty_concurrent_right_codes_approve_once_on_dynamodb_local() {
     let gw = on_dynamodb_local().await;
     let s = Arc::new(surface(&gw));
-    let id = open_request(
+    let id = open_transfer(
         &*s,
-        request(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+        draft_body(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
     )
     .await;
     let link = s.link(&id, "current_holder", AZIENDA.email).await;
@@ -1127,8 +1131,8 @@ async fn twenty_concurrent_right_codes_approve_once_on_dynamodb_local() {
         statuses.iter().all(|s| *s == 200 || *s == 409),
         "{statuses:?}"
     );
-    let request = get_request(&*s, &id).await;
-    let approvals = request["audit"]
+    let transfer = get_transfer(&*s, &id).await;
+    let approvals = transfer["audit"]
         .as_array()
         .unwrap()
         .iter()

@@ -1,4 +1,4 @@
-//! The change of holder as a state machine (docs/rules.md): `draft` → `open` →
+//! The transfer as a state machine (docs/rules.md): `draft` → `open` →
 //! `completed` | `rejected` | `cancelled` | `expired`. Pure: the time comes in, a new
 //! request comes out, and what an ending or an opening causes is computed here too, so
 //! every adapter applies the very same effects.
@@ -20,14 +20,14 @@ pub struct ContractCondition {
     pub required: bool,
 }
 
-/// The configurable rules of the wizard; the defaults are the product's.
+/// The configurable rules of a transfer; the defaults are the product's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rules {
     /// How long a verified request stays open (5 days).
     pub open_for: SignedDuration,
     /// How long an unverified draft lives (24 hours).
     pub draft_for: SignedDuration,
-    /// How long an ended request's personal data is kept after its deadline (90 days).
+    /// How long an ended transfer's personal data is kept after its deadline (90 days).
     pub retention: SignedDuration,
     pub conditions: Vec<ContractCondition>,
     /// The new holder must share codice fiscale or partita IVA with the current one
@@ -41,7 +41,7 @@ pub struct Rules {
     pub change_of_name_url: String,
     /// Where a new holder whose codice fiscale or partita IVA is wrong is sent.
     pub support_url: String,
-    /// A holder may verify a mobile other than the one on file; the request then completes
+    /// A holder may verify a mobile other than the one on file; the transfer then completes
     /// no earlier than this after (24 hours), and the number and email on file are told,
     /// with a link to stop it. `None`: the number on file only (docs/security.md).
     pub number_change_hold: Option<SignedDuration>,
@@ -93,7 +93,7 @@ pub struct Decision {
     pub accept: bool,
 }
 
-/// What a party (or the service) does to a request.
+/// What a party (or the service) does to a transfer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Decide(Vec<Decision>),
@@ -107,11 +107,11 @@ pub enum Action {
     Cancel,
     /// The deadline passed (the expirer, or the TTL backstop).
     Expire,
-    /// A holder stops the request with the link sent when someone verified a number other
+    /// A holder stops the transfer with the link sent when someone verified a number other
     /// than theirs on file: their rejection of every item.
     Stop,
     /// The wait after a changed number passed, every step taken, nobody stopped it (the
-    /// expirer): the request completes.
+    /// expirer): the transfer completes.
     EndHold,
 }
 
@@ -173,7 +173,7 @@ pub enum StepError {
     UnknownUsername,
 }
 
-/// The request after an action, and whether anything changed (a repeated identical step
+/// The transfer after an action, and whether anything changed (a repeated identical step
 /// changes nothing and is answered as the first one).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Applied {
@@ -220,7 +220,7 @@ impl Transfer {
         }
     }
 
-    /// The steps a party still has to take; none once the request has ended.
+    /// The steps a party still has to take; none once the transfer has ended.
     pub fn steps_left(&self, party: Party) -> Vec<Step> {
         if self.status.is_ended() {
             return Vec::new();
@@ -421,7 +421,7 @@ impl Transfer {
                 let rejects_all =
                     matches!(action, Action::Decide(d) if d.iter().all(|d| !d.accept));
                 if rejects_all {
-                    // Rejecting everything ends the request at once (docs/rules.md).
+                    // Rejecting everything ends the transfer at once (docs/rules.md).
                     t.end(TransferStatus::Rejected, now, rules);
                 } else if party == Party::Initiator {
                     if matches!(t.management, Management::HandOver { account: None, .. }) {
@@ -464,7 +464,7 @@ impl Transfer {
         })
     }
 
-    /// The request with one more audit line for something that is not a step of its own
+    /// The transfer with one more audit line for something that is not a step of its own
     /// (a code sent, a wrong code).
     pub fn noted(
         &self,
@@ -656,8 +656,8 @@ pub fn status_name(status: TransferStatus) -> &'static str {
     }
 }
 
-/// What a state change causes beyond the request itself: messages and the account's
-/// operation entries. Empty for a step that neither opens nor ends the request.
+/// What a state change causes beyond the transfer itself: messages and the account's
+/// operation entries. Empty for a step that neither opens nor ends the transfer.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Effects {
     pub messages: Vec<OutboxMessage>,
@@ -681,7 +681,7 @@ pub fn effects(before: Option<&Transfer>, after: &Transfer, now: Timestamp) -> E
     if !after.status.is_ended() || was.is_some_and(TransferStatus::is_ended) {
         return effects;
     }
-    // Holders hear of an ending only if they were invited, that is if the request was open.
+    // Holders hear of an ending only if they were invited, that is if the transfer was open.
     let invited = was == Some(TransferStatus::Open);
     let items = after.labels(None);
     let (kind, detail, message) = match after.status {
@@ -810,7 +810,7 @@ pub fn effects(before: Option<&Transfer>, after: &Transfer, now: Timestamp) -> E
 }
 
 impl Transfer {
-    /// The holder who rejected every item (the step that ends a request as rejected).
+    /// The holder who rejected every item (the step that ends a transfer as rejected).
     pub fn rejected_by(&self) -> Option<Party> {
         [Party::CurrentHolder, Party::NewHolder]
             .into_iter()
@@ -842,7 +842,7 @@ impl Transfer {
         Ok(true)
     }
 
-    /// The request after `party` verified `number`, not the one on file: it completes no
+    /// The transfer after `party` verified `number`, not the one on file: it completes no
     /// earlier than the policy's wait from now, and the trail says which number, masked.
     pub fn held(
         &self,
@@ -873,12 +873,12 @@ impl Transfer {
     }
 
     /// Whether the wait after a changed number has passed with every step taken, before the
-    /// deadline: the request is to complete now.
+    /// deadline: the transfer is to complete now.
     pub fn hold_ended(&self, now: Timestamp) -> bool {
         self.steps_taken() && self.hold_until.is_some_and(|h| now >= h) && now < self.deadline
     }
 
-    /// An open request whose holders have both taken every step: it completes, or waits
+    /// An open transfer whose holders have both taken every step: it completes, or waits
     /// for the end of a hold.
     fn steps_taken(&self) -> bool {
         self.status == TransferStatus::Open
@@ -886,7 +886,7 @@ impl Transfer {
             && self.finished(Party::NewHolder)
     }
 
-    /// Whether `party` stopped the request with the link sent after a change of number.
+    /// Whether `party` stopped the transfer with the link sent after a change of number.
     pub fn stopped_by(&self, party: Party) -> bool {
         let stopped = Action::Stop.name();
         self.audit
@@ -978,7 +978,7 @@ pub fn reset_issued_at(now: Timestamp) -> Timestamp {
 }
 
 /// A mailbox as it is after changing holder (docs/rules.md): the new holder must reset the
-/// password through the link emailed to them, at the email they verified in the request
+/// password through the link emailed to them, at the email they verified in the transfer
 /// (and every later link goes there too), the access history starts empty, rules and
 /// filters stay.
 pub fn moved_mailbox(mailbox: &Mailbox, transfer: &Transfer, now: Timestamp) -> Mailbox {

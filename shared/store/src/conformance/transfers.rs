@@ -1,4 +1,4 @@
-//! Conformance of the wizard's writes: locks, the index by deadline, completions that
+//! Conformance of the transfers' writes: locks, the index by deadline, completions that
 //! move items, and endings that happen once.
 
 use super::*;
@@ -107,7 +107,7 @@ pub async fn drafts_lock_their_items(b: Arc<dyn ItemBackend>) {
     );
 }
 
-pub async fn an_open_request_is_found_when_overdue(b: Arc<dyn ItemBackend>) {
+pub async fn an_open_transfer_is_found_when_overdue(b: Arc<dyn ItemBackend>) {
     let (store, clock) = store(b);
     let item = mailbox("due");
     let t = draft("due", &[&item]);
@@ -129,7 +129,7 @@ pub async fn an_open_request_is_found_when_overdue(b: Arc<dyn ItemBackend>) {
             .contains(&t.id)
     );
     assert!(due(deadline).await.contains(&t.id));
-    // The lock moved to the new deadline with the request.
+    // The lock moved to the new deadline with the transfer.
     clock.set(NOW + 86_401);
     assert!(store.item_lock(&item).await.unwrap().is_some());
     // Past the deadline an ordinary step is refused by the write itself…
@@ -147,7 +147,7 @@ pub async fn an_open_request_is_found_when_overdue(b: Arc<dyn ItemBackend>) {
     store.commit(&commit).await.unwrap();
     assert_eq!(store.commit(&commit).await, Err(StoreError::Conflict));
     assert!(!due(deadline).await.contains(&t.id));
-    // A stale entry (its request gone) can be dropped, so it hides nothing behind it.
+    // A stale entry (its transfer gone) can be dropped, so it hides nothing behind it.
     let stale = Due {
         transfer: TransferId::from_number(transfer_id()),
         deadline: at(NOW),
@@ -243,7 +243,7 @@ pub async fn one_ending_whoever_comes_first(b: Arc<dyn ItemBackend>) {
     let open = opened(&t, NOW);
     step(&store, &t, &open).await.unwrap();
     clock.set(open.deadline.as_second() + 10);
-    // The store's TTL removes the request before any expirer ran.
+    // The store's TTL removes the transfer before any expirer ran.
     b.transact(
         &[Write::Delete {
             pk: crate::keys::transfer_pk(&t.id),

@@ -1,4 +1,4 @@
-//! Store calls per wizard step and the CPU time of a whole change of holder, through the
+//! Store calls per step of a transfer and the CPU time of a whole change of holder, through the
 //! real handlers (`titolare_api::App`) over the embedded store, with no HTTP in between.
 
 use lambda_http::aws_lambda_events::apigw::{
@@ -299,11 +299,11 @@ fn cpu_time() -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
-pub async fn wizard_costs(report: &mut String) {
+pub async fn step_costs(report: &mut String) {
     const FLOWS: u64 = 200;
-    let dir = std::env::temp_dir().join(format!("titolare-bench-wizard-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("titolare-bench-steps-{}", std::process::id()));
     let embedded: Arc<dyn ItemBackend> = Arc::new(
-        titolare_store_embedded::EmbeddedBackend::open(&dir.join("wizard.redb")).expect("store"),
+        titolare_store_embedded::EmbeddedBackend::open(&dir.join("steps.redb")).expect("store"),
     );
     let w = World::over(embedded, SecretKey::from_bytes(&[3; 32]).unwrap());
     let mut totals: Vec<Step> = Vec::new();
@@ -330,7 +330,7 @@ pub async fn wizard_costs(report: &mut String) {
     let reset_time = totals.last().map(|t| t.time).unwrap_or_default();
     let _ = writeln!(
         report,
-        "\n## Store calls per wizard step\n\nThe full change of holder of a mailbox and a domain (keep, new holder privato) through the real handlers over the embedded store, {FLOWS} times; calls per step (reads: GetItem/Query; writes: one transaction or sequence each), and the on-demand request units DynamoDB would bill for them (reads strongly consistent, 1 unit per started 4 KB returned; every transaction action 2 write units per started KB of its item; sizes are the items' JSON length, a little above DynamoDB's measure). Goal: 1 read + 1 write a step.\n\n| step | reads | writes | read units | write units | µs (mean) |\n|---|---:|---:|---:|---:|---:|"
+        "\n## Store calls per step of a transfer\n\nThe full change of holder of a mailbox and a domain (keep, new holder privato) through the real handlers over the embedded store, {FLOWS} times; calls per step (reads: GetItem/Query; writes: one transaction or sequence each), and the on-demand request units DynamoDB would bill for them (reads strongly consistent, 1 unit per started 4 KB returned; every transaction action 2 write units per started KB of its item; sizes are the items' JSON length, a little above DynamoDB's measure). Goal: 1 read + 1 write a step.\n\n| step | reads | writes | read units | write units | µs (mean) |\n|---|---:|---:|---:|---:|---:|"
     );
     let mut all = Step {
         name: "whole flow",
@@ -429,7 +429,7 @@ pub async fn coldstart_fixture(key: SecretKey) -> Value {
         json!({"channel": "sms", "code": code}),
     )
     .await;
-    let rules = titolare_domain::wizard::Rules::default();
+    let rules = titolare_domain::steps::Rules::default();
     json!({
         "conditions": rules.conditions,
         "change_of_name_url": rules.change_of_name_url,

@@ -12,7 +12,7 @@ import { newHolderForm, runSearch, searchForm } from './holders.js';
 /** @typedef {import('./app.js').Ctx} Ctx */
 
 /**
- * What the wizard has gathered so far.
+ * What the new-transfer form has gathered so far.
  * @typedef {object} Draft
  * @property {{kind: 'mailbox' | 'domain', id: string, holder_id: string}[]} items
  * @property {{mode: 'keep'} | {mode: 'hand_over', username: string}} management
