@@ -731,14 +731,8 @@ fn every_message() -> Vec<(String, Lingua, Rendered)> {
             "https://pec.example.it/password#token=b".to_owned(),
         ),
     ];
-    let new_holder_steps = [
-        Step::Decisions,
-        Step::Login,
-        Step::HolderData,
-        Step::Contract,
-        Step::Sms,
-        Step::Email,
-    ];
+    // Every step, in the table's order (the new holder's with `hand_over` and an azienda).
+    let new_holder_steps: Vec<Step> = Step::all().collect();
     let mut templates: Vec<(String, Template<'_>)> = vec![
         ("SMS code".into(), Template::CodeSms { code: &code }),
         (

@@ -6,7 +6,6 @@ import { ApiError, call } from './api.js';
 import { byId, focus, h, show } from './dom.js';
 import { takeToken } from './link-token.js';
 import { button, notice, showError } from './ui.js';
-import { STATUS } from './words.js';
 
 const main = byId('main');
 const TOKEN_KEY = 'titolare.stop';
@@ -35,7 +34,7 @@ async function stopRequest(messages) {
   try {
     const answer = await call('POST', '/v1/party/stop', { body: { token } });
     sessionStorage.removeItem(TOKEN_KEY);
-    const done = notice('success', `La richiesta n. ${answer.id} è bloccata (${STATUS[answer.status] ?? answer.status}): nessun servizio cambia titolare. Le parti ricevono un'email con l'esito.`);
+    const done = notice('success', `La richiesta n. ${answer.id} è bloccata e rifiutata: nessun servizio cambia titolare. Le parti ricevono un'email con l'esito.`);
     show(main, h('h1', {}, 'Richiesta bloccata'), done);
     focus(done);
   } catch (error) {

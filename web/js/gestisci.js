@@ -6,7 +6,7 @@ import { accountToken, completeOidcLogin, devLogin, oidcLogin, panelConfig } fro
 import { byId, dateTime, focus, h, show } from './dom.js';
 import { takeToken } from './link-token.js';
 import { button, codeStep, form, notice, showError } from './ui.js';
-import { STATUS, STEP, itemKind, management, outcome } from './words.js';
+import { STATUS, STEP, itemKind, learn, management, outcome } from './words.js';
 
 const main = byId('main');
 const TOKEN_KEY = 'titolare.link';
@@ -87,6 +87,7 @@ function consequences(role) {
 
 /** @param {any} view the answer of GET /v1/party */
 function draw(view) {
+  learn(view.vocabulary);
   const role = view.role === 'new_holder' ? 'il nuovo titolare' : "l'attuale titolare";
   // An ended request (a rejection of everything ends it at once) has no next step.
   const next = view.transfer.status === 'open' ? /** @type {string | undefined} */ (view.steps_left[0]) : undefined;

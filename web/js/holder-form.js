@@ -1,52 +1,24 @@
 // A holder profile drawn as the customer area draws it ("DATI PRIVATO", the fields of each tipo); which
-// fields may change comes from the API (`editable_fields`), which also judges every value.
+// fields may change comes from the API (`editable_fields`), which also judges every value;
+// the fields of each tipo and their labels come from its `vocabulary` (words.js).
 
 import { h } from './dom.js';
 import { field, select } from './ui.js';
+import { LABELS, TIPI } from './words.js';
+
+export { LABELS };
 
 /** @typedef {'privato' | 'libero_professionista' | 'azienda'} Tipo */
 
-/** @type {[Tipo, string][]} */
-export const TIPI = [
-  ['azienda', 'Azienda/Ditta Individuale'],
-  ['privato', 'Privato'],
-  ['libero_professionista', 'Libero Professionista'],
-];
+/** The tipi as a select offers them. @returns {[string, string][]} */
+export function tipoChoices() {
+  return TIPI.map((t) => [t.tipo, t.label]);
+}
 
 /** @param {string} tipo */
 export function tipoLabel(tipo) {
-  return TIPI.find(([value]) => value === tipo)?.[1] ?? tipo;
+  return TIPI.find((t) => t.tipo === tipo)?.label ?? tipo;
 }
-
-/** @type {Record<Tipo, string[]>} */
-const OWN_FIELDS = {
-  privato: ['nome', 'cognome', 'codice_fiscale'],
-  libero_professionista: ['nome', 'cognome', 'codice_fiscale', 'partita_iva'],
-  azienda: ['ragione_sociale', 'partita_iva', 'codice_fiscale_azienda'],
-};
-const CONTACT_FIELDS = ['indirizzo', 'cap', 'nazione', 'provincia', 'comune', 'telefono', 'cellulare', 'fax', 'email'];
-
-/** @type {Record<string, string>} */
-export const LABELS = {
-  id: 'Id Titolare',
-  tipo: 'Tipo Titolare',
-  nome: 'Nome',
-  cognome: 'Cognome',
-  codice_fiscale: 'Codice Fiscale',
-  ragione_sociale: 'Ragione Sociale',
-  partita_iva: 'Partita Iva',
-  codice_fiscale_azienda: 'Codice Fiscale Azienda',
-  indirizzo: 'Indirizzo',
-  cap: 'Cap',
-  nazione: 'Nazione',
-  provincia: 'Provincia',
-  comune: 'Comune',
-  telefono: 'Telefono',
-  cellulare: 'Cellulare',
-  fax: 'Fax',
-  email: 'Email',
-  lingua: 'Lingua delle comunicazioni',
-};
 
 /** @type {Record<string, string>} */
 const HINTS = {
@@ -74,9 +46,12 @@ const AUTOCOMPLETE = {
   email: 'email',
 };
 
-/** @param {Tipo} tipo */
+/**
+ * The fields a profile of `tipo` is drawn with, in order (the API's `vocabulary`).
+ * @param {Tipo} tipo
+ */
 export function fieldsOf(tipo) {
-  return [...OWN_FIELDS[tipo], ...CONTACT_FIELDS];
+  return TIPI.find((t) => t.tipo === tipo)?.fields.map((f) => f.name) ?? [];
 }
 
 /** @param {Tipo} tipo */

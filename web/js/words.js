@@ -1,31 +1,34 @@
 // The words a person reads for the API's codes (statuses, steps, parties).
 
-/** @type {Record<string, string>} */
-export const STATUS = {
-  draft: 'Bozza: da confermare con il codice SMS',
-  open: 'In corso',
-  completed: 'Completata',
-  rejected: 'Rifiutata',
-  cancelled: 'Annullata',
-  expired: 'Scaduta',
-};
+/**
+ * The API's words for its codes (`vocabulary` of `GET /v1/account` and `GET /v1/party`): a page
+ * keeps no copy, it learns them from the first answer that carries them.
+ * @typedef {{ name: string, label: string, required: boolean }} FormField
+ * @typedef {{ tipo: string, label: string, fields: FormField[] }} TipoForm
+ * @typedef {{ steps: Record<string, string>, statuses: Record<string, string>,
+ *   parties: Record<string, string>, tipi: TipoForm[], labels: Record<string, string> }} Vocabulary
+ */
 
 /** @type {Record<string, string>} */
-export const STEP = {
-  decisions: 'Accettazione o rifiuto degli elementi',
-  login: 'Accesso con lo username indicato',
-  holder_data: 'Conferma dei dati titolare',
-  contract: 'Accettazione delle condizioni contrattuali',
-  sms: 'Verifica del numero di cellulare',
-  email: "Verifica dell'indirizzo email",
-};
-
+export const STATUS = {};
 /** @type {Record<string, string>} */
-export const PARTY = {
-  initiator: 'Richiedente',
-  current_holder: 'Attuale titolare',
-  new_holder: 'Nuovo titolare',
-};
+export const STEP = {};
+/** @type {Record<string, string>} */
+export const PARTY = {};
+/** Holder fields' labels by name (and `id`'s). @type {Record<string, string>} */
+export const LABELS = {};
+/** Each tipo in the form's order, with its form's fields. @type {TipoForm[]} */
+export const TIPI = [];
+
+/** @param {Vocabulary | undefined} vocabulary */
+export function learn(vocabulary) {
+  if (!vocabulary) return;
+  Object.assign(STATUS, vocabulary.statuses);
+  Object.assign(STEP, vocabulary.steps);
+  Object.assign(PARTY, vocabulary.parties);
+  Object.assign(LABELS, vocabulary.labels);
+  TIPI.splice(0, TIPI.length, ...vocabulary.tipi);
+}
 
 /** @param {string} kind */
 export function itemKind(kind) {

@@ -442,6 +442,6 @@ test('another number held the request: the holder on file stops it from the link
   await check(page, 'stop-request');
   await page.getByRole('button', { name: 'Blocca la richiesta' }).click();
   await page.getByRole('heading', { name: 'Richiesta bloccata' }).waitFor();
-  assert.match(await page.locator('main').innerText(), new RegExp(`n\\. ${request.id} è bloccata \\(Rifiutata\\)`));
+  assert.match(await page.locator('main').innerText(), new RegExp(`n\\. ${request.id} è bloccata e rifiutata`));
   await check(page, 'stop-request-done');
 });

@@ -14,6 +14,7 @@ use std::future::Future;
 use std::pin::Pin;
 use titolare_domain::ports::*;
 use titolare_domain::values::EmailAddress;
+use titolare_domain::vocabulary::Vocabulary;
 use titolare_domain::*;
 
 pub type Params = BTreeMap<&'static str, String>;
@@ -553,6 +554,7 @@ async fn get_account<S: AccountReader + HolderReader + ?Sized>(
             role,
             role_label: role.label(),
             profile,
+            vocabulary: Vocabulary::of(Lingua::It),
         },
     ))
 }
@@ -565,6 +567,8 @@ struct AccountView<'a> {
     role: AccountRole,
     role_label: &'static str,
     profile: Option<OwnProfile<'a>>,
+    /// The panel's words for the API's codes (it is Italian).
+    vocabulary: Vocabulary,
 }
 
 /// The account's own holder profile, as the header and the new-transfer form's prefill need it.

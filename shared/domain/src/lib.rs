@@ -19,6 +19,7 @@ pub mod steps;
 pub mod text;
 pub mod transfer;
 pub mod values;
+pub mod vocabulary;
 
 pub use errors::FieldErrors;
 pub use holder::{Field, Holder, HolderFields, HolderId, Lingua, Tipo, UpdateError};

@@ -172,37 +172,6 @@ fn role(party: Party, lingua: Lingua) -> &'static str {
     }
 }
 
-/// A step as the invitation lists it.
-fn step_words(step: Step, username: Option<&str>, lingua: Lingua) -> String {
-    let en = lingua == Lingua::En;
-    match (step, en) {
-        (Step::Decisions, false) => "accetta o rifiuta il cambio per ciascun servizio".into(),
-        (Step::Decisions, true) => "accept or reject the change for each service".into(),
-        (Step::Login, false) => format!(
-            "accedi all'area clienti con lo username {}",
-            username.unwrap_or("indicato dal richiedente")
-        ),
-        (Step::Login, true) => format!(
-            "log in to the customer area as {}",
-            username.unwrap_or("the username the requester named")
-        ),
-        (Step::HolderData, false) => "conferma i dati del nuovo titolare".into(),
-        (Step::HolderData, true) => "confirm the new holder's data".into(),
-        (Step::Contract, false) => "accetta le condizioni contrattuali".into(),
-        (Step::Contract, true) => "accept the contract conditions".into(),
-        (Step::Sms, false) => {
-            "verifica il tuo cellulare con il codice che riceverai via SMS".into()
-        }
-        (Step::Sms, true) => "verify your mobile with the code you will receive by SMS".into(),
-        (Step::Email, false) => {
-            "verifica il tuo indirizzo email con il codice che riceverai via email".into()
-        }
-        (Step::Email, true) => {
-            "verify your email address with the code you will receive by email".into()
-        }
-    }
-}
-
 /// Who did something, with "da" joined to the article: "dall'attuale titolare".
 fn by_role(party: Party) -> &'static str {
     match party {
@@ -262,7 +231,7 @@ pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
             let when = rome(*deadline, lingua);
             let steps: Vec<String> = steps
                 .iter()
-                .map(|s| step_words(*s, *username, lingua))
+                .map(|s| s.instruction(lingua, *username))
                 .collect();
             let (subject, body, label) = if en {
                 // Names are what an account typed: quoted, so a reader sees where they end

@@ -11,6 +11,7 @@ import * as items from './items.js';
 import * as operations from './operations.js';
 import * as transfers from './transfers.js';
 import * as newTransfer from './new-transfer.js';
+import { learn } from '../words.js';
 
 /**
  * What every section is drawn with.
@@ -225,6 +226,7 @@ async function start() {
   }
   try {
     account = await call('GET', '/v1/account', { bearer: accountToken() });
+    learn(account.vocabulary);
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
       forgetLogin();

@@ -3,7 +3,7 @@
 
 import { ApiError, query } from '../api.js';
 import { h, show, focus } from '../dom.js';
-import { LABELS, TIPI, changes, holderDetails, holderInputs, tipoLabel } from '../holder-form.js';
+import { LABELS, changes, holderDetails, holderInputs, tipoChoices, tipoLabel } from '../holder-form.js';
 import { button, field, form, notice, select, showError, values } from '../ui.js';
 import { pageOf, pagingNav, table } from './lists.js';
 
@@ -48,7 +48,7 @@ export function searchForm(initial, onSearch) {
       { class: 'grid' },
       CRITERIA.map(([name, label]) =>
         name === 'tipo'
-          ? select({ name, label, options: [['', '…'], ...TIPI], value: initial[name] ?? '' })
+          ? select({ name, label, options: [['', '…'], ...tipoChoices()], value: initial[name] ?? '' })
           : field({ name, label, value: initial[name] ?? '', type: name === 'mailbox' ? 'email' : 'text' }),
       ),
     ),
@@ -232,7 +232,7 @@ export function newHolderForm(onConfirm, onCancel) {
       if (first instanceof HTMLElement) focus(first);
     },
     { class: 'card narrow' },
-    select({ name: 'tipo', label: LABELS.tipo, options: TIPI, value: 'privato' }),
+    select({ name: 'tipo', label: LABELS.tipo, options: tipoChoices(), value: 'privato' }),
     h('button', { type: 'submit', class: 'btn btn-primary' }, 'Prosegui'),
   );
   show(host, chooseTipo);

@@ -4,10 +4,12 @@
 use crate::context::Services;
 use jiff::Timestamp;
 use serde::Serialize;
+use titolare_domain::Lingua;
 use titolare_domain::otp::Party;
 use titolare_domain::outbox::mask;
 use titolare_domain::steps::ContractCondition;
 use titolare_domain::transfer::*;
+use titolare_domain::vocabulary::Vocabulary;
 
 /// `Transfer`: a transfer as its initiator sees it: everything, contacts masked, with its
 /// audit trail.
@@ -163,6 +165,8 @@ pub(crate) struct PartyView<'a> {
     conditions: &'a [ContractCondition],
     #[serde(skip_serializing_if = "Option::is_none")]
     holder_data: Option<HolderData<'a>>,
+    /// The panel's words for the API's codes (it is Italian).
+    vocabulary: Vocabulary,
 }
 
 /// The transfer in a holder's view: who is who, by name.
@@ -256,6 +260,7 @@ pub(crate) fn party_view<'a>(s: &'a Services, t: &'a Transfer, party: Party) -> 
                 url: &s.rules.support_url,
             },
         }),
+        vocabulary: Vocabulary::of(Lingua::It),
     }
 }
 

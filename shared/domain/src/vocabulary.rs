@@ -1,0 +1,355 @@
+//! The words people read for the domain's codes, in each language: a step (a name for lists,
+//! an instruction for invitations), a party, a status, a tipo and each holder field. One
+//! table per code, read by the texts (`titolare_messaging`) and, through the API's
+//! `vocabulary`, by the panel, which keeps no copy (docs/rules.md).
+
+use crate::holder::{Field, Lingua, Tipo};
+use crate::ids::Party;
+use crate::transfer::{Step, TransferStatus};
+use serde::Serialize;
+
+/// A word in each language.
+struct Words {
+    it: &'static str,
+    en: &'static str,
+}
+
+impl Words {
+    fn get(&self, lingua: Lingua) -> &'static str {
+        match lingua {
+            Lingua::It => self.it,
+            Lingua::En => self.en,
+        }
+    }
+}
+
+const fn w(it: &'static str, en: &'static str) -> Words {
+    Words { it, en }
+}
+
+/// Every step: its name in a list of steps, and the instruction an invitation gives.
+const STEPS: [(Step, Words, Words); 6] = [
+    (
+        Step::Decisions,
+        w(
+            "Accettazione o rifiuto degli elementi",
+            "Accepting or rejecting the items",
+        ),
+        w(
+            "accetta o rifiuta il cambio per ciascun servizio",
+            "accept or reject the change for each service",
+        ),
+    ),
+    (
+        Step::Login,
+        w(
+            "Accesso con lo username indicato",
+            "Logging in with the named username",
+        ),
+        w(
+            "accedi all'area clienti con lo username {username}",
+            "log in to the customer area as {username}",
+        ),
+    ),
+    (
+        Step::HolderData,
+        w("Conferma dei dati titolare", "Confirming the holder data"),
+        w(
+            "conferma i dati del nuovo titolare",
+            "confirm the new holder's data",
+        ),
+    ),
+    (
+        Step::Contract,
+        w(
+            "Accettazione delle condizioni contrattuali",
+            "Accepting the contract conditions",
+        ),
+        w(
+            "accetta le condizioni contrattuali",
+            "accept the contract conditions",
+        ),
+    ),
+    (
+        Step::Sms,
+        w(
+            "Verifica del numero di cellulare",
+            "Verifying the mobile number",
+        ),
+        w(
+            "verifica il tuo cellulare con il codice che riceverai via SMS",
+            "verify your mobile with the code you will receive by SMS",
+        ),
+    ),
+    (
+        Step::Email,
+        w(
+            "Verifica dell'indirizzo email",
+            "Verifying the email address",
+        ),
+        w(
+            "verifica il tuo indirizzo email con il codice che riceverai via email",
+            "verify your email address with the code you will receive by email",
+        ),
+    ),
+];
+
+fn step_entry(step: Step) -> &'static (Step, Words, Words) {
+    STEPS
+        .iter()
+        .find(|(s, _, _)| *s == step)
+        .unwrap_or(&STEPS[0])
+}
+
+impl Step {
+    /// Every step, in the order of the table.
+    pub fn all() -> impl Iterator<Item = Step> {
+        STEPS.iter().map(|(s, _, _)| *s)
+    }
+
+    /// The step's name in a list of steps ("Verifica del numero di cellulare").
+    pub fn label(self, lingua: Lingua) -> &'static str {
+        step_entry(self).1.get(lingua)
+    }
+
+    /// What an invitation tells the party to do; the login names the username to use.
+    pub fn instruction(self, lingua: Lingua, username: Option<&str>) -> String {
+        let unnamed = match lingua {
+            Lingua::It => "indicato dal richiedente",
+            Lingua::En => "the username the requester named",
+        };
+        step_entry(self)
+            .2
+            .get(lingua)
+            .replace("{username}", username.unwrap_or(unnamed))
+    }
+}
+
+impl Party {
+    /// The party as a heading or a column names it ("Attuale titolare").
+    pub fn label(self, lingua: Lingua) -> &'static str {
+        match self {
+            Party::Initiator => w("Richiedente", "Requester"),
+            Party::CurrentHolder => w("Attuale titolare", "Current holder"),
+            Party::NewHolder => w("Nuovo titolare", "New holder"),
+        }
+        .get(lingua)
+    }
+}
+
+impl TransferStatus {
+    /// The status as the panel shows it.
+    pub fn label(self, lingua: Lingua) -> &'static str {
+        match self {
+            Self::Draft => w(
+                "Bozza: da confermare con il codice SMS",
+                "Draft: to be confirmed with the SMS code",
+            ),
+            Self::Open => w("In corso", "Open"),
+            Self::Completed => w("Completata", "Completed"),
+            Self::Rejected => w("Rifiutata", "Rejected"),
+            Self::Cancelled => w("Annullata", "Cancelled"),
+            Self::Expired => w("Scaduta", "Expired"),
+        }
+        .get(lingua)
+    }
+
+    pub const ALL: [TransferStatus; 6] = [
+        Self::Draft,
+        Self::Open,
+        Self::Completed,
+        Self::Rejected,
+        Self::Cancelled,
+        Self::Expired,
+    ];
+}
+
+impl Tipo {
+    /// The tipo as the holder form's choice names it ("Azienda/Ditta Individuale").
+    pub fn choice(self, lingua: Lingua) -> &'static str {
+        match self {
+            Tipo::Azienda => w("Azienda/Ditta Individuale", "Company/Sole proprietorship"),
+            Tipo::Privato => w("Privato", "Private individual"),
+            Tipo::LiberoProfessionista => w("Libero Professionista", "Self-employed professional"),
+        }
+        .get(lingua)
+    }
+
+    /// The order the holder form offers them in.
+    pub const CHOICES: [Tipo; 3] = [Tipo::Azienda, Tipo::Privato, Tipo::LiberoProfessionista];
+
+    /// The fields a profile of this tipo is drawn with, in order: its own identity, then its
+    /// address and contacts. The language is a choice drawn apart; an azienda's legal
+    /// representative (optional) is not on its form.
+    pub fn form_fields(self) -> impl Iterator<Item = Field> {
+        let representative = self == Tipo::Azienda;
+        self.allowed().iter().copied().filter(move |f| {
+            *f != Field::Lingua
+                && !(representative
+                    && matches!(f, Field::Nome | Field::Cognome | Field::CodiceFiscale))
+        })
+    }
+}
+
+impl Field {
+    /// The field's label on the holder form ("Codice Fiscale Azienda").
+    pub fn label(self, lingua: Lingua) -> &'static str {
+        match self {
+            Field::Tipo => w("Tipo Titolare", "Holder type"),
+            Field::Nome => w("Nome", "First name"),
+            Field::Cognome => w("Cognome", "Surname"),
+            Field::CodiceFiscale => w("Codice Fiscale", "Codice fiscale"),
+            Field::RagioneSociale => w("Ragione Sociale", "Company name"),
+            Field::PartitaIva => w("Partita Iva", "VAT number"),
+            Field::CodiceFiscaleAzienda => w("Codice Fiscale Azienda", "Company codice fiscale"),
+            Field::Indirizzo => w("Indirizzo", "Address"),
+            Field::Cap => w("Cap", "Postcode"),
+            Field::Nazione => w("Nazione", "Country"),
+            Field::Provincia => w("Provincia", "Province"),
+            Field::Comune => w("Comune", "Municipality"),
+            Field::Telefono => w("Telefono", "Telephone"),
+            Field::Cellulare => w("Cellulare", "Mobile"),
+            Field::Fax => w("Fax", "Fax"),
+            Field::Email => w("Email", "Email"),
+            Field::Lingua => w("Lingua delle comunicazioni", "Language of messages"),
+        }
+        .get(lingua)
+    }
+}
+
+/// Everything above in one language, as the API sends it to the panel.
+#[derive(Debug, Clone, Serialize)]
+pub struct Vocabulary {
+    pub lingua: Lingua,
+    /// Every step's name, by code.
+    pub steps: std::collections::BTreeMap<Step, &'static str>,
+    pub statuses: std::collections::BTreeMap<TransferStatus, &'static str>,
+    pub parties: std::collections::BTreeMap<Party, &'static str>,
+    /// Each tipo, in the form's order, with the fields of its form in order.
+    pub tipi: Vec<TipoForm>,
+    /// The labels of the fields every form shares (`id` is the profile's identifier).
+    pub labels: std::collections::BTreeMap<&'static str, &'static str>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TipoForm {
+    pub tipo: Tipo,
+    pub label: &'static str,
+    pub fields: Vec<FormField>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FormField {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub required: bool,
+}
+
+impl Vocabulary {
+    pub fn of(lingua: Lingua) -> Self {
+        let tipi = Tipo::CHOICES
+            .iter()
+            .map(|&tipo| TipoForm {
+                tipo,
+                label: tipo.choice(lingua),
+                fields: tipo
+                    .form_fields()
+                    .map(|f| FormField {
+                        name: f.as_str(),
+                        label: f.label(lingua),
+                        required: tipo.required().contains(&f),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let id = match lingua {
+            Lingua::It => "Id Titolare",
+            Lingua::En => "Holder id",
+        };
+        Self {
+            lingua,
+            steps: Step::all().map(|s| (s, s.label(lingua))).collect(),
+            statuses: TransferStatus::ALL
+                .iter()
+                .map(|&s| (s, s.label(lingua)))
+                .collect(),
+            parties: [Party::Initiator, Party::CurrentHolder, Party::NewHolder]
+                .into_iter()
+                .map(|p| (p, p.label(lingua)))
+                .collect(),
+            tipi,
+            labels: std::iter::once(("id", id))
+                .chain(Field::ALL.iter().map(|f| (f.as_str(), f.label(lingua))))
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_step_has_its_words_in_every_language() {
+        for step in [
+            Step::Decisions,
+            Step::Login,
+            Step::HolderData,
+            Step::Contract,
+            Step::Sms,
+            Step::Email,
+        ] {
+            assert!(Step::all().any(|s| s == step), "{step:?} is in the table");
+            for lingua in [Lingua::It, Lingua::En] {
+                assert!(!step.label(lingua).is_empty());
+                assert!(!step.instruction(lingua, None).contains('{'));
+            }
+        }
+        assert_eq!(Step::all().count(), 6);
+        assert!(
+            Step::Login
+                .instruction(Lingua::It, Some("rivenditore"))
+                .ends_with("lo username rivenditore")
+        );
+    }
+
+    #[test]
+    fn a_form_lists_the_fields_its_tipo_allows_in_order() {
+        let v = Vocabulary::of(Lingua::It);
+        let privato = v.tipi.iter().find(|t| t.tipo == Tipo::Privato).unwrap();
+        let names: Vec<_> = privato.fields.iter().map(|f| f.name).collect();
+        assert_eq!(&names[..3], ["nome", "cognome", "codice_fiscale"]);
+        assert!(
+            privato
+                .fields
+                .iter()
+                .any(|f| f.name == "email" && f.required)
+        );
+        assert!(
+            privato
+                .fields
+                .iter()
+                .any(|f| f.name == "fax" && !f.required)
+        );
+        assert_eq!(v.labels["codice_fiscale_azienda"], "Codice Fiscale Azienda");
+        let azienda = v.tipi.iter().find(|t| t.tipo == Tipo::Azienda).unwrap();
+        let names: Vec<_> = azienda.fields.iter().map(|f| f.name).collect();
+        assert_eq!(
+            names,
+            [
+                "ragione_sociale",
+                "partita_iva",
+                "codice_fiscale_azienda",
+                "indirizzo",
+                "cap",
+                "nazione",
+                "provincia",
+                "comune",
+                "telefono",
+                "cellulare",
+                "fax",
+                "email"
+            ]
+        );
+    }
+}
