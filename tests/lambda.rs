@@ -784,8 +784,7 @@ fn stream_json(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_expirer_and_the_ttl_backstop_end_a_transfer_once() {
     use titolare_domain::ports::{
-        OperationReader, OutboxStore, TransferCommit, TransferCondition, TransferReader,
-        TransferWriter,
+        OperationReader, OutboxStore, TransferCondition, TransferReader, TransferWriter,
     };
     use titolare_domain::transfer::TransferStatus;
     use titolare_store::ItemBackend;
@@ -804,7 +803,12 @@ async fn the_expirer_and_the_ttl_backstop_end_a_transfer_once() {
     );
     for t in [&expiring, &removed] {
         store
-            .commit(&TransferCommit::new(TransferCondition::New, None, t))
+            .commit(&titolare_domain::consequences::bookkept(
+                TransferCondition::New,
+                None,
+                t,
+                None,
+            ))
             .await
             .unwrap();
     }

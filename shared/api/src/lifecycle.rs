@@ -3,17 +3,20 @@
 
 use crate::problem::ApiError;
 use titolare_domain::Holder;
+use titolare_domain::consequences::{self, Reads};
 use titolare_domain::metrics::{Metric, Metrics};
 use titolare_domain::otp::Challenge;
 use titolare_domain::otp::Party;
 use titolare_domain::outbox::OutboxMessage;
 use titolare_domain::ports::*;
 use titolare_domain::quota::{Limit, QuotaKey};
-use titolare_domain::steps::{Action, Rules, StepError, effects, moved_mailbox};
+use titolare_domain::steps::{Action, Rules, StepError};
 use titolare_domain::transfer::Actor;
 use titolare_domain::transfer::{Management, Transfer, TransferId, TransferStatus};
 
-/// What a step writes besides the transfer itself.
+/// What a call adds to the consequences of its step: the code challenge it sends or checks,
+/// the send logs that counts against, a message of its own (a code, a reminder), profiles
+/// and operation entries of its own (a holder created with a draft), its idempotent answer.
 #[derive(Default)]
 pub(crate) struct Extra<'a> {
     pub challenge: Option<(Option<u64>, &'a Challenge)>,
@@ -27,74 +30,84 @@ pub(crate) struct Extra<'a> {
     pub email_limit: Option<Limit>,
 }
 
-/// A transfer as read (`before`), as it becomes (`after`), and what must still hold of the
-/// stored one for the write to go through.
+/// A transfer as read (`before`; `None` for a new draft), as it becomes (`after`), and what
+/// must still hold of the stored one for the write to go through.
 pub(crate) struct Change<'a> {
     pub condition: TransferCondition,
-    pub before: &'a Transfer,
+    pub before: Option<&'a Transfer>,
     pub after: &'a Transfer,
 }
 
-/// Commits `before` → `after` in one transaction: the transfer, its effects (messages,
-/// operations, and on a completion the items that change holder), and `extra`.
+/// Commits `before` → `after` in one transaction: everything the domain says the step
+/// causes (`consequences::commit`: messages, operations, moved items, locks, index, list
+/// line, outcome), with what the call adds (`extra`). A completion first reads what it
+/// moves.
 pub(crate) async fn commit(
     store: &dyn Store,
     metrics: &dyn Metrics,
     rules: &Rules,
     now: jiff::Timestamp,
     change: Change<'_>,
-    mut extra: Extra<'_>,
+    extra: Extra<'_>,
 ) -> Result<(), ApiError> {
     let Change {
         condition,
         before,
         after,
     } = change;
-    let fx = effects(Some(before), after, now);
-    extra.messages.extend(fx.messages);
-    extra.operations.extend(fx.operations);
-    let mut items = Vec::new();
-    let completed = after.status == TransferStatus::Completed && !before.status.is_ended();
-    if completed {
-        items = completion_writes(store, after, now).await?;
-        if let Management::HandOver {
-            account: Some(account),
-            ..
-        } = &after.management
-        {
-            // The new holder's profile goes with the items to the account that manages them,
-            // unless that account has it already (an earlier hand_over): its copy is its own,
-            // edits included, and is left as it is. The copy is written only if still absent,
-            // so two completions at once cannot both write it.
-            let id = &after.new_holder_card.id;
-            if store.holder(account, id).await?.is_none() {
-                let holder = store.holder(&after.account, id).await?.ok_or(ApiError::Conflict(
-                    "Il profilo del nuovo titolare non esiste più: la richiesta non può concludersi.",
-                ))?;
-                extra.holders.push((account.clone(), holder.value));
-            }
-        }
-    }
+    let reads = if consequences::completes(before, after) {
+        completion_reads(store, after).await?
+    } else {
+        Reads::default()
+    };
+    let mut commit = consequences::commit(condition, before, after, now, rules, reads)?;
+    // The call's own writes first, then the step's consequences.
+    commit.messages = extra.messages.into_iter().chain(commit.messages).collect();
+    commit.operations = extra
+        .operations
+        .into_iter()
+        .chain(commit.operations)
+        .collect();
+    commit.holders = extra.holders.into_iter().chain(commit.holders).collect();
+    commit.quotas = extra.quotas;
     if let Some(limit) = extra.email_limit {
-        extra
+        commit
             .quotas
-            .extend(email_quota(store, after, &extra.messages, limit, now).await?);
+            .extend(email_quota(store, after, &commit.messages, limit, now).await?);
     }
-    let mut commit = TransferCommit::new(condition, Some(before), after);
     commit.challenge = extra.challenge;
-    commit.quotas = &extra.quotas;
-    commit.messages = &extra.messages;
-    commit.operations = &extra.operations;
-    commit.holders = &extra.holders;
-    commit.items = &items;
-    commit.post_change_lock_until = rules
-        .post_change_lock
-        .filter(|_| completed)
-        .map(|d| now + d);
     commit.idempotent = extra.idempotent;
     store.commit(&commit).await.map_err(ApiError::from)?;
-    record_commit(metrics, Some(before), after, &extra.messages);
+    record_commit(metrics, before, after, &commit.messages);
     Ok(())
+}
+
+/// What a completion must read before the domain can decide it: each moved item as stored,
+/// and, with `hand_over`, the new holder's profile to copy unless the account that manages
+/// the items has it already (an earlier `hand_over`: its copy is its own, edits included,
+/// and is left as it is; the copy is written only if still absent, so two completions at
+/// once cannot both write it).
+async fn completion_reads(store: &dyn Store, after: &Transfer) -> Result<Reads, ApiError> {
+    let moved: Vec<_> = after.moved().cloned().collect();
+    let moved = store.items(&after.account, &moved).await?;
+    let mut profile_copy = None;
+    if let Management::HandOver {
+        account: Some(account),
+        ..
+    } = &after.management
+    {
+        let id = &after.new_holder_card.id;
+        if store.holder(account, id).await?.is_none() {
+            let holder = store.holder(&after.account, id).await?.ok_or(ApiError::Conflict(
+                "Il profilo del nuovo titolare non esiste più: la richiesta non può concludersi.",
+            ))?;
+            profile_copy = Some(holder.value);
+        }
+    }
+    Ok(Reads {
+        moved,
+        profile_copy,
+    })
 }
 
 /// The account's email log with this change's invitations and code emails added, or the
@@ -149,43 +162,6 @@ pub(crate) fn record_commit(
             outcome: after.status,
         });
     }
-}
-
-/// Each moved item as it becomes: new holder (and account, with hand_over); a mailbox also
-/// needs a new password and starts with an empty access history.
-async fn completion_writes(
-    store: &dyn Store,
-    after: &Transfer,
-    now: jiff::Timestamp,
-) -> Result<Vec<ItemWrite>, ApiError> {
-    let moved: Vec<_> = after.moved().cloned().collect();
-    let states = store.items(&after.account, &moved).await?;
-    let mut writes = Vec::with_capacity(moved.len());
-    for state in states {
-        let before = state.ok_or(ApiError::Conflict(
-            "Un elemento della richiesta non è più nell'account: la richiesta non può concludersi.",
-        ))?;
-        let changed = match &before {
-            ItemState::Mailbox(m) => ItemState::Mailbox(Versioned {
-                value: moved_mailbox(&m.value, after, now),
-                version: m.version,
-            }),
-            ItemState::Domain(d) => {
-                let mut value = d.value.clone();
-                value.holder_id = after.new_holder_card.id.clone();
-                ItemState::Domain(Versioned {
-                    value,
-                    version: d.version,
-                })
-            }
-        };
-        writes.push(ItemWrite {
-            before,
-            after: changed,
-            to: after.target_account().clone(),
-        });
-    }
-    Ok(writes)
 }
 
 /// What one pass of the expirer over a page of the index did.
@@ -350,7 +326,7 @@ async fn expire_one(
         now,
         Change {
             condition,
-            before: &read.value,
+            before: Some(&read.value),
             after: &after,
         },
         Extra::default(),
@@ -385,7 +361,7 @@ pub async fn backstop(
         now,
         Change {
             condition: TransferCondition::Removed,
-            before: old,
+            before: Some(old),
             after: &after,
         },
         Extra::default(),

@@ -19,6 +19,15 @@ impl From<titolare_domain::draft::DraftError> for ApiError {
     }
 }
 
+/// A completion whose moved item left the account meanwhile: someone changed it first.
+impl From<titolare_domain::consequences::ItemGone> for ApiError {
+    fn from(_: titolare_domain::consequences::ItemGone) -> Self {
+        Self::Conflict(
+            "Un elemento della richiesta non è più nell'account: la richiesta non può concludersi.",
+        )
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("unauthenticated")]

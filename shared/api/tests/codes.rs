@@ -782,8 +782,8 @@ async fn an_entry_due_later_in_its_second_waits_for_the_next_run() {
     t.deadline =
         jiff::Timestamp::from_second(NOW + 10).unwrap() + jiff::SignedDuration::from_millis(500);
     // Written as a step writes it: with its entry in the index by deadline.
-    use titolare_domain::ports::{TransferCommit, TransferCondition, TransferWriter};
-    let new = TransferCommit::new(TransferCondition::New, None, &t);
+    use titolare_domain::ports::{TransferCondition, TransferWriter};
+    let new = titolare_domain::consequences::bookkept(TransferCondition::New, None, &t, None);
     w.store.commit(&new).await.unwrap();
     let rules = titolare_domain::steps::Rules::default();
     let run = || {

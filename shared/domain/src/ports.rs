@@ -298,45 +298,69 @@ pub struct ItemWrite {
     pub to: AccountId,
 }
 
-/// Everything one step of a transfer writes, all or nothing. The store derives from `before` and
-/// `after` what the transfer's locks, index by deadline and list entry need.
+/// A lock a step puts or frees (decided by `consequences`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum LockWrite {
+    /// `lock` on `item` until `until`: `fresh`, only where no lock is (a draft's); otherwise
+    /// only where this transfer's own lock is.
+    Put {
+        item: ItemRef,
+        lock: ItemLock,
+        until: jiff::Timestamp,
+        fresh: bool,
+    },
+    /// This transfer's lock on `item`, freed.
+    Free { item: ItemRef },
+}
+
+/// An entry of the index by deadline a step drops or puts, at its moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueWrite {
+    Drop(jiff::Timestamp),
+    Put(jiff::Timestamp),
+}
+
+/// Everything one step of a transfer writes, all or nothing, as `consequences::commit`
+/// decides it: the store turns each part into items and decides nothing.
 #[derive(Debug, Clone)]
 pub struct TransferCommit<'a> {
     pub condition: TransferCondition,
-    pub before: Option<&'a Transfer>,
     pub after: &'a Transfer,
     /// A code challenge written with the step: its stored version (`None`: new) and value.
     pub challenge: Option<(Option<u64>, &'a Challenge)>,
-    /// The SMS limits' send logs a code send counts against.
-    pub quotas: &'a [QuotaWrite],
-    pub messages: &'a [OutboxMessage],
-    pub operations: &'a [(AccountId, Operation)],
+    /// The send logs of the limits a send counts against.
+    pub quotas: Vec<QuotaWrite>,
+    pub messages: Vec<OutboxMessage>,
+    pub operations: Vec<(AccountId, Operation)>,
     /// Holder profiles written with the step, each only if absent: created with the transfer,
     /// or copied into the account a transfer hands management over to the first time.
-    pub holders: &'a [(AccountId, Holder)],
-    pub items: &'a [ItemWrite],
-    /// Until when moved items stay locked against a new transfer (policy).
-    pub post_change_lock_until: Option<jiff::Timestamp>,
+    pub holders: Vec<(AccountId, Holder)>,
+    pub items: Vec<ItemWrite>,
+    /// The account's list line, when the step changes it.
+    pub list_line: Option<TransferSummary>,
+    pub locks: Vec<LockWrite>,
+    pub due: Vec<DueWrite>,
+    /// The outcome marker of an ending, written only if absent: one ending, whoever is first.
+    pub outcome: Option<TransferStatus>,
     pub idempotent: Option<(IdempotencyScope, IdempotentResponse)>,
 }
 
 impl<'a> TransferCommit<'a> {
-    pub fn new(
-        condition: TransferCondition,
-        before: Option<&'a Transfer>,
-        after: &'a Transfer,
-    ) -> Self {
+    /// The transfer alone; `consequences` adds what the step causes.
+    pub fn new(condition: TransferCondition, after: &'a Transfer) -> Self {
         Self {
             condition,
-            before,
             after,
             challenge: None,
-            quotas: &[],
-            messages: &[],
-            operations: &[],
-            holders: &[],
-            items: &[],
-            post_change_lock_until: None,
+            quotas: Vec::new(),
+            messages: Vec::new(),
+            operations: Vec::new(),
+            holders: Vec::new(),
+            items: Vec::new(),
+            list_line: None,
+            locks: Vec::new(),
+            due: Vec::new(),
+            outcome: None,
             idempotent: None,
         }
     }

@@ -1001,4 +1001,4 @@ pub fn moved_mailbox(mailbox: &Mailbox, transfer: &Transfer, now: Timestamp) -> 
 #[cfg(test)]
 mod model_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -7,6 +7,7 @@ use crate::clock::FixedClock;
 use crate::table::TableStore;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use titolare_domain::consequences::bookkept;
 use titolare_domain::ports::*;
 use titolare_domain::values::{CodiceFiscale, EmailAddress};
 use titolare_domain::*;
@@ -1017,13 +1018,14 @@ pub async fn record_send(
     challenge: &titolare_domain::otp::Challenge,
     message: &titolare_domain::outbox::OutboxMessage,
 ) -> Result<(), StoreError> {
-    let mut commit = TransferCommit::new(
+    let mut commit = bookkept(
         TransferCondition::Unchanged(transfer.version),
         Some(&transfer.value),
         &transfer.value,
+        None,
     );
     commit.challenge = Some((before, challenge));
-    commit.messages = std::slice::from_ref(message);
+    commit.messages = vec![message.clone()];
     store.commit(&commit).await
 }
 
@@ -1211,10 +1213,11 @@ pub async fn concurrent_verifications_apply_once(b: Arc<dyn ItemBackend>) {
             }
             let mut approved = read.value.clone();
             approved.status = ChallengeStatus::Approved;
-            let mut commit = TransferCommit::new(
+            let mut commit = bookkept(
                 TransferCondition::Unchanged(transfer.version),
                 Some(&transfer.value),
                 &transfer.value,
+                None,
             );
             commit.challenge = Some((Some(read.version), &approved));
             store.commit(&commit).await

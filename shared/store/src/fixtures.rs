@@ -4,7 +4,7 @@
 use crate::backend::{Condition, Item, Write};
 use crate::keys::*;
 use crate::table::{TableStore, encode};
-use crate::transfers::{lock_writes, transfer_item};
+use crate::transfers::{lock_item, owner, transfer_item};
 use async_trait::async_trait;
 use titolare_domain::ports::*;
 use titolare_domain::*;
@@ -62,9 +62,23 @@ impl Fixtures for TableStore {
             .await?
             .map_or(1, |old| old.version + 1);
         let mut writes = vec![Write::put(item, Condition::Always)];
-        // The locks a running request holds, as a draft's commit takes them.
+        // The locks a running transfer holds, as its draft's commit takes them.
         if !transfer.status.is_ended() {
-            writes.extend(lock_writes(transfer, Condition::Always)?);
+            let draft = titolare_domain::consequences::bookkept(
+                titolare_domain::ports::TransferCondition::New,
+                None,
+                transfer,
+                None,
+            );
+            for lock in &draft.locks {
+                if let titolare_domain::ports::LockWrite::Put {
+                    item, lock, until, ..
+                } = lock
+                {
+                    let put = lock_item(item, lock, owner(&transfer.id), *until)?;
+                    writes.push(Write::put(put, Condition::Always));
+                }
+            }
         }
         self.transact(&writes).await
     }

@@ -180,11 +180,11 @@ impl ChallengeStore for TableStore {
 
 /// A lock's version is the number of the transfer that holds it, so only that transfer
 /// can refresh or free it.
-fn owner(id: &TransferId) -> u64 {
+pub(crate) fn owner(id: &TransferId) -> u64 {
     id.as_str().parse().unwrap_or(0)
 }
 
-fn lock_item(
+pub(crate) fn lock_item(
     item: &ItemRef,
     lock: &ItemLock,
     owner: u64,
@@ -193,22 +193,6 @@ fn lock_item(
     let mut it = Item::new(lock_pk(item), LOCK_SK, "lock", encode(lock)?);
     (it.version, it.expires_at) = (owner, Some(until.as_second()));
     Ok(it)
-}
-
-/// The locks of a running request until its TTL, each put if `condition` holds.
-pub(crate) fn lock_writes(t: &Transfer, condition: Condition) -> Result<Vec<Write>, StoreError> {
-    let lock = ItemLock::InRequest {
-        transfer: t.id.clone(),
-    };
-    t.items
-        .iter()
-        .map(|i| {
-            Ok(Write::put(
-                lock_item(&i.item, &lock, owner(&t.id), t.ttl())?,
-                condition,
-            ))
-        })
-        .collect()
 }
 
 /// Index entries outlive the deadline by this much, so an expirer that was down still
@@ -228,83 +212,65 @@ impl TableStore {
         let mut item = transfer_item(after)?;
         item.version = version;
         writes.push(Write::put(item, condition));
-        // The account's list line changes with few steps (status, deadline, ending): most
-        // steps leave it as it is, and a write of it would cost two write units for nothing.
-        let line = TransferSummary::from(after);
-        let unchanged = c
-            .before
-            .is_some_and(|b| TransferSummary::from(b) == line && b.ttl() == ttl);
-        if !unchanged {
+        if let Some(line) = &c.list_line {
             let mut summary = Item::new(
                 transfers_pk(&after.account),
                 transfer_list_sk(&after.id),
                 "transfer_summary",
-                encode(&line)?,
+                encode(line)?,
             );
             summary.expires_at = Some(ttl.as_second());
             writes.push(Write::put(summary, Condition::Always));
         }
-
-        let was_running = c.before.is_some_and(|b| !b.status.is_ended());
-        let running = !after.status.is_ended();
+        // A lock's version names the transfer that holds it: only that one moves or frees it.
         let id = owner(&after.id);
-        // Locks: taken with the draft, moved to the new deadline when it opens, freed by an
-        // ending before the deadline. After the deadline they have lapsed by themselves.
-        if c.before.is_none() && running {
-            writes.extend(lock_writes(after, Condition::Absent)?);
-        } else if was_running && running && c.before.is_some_and(|b| b.deadline != after.deadline) {
-            writes.extend(lock_writes(after, Condition::Version(id))?);
-        } else if was_running && !running && after.status != TransferStatus::Expired {
-            for i in &after.items {
-                let moved = after.moved().any(|m| *m == i.item);
-                match c.post_change_lock_until.filter(|_| moved) {
-                    Some(until) => {
-                        let lock = ItemLock::RecentChange {
-                            transfer: after.id.clone(),
-                            until,
-                        };
-                        writes.push(Write::put(
-                            lock_item(&i.item, &lock, id, until)?,
-                            Condition::Version(id),
-                        ));
-                    }
-                    None => writes.push(Write::Delete {
-                        pk: lock_pk(&i.item),
-                        sk: LOCK_SK.into(),
-                        condition: Condition::Version(id),
-                    }),
+        for lock in &c.locks {
+            writes.push(match lock {
+                LockWrite::Put {
+                    item,
+                    lock,
+                    until,
+                    fresh,
+                } => {
+                    let condition = if *fresh {
+                        Condition::Absent
+                    } else {
+                        Condition::Version(id)
+                    };
+                    Write::put(lock_item(item, lock, id, *until)?, condition)
                 }
-            }
+                LockWrite::Free { item } => Write::Delete {
+                    pk: lock_pk(item),
+                    sk: LOCK_SK.into(),
+                    condition: Condition::Version(id),
+                },
+            });
         }
-        // The index by deadline holds running transfers only, each at its deadline or, once
-        // every step is taken, at the end of a hold after a changed number.
-        let old_due = c.before.and_then(Transfer::due_at);
-        let new_due = after.due_at();
-        if old_due != new_due {
-            if let Some(d) = old_due {
-                writes.push(Write::Delete {
+        for due in &c.due {
+            writes.push(match *due {
+                DueWrite::Drop(d) => Write::Delete {
                     pk: DUE_PK.into(),
                     sk: due_sk(d, &after.id),
                     condition: Condition::Always,
-                });
-            }
-            if let Some(d) = new_due {
-                let mut due = Item::new(
-                    DUE_PK,
-                    due_sk(d, &after.id),
-                    "due",
-                    serde_json::json!({ "transfer": after.id }),
-                );
-                due.expires_at = Some((d + DUE_GRACE).as_second());
-                writes.push(Write::put(due, Condition::Always));
-            }
+                },
+                DueWrite::Put(d) => {
+                    let mut due = Item::new(
+                        DUE_PK,
+                        due_sk(d, &after.id),
+                        "due",
+                        serde_json::json!({ "transfer": after.id }),
+                    );
+                    due.expires_at = Some((d + DUE_GRACE).as_second());
+                    Write::put(due, Condition::Always)
+                }
+            });
         }
-        if after.status.is_ended() && (c.before.is_none() || was_running) {
+        if let Some(status) = c.outcome {
             let mut outcome = Item::new(
                 transfer_pk(&after.id),
                 OUTCOME_SK,
                 "outcome",
-                serde_json::json!({ "status": after.status }),
+                serde_json::json!({ "status": status }),
             );
             outcome.expires_at = Some(ttl.as_second());
             writes.push(Write::put(outcome, Condition::Absent));
@@ -314,21 +280,21 @@ impl TableStore {
             item.expires_at = Some(ttl.as_second());
             writes.push(Write::put(item, expected(before)));
         }
-        for quota in c.quotas {
+        for quota in &c.quotas {
             let mut item = Item::new(quota_pk(&quota.key), QUOTA_SK, "quota", encode(&quota.log)?);
             item.version = quota.before.map_or(1, |v| v + 1);
             item.expires_at = Some(quota.forget_at.as_second());
             writes.push(Write::put(item, expected(quota.before)));
         }
-        for message in c.messages {
+        for message in &c.messages {
             writes.extend(new_message_writes(message)?);
         }
-        for (account, operation) in c.operations {
+        for (account, operation) in &c.operations {
             writes.push(crate::table::operation_write(account, operation)?);
         }
         // New profiles only (created with a transfer, or a first copy into the account a
         // request hands over to): an existing one is never overwritten.
-        for (account, holder) in c.holders {
+        for (account, holder) in &c.holders {
             writes.extend(TableStore::holder_writes(
                 account,
                 holder,
@@ -336,7 +302,7 @@ impl TableStore {
                 Condition::Absent,
             )?);
         }
-        for w in c.items {
+        for w in &c.items {
             writes.extend(item_writes(&after.account, w)?);
         }
         if let Some((scope, response)) = &c.idempotent {

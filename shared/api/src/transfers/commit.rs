@@ -103,7 +103,7 @@ pub(crate) async fn commit_over(
         now,
         Change {
             condition,
-            before: &read.value,
+            before: Some(&read.value),
             after,
         },
         extra,

@@ -185,7 +185,14 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
         &actor(caller),
     );
     let body = initiator_view(&draft);
-    let mut commit = TransferCommit::new(TransferCondition::New, None, &draft);
+    let mut commit = titolare_domain::consequences::commit(
+        TransferCondition::New,
+        None,
+        &draft,
+        now,
+        &s.rules,
+        titolare_domain::consequences::Reads::default(),
+    )?;
     let holders: Vec<(AccountId, Holder)> = if created {
         vec![(account.clone(), new_holder.clone())]
     } else {
@@ -213,8 +220,8 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
             )
         })
         .collect();
-    commit.holders = &holders;
-    commit.operations = &operations;
+    commit.holders = holders;
+    commit.operations = operations;
     commit.idempotent = idem
         .as_ref()
         .map(|i| i.record(StatusCode::CREATED, &body, now));

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 
 const T0: i64 = 1_795_420_800;
 
-pub(super) fn at(s: i64) -> Timestamp {
+pub(crate) fn at(s: i64) -> Timestamp {
     Timestamp::from_second(T0 + s).unwrap()
 }
 
@@ -21,7 +21,7 @@ fn card(id: u64, tipo: Tipo) -> HolderCard {
     }
 }
 
-pub(super) fn draft(new_tipo: Tipo, hand_over: bool) -> Transfer {
+pub(crate) fn draft(new_tipo: Tipo, hand_over: bool) -> Transfer {
     let contact = |n: u32| {
         Contact::new(
             MobileNumber::parse(&format!("+39 333 000 {n:04}")).unwrap(),
@@ -69,7 +69,7 @@ pub(super) fn draft(new_tipo: Tipo, hand_over: bool) -> Transfer {
     }
 }
 
-pub(super) fn decisions(t: &Transfer, accept: [bool; 3]) -> Action {
+pub(crate) fn decisions(t: &Transfer, accept: [bool; 3]) -> Action {
     Action::Decide(
         t.items
             .iter()
@@ -82,7 +82,12 @@ pub(super) fn decisions(t: &Transfer, accept: [bool; 3]) -> Action {
     )
 }
 
-fn run(t: &Transfer, party: Party, action: Action, s: i64) -> Result<Transfer, StepError> {
+pub(crate) fn run(
+    t: &Transfer,
+    party: Party,
+    action: Action,
+    s: i64,
+) -> Result<Transfer, StepError> {
     t.apply(party, &action, at(s), &Rules::default(), &Actor::default())
         .map(|a| a.transfer)
 }
@@ -92,7 +97,7 @@ fn required() -> Action {
 }
 
 /// Draft → open → both parties through every step.
-fn full(t: Transfer, current: [bool; 3], new: [bool; 3]) -> Transfer {
+pub(crate) fn full(t: Transfer, current: [bool; 3], new: [bool; 3]) -> Transfer {
     let mut t = run(&t, Party::Initiator, Action::Verified(Channel::Sms), 10).unwrap();
     t = run(&t, Party::CurrentHolder, decisions(&t, current), 20).unwrap();
     t = run(&t, Party::CurrentHolder, Action::Verified(Channel::Sms), 30).unwrap();

@@ -27,17 +27,18 @@ fn draft(name: &str, items: &[&ItemRef]) -> Transfer {
 
 async fn create(store: &TableStore, t: &Transfer) -> Result<(), StoreError> {
     store
-        .commit(&TransferCommit::new(TransferCondition::New, None, t))
+        .commit(&bookkept(TransferCondition::New, None, t, None))
         .await
 }
 
 async fn step(store: &TableStore, before: &Transfer, after: &Transfer) -> Result<(), StoreError> {
     let read = store.transfer(&before.id).await?.unwrap();
     store
-        .commit(&TransferCommit::new(
+        .commit(&bookkept(
             TransferCondition::Unchanged(read.version),
             Some(before),
             after,
+            None,
         ))
         .await
 }
@@ -139,10 +140,11 @@ pub async fn an_open_transfer_is_found_when_overdue(b: Arc<dyn ItemBackend>) {
     // …while the expirer's ending applies, once.
     let read = store.transfer(&t.id).await.unwrap().unwrap();
     let expired = ended(&open, TransferStatus::Expired, deadline.as_second());
-    let commit = TransferCommit::new(
+    let commit = bookkept(
         TransferCondition::UnchangedPastDeadline(read.version),
         Some(&open),
         &expired,
+        None,
     );
     store.commit(&commit).await.unwrap();
     assert_eq!(store.commit(&commit).await, Err(StoreError::Conflict));
@@ -212,13 +214,13 @@ pub async fn a_completion_moves_items_across_accounts(b: Arc<dyn ItemBackend>) {
         to: to.clone(),
     }];
     let read = store.transfer(&t.id).await.unwrap().unwrap();
-    let mut commit = TransferCommit::new(
+    let mut commit = bookkept(
         TransferCondition::Unchanged(read.version),
         Some(&open),
         &done,
+        Some(at(NOW + 60 * 86_400)),
     );
-    commit.items = &writes;
-    commit.post_change_lock_until = Some(at(NOW + 60 * 86_400));
+    commit.items = writes.to_vec();
     store.commit(&commit).await.unwrap();
     let address = EmailAddress::parse(&item.id).unwrap();
     assert_eq!(store.mailbox(&from, &address).await.unwrap(), None);
@@ -259,7 +261,7 @@ pub async fn one_ending_whoever_comes_first(b: Arc<dyn ItemBackend>) {
         TransferStatus::Expired,
         open.deadline.as_second() + 10,
     );
-    let backstop = TransferCommit::new(TransferCondition::Removed, Some(&open), &expired);
+    let backstop = bookkept(TransferCondition::Removed, Some(&open), &expired, None);
     store.commit(&backstop).await.unwrap();
     assert_eq!(
         store.commit(&backstop).await,
