@@ -937,7 +937,7 @@ async fn every_write_fails_once(
 
 async fn every_flow(store: Store, mode: Mode) {
     let flows: [(&str, FlowFn); 5] = [
-        ("keep (docs/rules.md)", keep),
+        ("keep (the reference flow)", keep),
         ("hand_over", hand_over),
         ("rejection", rejection),
         ("cancel", cancel),

@@ -18,15 +18,18 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use titolare_api::input::{json_body, query_params};
 use titolare_api::problem::ApiError;
+use titolare_domain::AccountId;
 use titolare_domain::holder::Holder;
 use titolare_domain::otp::{Channel, CodeError, Party};
+use titolare_domain::outbox::Message;
 use titolare_domain::ports::StoreError;
 use titolare_domain::quota::{OverLimit, QuotaScope};
-use titolare_domain::secret::OneTimeCode;
+use titolare_domain::transfer::PasswordResetToken;
 use titolare_domain::transfer::{Closed, Step, TransferStatus};
 use titolare_domain::values::*;
 use titolare_domain::{FieldErrors, HolderFields, HolderId, Lingua};
-use titolare_messaging::templates::{Rendered, Template, render};
+use titolare_messaging::templates::Rendered;
+use titolare_messaging::templates::samples::{render, sample};
 
 /// Known mistakes, each with what is wrong. Applied to every rendered text and to every
 /// string literal of the code and the panel.
@@ -712,201 +715,231 @@ fn answer(e: ApiError) -> Value {
 
 fn every_message() -> Vec<(String, Lingua, Rendered)> {
     let deadline: jiff::Timestamp = "2026-11-28T08:00:00Z".parse().unwrap();
-    let code = OneTimeCode::parse("042917").unwrap();
     let items = vec!["teste1234@pec.it".to_owned(), "esempio-pec.it".to_owned()];
     let one = vec!["teste1234@pec.it".to_owned()];
     let kept = vec!["altra@pec.it".to_owned()];
-    let link = "https://pec.example.it/gestisci#token=42.nh.abc";
-    let one_link = [(
-        "teste1234@pec.it".to_owned(),
-        "https://pec.example.it/password#token=x".to_owned(),
-    )];
-    let two_links = [
-        (
-            "a@pec.it".to_owned(),
-            "https://pec.example.it/password#token=a".to_owned(),
-        ),
-        (
-            "b@pec.it".to_owned(),
-            "https://pec.example.it/password#token=b".to_owned(),
-        ),
-    ];
     // Every step, in the table's order (the new holder's with `hand_over` and an azienda).
     let new_holder_steps: Vec<Step> = Step::all().collect();
-    let mut templates: Vec<(String, Template<'_>)> = vec![
-        ("SMS code".into(), Template::CodeSms { code: &code }),
+    let mut templates: Vec<(String, titolare_domain::outbox::OutboxMessage)> = vec![
+        (
+            "SMS code".into(),
+            sample(
+                Channel::Sms,
+                Message::Code {
+                    party: Party::CurrentHolder,
+                    send_no: 1,
+                },
+            ),
+        ),
         (
             "Email code".into(),
-            Template::CodeEmail {
-                code: &code,
-                transfer: "42",
-            },
+            sample(
+                Channel::Email,
+                Message::Code {
+                    party: Party::NewHolder,
+                    send_no: 1,
+                },
+            ),
         ),
         (
             "Invitation to the current holder".into(),
-            Template::Invitation {
-                party: Party::CurrentHolder,
-                transfer: "42",
-                items: &items,
-                deadline,
-                link,
-                from: Some("Rivendita Test S.r.l."),
-                other: Some("Test Azienda S.r.l."),
-                steps: &[Step::Decisions, Step::Sms],
-                username: None,
-            },
+            sample(
+                Channel::Email,
+                Message::Invitation {
+                    party: Party::CurrentHolder,
+                    items: items.clone(),
+                    deadline,
+                    from: Some("Rivendita Test S.r.l.".into()),
+                    other: Some("Test Azienda S.r.l.".into()),
+                    steps: vec![Step::Decisions, Step::Sms],
+                    username: None,
+                    link: 0,
+                },
+            ),
         ),
         (
             "Invitation to the current holder, one item, no names".into(),
-            Template::Invitation {
-                party: Party::CurrentHolder,
-                transfer: "42",
-                items: &one,
-                deadline,
-                link,
-                from: None,
-                other: None,
-                steps: &[Step::Decisions, Step::Sms],
-                username: None,
-            },
+            sample(
+                Channel::Email,
+                Message::Invitation {
+                    party: Party::CurrentHolder,
+                    items: one.clone(),
+                    deadline,
+                    from: None,
+                    other: None,
+                    steps: vec![Step::Decisions, Step::Sms],
+                    username: None,
+                    link: 0,
+                },
+            ),
         ),
         (
             "Invitation to the new holder (hand_over, azienda)".into(),
-            Template::Invitation {
-                party: Party::NewHolder,
-                transfer: "42",
-                items: &items,
-                deadline,
-                link,
-                from: Some("Rivendita Test S.r.l."),
-                other: Some("testdue duetest"),
-                steps: &new_holder_steps,
-                username: Some("demo2"),
-            },
+            sample(
+                Channel::Email,
+                Message::Invitation {
+                    party: Party::NewHolder,
+                    items: items.clone(),
+                    deadline,
+                    from: Some("Rivendita Test S.r.l.".into()),
+                    other: Some("testdue duetest".into()),
+                    steps: new_holder_steps.clone(),
+                    username: Some("demo2".into()),
+                    link: 0,
+                },
+            ),
         ),
         (
             "Invitation to the new holder (keep, privato)".into(),
-            Template::Invitation {
-                party: Party::NewHolder,
-                transfer: "42",
-                items: &one,
-                deadline,
-                link,
-                from: None,
-                other: None,
-                steps: &[Step::Decisions, Step::Contract, Step::Sms, Step::Email],
-                username: None,
-            },
+            sample(
+                Channel::Email,
+                Message::Invitation {
+                    party: Party::NewHolder,
+                    items: one.clone(),
+                    deadline,
+                    from: None,
+                    other: None,
+                    steps: vec![Step::Decisions, Step::Contract, Step::Sms, Step::Email],
+                    username: None,
+                    link: 0,
+                },
+            ),
         ),
         (
             "Another number verified, SMS to the number on file".into(),
-            Template::NumberChanged {
-                party: Party::NewHolder,
-                transfer: "42",
-                number: "+39*****212",
-                until: deadline,
-                link: "https://pec.example.it/blocca#token=x",
-                sms: true,
-            },
+            sample(
+                Channel::Sms,
+                Message::NumberChanged {
+                    party: Party::NewHolder,
+                    number: "+39*****212".into(),
+                    until: deadline,
+                },
+            ),
         ),
         (
             "Another number verified, email to the address on file".into(),
-            Template::NumberChanged {
-                party: Party::CurrentHolder,
-                transfer: "42",
-                number: "+39*****212",
-                until: deadline,
-                link: "https://pec.example.it/blocca#token=x",
-                sms: false,
-            },
+            sample(
+                Channel::Email,
+                Message::NumberChanged {
+                    party: Party::CurrentHolder,
+                    number: "+39*****212".into(),
+                    until: deadline,
+                },
+            ),
         ),
         (
             "Rejection by the new holder".into(),
-            Template::Rejection {
-                transfer: "42",
-                items: &items,
-                by: Some(Party::NewHolder),
-            },
+            sample(
+                Channel::Email,
+                Message::Rejection {
+                    items: items.clone(),
+                    by: Some(Party::NewHolder),
+                },
+            ),
         ),
         (
             "Rejection by the current holder".into(),
-            Template::Rejection {
-                transfer: "42",
-                items: &one,
-                by: Some(Party::CurrentHolder),
-            },
+            sample(
+                Channel::Email,
+                Message::Rejection {
+                    items: one.clone(),
+                    by: Some(Party::CurrentHolder),
+                },
+            ),
         ),
         (
             "Cancellation".into(),
-            Template::Cancellation {
-                transfer: "42",
-                items: &items,
-            },
+            sample(
+                Channel::Email,
+                Message::Cancellation {
+                    items: items.clone(),
+                },
+            ),
         ),
         (
             "Expiry".into(),
-            Template::Expiry {
-                transfer: "42",
-                items: &items,
-                deadline,
-                draft: false,
-            },
+            sample(
+                Channel::Email,
+                Message::Expiry {
+                    items: items.clone(),
+                    deadline,
+                    draft: false,
+                },
+            ),
         ),
         (
             "Expiry of a draft".into(),
-            Template::Expiry {
-                transfer: "42",
-                items: &one,
-                deadline,
-                draft: true,
-            },
+            sample(
+                Channel::Email,
+                Message::Expiry {
+                    items: one.clone(),
+                    deadline,
+                    draft: true,
+                },
+            ),
         ),
         (
             "Password, one mailbox".into(),
-            Template::PasswordReset {
-                links: &one_link,
-                valid_until: deadline,
-                reissued: false,
-            },
+            sample(
+                Channel::Email,
+                Message::PasswordReset {
+                    account: AccountId::parse("acc").unwrap(),
+                    mailboxes: vec!["teste1234@pec.it".into()],
+                    issued_at: deadline - PasswordResetToken::VALIDITY,
+                    reissued: false,
+                },
+            ),
         ),
         (
             "Password, a new link asked for".into(),
-            Template::PasswordReset {
-                links: &one_link,
-                valid_until: deadline,
-                reissued: true,
-            },
+            sample(
+                Channel::Email,
+                Message::PasswordReset {
+                    account: AccountId::parse("acc").unwrap(),
+                    mailboxes: vec!["teste1234@pec.it".into()],
+                    issued_at: deadline - PasswordResetToken::VALIDITY,
+                    reissued: true,
+                },
+            ),
         ),
         (
             "Password, two mailboxes".into(),
-            Template::PasswordReset {
-                links: &two_links,
-                valid_until: deadline,
-                reissued: false,
-            },
+            sample(
+                Channel::Email,
+                Message::PasswordReset {
+                    account: AccountId::parse("acc").unwrap(),
+                    mailboxes: vec!["a@pec.it".into(), "b@pec.it".into()],
+                    issued_at: deadline - PasswordResetToken::VALIDITY,
+                    reissued: false,
+                },
+            ),
         ),
     ];
     for party in [Party::Initiator, Party::CurrentHolder, Party::NewHolder] {
         templates.push((
             format!("Confirmation to {party:?}"),
-            Template::Confirmation {
-                party,
-                transfer: "42",
-                moved: &items,
-                kept: &kept,
-                handed_over_to: None,
-            },
+            sample(
+                Channel::Email,
+                Message::Confirmation {
+                    party,
+                    moved: items.clone(),
+                    kept: kept.clone(),
+                    handed_over_to: None,
+                },
+            ),
         ));
     }
     templates.push((
         "Confirmation to Initiator (hand_over)".into(),
-        Template::Confirmation {
-            party: Party::Initiator,
-            transfer: "42",
-            moved: &one,
-            kept: &[],
-            handed_over_to: Some("rivenditore2"),
-        },
+        sample(
+            Channel::Email,
+            Message::Confirmation {
+                party: Party::Initiator,
+                moved: one.clone(),
+                kept: vec![],
+                handed_over_to: Some("rivenditore2".into()),
+            },
+        ),
     ));
     let mut out = Vec::new();
     for lingua in [Lingua::It, Lingua::En] {

@@ -3,11 +3,10 @@
 //! sent (or being sent) is never sent again, so a repeated stream delivery is harmless.
 
 use crate::messenger::{Envelope, Messenger, SendError};
-use crate::templates::{Template, render};
+use crate::templates::{Render, Secrets};
 use std::sync::Arc;
 use std::time::Duration;
 use titolare_domain::metrics::{Metric, Metrics, NoMetrics};
-use titolare_domain::otp::Channel;
 use titolare_domain::otp::{ChallengeStatus, Delivery};
 use titolare_domain::outbox::{DeliveryStatus, Message, OutboxMessage};
 use titolare_domain::ports::{ChallengeStore, Clock, OutboxStore, StoreError, Versioned};
@@ -269,143 +268,10 @@ impl Dispatcher {
             .to
             .clone()
             .ok_or_else(|| DispatchError::NoDestination(message.id.clone()))?;
-        let transfer = message.transfer.as_str();
-        let link = |token: String| format!("{}/gestisci#token={token}", self.public_base_url);
-        let rendered = match &message.message {
-            Message::Code { party, send_no } => {
-                let binding = CodeBinding {
-                    transfer,
-                    party: party.as_str(),
-                    channel: message.channel.as_str(),
-                    destination: &to,
-                    send_no: *send_no,
-                };
-                let code = self.key.one_time_code(&binding);
-                let template = match message.channel {
-                    Channel::Sms => Template::CodeSms { code: &code },
-                    Channel::Email => Template::CodeEmail {
-                        code: &code,
-                        transfer,
-                    },
-                };
-                render(&template, message.lingua)
-            }
-            Message::Invitation {
-                party,
-                items,
-                deadline,
-                from,
-                other,
-                steps,
-                username,
-                link: generation,
-            } => {
-                let link = link(LinkToken::issue_generation(
-                    &self.key,
-                    &message.transfer,
-                    *party,
-                    *generation,
-                ));
-                let template = Template::Invitation {
-                    party: *party,
-                    transfer,
-                    items,
-                    deadline: *deadline,
-                    link: &link,
-                    from: from.as_deref(),
-                    other: other.as_deref(),
-                    steps,
-                    username: username.as_deref(),
-                };
-                render(&template, message.lingua)
-            }
-            Message::Confirmation {
-                party,
-                moved,
-                kept,
-                handed_over_to,
-            } => render(
-                &Template::Confirmation {
-                    handed_over_to: handed_over_to.as_deref(),
-                    party: *party,
-                    transfer,
-                    moved,
-                    kept,
-                },
-                message.lingua,
-            ),
-            Message::Rejection { items, by } => render(
-                &Template::Rejection {
-                    transfer,
-                    items,
-                    by: *by,
-                },
-                message.lingua,
-            ),
-            Message::Cancellation { items } => {
-                render(&Template::Cancellation { transfer, items }, message.lingua)
-            }
-            Message::Expiry {
-                items,
-                deadline,
-                draft,
-            } => render(
-                &Template::Expiry {
-                    transfer,
-                    items,
-                    deadline: *deadline,
-                    draft: *draft,
-                },
-                message.lingua,
-            ),
-            Message::NumberChanged {
-                party,
-                number,
-                until,
-            } => {
-                let token = StopToken::issue(&self.key, &message.transfer, *party);
-                let link = format!("{}/blocca#token={token}", self.public_base_url);
-                let template = Template::NumberChanged {
-                    party: *party,
-                    transfer,
-                    number,
-                    until: *until,
-                    link: &link,
-                    sms: message.channel == Channel::Sms,
-                };
-                render(&template, message.lingua)
-            }
-            Message::PasswordReset {
-                account,
-                mailboxes,
-                issued_at,
-                reissued,
-            } => {
-                let links: Vec<(String, String)> = mailboxes
-                    .iter()
-                    .filter_map(|m| EmailAddress::parse(m).ok())
-                    .map(|m| {
-                        let token = PasswordResetToken::issue(
-                            &self.key,
-                            account,
-                            &m,
-                            *issued_at,
-                            &message.transfer,
-                        );
-                        let url = format!("{}/password#token={token}", self.public_base_url);
-                        (m.as_str().to_owned(), url)
-                    })
-                    .collect();
-                render(
-                    &Template::PasswordReset {
-                        links: &links,
-                        valid_until: *issued_at + PasswordResetToken::VALIDITY,
-                        reissued: *reissued,
-                    },
-                    message.lingua,
-                )
-            }
-        };
+        let rendered = message.render(&KeySecrets {
+            key: &self.key,
+            base: &self.public_base_url,
+        });
         Ok(Envelope {
             channel: message.channel,
             to,
@@ -435,5 +301,63 @@ impl Dispatcher {
             provider: "none",
             reason: "no try made".into(),
         }))
+    }
+}
+
+/// The codes and links of a message, derived under the secret key as it is sent; the pages
+/// they open are under `base` (the panel's public address).
+struct KeySecrets<'a> {
+    key: &'a SecretKey,
+    base: &'a str,
+}
+
+impl Secrets for KeySecrets<'_> {
+    fn code(
+        &self,
+        message: &OutboxMessage,
+        party: titolare_domain::otp::Party,
+        send_no: u32,
+    ) -> titolare_domain::secret::OneTimeCode {
+        self.key.one_time_code(&CodeBinding {
+            transfer: message.transfer.as_str(),
+            party: party.as_str(),
+            channel: message.channel.as_str(),
+            destination: message.to.as_deref().unwrap_or_default(),
+            send_no,
+        })
+    }
+
+    fn invitation_link(
+        &self,
+        message: &OutboxMessage,
+        party: titolare_domain::otp::Party,
+        generation: u32,
+    ) -> String {
+        let token = LinkToken::issue_generation(self.key, &message.transfer, party, generation);
+        format!("{}/gestisci#token={token}", self.base)
+    }
+
+    fn stop_link(&self, message: &OutboxMessage, party: titolare_domain::otp::Party) -> String {
+        let token = StopToken::issue(self.key, &message.transfer, party);
+        format!("{}/blocca#token={token}", self.base)
+    }
+
+    fn reset_links(
+        &self,
+        message: &OutboxMessage,
+        account: &titolare_domain::AccountId,
+        mailboxes: &[String],
+        issued_at: jiff::Timestamp,
+    ) -> Vec<(String, String)> {
+        mailboxes
+            .iter()
+            .filter_map(|m| EmailAddress::parse(m).ok())
+            .map(|m| {
+                let token =
+                    PasswordResetToken::issue(self.key, account, &m, issued_at, &message.transfer);
+                let url = format!("{}/password#token={token}", self.base);
+                (m.as_str().to_owned(), url)
+            })
+            .collect()
     }
 }

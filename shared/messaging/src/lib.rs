@@ -8,4 +8,4 @@ pub mod templates;
 
 pub use dispatch::{DispatchError, Dispatched, Dispatcher, SweepReport};
 pub use messenger::{AwsMessenger, Envelope, LocalOutbox, Messenger, OutboxEntry, SendError};
-pub use templates::{Rendered, Template, render};
+pub use templates::{Render, Rendered, Secrets};

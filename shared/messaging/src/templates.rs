@@ -2,81 +2,13 @@
 //! Dates are shown in Europe/Rome time.
 
 use jiff::Timestamp;
+use titolare_domain::AccountId;
 use titolare_domain::Lingua;
+use titolare_domain::otp::Channel;
 use titolare_domain::otp::Party;
+use titolare_domain::outbox::{Message, OutboxMessage};
 use titolare_domain::secret::OneTimeCode;
-use titolare_domain::transfer::Step;
-
-/// What to say, with everything it names.
-#[derive(Debug, Clone)]
-pub enum Template<'a> {
-    CodeSms {
-        code: &'a OneTimeCode,
-    },
-    CodeEmail {
-        code: &'a OneTimeCode,
-        /// The transfer's number, which the subject names.
-        transfer: &'a str,
-    },
-    Invitation {
-        party: Party,
-        transfer: &'a str,
-        items: &'a [String],
-        deadline: Timestamp,
-        link: &'a str,
-        /// Who started the transfer (the initiator's profile name).
-        from: Option<&'a str>,
-        /// The other holder's name.
-        other: Option<&'a str>,
-        /// The party's steps, in order (docs/rules.md).
-        steps: &'a [Step],
-        /// With `hand_over`, to the new holder: the username to log in with.
-        username: Option<&'a str>,
-    },
-    Confirmation {
-        party: Party,
-        transfer: &'a str,
-        moved: &'a [String],
-        kept: &'a [String],
-        /// With `hand_over`, to the initiator: the account that manages the moved items now.
-        handed_over_to: Option<&'a str>,
-    },
-    Rejection {
-        transfer: &'a str,
-        items: &'a [String],
-        /// The holder who rejected.
-        by: Option<Party>,
-    },
-    Cancellation {
-        transfer: &'a str,
-        items: &'a [String],
-    },
-    Expiry {
-        transfer: &'a str,
-        items: &'a [String],
-        deadline: Timestamp,
-        /// A draft the initiator did not confirm within 24 hours.
-        draft: bool,
-    },
-    /// To a holder's number (`sms`) and email on file: their SMS step was verified at
-    /// another number; the link stops the transfer.
-    NumberChanged {
-        party: Party,
-        transfer: &'a str,
-        /// The number verified, masked.
-        number: &'a str,
-        until: Timestamp,
-        link: &'a str,
-        sms: bool,
-    },
-    /// One link per mailbox moved to the new holder.
-    PasswordReset {
-        links: &'a [(String, String)],
-        valid_until: Timestamp,
-        /// A new link someone asked for: it replaces the earlier ones (one mailbox).
-        reissued: bool,
-    },
-}
+use titolare_domain::transfer::PasswordResetToken;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
@@ -181,173 +113,213 @@ fn by_role(party: Party) -> &'static str {
     }
 }
 
-pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
-    let en = lingua == Lingua::En;
-    match template {
-        Template::CodeSms { code } => Rendered {
-            subject: String::new(),
-            text: if en {
-                format!(
-                    "{} is your verification code for the PEC change of holder. It is valid for 10 minutes. Do not share it.",
-                    code.reveal()
-                )
-            } else {
-                format!(
-                    "{} è il codice di verifica per il cambio titolare PEC. Vale 10 minuti. Non comunicarlo a nessuno.",
-                    code.reveal()
-                )
-            },
-            html: String::new(),
-        },
-        Template::CodeEmail { code, transfer } => {
-            let (subject, body) = if en {
-                (format!("PEC change of holder no. {transfer}: verification code"), vec![format!("Your verification code is {} (change of holder no. {transfer}).", code.reveal()), "It is valid for 10 minutes. If you did not ask for it, ignore this message.".to_owned()])
-            } else {
-                (
-                    format!("Cambio titolare PEC n. {transfer}: codice di verifica"),
-                    vec![
-                        format!(
-                            "Il tuo codice di verifica per la richiesta n. {transfer} è {}.",
-                            code.reveal()
-                        ),
-                        "Vale 10 minuti. Se non lo hai richiesto, ignora questo messaggio."
-                            .to_owned(),
-                    ],
-                )
-            };
-            email(subject, body, None, lingua)
-        }
-        Template::Invitation {
-            party,
-            transfer,
-            items,
-            deadline,
-            link,
-            from,
-            other,
-            steps,
-            username,
-        } => {
-            let when = rome(*deadline, lingua);
-            let steps: Vec<String> = steps
-                .iter()
-                .map(|s| s.instruction(lingua, *username))
-                .collect();
-            let (subject, body, label) = if en {
-                // Names are what an account typed: quoted, so a reader sees where they end
-                // (docs/security.md, "Text in the provider's emails").
-                let who = from.map_or("The account managing these services".to_owned(), |f| {
-                    format!("“{f}”")
-                });
-                let other = other.map(|o| format!("“{o}”"));
-                let opening = match (party, &other) {
-                    (Party::NewHolder, None) => format!(
-                        "{who} proposes that you become the new holder of the following services:"
-                    ),
-                    (Party::NewHolder, Some(other)) => format!(
-                        "{who} proposes that you become the new holder of the following services, now held by {other}:"
-                    ),
-                    (_, Some(other)) => format!(
-                        "{who} has requested the change of holder of the following services, of which you are {}; the proposed new holder is {other}:",
-                        role(*party, lingua)
-                    ),
-                    _ => format!(
-                        "{who} has requested the change of holder of the following services, of which you are {}:",
-                        role(*party, lingua)
-                    ),
-                };
-                let mut body = vec![
-                    opening,
-                    list(items),
-                    "To answer, open \"Manage the request\" and take these steps:".to_owned(),
-                    list(&steps),
-                    format!(
-                        "Complete them by {when} (Rome time); after that the request is cancelled."
-                    ),
-                ];
-                body.push(match party {
+/// What only the dispatcher can give a text: derived under the secret key as it sends,
+/// never stored (a code, a link's token).
+pub trait Secrets {
+    /// The one-time code of a code message.
+    fn code(&self, message: &OutboxMessage, party: Party, send_no: u32) -> OneTimeCode;
+    /// The "Gestisci richiesta" link of an invitation, of the party's link generation.
+    fn invitation_link(&self, message: &OutboxMessage, party: Party, generation: u32) -> String;
+    /// The "Blocca la richiesta" link of a changed number's notice.
+    fn stop_link(&self, message: &OutboxMessage, party: Party) -> String;
+    /// Each mailbox with its password link.
+    fn reset_links(
+        &self,
+        message: &OutboxMessage,
+        account: &AccountId,
+        mailboxes: &[String],
+        issued_at: Timestamp,
+    ) -> Vec<(String, String)>;
+}
+
+/// A message renders itself, in its own language, with what the dispatcher's `secrets`
+/// derive; nothing is copied into another shape first.
+pub trait Render {
+    fn render(&self, secrets: &dyn Secrets) -> Rendered;
+}
+
+impl Render for OutboxMessage {
+    fn render(&self, secrets: &dyn Secrets) -> Rendered {
+        let lingua = self.lingua;
+        let en = lingua == Lingua::En;
+        let transfer = self.transfer.as_str();
+        let sms = self.channel == Channel::Sms;
+        match &self.message {
+            Message::Code { party, send_no } => {
+                let code = &secrets.code(self, *party, *send_no);
+                if sms {
+                    Rendered {
+                        subject: String::new(),
+                        text: if en {
+                            format!(
+                                "{} is your verification code for the PEC change of holder. It is valid for 10 minutes. Do not share it.",
+                                code.reveal()
+                            )
+                        } else {
+                            format!(
+                                "{} è il codice di verifica per il cambio titolare PEC. Vale 10 minuti. Non comunicarlo a nessuno.",
+                                code.reveal()
+                            )
+                        },
+                        html: String::new(),
+                    }
+                } else {
+                    let (subject, body) = if en {
+                        (format!("PEC change of holder no. {transfer}: verification code"), vec![format!("Your verification code is {} (change of holder no. {transfer}).", code.reveal()), "It is valid for 10 minutes. If you did not ask for it, ignore this message.".to_owned()])
+                    } else {
+                        (
+                            format!("Cambio titolare PEC n. {transfer}: codice di verifica"),
+                            vec![
+                                format!(
+                                    "Il tuo codice di verifica per la richiesta n. {transfer} è {}.",
+                                    code.reveal()
+                                ),
+                                "Vale 10 minuti. Se non lo hai richiesto, ignora questo messaggio."
+                                    .to_owned(),
+                            ],
+                        )
+                    };
+                    email(subject, body, None, lingua)
+                }
+            }
+            Message::Invitation {
+                party,
+                items,
+                deadline,
+                from,
+                other,
+                steps,
+                username,
+                link: generation,
+            } => {
+                let link = &secrets.invitation_link(self, *party, *generation);
+                let (from, other, username) =
+                    (from.as_deref(), other.as_deref(), username.as_deref());
+                {
+                    let when = rome(*deadline, lingua);
+                    let steps: Vec<String> = steps
+                        .iter()
+                        .map(|s| s.instruction(lingua, username))
+                        .collect();
+                    let (subject, body, label) = if en {
+                        // Names are what an account typed: quoted, so a reader sees where they end
+                        // (docs/security.md, "Text in the provider's emails").
+                        let who = from
+                            .map_or("The account managing these services".to_owned(), |f| {
+                                format!("“{f}”")
+                            });
+                        let other = other.map(|o| format!("“{o}”"));
+                        let opening = match (party, &other) {
+                            (Party::NewHolder, None) => format!(
+                                "{who} proposes that you become the new holder of the following services:"
+                            ),
+                            (Party::NewHolder, Some(other)) => format!(
+                                "{who} proposes that you become the new holder of the following services, now held by {other}:"
+                            ),
+                            (_, Some(other)) => format!(
+                                "{who} has requested the change of holder of the following services, of which you are {}; the proposed new holder is {other}:",
+                                role(*party, lingua)
+                            ),
+                            _ => format!(
+                                "{who} has requested the change of holder of the following services, of which you are {}:",
+                                role(*party, lingua)
+                            ),
+                        };
+                        let mut body = vec![
+                            opening,
+                            list(items),
+                            "To answer, open \"Manage the request\" and take these steps:"
+                                .to_owned(),
+                            list(&steps),
+                            format!(
+                                "Complete them by {when} (Rome time); after that the request is cancelled."
+                            ),
+                        ];
+                        body.push(match party {
                     Party::NewHolder => "If the change is completed: you will set a new password for each mailbox through a link sent by email, the access history is wiped, and rules and filters stay as they are: check them.".to_owned(),
                     _ => "Before you accept: deleting the content of the mailboxes is your responsibility; the provider does not answer for messages left in them.".to_owned(),
                 });
-                (
-                    format!("Change of holder of PEC services (request {transfer})"),
-                    body,
-                    "Manage the request",
-                )
-            } else {
-                let who = from.map_or("Chi gestisce questi servizi".to_owned(), |f| {
-                    format!("«{f}»")
-                });
-                let other = other.map(|o| format!("«{o}»"));
-                let opening = match (party, &other) {
-                    (Party::NewHolder, Some(other)) => format!(
-                        "{who} propone che tu diventi il nuovo titolare dei seguenti servizi, oggi intestati a {other}:"
-                    ),
-                    (Party::NewHolder, None) => format!(
-                        "{who} propone che tu diventi il nuovo titolare dei seguenti servizi:"
-                    ),
-                    (_, Some(other)) => format!(
-                        "{who} ha richiesto il cambio titolare dei seguenti servizi, di cui sei {}; il nuovo titolare proposto è {other}:",
-                        role(*party, lingua)
-                    ),
-                    _ => format!(
-                        "{who} ha richiesto il cambio titolare dei seguenti servizi, di cui sei {}:",
-                        role(*party, lingua)
-                    ),
-                };
-                let mut body = vec![
-                    opening,
-                    list(items),
-                    "Per rispondere apri «Gestisci richiesta» e completa questi passaggi:"
-                        .to_owned(),
-                    list(&steps),
-                    format!(
-                        "Concludi la procedura entro il {when} (ora italiana), altrimenti la pratica viene annullata."
-                    ),
-                ];
-                body.push(match party {
+                        (
+                            format!("Change of holder of PEC services (request {transfer})"),
+                            body,
+                            "Manage the request",
+                        )
+                    } else {
+                        let who = from.map_or("Chi gestisce questi servizi".to_owned(), |f| {
+                            format!("«{f}»")
+                        });
+                        let other = other.map(|o| format!("«{o}»"));
+                        let opening = match (party, &other) {
+                            (Party::NewHolder, Some(other)) => format!(
+                                "{who} propone che tu diventi il nuovo titolare dei seguenti servizi, oggi intestati a {other}:"
+                            ),
+                            (Party::NewHolder, None) => format!(
+                                "{who} propone che tu diventi il nuovo titolare dei seguenti servizi:"
+                            ),
+                            (_, Some(other)) => format!(
+                                "{who} ha richiesto il cambio titolare dei seguenti servizi, di cui sei {}; il nuovo titolare proposto è {other}:",
+                                role(*party, lingua)
+                            ),
+                            _ => format!(
+                                "{who} ha richiesto il cambio titolare dei seguenti servizi, di cui sei {}:",
+                                role(*party, lingua)
+                            ),
+                        };
+                        let mut body = vec![
+                            opening,
+                            list(items),
+                            "Per rispondere apri «Gestisci richiesta» e completa questi passaggi:"
+                                .to_owned(),
+                            list(&steps),
+                            format!(
+                                "Concludi la procedura entro il {when} (ora italiana), altrimenti la pratica viene annullata."
+                            ),
+                        ];
+                        body.push(match party {
                     Party::NewHolder => "Se il cambio si conclude: imposterai una nuova password per ogni casella tramite il link che riceverai via email, lo storico degli accessi viene azzerato, e regole e filtri restano come sono: verificali.".to_owned(),
                     _ => "Prima di accettare: la cancellazione del contenuto delle caselle PEC è a tuo carico; il gestore non risponde dei messaggi lasciati nelle caselle.".to_owned(),
                 });
-                (
-                    format!("Cambio titolare di servizi PEC (richiesta {transfer})"),
-                    body,
-                    "Gestisci richiesta",
-                )
-            };
-            email(subject, body, Some((label, link)), lingua)
-        }
-        Template::Confirmation {
-            party,
-            transfer,
-            moved,
-            kept,
-            handed_over_to,
-        } => {
-            let mut body = if en {
-                vec![
-                    format!(
-                        "The change of holder (request {transfer}) is complete. These services changed holder:"
-                    ),
-                    list(moved),
-                ]
-            } else {
-                vec![
-                    format!(
-                        "Il cambio titolare (richiesta {transfer}) è concluso. Hanno cambiato titolare i servizi:"
-                    ),
-                    list(moved),
-                ]
-            };
-            if !kept.is_empty() {
-                body.push(if en {
-                    "These stay as they were:".into()
-                } else {
-                    "Restano invariati:".into()
-                });
-                body.push(list(kept));
+                        (
+                            format!("Cambio titolare di servizi PEC (richiesta {transfer})"),
+                            body,
+                            "Gestisci richiesta",
+                        )
+                    };
+                    email(subject, body, Some((label, link)), lingua)
+                }
             }
-            match party {
+            Message::Confirmation {
+                party,
+                moved,
+                kept,
+                handed_over_to,
+            } => {
+                let handed_over_to = handed_over_to.as_deref();
+                {
+                    let mut body = if en {
+                        vec![
+                            format!(
+                                "The change of holder (request {transfer}) is complete. These services changed holder:"
+                            ),
+                            list(moved),
+                        ]
+                    } else {
+                        vec![
+                            format!(
+                                "Il cambio titolare (richiesta {transfer}) è concluso. Hanno cambiato titolare i servizi:"
+                            ),
+                            list(moved),
+                        ]
+                    };
+                    if !kept.is_empty() {
+                        body.push(if en {
+                            "These stay as they were:".into()
+                        } else {
+                            "Restano invariati:".into()
+                        });
+                        body.push(list(kept));
+                    }
+                    match party {
                 Party::CurrentHolder => body.push(if en {
                     "Deleting the content of the mailboxes was your responsibility: messages not deleted may be seen by the new holder.".into()
                 } else {
@@ -368,158 +340,150 @@ pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
                     }
                 }
             }
-            email(
-                if en {
-                    format!("Change of holder complete (request {transfer})")
-                } else {
-                    format!("Cambio titolare concluso (richiesta {transfer})")
-                },
-                body,
-                None,
-                lingua,
-            )
-        }
-        Template::Rejection {
-            transfer,
-            items,
-            by,
-        } => email(
-            if en {
-                format!("Change of holder rejected (request {transfer})")
-            } else {
-                format!("Cambio titolare rifiutato (richiesta {transfer})")
-            },
-            vec![
-                match (en, by) {
-                    (true, Some(party)) => format!(
-                        "The change of holder (request {transfer}) was rejected by {}; these services stay as they were:",
-                        role(*party, lingua)
-                    ),
-                    (true, None) => format!(
-                        "The change of holder (request {transfer}) was rejected; these services stay as they were:"
-                    ),
-                    (false, Some(party)) => format!(
-                        "Il cambio titolare (richiesta {transfer}) è stato rifiutato {}; questi servizi restano invariati:",
-                        by_role(*party)
-                    ),
-                    (false, None) => format!(
-                        "Il cambio titolare (richiesta {transfer}) è stato rifiutato; questi servizi restano invariati:"
-                    ),
-                },
-                list(items),
-            ],
-            None,
-            lingua,
-        ),
-        Template::Cancellation { transfer, items } => email(
-            if en {
-                format!("Change of holder cancelled (request {transfer})")
-            } else {
-                format!("Cambio titolare annullato (richiesta {transfer})")
-            },
-            vec![
-                if en {
-                    format!(
-                        "The requester cancelled the change of holder (request {transfer}); these services stay as they were:"
+                    email(
+                        if en {
+                            format!("Change of holder complete (request {transfer})")
+                        } else {
+                            format!("Cambio titolare concluso (richiesta {transfer})")
+                        },
+                        body,
+                        None,
+                        lingua,
                     )
-                } else {
-                    format!(
-                        "Il richiedente ha interrotto il cambio titolare (richiesta {transfer}); questi servizi restano invariati:"
-                    )
-                },
-                list(items),
-            ],
-            None,
-            lingua,
-        ),
-        Template::Expiry {
-            transfer,
-            items,
-            deadline,
-            draft,
-        } => {
-            let when = rome(*deadline, lingua);
-            email(
+                }
+            }
+            Message::Rejection { items, by } => email(
                 if en {
-                    format!("Change of holder expired (request {transfer})")
+                    format!("Change of holder rejected (request {transfer})")
                 } else {
-                    format!("Cambio titolare scaduto (richiesta {transfer})")
+                    format!("Cambio titolare rifiutato (richiesta {transfer})")
                 },
                 vec![
-                    if *draft {
-                        if en {
-                            format!(
-                                "The request {transfer} was not confirmed with the code sent to your mobile by {when} (Rome time, 24 hours after it was created) and has been cancelled; no holder was contacted. These services stay as they were:"
-                            )
-                        } else {
-                            format!(
-                                "La richiesta {transfer} non è stata confermata con il codice inviato al tuo cellulare entro il {when} (ora italiana, 24 ore dalla creazione) ed è stata annullata; nessun titolare è stato contattato. Questi servizi restano invariati:"
-                            )
-                        }
-                    } else if en {
+                    match (en, by) {
+                        (true, Some(party)) => format!(
+                            "The change of holder (request {transfer}) was rejected by {}; these services stay as they were:",
+                            role(*party, lingua)
+                        ),
+                        (true, None) => format!(
+                            "The change of holder (request {transfer}) was rejected; these services stay as they were:"
+                        ),
+                        (false, Some(party)) => format!(
+                            "Il cambio titolare (richiesta {transfer}) è stato rifiutato {}; questi servizi restano invariati:",
+                            by_role(*party)
+                        ),
+                        (false, None) => format!(
+                            "Il cambio titolare (richiesta {transfer}) è stato rifiutato; questi servizi restano invariati:"
+                        ),
+                    },
+                    list(items),
+                ],
+                None,
+                lingua,
+            ),
+            Message::Cancellation { items } => email(
+                if en {
+                    format!("Change of holder cancelled (request {transfer})")
+                } else {
+                    format!("Cambio titolare annullato (richiesta {transfer})")
+                },
+                vec![
+                    if en {
                         format!(
-                            "The procedure (request {transfer}) was not completed by {when} (Rome time) and the request has been cancelled. These services stay as they were:"
+                            "The requester cancelled the change of holder (request {transfer}); these services stay as they were:"
                         )
                     } else {
                         format!(
-                            "La procedura (richiesta {transfer}) non è stata conclusa entro il {when} (ora italiana) e la pratica è stata annullata. Questi servizi restano invariati:"
+                            "Il richiedente ha interrotto il cambio titolare (richiesta {transfer}); questi servizi restano invariati:"
                         )
                     },
                     list(items),
                 ],
                 None,
                 lingua,
-            )
-        }
-        Template::NumberChanged {
-            party,
-            transfer,
-            number,
-            link,
-            sms: true,
-            ..
-        } => Rendered {
-            subject: String::new(),
-            text: if en {
-                format!(
-                    "PEC change of holder no. {transfer}, where you are {}: the mobile was verified with another number ({number}). Not you? Stop the request: {link}",
-                    role(*party, lingua)
-                )
-            } else {
-                format!(
-                    "Cambio titolare PEC n. {transfer}, dove sei {}: il cellulare è stato verificato con un altro numero ({number}). Non sei stato tu? Blocca la richiesta: {link}",
-                    role(*party, lingua)
-                )
-            },
-            html: String::new(),
-        },
-        Template::NumberChanged {
-            party,
-            transfer,
-            number,
-            until,
-            link,
-            sms: false,
-        } => {
-            let when = rome(*until, lingua);
-            if en {
+            ),
+            Message::Expiry {
+                items,
+                deadline,
+                draft,
+            } => {
+                let when = rome(*deadline, lingua);
                 email(
-                    format!("PEC change of holder no. {transfer}: another mobile was verified"),
+                    if en {
+                        format!("Change of holder expired (request {transfer})")
+                    } else {
+                        format!("Cambio titolare scaduto (richiesta {transfer})")
+                    },
                     vec![
-                        format!(
-                            "In the change of holder request no. {transfer}, where you are {}, the mobile step was verified with the number {number}, not the one we have for you.",
-                            role(*party, lingua)
-                        ),
-                        format!(
-                            "If that was you, there is nothing to do: the request completes no earlier than {when} (Rome time)."
-                        ),
-                        "Not you? Stop the request: no service will change holder.".to_owned(),
+                        if *draft {
+                            if en {
+                                format!(
+                                    "The request {transfer} was not confirmed with the code sent to your mobile by {when} (Rome time, 24 hours after it was created) and has been cancelled; no holder was contacted. These services stay as they were:"
+                                )
+                            } else {
+                                format!(
+                                    "La richiesta {transfer} non è stata confermata con il codice inviato al tuo cellulare entro il {when} (ora italiana, 24 ore dalla creazione) ed è stata annullata; nessun titolare è stato contattato. Questi servizi restano invariati:"
+                                )
+                            }
+                        } else if en {
+                            format!(
+                                "The procedure (request {transfer}) was not completed by {when} (Rome time) and the request has been cancelled. These services stay as they were:"
+                            )
+                        } else {
+                            format!(
+                                "La procedura (richiesta {transfer}) non è stata conclusa entro il {when} (ora italiana) e la pratica è stata annullata. Questi servizi restano invariati:"
+                            )
+                        },
+                        list(items),
                     ],
-                    Some(("Stop the request", link)),
+                    None,
                     lingua,
                 )
-            } else {
-                email(
+            }
+            Message::NumberChanged {
+                party,
+                number,
+                until,
+            } => {
+                let link = &secrets.stop_link(self, *party);
+                if sms {
+                    Rendered {
+                        subject: String::new(),
+                        text: if en {
+                            format!(
+                                "PEC change of holder no. {transfer}, where you are {}: the mobile was verified with another number ({number}). Not you? Stop the request: {link}",
+                                role(*party, lingua)
+                            )
+                        } else {
+                            format!(
+                                "Cambio titolare PEC n. {transfer}, dove sei {}: il cellulare è stato verificato con un altro numero ({number}). Non sei stato tu? Blocca la richiesta: {link}",
+                                role(*party, lingua)
+                            )
+                        },
+                        html: String::new(),
+                    }
+                } else {
+                    let when = rome(*until, lingua);
+                    if en {
+                        email(
+                            format!(
+                                "PEC change of holder no. {transfer}: another mobile was verified"
+                            ),
+                            vec![
+                                format!(
+                                    "In the change of holder request no. {transfer}, where you are {}, the mobile step was verified with the number {number}, not the one we have for you.",
+                                    role(*party, lingua)
+                                ),
+                                format!(
+                                    "If that was you, there is nothing to do: the request completes no earlier than {when} (Rome time)."
+                                ),
+                                "Not you? Stop the request: no service will change holder."
+                                    .to_owned(),
+                            ],
+                            Some(("Stop the request", link)),
+                            lingua,
+                        )
+                    } else {
+                        email(
                     format!("Cambio titolare PEC n. {transfer}: verificato un altro cellulare"),
                     vec![
                         format!(
@@ -535,20 +499,25 @@ pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
                     Some(("Blocca la richiesta", link)),
                     lingua,
                 )
+                    }
+                }
             }
-        }
-        Template::PasswordReset {
-            links,
-            valid_until,
-            reissued,
-        } => {
-            let when = rome(*valid_until, lingua);
-            let after = if en {
-                "The access history of the mailbox has been wiped. Its saved rules and filters stay: check that none hides messages or moves them out of the inbox."
-            } else {
-                "Lo storico degli accessi è stato azzerato. Regole e filtri salvati restano: verifica che nessuno nasconda i messaggi o li sposti fuori dalla posta in arrivo."
-            };
-            match (&links[..], en) {
+            Message::PasswordReset {
+                account,
+                mailboxes,
+                issued_at,
+                reissued,
+            } => {
+                let links = &secrets.reset_links(self, account, mailboxes, *issued_at);
+                let valid_until = &(*issued_at + PasswordResetToken::VALIDITY);
+                {
+                    let when = rome(*valid_until, lingua);
+                    let after = if en {
+                        "The access history of the mailbox has been wiped. Its saved rules and filters stay: check that none hides messages or moves them out of the inbox."
+                    } else {
+                        "Lo storico degli accessi è stato azzerato. Regole e filtri salvati restano: verifica che nessuno nasconda i messaggi o li sposti fuori dalla posta in arrivo."
+                    };
+                    match (&links[..], en) {
                 ([(mailbox, link)], false) if *reissued => email(
                     format!("Nuovo link per la password della casella {mailbox}"),
                     vec![
@@ -624,67 +593,135 @@ pub fn render(template: &Template<'_>, lingua: Lingua) -> Rendered {
                     )
                 }
             }
+                }
+            }
         }
+    }
+}
+
+/// Fixed codes and links and a message builder, for the texts' tests and their catalogue
+/// (`tests/texts.rs`): a message rendered as the dispatcher would, without a key.
+#[doc(hidden)]
+pub mod samples {
+    use super::*;
+
+    /// Code 042917; links named after what they open (a password link after its mailbox's
+    /// first letter).
+    pub struct Fixed;
+
+    impl Secrets for Fixed {
+        fn code(&self, _: &OutboxMessage, _: Party, _: u32) -> OneTimeCode {
+            OneTimeCode::parse("042917").unwrap_or_else(|| unreachable!("six digits"))
+        }
+        fn invitation_link(&self, _: &OutboxMessage, _: Party, _: u32) -> String {
+            "https://pec.example.it/gestisci#token=42.nh.abc".into()
+        }
+        fn stop_link(&self, _: &OutboxMessage, _: Party) -> String {
+            "https://pec.example.it/blocca#token=x".into()
+        }
+        fn reset_links(
+            &self,
+            _: &OutboxMessage,
+            _: &AccountId,
+            mailboxes: &[String],
+            _: Timestamp,
+        ) -> Vec<(String, String)> {
+            mailboxes
+                .iter()
+                .map(|m| {
+                    let first = m.chars().next().unwrap_or('x');
+                    let link = format!("https://pec.example.it/password#token={first}");
+                    (m.clone(), link)
+                })
+                .collect()
+        }
+    }
+
+    /// A message of transfer 42 on `channel`.
+    pub fn sample(channel: Channel, message: Message) -> OutboxMessage {
+        let at: Timestamp = "2026-11-23T08:00:00Z".parse().unwrap_or_default();
+        OutboxMessage {
+            id: "42-sample".into(),
+            transfer: titolare_domain::transfer::TransferId::from_number(42),
+            account: AccountId::parse("acc").unwrap_or_else(|_| unreachable!("a username")),
+            channel,
+            to: Some("destinatario@example.it".into()),
+            lingua: Lingua::It,
+            message,
+            status: titolare_domain::outbox::DeliveryStatus::Pending,
+            claimed_until: None,
+            created_at: at,
+            attempts: 0,
+            provider_id: None,
+            error: None,
+            expires_at: at,
+        }
+    }
+
+    /// `message` in `lingua`, with the fixed codes and links.
+    pub fn render(message: &OutboxMessage, lingua: Lingua) -> Rendered {
+        OutboxMessage {
+            lingua,
+            ..message.clone()
+        }
+        .render(&Fixed)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::samples::{render, sample};
     use super::*;
-
-    fn code() -> OneTimeCode {
-        OneTimeCode::parse("042917").unwrap()
-    }
+    use titolare_domain::transfer::Step;
 
     /// Each template in each language names what it must and leaves nothing unfilled.
     #[test]
     fn every_template_names_what_it_must() {
         let deadline: Timestamp = "2026-11-28T08:00:00Z".parse().unwrap();
-        let one_link = [(
-            "teste1234@pec.it".to_owned(),
-            "https://pec.example.it/password#token=x".to_owned(),
-        )];
-        let two_links = [
-            (
-                "a@pec.it".to_owned(),
-                "https://pec.example.it/password#token=a".to_owned(),
-            ),
-            (
-                "b@pec.it".to_owned(),
-                "https://pec.example.it/password#token=b".to_owned(),
-            ),
-        ];
         let items = vec!["teste1234@pec.it".to_owned(), "esempio-pec.it".to_owned()];
         let kept = vec!["altra@pec.it".to_owned()];
         let link = "https://pec.example.it/gestisci#token=42.nh.abc";
-        let code = code();
-        let templates: Vec<(Template<'_>, Vec<&str>)> = vec![
-            (Template::CodeSms { code: &code }, vec!["042917"]),
+        let templates: Vec<(OutboxMessage, Vec<&str>)> = vec![
             (
-                Template::CodeEmail {
-                    code: &code,
-                    transfer: "42",
-                },
+                sample(
+                    Channel::Sms,
+                    Message::Code {
+                        party: Party::CurrentHolder,
+                        send_no: 1,
+                    },
+                ),
                 vec!["042917"],
             ),
             (
-                Template::Invitation {
-                    party: Party::NewHolder,
-                    transfer: "42",
-                    items: &items,
-                    deadline,
-                    link,
-                    from: Some("Rivendita Test S.r.l."),
-                    other: Some("Test Azienda S.r.l."),
-                    steps: &[
-                        Step::Decisions,
-                        Step::Login,
-                        Step::Contract,
-                        Step::Sms,
-                        Step::Email,
-                    ],
-                    username: Some("demo2"),
-                },
+                sample(
+                    Channel::Email,
+                    Message::Code {
+                        party: Party::NewHolder,
+                        send_no: 1,
+                    },
+                ),
+                vec!["042917"],
+            ),
+            (
+                sample(
+                    Channel::Email,
+                    Message::Invitation {
+                        party: Party::NewHolder,
+                        items: items.clone(),
+                        deadline,
+                        from: Some("Rivendita Test S.r.l.".into()),
+                        other: Some("Test Azienda S.r.l.".into()),
+                        steps: vec![
+                            Step::Decisions,
+                            Step::Login,
+                            Step::Contract,
+                            Step::Sms,
+                            Step::Email,
+                        ],
+                        username: Some("demo2".into()),
+                        link: 0,
+                    },
+                ),
                 vec![
                     "teste1234@pec.it",
                     "esempio-pec.it",
@@ -698,17 +735,19 @@ mod tests {
                 ],
             ),
             (
-                Template::Invitation {
-                    party: Party::CurrentHolder,
-                    transfer: "42",
-                    items: &items,
-                    deadline,
-                    link,
-                    from: Some("Rivendita Test S.r.l."),
-                    other: Some("testdue duetest"),
-                    steps: &[Step::Decisions, Step::Sms],
-                    username: None,
-                },
+                sample(
+                    Channel::Email,
+                    Message::Invitation {
+                        party: Party::CurrentHolder,
+                        items: items.clone(),
+                        deadline,
+                        from: Some("Rivendita Test S.r.l.".into()),
+                        other: Some("testdue duetest".into()),
+                        steps: vec![Step::Decisions, Step::Sms],
+                        username: None,
+                        link: 0,
+                    },
+                ),
                 vec![
                     "teste1234@pec.it",
                     link,
@@ -717,104 +756,126 @@ mod tests {
                 ],
             ),
             (
-                Template::Confirmation {
-                    party: Party::CurrentHolder,
-                    transfer: "42",
-                    moved: &items,
-                    kept: &kept,
-                    handed_over_to: None,
-                },
+                sample(
+                    Channel::Email,
+                    Message::Confirmation {
+                        party: Party::CurrentHolder,
+                        moved: items.clone(),
+                        kept: kept.clone(),
+                        handed_over_to: None,
+                    },
+                ),
                 vec!["teste1234@pec.it", "altra@pec.it", "42"],
             ),
             (
-                Template::Confirmation {
-                    party: Party::NewHolder,
-                    transfer: "42",
-                    moved: &items,
-                    kept: &[],
-                    handed_over_to: None,
-                },
+                sample(
+                    Channel::Email,
+                    Message::Confirmation {
+                        party: Party::NewHolder,
+                        moved: items.clone(),
+                        kept: vec![],
+                        handed_over_to: None,
+                    },
+                ),
                 vec!["teste1234@pec.it"],
             ),
             (
-                Template::Confirmation {
-                    party: Party::Initiator,
-                    transfer: "42",
-                    moved: &items,
-                    kept: &[],
-                    handed_over_to: Some("rivenditore2"),
-                },
+                sample(
+                    Channel::Email,
+                    Message::Confirmation {
+                        party: Party::Initiator,
+                        moved: items.clone(),
+                        kept: vec![],
+                        handed_over_to: Some("rivenditore2".into()),
+                    },
+                ),
                 vec!["teste1234@pec.it", "rivenditore2"],
             ),
             (
-                Template::Rejection {
-                    transfer: "42",
-                    items: &items,
-                    by: Some(Party::NewHolder),
-                },
+                sample(
+                    Channel::Email,
+                    Message::Rejection {
+                        items: items.clone(),
+                        by: Some(Party::NewHolder),
+                    },
+                ),
                 vec!["teste1234@pec.it", "42"],
             ),
             (
-                Template::NumberChanged {
-                    party: Party::NewHolder,
-                    transfer: "42",
-                    number: "+39*****212",
-                    until: deadline,
-                    link: "https://pec.example.it/blocca#token=x",
-                    sms: true,
-                },
+                sample(
+                    Channel::Sms,
+                    Message::NumberChanged {
+                        party: Party::NewHolder,
+                        number: "+39*****212".into(),
+                        until: deadline,
+                    },
+                ),
                 vec!["42", "+39*****212", "blocca#token=x"],
             ),
             (
-                Template::NumberChanged {
-                    party: Party::CurrentHolder,
-                    transfer: "42",
-                    number: "+39*****212",
-                    until: deadline,
-                    link: "https://pec.example.it/blocca#token=x",
-                    sms: false,
-                },
+                sample(
+                    Channel::Email,
+                    Message::NumberChanged {
+                        party: Party::CurrentHolder,
+                        number: "+39*****212".into(),
+                        until: deadline,
+                    },
+                ),
                 vec!["42", "+39*****212", "blocca#token=x", "28/11/2026"],
             ),
             (
-                Template::Cancellation {
-                    transfer: "42",
-                    items: &items,
-                },
+                sample(
+                    Channel::Email,
+                    Message::Cancellation {
+                        items: items.clone(),
+                    },
+                ),
                 vec!["teste1234@pec.it", "42"],
             ),
             (
-                Template::Expiry {
-                    transfer: "42",
-                    items: &items,
-                    deadline,
-                    draft: false,
-                },
+                sample(
+                    Channel::Email,
+                    Message::Expiry {
+                        items: items.clone(),
+                        deadline,
+                        draft: false,
+                    },
+                ),
                 vec!["teste1234@pec.it", "28/11/2026", "42"],
             ),
             (
-                Template::Expiry {
-                    transfer: "42",
-                    items: &items,
-                    deadline,
-                    draft: true,
-                },
+                sample(
+                    Channel::Email,
+                    Message::Expiry {
+                        items: items.clone(),
+                        deadline,
+                        draft: true,
+                    },
+                ),
                 vec!["teste1234@pec.it", "28/11/2026", "42", "24"],
             ),
             (
-                Template::PasswordReset {
-                    links: &one_link,
-                    valid_until: deadline,
-                    reissued: false,
-                },
-                vec!["teste1234@pec.it", "password#token=x", "28/11/2026"],
+                sample(
+                    Channel::Email,
+                    Message::PasswordReset {
+                        account: AccountId::parse("acc").unwrap(),
+                        mailboxes: vec!["teste1234@pec.it".into()],
+                        issued_at: deadline - PasswordResetToken::VALIDITY,
+                        reissued: false,
+                    },
+                ),
+                vec!["teste1234@pec.it", "password#token=t", "28/11/2026"],
             ),
             (
-                Template::PasswordReset {
-                    links: &two_links,
-                    valid_until: deadline,
-                    reissued: false,
-                },
+                sample(
+                    Channel::Email,
+                    Message::PasswordReset {
+                        account: AccountId::parse("acc").unwrap(),
+                        mailboxes: vec!["a@pec.it".into(), "b@pec.it".into()],
+                        issued_at: deadline - PasswordResetToken::VALIDITY,
+                        reissued: false,
+                    },
+                ),
                 vec![
                     "a@pec.it",
                     "https://pec.example.it/password#token=a",
@@ -823,10 +884,13 @@ mod tests {
                 ],
             ),
         ];
-        let code_email = Template::CodeEmail {
-            code: &code,
-            transfer: "42",
-        };
+        let code_email = sample(
+            Channel::Email,
+            Message::Code {
+                party: Party::NewHolder,
+                send_no: 1,
+            },
+        );
         assert_eq!(
             render(&code_email, Lingua::It).subject,
             "Cambio titolare PEC n. 42: codice di verifica"
@@ -842,16 +906,20 @@ mod tests {
             Step::Sms,
             Step::Email,
         ];
-        let invitation = |party| Template::Invitation {
-            party,
-            transfer: "42",
-            items: &[],
-            deadline,
-            link: "https://pec.example.it/gestisci#token=x",
-            from: Some("Rivendita Test S.r.l."),
-            other: Some("Anna Verdi"),
-            steps: &steps,
-            username: None,
+        let invitation = |party| {
+            sample(
+                Channel::Email,
+                Message::Invitation {
+                    party,
+                    items: vec![],
+                    deadline,
+                    from: Some("Rivendita Test S.r.l.".into()),
+                    other: Some("Anna Verdi".into()),
+                    steps: steps.to_vec(),
+                    username: None,
+                    link: 0,
+                },
+            )
         };
         let current = render(&invitation(Party::CurrentHolder), Lingua::It).text;
         assert!(
@@ -887,11 +955,13 @@ mod tests {
         assert!(new.contains("lo storico degli accessi viene azzerato"));
         let rejected = |by| {
             render(
-                &Template::Rejection {
-                    transfer: "42",
-                    items: &items,
-                    by: Some(by),
-                },
+                &sample(
+                    Channel::Email,
+                    Message::Rejection {
+                        items: items.clone(),
+                        by: Some(by),
+                    },
+                ),
                 Lingua::It,
             )
             .text
@@ -920,20 +990,19 @@ mod tests {
                         "unfilled placeholder in {text}"
                     );
                 }
-                if !matches!(
-                    template,
-                    Template::CodeSms { .. } | Template::NumberChanged { sms: true, .. }
-                ) {
+                if template.channel == Channel::Email {
                     assert!(!r.subject.is_empty() && r.html.starts_with("<!doctype html>"));
                 }
                 // Every deadline a person must meet says whose clock it is.
-                if matches!(
-                    template,
-                    Template::Invitation { .. }
-                        | Template::Expiry { .. }
-                        | Template::PasswordReset { .. }
-                        | Template::NumberChanged { sms: false, .. }
-                ) {
+                if template.channel == Channel::Email
+                    && matches!(
+                        template.message,
+                        Message::Invitation { .. }
+                            | Message::Expiry { .. }
+                            | Message::PasswordReset { .. }
+                            | Message::NumberChanged { .. }
+                    )
+                {
                     let zone = match lingua {
                         Lingua::It => "(ora italiana",
                         Lingua::En => "(Rome time",
@@ -945,11 +1014,15 @@ mod tests {
         // The password email in the singular and the plural, each mailbox with its deadline,
         // and how to get a new link.
         let one = render(
-            &Template::PasswordReset {
-                links: &one_link,
-                valid_until: deadline,
-                reissued: false,
-            },
+            &sample(
+                Channel::Email,
+                Message::PasswordReset {
+                    account: AccountId::parse("acc").unwrap(),
+                    mailboxes: vec!["teste1234@pec.it".into()],
+                    issued_at: deadline - PasswordResetToken::VALIDITY,
+                    reissued: false,
+                },
+            ),
             Lingua::It,
         );
         assert!(
@@ -961,23 +1034,31 @@ mod tests {
         // A new link someone asked for says it replaces the earlier ones, to the one address
         // links go to.
         let again = render(
-            &Template::PasswordReset {
-                links: &one_link,
-                valid_until: deadline,
-                reissued: true,
-            },
+            &sample(
+                Channel::Email,
+                Message::PasswordReset {
+                    account: AccountId::parse("acc").unwrap(),
+                    mailboxes: vec!["teste1234@pec.it".into()],
+                    issued_at: deadline - PasswordResetToken::VALIDITY,
+                    reissued: true,
+                },
+            ),
             Lingua::It,
         );
         assert!(again.subject.starts_with("Nuovo link"), "{}", again.subject);
         assert!(again.text.contains("Sostituisce i link inviati prima"));
         assert!(again.text.contains("quello che hai verificato"));
-        assert!(again.text.contains("password#token=x"));
+        assert!(again.text.contains("password#token=t"));
         let two = render(
-            &Template::PasswordReset {
-                links: &two_links,
-                valid_until: deadline,
-                reissued: false,
-            },
+            &sample(
+                Channel::Email,
+                Message::PasswordReset {
+                    account: AccountId::parse("acc").unwrap(),
+                    mailboxes: vec!["a@pec.it".into(), "b@pec.it".into()],
+                    issued_at: deadline - PasswordResetToken::VALIDITY,
+                    reissued: false,
+                },
+            ),
             Lingua::It,
         );
         assert!(
@@ -1007,11 +1088,13 @@ mod tests {
     fn html_escapes_what_it_shows() {
         let items = vec!["<script>@pec.it".to_owned()];
         let r = render(
-            &Template::Rejection {
-                transfer: "1",
-                items: &items,
-                by: None,
-            },
+            &sample(
+                Channel::Email,
+                Message::Rejection {
+                    items: items.clone(),
+                    by: None,
+                },
+            ),
             Lingua::It,
         );
         assert!(r.html.contains("&lt;script&gt;") && !r.html.contains("<script>"));
