@@ -5,7 +5,7 @@ use crate::idempotency::{Idem, refused_unless_replayed, replayed};
 use crate::input::{json_body_with_flag, no_body, query_params};
 use crate::problem::ApiError;
 use crate::reply::{Listing, json};
-use crate::transfers::{self, HolderStep};
+use crate::transfers;
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use titolare_domain::ports::*;
+use titolare_domain::transfer::Step;
 use titolare_domain::values::EmailAddress;
 use titolare_domain::vocabulary::Vocabulary;
 use titolare_domain::*;
@@ -50,13 +51,13 @@ handlers! {
     transfer_invitations(s, p, c, r) => transfers::reinvite(s, c, &p["id"], r).await;
     transfer_contacts(s, p, c, r) => transfers::correct_contact(s, c, &p["id"], r).await;
     party_get(s, _p, _c, r) => transfers::party(s, r).await;
-    party_decisions(s, _p, c, r) => transfers::holder_step(s, c, r, HolderStep::Decisions).await;
-    party_holder_data(s, _p, c, r) => transfers::holder_step(s, c, r, HolderStep::HolderData).await;
-    party_contract(s, _p, c, r) => transfers::holder_step(s, c, r, HolderStep::Contract).await;
+    party_decisions(s, _p, c, r) => transfers::holder_step(s, c, r, Step::Decisions).await;
+    party_holder_data(s, _p, c, r) => transfers::holder_step(s, c, r, Step::HolderData).await;
+    party_contract(s, _p, c, r) => transfers::holder_step(s, c, r, Step::Contract).await;
     party_stop(s, _p, c, r) => transfers::stop(s, c, r).await;
     party_login(s, _p, c, r) => {
         c.account()?;
-        transfers::holder_step(s, c, r, HolderStep::Login).await
+        transfers::holder_step(s, c, r, Step::Login).await
     };
     password_reset(s, _p, c, r) => crate::password::reset(s, c, r).await;
     password_reset_link(s, _p, c, r) => crate::password::link_by_token(s, c, r).await;

@@ -15,41 +15,6 @@ pub enum Auth {
     Token,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RouteId {
-    HoldersSearch,
-    HoldersCreate,
-    HoldersGet,
-    HoldersUpdate,
-    MailboxesList,
-    MailboxesGet,
-    DomainsList,
-    DomainsGet,
-    OperationsList,
-    AccountGet,
-    TransferCodesSend,
-    TransferCodesVerify,
-    PartyCodesSend,
-    PartyCodesVerify,
-    TransferCodesStatus,
-    PartyCodesStatus,
-    TransfersList,
-    TransfersCreate,
-    TransfersGet,
-    TransfersCancel,
-    TransferInvitations,
-    TransferContacts,
-    PartyGet,
-    PartyDecisions,
-    PartyHolderData,
-    PartyContract,
-    PartyStop,
-    PartyLogin,
-    PasswordReset,
-    PasswordResetLink,
-    MailboxResetLink,
-}
-
 #[derive(Debug, Clone, Copy)]
 pub struct Route {
     pub id: RouteId,
@@ -74,6 +39,12 @@ impl Eq for Route {}
 /// that route's handler and no other), and `ROUTES`, all of them (the local gateway).
 macro_rules! routes {
     ($($name:ident = $id:ident, $method:ident $path:literal => $function:literal, $handler:ident, $auth:ident;)*) => {
+        /// Every route, by name: the table below is its only list.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum RouteId {
+            $($id),*
+        }
+
         $(
             pub const $name: Route = Route {
                 id: RouteId::$id,

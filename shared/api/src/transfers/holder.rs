@@ -51,23 +51,14 @@ struct ContractInput {
     accepted: Vec<String>,
 }
 
-/// Which holder step a route takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum HolderStep {
-    Decisions,
-    HolderData,
-    Contract,
-    Login,
-}
-
 pub(crate) async fn holder_step(
     s: &Services,
     caller: &Caller,
     req: &Request,
-    step: HolderStep,
+    step: Step,
 ) -> Answer {
     query_params(req, &[])?;
-    let (t, party) = if step == HolderStep::Login {
+    let (t, party) = if step == Step::Login {
         login_transfer(s, req).await?
     } else {
         holder_transfer(s, req).await?
@@ -83,7 +74,7 @@ pub(crate) async fn holder_step(
         return Ok(answer);
     }
     let action = match step {
-        HolderStep::Decisions => {
+        Step::Decisions => {
             let body: Decisions = json_body(req)?;
             let decisions = body
                 .decisions
@@ -109,7 +100,7 @@ pub(crate) async fn holder_step(
                 .collect::<Result<Vec<_>, ApiError>>()?;
             Action::Decide(decisions)
         }
-        HolderStep::HolderData => {
+        Step::HolderData => {
             let body: HolderDataInput = json_body(req)?;
             if !body.confirm {
                 return Err(ApiError::Step {
@@ -123,14 +114,16 @@ pub(crate) async fn holder_step(
             }
             Action::ConfirmHolderData
         }
-        HolderStep::Contract => {
+        Step::Contract => {
             let body: ContractInput = json_body(req)?;
             Action::AcceptContract(body.accepted)
         }
-        HolderStep::Login => {
+        Step::Login => {
             empty_object(req)?;
             Action::Login(caller.account()?.clone())
         }
+        // Taken with a code (`codes`), not by a route of this kind.
+        Step::Sms | Step::Email => return Err(ApiError::NotFound("Passaggio non trovato.")),
     };
     let view = |t: &Transfer| value_of(party_view(s, t, party));
     run_step(s, t, party, &action, caller, idem.as_ref(), view).await
