@@ -6,7 +6,8 @@
  * @typedef {{ name: string, label: string, required: boolean }} FormField
  * @typedef {{ tipo: string, label: string, fields: FormField[] }} TipoForm
  * @typedef {{ steps: Record<string, string>, statuses: Record<string, string>,
- *   parties: Record<string, string>, tipi: TipoForm[], labels: Record<string, string> }} Vocabulary
+ *   parties: Record<string, string>, audit: Record<string, string>, tipi: TipoForm[],
+ *   labels: Record<string, string> }} Vocabulary
  */
 
 /** @type {Record<string, string>} */
@@ -19,6 +20,8 @@ export const PARTY = {};
 export const LABELS = {};
 /** Each tipo in the form's order, with its form's fields. @type {TipoForm[]} */
 export const TIPI = [];
+/** Each trail line's words, by action. @type {Record<string, string>} */
+const AUDIT = {};
 
 /** @param {Vocabulary | undefined} vocabulary */
 export function learn(vocabulary) {
@@ -26,6 +29,7 @@ export function learn(vocabulary) {
   Object.assign(STATUS, vocabulary.statuses);
   Object.assign(STEP, vocabulary.steps);
   Object.assign(PARTY, vocabulary.parties);
+  Object.assign(AUDIT, vocabulary.audit);
   Object.assign(LABELS, vocabulary.labels);
   TIPI.splice(0, TIPI.length, ...vocabulary.tipi);
 }
@@ -59,30 +63,6 @@ export function management(management, reader = 'initiator') {
     ? 'Gestione mantenuta dal tuo account (rinnovi, fatture, modifiche)'
     : 'Gestione amministrativa mantenuta da chi ha chiesto il cambio';
 }
-
-/** @type {Record<string, string>} */
-const AUDIT = {
-  created: 'Richiesta creata',
-  code_sent: 'Codice inviato',
-  code_refused: 'Codice errato',
-  sms_verified: 'Cellulare verificato',
-  email_verified: 'Email verificata',
-  decisions: 'Accettazione o rifiuto degli elementi',
-  login: 'Accesso con lo username indicato',
-  holder_data_confirmed: 'Dati titolare confermati',
-  invitation_sent: 'Invito inviato di nuovo',
-  contact_corrected: 'Contatti corretti',
-  contract_accepted: 'Condizioni contrattuali accettate',
-  number_changed: 'Cellulare verificato con un altro numero',
-  stopped: 'Richiesta bloccata dal titolare',
-  hold_ended: 'Attesa dopo il cambio di numero conclusa',
-  cancelled: 'Annullata dal richiedente',
-  expired: 'Scadenza passata',
-  ended_completed: 'Richiesta completata',
-  ended_rejected: 'Richiesta rifiutata',
-  ended_cancelled: 'Richiesta annullata',
-  ended_expired: 'Richiesta scaduta',
-};
 
 /** @param {string} action an audit entry's action */
 export function auditAction(action) {

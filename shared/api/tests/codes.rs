@@ -292,7 +292,10 @@ async fn a_verified_code_sent_again_is_answered_as_the_first_and_another_is_refu
     let (status, again, _) = w.initiator(&t, "codes/verify", verify("sms", &code)).await;
     assert_eq!((status, &again), (200, &first));
     let opened = w.store.transfer(&t.id).await.unwrap().unwrap().value;
-    let verified = opened.audit.iter().filter(|a| a.action == "sms_verified");
+    let verified = opened
+        .audit
+        .iter()
+        .filter(|a| a.action == titolare_domain::transfer::AuditAction::SmsVerified);
     assert_eq!(verified.count(), 1, "one effect");
     let other = if code == "000000" { "111111" } else { "000000" };
     let (status, body, _) = w.initiator(&t, "codes/verify", verify("sms", other)).await;
@@ -427,10 +430,10 @@ async fn twenty_concurrent_right_codes_approve_once() {
     );
     assert!(statuses.contains(&200), "{statuses:?}");
     let after = w.store.transfer(&t.id).await.unwrap().unwrap().value;
-    let verified = after
-        .audit
-        .iter()
-        .filter(|a| a.action == "sms_verified" && a.party == Some(Party::CurrentHolder));
+    let verified = after.audit.iter().filter(|a| {
+        a.action == titolare_domain::transfer::AuditAction::SmsVerified
+            && a.party == Some(Party::CurrentHolder)
+    });
     assert_eq!(verified.count(), 1, "{statuses:?}");
 }
 

@@ -5,7 +5,7 @@
 
 use crate::otp::{Channel, CodePolicy, Party};
 use crate::outbox::mask;
-use crate::transfer::{Actor, AuditEntry, Closed, Step, Transfer, TransferStatus};
+use crate::transfer::{Actor, AuditAction, AuditEntry, Closed, Step, Transfer, TransferStatus};
 use crate::values::{EmailAddress, MobileNumber};
 use jiff::Timestamp;
 
@@ -118,7 +118,7 @@ impl Transfer {
             contact.invitations,
             mask(contact.email.as_str())
         );
-        t.audit_line(party, "invitation_sent", detail, now, actor);
+        t.audit_line(party, AuditAction::InvitationSent, detail, now, actor);
         Ok(t)
     }
 
@@ -176,7 +176,13 @@ impl Transfer {
         contact.invitations += 1;
         contact.invited_at = Some(now);
         changes.push(format!("nuovo link n. {}", contact.link + 1));
-        t.audit_line(party, "contact_corrected", changes.join("; "), now, actor);
+        t.audit_line(
+            party,
+            AuditAction::ContactCorrected,
+            changes.join("; "),
+            now,
+            actor,
+        );
         Ok(Some(t))
     }
 
@@ -184,7 +190,7 @@ impl Transfer {
     fn audit_line(
         &mut self,
         party: Party,
-        action: &str,
+        action: AuditAction,
         detail: String,
         now: Timestamp,
         actor: &Actor,
@@ -192,7 +198,7 @@ impl Transfer {
         self.audit.push(AuditEntry {
             at: now,
             party: Some(Party::Initiator),
-            action: action.into(),
+            action,
             detail: Some(format!("{}: {detail}", whom(party))),
             request_id: actor.request_id.clone(),
             source_ip: actor.source_ip.clone(),

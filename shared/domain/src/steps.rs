@@ -116,18 +116,18 @@ pub enum Action {
 }
 
 impl Action {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> AuditAction {
         match self {
-            Self::Decide(_) => "decisions",
-            Self::Login(_) => "login",
-            Self::ConfirmHolderData => "holder_data_confirmed",
-            Self::AcceptContract(_) => "contract_accepted",
-            Self::Verified(Channel::Sms) => "sms_verified",
-            Self::Verified(Channel::Email) => "email_verified",
-            Self::Cancel => "cancelled",
-            Self::Expire => "expired",
-            Self::Stop => "stopped",
-            Self::EndHold => "hold_ended",
+            Self::Decide(_) => AuditAction::Decisions,
+            Self::Login(_) => AuditAction::Login,
+            Self::ConfirmHolderData => AuditAction::HolderDataConfirmed,
+            Self::AcceptContract(_) => AuditAction::ContractAccepted,
+            Self::Verified(Channel::Sms) => AuditAction::SmsVerified,
+            Self::Verified(Channel::Email) => AuditAction::EmailVerified,
+            Self::Cancel => AuditAction::Cancelled,
+            Self::Expire => AuditAction::Expired,
+            Self::Stop => AuditAction::Stopped,
+            Self::EndHold => AuditAction::HoldEnded,
         }
     }
 
@@ -441,17 +441,17 @@ impl Transfer {
         t.audit.push(AuditEntry {
             at: now,
             party: (!action.by_system()).then_some(party),
-            action: action.name().into(),
+            action: action.name(),
             detail,
             request_id: actor.request_id.clone(),
             source_ip: actor.source_ip.clone(),
             user_agent: actor.user_agent.clone(),
         });
-        if t.status.is_ended() && !self.status.is_ended() {
+        if let (Some(ended), false) = (AuditAction::ended(t.status), self.status.is_ended()) {
             t.audit.push(AuditEntry {
                 at: now,
                 party: None,
-                action: format!("ended_{}", status_name(t.status)),
+                action: ended,
                 detail: None,
                 request_id: actor.request_id.clone(),
                 source_ip: actor.source_ip.clone(),
@@ -469,7 +469,7 @@ impl Transfer {
     pub fn noted(
         &self,
         party: Party,
-        action: &str,
+        action: AuditAction,
         detail: Option<String>,
         now: Timestamp,
         actor: &Actor,
@@ -482,7 +482,7 @@ impl Transfer {
         t.audit.push(AuditEntry {
             at: now,
             party: Some(party),
-            action: action.into(),
+            action,
             detail,
             request_id: actor.request_id.clone(),
             source_ip: actor.source_ip.clone(),
@@ -858,7 +858,7 @@ impl Transfer {
         t.audit.push(AuditEntry {
             at: now,
             party: Some(party),
-            action: NUMBER_CHANGED.into(),
+            action: AuditAction::NumberChanged,
             detail: Some(format!(
                 "sms a {} invece di {}: il cambio si completa non prima del {}",
                 crate::outbox::mask(number.as_str()),

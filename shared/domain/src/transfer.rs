@@ -266,7 +266,7 @@ pub struct AuditEntry {
     pub at: Timestamp,
     /// `None` for the service itself (the expirer).
     pub party: Option<Party>,
-    pub action: String,
+    pub action: AuditAction,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     pub request_id: String,
@@ -274,19 +274,77 @@ pub struct AuditEntry {
     pub user_agent: String,
 }
 
-/// Audit actions of code events: kept on the trail, but not steps of the transfer.
-pub const CODE_SENT: &str = "code_sent";
-pub const CODE_REFUSED: &str = "code_refused";
-/// A holder verified a number other than the one on file (the transfer is held).
-pub const NUMBER_CHANGED: &str = "number_changed";
+/// What a line of the trail records, named in snake case as it is stored and sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    Created,
+    /// Code events: kept on the trail, but not steps of the transfer.
+    CodeSent,
+    CodeRefused,
+    SmsVerified,
+    EmailVerified,
+    Decisions,
+    Login,
+    HolderDataConfirmed,
+    ContractAccepted,
+    InvitationSent,
+    ContactCorrected,
+    /// A holder verified a number other than the one on file (the transfer is held).
+    NumberChanged,
+    Stopped,
+    HoldEnded,
+    Cancelled,
+    Expired,
+    EndedCompleted,
+    EndedRejected,
+    EndedCancelled,
+    EndedExpired,
+}
+
+impl AuditAction {
+    pub const ALL: [AuditAction; 20] = [
+        Self::Created,
+        Self::CodeSent,
+        Self::CodeRefused,
+        Self::SmsVerified,
+        Self::EmailVerified,
+        Self::Decisions,
+        Self::Login,
+        Self::HolderDataConfirmed,
+        Self::ContractAccepted,
+        Self::InvitationSent,
+        Self::ContactCorrected,
+        Self::NumberChanged,
+        Self::Stopped,
+        Self::HoldEnded,
+        Self::Cancelled,
+        Self::Expired,
+        Self::EndedCompleted,
+        Self::EndedRejected,
+        Self::EndedCancelled,
+        Self::EndedExpired,
+    ];
+
+    /// The line that records a transfer's ending with `status` (`None`: not an ending).
+    pub fn ended(status: TransferStatus) -> Option<Self> {
+        match status {
+            TransferStatus::Completed => Some(Self::EndedCompleted),
+            TransferStatus::Rejected => Some(Self::EndedRejected),
+            TransferStatus::Cancelled => Some(Self::EndedCancelled),
+            TransferStatus::Expired => Some(Self::EndedExpired),
+            TransferStatus::Draft | TransferStatus::Open => None,
+        }
+    }
+}
 
 impl AuditEntry {
     /// Whether the line is a party's step (not a code event, not the service's ending).
     pub fn is_step(&self) -> bool {
         self.party.is_some()
             && !matches!(
-                self.action.as_str(),
-                CODE_SENT | CODE_REFUSED | NUMBER_CHANGED
+                self.action,
+                AuditAction::CodeSent | AuditAction::CodeRefused | AuditAction::NumberChanged
             )
     }
 }
@@ -833,19 +891,20 @@ mod reset_tests {
 
     #[test]
     fn only_a_partys_steps_are_steps() {
-        let line = |party, action: &str| AuditEntry {
+        let line = |party, action| AuditEntry {
             at: Timestamp::UNIX_EPOCH,
             party,
-            action: action.into(),
+            action,
             detail: None,
             request_id: "r".into(),
             source_ip: "127.0.0.1".into(),
             user_agent: "t".into(),
         };
-        assert!(line(Some(Party::Initiator), "created").is_step());
-        assert!(line(Some(Party::NewHolder), "email_verified").is_step());
-        assert!(!line(Some(Party::NewHolder), CODE_SENT).is_step());
-        assert!(!line(Some(Party::CurrentHolder), CODE_REFUSED).is_step());
-        assert!(!line(None, "ended_expired").is_step());
+        use AuditAction::*;
+        assert!(line(Some(Party::Initiator), Created).is_step());
+        assert!(line(Some(Party::NewHolder), EmailVerified).is_step());
+        assert!(!line(Some(Party::NewHolder), CodeSent).is_step());
+        assert!(!line(Some(Party::CurrentHolder), CodeRefused).is_step());
+        assert!(!line(None, EndedExpired).is_step());
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::holder::{Field, Lingua, Tipo};
 use crate::ids::Party;
-use crate::transfer::{Step, TransferStatus};
+use crate::transfer::{AuditAction, Step, TransferStatus};
 use serde::Serialize;
 
 /// A word in each language.
@@ -164,6 +164,54 @@ impl TransferStatus {
     ];
 }
 
+impl AuditAction {
+    /// The line as the transfer's trail shows it ("Cellulare verificato").
+    pub fn label(self, lingua: Lingua) -> &'static str {
+        use AuditAction::*;
+        match self {
+            Created => w("Richiesta creata", "Request created"),
+            CodeSent => w("Codice inviato", "Code sent"),
+            CodeRefused => w("Codice errato", "Wrong code"),
+            SmsVerified => w("Cellulare verificato", "Mobile verified"),
+            EmailVerified => w("Email verificata", "Email verified"),
+            Decisions => w(
+                "Accettazione o rifiuto degli elementi",
+                "Items accepted or rejected",
+            ),
+            Login => w(
+                "Accesso con lo username indicato",
+                "Logged in with the named username",
+            ),
+            HolderDataConfirmed => w("Dati titolare confermati", "Holder data confirmed"),
+            ContractAccepted => w(
+                "Condizioni contrattuali accettate",
+                "Contract conditions accepted",
+            ),
+            InvitationSent => w("Invito inviato di nuovo", "Invitation sent again"),
+            ContactCorrected => w("Contatti corretti", "Contacts corrected"),
+            NumberChanged => w(
+                "Cellulare verificato con un altro numero",
+                "Mobile verified with another number",
+            ),
+            Stopped => w(
+                "Richiesta bloccata dal titolare",
+                "Request stopped by the holder",
+            ),
+            HoldEnded => w(
+                "Attesa dopo il cambio di numero conclusa",
+                "Wait after the number change over",
+            ),
+            Cancelled => w("Annullata dal richiedente", "Cancelled by the requester"),
+            Expired => w("Scadenza passata", "Deadline passed"),
+            EndedCompleted => w("Richiesta completata", "Request completed"),
+            EndedRejected => w("Richiesta rifiutata", "Request rejected"),
+            EndedCancelled => w("Richiesta annullata", "Request cancelled"),
+            EndedExpired => w("Richiesta scaduta", "Request expired"),
+        }
+        .get(lingua)
+    }
+}
+
 impl Tipo {
     /// The tipo as the holder form's choice names it ("Azienda/Ditta Individuale").
     pub fn choice(self, lingua: Lingua) -> &'static str {
@@ -225,6 +273,8 @@ pub struct Vocabulary {
     pub steps: std::collections::BTreeMap<Step, &'static str>,
     pub statuses: std::collections::BTreeMap<TransferStatus, &'static str>,
     pub parties: std::collections::BTreeMap<Party, &'static str>,
+    /// Each line of a transfer's trail, by action.
+    pub audit: std::collections::BTreeMap<AuditAction, &'static str>,
     /// Each tipo, in the form's order, with the fields of its form in order.
     pub tipi: Vec<TipoForm>,
     /// The labels of the fields every form shares (`id` is the profile's identifier).
@@ -276,6 +326,10 @@ impl Vocabulary {
             parties: [Party::Initiator, Party::CurrentHolder, Party::NewHolder]
                 .into_iter()
                 .map(|p| (p, p.label(lingua)))
+                .collect(),
+            audit: AuditAction::ALL
+                .iter()
+                .map(|&a| (a, a.label(lingua)))
                 .collect(),
             tipi,
             labels: std::iter::once(("id", id))

@@ -139,7 +139,7 @@ pub async fn send(
         // The audit keeps where each code went, masked: a number changed to pump SMS shows.
         let after = t.noted(
             party,
-            titolare_domain::transfer::CODE_SENT,
+            titolare_domain::transfer::AuditAction::CodeSent,
             Some(format!(
                 "{} n. {} a {}",
                 body.channel.as_str(),
@@ -246,7 +246,7 @@ pub async fn verify(
             }
             Err(e) => t.noted(
                 party,
-                titolare_domain::transfer::CODE_REFUSED,
+                titolare_domain::transfer::AuditAction::CodeRefused,
                 Some(format!("{}: {e}", body.channel.as_str())),
                 now,
                 actor,

@@ -176,7 +176,7 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
     };
     draft = draft.noted(
         Party::Initiator,
-        "created",
+        AuditAction::Created,
         Some(match refs.len() {
             1 => "1 elemento".to_owned(),
             n => format!("{n} elementi"),

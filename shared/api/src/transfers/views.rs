@@ -75,7 +75,7 @@ enum ManagementView<'a> {
 struct AuditView<'a> {
     at: Timestamp,
     party: Option<Party>,
-    action: &'a str,
+    action: AuditAction,
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<&'a str>,
     request_id: &'a str,
@@ -129,7 +129,7 @@ pub(crate) fn initiator_view(t: &Transfer) -> InitiatorView<'_> {
                 AuditView {
                     at: entry.at,
                     party: entry.party,
-                    action: &entry.action,
+                    action: entry.action,
                     detail: entry.detail.as_deref(),
                     request_id: &entry.request_id,
                     source_ip: own.then_some(entry.source_ip.as_str()),

@@ -155,7 +155,11 @@ fn a_full_flow_moves_what_both_accepted() {
         ]
     );
     assert_eq!(fx.operations.len(), 1);
-    assert!(t.audit.iter().any(|a| a.action == "ended_completed"));
+    assert!(
+        t.audit
+            .iter()
+            .any(|a| a.action == AuditAction::EndedCompleted)
+    );
 }
 
 /// A `hand_over` draft whose username was not found when the initiator verified stays a
@@ -526,7 +530,7 @@ fn invitations_are_limited_and_corrections_renew_the_link_until_verified() {
         (&email, 1)
     );
     let line = corrected.audit.last().unwrap();
-    assert_eq!(line.action, "contact_corrected");
+    assert_eq!(line.action, AuditAction::ContactCorrected);
     assert!(!line.detail.as_ref().unwrap().contains("giusto@"), "masked");
     assert_eq!(
         corrected.corrected(Party::NewHolder, &fix, at(500), &policy, &actor),
@@ -620,7 +624,7 @@ fn another_number_holds_the_completion_until_the_wait_ends() {
     let held = t.held(Party::NewHolder, &other, at(70), &rules, &Actor::default());
     assert_eq!(held.hold_until, Some(at(70) + wait));
     let line = held.audit.last().unwrap();
-    assert_eq!(line.action, NUMBER_CHANGED);
+    assert_eq!(line.action, AuditAction::NumberChanged);
     assert!(!line.is_step(), "a note, not a step");
     assert!(
         !line.detail.as_deref().unwrap().contains("5551212"),
@@ -640,9 +644,12 @@ fn another_number_holds_the_completion_until_the_wait_ends() {
     let done = run(&t, Party::Initiator, Action::EndHold, before_end + 1).unwrap();
     assert_eq!(done.status, TransferStatus::Completed);
     assert_eq!(done.due_at(), None);
-    assert_eq!(done.audit.last().unwrap().action, "ended_completed");
+    assert_eq!(
+        done.audit.last().unwrap().action,
+        AuditAction::EndedCompleted
+    );
     let ended = &done.audit[done.audit.len() - 2];
-    assert_eq!((ended.action.as_str(), ended.party), ("hold_ended", None));
+    assert_eq!((ended.action, ended.party), (AuditAction::HoldEnded, None));
     // Stopped before the end: the holder's rejection, whatever they had accepted.
     let stopped = run(&t, Party::NewHolder, Action::Stop, before_end).unwrap();
     assert_eq!(stopped.status, TransferStatus::Rejected);
@@ -673,7 +680,13 @@ fn the_trail_caps_code_events_but_never_steps() {
     let (events, before) = (500, t.audit.len());
     for n in 0..events {
         let detail = format!("sms: Codice errato: restano {} tentativi.", n % 5);
-        t = t.noted(Party::NewHolder, CODE_REFUSED, Some(detail), at(11), &actor);
+        t = t.noted(
+            Party::NewHolder,
+            AuditAction::CodeRefused,
+            Some(detail),
+            at(11),
+            &actor,
+        );
     }
     let cap = MAX_AUDIT_ENTRIES - AUDIT_LINES_FOR_STEPS;
     assert_eq!(t.audit.len(), cap, "the code events stop at the cap");
@@ -689,17 +702,17 @@ fn the_trail_caps_code_events_but_never_steps() {
     t = run(&t, Party::NewHolder, Action::Verified(Channel::Sms), 70).unwrap();
     t = run(&t, Party::NewHolder, Action::Verified(Channel::Email), 80).unwrap();
     assert_eq!(t.status, TransferStatus::Completed);
-    let tail: Vec<&str> = t.audit[cap..].iter().map(|a| a.action.as_str()).collect();
+    let tail: Vec<AuditAction> = t.audit[cap..].iter().map(|a| a.action).collect();
     assert_eq!(
         tail,
         [
-            "decisions",
-            "sms_verified",
-            "decisions",
-            "contract_accepted",
-            "sms_verified",
-            "email_verified",
-            "ended_completed"
+            AuditAction::Decisions,
+            AuditAction::SmsVerified,
+            AuditAction::Decisions,
+            AuditAction::ContractAccepted,
+            AuditAction::SmsVerified,
+            AuditAction::EmailVerified,
+            AuditAction::EndedCompleted,
         ],
         "every step and the ending, past the cap"
     );
