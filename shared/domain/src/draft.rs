@@ -1,13 +1,19 @@
 //! What a new transfer must satisfy before it is written: items that are active, in service
-//! and of one current holder, and a new holder that is someone else (of the same fiscal
-//! identity, when the provider asks for it). Pure: the caller reads the items and holders.
+//! and of one current holder, a new holder that is someone else (of the same fiscal
+//! identity, when the provider asks for it), management handed over to another account; and
+//! the draft itself. Pure: the caller reads the items, holders and accounts.
 
 use crate::errors::FieldErrors;
 use crate::holder::{Holder, HolderId};
+use crate::ids::{AccountId, Party, TransferId};
 use crate::ports::ItemState;
 use crate::records::ServiceStatus;
 use crate::steps::Rules;
-use crate::transfer::ItemRef;
+use crate::transfer::{
+    Actor, AuditAction, Contact, HolderCard, ItemRef, Management, Progress, Transfer, TransferItem,
+    TransferStatus,
+};
+use jiff::Timestamp;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DraftError {
@@ -24,6 +30,8 @@ pub enum DraftError {
         "Il nuovo titolare deve avere lo stesso codice fiscale o la stessa partita IVA di quello attuale."
     )]
     FiscalIdentity,
+    #[error("È il tuo stesso account: per lasciare a te la gestione scegli la modalità \"keep\".")]
+    OwnAccount,
 }
 
 impl DraftError {
@@ -32,6 +40,7 @@ impl DraftError {
         match self {
             Self::Items(_) | Self::MixedHolders => "items",
             Self::SameHolder | Self::FiscalIdentity => "new_holder_id",
+            Self::OwnAccount => "management.username",
         }
     }
 }
@@ -104,6 +113,76 @@ pub fn check_new_holder(current: &Holder, new: &Holder, rules: &Rules) -> Result
     Ok(())
 }
 
+/// Management handed over to the account of `username`, which must not be the initiator's
+/// own (`own`). Whether such an account exists is told only once the initiator verifies
+/// (`account: None` until then): a draft is no username oracle (docs/security.md).
+pub fn hand_over(own: Option<&str>, username: String) -> Result<Management, DraftError> {
+    if own.is_some_and(|own| own.eq_ignore_ascii_case(&username)) {
+        return Err(DraftError::OwnAccount);
+    }
+    Ok(Management::HandOver {
+        username,
+        account: None,
+    })
+}
+
+/// What a draft is made of, checked: its items, its parties and who manages the items after.
+pub struct Draft<'a> {
+    pub id: TransferId,
+    pub account: AccountId,
+    pub items: &'a [ItemRef],
+    pub initiator: Contact,
+    pub current: &'a Holder,
+    pub new: &'a Holder,
+    pub management: Management,
+}
+
+impl Draft<'_> {
+    /// The new transfer: a draft until the initiator verifies, with its first trail line.
+    pub fn transfer(self, now: Timestamp, rules: &Rules, actor: &Actor) -> Transfer {
+        let t = Transfer {
+            id: self.id,
+            account: self.account,
+            status: TransferStatus::Draft,
+            created_at: now,
+            deadline: now + rules.draft_for,
+            initiator: self.initiator,
+            current_holder: Contact::of(self.current),
+            new_holder: Contact::of(self.new),
+            current_holder_card: HolderCard::of(self.current),
+            new_holder_card: HolderCard::of(self.new),
+            management: self.management,
+            items: self
+                .items
+                .iter()
+                .map(|r| TransferItem {
+                    item: r.clone(),
+                    current_holder: None,
+                    new_holder: None,
+                    outcome: None,
+                })
+                .collect(),
+            progress: Progress::default(),
+            ended_at: None,
+            retain_until: None,
+            audit: vec![],
+            audit_omitted: 0,
+            hold_until: None,
+        };
+        let detail = match self.items.len() {
+            1 => "1 elemento".to_owned(),
+            n => format!("{n} elementi"),
+        };
+        t.noted(
+            Party::Initiator,
+            AuditAction::Created,
+            Some(detail),
+            now,
+            actor,
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +246,21 @@ mod tests {
             panic!("a missing item is named")
         };
         assert!(format!("{missing:?}").contains("non trovata in questo account"));
+    }
+
+    #[test]
+    fn management_goes_to_another_account_only() {
+        assert_eq!(
+            hand_over(Some("Demo"), "demo".into()),
+            Err(DraftError::OwnAccount)
+        );
+        assert_eq!(DraftError::OwnAccount.field(), "management.username");
+        assert_eq!(
+            hand_over(Some("demo"), "demo2".into()),
+            Ok(Management::HandOver {
+                username: "demo2".into(),
+                account: None
+            })
+        );
     }
 }

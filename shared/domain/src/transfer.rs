@@ -60,6 +60,16 @@ pub struct Contact {
 }
 
 impl Contact {
+    /// A holder profile's mobile, email and language, and the name messages give them.
+    pub fn of(h: &Holder) -> Self {
+        Self::new(
+            h.cellulare.clone(),
+            h.email.clone(),
+            h.lingua,
+            Some(h.display_name()),
+        )
+    }
+
     /// A contact as a transfer starts with it: first link, nobody invited yet.
     pub fn new(
         mobile: MobileNumber,

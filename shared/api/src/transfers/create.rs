@@ -11,7 +11,7 @@ use crate::reply::json;
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use titolare_domain::otp::Party;
+use titolare_domain::draft::Draft;
 use titolare_domain::ports::*;
 use titolare_domain::transfer::*;
 use titolare_domain::{
@@ -128,62 +128,22 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
         ManagementInput::HandOver { username } => {
             let username = titolare_domain::records::parse_username(&username)
                 .map_err(|e| invalid("management.username", e))?;
-            // Whether another account has this username is told only once the initiator
-            // verifies (at most one lookup per SMS sent): a draft is no username oracle.
             let own = s.store.account(&account).await?;
-            if own.is_some_and(|own| own.username.eq_ignore_ascii_case(&username)) {
-                return Err(invalid(
-                    "management.username",
-                    "È il tuo stesso account: per lasciare a te la gestione scegli la modalità \"keep\".",
-                ));
-            }
-            Management::HandOver {
-                username,
-                account: None,
-            }
+            titolare_domain::draft::hand_over(own.as_ref().map(|a| a.username.as_str()), username)?
         }
     };
     let initiator = initiator_contact(s, &account, body.initiator).await?;
     let id = s.store.next_transfer_id().await?;
-    let card = HolderCard::of;
-    let mut draft = Transfer {
+    let draft = Draft {
         id: id.clone(),
         account: account.clone(),
-        status: TransferStatus::Draft,
-        created_at: now,
-        deadline: now + s.rules.draft_for,
+        items: &refs,
         initiator,
-        current_holder: contact_of(&current),
-        new_holder: contact_of(&new_holder),
-        current_holder_card: card(&current),
-        new_holder_card: card(&new_holder),
+        current: &current,
+        new: &new_holder,
         management,
-        items: refs
-            .iter()
-            .map(|r| TransferItem {
-                item: r.clone(),
-                current_holder: None,
-                new_holder: None,
-                outcome: None,
-            })
-            .collect(),
-        progress: Progress::default(),
-        ended_at: None,
-        retain_until: None,
-        audit: vec![],
-        audit_omitted: 0,
-        hold_until: None,
-    };
-    draft = draft.noted(
-        Party::Initiator,
-        AuditAction::Created,
-        Some(match refs.len() {
-            1 => "1 elemento".to_owned(),
-            n => format!("{n} elementi"),
-        }),
-        now,
-        &actor(caller),
-    );
+    }
+    .transfer(now, &s.rules, &actor(caller));
     let body = initiator_view(&draft);
     let mut commit = titolare_domain::consequences::commit(
         TransferCondition::New,
@@ -320,15 +280,6 @@ fn prefixed(prefix: &str, errors: FieldErrors) -> FieldErrors {
     out
 }
 
-fn contact_of(h: &Holder) -> Contact {
-    Contact::new(
-        h.cellulare.clone(),
-        h.email.clone(),
-        h.lingua,
-        Some(h.display_name()),
-    )
-}
-
 async fn initiator_contact(
     s: &Services,
     account: &AccountId,
@@ -358,7 +309,7 @@ async fn initiator_contact(
         Some(id) => s.store.holder(account, &id).await?,
         None => None,
     };
-    own.map(|h| contact_of(&h.value)).ok_or(invalid(
+    own.map(|h| Contact::of(&h.value)).ok_or(invalid(
         "initiator",
         "Il tuo account non ha un profilo proprio: indica il tuo cellulare e la tua email.",
     ))
