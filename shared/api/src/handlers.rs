@@ -569,7 +569,7 @@ struct AccountView<'a> {
     role_label: &'static str,
     profile: Option<OwnProfile<'a>>,
     /// The panel's words for the API's codes (it is Italian).
-    vocabulary: Vocabulary,
+    vocabulary: &'static Vocabulary,
 }
 
 /// The account's own holder profile, as the header and the new-transfer form's prefill need it.

@@ -296,7 +296,19 @@ pub struct FormField {
 }
 
 impl Vocabulary {
-    pub fn of(lingua: Lingua) -> Self {
+    /// The vocabulary of `lingua`, built once per process (every party view carries it).
+    pub fn of(lingua: Lingua) -> &'static Self {
+        static IT: std::sync::LazyLock<Vocabulary> =
+            std::sync::LazyLock::new(|| Vocabulary::build(Lingua::It));
+        static EN: std::sync::LazyLock<Vocabulary> =
+            std::sync::LazyLock::new(|| Vocabulary::build(Lingua::En));
+        match lingua {
+            Lingua::It => &IT,
+            Lingua::En => &EN,
+        }
+    }
+
+    fn build(lingua: Lingua) -> Self {
         let tipi = Tipo::CHOICES
             .iter()
             .map(|&tipo| TipoForm {

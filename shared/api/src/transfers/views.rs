@@ -166,7 +166,7 @@ pub(crate) struct PartyView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     holder_data: Option<HolderData<'a>>,
     /// The panel's words for the API's codes (it is Italian).
-    vocabulary: Vocabulary,
+    vocabulary: &'static Vocabulary,
 }
 
 /// The transfer in a holder's view: who is who, by name.
