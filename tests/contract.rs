@@ -565,3 +565,102 @@ fn the_api_is_behind_cloudfront_and_its_web_acl() {
         );
     }
 }
+
+/// The inventory's JSON Schema (infra/events/inventory-v1.schema.json) and the Rust types
+/// that read it (titolare_domain::inventory) accept and refuse the same messages, and what
+/// the types write back is valid by the schema.
+#[test]
+fn inventory_messages_and_their_schema_agree() {
+    use titolare_domain::inventory::InventoryMessage;
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("infra/events/inventory-v1.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the schema compiles");
+    let mailbox = json!({
+        "address": "teste1234@pec.it", "holder_id": "534905", "status": "Attivo",
+        "kind": "Standard", "inbox_gb": 1, "inbox_extra_gb": 0, "archive_gb": null,
+        "end_of_service": "2027-11-30", "requested_on": "2025-11-30",
+        "certified_on": "2025-12-01", "cancelled_on": null,
+        "renewal": "Automatico", "duration": "1 Anno", "cliente_finale": false,
+    });
+    let domain = json!({
+        "name": "testazienda-pec.it", "holder_id": "534905", "status": "Certificato",
+        "registered_on": "2025-01-10", "end_of_service": "2027-01-10",
+    });
+    let head = |kind: &str| json!({ "schema": 1, "version": 3, "type": kind });
+    let with = |mut v: Value, extra: Value| {
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        v
+    };
+    let valid = [
+        with(
+            head("account.upserted"),
+            json!({ "account": { "id": "demo", "username": "demo", "role": "rivenditore", "own_holder_id": "19" } }),
+        ),
+        with(
+            head("mailbox.upserted"),
+            json!({ "account": "demo", "mailbox": mailbox }),
+        ),
+        with(
+            head("mailbox.removed"),
+            json!({ "account": "demo", "address": "teste1234@pec.it" }),
+        ),
+        with(
+            head("domain.upserted"),
+            json!({ "account": "demo", "domain": domain }),
+        ),
+        with(
+            head("domain.removed"),
+            json!({ "account": "demo", "name": "testazienda-pec.it" }),
+        ),
+    ];
+    for message in &valid {
+        assert!(validator.is_valid(message), "the schema refuses {message}");
+        let parsed = InventoryMessage::parse(&message.to_string())
+            .unwrap_or_else(|e| panic!("the types refuse {message}: {e}"));
+        let written = serde_json::to_value(&parsed).unwrap();
+        assert!(
+            validator.is_valid(&written),
+            "the schema refuses what the types write: {written}"
+        );
+    }
+    let mut invalid = vec![
+        with(valid[1].clone(), json!({ "type": "mailbox.renamed" })),
+        with(valid[1].clone(), json!({ "extra": 1 })),
+        with(valid[1].clone(), json!({ "schema": 2 })),
+        with(valid[1].clone(), json!({ "version": 0 })),
+        with(valid[2].clone(), json!({ "mailbox": mailbox })),
+        with(valid[4].clone(), json!({ "name": "-testazienda.it" })),
+    ];
+    for (field, bad) in [
+        ("holder_id", json!("abc")),
+        ("status", json!("Attiva")),
+        ("end_of_service", json!("2027-13-01")),
+        ("inbox_gb", json!(-1)),
+        ("extra", json!(1)),
+    ] {
+        let mut m = valid[1].clone();
+        m["mailbox"][field] = bad;
+        invalid.push(m);
+    }
+    let mut missing = valid[1].clone();
+    missing["mailbox"]
+        .as_object_mut()
+        .unwrap()
+        .remove("renewal");
+    invalid.push(missing);
+    for message in &invalid {
+        assert!(!validator.is_valid(message), "the schema accepts {message}");
+        assert!(
+            InventoryMessage::parse(&message.to_string()).is_err(),
+            "the types accept {message}"
+        );
+    }
+}

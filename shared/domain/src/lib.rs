@@ -6,6 +6,7 @@ pub mod draft;
 pub mod errors;
 pub mod holder;
 pub mod ids;
+pub mod inventory;
 pub mod invite;
 pub mod metrics;
 pub mod otp;
