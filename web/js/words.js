@@ -6,8 +6,9 @@
  * @typedef {{ name: string, label: string, required: boolean }} FormField
  * @typedef {{ tipo: string, label: string, fields: FormField[] }} TipoForm
  * @typedef {{ steps: Record<string, string>, statuses: Record<string, string>,
- *   parties: Record<string, string>, audit: Record<string, string>, tipi: TipoForm[],
- *   labels: Record<string, string> }} Vocabulary
+ *   parties: Record<string, string>, audit: Record<string, string>,
+ *   item_kinds: Record<string, string>, outcomes: Record<string, string>,
+ *   decisions: Record<string, string>, tipi: TipoForm[], labels: Record<string, string> }} Vocabulary
  */
 
 /** @type {Record<string, string>} */
@@ -22,6 +23,12 @@ export const LABELS = {};
 export const TIPI = [];
 /** Each trail line's words, by action. @type {Record<string, string>} */
 const AUDIT = {};
+/** @type {Record<string, string>} */
+const ITEM_KINDS = {};
+/** @type {Record<string, string>} */
+const OUTCOMES = {};
+/** A holder's answer on an item. @type {Record<string, string>} */
+const DECISIONS = {};
 
 /** @param {Vocabulary | undefined} vocabulary */
 export function learn(vocabulary) {
@@ -30,27 +37,28 @@ export function learn(vocabulary) {
   Object.assign(STEP, vocabulary.steps);
   Object.assign(PARTY, vocabulary.parties);
   Object.assign(AUDIT, vocabulary.audit);
+  Object.assign(ITEM_KINDS, vocabulary.item_kinds);
+  Object.assign(OUTCOMES, vocabulary.outcomes);
+  Object.assign(DECISIONS, vocabulary.decisions);
   Object.assign(LABELS, vocabulary.labels);
   TIPI.splice(0, TIPI.length, ...vocabulary.tipi);
 }
 
 /** @param {string} kind */
 export function itemKind(kind) {
-  return kind === 'domain' ? 'Dominio' : 'Casella PEC';
+  return ITEM_KINDS[kind] ?? kind;
 }
 
 /** @param {boolean | null | undefined} accept */
 export function decision(accept) {
-  if (accept === true) return 'Accettato';
-  if (accept === false) return 'Rifiutato';
-  return 'In attesa';
+  if (accept === true) return DECISIONS.accepted ?? 'true';
+  if (accept === false) return DECISIONS.rejected ?? 'false';
+  return DECISIONS.pending ?? '—';
 }
 
 /** @param {string | null | undefined} outcome */
 export function outcome(outcome) {
-  if (outcome === 'moved') return 'Trasferito al nuovo titolare';
-  if (outcome === 'kept') return "Rimasto all'attuale titolare";
-  return '—';
+  return (outcome && OUTCOMES[outcome]) || '—';
 }
 
 /**

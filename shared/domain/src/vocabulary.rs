@@ -5,7 +5,7 @@
 
 use crate::holder::{Field, Lingua, Tipo};
 use crate::ids::Party;
-use crate::transfer::{AuditAction, Step, TransferStatus};
+use crate::transfer::{AuditAction, ItemKind, ItemOutcome, Step, TransferStatus};
 use serde::Serialize;
 
 /// A word in each language.
@@ -164,6 +164,36 @@ impl TransferStatus {
     ];
 }
 
+impl ItemKind {
+    /// What the item is, as a table's column names it ("Casella PEC").
+    pub fn label(self, lingua: Lingua) -> &'static str {
+        match self {
+            ItemKind::Mailbox => w("Casella PEC", "PEC mailbox"),
+            ItemKind::Domain => w("Dominio", "Domain"),
+        }
+        .get(lingua)
+    }
+}
+
+impl ItemOutcome {
+    /// Where an item ended up once the transfer ended.
+    pub fn label(self, lingua: Lingua) -> &'static str {
+        match self {
+            ItemOutcome::Moved => w("Trasferito al nuovo titolare", "Moved to the new holder"),
+            ItemOutcome::Kept => w("Rimasto all'attuale titolare", "Kept by the current holder"),
+        }
+        .get(lingua)
+    }
+}
+
+/// A holder's answer on an item: accepted, rejected, or not given yet.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionWords {
+    pub accepted: &'static str,
+    pub rejected: &'static str,
+    pub pending: &'static str,
+}
+
 impl AuditAction {
     /// The line as the transfer's trail shows it ("Cellulare verificato").
     pub fn label(self, lingua: Lingua) -> &'static str {
@@ -275,6 +305,9 @@ pub struct Vocabulary {
     pub parties: std::collections::BTreeMap<Party, &'static str>,
     /// Each line of a transfer's trail, by action.
     pub audit: std::collections::BTreeMap<AuditAction, &'static str>,
+    pub item_kinds: std::collections::BTreeMap<ItemKind, &'static str>,
+    pub outcomes: std::collections::BTreeMap<ItemOutcome, &'static str>,
+    pub decisions: DecisionWords,
     /// Each tipo, in the form's order, with the fields of its form in order.
     pub tipi: Vec<TipoForm>,
     /// The labels of the fields every form shares (`id` is the profile's identifier).
@@ -343,6 +376,26 @@ impl Vocabulary {
                 .iter()
                 .map(|&a| (a, a.label(lingua)))
                 .collect(),
+            item_kinds: [ItemKind::Mailbox, ItemKind::Domain]
+                .into_iter()
+                .map(|k| (k, k.label(lingua)))
+                .collect(),
+            outcomes: [ItemOutcome::Moved, ItemOutcome::Kept]
+                .into_iter()
+                .map(|o| (o, o.label(lingua)))
+                .collect(),
+            decisions: match lingua {
+                Lingua::It => DecisionWords {
+                    accepted: "Accettato",
+                    rejected: "Rifiutato",
+                    pending: "In attesa",
+                },
+                Lingua::En => DecisionWords {
+                    accepted: "Accepted",
+                    rejected: "Rejected",
+                    pending: "Pending",
+                },
+            },
             tipi,
             labels: std::iter::once(("id", id))
                 .chain(Field::ALL.iter().map(|f| (f.as_str(), f.label(lingua))))
