@@ -2,7 +2,6 @@
 //! scheduled expirer and the TTL backstop alike.
 
 use crate::problem::ApiError;
-use titolare_domain::Holder;
 use titolare_domain::consequences::{self, Reads};
 use titolare_domain::metrics::{Metric, Metrics};
 use titolare_domain::otp::Challenge;
@@ -15,26 +14,24 @@ use titolare_domain::transfer::Actor;
 use titolare_domain::transfer::{Management, Transfer, TransferId, TransferStatus};
 
 /// What a call adds to the consequences of its step: the code challenge it sends or checks,
-/// the send logs that counts against, a message of its own (a code, a reminder), profiles
-/// and operation entries of its own (a holder created with a draft), its idempotent answer.
+/// the send logs that counts against, a message of its own (a code, a reminder), its
+/// idempotent answer.
 #[derive(Default)]
 pub(crate) struct Extra<'a> {
     pub challenge: Option<(Option<u64>, &'a Challenge)>,
     pub quotas: Vec<QuotaWrite>,
     pub messages: Vec<OutboxMessage>,
-    pub holders: Vec<(titolare_domain::AccountId, Holder)>,
-    pub operations: Vec<(titolare_domain::AccountId, titolare_domain::Operation)>,
     pub idempotent: Option<(IdempotencyScope, IdempotentResponse)>,
     /// The account's limit on invitations and code emails, for changes a call makes (the
     /// scheduled endings queue only notices and are never refused).
     pub email_limit: Option<Limit>,
 }
 
-/// A transfer as read (`before`; `None` for a new draft), as it becomes (`after`), and what
-/// must still hold of the stored one for the write to go through.
+/// A transfer as read (`before`), as it becomes (`after`), and what must still hold of the
+/// stored one for the write to go through.
 pub(crate) struct Change<'a> {
     pub condition: TransferCondition,
-    pub before: Option<&'a Transfer>,
+    pub before: &'a Transfer,
     pub after: &'a Transfer,
 }
 
@@ -55,20 +52,14 @@ pub(crate) async fn commit(
         before,
         after,
     } = change;
-    let reads = if consequences::completes(before, after) {
+    let reads = if consequences::completes(Some(before), after) {
         completion_reads(store, after).await?
     } else {
         Reads::default()
     };
-    let mut commit = consequences::commit(condition, before, after, now, rules, reads)?;
-    // The call's own writes first, then the step's consequences.
+    let mut commit = consequences::commit(condition, Some(before), after, now, rules, reads)?;
+    // The call's own message first, then the step's consequences.
     commit.messages = extra.messages.into_iter().chain(commit.messages).collect();
-    commit.operations = extra
-        .operations
-        .into_iter()
-        .chain(commit.operations)
-        .collect();
-    commit.holders = extra.holders.into_iter().chain(commit.holders).collect();
     commit.quotas = extra.quotas;
     if let Some(limit) = extra.email_limit {
         commit
@@ -78,7 +69,7 @@ pub(crate) async fn commit(
     commit.challenge = extra.challenge;
     commit.idempotent = extra.idempotent;
     store.commit(&commit).await.map_err(ApiError::from)?;
-    record_commit(metrics, before, after, &commit.messages);
+    record_commit(metrics, Some(before), after, &commit.messages);
     Ok(())
 }
 
@@ -326,7 +317,7 @@ async fn expire_one(
         now,
         Change {
             condition,
-            before: Some(&read.value),
+            before: &read.value,
             after: &after,
         },
         Extra::default(),
@@ -361,7 +352,7 @@ pub async fn backstop(
         now,
         Change {
             condition: TransferCondition::Removed,
-            before: Some(old),
+            before: old,
             after: &after,
         },
         Extra::default(),

@@ -103,7 +103,7 @@ pub(crate) async fn commit_over(
         now,
         Change {
             condition,
-            before: Some(&read.value),
+            before: &read.value,
             after,
         },
         extra,
