@@ -645,17 +645,6 @@ fn accept_conditions(
         .collect())
 }
 
-pub fn status_name(status: TransferStatus) -> &'static str {
-    match status {
-        TransferStatus::Draft => "draft",
-        TransferStatus::Open => "open",
-        TransferStatus::Completed => "completed",
-        TransferStatus::Rejected => "rejected",
-        TransferStatus::Cancelled => "cancelled",
-        TransferStatus::Expired => "expired",
-    }
-}
-
 /// What a state change causes beyond the transfer itself: messages and the account's
 /// operation entries. Empty for a step that neither opens nor ends the transfer.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -23,7 +23,10 @@ pub(crate) async fn party(s: &Services, req: &Request) -> Answer {
     query_params(req, &[])?;
     let (t, party) = holder_transfer(s, req).await?;
     t.value.accepts_steps(s.clock.now())?;
-    Ok(json(StatusCode::OK, &party_view(s, &t.value, party)))
+    Ok(json(
+        StatusCode::OK,
+        &party_view(s, &t.value, party).with_vocabulary(),
+    ))
 }
 
 #[derive(Deserialize)]

@@ -165,8 +165,19 @@ pub(crate) struct PartyView<'a> {
     conditions: &'a [ContractCondition],
     #[serde(skip_serializing_if = "Option::is_none")]
     holder_data: Option<HolderData<'a>>,
-    /// The panel's words for the API's codes (it is Italian).
-    vocabulary: &'static Vocabulary,
+    /// The panel's words for the API's codes (it is Italian): in the answer a page starts
+    /// from (`GET /v1/party`), not in each step's, which is also kept for its
+    /// Idempotency-Key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vocabulary: Option<&'static Vocabulary>,
+}
+
+impl PartyView<'_> {
+    /// The view with the panel's words, for the answer a page starts from.
+    pub(crate) fn with_vocabulary(mut self) -> Self {
+        self.vocabulary = Some(Vocabulary::of(Lingua::It));
+        self
+    }
 }
 
 /// The transfer in a holder's view: who is who, by name.
@@ -260,7 +271,7 @@ pub(crate) fn party_view<'a>(s: &'a Services, t: &'a Transfer, party: Party) -> 
                 url: &s.rules.support_url,
             },
         }),
-        vocabulary: Vocabulary::of(Lingua::It),
+        vocabulary: None,
     }
 }
 
