@@ -125,8 +125,8 @@ fn template_deploys_exactly_the_route_table() {
     let unrouted: Vec<_> = crates.difference(&routed).collect();
     assert_eq!(
         unrouted,
-        ["dispatch", "expirer", "ttl-backstop"],
-        "only the stream consumers and the schedule serve no route"
+        ["dispatch", "expirer", "inventory-ingest", "ttl-backstop"],
+        "only the stream and queue consumers and the schedule serve no route"
     );
 }
 
@@ -587,6 +587,8 @@ fn inventory_messages_and_their_schema_agree() {
         "end_of_service": "2027-11-30", "requested_on": "2025-11-30",
         "certified_on": "2025-12-01", "cancelled_on": null,
         "renewal": "Automatico", "duration": "1 Anno", "cliente_finale": false,
+        "access_history": [{ "at": "2026-11-20T09:15:00Z", "ip": "198.51.100.7", "client": "webmail" }],
+        "rules": ["Sposta le fatture nella cartella Fatture"],
     });
     let domain = json!({
         "name": "testazienda-pec.it", "holder_id": "534905", "status": "Certificato",

@@ -127,6 +127,9 @@ const DIMENSION_VALUES: &[&str] = &[
     "cancellation",
     "expiry",
     "password-reset",
+    "applied",
+    "stale",
+    "invalid",
 ];
 
 impl Watch {
@@ -203,19 +206,36 @@ struct Services {
     table: String,
     dynamodb: String,
     moto: String,
+    /// The inventory's dead-letter queue, on moto.
+    dead_letters: String,
 }
 
 impl Services {
     /// A fresh table on DynamoDB Local, its client, and moto for the messages.
     async fn fresh(prefix: &str) -> (Self, aws_sdk_dynamodb::Client) {
         let (client, table) = testing::fresh_local_table(prefix).await;
+        let moto = testing::moto_endpoint().await;
+        let dead_letters = sqs(&moto)
+            .await
+            .create_queue()
+            .queue_name(format!("{table}-inventory-dlq"))
+            .send()
+            .await
+            .expect("a queue on moto")
+            .queue_url
+            .expect("its URL");
         let services = Self {
             table,
             dynamodb: testing::dynamodb_local_endpoint().await,
-            moto: testing::moto_endpoint().await,
+            moto,
+            dead_letters,
         };
         (services, client)
     }
+}
+
+async fn sqs(moto: &str) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(&testing::sdk_config(moto).await)
 }
 
 /// Every function of `functions/` as its own process, built by the workspace build (not
@@ -277,6 +297,7 @@ async fn start_functions(services: &Services) -> (Watch, u16) {
         ("SUPPORT_URL", rules.support_url.as_str()),
         ("CONTRACT_CONDITIONS", conditions.as_str()),
         ("ORIGIN_VERIFY_SECRET", ORIGIN_SECRET),
+        ("INVENTORY_DLQ_URL", services.dead_letters.as_str()),
         // What the emulator tells the functions it starts itself.
         ("AWS_LAMBDA_FUNCTION_VERSION", "1"),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "4096"),
@@ -894,4 +915,93 @@ async fn the_expirer_and_the_ttl_backstop_end_a_transfer_once() {
     assert!(!runs.is_empty(), "the expirer reports each run");
     assert!(runs.iter().any(|d| d["ExpirerLag"].as_u64() > Some(0)));
     assert!(watch.metric_sum("RequestsEnded", &[("Outcome", "expired")]) >= 1);
+}
+
+/// The inventory queue's consumer, fed SQS events as Lambda delivers them: a message applies
+/// once and only over an older version, an invalid one goes to the dead-letter queue with a
+/// reason that names no datum, and each is counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inventory_function_applies_the_newest_and_dead_letters_the_invalid() {
+    use titolare_domain::ports::MailboxReader;
+    let (services, client) = Services::fresh("inventory").await;
+    let store = TableStore::new(
+        Arc::new(DynamoBackend::new(client, services.table.clone())),
+        Arc::new(SystemClock),
+    );
+    let (watch, port) = start_functions(&services).await;
+    let emulator = HttpClient::new(format!("http://127.0.0.1:{port}"));
+    let template: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/events/inventory-sqs.json")).unwrap(),
+    )
+    .unwrap();
+    let batch = |bodies: &[Value]| {
+        let records: Vec<Value> = bodies
+            .iter()
+            .enumerate()
+            .map(|(n, body)| {
+                let mut r = template["Records"][0].clone();
+                r["messageId"] = json!(format!("m{n}"));
+                r["body"] = json!(match body {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                });
+                r
+            })
+            .collect();
+        json!({ "Records": records })
+    };
+    let upsert = |version: u64, inbox: u32| {
+        json!({
+            "schema": 1, "type": "mailbox.upserted", "version": version, "account": "demo",
+            "mailbox": {
+                "address": "Teste1234@pec.it", "holder_id": "534905", "status": "Attivo",
+                "kind": "Standard", "inbox_gb": inbox, "end_of_service": "2027-06-30",
+                "requested_on": "2011-06-30", "renewal": "A Scadenza", "duration": "1 Anno"
+            }
+        })
+    };
+    let invalid = json!("{\"schema\":1,\"type\":\"mailbox.upserted\",\"version\":0}");
+    // In one batch: v3, its redelivery, an older v2 and an invalid one.
+    let answer = invoke(
+        &emulator,
+        "inventory-ingest",
+        &batch(&[upsert(3, 3), upsert(3, 30), upsert(2, 2), invalid.clone()]),
+    )
+    .await;
+    assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    let address = titolare_domain::values::EmailAddress::parse("teste1234@pec.it").unwrap();
+    let demo = titolare_domain::AccountId::parse("demo").unwrap();
+    let mailbox = store.mailbox(&demo, &address).await.unwrap().unwrap();
+    assert_eq!((mailbox.source_version, mailbox.inbox_gb), (3, 3));
+    let answer = invoke(&emulator, "inventory-ingest", &batch(&[upsert(4, 4)])).await;
+    assert_eq!(answer["batchItemFailures"], json!([]));
+    let mailbox = store.mailbox(&demo, &address).await.unwrap().unwrap();
+    assert_eq!((mailbox.source_version, mailbox.inbox_gb), (4, 4));
+
+    let received = sqs(&services.moto)
+        .await
+        .receive_message()
+        .queue_url(&services.dead_letters)
+        .max_number_of_messages(10)
+        .message_attribute_names("All")
+        .send()
+        .await
+        .unwrap();
+    let dead = received.messages.unwrap_or_default();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0].body.as_deref(), invalid.as_str());
+    let reason = dead[0].message_attributes.as_ref().unwrap()["reason"]
+        .string_value
+        .clone()
+        .unwrap();
+    assert!(reason.contains("not an inventory message"), "{reason}");
+
+    for (outcome, count) in [("applied", 2), ("stale", 2), ("invalid", 1)] {
+        assert_eq!(
+            watch.metric_sum("InventoryMessages", &[("Outcome", outcome)]),
+            count,
+            "{outcome}"
+        );
+    }
+    watch.assert_logs_hold_no_personal_data(&[]);
 }

@@ -266,6 +266,7 @@ def first_requests(fx):
         "expirer": lambda: {},
         "ttl-backstop": lambda: {"Records": []},
         "dispatch": lambda: {"Records": []},
+        "inventory-ingest": lambda: {"Records": []},
         "bench-hello": lambda: api_event("GET", "/hello"),
         "bench-sdk-get": lambda: api_event("GET", "/v1/holders/19", account="demo"),
         "bench-sdk-replay": lambda: api_event("GET", "/replay"),
@@ -296,6 +297,8 @@ def environment(fx, endpoint, runtime_api, function):
         "CONTRACT_CONDITIONS": json.dumps(fx["conditions"]),
         # CloudFront's secret: the events below carry it, as CloudFront adds it.
         "ORIGIN_VERIFY_SECRET": ORIGIN_SECRET,
+        # Never written to by an empty batch.
+        "INVENTORY_DLQ_URL": "http://127.0.0.1:1/queue/unused",
     }
     return env
 
@@ -390,7 +393,7 @@ def one_ca_file_env(scratch):
 
 
 # Functions run by queues and schedules, not by API Gateway.
-NOT_HTTP = {"dispatch", "expirer", "ttl-backstop"}
+NOT_HTTP = {"dispatch", "expirer", "inventory-ingest", "ttl-backstop"}
 
 
 def median(values):

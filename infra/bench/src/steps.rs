@@ -88,6 +88,7 @@ impl World {
                 username: account.into(),
                 own_holder_id: Some(HolderId::from_number(current)),
                 role: Default::default(),
+                source_version: 0,
             })
             .await
             .unwrap();

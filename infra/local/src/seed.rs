@@ -4,8 +4,9 @@
 //! `demo2` with data of its own. Seeded once: a restart keeps whatever the data has become
 //! since.
 
-use titolare_domain::ports::{AccountReader, Fixtures, StoreError};
-use titolare_domain::values::{CodiceFiscale, EmailAddress};
+use serde_json::{Value, json};
+use titolare_domain::ports::{AccountReader, Fixtures, InventoryWriter, StoreError};
+use titolare_domain::values::CodiceFiscale;
 use titolare_domain::*;
 
 fn holder(id: u64, json: serde_json::Value) -> Holder {
@@ -25,7 +26,7 @@ fn person(
     let (indirizzo, cap, provincia, comune) = address;
     holder(
         id,
-        serde_json::json!({
+        json!({
             "tipo": "privato", "nome": nome, "cognome": cognome, "codice_fiscale": cf,
             "indirizzo": indirizzo, "cap": cap, "provincia": provincia, "comune": comune,
             "cellulare": cellulare, "email": email,
@@ -40,42 +41,60 @@ fn cf(cognome: &str, nome: &str, birth: &str, place: &str) -> String {
         .to_owned()
 }
 
-fn date(s: &str) -> jiff::civil::Date {
-    s.parse().expect("demo date")
+/// A mailbox as the provider's inventory sends it (certified, with one login on record).
+fn mailbox(
+    account: &str,
+    address: &str,
+    holder: u64,
+    kind: &str,
+    end: &str,
+    requested: &str,
+) -> Value {
+    json!({
+        "schema": 1, "type": "mailbox.upserted", "version": 1, "account": account,
+        "mailbox": {
+            "address": address, "holder_id": holder.to_string(), "status": "Certificato",
+            "kind": kind, "inbox_gb": 1, "end_of_service": end, "requested_on": requested,
+            "certified_on": requested, "renewal": "A Scadenza", "duration": "1 Anno",
+            "access_history": [{ "at": "2026-11-20T09:15:00Z", "ip": "198.51.100.7", "client": "webmail" }],
+            "rules": ["Sposta le fatture nella cartella Fatture"],
+        }
+    })
 }
 
-fn mailbox(address: &str, holder: u64, kind: &str, end: &str, requested: &str) -> Mailbox {
-    Mailbox {
-        address: EmailAddress::parse(address).expect("demo address"),
-        holder_id: HolderId::from_number(holder),
-        status: ServiceStatus::Certificato,
-        kind: kind.into(),
-        inbox_gb: 1,
-        inbox_extra_gb: 0,
-        archive_gb: None,
-        end_of_service: date(end),
-        requested_on: date(requested),
-        certified_on: Some(date(requested)),
-        cancelled_on: None,
-        renewal: "A Scadenza".into(),
-        duration: "1 Anno".into(),
-        cliente_finale: false,
-        password_hash: None,
-        password_reset_required: false,
-        password_reset_issued_at: None,
-        password_reset_links: 0,
-        moved_by: None,
-        password_reset_to: None,
-        access_history: vec![Access {
-            at: "2026-11-20T09:15:00Z".parse().expect("demo time"),
-            ip: "198.51.100.7".into(),
-            client: "webmail".into(),
-        }],
-        rules: vec!["Sposta le fatture nella cartella Fatture".into()],
+fn domain(account: &str, name: &str, holder: u64, registered: &str, end: &str) -> Value {
+    json!({
+        "schema": 1, "type": "domain.upserted", "version": 1, "account": account,
+        "domain": {
+            "name": name, "holder_id": holder.to_string(), "status": "Attivo",
+            "registered_on": registered, "end_of_service": end,
+        }
+    })
+}
+
+fn account(id: &str, own_holder: u64, role: &str) -> Value {
+    json!({
+        "schema": 1, "type": "account.upserted", "version": 1,
+        "account": { "id": id, "username": id, "own_holder_id": own_holder.to_string(), "role": role }
+    })
+}
+
+/// Sends the demo inventory through the ingest path the queue's messages take.
+async fn ingest<S: InventoryWriter + ?Sized>(
+    store: &S,
+    messages: &[Value],
+) -> Result<(), StoreError> {
+    for message in messages {
+        titolare_api::inventory::ingest(store, &message.to_string())
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("demo inventory: {e}")))?;
     }
+    Ok(())
 }
 
-pub async fn demo<S: Fixtures + AccountReader + ?Sized>(store: &S) -> Result<(), StoreError> {
+pub async fn demo<S: Fixtures + AccountReader + InventoryWriter + ?Sized>(
+    store: &S,
+) -> Result<(), StoreError> {
     let demo = AccountId::parse("demo").expect("demo account id");
     if store.account(&demo).await?.is_none() {
         let holders = [
@@ -108,7 +127,7 @@ pub async fn demo<S: Fixtures + AccountReader + ?Sized>(store: &S) -> Result<(),
             ),
             holder(
                 534905,
-                serde_json::json!({
+                json!({
                     "tipo": "azienda", "ragione_sociale": "Test Azienda S.r.l.", "partita_iva": "12345670587",
                     "codice_fiscale_azienda": "12345670587", "indirizzo": "Via Nazionale 100", "cap": "00184",
                     "provincia": "RM", "comune": "Roma", "telefono": "+39 06 1234567", "cellulare": "+39 347 0534905",
@@ -119,85 +138,66 @@ pub async fn demo<S: Fixtures + AccountReader + ?Sized>(store: &S) -> Result<(),
         for h in &holders {
             store.seed_holder(&demo, h).await?;
         }
-        store
-            .put_mailbox(
-                &demo,
-                &mailbox(
+        // The account last: its presence says the seed is complete.
+        ingest(
+            store,
+            &[
+                mailbox(
+                    "demo",
                     "teste1234@pec.it",
                     534905,
                     "Standard",
                     "2027-06-30",
                     "2011-06-30",
                 ),
-            )
-            .await?;
-        store
-            .put_mailbox(
-                &demo,
-                &mailbox(
+                mailbox(
+                    "demo",
                     "marco.test@pec.it",
                     900008,
                     "Pro",
                     "2027-03-31",
                     "2019-03-31",
                 ),
-            )
-            .await?;
-        store
-            .put_mailbox(
-                &demo,
-                &mailbox("demo@pec.it", 19, "Standard", "2027-09-30", "2020-09-30"),
-            )
-            .await?;
-        store
-            .put_mailbox(
-                &demo,
-                &mailbox(
+                mailbox(
+                    "demo",
+                    "demo@pec.it",
+                    19,
+                    "Standard",
+                    "2027-09-30",
+                    "2020-09-30",
+                ),
+                mailbox(
+                    "demo",
                     "fatture.testazienda@pec.it",
                     534905,
                     "Premium",
                     "2027-06-30",
                     "2021-06-30",
                 ),
-            )
-            .await?;
-        // Not active: a transfer refuses it.
-        store
-            .put_mailbox(
-                &demo,
-                &Mailbox {
-                    status: ServiceStatus::Sospeso,
-                    ..mailbox(
+                // Not active: a transfer refuses it.
+                {
+                    let mut m = mailbox(
+                        "demo",
                         "sospesa@pec.it",
                         900008,
                         "Standard",
                         "2027-01-31",
                         "2018-01-31",
-                    )
+                    );
+                    m["mailbox"]["status"] = json!("Sospeso");
+                    m
                 },
-            )
-            .await?;
-        store
-            .put_domain(
-                &demo,
-                &CertifiedDomain {
-                    name: "testazienda-pec.it".into(),
-                    holder_id: HolderId::from_number(534905),
-                    status: ServiceStatus::Attivo,
-                    registered_on: date("2015-04-01"),
-                    end_of_service: date("2027-04-01"),
-                },
-            )
-            .await?;
-        // Written last: its presence says the seed is complete.
-        store
-            .put_account(&Account {
-                id: demo,
-                username: "demo".into(),
-                own_holder_id: Some(HolderId::from_number(19)),
-                role: AccountRole::Rivenditore,
-            })
-            .await?;
+                domain(
+                    "demo",
+                    "testazienda-pec.it",
+                    534905,
+                    "2015-04-01",
+                    "2027-04-01",
+                ),
+                account("demo", 19, "rivenditore"),
+            ],
+        )
+        .await?;
     }
     let demo2 = AccountId::parse("demo2").expect("demo2 account id");
     if store.account(&demo2).await?.is_none() {
@@ -211,38 +211,28 @@ pub async fn demo<S: Fixtures + AccountReader + ?Sized>(store: &S) -> Result<(),
             "anna.bianchi@example.it",
         );
         store.seed_holder(&demo2, &anna).await?;
-        store
-            .put_mailbox(
-                &demo2,
-                &mailbox(
+        ingest(
+            store,
+            &[
+                mailbox(
+                    "demo2",
                     "anna.bianchi@pec.it",
                     700001,
                     "Premium",
                     "2028-01-31",
                     "2022-01-31",
                 ),
-            )
-            .await?;
-        store
-            .put_domain(
-                &demo2,
-                &CertifiedDomain {
-                    name: "bianchi-pec.it".into(),
-                    holder_id: HolderId::from_number(700001),
-                    status: ServiceStatus::Attivo,
-                    registered_on: date("2022-01-31"),
-                    end_of_service: date("2028-01-31"),
-                },
-            )
-            .await?;
-        store
-            .put_account(&Account {
-                id: demo2,
-                username: "demo2".into(),
-                own_holder_id: Some(HolderId::from_number(700001)),
-                role: AccountRole::Cliente,
-            })
-            .await?;
+                domain(
+                    "demo2",
+                    "bianchi-pec.it",
+                    700001,
+                    "2022-01-31",
+                    "2028-01-31",
+                ),
+                account("demo2", 700001, "cliente"),
+            ],
+        )
+        .await?;
     }
     Ok(())
 }

@@ -355,12 +355,29 @@ fn mailbox_view(m: &Mailbox, holder_name: Option<String>) -> MailboxView<'_> {
     }
 }
 
-/// `Domain` of the OpenAPI file: the record, with its holder's name in listings.
+/// `Domain` of the OpenAPI file: the record (not the provider's version of it), with its
+/// holder's name in listings.
 #[derive(Serialize)]
 struct DomainView<'a> {
-    #[serde(flatten)]
-    domain: &'a CertifiedDomain,
+    name: &'a str,
+    holder_id: &'a HolderId,
+    status: ServiceStatus,
+    registered_on: jiff::civil::Date,
+    end_of_service: jiff::civil::Date,
     holder_name: Option<String>,
+}
+
+impl<'a> DomainView<'a> {
+    fn of(domain: &'a CertifiedDomain, holder_name: Option<String>) -> Self {
+        Self {
+            name: &domain.name,
+            holder_id: &domain.holder_id,
+            status: domain.status,
+            registered_on: domain.registered_on,
+            end_of_service: domain.end_of_service,
+            holder_name,
+        }
+    }
 }
 
 /// The filter of a mailbox or domain listing: `held_by_others`, `holder_id` and a prefix
@@ -481,10 +498,7 @@ async fn list_domains<S: AccountReader + DomainReader + HolderReader + ?Sized>(
     let items = listed
         .items
         .iter()
-        .map(|domain| DomainView {
-            domain,
-            holder_name: names.get(&domain.holder_id).cloned(),
-        })
+        .map(|domain| DomainView::of(domain, names.get(&domain.holder_id).cloned()))
         .collect();
     let next_cursor = listed.next_cursor.clone();
     Ok(json(StatusCode::OK, &Listing { items, next_cursor }))
@@ -508,7 +522,7 @@ async fn get_domain(
         .domain(account, &name.id)
         .await?
         .ok_or(ApiError::NotFound("Dominio non trovato."))?;
-    Ok(json(StatusCode::OK, &domain))
+    Ok(json(StatusCode::OK, &DomainView::of(&domain, None)))
 }
 
 async fn list_operations(

@@ -7,6 +7,7 @@ mod handlers;
 mod holders;
 mod idempotency;
 pub mod input;
+pub mod inventory;
 pub mod lifecycle;
 mod password;
 pub mod problem;

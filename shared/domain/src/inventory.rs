@@ -6,7 +6,7 @@
 
 use crate::holder::HolderId;
 use crate::ids::AccountId;
-use crate::records::{AccountRole, ServiceStatus};
+use crate::records::{Access, Account, AccountRole, CertifiedDomain, Mailbox, ServiceStatus};
 use crate::transfer::{ItemKind, ItemRef};
 use crate::values::EmailAddress;
 use serde::{Deserialize, Serialize};
@@ -86,6 +86,12 @@ pub struct MailboxFacts {
     pub duration: String,
     #[serde(default)]
     pub cliente_finale: bool,
+    /// The latest logins, newest first, as the platform records them.
+    #[serde(default)]
+    pub access_history: Vec<Access>,
+    /// Server-side rules and filters.
+    #[serde(default)]
+    pub rules: Vec<String>,
 }
 
 /// A certified domain as the provider knows it.
@@ -97,6 +103,120 @@ pub struct DomainFacts {
     pub status: ServiceStatus,
     pub registered_on: jiff::civil::Date,
     pub end_of_service: jiff::civil::Date,
+}
+
+impl AccountFacts {
+    /// The replica's account at the source's `version`.
+    pub fn into_account(self, version: u64) -> Account {
+        Account {
+            id: self.id,
+            username: self.username,
+            own_holder_id: self.own_holder_id,
+            role: self.role,
+            source_version: version,
+        }
+    }
+}
+
+impl MailboxFacts {
+    /// The replica's mailbox at the source's `version`: the provider's facts, and what the
+    /// service itself keeps of the mailbox it had (a pending password reset, the transfer
+    /// that moved it).
+    pub fn into_mailbox(self, version: u64, had: Option<&Mailbox>) -> Mailbox {
+        Mailbox {
+            address: self.address,
+            holder_id: self.holder_id,
+            status: self.status,
+            kind: self.kind,
+            inbox_gb: self.inbox_gb,
+            inbox_extra_gb: self.inbox_extra_gb,
+            archive_gb: self.archive_gb,
+            end_of_service: self.end_of_service,
+            requested_on: self.requested_on,
+            certified_on: self.certified_on,
+            cancelled_on: self.cancelled_on,
+            renewal: self.renewal,
+            duration: self.duration,
+            cliente_finale: self.cliente_finale,
+            password_hash: had.and_then(|m| m.password_hash.clone()),
+            password_reset_required: had.is_some_and(|m| m.password_reset_required),
+            password_reset_issued_at: had.and_then(|m| m.password_reset_issued_at),
+            password_reset_links: had.map_or(0, |m| m.password_reset_links),
+            moved_by: had.and_then(|m| m.moved_by.clone()),
+            password_reset_to: had.and_then(|m| m.password_reset_to.clone()),
+            access_history: self.access_history,
+            rules: self.rules,
+            source_version: version,
+        }
+    }
+}
+
+impl DomainFacts {
+    /// The replica's domain at the source's `version`.
+    pub fn into_domain(self, version: u64) -> CertifiedDomain {
+        CertifiedDomain {
+            name: self.name,
+            holder_id: self.holder_id,
+            status: self.status,
+            registered_on: self.registered_on,
+            end_of_service: self.end_of_service,
+            source_version: version,
+        }
+    }
+}
+
+/// What the replica holds for an entity before a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Replica<T> {
+    /// Never seen.
+    Never,
+    Live(T),
+    /// Removed at this source version: the tombstone keeps an older upsert from bringing
+    /// the entity back.
+    Removed {
+        version: u64,
+    },
+}
+
+/// A record of the replica, which knows the source version it was written at.
+pub trait Sourced {
+    fn source_version(&self) -> u64;
+}
+
+impl Sourced for Account {
+    fn source_version(&self) -> u64 {
+        self.source_version
+    }
+}
+
+impl Sourced for Mailbox {
+    fn source_version(&self) -> u64 {
+        self.source_version
+    }
+}
+
+impl Sourced for CertifiedDomain {
+    fn source_version(&self) -> u64 {
+        self.source_version
+    }
+}
+
+impl<T: Sourced> Replica<T> {
+    /// The source version the replica stands at.
+    pub fn version(&self) -> Option<u64> {
+        match self {
+            Self::Never => None,
+            Self::Live(t) => Some(t.source_version()),
+            Self::Removed { version } => Some(*version),
+        }
+    }
+
+    pub fn live(&self) -> Option<&T> {
+        match self {
+            Self::Live(t) => Some(t),
+            _ => None,
+        }
+    }
 }
 
 /// Why a message is refused: it goes to the dead-letter queue (or the loader's report) with
@@ -198,6 +318,35 @@ mod tests {
         "mailbox":{"address":"Teste1234@PEC.it","holder_id":"534905","status":"Attivo",
         "kind":"Standard","inbox_gb":1,"end_of_service":"2027-11-30","requested_on":"2025-11-30",
         "renewal":"Automatico","duration":"1 Anno"}}"#;
+
+    #[test]
+    fn an_upsert_keeps_what_the_service_itself_keeps() {
+        let m = InventoryMessage::parse(MAILBOX).unwrap();
+        let Change::MailboxUpserted { mailbox, .. } = m.change else {
+            panic!()
+        };
+        let first = mailbox.clone().into_mailbox(7, None);
+        assert_eq!(first.source_version, 7);
+        assert!(first.password_hash.is_none() && first.moved_by.is_none());
+        let had = Mailbox {
+            password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+            password_reset_required: true,
+            password_reset_links: 2,
+            moved_by: Some(crate::ids::TransferId::parse("12").unwrap()),
+            ..first.clone()
+        };
+        let next = mailbox.into_mailbox(8, Some(&had));
+        assert_eq!(next.password_hash, had.password_hash);
+        assert!(next.password_reset_required);
+        assert_eq!((next.password_reset_links, next.source_version), (2, 8));
+        assert_eq!(next.moved_by, had.moved_by);
+        assert_eq!(Replica::Live(next).version(), Some(8));
+        assert_eq!(
+            Replica::<Mailbox>::Removed { version: 9 }.version(),
+            Some(9)
+        );
+        assert_eq!(Replica::<Mailbox>::Never.version(), None);
+    }
 
     #[test]
     fn a_message_is_parsed_with_its_values() {

@@ -17,6 +17,7 @@ pub const PUBLISHED: &[&str] = &[
     "RequestsExpired",
     "ExpirerLag",
     "LimitRefusals",
+    "InventoryMessages",
 ];
 
 /// One thing that happened, with the figures it carries.
@@ -45,6 +46,9 @@ pub enum Metric {
     ExpirerRun { expired: u64, lag_seconds: u64 },
     /// A call refused with 429 by a code, SMS or link limit, by route template.
     LimitRefused { route: &'static str },
+    /// One message of the inventory queue: `applied`, `stale` (redelivered or out of order)
+    /// or `invalid` (sent to the dead-letter queue).
+    InventoryMessage { outcome: &'static str },
 }
 
 impl Metric {
@@ -58,6 +62,7 @@ impl Metric {
             Self::RequestEnded { .. } => "RequestsEnded",
             Self::ExpirerRun { .. } => "RequestsExpired",
             Self::LimitRefused { .. } => "LimitRefusals",
+            Self::InventoryMessage { .. } => "InventoryMessages",
         }
     }
 
@@ -77,6 +82,7 @@ impl Metric {
             Self::RequestEnded { outcome } => vec![("Outcome", outcome.as_str())],
             Self::ExpirerRun { .. } => vec![],
             Self::LimitRefused { route } => vec![("Route", route)],
+            Self::InventoryMessage { outcome } => vec![("Outcome", outcome)],
         }
     }
 
@@ -164,6 +170,7 @@ mod tests {
             Metric::LimitRefused {
                 route: "/v1/party/codes",
             },
+            Metric::InventoryMessage { outcome: "invalid" },
         ];
         let mut names = std::collections::BTreeSet::new();
         for metric in &all {

@@ -467,6 +467,18 @@ pub trait OutboxStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// The replica of the provider's inventory (docs/rules.md, "The inventory").
+#[async_trait]
+pub trait InventoryWriter: Send + Sync {
+    /// Applies one message under the version rule: reads what the replica holds for its
+    /// entity and, when the message is newer, writes it conditionally on what was read (a
+    /// concurrent write makes it [`StoreError::Conflict`]: read and apply again).
+    async fn apply_inventory(
+        &self,
+        message: &crate::inventory::InventoryMessage,
+    ) -> Result<crate::inventory::Verdict, StoreError>;
+}
+
 /// Everything the HTTP handlers use, for wiring; handlers themselves take the narrow traits.
 pub trait Store:
     HolderReader

@@ -32,6 +32,10 @@ pub struct Account {
     /// Accounts written before roles existed are customers.
     #[serde(default)]
     pub role: AccountRole,
+    /// The provider's version of this account (0: not from the inventory; docs/rules.md,
+    /// "The inventory").
+    #[serde(default)]
+    pub source_version: u64,
 }
 
 /// What the customer area calls the account's profile ("Profilo: Rivenditore").
@@ -110,6 +114,9 @@ pub struct Mailbox {
     pub access_history: Vec<Access>,
     /// Server-side rules and filters; kept across a transfer.
     pub rules: Vec<String>,
+    /// The provider's version of this mailbox (0: not from the inventory).
+    #[serde(default)]
+    pub source_version: u64,
 }
 
 /// The verified address a mailbox's reset links go to, and the language they are written in.
@@ -131,6 +138,9 @@ pub struct CertifiedDomain {
     pub status: ServiceStatus,
     pub registered_on: jiff::civil::Date,
     pub end_of_service: jiff::civil::Date,
+    /// The provider's version of this domain (0: not from the inventory).
+    #[serde(default)]
+    pub source_version: u64,
 }
 
 /// An entry of the account's "Esito Operazioni".

@@ -2,6 +2,7 @@
 //! clients once per cold start, log JSON, and hand each event to the shared handlers.
 
 pub mod emf;
+pub mod inventory;
 pub mod tls;
 
 use lambda_http::lambda_runtime::{self, LambdaEvent};
@@ -212,6 +213,30 @@ pub async fn run_dispatch_function() -> Result<(), Error> {
                 let stream: titolare_messaging::stream::StreamEvent =
                     serde_json::from_value(event.payload)?;
                 let response = titolare_messaging::stream::handle(&dispatcher, &stream).await;
+                Ok::<_, Error>(serde_json::to_value(response)?)
+            }
+        },
+    ))
+    .await
+}
+
+/// The inventory queue's consumer (`inventory-ingest`): applies each message, sends the
+/// invalid ones to the dead-letter queue `INVENTORY_DLQ_URL` names.
+pub async fn run_inventory_function() -> Result<(), Error> {
+    init_tracing();
+    let w = wiring().await?;
+    let dead_letters = Arc::new(inventory::SqsDeadLetters {
+        client: aws_sdk_sqs::Client::new(&w.sdk),
+        queue_url: required_env("INVENTORY_DLQ_URL")?,
+    });
+    let (store, metrics) = (w.store, w.metrics);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: LambdaEvent<inventory::SqsEvent>| {
+            let (store, metrics, dead_letters) =
+                (store.clone(), metrics.clone(), dead_letters.clone());
+            async move {
+                let response =
+                    inventory::handle(&*store, &*dead_letters, &*metrics, &event.payload).await;
                 Ok::<_, Error>(serde_json::to_value(response)?)
             }
         },

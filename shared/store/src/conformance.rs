@@ -29,7 +29,9 @@ macro_rules! conformance_tests {
             drafts_lock_their_items,
             an_open_transfer_is_found_when_overdue,
             a_completion_moves_items_across_accounts,
-            one_ending_whoever_comes_first);
+            one_ending_whoever_comes_first,
+            inventory_keeps_the_newest_version, inventory_keeps_what_the_service_keeps,
+            concurrent_inventory_messages_end_at_the_newest);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
@@ -42,7 +44,9 @@ macro_rules! conformance_tests {
     };
 }
 
+mod inventory;
 mod transfers;
+pub use inventory::*;
 pub use transfers::*;
 
 /// 2026-11-23T08:00:00Z, the suite's "now".
@@ -856,6 +860,7 @@ pub async fn listings_page_and_filter(b: Arc<dyn ItemBackend>) {
         username: "lists".into(),
         own_holder_id: Some(HolderId::from_number(1)),
         role: AccountRole::Rivenditore,
+        source_version: 0,
     };
     store.put_account(&account_record).await.unwrap();
     assert_eq!(store.account(&acc).await.unwrap(), Some(account_record));
@@ -928,6 +933,7 @@ pub fn sample_mailbox(address: &str, holder: &str) -> Mailbox {
         password_reset_to: None,
         access_history: vec![],
         rules: vec![],
+        source_version: 0,
     }
 }
 
@@ -938,6 +944,7 @@ pub fn sample_domain(name: &str, holder: &str) -> CertifiedDomain {
         status: ServiceStatus::Attivo,
         registered_on: "2020-01-15".parse().unwrap(),
         end_of_service: "2027-01-15".parse().unwrap(),
+        source_version: 0,
     }
 }
 

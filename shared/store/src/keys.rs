@@ -31,6 +31,15 @@ pub fn domain_sk(name: &str) -> String {
     format!("{DOMAIN_PREFIX}{}", name.to_lowercase())
 }
 
+/// Where a removal of the inventory leaves its tombstone: the source version it was removed
+/// at, so an older upsert cannot bring the mailbox or domain back.
+pub fn removed_sk(entity_sk: &str) -> String {
+    format!("{REMOVED_PREFIX}{entity_sk}")
+}
+
+pub const REMOVED_PREFIX: &str = "REMOVED#";
+pub const REMOVED_KIND: &str = "inventory_removed";
+
 pub fn idempotency_sk(key: &str) -> String {
     format!("{IDEMPOTENCY_PREFIX}{key}")
 }

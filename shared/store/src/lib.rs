@@ -7,6 +7,7 @@ pub mod clock;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod fixtures;
+mod inventory;
 pub mod keys;
 pub mod probes;
 mod table;
