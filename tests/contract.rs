@@ -666,3 +666,96 @@ fn inventory_messages_and_their_schema_agree() {
         );
     }
 }
+
+/// The mail platform's commands and acknowledgements as the Rust types write and read them
+/// agree with their JSON Schemas under `infra/events/`.
+#[test]
+fn platform_commands_and_acks_and_their_schemas_agree() {
+    use titolare_domain::platform::{self, Ack};
+    let load = |name: &str| {
+        let schema: Value = serde_json::from_str(
+            &std::fs::read_to_string(root().join("infra/events").join(name)).unwrap(),
+        )
+        .unwrap();
+        jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .should_validate_formats(true)
+            .build(&schema)
+            .expect("the schema compiles")
+    };
+    let commands = load("platform-command-v1.schema.json");
+    let acks = load("platform-ack-v1.schema.json");
+    let account = titolare_domain::AccountId::parse("demo").unwrap();
+    let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+    let mut transfer = titolare_store::conformance::sample_transfer(42, &account, 1_800_100_000);
+    transfer
+        .items
+        .push(titolare_domain::transfer::TransferItem {
+            item: titolare_domain::transfer::ItemRef::parse(
+                titolare_domain::transfer::ItemKind::Domain,
+                "esempio-pec.it",
+            )
+            .unwrap(),
+            current_holder: Some(true),
+            new_holder: Some(true),
+            outcome: None,
+        });
+    for item in &mut transfer.items {
+        item.outcome = Some(titolare_domain::transfer::ItemOutcome::Moved);
+    }
+    let mut all: Vec<_> = platform::of_completion(&transfer, now)
+        .into_iter()
+        .map(|r| r.command)
+        .collect();
+    let mailbox = transfer.items[0].item.id.clone();
+    all.push(platform::password_set(
+        &transfer.id,
+        0,
+        1,
+        &account,
+        &mailbox,
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+        now,
+    ));
+    let kinds: std::collections::BTreeSet<&str> = all.iter().map(|c| c.action.name()).collect();
+    assert_eq!(kinds.len(), 5, "every kind of command: {kinds:?}");
+    for command in &all {
+        let written = serde_json::to_value(command).unwrap();
+        assert!(commands.is_valid(&written), "the schema refuses {written}");
+        let read: platform::Command = serde_json::from_value(written.clone()).unwrap();
+        assert_eq!(&read, command);
+    }
+    let first = serde_json::to_value(&all[0]).unwrap();
+    let with = |field: &str, value: Value| {
+        let mut v = first.clone();
+        v[field] = value;
+        v
+    };
+    for bad in [
+        with("type", json!("mailbox.deleted")),
+        with("previous_holder", json!("abc")),
+        with("id", json!("teste1234@pec.it")),
+        with("extra", json!(1)),
+    ] {
+        assert!(!commands.is_valid(&bad), "the schema accepts {bad}");
+    }
+    for result in ["applied", "not_applicable", "refused"] {
+        let ack = json!({ "schema": 1, "command": all[0].id.as_str(), "result": result, "reason": "nessuna delega", "at": "2027-01-15T08:00:00Z" });
+        assert!(acks.is_valid(&ack), "{ack}");
+        let parsed = Ack::parse(&ack.to_string()).unwrap();
+        assert!(acks.is_valid(&serde_json::to_value(&parsed).unwrap()));
+    }
+    for bad in [
+        json!({ "schema": 2, "command": all[0].id.as_str(), "result": "applied", "at": "2027-01-15T08:00:00Z" }),
+        json!({ "schema": 1, "command": "teste1234@pec.it", "result": "applied", "at": "2027-01-15T08:00:00Z" }),
+        json!({ "schema": 1, "command": all[0].id.as_str(), "result": "done", "at": "2027-01-15T08:00:00Z" }),
+        json!({ "schema": 1, "command": all[0].id.as_str(), "result": "applied", "at": "2027-01-15T08:00:00Z", "extra": 1 }),
+        json!({ "schema": 1, "command": all[0].id.as_str(), "result": "refused", "reason": "x".repeat(501), "at": "2027-01-15T08:00:00Z" }),
+    ] {
+        assert!(!acks.is_valid(&bad), "the schema accepts {bad}");
+        assert!(
+            Ack::parse(&bad.to_string()).is_err(),
+            "the types accept {bad}"
+        );
+    }
+}

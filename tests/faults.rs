@@ -537,7 +537,9 @@ type FlowFn = for<'a> fn(&'a Run) -> Pin<Box<dyn Future<Output = ()> + Send + 'a
 
 /// Seed 000 with `keep`: three items, the new holder rejects one, the password is set.
 fn keep(run: &Run) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-    Box::pin(flow::full_success(run))
+    Box::pin(async move {
+        flow::full_success(run).await;
+    })
 }
 
 /// `hand_over`: the mailbox goes to account demo2 with a copy of the new holder.
@@ -710,8 +712,11 @@ fn normalised(items: &[Value]) -> Vec<Value> {
                     .replace_all(&text, |c: &regex::Captures| {
                         let whole = c.get(0).unwrap();
                         let rest = &text[whole.end()..];
-                        if c[1].is_empty() && !(rest.is_empty() || rest.starts_with('-')) {
-                            // "1 Anno" is no request number; "1" and "1-invitation-…" are.
+                        let follows =
+                            rest.is_empty() || rest.starts_with('-') || rest.starts_with('.');
+                        if c[1].is_empty() && !follows {
+                            // "1 Anno" is no request number; "1", "1-invitation-…" and a
+                            // platform command's "1.0.holder.changed" are.
                             return whole.as_str().to_owned();
                         }
                         match c[2].parse::<u64>().ok().and_then(|n| numbers.get(&n)) {

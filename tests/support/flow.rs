@@ -257,7 +257,8 @@ pub async fn accept_required_conditions(s: &dyn Surface, link: &str, party: &Rep
 /// the new holder rejects one mailbox. Two items move, one stays, the new holder sets the
 /// moved mailbox's password, the access history is empty, and initiator and both holders
 /// get their confirmation.
-pub async fn full_success(s: &dyn Surface) {
+/// Seed 000's change, whole; the request's number.
+pub async fn full_success(s: &dyn Surface) -> String {
     let id = open_transfer(
         s,
         json!({
@@ -335,6 +336,14 @@ pub async fn full_success(s: &dyn Surface) {
             ("testazienda-pec.it", "moved"),
         ]
     );
+    // A moved item has commands for the mail platform, a kept one none.
+    for item in request.body["items"].as_array().unwrap() {
+        assert_eq!(
+            item.get("platform").is_some(),
+            item["outcome"] == "moved",
+            "{item}"
+        );
+    }
     // The whole trail, in order: every step, every code sent (where, masked), the ending;
     // each line with the request id, source address and user agent of the call behind it.
     let audit = request.body["audit"].as_array().unwrap();
@@ -499,6 +508,7 @@ pub async fn full_success(s: &dyn Surface) {
             .any(|o| o["kind"] == "transfer_completed" && o["subject"] == id.as_str()),
         "the outcome is in Esito Operazioni"
     );
+    id
 }
 
 /// The emails to `to` with `subject`, waiting (up to 20 s) until there are `count`. Every

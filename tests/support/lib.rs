@@ -340,7 +340,14 @@ pub async fn local_gateway_with(rules: titolare_domain::steps::Rules) -> LocalGa
 
 /// A gateway with other limits on codes and sends.
 pub async fn local_gateway_with_codes(codes: titolare_domain::otp::CodePolicy) -> LocalGateway {
-    start_with(Default::default(), codes, None, None).await
+    start_with(
+        Default::default(),
+        codes,
+        None,
+        None,
+        titolare_local::platform::Mode::Auto,
+    )
+    .await
 }
 
 /// A gateway whose clock stands still at the present second and moves only when the test
@@ -354,12 +361,32 @@ pub async fn local_gateway_frozen() -> LocalGateway {
 }
 
 /// A gateway over another store (or its own embedded file) whose clock stands at
-/// `at_seconds` (epoch) until advanced.
+/// `at_seconds` (epoch) until advanced, and whose mail platform's commands wait for an
+/// adapter (no background acknowledgements: the fault test counts every write).
 pub async fn local_gateway_frozen_on(
     backend: Option<std::sync::Arc<dyn titolare_store::ItemBackend>>,
     at_seconds: i64,
 ) -> LocalGateway {
-    start(Default::default(), backend, Some(at_seconds)).await
+    start_with(
+        Default::default(),
+        Default::default(),
+        backend,
+        Some(at_seconds),
+        titolare_local::platform::Mode::External,
+    )
+    .await
+}
+
+/// A gateway whose mail platform's commands wait for an adapter (`TITOLARE_PLATFORM=external`).
+pub async fn local_gateway_with_external_platform() -> LocalGateway {
+    start_with(
+        Default::default(),
+        Default::default(),
+        None,
+        None,
+        titolare_local::platform::Mode::External,
+    )
+    .await
 }
 
 /// A gateway over another store (DynamoDB Local, or moto for the smoke flow).
@@ -375,7 +402,14 @@ async fn start(
     backend: Option<std::sync::Arc<dyn titolare_store::ItemBackend>>,
     frozen_clock_at: Option<i64>,
 ) -> LocalGateway {
-    start_with(rules, Default::default(), backend, frozen_clock_at).await
+    start_with(
+        rules,
+        Default::default(),
+        backend,
+        frozen_clock_at,
+        titolare_local::platform::Mode::Auto,
+    )
+    .await
 }
 
 async fn start_with(
@@ -383,6 +417,7 @@ async fn start_with(
     codes: titolare_domain::otp::CodePolicy,
     backend: Option<std::sync::Arc<dyn titolare_store::ItemBackend>>,
     frozen_clock_at: Option<i64>,
+    platform: titolare_local::platform::Mode,
 ) -> LocalGateway {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let data_dir = std::env::temp_dir().join(format!(
@@ -398,6 +433,7 @@ async fn start_with(
         codes,
         backend,
         frozen_clock_at,
+        platform,
         ..titolare_local::Config::new(0, data_dir.clone())
     })
     .await

@@ -1,5 +1,7 @@
 // The words a person reads for the API's codes (statuses, steps, parties).
 
+import { dateTime } from './dom.js';
+
 /**
  * The API's words for its codes (`vocabulary` of `GET /v1/account` and `GET /v1/party`): a page
  * keeps no copy, it learns them from the first answer that carries them.
@@ -8,7 +10,8 @@
  * @typedef {{ steps: Record<string, string>, statuses: Record<string, string>,
  *   parties: Record<string, string>, audit: Record<string, string>,
  *   item_kinds: Record<string, string>, outcomes: Record<string, string>,
- *   decisions: Record<string, string>, tipi: TipoForm[], labels: Record<string, string> }} Vocabulary
+ *   decisions: Record<string, string>, platform: Record<string, string>, tipi: TipoForm[],
+ *   labels: Record<string, string> }} Vocabulary
  */
 
 /** @type {Record<string, string>} */
@@ -29,6 +32,8 @@ const ITEM_KINDS = {};
 const OUTCOMES = {};
 /** A holder's answer on an item. @type {Record<string, string>} */
 const DECISIONS = {};
+/** Where the mail platform stands with a moved item. @type {Record<string, string>} */
+const PLATFORM = {};
 
 /** @param {Vocabulary | undefined} vocabulary */
 export function learn(vocabulary) {
@@ -40,6 +45,7 @@ export function learn(vocabulary) {
   Object.assign(ITEM_KINDS, vocabulary.item_kinds);
   Object.assign(OUTCOMES, vocabulary.outcomes);
   Object.assign(DECISIONS, vocabulary.decisions);
+  Object.assign(PLATFORM, vocabulary.platform ?? {});
   Object.assign(LABELS, vocabulary.labels);
   TIPI.splice(0, TIPI.length, ...vocabulary.tipi);
 }
@@ -59,6 +65,19 @@ export function decision(accept) {
 /** @param {string | null | undefined} outcome */
 export function outcome(outcome) {
   return (outcome && OUTCOMES[outcome]) || '—';
+}
+
+/**
+ * Where the mail platform stands with a moved item: "Applicato dal sistema di posta il
+ * 04/12/2026 alle 10:15 (ora italiana)", "In attesa del sistema di posta"; '—' before a move.
+ * @param {{ status: string, at?: string } | null | undefined} platform
+ */
+export function platformStatus(platform) {
+  if (!platform) return '—';
+  const words = PLATFORM[platform.status] ?? platform.status;
+  if (!platform.at) return words;
+  const [day, time] = dateTime(platform.at).split(', ');
+  return `${words} il ${day} alle ${time}`;
 }
 
 /**

@@ -163,6 +163,22 @@ impl Gateway {
             ("GET", "/dev/outbox.html") => {
                 return reply(200, "text/html; charset=utf-8", self.outbox_html());
             }
+            ("GET", "/dev/platform") => {
+                let body = serde_json::to_string(&self.local.platform.json()).unwrap_or_default();
+                return reply(200, "application/json", body);
+            }
+            ("GET", "/dev/platform.html") => {
+                return reply(200, "text/html; charset=utf-8", self.platform_html());
+            }
+            ("GET", "/dev/platform/next") => {
+                let commands = self.local.platform.next(10);
+                return reply(
+                    200,
+                    "application/json",
+                    serde_json::to_string(&commands).unwrap_or_default(),
+                );
+            }
+            ("POST", "/dev/platform/acks") => return self.platform_ack(&bytes).await,
             ("GET" | "HEAD", path) if !path.starts_with("/v1/") && !path.starts_with("/dev/") => {
                 if let Some(page) = crate::web::serve(&self.web_dir, path) {
                     return page;
@@ -281,6 +297,72 @@ impl Gateway {
             .collect();
         format!(
             "<!doctype html><html lang=\"it\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"5\"><title>Outbox locale</title></head><body style=\"font-family:sans-serif\"><h1>Outbox locale</h1><p>Email e SMS inviati, dal più recente.</p><table border=\"1\" cellpadding=\"6\"><tr><th>Inviato</th><th>Canale</th><th>A</th><th>Oggetto</th><th>Testo</th></tr>{rows}</table></body></html>"
+        )
+    }
+
+    /// An adapter's acknowledgement, recorded as the ack function records one from the queue.
+    async fn platform_ack(&self, body: &[u8]) -> HyperResponse {
+        use titolare_api::platform::{PlatformError, Recorded, record_ack};
+        let text = String::from_utf8_lossy(body);
+        match record_ack(
+            &*self.local.store,
+            &titolare_domain::metrics::NoMetrics,
+            &text,
+        )
+        .await
+        {
+            Ok(recorded) => {
+                if let Ok(ack) = titolare_domain::platform::Ack::parse(&text) {
+                    self.local.platform.acknowledged(&ack);
+                }
+                let word = match recorded {
+                    Recorded::Recorded(_) => "recorded",
+                    Recorded::Already => "already",
+                };
+                reply(
+                    200,
+                    "application/json",
+                    serde_json::json!({ "ack": word }).to_string(),
+                )
+            }
+            Err(PlatformError::Invalid(reason)) => problem(400, &reason),
+            Err(PlatformError::Unavailable(reason)) => problem(503, &reason),
+        }
+    }
+
+    fn platform_html(&self) -> String {
+        let escape = |t: &str| {
+            t.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        };
+        let rows: String = self
+            .local
+            .platform
+            .json()
+            .iter()
+            .map(|e| {
+                let c = &e["command"];
+                let ack = match &e["ack"] {
+                    serde_json::Value::Null => "in attesa".to_owned(),
+                    a => format!(
+                        "{} {}",
+                        a["result"].as_str().unwrap_or(""),
+                        a["at"].as_str().unwrap_or("")
+                    ),
+                };
+                format!(
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    escape(c["id"].as_str().unwrap_or("")),
+                    escape(c["type"].as_str().unwrap_or("")),
+                    escape(c["target"].as_str().unwrap_or("")),
+                    e["offers"],
+                    escape(&ack)
+                )
+            })
+            .collect();
+        format!(
+            "<!doctype html><html lang=\"it\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"5\"><title>Sistema di posta locale</title></head><body style=\"font-family:sans-serif\"><h1>Sistema di posta locale</h1><p>Comandi inviati al sistema di posta, dal più vecchio.</p><table border=\"1\" cellpadding=\"6\"><tr><th>Comando</th><th>Tipo</th><th>Casella o dominio</th><th>Offerto</th><th>Esito</th></tr>{rows}</table></body></html>"
         )
     }
 

@@ -3,6 +3,7 @@
 
 mod dev;
 mod gateway;
+pub mod platform;
 pub mod seed;
 pub mod web;
 
@@ -38,6 +39,8 @@ pub struct Config {
     /// A clock that stands at this epoch second and moves only by `POST /dev/clock` (tests
     /// of a deadline to the second); `None` runs on system time.
     pub frozen_clock_at: Option<i64>,
+    /// Who acknowledges the mail platform's commands (`TITOLARE_PLATFORM`).
+    pub platform: platform::Mode,
 }
 
 impl Config {
@@ -50,6 +53,7 @@ impl Config {
             codes: CodePolicy::default(),
             backend: None,
             frozen_clock_at: None,
+            platform: platform::Mode::Auto,
         }
     }
 }
@@ -84,6 +88,19 @@ pub async fn serve(config: Config) -> Result<Server, Box<dyn std::error::Error>>
         .with_public_base_url(&public_base_url(config.port));
     let dispatch_task = spawn_dispatcher(&backend, dispatcher);
     let expirer_task = spawn_expirer(store.clone(), clock.clone(), config.rules.clone());
+    let platform = Arc::new(platform::LocalPlatform::new(config.platform));
+    let mut tasks = vec![
+        dispatch_task,
+        expirer_task,
+        spawn_relay(&backend, platform.clone()),
+    ];
+    if config.platform == platform::Mode::Auto {
+        tasks.push(spawn_auto_platform(
+            store.clone(),
+            platform.clone(),
+            clock.clone(),
+        ));
+    }
     let app = App::new(Services {
         store: store.clone(),
         clock: clock.clone(),
@@ -99,7 +116,8 @@ pub async fn serve(config: Config) -> Result<Server, Box<dyn std::error::Error>>
         outbox,
         store,
         key,
-        tasks: vec![dispatch_task, expirer_task],
+        platform,
+        tasks,
     };
     Ok(serve_with(local, config.port).await?)
 }
@@ -112,6 +130,7 @@ pub struct Local {
     pub outbox: Arc<LocalOutbox>,
     pub store: Arc<TableStore>,
     pub key: SecretKey,
+    pub platform: Arc<platform::LocalPlatform>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -186,6 +205,69 @@ fn spawn_dispatcher(backend: &Notifying, dispatcher: Dispatcher) -> tokio::task:
                     && let Err(e) = dispatcher.dispatch(&transfer, &message).await
                 {
                     tracing::warn!(message = %message, error = %e, "local dispatch failed");
+                }
+            }
+        }
+    })
+}
+
+/// Hands each completed transfer's new commands to the local platform right after the commit
+/// that wrote them, as the dispatch function does with the stream's transfer records in AWS
+/// (the local queue deduplicates by id, so nothing is marked in the table).
+fn spawn_relay(
+    backend: &Notifying,
+    platform: Arc<platform::LocalPlatform>,
+) -> tokio::task::JoinHandle<()> {
+    let mut commits = backend.hook.subscribe();
+    tokio::spawn(async move {
+        loop {
+            let items = match commits.recv().await {
+                Ok(items) => items,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "platform relay lagged behind the commits");
+                    continue;
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            for item in items.iter().filter(|i| i.kind == "transfer") {
+                let Ok(transfer) = serde_json::from_value::<titolare_domain::transfer::Transfer>(
+                    item.data.clone(),
+                ) else {
+                    continue;
+                };
+                if let Err(e) = titolare_api::platform::deliver(&*platform, &transfer).await {
+                    tracing::warn!(transfer = transfer.id.as_str(), error = %e, "local platform relay failed");
+                }
+            }
+        }
+    })
+}
+
+/// The platform of the default local mode: acknowledges every command as applied, a moment
+/// after it arrives.
+fn spawn_auto_platform(
+    store: Arc<TableStore>,
+    platform: Arc<platform::LocalPlatform>,
+    clock: Arc<OffsetClock>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_millis(200),
+                platform.arrived.notified(),
+            )
+            .await;
+            for command in platform.next(100) {
+                let ack = platform::LocalPlatform::auto_ack(
+                    &command,
+                    titolare_domain::ports::Clock::now(&*clock),
+                );
+                let text = serde_json::to_string(&ack).unwrap_or_default();
+                match titolare_api::platform::record_ack(&*store, &NoMetrics, &text).await {
+                    Ok(_) => platform.acknowledged(&ack),
+                    Err(e) => {
+                        tracing::warn!(command = command.id.as_str(), error = %e, "local platform: acknowledgement not recorded")
+                    }
                 }
             }
         }

@@ -18,6 +18,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| PathBuf::from(".titolare"));
     let config = Config {
         rules: titolare_api::config::rules_from_env()?,
+        platform: titolare_local::platform::Mode::from_env()?,
         ..Config::new(port, data_dir)
     };
     let server = serve(config).await?;

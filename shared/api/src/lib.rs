@@ -10,6 +10,7 @@ pub mod input;
 pub mod inventory;
 pub mod lifecycle;
 mod password;
+pub mod platform;
 pub mod problem;
 mod reply;
 pub mod routes;

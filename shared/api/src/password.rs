@@ -11,7 +11,9 @@ use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use titolare_domain::FieldErrors;
-use titolare_domain::ports::{IdempotencyScope, ItemState, StoreError};
+use titolare_domain::ports::{
+    IdempotencyScope, ItemState, MailboxUpdate, StoreError, TransferCommit, TransferCondition,
+};
 use titolare_domain::reset::{LinkEmail, LinkError, reissued};
 use titolare_domain::transfer::{ItemKind, ItemRef, PasswordResetToken, ResetTokenError};
 use titolare_domain::values::EmailAddress;
@@ -76,45 +78,78 @@ pub(crate) async fn reset(s: &Services, caller: &Caller, req: &Request) -> Answe
         .map_err(|m| ApiError::Validation(FieldErrors::one("password", m)))?;
     let item = ItemRef::parse(ItemKind::Mailbox, token.mailbox.as_str())
         .map_err(|_| ApiError::InvalidResetLink)?;
-    let Some(Some(ItemState::Mailbox(mailbox))) =
-        s.store.items(&token.account, &[item]).await?.pop()
-    else {
-        return Err(ApiError::InvalidResetLink);
-    };
-    if mailbox.value.moved_by.as_ref() != Some(&token.transfer) {
-        return Err(LinkError::EarlierChange.into());
-    }
-    if !mailbox.value.password_reset_required {
-        // Perhaps by this very call's twin, with the same key, a moment ago.
-        return refused_unless_replayed(idem.as_ref(), &*s.store, already_used()).await;
-    }
-    if mailbox.value.password_reset_issued_at != Some(token.issued_at) {
-        return Err(ApiError::Conflict(
-            "Questo link è stato sostituito da uno più recente: usa l'ultimo che hai ricevuto via email.",
-        ));
-    }
-    let mut after = mailbox.value.clone();
-    after.password_hash = Some(hash(&body.password)?);
-    after.password_reset_required = false;
-    after.password_reset_issued_at = None;
-    let answer = PasswordSet {
-        mailbox: &after.address,
-        password_reset_required: false,
-    };
-    let record = idem
-        .as_ref()
-        .map(|i| i.record(StatusCode::OK, &answer, now));
-    match s
-        .store
-        .update_mailbox(&token.account, mailbox.version, &after, None, record)
-        .await
-    {
-        Ok(()) => {}
-        Err(StoreError::Conflict) => {
+    let password_hash = hash(&body.password)?;
+    // The mailbox and the transfer that moved it, written together: the transfer may change
+    // under us (the platform acknowledging its commands), so a conflict reads both again.
+    let mut attempts = 0;
+    let address = loop {
+        attempts += 1;
+        let Some(Some(ItemState::Mailbox(mailbox))) = s
+            .store
+            .items(&token.account, std::slice::from_ref(&item))
+            .await?
+            .pop()
+        else {
+            return Err(ApiError::InvalidResetLink);
+        };
+        if mailbox.value.moved_by.as_ref() != Some(&token.transfer) {
+            return Err(LinkError::EarlierChange.into());
+        }
+        if !mailbox.value.password_reset_required {
+            // Perhaps by this very call's twin, with the same key, a moment ago.
             return refused_unless_replayed(idem.as_ref(), &*s.store, already_used()).await;
         }
-        Err(e) => return Err(e.into()),
-    }
+        if mailbox.value.password_reset_issued_at != Some(token.issued_at) {
+            return Err(ApiError::Conflict(
+                "Questo link è stato sostituito da uno più recente: usa l'ultimo che hai ricevuto via email.",
+            ));
+        }
+        let mut after = mailbox.value.clone();
+        after.password_hash = Some(password_hash.clone());
+        after.password_reset_required = false;
+        after.password_reset_issued_at = None;
+        let answer = PasswordSet {
+            mailbox: &after.address,
+            password_reset_required: false,
+        };
+        let record = idem
+            .as_ref()
+            .map(|i| i.record(StatusCode::OK, &answer, now));
+        // The platform gets the password as a command of the transfer that moved the
+        // mailbox, written with it (docs/platform.md).
+        let transfer = s.store.transfer(&token.transfer).await?.ok_or(ApiError::Conflict(
+            "La richiesta che ha trasferito la casella non è più disponibile: contatta l'assistenza per impostare la password.",
+        ))?;
+        let moved = titolare_domain::platform::with_password(
+            &transfer.value,
+            after.address.as_str(),
+            &password_hash,
+            now,
+        )
+        .ok_or(LinkError::EarlierChange)?;
+        let mut commit = TransferCommit::new(
+            TransferCondition::UnchangedPastDeadline(transfer.version),
+            &moved,
+        );
+        commit.mailbox = Some(MailboxUpdate {
+            account: token.account.clone(),
+            before: mailbox.version,
+            after: after.clone(),
+        });
+        commit.idempotent = record;
+        match s.store.commit(&commit).await {
+            Ok(()) => break after.address,
+            Err(StoreError::Conflict) if attempts < 4 => continue,
+            Err(StoreError::Conflict) => {
+                return refused_unless_replayed(idem.as_ref(), &*s.store, already_used()).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let answer = PasswordSet {
+        mailbox: &address,
+        password_reset_required: false,
+    };
     tracing::info!(request_id = %caller.request_id, "mailbox password set after a change of holder");
     Ok(json(StatusCode::OK, &answer))
 }

@@ -709,6 +709,23 @@ async fn a_reset_link_lives_86399_seconds_and_a_forged_one_is_garbage() {
     let account = AccountId::parse("acc").unwrap();
     let issued = jiff::Timestamp::from_second(NOW).unwrap();
     let change = TransferId::parse("30").unwrap();
+    // The completed change that moved both mailboxes (the new password becomes its command).
+    let mut moved = sample_transfer(30, &account, NOW + 86_400);
+    moved.status = titolare_domain::transfer::TransferStatus::Completed;
+    moved.items = ["a@pec.it", "b@pec.it"]
+        .iter()
+        .map(|a| titolare_domain::transfer::TransferItem {
+            item: titolare_domain::transfer::ItemRef::parse(
+                titolare_domain::transfer::ItemKind::Mailbox,
+                a,
+            )
+            .unwrap(),
+            current_holder: Some(true),
+            new_holder: Some(true),
+            outcome: Some(titolare_domain::transfer::ItemOutcome::Moved),
+        })
+        .collect();
+    w.store.put_transfer(&moved).await.unwrap();
     for address in ["a@pec.it", "b@pec.it"] {
         let mut m = titolare_store::conformance::sample_mailbox(address, "19");
         m.password_reset_required = true;

@@ -168,6 +168,7 @@ impl Draft<'_> {
             audit: vec![],
             audit_omitted: 0,
             hold_until: None,
+            platform: Vec::new(),
         };
         let detail = match self.items.len() {
             1 => "1 elemento".to_owned(),

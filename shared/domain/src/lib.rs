@@ -11,6 +11,7 @@ pub mod invite;
 pub mod metrics;
 pub mod otp;
 pub mod outbox;
+pub mod platform;
 pub mod ports;
 pub mod quota;
 pub mod records;

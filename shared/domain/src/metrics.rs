@@ -18,6 +18,7 @@ pub const PUBLISHED: &[&str] = &[
     "ExpirerLag",
     "LimitRefusals",
     "InventoryMessages",
+    "PlatformAcks",
 ];
 
 /// One thing that happened, with the figures it carries.
@@ -49,6 +50,8 @@ pub enum Metric {
     /// One message of the inventory queue: `applied`, `stale` (redelivered or out of order)
     /// or `invalid` (sent to the dead-letter queue).
     InventoryMessage { outcome: &'static str },
+    /// An acknowledgement of the mail platform: `applied`, `not_applicable` or `refused`.
+    PlatformAck { outcome: &'static str },
 }
 
 impl Metric {
@@ -63,6 +66,7 @@ impl Metric {
             Self::ExpirerRun { .. } => "RequestsExpired",
             Self::LimitRefused { .. } => "LimitRefusals",
             Self::InventoryMessage { .. } => "InventoryMessages",
+            Self::PlatformAck { .. } => "PlatformAcks",
         }
     }
 
@@ -82,7 +86,9 @@ impl Metric {
             Self::RequestEnded { outcome } => vec![("Outcome", outcome.as_str())],
             Self::ExpirerRun { .. } => vec![],
             Self::LimitRefused { route } => vec![("Route", route)],
-            Self::InventoryMessage { outcome } => vec![("Outcome", outcome)],
+            Self::InventoryMessage { outcome } | Self::PlatformAck { outcome } => {
+                vec![("Outcome", outcome)]
+            }
         }
     }
 
@@ -171,6 +177,7 @@ mod tests {
                 route: "/v1/party/codes",
             },
             Metric::InventoryMessage { outcome: "invalid" },
+            Metric::PlatformAck { outcome: "refused" },
         ];
         let mut names = std::collections::BTreeSet::new();
         for metric in &all {

@@ -342,7 +342,19 @@ pub struct TransferCommit<'a> {
     pub due: Vec<DueWrite>,
     /// The outcome marker of an ending, written only if absent: one ending, whoever is first.
     pub outcome: Option<TransferStatus>,
+    /// A mailbox the step changes in place (a password set, then erased once the platform
+    /// has it), conditionally on the version read.
+    pub mailbox: Option<MailboxUpdate>,
     pub idempotent: Option<(IdempotencyScope, IdempotentResponse)>,
+}
+
+/// A mailbox written in place by a transfer's step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MailboxUpdate {
+    pub account: AccountId,
+    /// The version read.
+    pub before: u64,
+    pub after: Mailbox,
 }
 
 impl<'a> TransferCommit<'a> {
@@ -361,6 +373,7 @@ impl<'a> TransferCommit<'a> {
             locks: Vec::new(),
             due: Vec::new(),
             outcome: None,
+            mailbox: None,
             idempotent: None,
         }
     }
@@ -465,6 +478,13 @@ pub trait OutboxStore: Send + Sync {
         message: &OutboxMessage,
         challenge: Option<&Versioned<Challenge>>,
     ) -> Result<(), StoreError>;
+}
+
+/// The mail platform's command queue: an SQS FIFO queue in AWS (one message group per
+/// mailbox or domain, deduplicated by command id), the local gateway's stand-in locally.
+#[async_trait]
+pub trait Platform: Send + Sync {
+    async fn deliver(&self, command: &crate::platform::Command) -> Result<(), String>;
 }
 
 /// The replica of the provider's inventory (docs/rules.md, "The inventory").

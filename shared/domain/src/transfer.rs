@@ -452,6 +452,11 @@ pub struct Transfer {
     /// no earlier than this, unless someone stops it first (docs/security.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold_until: Option<Timestamp>,
+    /// What a completion asked of the mail platform, and where each command stands
+    /// (docs/platform.md). Kept in the transfer's own item: a completion writes no more
+    /// items for it, and an acknowledgement is one conditional write of the transfer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub platform: Vec<crate::platform::CommandRecord>,
 }
 
 fn is_zero(n: &u32) -> bool {

@@ -308,6 +308,8 @@ pub struct Vocabulary {
     pub item_kinds: std::collections::BTreeMap<ItemKind, &'static str>,
     pub outcomes: std::collections::BTreeMap<ItemOutcome, &'static str>,
     pub decisions: DecisionWords,
+    /// Where the mail platform stands with a moved item (`ItemPlatform`'s status).
+    pub platform: std::collections::BTreeMap<&'static str, &'static str>,
     /// Each tipo, in the form's order, with the fields of its form in order.
     pub tipi: Vec<TipoForm>,
     /// The labels of the fields every form shares (`id` is the profile's identifier).
@@ -396,6 +398,26 @@ impl Vocabulary {
                     pending: "Pending",
                 },
             },
+            platform: match lingua {
+                Lingua::It => [
+                    ("waiting", "In attesa del sistema di posta"),
+                    ("applied", "Applicato dal sistema di posta"),
+                    (
+                        "refused",
+                        "Non applicato dal sistema di posta: l'assistenza è stata avvisata",
+                    ),
+                ],
+                Lingua::En => [
+                    ("waiting", "Waiting for the mail system"),
+                    ("applied", "Applied by the mail system"),
+                    (
+                        "refused",
+                        "Not applied by the mail system: support has been told",
+                    ),
+                ],
+            }
+            .into_iter()
+            .collect(),
             tipi,
             labels: std::iter::once(("id", id))
                 .chain(Field::ALL.iter().map(|f| (f.as_str(), f.label(lingua))))

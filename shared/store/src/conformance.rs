@@ -1002,6 +1002,7 @@ pub fn sample_transfer(
         audit: vec![],
         audit_omitted: 0,
         hold_until: None,
+        platform: Vec::new(),
     }
 }
 

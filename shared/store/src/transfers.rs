@@ -305,6 +305,16 @@ impl TableStore {
         for w in &c.items {
             writes.extend(item_writes(&after.account, w)?);
         }
+        if let Some(update) = &c.mailbox {
+            let mut item = Item::new(
+                account_pk(&update.account),
+                mailbox_sk(update.after.address.as_str()),
+                "mailbox",
+                encode(&update.after)?,
+            );
+            item.version = update.before + 1;
+            writes.push(Write::put(item, Condition::Version(update.before)));
+        }
         if let Some((scope, response)) = &c.idempotent {
             writes.push(crate::table::idempotency_write(scope, response)?);
         }

@@ -3,7 +3,7 @@
 
 import { dateTime, h, show } from '../dom.js';
 import { button, codeStep, field, form, notice, showError, values } from '../ui.js';
-import { PARTY, STATUS, STEP, auditAction, decision, itemKind, management, outcome } from '../words.js';
+import { PARTY, STATUS, STEP, auditAction, decision, itemKind, management, outcome, platformStatus } from '../words.js';
 import { table } from './lists.js';
 import { route as newTransfer } from './new-transfer.js';
 
@@ -209,8 +209,8 @@ async function detail(ctx, id, news) {
     h('section', { class: 'card', 'aria-labelledby': 'elementi' },
       h('h2', { id: 'elementi' }, 'Elementi'),
       table(
-        ['Elemento', 'Tipo', 'Attuale titolare', 'Nuovo titolare', 'Esito'],
-        items.map((i) => [i.id, itemKind(i.kind), decision(i.current_holder), decision(i.new_holder), outcome(i.outcome)]),
+        ['Elemento', 'Tipo', 'Attuale titolare', 'Nuovo titolare', 'Esito', 'Sistema di posta'],
+        items.map((i) => [i.id, itemKind(i.kind), decision(i.current_holder), decision(i.new_holder), outcome(i.outcome), platformStatus(i.platform)]),
         'Elementi della richiesta',
       ),
     ),

@@ -7,6 +7,7 @@ use serde::Serialize;
 use titolare_domain::Lingua;
 use titolare_domain::otp::Party;
 use titolare_domain::outbox::mask;
+use titolare_domain::platform::{ItemPlatform, item_platform};
 use titolare_domain::steps::ContractCondition;
 use titolare_domain::transfer::*;
 use titolare_domain::vocabulary::Vocabulary;
@@ -24,13 +25,22 @@ pub(crate) struct InitiatorView<'a> {
     management: ManagementView<'a>,
     current_holder: &'a HolderCard,
     new_holder: &'a HolderCard,
-    items: &'a [TransferItem],
+    items: Vec<ItemView<'a>>,
     initiator_mobile: String,
     contacts: PerHolder<ContactView<'a>>,
     progress: PerParty<StepsView<'a>>,
     accepted_conditions: &'a [AcceptedCondition],
     audit: Vec<AuditView<'a>>,
     audit_omitted: u32,
+}
+
+/// An item, and once moved where the mail platform stands with it.
+#[derive(Serialize)]
+struct ItemView<'a> {
+    #[serde(flatten)]
+    item: &'a TransferItem,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    platform: Option<ItemPlatform>,
 }
 
 #[derive(Serialize)]
@@ -109,7 +119,19 @@ pub(crate) fn initiator_view(t: &Transfer) -> InitiatorView<'_> {
         management: management_view(&t.management),
         current_holder: &t.current_holder_card,
         new_holder: &t.new_holder_card,
-        items: &t.items,
+        items: t
+            .items
+            .iter()
+            .map(|item| ItemView {
+                item,
+                platform: item_platform(
+                    t.platform
+                        .iter()
+                        .filter(|r| r.command.target_kind == item.item.kind)
+                        .filter(|r| r.command.target == item.item.id),
+                ),
+            })
+            .collect(),
         initiator_mobile: mask(t.initiator.mobile.as_str()),
         contacts: PerHolder {
             current_holder: contact(Party::CurrentHolder),

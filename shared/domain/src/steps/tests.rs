@@ -66,6 +66,7 @@ pub(crate) fn draft(new_tipo: Tipo, hand_over: bool) -> Transfer {
         audit: vec![],
         audit_omitted: 0,
         hold_until: None,
+        platform: Vec::new(),
     }
 }
 
