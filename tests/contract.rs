@@ -125,7 +125,13 @@ fn template_deploys_exactly_the_route_table() {
     let unrouted: Vec<_> = crates.difference(&routed).collect();
     assert_eq!(
         unrouted,
-        ["dispatch", "expirer", "inventory-ingest", "ttl-backstop"],
+        [
+            "dispatch",
+            "expirer",
+            "inventory-ingest",
+            "platform-acks",
+            "ttl-backstop"
+        ],
         "only the stream and queue consumers and the schedule serve no route"
     );
 }

@@ -130,6 +130,8 @@ const DIMENSION_VALUES: &[&str] = &[
     "applied",
     "stale",
     "invalid",
+    "not_applicable",
+    "refused",
 ];
 
 impl Watch {
@@ -208,6 +210,9 @@ struct Services {
     moto: String,
     /// The inventory's dead-letter queue, on moto.
     dead_letters: String,
+    /// The mail platform's command queue (FIFO) and the acknowledgements' dead-letter queue.
+    platform: String,
+    ack_dead_letters: String,
 }
 
 impl Services {
@@ -224,11 +229,31 @@ impl Services {
             .expect("a queue on moto")
             .queue_url
             .expect("its URL");
+        let queue = |name: String, fifo: bool| {
+            let moto = moto.clone();
+            async move {
+                let mut create = sqs(&moto).await.create_queue().queue_name(name);
+                if fifo {
+                    create = create
+                        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true");
+                }
+                create
+                    .send()
+                    .await
+                    .expect("a queue on moto")
+                    .queue_url
+                    .expect("its URL")
+            }
+        };
+        let platform = queue(format!("{table}-platform.fifo"), true).await;
+        let ack_dead_letters = queue(format!("{table}-acks-dlq"), false).await;
         let services = Self {
             table,
             dynamodb: testing::dynamodb_local_endpoint().await,
             moto,
             dead_letters,
+            platform,
+            ack_dead_letters,
         };
         (services, client)
     }
@@ -298,6 +323,8 @@ async fn start_functions(services: &Services) -> (Watch, u16) {
         ("CONTRACT_CONDITIONS", conditions.as_str()),
         ("ORIGIN_VERIFY_SECRET", ORIGIN_SECRET),
         ("INVENTORY_DLQ_URL", services.dead_letters.as_str()),
+        ("PLATFORM_QUEUE_URL", services.platform.as_str()),
+        ("PLATFORM_ACK_DLQ_URL", services.ack_dead_letters.as_str()),
         // What the emulator tells the functions it starts itself.
         ("AWS_LAMBDA_FUNCTION_VERSION", "1"),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "4096"),
@@ -1003,5 +1030,191 @@ async fn the_inventory_function_applies_the_newest_and_dead_letters_the_invalid(
             "{outcome}"
         );
     }
+    watch.assert_logs_hold_no_personal_data(&[]);
+}
+
+/// The mail platform's side as deployed: the dispatch function relays a completed request's
+/// commands to the FIFO queue (one group per mailbox, deduplicated by id, in order) once,
+/// and `platform-acks` records what the platform answers: once each, the password erased,
+/// an acknowledgement naming no command on the dead-letter queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_platform_gets_each_command_once_in_order_and_its_acks_are_recorded() {
+    use titolare_domain::platform;
+    use titolare_domain::ports::{Fixtures, MailboxReader, TransferReader};
+    use titolare_domain::transfer::{ItemKind, ItemOutcome, ItemRef, TransferItem, TransferStatus};
+    let (services, client) = Services::fresh("platform").await;
+    let store = TableStore::new(
+        Arc::new(DynamoBackend::new(client, services.table.clone())),
+        Arc::new(SystemClock),
+    );
+    titolare_local::seed::demo(&store).await.unwrap();
+    let demo = titolare_domain::AccountId::parse("demo").unwrap();
+    let now = jiff::Timestamp::now();
+    let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
+    let address = titolare_domain::values::EmailAddress::parse("teste1234@pec.it").unwrap();
+    let mut mailbox = store.mailbox(&demo, &address).await.unwrap().unwrap();
+    mailbox.password_hash = Some(hash.into());
+    store.put_mailbox(&demo, &mailbox).await.unwrap();
+    let mut transfer =
+        titolare_store::conformance::sample_transfer(77, &demo, now.as_second() + 86_400);
+    transfer.status = TransferStatus::Completed;
+    transfer.ended_at = Some(now);
+    transfer.retain_until = Some(now + jiff::SignedDuration::from_hours(24));
+    transfer.items = [
+        (ItemKind::Mailbox, "teste1234@pec.it"),
+        (ItemKind::Domain, "testazienda-pec.it"),
+    ]
+    .into_iter()
+    .map(|(kind, id)| TransferItem {
+        item: ItemRef::parse(kind, id).unwrap(),
+        current_holder: Some(true),
+        new_holder: Some(true),
+        outcome: Some(ItemOutcome::Moved),
+    })
+    .collect();
+    transfer.platform = platform::of_completion(&transfer, now);
+    let transfer = platform::with_password(&transfer, "teste1234@pec.it", hash, now).unwrap();
+    store.put_transfer(&transfer).await.unwrap();
+
+    let (watch, port) = start_functions(&services).await;
+    let emulator = HttpClient::new(format!("http://127.0.0.1:{port}"));
+    let record = json!({ "Records": [{
+        "eventID": "1", "eventName": "MODIFY", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+        "awsRegion": "eu-south-1",
+        "dynamodb": {
+            "Keys": { "pk": { "S": "TRANSFER#77" }, "sk": { "S": "TRANSFER" } },
+            "SequenceNumber": "222200000000000000001", "SizeBytes": 900,
+            "StreamViewType": "NEW_AND_OLD_IMAGES"
+        },
+        "eventSourceARN": "arn:aws:dynamodb:eu-south-1:123456789012:table/titolare/stream/2026-12-04T08:00:00.000"
+    }]});
+    for delivery in 1..=2 {
+        let answer = invoke(&emulator, "dispatch", &record).await;
+        assert_eq!(
+            answer["batchItemFailures"],
+            json!([]),
+            "delivery {delivery}: {answer}"
+        );
+    }
+    let queue = sqs(&services.moto).await;
+    let mut received = Vec::new();
+    for _ in 0..5 {
+        let page = queue
+            .receive_message()
+            .queue_url(&services.platform)
+            .max_number_of_messages(10)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .send()
+            .await
+            .unwrap();
+        received.extend(page.messages.unwrap_or_default());
+    }
+    let commands: Vec<(platform::Command, String, String)> = received
+        .iter()
+        .map(|m| {
+            let attributes = m.attributes.as_ref().unwrap();
+            let attribute = |name| {
+                attributes[&aws_sdk_sqs::types::MessageSystemAttributeName::from(name)].clone()
+            };
+            (
+                serde_json::from_str(m.body.as_deref().unwrap()).unwrap(),
+                attribute("MessageGroupId"),
+                attribute("MessageDeduplicationId"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        commands.len(),
+        6,
+        "each command once, however often the record came: {commands:?}"
+    );
+    for (command, group, dedup) in &commands {
+        assert_eq!(group, &command.group());
+        assert!(!group.contains('@'), "a group names no address");
+        assert_eq!(dedup, command.id.as_str());
+    }
+    let mailbox_kinds: Vec<&str> = commands
+        .iter()
+        .filter(|(c, _, _)| c.target == "teste1234@pec.it")
+        .map(|(c, _, _)| c.action.name())
+        .collect();
+    assert_eq!(
+        mailbox_kinds,
+        [
+            "holder.changed",
+            "access-history.reset",
+            "delegated-access.suspended",
+            "second-factor.unlinked",
+            "password.set"
+        ],
+        "one mailbox's commands in order"
+    );
+
+    // The platform answers each, one twice, and names a command that does not exist.
+    let mut bodies: Vec<String> = commands
+        .iter()
+        .map(|(c, _, _)| {
+            json!({ "schema": 1, "command": c.id.as_str(), "result": if c.action.name() == "second-factor.unlinked" { "not_applicable" } else { "applied" }, "at": now.to_string() })
+                .to_string()
+        })
+        .collect();
+    bodies.push(bodies[0].clone());
+    bodies.push(json!({ "schema": 1, "command": "77.9.holder.changed", "result": "applied", "at": now.to_string() }).to_string());
+    let template: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/events/inventory-sqs.json")).unwrap(),
+    )
+    .unwrap();
+    let records: Vec<Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(n, body)| {
+            let mut r = template["Records"][0].clone();
+            r["messageId"] = json!(format!("a{n}"));
+            r["body"] = json!(body);
+            r["eventSourceARN"] =
+                json!("arn:aws:sqs:eu-south-1:123456789012:titolare-platform-acks");
+            r
+        })
+        .collect();
+    let answer = invoke(&emulator, "platform-acks", &json!({ "Records": records })).await;
+    assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    let stored = store.transfer(&transfer.id).await.unwrap().unwrap().value;
+    assert!(
+        stored
+            .platform
+            .iter()
+            .all(|r| matches!(r.state, platform::CommandState::Done { .. })),
+        "{:?}",
+        stored.platform
+    );
+    assert!(
+        !serde_json::to_string(&stored)
+            .unwrap()
+            .contains("$argon2id$")
+    );
+    let mailbox = store.mailbox(&demo, &address).await.unwrap().unwrap();
+    assert_eq!(
+        mailbox.password_hash, None,
+        "the platform has it: the service keeps none"
+    );
+    let dead = queue
+        .receive_message()
+        .queue_url(&services.ack_dead_letters)
+        .max_number_of_messages(10)
+        .message_attribute_names("All")
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(
+        watch.metric_sum("PlatformAcks", &[("Outcome", "applied")]),
+        5
+    );
+    assert_eq!(
+        watch.metric_sum("PlatformAcks", &[("Outcome", "not_applicable")]),
+        1
+    );
     watch.assert_logs_hold_no_personal_data(&[]);
 }

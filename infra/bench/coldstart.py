@@ -267,6 +267,7 @@ def first_requests(fx):
         "ttl-backstop": lambda: {"Records": []},
         "dispatch": lambda: {"Records": []},
         "inventory-ingest": lambda: {"Records": []},
+        "platform-acks": lambda: {"Records": []},
         "bench-hello": lambda: api_event("GET", "/hello"),
         "bench-sdk-get": lambda: api_event("GET", "/v1/holders/19", account="demo"),
         "bench-sdk-replay": lambda: api_event("GET", "/replay"),
@@ -299,6 +300,8 @@ def environment(fx, endpoint, runtime_api, function):
         "ORIGIN_VERIFY_SECRET": ORIGIN_SECRET,
         # Never written to by an empty batch.
         "INVENTORY_DLQ_URL": "http://127.0.0.1:1/queue/unused",
+        "PLATFORM_ACK_DLQ_URL": "http://127.0.0.1:1/queue/unused",
+        "PLATFORM_QUEUE_URL": "http://127.0.0.1:1/queue/unused.fifo",
     }
     return env
 
@@ -393,7 +396,7 @@ def one_ca_file_env(scratch):
 
 
 # Functions run by queues and schedules, not by API Gateway.
-NOT_HTTP = {"dispatch", "expirer", "inventory-ingest", "ttl-backstop"}
+NOT_HTTP = {"dispatch", "expirer", "inventory-ingest", "platform-acks", "ttl-backstop"}
 
 
 def median(values):

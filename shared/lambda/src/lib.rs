@@ -3,6 +3,8 @@
 
 pub mod emf;
 pub mod inventory;
+pub mod platform;
+pub mod sqs;
 pub mod tls;
 
 use lambda_http::lambda_runtime::{self, LambdaEvent};
@@ -196,6 +198,14 @@ pub async fn run_dispatch_function() -> Result<(), Error> {
     };
     let key = secret_key(&w.sdk).await?;
     let base = required_env("PUBLIC_BASE_URL")?;
+    let relay = Arc::new(platform::Relay {
+        store: w.store.clone(),
+        queue: Arc::new(sqs::SqsPlatform {
+            client: aws_sdk_sqs::Client::new(&w.sdk),
+            queue_url: required_env("PLATFORM_QUEUE_URL")?,
+        }),
+        clock: w.clock.clone(),
+    });
     let dispatcher = Arc::new(
         Dispatcher::new(w.store, Arc::new(messenger), key, w.clock)
             .with_public_base_url(&base)
@@ -203,7 +213,7 @@ pub async fn run_dispatch_function() -> Result<(), Error> {
     );
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: LambdaEvent<serde_json::Value>| {
-            let dispatcher = dispatcher.clone();
+            let (dispatcher, relay) = (dispatcher.clone(), relay.clone());
             async move {
                 // The schedule's sweep: messages the stream left unsent.
                 if event.payload.get("sweep").is_some() {
@@ -212,7 +222,10 @@ pub async fn run_dispatch_function() -> Result<(), Error> {
                 }
                 let stream: titolare_messaging::stream::StreamEvent =
                     serde_json::from_value(event.payload)?;
-                let response = titolare_messaging::stream::handle(&dispatcher, &stream).await;
+                let mut response = titolare_messaging::stream::handle(&dispatcher, &stream).await;
+                response
+                    .batch_item_failures
+                    .extend(relay.handle(&stream).await);
                 Ok::<_, Error>(serde_json::to_value(response)?)
             }
         },
@@ -220,25 +233,52 @@ pub async fn run_dispatch_function() -> Result<(), Error> {
     .await
 }
 
+/// The mail platform's acknowledgement queue's consumer (`platform-acks`): records each one;
+/// one that can never be recorded goes to `PLATFORM_ACK_DLQ_URL` with its reason.
+pub async fn run_platform_acks_function() -> Result<(), Error> {
+    run_queue_consumer("PLATFORM_ACK_DLQ_URL", |q, event| async move {
+        platform::acks(&q.store, &*q.dead_letters, &*q.metrics, &event).await
+    })
+    .await
+}
+
 /// The inventory queue's consumer (`inventory-ingest`): applies each message, sends the
 /// invalid ones to the dead-letter queue `INVENTORY_DLQ_URL` names.
 pub async fn run_inventory_function() -> Result<(), Error> {
+    run_queue_consumer("INVENTORY_DLQ_URL", |q, event| async move {
+        inventory::handle(&*q.store, &*q.dead_letters, &*q.metrics, &event).await
+    })
+    .await
+}
+
+/// What an SQS consumer works with, built once per cold start.
+struct QueueConsumer {
+    store: Arc<TableStore>,
+    dead_letters: Arc<dyn sqs::DeadLetters>,
+    metrics: Arc<dyn Metrics>,
+}
+
+/// Runs an SQS consumer whose messages that can never apply go to the queue `dlq_env` names.
+async fn run_queue_consumer<F, Fut>(dlq_env: &str, handle: F) -> Result<(), Error>
+where
+    F: Fn(Arc<QueueConsumer>, sqs::SqsEvent) -> Fut,
+    Fut: std::future::Future<Output = titolare_messaging::stream::BatchResponse>,
+{
     init_tracing();
     let w = wiring().await?;
-    let dead_letters = Arc::new(inventory::SqsDeadLetters {
-        client: aws_sdk_sqs::Client::new(&w.sdk),
-        queue_url: required_env("INVENTORY_DLQ_URL")?,
+    let consumer = Arc::new(QueueConsumer {
+        dead_letters: Arc::new(sqs::SqsDeadLetters {
+            client: aws_sdk_sqs::Client::new(&w.sdk),
+            queue_url: required_env(dlq_env)?,
+        }),
+        store: w.store,
+        metrics: w.metrics,
     });
-    let (store, metrics) = (w.store, w.metrics);
+    let handle = &handle;
     lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: LambdaEvent<inventory::SqsEvent>| {
-            let (store, metrics, dead_letters) =
-                (store.clone(), metrics.clone(), dead_letters.clone());
-            async move {
-                let response =
-                    inventory::handle(&*store, &*dead_letters, &*metrics, &event.payload).await;
-                Ok::<_, Error>(serde_json::to_value(response)?)
-            }
+        move |event: LambdaEvent<sqs::SqsEvent>| {
+            let consumer = consumer.clone();
+            async move { Ok::<_, Error>(serde_json::to_value(handle(consumer, event.payload).await)?) }
         },
     ))
     .await

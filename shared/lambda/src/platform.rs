@@ -1,0 +1,82 @@
+//! The mail platform's two Lambda sides (docs/platform.md): the dispatch function relays the
+//! commands of completed transfers its stream delivers to the FIFO queue, and `platform-acks`
+//! records the acknowledgements the platform sends back.
+
+use crate::sqs::{DeadLetters, SqsEvent};
+use std::sync::Arc;
+use titolare_api::platform::{PlatformError, record_ack, relay};
+use titolare_domain::metrics::Metrics;
+use titolare_domain::ports::{Clock, Platform};
+use titolare_domain::transfer::TransferId;
+use titolare_messaging::stream::{BatchResponse, ItemFailure, StreamEvent};
+use titolare_store::TableStore;
+
+pub struct Relay {
+    pub store: Arc<TableStore>,
+    pub queue: Arc<dyn Platform>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Relay {
+    /// Relays the commands of each transfer record of the event (the event source mapping's
+    /// filter lets completed transfers through); the failures, for Lambda to retry.
+    pub async fn handle(&self, event: &StreamEvent) -> Vec<ItemFailure> {
+        let mut failures = Vec::new();
+        for record in &event.records {
+            let keys = &record.dynamodb.keys;
+            if keys.sk.s != "TRANSFER" || record.event_name == "REMOVE" {
+                continue;
+            }
+            let Some(id) = keys
+                .pk
+                .s
+                .strip_prefix("TRANSFER#")
+                .and_then(|id| TransferId::parse(id).ok())
+            else {
+                continue;
+            };
+            if let Err(e) = relay(&*self.store, &*self.queue, &*self.clock, &id).await {
+                tracing::error!(transfer = id.as_str(), error = %e, "platform commands not relayed");
+                failures.push(ItemFailure {
+                    item_identifier: record.dynamodb.sequence_number.clone(),
+                });
+            }
+        }
+        failures
+    }
+}
+
+/// Records every acknowledgement of a batch; only those to deliver again are reported.
+pub async fn acks(
+    store: &TableStore,
+    dead_letters: &dyn DeadLetters,
+    metrics: &dyn Metrics,
+    event: &SqsEvent,
+) -> BatchResponse {
+    let mut response = BatchResponse::default();
+    for message in &event.records {
+        let again = match record_ack(store, metrics, &message.body).await {
+            Ok(_) => false,
+            Err(PlatformError::Invalid(reason)) => {
+                tracing::warn!(message_id = %message.message_id, reason = %reason, "acknowledgement dead-lettered");
+                match dead_letters.dead_letter(&message.body, &reason).await {
+                    Ok(()) => false,
+                    Err(e) => {
+                        tracing::error!(message_id = %message.message_id, error = %e, "dead-letter queue unreachable");
+                        true
+                    }
+                }
+            }
+            Err(PlatformError::Unavailable(e)) => {
+                tracing::error!(message_id = %message.message_id, error = %e, "acknowledgement not recorded; delivered again");
+                true
+            }
+        };
+        if again {
+            response.batch_item_failures.push(ItemFailure {
+                item_identifier: message.message_id.clone(),
+            });
+        }
+    }
+    response
+}

@@ -1,0 +1,76 @@
+//! What the SQS consumers share: Lambda's SQS event, the dead-letter queue a message that can
+//! never apply goes to at once, and the mail platform's FIFO command queue.
+
+use serde::Deserialize;
+use titolare_domain::platform::Command;
+use titolare_domain::ports::Platform;
+
+#[derive(Debug, Deserialize)]
+pub struct SqsEvent {
+    #[serde(rename = "Records", default)]
+    pub records: Vec<SqsMessage>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SqsMessage {
+    #[serde(rename = "messageId")]
+    pub message_id: String,
+    #[serde(default)]
+    pub body: String,
+}
+
+/// Where a message that can never apply is kept, with its reason.
+#[async_trait::async_trait]
+pub trait DeadLetters: Send + Sync {
+    async fn dead_letter(&self, body: &str, reason: &str) -> Result<(), String>;
+}
+
+/// The dead-letter queue on SQS.
+pub struct SqsDeadLetters {
+    pub client: aws_sdk_sqs::Client,
+    pub queue_url: String,
+}
+
+#[async_trait::async_trait]
+impl DeadLetters for SqsDeadLetters {
+    async fn dead_letter(&self, body: &str, reason: &str) -> Result<(), String> {
+        let reason = aws_sdk_sqs::types::MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(reason)
+            .build()
+            .map_err(|e| e.to_string())?;
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .message_attributes("reason", reason)
+            .send()
+            .await
+            .map_err(|e| format!("{}", aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+        Ok(())
+    }
+}
+
+/// The mail platform's command queue (SQS FIFO): one message group per mailbox or domain,
+/// deduplicated by the command's id (docs/platform.md).
+pub struct SqsPlatform {
+    pub client: aws_sdk_sqs::Client,
+    pub queue_url: String,
+}
+
+#[async_trait::async_trait]
+impl Platform for SqsPlatform {
+    async fn deliver(&self, command: &Command) -> Result<(), String> {
+        let body = serde_json::to_string(command).map_err(|e| e.to_string())?;
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .message_group_id(command.group())
+            .message_deduplication_id(command.id.as_str())
+            .send()
+            .await
+            .map_err(|e| format!("{}", aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+        Ok(())
+    }
+}
