@@ -8,6 +8,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use std::path::PathBuf;
 
+pub mod dovecot;
 pub mod flow;
 pub mod openapi;
 
