@@ -165,19 +165,6 @@ impl DomainFacts {
     }
 }
 
-/// What the replica holds for an entity before a message.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Replica<T> {
-    /// Never seen.
-    Never,
-    Live(T),
-    /// Removed at this source version: the tombstone keeps an older upsert from bringing
-    /// the entity back.
-    Removed {
-        version: u64,
-    },
-}
-
 /// A record of the replica, which knows the source version it was written at.
 pub trait Sourced {
     fn source_version(&self) -> u64;
@@ -198,24 +185,6 @@ impl Sourced for Mailbox {
 impl Sourced for CertifiedDomain {
     fn source_version(&self) -> u64 {
         self.source_version
-    }
-}
-
-impl<T: Sourced> Replica<T> {
-    /// The source version the replica stands at.
-    pub fn version(&self) -> Option<u64> {
-        match self {
-            Self::Never => None,
-            Self::Live(t) => Some(t.source_version()),
-            Self::Removed { version } => Some(*version),
-        }
-    }
-
-    pub fn live(&self) -> Option<&T> {
-        match self {
-            Self::Live(t) => Some(t),
-            _ => None,
-        }
     }
 }
 
@@ -340,12 +309,7 @@ mod tests {
         assert!(next.password_reset_required);
         assert_eq!((next.password_reset_links, next.source_version), (2, 8));
         assert_eq!(next.moved_by, had.moved_by);
-        assert_eq!(Replica::Live(next).version(), Some(8));
-        assert_eq!(
-            Replica::<Mailbox>::Removed { version: 9 }.version(),
-            Some(9)
-        );
-        assert_eq!(Replica::<Mailbox>::Never.version(), None);
+        assert_eq!(next.source_version(), 8);
     }
 
     #[test]

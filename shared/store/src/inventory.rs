@@ -9,7 +9,7 @@ use crate::table::{TableStore, decode, encode};
 use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use titolare_domain::inventory::{Change, InventoryMessage, Replica, Sourced, Verdict, apply};
+use titolare_domain::inventory::{Change, InventoryMessage, Sourced, Verdict, apply};
 use titolare_domain::ports::{InventoryWriter, StoreError};
 
 /// The tombstone's data.
@@ -19,11 +19,30 @@ struct Removed {
 }
 
 /// What the table holds at an entity's key and at its tombstone's, with the item versions
-/// the writes are conditional on.
+/// the writes are conditional on. Both are read and both are conditions of every write, so
+/// two messages of one entity never both apply over the same state; and item versions go on
+/// from the highest of the two (a mailbox removed and brought back never reuses a version a
+/// slower writer may hold: no ABA).
 struct Read<T> {
-    replica: Replica<T>,
-    live_version: Option<u64>,
-    tombstone_version: Option<u64>,
+    live: Option<(T, u64)>,
+    /// The removal's source version and the tombstone's item version.
+    tombstone: Option<(u64, u64)>,
+}
+
+impl<T: Sourced> Read<T> {
+    /// The source version the replica stands at.
+    fn source_version(&self) -> Option<u64> {
+        let live = self.live.as_ref().map(|(t, _)| t.source_version());
+        let removed = self.tombstone.map(|(v, _)| v);
+        live.max(removed)
+    }
+
+    /// The next item version of either key.
+    fn next_version(&self) -> u64 {
+        let live = self.live.as_ref().map_or(0, |(_, v)| *v);
+        let removed = self.tombstone.map_or(0, |(_, v)| v);
+        live.max(removed) + 1
+    }
 }
 
 impl TableStore {
@@ -32,30 +51,15 @@ impl TableStore {
         pk: &str,
         sk: &str,
     ) -> Result<Read<T>, StoreError> {
-        if let Some(item) = self.get_item(pk, sk).await? {
-            return Ok(Read {
-                replica: Replica::Live(decode(&item)?),
-                live_version: Some(item.version),
-                tombstone_version: None,
-            });
-        }
-        match self.get_item(pk, &removed_sk(sk)).await? {
-            Some(item) => {
-                let removed: Removed = decode(&item)?;
-                Ok(Read {
-                    replica: Replica::Removed {
-                        version: removed.version,
-                    },
-                    live_version: None,
-                    tombstone_version: Some(item.version),
-                })
-            }
-            None => Ok(Read {
-                replica: Replica::Never,
-                live_version: None,
-                tombstone_version: None,
-            }),
-        }
+        let live = match self.get_item(pk, sk).await? {
+            Some(item) => Some((decode(&item)?, item.version)),
+            None => None,
+        };
+        let tombstone = match self.get_item(pk, &removed_sk(sk)).await? {
+            Some(item) => Some((decode::<Removed>(&item)?.version, item.version)),
+            None => None,
+        };
+        Ok(Read { live, tombstone })
     }
 
     /// What the table holds for an entity, when a message at `version` applies over it
@@ -67,11 +71,12 @@ impl TableStore {
         version: u64,
     ) -> Result<Option<Read<T>>, StoreError> {
         let read = self.read_replica(pk, sk).await?;
-        Ok((apply(read.replica.version(), version) == Verdict::Apply).then_some(read))
+        Ok((apply(read.source_version(), version) == Verdict::Apply).then_some(read))
     }
 
-    /// The writes of an upsert over what was read: the record, and the tombstone cleared.
-    fn upsert<T, V: Serialize>(
+    /// The writes of an upsert over what was read: the record, and the tombstone cleared
+    /// (or checked still absent).
+    fn upsert<T: Sourced, V: Serialize>(
         pk: &str,
         sk: &str,
         kind: &str,
@@ -79,20 +84,27 @@ impl TableStore {
         value: &V,
     ) -> Result<Vec<Write>, StoreError> {
         let mut item = Item::new(pk, sk, kind, encode(value)?);
-        item.version = read.live_version.map_or(1, |v| v + 1);
-        let mut writes = vec![Write::put(item, condition(read.live_version))];
-        if let Some(v) = read.tombstone_version {
-            writes.push(Write::Delete {
+        item.version = read.next_version();
+        let live = read.live.as_ref().map(|(_, v)| *v);
+        let mut writes = vec![Write::put(item, condition(live))];
+        writes.push(match read.tombstone {
+            Some((_, v)) => Write::Delete {
                 pk: pk.to_owned(),
                 sk: removed_sk(sk),
-                condition: Condition::Version(v),
-            });
-        }
+                condition: Condition::StoredVersion(v),
+            },
+            None => Write::Check {
+                pk: pk.to_owned(),
+                sk: removed_sk(sk),
+                condition: Condition::Absent,
+            },
+        });
         Ok(writes)
     }
 
-    /// The writes of a removal over what was read: the record deleted, the tombstone kept.
-    fn remove<T>(
+    /// The writes of a removal over what was read: the tombstone kept at the removal's
+    /// version, the record deleted (or checked still absent).
+    fn remove<T: Sourced>(
         pk: &str,
         sk: &str,
         read: &Read<T>,
@@ -104,15 +116,23 @@ impl TableStore {
             REMOVED_KIND,
             encode(&Removed { version })?,
         );
-        tombstone.version = read.tombstone_version.map_or(1, |v| v + 1);
-        let mut writes = vec![Write::put(tombstone, condition(read.tombstone_version))];
-        if let Some(v) = read.live_version {
-            writes.push(Write::Delete {
+        tombstone.version = read.next_version();
+        let mut writes = vec![Write::put(
+            tombstone,
+            condition(read.tombstone.map(|(_, v)| v)),
+        )];
+        writes.push(match &read.live {
+            Some((_, v)) => Write::Delete {
                 pk: pk.to_owned(),
                 sk: sk.to_owned(),
-                condition: Condition::Version(v),
-            });
-        }
+                condition: Condition::Version(*v),
+            },
+            None => Write::Check {
+                pk: pk.to_owned(),
+                sk: sk.to_owned(),
+                condition: Condition::Absent,
+            },
+        });
         Ok(writes)
     }
 }
@@ -137,7 +157,11 @@ impl InventoryWriter for TableStore {
                 };
                 let after = account.clone().into_account(version);
                 let mut writes = Self::upsert(&pk, ACCOUNT_SK, "account", &read, &after)?;
-                let before = read.replica.live().map(|a| a.username.to_lowercase());
+                let before = read
+                    .live
+                    .as_ref()
+                    .map(|(m, _)| m)
+                    .map(|a| a.username.to_lowercase());
                 if before.as_deref() != Some(&after.username.to_lowercase()) {
                     if let Some(old) = before {
                         writes.push(Write::Delete {
@@ -162,7 +186,9 @@ impl InventoryWriter for TableStore {
                 let Some(read) = self.read_older(&pk, &sk, version).await? else {
                     return Ok(Verdict::Stale);
                 };
-                let after = mailbox.clone().into_mailbox(version, read.replica.live());
+                let after = mailbox
+                    .clone()
+                    .into_mailbox(version, read.live.as_ref().map(|(m, _)| m));
                 Self::upsert(&pk, &sk, "mailbox", &read, &after)?
             }
             Change::DomainUpserted { account, domain } => {
