@@ -709,7 +709,7 @@ fn platform_commands_and_acks_and_their_schemas_agree() {
     for item in &mut transfer.items {
         item.outcome = Some(titolare_domain::transfer::ItemOutcome::Moved);
     }
-    let mut all: Vec<_> = platform::of_completion(&transfer, now)
+    let mut all: Vec<_> = titolare_domain::commands::of_completion(&transfer, now)
         .into_iter()
         .map(|r| r.command)
         .collect();

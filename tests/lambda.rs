@@ -1072,8 +1072,9 @@ async fn the_platform_gets_each_command_once_in_order_and_its_acks_are_recorded(
         outcome: Some(ItemOutcome::Moved),
     })
     .collect();
-    transfer.platform = platform::of_completion(&transfer, now);
-    let transfer = platform::with_password(&transfer, "teste1234@pec.it", hash, now).unwrap();
+    transfer.platform = titolare_domain::commands::of_completion(&transfer, now);
+    let transfer =
+        titolare_domain::commands::with_password(&transfer, "teste1234@pec.it", hash, now).unwrap();
     store.put_transfer(&transfer).await.unwrap();
 
     let (watch, port) = start_functions(&services).await;

@@ -254,7 +254,7 @@ mod tests {
         let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
         let mut t = titolare_store_free_transfer(&account);
         t.items[0].outcome = Some(ItemOutcome::Moved);
-        let mut all: Vec<Command> = platform::of_completion(&t, now)
+        let mut all: Vec<Command> = titolare_domain::commands::of_completion(&t, now)
             .into_iter()
             .map(|r| r.command)
             .collect();

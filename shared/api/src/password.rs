@@ -120,7 +120,7 @@ pub(crate) async fn reset(s: &Services, caller: &Caller, req: &Request) -> Answe
         let transfer = s.store.transfer(&token.transfer).await?.ok_or(ApiError::Conflict(
             "La richiesta che ha trasferito la casella non è più disponibile: contatta l'assistenza per impostare la password.",
         ))?;
-        let moved = titolare_domain::platform::with_password(
+        let moved = titolare_domain::commands::with_password(
             &transfer.value,
             after.address.as_str(),
             &password_hash,

@@ -2,8 +2,9 @@
 //! handed to the platform's queue, and its acknowledgements recorded. Both are one read and
 //! one conditional write of the transfer, read again after a concurrent write.
 
+use titolare_domain::commands::{self, UnknownCommand};
 use titolare_domain::metrics::{Metric, Metrics};
-use titolare_domain::platform::{self, Ack, AckError, AckResult, Action, UnknownCommand};
+use titolare_domain::platform::{Ack, AckError, AckResult, Action};
 use titolare_domain::ports::*;
 use titolare_domain::transfer::{ItemKind, ItemRef, TransferId};
 
@@ -56,7 +57,7 @@ pub async fn relay<S: TransferReader + TransferWriter + ?Sized>(
         return Ok(0);
     }
     for _ in 0..ATTEMPTS {
-        let after = platform::relayed(&read.value, &sent, clock.now());
+        let after = commands::relayed(&read.value, &sent, clock.now());
         let commit = TransferCommit::new(
             TransferCondition::UnchangedPastDeadline(read.version),
             &after,
@@ -80,9 +81,9 @@ pub async fn relay<S: TransferReader + TransferWriter + ?Sized>(
 pub async fn deliver(
     queue: &dyn Platform,
     transfer: &titolare_domain::transfer::Transfer,
-) -> Result<Vec<platform::CommandId>, PlatformError> {
+) -> Result<Vec<titolare_domain::platform::CommandId>, PlatformError> {
     let mut sent = Vec::new();
-    for command in platform::to_relay(transfer) {
+    for command in commands::to_relay(transfer) {
         queue
             .deliver(command)
             .await
@@ -111,7 +112,7 @@ pub async fn record_ack<S: TransferReader + TransferWriter + ?Sized>(
     let id = ack.command.transfer();
     for _ in 0..ATTEMPTS {
         let read = store.transfer(&id).await?.ok_or(UnknownCommand)?;
-        let Some((after, command)) = platform::acknowledge(&read.value, &ack)? else {
+        let Some((after, command)) = commands::acknowledge(&read.value, &ack)? else {
             return Ok(Recorded::Already);
         };
         let mut commit = TransferCommit::new(

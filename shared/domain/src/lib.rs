@@ -1,6 +1,7 @@
 //! Titolare's domain: parsed values, holder rules, search semantics and the ports the
 //! adapters implement. No I/O, no clock, no randomness of its own.
 
+pub mod commands;
 pub mod consequences;
 pub mod draft;
 pub mod errors;

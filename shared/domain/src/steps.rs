@@ -579,7 +579,7 @@ impl Transfer {
             TransferStatus::Rejected
         };
         self.end(status, now, rules);
-        self.platform = crate::platform::of_completion(self, now);
+        self.platform = crate::commands::of_completion(self, now);
     }
 
     fn end(&mut self, status: TransferStatus, now: Timestamp, rules: &Rules) {

@@ -89,22 +89,7 @@ impl Contact {
     }
 }
 
-/// What a transfer moves: a PEC mailbox or a certified domain, named in lower case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ItemKind {
-    Mailbox,
-    Domain,
-}
-
-impl ItemKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Mailbox => "mailbox",
-            Self::Domain => "domain",
-        }
-    }
-}
+pub use crate::ids::ItemKind;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ItemRef {
