@@ -497,6 +497,16 @@ pub trait InventoryWriter: Send + Sync {
         &self,
         message: &crate::inventory::InventoryMessage,
     ) -> Result<crate::inventory::Verdict, StoreError>;
+
+    /// Applies many messages, as a bulk load does: one read of them all, the entities the
+    /// table has never held written together without conditions, the others as
+    /// [`InventoryWriter::apply_inventory`] does; each message's verdict, in order. Within the
+    /// batch only each entity's newest message counts. Not for messages of entities someone
+    /// else may be writing at the same time (docs/rules.md, "The bulk loader").
+    async fn apply_inventory_batch(
+        &self,
+        messages: &[crate::inventory::InventoryMessage],
+    ) -> Result<Vec<crate::inventory::Verdict>, StoreError>;
 }
 
 /// Everything the HTTP handlers use, for wiring; handlers themselves take the narrow traits.

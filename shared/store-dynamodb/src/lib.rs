@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, PutRequest, ReturnValue, Select,
-    TransactWriteItem, WriteRequest,
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, PutRequest, ReturnValue,
+    Select, TransactWriteItem, WriteRequest,
 };
 use std::collections::HashMap;
 use titolare_store::backend::validate_writes;
@@ -42,8 +42,8 @@ impl DynamoBackend {
         Self::new(Client::new(&config), table)
     }
 
-    /// Puts items unconditionally, 25 to a BatchWriteItem, retrying what DynamoDB leaves
-    /// unprocessed: for bulk imports into fresh keys (benchmarks, migrations), never for
+    /// Puts items unconditionally, 25 to a BatchWriteItem, sending again what DynamoDB
+    /// leaves unprocessed after a growing pause (throttling): for bulk imports, never for
     /// state changes, which go through conditional transactions.
     pub async fn batch_put(&self, items: &[Item]) -> Result<(), BackendError> {
         for chunk in items.chunks(25) {
@@ -58,7 +58,10 @@ impl DynamoBackend {
                 requests.push(WriteRequest::builder().put_request(put).build());
             }
             let mut pending = HashMap::from([(self.table.clone(), requests)]);
+            let mut attempt = 0;
             while !pending.is_empty() {
+                backoff(attempt).await;
+                attempt += 1;
                 let out = self
                     .client
                     .batch_write_item()
@@ -75,6 +78,44 @@ impl DynamoBackend {
             }
         }
         Ok(())
+    }
+
+    /// Reads many keys, 100 to a (strongly consistent) BatchGetItem, asking again for what
+    /// DynamoDB leaves unprocessed after a growing pause.
+    pub async fn batch_get(&self, keys: &[(String, String)]) -> Result<Vec<Item>, BackendError> {
+        let mut items = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            let wanted = KeysAndAttributes::builder()
+                .set_keys(Some(
+                    chunk.iter().map(|(pk, sk)| Self::key(pk, sk)).collect(),
+                ))
+                .consistent_read(true)
+                .build()
+                .map_err(unavailable)?;
+            let mut pending = HashMap::from([(self.table.clone(), wanted)]);
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                backoff(attempt).await;
+                attempt += 1;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .set_request_items(Some(pending))
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                for map in out.responses.unwrap_or_default().into_values().flatten() {
+                    items.push(decode(map)?);
+                }
+                pending = out
+                    .unprocessed_keys
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|(_, k)| !k.keys().is_empty())
+                    .collect();
+            }
+        }
+        Ok(items)
     }
 
     /// A single conditional PutItem or DeleteItem.
@@ -125,6 +166,20 @@ impl DynamoBackend {
     fn key(pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
         HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
     }
+}
+
+/// Before the n-th call of a batch (from 0): nothing, then 50 ms doubling up to 3.2 s, with
+/// jitter, as AWS advises for unprocessed items.
+async fn backoff(attempt: u32) {
+    if attempt == 0 {
+        return;
+    }
+    let ceiling = 50u64 << attempt.min(6);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::from(d.subsec_nanos()));
+    let pause = ceiling / 2 + nanos % (ceiling / 2 + 1);
+    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
 }
 
 fn s(v: &str) -> AttributeValue {
@@ -179,6 +234,19 @@ fn expression(condition: Condition, now: i64) -> Option<(String, HashMap<String,
 
 #[async_trait]
 impl ItemBackend for DynamoBackend {
+    async fn get_many(
+        &self,
+        keys: &[(String, String)],
+        now: i64,
+    ) -> Result<Vec<Item>, BackendError> {
+        let items = self.batch_get(keys).await?;
+        Ok(items.into_iter().filter(|i| i.is_live(now)).collect())
+    }
+
+    async fn put_many(&self, items: &[Item], _now: i64) -> Result<(), BackendError> {
+        self.batch_put(items).await
+    }
+
     async fn get(&self, pk: &str, sk: &str, now: i64) -> Result<Option<Item>, BackendError> {
         let out = self
             .client

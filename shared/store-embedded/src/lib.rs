@@ -95,6 +95,29 @@ impl EmbeddedBackend {
         f(&table)
     }
 
+    fn put_blocking(&self, items: &[Item]) -> Result<(), BackendError> {
+        let mut tx = self.db.begin_write().map_err(unavailable)?;
+        if !self.durable {
+            tx.set_durability(redb::Durability::None)
+                .map_err(unavailable)?;
+        }
+        {
+            let mut table = tx.open_table(ITEMS).map_err(unavailable)?;
+            for item in items {
+                validate_key(&item.pk, &item.sk)?;
+                let json =
+                    serde_json::to_vec(item).map_err(|e| BackendError::Corrupt(e.to_string()))?;
+                table
+                    .insert(
+                        (item.pk.as_str(), item.sk.as_str()),
+                        (item.expires_at.unwrap_or(NO_EXPIRY), json.as_slice()),
+                    )
+                    .map_err(unavailable)?;
+            }
+        }
+        tx.commit().map_err(unavailable)
+    }
+
     fn write_blocking(&self, writes: &[Write], now: i64) -> Result<(), BackendError> {
         validate_writes(writes)?;
         let mut tx = self.db.begin_write().map_err(unavailable)?;
@@ -249,6 +272,33 @@ impl ItemBackend for EmbeddedBackend {
         // A commit waits for the disk; keep it off the async workers.
         let (this, writes) = (self.clone(), writes.to_vec());
         tokio_blocking(move || this.write_blocking(&writes, now)).await
+    }
+
+    async fn get_many(
+        &self,
+        keys: &[(String, String)],
+        now: i64,
+    ) -> Result<Vec<Item>, BackendError> {
+        for (pk, sk) in keys {
+            validate_key(pk, sk)?;
+        }
+        self.read_items(|table| {
+            let mut items = Vec::new();
+            for (pk, sk) in keys {
+                if let Some(guard) = table.get((pk.as_str(), sk.as_str())).map_err(unavailable)?
+                    && guard.value().0 > now
+                {
+                    items.push(decode(guard.value().1)?);
+                }
+            }
+            Ok(items)
+        })
+    }
+
+    async fn put_many(&self, items: &[Item], _now: i64) -> Result<(), BackendError> {
+        // One commit for them all: a bulk load's cost is its commits.
+        let (this, items) = (self.clone(), items.to_vec());
+        tokio_blocking(move || this.put_blocking(&items)).await
     }
 
     async fn next_sequence(&self, name: &str) -> Result<u64, BackendError> {

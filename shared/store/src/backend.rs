@@ -163,6 +163,34 @@ pub trait ItemBackend: Send + Sync {
     async fn transact(&self, writes: &[Write], now: i64) -> Result<(), BackendError>;
     /// The next value of a named counter, starting at 1.
     async fn next_sequence(&self, name: &str) -> Result<u64, BackendError>;
+
+    /// The live items at many keys, in no order (a missing key has none). DynamoDB's
+    /// BatchGetItem; for bulk loads, which read what they are about to write.
+    async fn get_many(
+        &self,
+        keys: &[(String, String)],
+        now: i64,
+    ) -> Result<Vec<Item>, BackendError> {
+        let mut items = Vec::new();
+        for (pk, sk) in keys {
+            items.extend(self.get(pk, sk, now).await?);
+        }
+        Ok(items)
+    }
+
+    /// Puts items unconditionally and not as one transaction (DynamoDB's BatchWriteItem):
+    /// only for bulk loads into keys they have just read absent; state changes go through
+    /// [`ItemBackend::transact`].
+    async fn put_many(&self, items: &[Item], now: i64) -> Result<(), BackendError> {
+        for chunk in items.chunks(100) {
+            let writes: Vec<Write> = chunk
+                .iter()
+                .map(|i| Write::put(i.clone(), Condition::Always))
+                .collect();
+            self.transact(&writes, now).await?;
+        }
+        Ok(())
+    }
 }
 
 /// DynamoDB's largest item, names and values together.

@@ -31,7 +31,8 @@ macro_rules! conformance_tests {
             a_completion_moves_items_across_accounts,
             one_ending_whoever_comes_first,
             inventory_keeps_the_newest_version, inventory_keeps_what_the_service_keeps,
-            concurrent_inventory_messages_end_at_the_newest);
+            concurrent_inventory_messages_end_at_the_newest,
+            inventory_batches_apply_like_single_messages);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(

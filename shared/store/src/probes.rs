@@ -116,6 +116,33 @@ impl ItemBackend for CountingBackend {
         self.write_units.fetch_add(1, Ordering::Relaxed);
         self.inner.next_sequence(name).await
     }
+
+    async fn get_many(
+        &self,
+        keys: &[(String, String)],
+        now: i64,
+    ) -> Result<Vec<Item>, BackendError> {
+        let items = self.inner.get_many(keys, now).await?;
+        // One call per 100 keys; each item read at its size, an absent key at one unit.
+        self.reads
+            .fetch_add(keys.len().div_ceil(100) as u64, Ordering::Relaxed);
+        self.items_read
+            .fetch_add(items.len() as u64, Ordering::Relaxed);
+        let found: u64 = items.iter().map(|i| size(i).div_ceil(4096).max(1)).sum();
+        let missing = keys.len().saturating_sub(items.len()) as u64;
+        self.read_units
+            .fetch_add(found + missing, Ordering::Relaxed);
+        Ok(items)
+    }
+
+    async fn put_many(&self, items: &[Item], now: i64) -> Result<(), BackendError> {
+        // One call per 25 items, each a plain (not transactional) write.
+        self.writes
+            .fetch_add(items.len().div_ceil(25) as u64, Ordering::Relaxed);
+        let units: u64 = items.iter().map(|i| size(i).div_ceil(1024).max(1)).sum();
+        self.write_units.fetch_add(units, Ordering::Relaxed);
+        self.inner.put_many(items, now).await
+    }
 }
 
 /// A write the store is asked to make.

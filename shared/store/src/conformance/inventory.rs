@@ -244,3 +244,70 @@ pub async fn concurrent_inventory_messages_end_at_the_newest(b: Arc<dyn ItemBack
         );
     }
 }
+
+/// A bulk load's batch decides as single messages do: new entities written together, known
+/// ones conditionally, only each entity's newest message of the batch, and a batch loaded
+/// again writes nothing.
+pub async fn inventory_batches_apply_like_single_messages(b: Arc<dyn ItemBackend>) {
+    let counted = Arc::new(crate::probes::CountingBackend::new(b));
+    let (store, _) = store(counted.clone());
+    let acc = account("bulk");
+    let address = |n: usize| format!("box{n}-{}@pec.it", acc.as_str());
+    let mut batch: Vec<InventoryMessage> = (0..60)
+        .map(|n| mailbox_upserted(&acc, &address(n), 3, "5"))
+        .collect();
+    // The same mailbox twice in one batch: the newer counts; an older one is stale.
+    batch.push(mailbox_upserted(&acc, &address(0), 4, "6"));
+    batch.push(mailbox_upserted(&acc, &address(1), 2, "6"));
+    batch.push(mailbox_removed(&acc, &address(2), 5));
+    batch.push(message(serde_json::json!({
+        "schema": 1, "type": "account.upserted", "version": 1,
+        "account": { "id": acc.as_str(), "username": acc.as_str(), "role": "cliente" }
+    })));
+    let verdicts = store.apply_inventory_batch(&batch).await.unwrap();
+    let applied = verdicts.iter().filter(|v| **v == Verdict::Apply).count();
+    assert_eq!(
+        applied, 61,
+        "60 mailboxes (one by its newer duplicate, one by its removal) and the account"
+    );
+    assert_eq!(
+        verdicts[0],
+        Verdict::Stale,
+        "its newer duplicate applied instead"
+    );
+    assert_eq!(verdicts[60], Verdict::Apply);
+    assert_eq!(verdicts[61], Verdict::Stale);
+    let read = |n: usize| {
+        let (store, acc) = (store.clone(), acc.clone());
+        let email = EmailAddress::parse(&address(n)).unwrap();
+        async move {
+            store
+                .mailbox(&acc, &email)
+                .await
+                .unwrap()
+                .map(|m| (m.source_version, m.holder_id.as_str().to_owned()))
+        }
+    };
+    assert_eq!(read(0).await, Some((4, "6".into())));
+    assert_eq!(read(1).await, Some((3, "5".into())));
+    assert_eq!(read(2).await, None, "removed");
+    assert_eq!(read(59).await, Some((3, "5".into())));
+    assert!(store.account(&acc).await.unwrap().is_some());
+    // Loaded again: everything is stale, nothing is written.
+    counted.reset();
+    let again = store.apply_inventory_batch(&batch).await.unwrap();
+    assert!(again.iter().all(|v| *v == Verdict::Stale), "{again:?}");
+    assert_eq!(counted.counts().write_units, 0);
+    // Newer versions of known mailboxes go through conditional writes.
+    let newer: Vec<_> = (0..5)
+        .map(|n| mailbox_upserted(&acc, &address(n), 9, "7"))
+        .collect();
+    let verdicts = store.apply_inventory_batch(&newer).await.unwrap();
+    assert!(verdicts.iter().all(|v| *v == Verdict::Apply));
+    assert_eq!(
+        read(2).await,
+        Some((9, "7".into())),
+        "back after its removal"
+    );
+    assert_eq!(read(4).await, Some((9, "7".into())));
+}
