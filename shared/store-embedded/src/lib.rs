@@ -34,10 +34,20 @@ pub struct EmbeddedBackend {
 impl EmbeddedBackend {
     /// Opens the database file, creating it and its tables if needed.
     pub fn open(path: &Path) -> Result<Self, BackendError> {
+        Self::open_with_cache(path, None)
+    }
+
+    /// Opens it with a page cache of at most `cache_bytes` (redb's default otherwise, up to
+    /// 1 GiB): a bulk load that must stay small in memory names one.
+    pub fn open_with_cache(path: &Path, cache_bytes: Option<usize>) -> Result<Self, BackendError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(unavailable)?;
         }
-        let db = Database::create(path).map_err(unavailable)?;
+        let mut builder = Database::builder();
+        if let Some(bytes) = cache_bytes {
+            builder.set_cache_size(bytes);
+        }
+        let db = builder.create(path).map_err(unavailable)?;
         let tx = db.begin_write().map_err(unavailable)?;
         tx.open_table(ITEMS).map_err(unavailable)?;
         tx.open_table(SEQUENCES).map_err(unavailable)?;
