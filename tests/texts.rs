@@ -857,6 +857,26 @@ fn every_message() -> Vec<(String, Lingua, Rendered)> {
             ),
         ),
         (
+            "Items withdrawn by the provider, the request goes on".into(),
+            sample(
+                Channel::Email,
+                Message::Withdrawn {
+                    items: one.clone(),
+                    ended: false,
+                },
+            ),
+        ),
+        (
+            "Items withdrawn by the provider, none left".into(),
+            sample(
+                Channel::Email,
+                Message::Withdrawn {
+                    items: items.clone(),
+                    ended: true,
+                },
+            ),
+        ),
+        (
             "Expiry".into(),
             sample(
                 Channel::Email,

@@ -231,7 +231,10 @@ function stepView(view, next, messages) {
  * @param {(run: () => Promise<any>, f?: HTMLElement) => Promise<void>} attempt
  */
 function decisions(view, messages, section, attempt) {
-  const items = /** @type {any[]} */ (view.items);
+  // An item the provider's records took out of the request asks for no decision.
+  const all = /** @type {any[]} */ (view.items);
+  const items = all.filter((i) => i.outcome !== 'withdrawn');
+  const withdrawn = all.filter((i) => i.outcome === 'withdrawn');
   const host = h('div', {});
   const choose = form(
     async (f) => {
@@ -270,6 +273,9 @@ function decisions(view, messages, section, attempt) {
     h('button', { type: 'submit', class: 'btn btn-primary' }, 'Prosegui'),
   );
   show(host, choose);
+  if (withdrawn.length) {
+    host.prepend(h('ul', { class: 'withdrawn' }, withdrawn.map((i) => h('li', {}, `${itemKind(i.kind)} ${i.id}: ${outcome(i.outcome)}`))));
+  }
   return section(
     h('p', {}, view.role === 'new_holder'
       ? 'Ecco gli elementi che chi ha chiesto il cambio propone di intestarti: accetta o rifiuta ciascuno.'

@@ -179,6 +179,7 @@ impl Gateway {
                 );
             }
             ("POST", "/dev/platform/acks") => return self.platform_ack(&bytes).await,
+            ("POST", "/dev/inventory") => return self.inventory(&bytes).await,
             ("GET" | "HEAD", path) if !path.starts_with("/v1/") && !path.starts_with("/dev/") => {
                 if let Some(page) = crate::web::serve(&self.web_dir, path) {
                     return page;
@@ -298,6 +299,21 @@ impl Gateway {
         format!(
             "<!doctype html><html lang=\"it\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"5\"><title>Outbox locale</title></head><body style=\"font-family:sans-serif\"><h1>Outbox locale</h1><p>Email e SMS inviati, dal più recente.</p><table border=\"1\" cellpadding=\"6\"><tr><th>Inviato</th><th>Canale</th><th>A</th><th>Oggetto</th><th>Testo</th></tr>{rows}</table></body></html>"
         )
+    }
+
+    /// One inventory message, through the ingest path the queue's messages take (what the
+    /// provider's systems would send; docs/rules.md, "The inventory").
+    async fn inventory(&self, body: &[u8]) -> HyperResponse {
+        use titolare_api::inventory::{IngestError, ingest};
+        match ingest(&*self.local.store, &String::from_utf8_lossy(body)).await {
+            Ok(verdict) => reply(
+                200,
+                "application/json",
+                serde_json::json!({ "applied": verdict == titolare_domain::inventory::Verdict::Apply }).to_string(),
+            ),
+            Err(IngestError::Invalid(reason)) => problem(400, &reason.to_string()),
+            Err(IngestError::Store(reason)) => problem(503, &reason.to_string()),
+        }
     }
 
     /// An adapter's acknowledgement, recorded as the ack function records one from the queue.

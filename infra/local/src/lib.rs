@@ -92,7 +92,13 @@ pub async fn serve(config: Config) -> Result<Server, Box<dyn std::error::Error>>
     let mut tasks = vec![
         dispatch_task,
         expirer_task,
-        spawn_relay(&backend, platform.clone()),
+        spawn_relay(
+            &backend,
+            platform.clone(),
+            store.clone(),
+            clock.clone(),
+            config.rules.clone(),
+        ),
     ];
     if config.platform == platform::Mode::Auto {
         tasks.push(spawn_auto_platform(
@@ -211,12 +217,16 @@ fn spawn_dispatcher(backend: &Notifying, dispatcher: Dispatcher) -> tokio::task:
     })
 }
 
-/// Hands each completed transfer's new commands to the local platform right after the commit
-/// that wrote them, as the dispatch function does with the stream's transfer records in AWS
-/// (the local queue deduplicates by id, so nothing is marked in the table).
+/// Right after each commit, as the dispatch function does with the stream's records in AWS:
+/// hands a completed transfer's new commands to the local platform (its queue deduplicates
+/// by id, so nothing is marked in the table), and takes out of its running transfer an
+/// item the inventory changed.
 fn spawn_relay(
     backend: &Notifying,
     platform: Arc<platform::LocalPlatform>,
+    store: Arc<TableStore>,
+    clock: Arc<OffsetClock>,
+    rules: Rules,
 ) -> tokio::task::JoinHandle<()> {
     let mut commits = backend.hook.subscribe();
     tokio::spawn(async move {
@@ -229,6 +239,21 @@ fn spawn_relay(
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             };
+            for item in items
+                .iter()
+                .filter(|i| matches!(i.kind.as_str(), "mailbox" | "domain" | keys::REMOVED_KIND))
+            {
+                let Some((account, changed)) = keys::inventory_item(&item.pk, &item.sk) else {
+                    continue;
+                };
+                if let Err(e) = titolare_api::lifecycle::inventory_changed(
+                    &*store, &NoMetrics, &*clock, &rules, &account, &changed,
+                )
+                .await
+                {
+                    tracing::warn!(error = %e, "local inventory check failed");
+                }
+            }
             for item in items.iter().filter(|i| i.kind == "transfer") {
                 let Ok(transfer) = serde_json::from_value::<titolare_domain::transfer::Transfer>(
                     item.data.clone(),

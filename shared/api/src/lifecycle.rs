@@ -370,3 +370,71 @@ pub async fn backstop(
         Err(e) => Err(e),
     }
 }
+
+/// An item the provider's inventory changed (`account`'s): if a running transfer of that
+/// account holds it and it can no longer change holder there, it leaves the transfer, told
+/// to the parties; the last one to go ends it (docs/rules.md, "The inventory"). Whether an
+/// item left.
+pub async fn inventory_changed(
+    store: &dyn Store,
+    metrics: &dyn Metrics,
+    clock: &dyn Clock,
+    rules: &Rules,
+    account: &titolare_domain::AccountId,
+    item: &titolare_domain::transfer::ItemRef,
+) -> Result<bool, ApiError> {
+    for _ in 0..ATTEMPTS {
+        let Some(ItemLock::InRequest { transfer }) = store.item_lock(item).await? else {
+            return Ok(false);
+        };
+        let Some(read) = store.transfer(&transfer).await? else {
+            return Ok(false);
+        };
+        if read.value.status.is_ended() || read.value.account != *account {
+            return Ok(false);
+        }
+        let state = store
+            .items(account, std::slice::from_ref(item))
+            .await?
+            .pop()
+            .flatten();
+        let Some(why) = titolare_domain::steps::withdrawal(&read.value, state.as_ref()) else {
+            return Ok(false);
+        };
+        let now = clock.now();
+        let action = Action::Withdraw(item.clone(), why);
+        // Past its deadline the expirer ends it; nothing to withdraw from.
+        let Ok(applied) = read.value.apply(
+            Party::Initiator,
+            &action,
+            now,
+            rules,
+            &Actor::system("inventory"),
+        ) else {
+            return Ok(false);
+        };
+        if !applied.changed {
+            return Ok(false);
+        }
+        let change = Change {
+            condition: TransferCondition::Unchanged(read.version),
+            before: &read.value,
+            after: &applied.transfer,
+        };
+        match commit(store, metrics, rules, now, change, Extra::default()).await {
+            Ok(()) => {
+                tracing::info!(
+                    transfer = transfer.as_str(),
+                    "an item left its transfer: the inventory changed it"
+                );
+                return Ok(true);
+            }
+            Err(ApiError::Store(StoreError::Conflict)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ApiError::Store(StoreError::Conflict))
+}
+
+/// Tries of [`inventory_changed`] against concurrent writes of the transfer.
+const ATTEMPTS: usize = 4;

@@ -140,10 +140,16 @@ fn locks(
     let in_transfer = ItemLock::InRequest {
         transfer: after.id.clone(),
     };
+    let withdrawn = |t: &Transfer, i: &crate::transfer::TransferItem| {
+        t.items
+            .iter()
+            .any(|o| o.item == i.item && o.outcome == Some(crate::transfer::ItemOutcome::Withdrawn))
+    };
     let hold = |fresh: bool| {
         after
             .items
             .iter()
+            .filter(|i| !withdrawn(after, i))
             .map(|i| LockWrite::Put {
                 item: i.item.clone(),
                 lock: in_transfer.clone(),
@@ -158,12 +164,25 @@ fn locks(
     if was_running && running && before.is_some_and(|b| b.deadline != after.deadline) {
         return hold(false);
     }
+    // An item withdrawn from a transfer that goes on is free at once (its lock held only it).
+    if let (Some(b), true) = (before, was_running && running) {
+        return after
+            .items
+            .iter()
+            .filter(|i| withdrawn(after, i) && !withdrawn(b, i))
+            .map(|i| LockWrite::Free {
+                item: i.item.clone(),
+            })
+            .collect();
+    }
     if !(was_running && !running && after.status != TransferStatus::Expired) {
         return Vec::new();
     }
     after
         .items
         .iter()
+        // A lock freed when its item was withdrawn is not freed again.
+        .filter(|i| before.is_none_or(|b| !withdrawn(b, i)))
         .map(|i| {
             let moved = after.moved().any(|m| *m == i.item);
             match post_change_lock.filter(|_| moved) {

@@ -84,6 +84,13 @@ pub enum Message {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         reissued: bool,
     },
+    /// Items the provider's inventory took out of the transfer (removed, no longer active,
+    /// given another holder); `ended`: none is left, so the transfer is over.
+    Withdrawn {
+        items: Vec<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        ended: bool,
+    },
 }
 
 impl Message {
@@ -98,6 +105,7 @@ impl Message {
             Self::Expiry { .. } => "expiry",
             Self::NumberChanged { .. } => "number-changed",
             Self::PasswordReset { .. } => "password-reset",
+            Self::Withdrawn { .. } => "withdrawn",
         }
     }
 }

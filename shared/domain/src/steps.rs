@@ -113,6 +113,54 @@ pub enum Action {
     /// The wait after a changed number passed, every step taken, nobody stopped it (the
     /// expirer): the transfer completes.
     EndHold,
+    /// The provider's inventory changed an item so that it can no longer change holder
+    /// here: it leaves the transfer, which ends when no item is left (docs/rules.md).
+    Withdraw(ItemRef, Withdrawal),
+}
+
+/// Why an item leaves a running transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Withdrawal {
+    /// The provider removed it.
+    Removed,
+    /// It is no longer active (suspended, cancelled, expired).
+    NotActive,
+    /// The provider gave it another holder than the transfer's current one.
+    OtherHolder,
+}
+
+/// Whether an item a running transfer holds must leave it, as the provider's inventory now
+/// has it (`None`: gone from the transfer's account): removed, no longer active, or held by
+/// someone else than the transfer's current holder (docs/rules.md, "The inventory").
+pub fn withdrawal(
+    transfer: &Transfer,
+    state: Option<&crate::ports::ItemState>,
+) -> Option<Withdrawal> {
+    use crate::ports::ItemState;
+    use crate::records::ServiceStatus;
+    let (holder, status) = match state {
+        None => return Some(Withdrawal::Removed),
+        Some(ItemState::Mailbox(m)) => (&m.value.holder_id, m.value.status),
+        Some(ItemState::Domain(d)) => (&d.value.holder_id, d.value.status),
+    };
+    if !matches!(status, ServiceStatus::Certificato | ServiceStatus::Attivo) {
+        Some(Withdrawal::NotActive)
+    } else if *holder != transfer.current_holder_card.id {
+        Some(Withdrawal::OtherHolder)
+    } else {
+        None
+    }
+}
+
+impl Withdrawal {
+    /// The trail's words for it.
+    pub fn words(self) -> &'static str {
+        match self {
+            Self::Removed => "rimosso dal gestore",
+            Self::NotActive => "non più attivo",
+            Self::OtherHolder => "assegnato dal gestore a un altro titolare",
+        }
+    }
 }
 
 impl Action {
@@ -128,12 +176,13 @@ impl Action {
             Self::Expire => AuditAction::Expired,
             Self::Stop => AuditAction::Stopped,
             Self::EndHold => AuditAction::HoldEnded,
+            Self::Withdraw(..) => AuditAction::ItemWithdrawn,
         }
     }
 
     /// The service's own actions, which no party takes.
     fn by_system(&self) -> bool {
-        matches!(self, Self::Expire | Self::EndHold)
+        matches!(self, Self::Expire | Self::EndHold | Self::Withdraw(..))
     }
 }
 
@@ -361,6 +410,25 @@ impl Transfer {
                 }
                 t.complete(now, rules);
             }
+            Action::Withdraw(item, why) => {
+                self.accepts_steps(now)?;
+                let Some(held) = t
+                    .items
+                    .iter_mut()
+                    .find(|i| i.item == *item && i.outcome.is_none())
+                else {
+                    // Not in it, or withdrawn already: a repeated notice changes nothing.
+                    return Ok(Applied {
+                        transfer: self.clone(),
+                        changed: false,
+                    });
+                };
+                held.outcome = Some(ItemOutcome::Withdrawn);
+                detail = Some(format!("{}: {}", item.label(), why.words()));
+                if t.items.iter().all(|i| i.outcome.is_some()) {
+                    t.end(TransferStatus::Cancelled, now, rules);
+                }
+            }
             _ => {
                 self.accepts_steps(now)?;
                 self.expect_phase(party)?;
@@ -371,7 +439,11 @@ impl Transfer {
                     Action::AcceptContract(_) => Step::Contract,
                     Action::Verified(Channel::Sms) => Step::Sms,
                     Action::Verified(Channel::Email) => Step::Email,
-                    Action::Cancel | Action::Expire | Action::Stop | Action::EndHold => {
+                    Action::Cancel
+                    | Action::Expire
+                    | Action::Stop
+                    | Action::EndHold
+                    | Action::Withdraw(..) => {
                         unreachable!("handled above")
                     }
                 };
@@ -537,9 +609,11 @@ impl Transfer {
                 )));
             }
         }
+        // A withdrawn item needs no decision, and one given for it is not kept.
         if let Some(missing) = self
             .items
             .iter()
+            .filter(|i| i.outcome != Some(ItemOutcome::Withdrawn))
             .find(|i| !decisions.iter().any(|d| d.item == i.item))
         {
             return Err(StepError::Decisions(format!(
@@ -548,7 +622,11 @@ impl Transfer {
                 missing.item.label()
             )));
         }
-        for item in &mut self.items {
+        for item in self
+            .items
+            .iter_mut()
+            .filter(|i| i.outcome != Some(ItemOutcome::Withdrawn))
+        {
             let accept = decisions
                 .iter()
                 .find(|d| d.item == item.item)
@@ -564,7 +642,7 @@ impl Transfer {
 
     fn complete(&mut self, now: Timestamp, rules: &Rules) {
         let mut any = false;
-        for item in &mut self.items {
+        for item in self.items.iter_mut().filter(|i| i.outcome.is_none()) {
             let moved = item.current_holder == Some(true) && item.new_holder == Some(true);
             any |= moved;
             item.outcome = Some(if moved {
@@ -589,6 +667,13 @@ impl Transfer {
         self.status = status;
         self.ended_at = Some(now);
         self.retain_until = Some(self.deadline.max(now) + rules.retention);
+    }
+
+    /// Every item was withdrawn: the provider's inventory ended the transfer.
+    pub fn all_withdrawn(&self) -> bool {
+        self.items
+            .iter()
+            .all(|i| i.outcome == Some(ItemOutcome::Withdrawn))
     }
 
     pub fn moved(&self) -> impl Iterator<Item = &ItemRef> {
@@ -668,6 +753,40 @@ pub fn effects(before: Option<&Transfer>, after: &Transfer, now: Timestamp) -> E
         }
         return effects;
     }
+    // Items the provider's inventory took out: the initiator is told, and the holders if
+    // they were invited; when none is left that is the ending's only notice.
+    let withdrawn: Vec<String> = after
+        .items
+        .iter()
+        .filter(|i| i.outcome == Some(ItemOutcome::Withdrawn))
+        .filter(|i| {
+            before.is_some_and(|b| {
+                b.items
+                    .iter()
+                    .any(|o| o.item == i.item && o.outcome != Some(ItemOutcome::Withdrawn))
+            })
+        })
+        .map(|i| i.item.label())
+        .collect();
+    if !withdrawn.is_empty() {
+        let so_far = after
+            .items
+            .iter()
+            .filter(|i| i.outcome == Some(ItemOutcome::Withdrawn))
+            .count();
+        let message = Message::Withdrawn {
+            items: withdrawn,
+            ended: after.status.is_ended(),
+        };
+        let invited = was == Some(TransferStatus::Open);
+        let told = std::iter::once(Party::Initiator).chain(holders.into_iter().filter(|_| invited));
+        for party in told {
+            let mut notice = OutboxMessage::notice(after, party, message.clone(), now);
+            // One notice per withdrawal: the count keeps their ids apart.
+            notice.id = format!("{}-{so_far}", notice.id);
+            effects.messages.push(notice);
+        }
+    }
     if !after.status.is_ended() || was.is_some_and(TransferStatus::is_ended) {
         return effects;
     }
@@ -733,6 +852,14 @@ pub fn effects(before: Option<&Transfer>, after: &Transfer, now: Timestamp) -> E
                 items,
                 by: after.rejected_by(),
             }),
+        ),
+        TransferStatus::Cancelled if after.all_withdrawn() => (
+            OperationKind::TransferCancelled,
+            format!(
+                "Cambio titolare {} chiuso: gli elementi sono stati ritirati dal gestore",
+                after.id.as_str()
+            ),
+            None,
         ),
         TransferStatus::Cancelled => (
             OperationKind::TransferCancelled,

@@ -158,6 +158,9 @@ pub enum ItemOutcome {
     Moved,
     /// Stayed as it was.
     Kept,
+    /// Left the transfer before it ended: the provider's inventory removed it, suspended it
+    /// or gave it another holder (docs/rules.md, "The inventory").
+    Withdrawn,
 }
 
 /// One item of a transfer with each holder's decision and, once ended, its outcome.
@@ -291,6 +294,8 @@ pub enum AuditAction {
     HoldEnded,
     Cancelled,
     Expired,
+    /// An item left the transfer: the provider's inventory changed it.
+    ItemWithdrawn,
     EndedCompleted,
     EndedRejected,
     EndedCancelled,
@@ -298,7 +303,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 20] = [
+    pub const ALL: [AuditAction; 21] = [
         Self::Created,
         Self::CodeSent,
         Self::CodeRefused,
@@ -315,6 +320,7 @@ impl AuditAction {
         Self::HoldEnded,
         Self::Cancelled,
         Self::Expired,
+        Self::ItemWithdrawn,
         Self::EndedCompleted,
         Self::EndedRejected,
         Self::EndedCancelled,

@@ -181,6 +181,10 @@ impl ItemOutcome {
         match self {
             ItemOutcome::Moved => w("Trasferito al nuovo titolare", "Moved to the new holder"),
             ItemOutcome::Kept => w("Rimasto all'attuale titolare", "Kept by the current holder"),
+            ItemOutcome::Withdrawn => w(
+                "Ritirato dal gestore: non fa più parte della richiesta",
+                "Withdrawn by the provider: no longer in the request",
+            ),
         }
         .get(lingua)
     }
@@ -233,6 +237,10 @@ impl AuditAction {
             ),
             Cancelled => w("Annullata dal richiedente", "Cancelled by the requester"),
             Expired => w("Scadenza passata", "Deadline passed"),
+            ItemWithdrawn => w(
+                "Elemento ritirato dal gestore",
+                "Item withdrawn by the provider",
+            ),
             EndedCompleted => w("Richiesta completata", "Request completed"),
             EndedRejected => w("Richiesta rifiutata", "Request rejected"),
             EndedCancelled => w("Richiesta annullata", "Request cancelled"),
@@ -382,10 +390,14 @@ impl Vocabulary {
                 .into_iter()
                 .map(|k| (k, k.label(lingua)))
                 .collect(),
-            outcomes: [ItemOutcome::Moved, ItemOutcome::Kept]
-                .into_iter()
-                .map(|o| (o, o.label(lingua)))
-                .collect(),
+            outcomes: [
+                ItemOutcome::Moved,
+                ItemOutcome::Kept,
+                ItemOutcome::Withdrawn,
+            ]
+            .into_iter()
+            .map(|o| (o, o.label(lingua)))
+            .collect(),
             decisions: match lingua {
                 Lingua::It => DecisionWords {
                     accepted: "Accettato",

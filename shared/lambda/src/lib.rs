@@ -205,6 +205,8 @@ pub async fn run_dispatch_function() -> Result<(), Error> {
             queue_url: required_env("PLATFORM_QUEUE_URL")?,
         }),
         clock: w.clock.clone(),
+        rules: titolare_api::config::deployed_rules_from_env()?,
+        metrics: w.metrics.clone(),
     });
     let dispatcher = Arc::new(
         Dispatcher::new(w.store, Arc::new(messenger), key, w.clock)

@@ -15,16 +15,43 @@ pub struct Relay {
     pub store: Arc<TableStore>,
     pub queue: Arc<dyn Platform>,
     pub clock: Arc<dyn Clock>,
+    pub rules: titolare_domain::steps::Rules,
+    pub metrics: Arc<dyn Metrics>,
 }
 
 impl Relay {
     /// Relays the commands of each transfer record of the event (the event source mapping's
-    /// filter lets completed transfers through); the failures, for Lambda to retry.
+    /// filter lets completed transfers through), and takes out of its running transfer each
+    /// mailbox or domain the inventory changed (docs/rules.md, "The inventory"); the
+    /// failures, for Lambda to retry.
     pub async fn handle(&self, event: &StreamEvent) -> Vec<ItemFailure> {
         let mut failures = Vec::new();
         for record in &event.records {
             let keys = &record.dynamodb.keys;
-            if keys.sk.s != "TRANSFER" || record.event_name == "REMOVE" {
+            if record.event_name == "REMOVE" {
+                continue;
+            }
+            if let Some((account, item)) =
+                titolare_store::keys::inventory_item(&keys.pk.s, &keys.sk.s)
+            {
+                let changed = titolare_api::lifecycle::inventory_changed(
+                    &*self.store,
+                    &*self.metrics,
+                    &*self.clock,
+                    &self.rules,
+                    &account,
+                    &item,
+                )
+                .await;
+                if let Err(e) = changed {
+                    tracing::error!(error = %e, "inventory change not applied to its transfer");
+                    failures.push(ItemFailure {
+                        item_identifier: record.dynamodb.sequence_number.clone(),
+                    });
+                }
+                continue;
+            }
+            if keys.sk.s != "TRANSFER" {
                 continue;
             }
             let Some(id) = keys

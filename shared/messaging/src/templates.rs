@@ -380,6 +380,33 @@ impl Render for OutboxMessage {
                 None,
                 lingua,
             ),
+            Message::Withdrawn { items, ended } => email(
+                if en {
+                    format!("Services taken out of the change of holder (request {transfer})")
+                } else {
+                    format!("Servizi esclusi dal cambio titolare (richiesta {transfer})")
+                },
+                vec![
+                    if en {
+                        format!(
+                            "The provider's records changed for these services while the change of holder (request {transfer}) was under way: they were removed, are no longer active or now have another holder. They are no longer part of the request and stay as the provider's records say:"
+                        )
+                    } else {
+                        format!(
+                            "I dati del gestore per questi servizi sono cambiati mentre il cambio titolare (richiesta {transfer}) era in corso: sono stati rimossi, non sono più attivi o hanno ora un altro titolare. Non fanno più parte della richiesta e restano come risulta al gestore:"
+                        )
+                    },
+                    list(items),
+                    match (en, ended) {
+                        (true, true) => "No service is left in the request: it has ended and nothing changed holder. The requester may start a new one if it is still needed.".into(),
+                        (true, false) => "The request goes on for its other services, with the same deadline.".into(),
+                        (false, true) => "Nella richiesta non resta alcun servizio: si è chiusa e nessun servizio ha cambiato titolare. Se serve ancora, il richiedente può avviarne una nuova.".into(),
+                        (false, false) => "La richiesta prosegue per gli altri servizi, con la stessa scadenza.".into(),
+                    },
+                ],
+                None,
+                lingua,
+            ),
             Message::Cancellation { items } => email(
                 if en {
                     format!("Change of holder cancelled (request {transfer})")
@@ -831,6 +858,26 @@ mod tests {
                     },
                 ),
                 vec!["teste1234@pec.it", "42"],
+            ),
+            (
+                sample(
+                    Channel::Email,
+                    Message::Withdrawn {
+                        items: items.clone(),
+                        ended: false,
+                    },
+                ),
+                vec!["teste1234@pec.it", "esempio-pec.it", "42"],
+            ),
+            (
+                sample(
+                    Channel::Email,
+                    Message::Withdrawn {
+                        items: items.clone(),
+                        ended: true,
+                    },
+                ),
+                vec!["teste1234@pec.it", "esempio-pec.it", "42"],
             ),
             (
                 sample(

@@ -38,6 +38,23 @@ pub fn removed_sk(entity_sk: &str) -> String {
 }
 
 pub const REMOVED_PREFIX: &str = "REMOVED#";
+
+/// The account and item an inventory item's keys name (a mailbox, a domain or the tombstone
+/// of either), as the stream hands them over; `None` for any other item.
+pub fn inventory_item(
+    pk: &str,
+    sk: &str,
+) -> Option<(AccountId, titolare_domain::transfer::ItemRef)> {
+    use titolare_domain::transfer::{ItemKind, ItemRef};
+    let account = AccountId::parse(pk.strip_prefix("ACC#")?).ok()?;
+    let sk = sk.strip_prefix(REMOVED_PREFIX).unwrap_or(sk);
+    let item = if let Some(address) = sk.strip_prefix(MAILBOX_PREFIX) {
+        ItemRef::parse(ItemKind::Mailbox, address).ok()?
+    } else {
+        ItemRef::parse(ItemKind::Domain, sk.strip_prefix(DOMAIN_PREFIX)?).ok()?
+    };
+    Some((account, item))
+}
 pub const REMOVED_KIND: &str = "inventory_removed";
 
 pub fn idempotency_sk(key: &str) -> String {

@@ -721,3 +721,161 @@ fn the_trail_caps_code_events_but_never_steps() {
     let bytes = serde_json::to_vec(&t).unwrap().len();
     assert!(bytes < 400 * 1024 * 3 / 4, "{bytes} bytes");
 }
+
+/// An item the provider's inventory takes out leaves the transfer: its lock is freed, the
+/// parties are told, no decision is asked for it, it never moves; when none is left the
+/// transfer ends, told by that notice alone.
+#[test]
+fn a_withdrawn_item_leaves_the_transfer_and_the_last_one_ends_it() {
+    use crate::consequences::bookkept;
+    use crate::ports::{LockWrite, TransferCondition};
+    let open = opened();
+    let first = open.items[0].item.clone();
+    let withdraw = |i: &ItemRef, why| Action::Withdraw(i.clone(), why);
+    let t = run(
+        &open,
+        Party::Initiator,
+        withdraw(&first, Withdrawal::OtherHolder),
+        15,
+    )
+    .unwrap();
+    assert_eq!(t.items[0].outcome, Some(ItemOutcome::Withdrawn));
+    assert_eq!(t.status, TransferStatus::Open);
+    let line = t.audit.last().unwrap();
+    assert_eq!(
+        (line.action, line.party),
+        (AuditAction::ItemWithdrawn, None)
+    );
+    assert!(line.detail.as_deref().unwrap().contains("altro titolare"));
+    // Again: nothing changes.
+    let again = open
+        .apply(
+            Party::Initiator,
+            &withdraw(&first, Withdrawal::Removed),
+            at(16),
+            &Rules::default(),
+            &Actor::default(),
+        )
+        .unwrap();
+    let again = again
+        .transfer
+        .apply(
+            Party::Initiator,
+            &withdraw(&first, Withdrawal::Removed),
+            at(17),
+            &Rules::default(),
+            &Actor::default(),
+        )
+        .unwrap();
+    assert!(!again.changed);
+    let commit = bookkept(TransferCondition::Unchanged(1), Some(&open), &t, None);
+    assert_eq!(
+        commit.locks,
+        vec![LockWrite::Free {
+            item: first.clone()
+        }],
+        "its lock only"
+    );
+    let told: Vec<String> = effects(Some(&open), &t, at(15))
+        .messages
+        .iter()
+        .map(|m| m.id.clone())
+        .collect();
+    assert_eq!(
+        told,
+        [
+            "7-withdrawn-initiator-1",
+            "7-withdrawn-current_holder-1",
+            "7-withdrawn-new_holder-1"
+        ]
+    );
+    // The holders decide on the two items left; an answer for the withdrawn one is not kept.
+    let t = run(
+        &t,
+        Party::CurrentHolder,
+        decisions(&t, [true, true, true]),
+        20,
+    )
+    .unwrap();
+    assert_eq!(t.items[0].current_holder, None);
+    let two = Action::Decide(
+        t.items[1..]
+            .iter()
+            .map(|i| Decision {
+                item: i.item.clone(),
+                accept: true,
+            })
+            .collect(),
+    );
+    let t = run(&t, Party::CurrentHolder, Action::Verified(Channel::Sms), 30).unwrap();
+    let t = run(&t, Party::NewHolder, two, 40).unwrap();
+    // The last two go too: the transfer ends, its locks freed once, its notice the only one.
+    let t2 = run(
+        &t,
+        Party::Initiator,
+        withdraw(&t.items[1].item, Withdrawal::NotActive),
+        41,
+    )
+    .unwrap();
+    let t3 = run(
+        &t2,
+        Party::Initiator,
+        withdraw(&t2.items[2].item, Withdrawal::Removed),
+        42,
+    )
+    .unwrap();
+    assert_eq!(t3.status, TransferStatus::Cancelled);
+    assert!(t3.all_withdrawn());
+    let end = bookkept(TransferCondition::Unchanged(5), Some(&t2), &t3, None);
+    assert_eq!(
+        end.locks,
+        vec![LockWrite::Free {
+            item: t3.items[2].item.clone()
+        }]
+    );
+    let fx = effects(Some(&t2), &t3, at(42));
+    let kinds: Vec<&str> = fx.messages.iter().map(|m| m.message.kind()).collect();
+    assert_eq!(
+        kinds,
+        ["withdrawn", "withdrawn", "withdrawn"],
+        "no cancellation notice besides"
+    );
+    assert!(matches!(
+        fx.messages[0].message,
+        Message::Withdrawn { ended: true, .. }
+    ));
+    assert!(fx.operations[0].1.detail.contains("ritirati dal gestore"));
+
+    // A withdrawn item never moves: the others complete without it.
+    let mut t = opened();
+    t = run(
+        &t,
+        Party::Initiator,
+        withdraw(&t.items[1].item.clone(), Withdrawal::Removed),
+        12,
+    )
+    .unwrap();
+    let t = {
+        let mut t = run(
+            &t,
+            Party::CurrentHolder,
+            decisions(&t, [true, true, true]),
+            20,
+        )
+        .unwrap();
+        t = run(&t, Party::CurrentHolder, Action::Verified(Channel::Sms), 30).unwrap();
+        t = run(&t, Party::NewHolder, decisions(&t, [true, true, true]), 40).unwrap();
+        t = run(&t, Party::NewHolder, required(), 60).unwrap();
+        t = run(&t, Party::NewHolder, Action::Verified(Channel::Sms), 70).unwrap();
+        run(&t, Party::NewHolder, Action::Verified(Channel::Email), 80).unwrap()
+    };
+    assert_eq!(t.status, TransferStatus::Completed);
+    let outcomes: Vec<_> = t.items.iter().map(|i| i.outcome).collect();
+    use ItemOutcome::*;
+    assert_eq!(outcomes, [Some(Moved), Some(Withdrawn), Some(Moved)]);
+    assert!(
+        crate::commands::of_completion(&t, at(80))
+            .iter()
+            .all(|c| c.command.target != t.items[1].item.id)
+    );
+}
