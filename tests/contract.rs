@@ -678,17 +678,7 @@ fn inventory_messages_and_their_schema_agree() {
 #[test]
 fn platform_commands_and_acks_and_their_schemas_agree() {
     use titolare_domain::platform::{self, Ack};
-    let load = |name: &str| {
-        let schema: Value = serde_json::from_str(
-            &std::fs::read_to_string(root().join("infra/events").join(name)).unwrap(),
-        )
-        .unwrap();
-        jsonschema::options()
-            .with_draft(jsonschema::Draft::Draft202012)
-            .should_validate_formats(true)
-            .build(&schema)
-            .expect("the schema compiles")
-    };
+    let load = |name: &str| titolare_e2e::schema_validator(&format!("infra/events/{name}"));
     let commands = load("platform-command-v1.schema.json");
     let acks = load("platform-ack-v1.schema.json");
     let account = titolare_domain::AccountId::parse("demo").unwrap();
@@ -763,5 +753,60 @@ fn platform_commands_and_acks_and_their_schemas_agree() {
             Ack::parse(&bad.to_string()).is_err(),
             "the types accept {bad}"
         );
+    }
+}
+
+/// The domain event of an ended request, as the Rust type writes it, agrees with its JSON
+/// Schema under `infra/events/`, for every ending.
+#[test]
+fn domain_events_and_their_schema_agree() {
+    use titolare_domain::events::TransferEnded;
+    use titolare_domain::transfer::{ItemOutcome, TransferStatus};
+    let validator = titolare_e2e::schema_validator("infra/events/transfer-ended-v1.schema.json");
+    let account = titolare_domain::AccountId::parse("demo").unwrap();
+    let mut t = titolare_store::conformance::sample_transfer(42, &account, 1_800_100_000);
+    assert!(
+        TransferEnded::of(&t).is_none(),
+        "a running request has no event"
+    );
+    t.ended_at = Some(jiff::Timestamp::from_second(1_800_000_000).unwrap());
+    for (status, outcome, kind) in [
+        (
+            TransferStatus::Completed,
+            ItemOutcome::Moved,
+            "Transfer Completed",
+        ),
+        (
+            TransferStatus::Rejected,
+            ItemOutcome::Kept,
+            "Transfer Rejected",
+        ),
+        (
+            TransferStatus::Expired,
+            ItemOutcome::Kept,
+            "Transfer Expired",
+        ),
+        (
+            TransferStatus::Cancelled,
+            ItemOutcome::Withdrawn,
+            "Transfer Cancelled",
+        ),
+    ] {
+        t.status = status;
+        for item in &mut t.items {
+            item.outcome = Some(outcome);
+        }
+        let event = TransferEnded::of(&t).unwrap();
+        assert_eq!(event.detail_type(), kind);
+        let written = serde_json::to_value(&event).unwrap();
+        assert!(validator.is_valid(&written), "the schema refuses {written}");
+        let read: TransferEnded = serde_json::from_value(written.clone()).unwrap();
+        assert_eq!(read, event);
+        let mut bad = written.clone();
+        bad["status"] = json!("open");
+        assert!(!validator.is_valid(&bad));
+        let mut extra = written;
+        extra["extra"] = json!(1);
+        assert!(!validator.is_valid(&extra));
     }
 }

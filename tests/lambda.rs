@@ -213,6 +213,9 @@ struct Services {
     /// The mail platform's command queue (FIFO) and the acknowledgements' dead-letter queue.
     platform: String,
     ack_dead_letters: String,
+    /// The domain events' bus, with a rule that copies them to `events` (a queue).
+    bus: String,
+    events: String,
 }
 
 impl Services {
@@ -247,6 +250,38 @@ impl Services {
         };
         let platform = queue(format!("{table}-platform.fifo"), true).await;
         let ack_dead_letters = queue(format!("{table}-acks-dlq"), false).await;
+        let events = queue(format!("{table}-events"), false).await;
+        let bus = format!("{table}-bus");
+        let eventbridge = aws_sdk_eventbridge::Client::new(&testing::sdk_config(&moto).await);
+        eventbridge
+            .create_event_bus()
+            .name(&bus)
+            .send()
+            .await
+            .expect("a bus on moto");
+        eventbridge
+            .put_rule()
+            .name(format!("{table}-all"))
+            .event_bus_name(&bus)
+            .event_pattern(r#"{"source": ["titolare"]}"#)
+            .send()
+            .await
+            .expect("a rule on moto");
+        let queue_arn = format!("arn:aws:sqs:eu-south-1:123456789012:{table}-events");
+        eventbridge
+            .put_targets()
+            .rule(format!("{table}-all"))
+            .event_bus_name(&bus)
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("queue")
+                    .arn(queue_arn)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("a target on moto");
         let services = Self {
             table,
             dynamodb: testing::dynamodb_local_endpoint().await,
@@ -254,6 +289,8 @@ impl Services {
             dead_letters,
             platform,
             ack_dead_letters,
+            bus,
+            events,
         };
         (services, client)
     }
@@ -325,6 +362,7 @@ async fn start_functions(services: &Services) -> (Watch, u16) {
         ("INVENTORY_DLQ_URL", services.dead_letters.as_str()),
         ("PLATFORM_QUEUE_URL", services.platform.as_str()),
         ("PLATFORM_ACK_DLQ_URL", services.ack_dead_letters.as_str()),
+        ("EVENT_BUS_NAME", services.bus.as_str()),
         // What the emulator tells the functions it starts itself.
         ("AWS_LAMBDA_FUNCTION_VERSION", "1"),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "4096"),
@@ -1217,5 +1255,36 @@ async fn the_platform_gets_each_command_once_in_order_and_its_acks_are_recorded(
         watch.metric_sum("PlatformAcks", &[("Outcome", "not_applicable")]),
         1
     );
+    // The ending's outcome marker: its domain event, on the bus, as its schema says.
+    let outcome = json!({ "Records": [{
+        "eventID": "2", "eventName": "INSERT", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+        "awsRegion": "eu-south-1",
+        "dynamodb": {
+            "Keys": { "pk": { "S": "TRANSFER#77" }, "sk": { "S": "OUTCOME" } },
+            "NewImage": { "pk": { "S": "TRANSFER#77" }, "sk": { "S": "OUTCOME" }, "kind": { "S": "outcome" } },
+            "SequenceNumber": "222200000000000000002", "SizeBytes": 90,
+            "StreamViewType": "NEW_AND_OLD_IMAGES"
+        },
+        "eventSourceARN": "arn:aws:dynamodb:eu-south-1:123456789012:table/titolare/stream/2026-12-04T08:00:00.000"
+    }]});
+    let answer = invoke(&emulator, "dispatch", &outcome).await;
+    assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    let delivered = queue
+        .receive_message()
+        .queue_url(&services.events)
+        .max_number_of_messages(10)
+        .wait_time_seconds(2)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default();
+    assert_eq!(delivered.len(), 1, "{delivered:?}");
+    let envelope: Value = serde_json::from_str(delivered[0].body.as_deref().unwrap()).unwrap();
+    assert_eq!(envelope["source"], "titolare");
+    assert_eq!(envelope["detail-type"], "Transfer Completed");
+    let validator = titolare_e2e::schema_validator("infra/events/transfer-ended-v1.schema.json");
+    assert!(validator.is_valid(&envelope["detail"]), "{envelope}");
+    assert_eq!(envelope["detail"]["id"], "77.completed");
     watch.assert_logs_hold_no_personal_data(&[]);
 }

@@ -80,6 +80,19 @@ async fn the_platform_applies_a_completed_change_and_the_password_is_erased() {
             ("testazienda-pec.it", Some("applied")),
         ]
     );
+    // The ending's domain event, once.
+    let events = gw.client.send("GET", "/dev/events", None, None).await.body;
+    let events = events.as_array().unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["detail-type"], "Transfer Completed");
+    assert_eq!(events[0]["detail"]["id"], format!("{id}.completed"));
+    let outcomes: Vec<&str> = events[0]["detail"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["moved", "kept", "moved"]);
     let commands = platform(&gw).await;
     assert_eq!(
         by_target(&commands),

@@ -302,6 +302,7 @@ def environment(fx, endpoint, runtime_api, function):
         "INVENTORY_DLQ_URL": "http://127.0.0.1:1/queue/unused",
         "PLATFORM_ACK_DLQ_URL": "http://127.0.0.1:1/queue/unused",
         "PLATFORM_QUEUE_URL": "http://127.0.0.1:1/queue/unused.fifo",
+        "EVENT_BUS_NAME": "unused",
     }
     return env
 

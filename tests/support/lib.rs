@@ -170,6 +170,24 @@ pub fn personal_data_in(line: &str, known: &[String]) -> Option<String> {
         .map(|k| format!("known secret {k}"))
 }
 
+/// The JSON Schema (draft 2020-12, formats checked) of a file under the repository's root.
+pub fn schema_validator(path: &str) -> jsonschema::Validator {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join(path),
+        )
+        .unwrap_or_else(|e| panic!("{path}: {e}")),
+    )
+    .unwrap_or_else(|e| panic!("{path}: {e}"));
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap_or_else(|e| panic!("{path} does not compile: {e}"))
+}
+
 /// Prints a figure a test proves, and keeps it in `figures.txt` under the test's
 /// `CARGO_TARGET_TMPDIR` (target/tmp) for the test command to show after the run (cargo
 /// hides a passing test's output).

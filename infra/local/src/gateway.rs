@@ -170,6 +170,10 @@ impl Gateway {
             ("GET", "/dev/platform.html") => {
                 return reply(200, "text/html; charset=utf-8", self.platform_html());
             }
+            ("GET", "/dev/events") => {
+                let body = serde_json::to_string(&self.local.bus.json()).unwrap_or_default();
+                return reply(200, "application/json", body);
+            }
             ("GET", "/dev/platform/next") => {
                 let commands = self.local.platform.next(10);
                 return reply(

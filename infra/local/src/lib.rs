@@ -2,6 +2,7 @@
 //! process over the embedded store, so the same handlers run on a laptop.
 
 mod dev;
+pub mod events;
 mod gateway;
 pub mod platform;
 pub mod seed;
@@ -89,12 +90,14 @@ pub async fn serve(config: Config) -> Result<Server, Box<dyn std::error::Error>>
     let dispatch_task = spawn_dispatcher(&backend, dispatcher);
     let expirer_task = spawn_expirer(store.clone(), clock.clone(), config.rules.clone());
     let platform = Arc::new(platform::LocalPlatform::new(config.platform));
+    let bus = Arc::new(events::LocalBus::default());
     let mut tasks = vec![
         dispatch_task,
         expirer_task,
         spawn_relay(
             &backend,
             platform.clone(),
+            bus.clone(),
             store.clone(),
             clock.clone(),
             config.rules.clone(),
@@ -123,6 +126,7 @@ pub async fn serve(config: Config) -> Result<Server, Box<dyn std::error::Error>>
         store,
         key,
         platform,
+        bus,
         tasks,
     };
     Ok(serve_with(local, config.port).await?)
@@ -137,6 +141,7 @@ pub struct Local {
     pub store: Arc<TableStore>,
     pub key: SecretKey,
     pub platform: Arc<platform::LocalPlatform>,
+    pub bus: Arc<events::LocalBus>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -220,10 +225,11 @@ fn spawn_dispatcher(backend: &Notifying, dispatcher: Dispatcher) -> tokio::task:
 /// Right after each commit, as the dispatch function does with the stream's records in AWS:
 /// hands a completed transfer's new commands to the local platform (its queue deduplicates
 /// by id, so nothing is marked in the table), and takes out of its running transfer an
-/// item the inventory changed.
+/// item the inventory changed, and publishes an ending's domain event.
 fn spawn_relay(
     backend: &Notifying,
     platform: Arc<platform::LocalPlatform>,
+    bus: Arc<events::LocalBus>,
     store: Arc<TableStore>,
     clock: Arc<OffsetClock>,
     rules: Rules,
@@ -252,6 +258,19 @@ fn spawn_relay(
                 .await
                 {
                     tracing::warn!(error = %e, "local inventory check failed");
+                }
+            }
+            // An ending's outcome marker: its domain event.
+            for item in items.iter().filter(|i| i.sk == keys::OUTCOME_SK) {
+                let Some(id) = item
+                    .pk
+                    .strip_prefix("TRANSFER#")
+                    .and_then(|id| titolare_domain::transfer::TransferId::parse(id).ok())
+                else {
+                    continue;
+                };
+                if let Err(e) = titolare_api::events::publish_ended(&*store, &*bus, &id).await {
+                    tracing::warn!(error = %e, "local domain event not published");
                 }
             }
             for item in items.iter().filter(|i| i.kind == "transfer") {

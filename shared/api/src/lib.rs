@@ -3,6 +3,7 @@
 
 pub mod config;
 mod context;
+pub mod events;
 mod handlers;
 mod holders;
 mod idempotency;

@@ -5,6 +5,7 @@ pub mod commands;
 pub mod consequences;
 pub mod draft;
 pub mod errors;
+pub mod events;
 pub mod holder;
 pub mod ids;
 pub mod inventory;

@@ -487,6 +487,13 @@ pub trait Platform: Send + Sync {
     async fn deliver(&self, command: &crate::platform::Command) -> Result<(), String>;
 }
 
+/// The bus other consumers read the service's domain events on: EventBridge in AWS, a list
+/// at `/dev/events` locally.
+#[async_trait]
+pub trait EventBus: Send + Sync {
+    async fn publish(&self, event: &crate::events::TransferEnded) -> Result<(), String>;
+}
+
 /// The replica of the provider's inventory (docs/rules.md, "The inventory").
 #[async_trait]
 pub trait InventoryWriter: Send + Sync {

@@ -207,6 +207,10 @@ pub async fn run_dispatch_function() -> Result<(), Error> {
         clock: w.clock.clone(),
         rules: titolare_api::config::deployed_rules_from_env()?,
         metrics: w.metrics.clone(),
+        bus: Arc::new(sqs::EventBridgeBus {
+            client: aws_sdk_eventbridge::Client::new(&w.sdk),
+            bus_name: required_env("EVENT_BUS_NAME")?,
+        }),
     });
     let dispatcher = Arc::new(
         Dispatcher::new(w.store, Arc::new(messenger), key, w.clock)

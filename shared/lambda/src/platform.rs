@@ -17,6 +17,7 @@ pub struct Relay {
     pub clock: Arc<dyn Clock>,
     pub rules: titolare_domain::steps::Rules,
     pub metrics: Arc<dyn Metrics>,
+    pub bus: Arc<dyn titolare_domain::ports::EventBus>,
 }
 
 impl Relay {
@@ -51,9 +52,6 @@ impl Relay {
                 }
                 continue;
             }
-            if keys.sk.s != "TRANSFER" {
-                continue;
-            }
             let Some(id) = keys
                 .pk
                 .s
@@ -62,6 +60,21 @@ impl Relay {
             else {
                 continue;
             };
+            // An ending's outcome marker, written once: its domain event.
+            if keys.sk.s == "OUTCOME" && record.event_name == "INSERT" {
+                if let Err(e) =
+                    titolare_api::events::publish_ended(&*self.store, &*self.bus, &id).await
+                {
+                    tracing::error!(transfer = id.as_str(), error = %e, "domain event not published");
+                    failures.push(ItemFailure {
+                        item_identifier: record.dynamodb.sequence_number.clone(),
+                    });
+                }
+                continue;
+            }
+            if keys.sk.s != "TRANSFER" {
+                continue;
+            }
             if let Err(e) = relay(&*self.store, &*self.queue, &*self.clock, &id).await {
                 tracing::error!(transfer = id.as_str(), error = %e, "platform commands not relayed");
                 failures.push(ItemFailure {

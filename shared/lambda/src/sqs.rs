@@ -51,6 +51,41 @@ impl DeadLetters for SqsDeadLetters {
     }
 }
 
+/// The service's EventBridge bus.
+pub struct EventBridgeBus {
+    pub client: aws_sdk_eventbridge::Client,
+    pub bus_name: String,
+}
+
+#[async_trait::async_trait]
+impl titolare_domain::ports::EventBus for EventBridgeBus {
+    async fn publish(&self, event: &titolare_domain::events::TransferEnded) -> Result<(), String> {
+        let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+            .event_bus_name(&self.bus_name)
+            .source(titolare_domain::events::SOURCE)
+            .detail_type(event.detail_type())
+            .detail(serde_json::to_string(event).map_err(|e| e.to_string())?)
+            .build();
+        let out = self
+            .client
+            .put_events()
+            .entries(entry)
+            .send()
+            .await
+            .map_err(|e| format!("{}", aws_sdk_eventbridge::error::DisplayErrorContext(e)))?;
+        if out.failed_entry_count > 0 {
+            let code = out
+                .entries
+                .unwrap_or_default()
+                .into_iter()
+                .find_map(|e| e.error_code)
+                .unwrap_or_default();
+            return Err(format!("the bus refused the event: {code}"));
+        }
+        Ok(())
+    }
+}
+
 /// The mail platform's command queue (SQS FIFO): one message group per mailbox or domain,
 /// deduplicated by the command's id (docs/platform.md).
 pub struct SqsPlatform {
