@@ -172,9 +172,9 @@ async fn open_store(
         }
         None => {
             let path = o.data_dir.join("titolare.redb");
-            // A 32 MiB page cache: the import stays small in memory whatever the file's size.
+            // A 16 MiB page cache: the import stays small in memory whatever the file's size.
             let backend =
-                titolare_store_embedded::EmbeddedBackend::open_with_cache(&path, Some(32 << 20))
+                titolare_store_embedded::EmbeddedBackend::open_with_cache(&path, Some(16 << 20))
                     .map_err(|e| format!("{}: {e}", path.display()))?;
             (Arc::new(backend), "embedded", EMBEDDED_BATCH, 2)
         }

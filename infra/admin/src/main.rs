@@ -35,7 +35,7 @@ async fn main() -> Result<(), String> {
                 kind: rows::Kind::All,
                 table: None,
                 data_dir: PathBuf::from(".titolare"),
-                concurrency: 8,
+                concurrency: 16,
             };
             let mut rest = args[2..].iter();
             while let Some(flag) = rest.next() {
