@@ -61,6 +61,9 @@ async fn a_first_import_applies_reports_and_resumes() {
     lines[10] = "{not json".into();
     lines[20] = mailbox(20, 0).to_string();
     lines[30] = json!({"schema": 1, "type": "domain.removed", "version": 1, "account": "bulk", "name": "x-pec.it"}).to_string();
+    // One mailbox in two batches (1,000 lines each on the embedded store), the newer first.
+    lines[100] = mailbox(9000, 2).to_string();
+    lines[1100] = mailbox(9000, 1).to_string();
     lines[40] = mailbox(40, 1)
         .to_string()
         .replace("casella40@pec.it", "non-un-indirizzo");
@@ -72,7 +75,7 @@ async fn a_first_import_applies_reports_and_resumes() {
             first["applied"].as_u64(),
             first["rejected"].as_u64()
         ),
-        (Some(2500), Some(2496), Some(4))
+        (Some(2500), Some(2495), Some(4))
     );
     let report = std::fs::read_to_string(dir.join("mailboxes.jsonl.rejected")).unwrap();
     let numbers: Vec<&str> = report
@@ -132,6 +135,15 @@ async fn a_first_import_applies_reports_and_resumes() {
             .source_version,
         1,
         "before the resume point"
+    );
+    assert_eq!(
+        s.mailbox(&bulk, &read(9000))
+            .await
+            .unwrap()
+            .unwrap()
+            .source_version,
+        2,
+        "the newer line wins, whichever batch is written first"
     );
     assert_eq!(
         s.mailbox(&bulk, &read(1999))

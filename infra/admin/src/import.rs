@@ -6,11 +6,11 @@
 //! those write nothing twice: they are read again, found as new as the file, and left.
 
 use crate::rows::{self, Kind};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use titolare_domain::inventory::{InventoryMessage, Verdict};
+use titolare_domain::inventory::{Entity, InventoryMessage, Verdict};
 use titolare_domain::ports::InventoryWriter;
 use titolare_store::clock::SystemClock;
 use titolare_store::probes::CountingBackend;
@@ -216,9 +216,14 @@ pub async fn run(o: &Options) -> Result<Summary, String> {
     let (mut next_batch, mut next_to_finish) = (0u64, 0u64);
     let mut number = 0u64;
     let mut reading = true;
-    while reading || !tasks.is_empty() {
+    // A batch read but not yet sent: it names an entity a batch in flight writes too, and
+    // two unconditional writes of one entity must not race (the later line would not
+    // always win); it waits for that batch.
+    let mut waiting: Option<(Vec<InventoryMessage>, u64, HashSet<Entity>)> = None;
+    let mut in_flight_entities: HashMap<u64, HashSet<Entity>> = HashMap::new();
+    while reading || waiting.is_some() || !tasks.is_empty() {
         // Read a batch while fewer than `in_flight` are being written.
-        if reading && tasks.len() < in_flight {
+        if waiting.is_none() && reading && tasks.len() < in_flight {
             let mut messages = Vec::with_capacity(batch);
             let mut last = number;
             while messages.len() < batch {
@@ -245,22 +250,34 @@ pub async fn run(o: &Options) -> Result<Summary, String> {
                     }
                 }
             }
-            let (store, id) = (store.clone(), next_batch);
-            next_batch += 1;
-            tasks.spawn(async move {
-                let verdicts = if messages.is_empty() {
-                    Ok(Vec::new())
-                } else {
-                    store.apply_inventory_batch(&messages).await
-                };
-                (id, last, verdicts)
-            });
-            continue;
+            let entities = messages.iter().map(InventoryMessage::entity).collect();
+            waiting = Some((messages, last, entities));
+        }
+        if let Some((_, _, entities)) = &waiting {
+            let clashes = in_flight_entities
+                .values()
+                .any(|busy| !busy.is_disjoint(entities));
+            if !clashes && tasks.len() < in_flight {
+                let (messages, last, entities) = waiting.take().unwrap_or_default();
+                let (store, id) = (store.clone(), next_batch);
+                next_batch += 1;
+                in_flight_entities.insert(id, entities);
+                tasks.spawn(async move {
+                    let verdicts = if messages.is_empty() {
+                        Ok(Vec::new())
+                    } else {
+                        store.apply_inventory_batch(&messages).await
+                    };
+                    (id, last, verdicts)
+                });
+                continue;
+            }
         }
         let Some(joined) = tasks.join_next().await else {
             continue;
         };
         let (id, last, verdicts) = joined.map_err(|e| e.to_string())?;
+        in_flight_entities.remove(&id);
         let verdicts = verdicts.map_err(|e| format!("the store: {e}"))?;
         summary.applied += verdicts.iter().filter(|v| **v == Verdict::Apply).count() as u64;
         summary.stale += verdicts.iter().filter(|v| **v == Verdict::Stale).count() as u64;
