@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use titolare_domain::inventory::{Entity, InventoryMessage, Verdict};
+use titolare_domain::AccountId;
+use titolare_domain::inventory::{Change, Entity, InventoryMessage, Verdict};
 use titolare_domain::ports::InventoryWriter;
 use titolare_store::clock::SystemClock;
 use titolare_store::probes::CountingBackend;
@@ -221,6 +222,12 @@ pub async fn run(o: &Options) -> Result<Summary, String> {
     // always win); it waits for that batch.
     let mut waiting: Option<(Vec<InventoryMessage>, u64, HashSet<Entity>)> = None;
     let mut in_flight_entities: HashMap<u64, HashSet<Entity>> = HashMap::new();
+    // Accounts found with no tombstone at their first line (nothing but this import writes
+    // them): their batches read records only, half the reads of a first import. An account
+    // with a removal in the file reads tombstones from that batch on. Up to 100,000
+    // accounts are remembered; beyond, tombstones are read.
+    let mut without_removals: Arc<HashSet<AccountId>> = Arc::default();
+    let mut checked: HashSet<AccountId> = HashSet::new();
     while reading || waiting.is_some() || !tasks.is_empty() {
         // Read a batch while fewer than `in_flight` are being written.
         if waiting.is_none() && reading && tasks.len() < in_flight {
@@ -250,6 +257,32 @@ pub async fn run(o: &Options) -> Result<Summary, String> {
                     }
                 }
             }
+            for message in &messages {
+                let account = match message.entity() {
+                    Entity::Account(a) | Entity::Mailbox(a, _) | Entity::Domain(a, _) => a,
+                };
+                let removal = matches!(
+                    message.change,
+                    Change::MailboxRemoved { .. } | Change::DomainRemoved { .. }
+                );
+                if removal {
+                    // Never taken as clean again: this import writes its tombstones.
+                    if without_removals.contains(&account) {
+                        Arc::make_mut(&mut without_removals).remove(&account);
+                    }
+                    if checked.len() < 100_000 {
+                        checked.insert(account);
+                    }
+                } else if checked.len() < 100_000 && checked.insert(account.clone()) {
+                    let has = store
+                        .has_removals(&account)
+                        .await
+                        .map_err(|e| format!("the store: {e}"))?;
+                    if !has {
+                        Arc::make_mut(&mut without_removals).insert(account);
+                    }
+                }
+            }
             let entities = messages.iter().map(InventoryMessage::entity).collect();
             waiting = Some((messages, last, entities));
         }
@@ -259,14 +292,14 @@ pub async fn run(o: &Options) -> Result<Summary, String> {
                 .any(|busy| !busy.is_disjoint(entities));
             if !clashes && tasks.len() < in_flight {
                 let (messages, last, entities) = waiting.take().unwrap_or_default();
-                let (store, id) = (store.clone(), next_batch);
+                let (store, id, clean) = (store.clone(), next_batch, without_removals.clone());
                 next_batch += 1;
                 in_flight_entities.insert(id, entities);
                 tasks.spawn(async move {
                     let verdicts = if messages.is_empty() {
                         Ok(Vec::new())
                     } else {
-                        store.apply_inventory_batch(&messages).await
+                        store.apply_inventory_batch(&messages, &clean).await
                     };
                     (id, last, verdicts)
                 });

@@ -509,11 +509,17 @@ pub trait InventoryWriter: Send + Sync {
     /// table has never held written together without conditions, the others as
     /// [`InventoryWriter::apply_inventory`] does; each message's verdict, in order. Within the
     /// batch only each entity's newest message counts. Not for messages of entities someone
-    /// else may be writing at the same time (docs/rules.md, "The bulk loader").
+    /// else may be writing at the same time (docs/rules.md, "The inventory"). The accounts in
+    /// `without_removals` hold no tombstone (the caller checked, and writes the only
+    /// removals): theirs are not read.
     async fn apply_inventory_batch(
         &self,
         messages: &[crate::inventory::InventoryMessage],
+        without_removals: &std::collections::HashSet<AccountId>,
     ) -> Result<Vec<crate::inventory::Verdict>, StoreError>;
+
+    /// Whether the account holds any tombstone of a removed mailbox or domain.
+    async fn has_removals(&self, account: &AccountId) -> Result<bool, StoreError>;
 }
 
 /// Everything the HTTP handlers use, for wiring; handlers themselves take the narrow traits.

@@ -271,10 +271,29 @@ impl InventoryWriter for TableStore {
         Ok(Verdict::Apply)
     }
 
+    async fn has_removals(&self, account: &titolare_domain::AccountId) -> Result<bool, StoreError> {
+        let query = crate::backend::Query {
+            pk: account_pk(account),
+            sk_prefix: REMOVED_PREFIX.into(),
+            start_after: None,
+            limit: 1,
+            forward: true,
+        };
+        let page = self
+            .backend()
+            .query(&query, self.now())
+            .await
+            .map_err(store_error)?;
+        Ok(!page.items.is_empty())
+    }
+
     async fn apply_inventory_batch(
         &self,
         messages: &[InventoryMessage],
+        without_removals: &std::collections::HashSet<titolare_domain::AccountId>,
     ) -> Result<Vec<Verdict>, StoreError> {
+        let clean: std::collections::HashSet<String> =
+            without_removals.iter().map(account_pk).collect();
         let mut verdicts = vec![Verdict::Stale; messages.len()];
         // Within the batch only each entity's newest message can apply.
         let mut newest: HashMap<(String, String), usize> = HashMap::new();
@@ -290,10 +309,13 @@ impl InventoryWriter for TableStore {
                 None => one_by_one.push(i),
             }
         }
-        let keys: Vec<(String, String)> = newest
-            .keys()
-            .flat_map(|(pk, sk)| [(pk.clone(), sk.clone()), (pk.clone(), removed_sk(sk))])
-            .collect();
+        let mut keys: Vec<(String, String)> = Vec::with_capacity(2 * newest.len());
+        for (pk, sk) in newest.keys() {
+            keys.push((pk.clone(), sk.clone()));
+            if !clean.contains(pk) {
+                keys.push((pk.clone(), removed_sk(sk)));
+            }
+        }
         let found: HashMap<(String, String), Item> = self
             .backend()
             .get_many(&keys, self.now())

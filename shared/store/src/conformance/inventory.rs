@@ -264,7 +264,10 @@ pub async fn inventory_batches_apply_like_single_messages(b: Arc<dyn ItemBackend
         "schema": 1, "type": "account.upserted", "version": 1,
         "account": { "id": acc.as_str(), "username": acc.as_str(), "role": "cliente" }
     })));
-    let verdicts = store.apply_inventory_batch(&batch).await.unwrap();
+    let verdicts = store
+        .apply_inventory_batch(&batch, &Default::default())
+        .await
+        .unwrap();
     let applied = verdicts.iter().filter(|v| **v == Verdict::Apply).count();
     assert_eq!(
         applied, 61,
@@ -293,16 +296,37 @@ pub async fn inventory_batches_apply_like_single_messages(b: Arc<dyn ItemBackend
     assert_eq!(read(2).await, None, "removed");
     assert_eq!(read(59).await, Some((3, "5".into())));
     assert!(store.account(&acc).await.unwrap().is_some());
+    assert!(
+        store.has_removals(&acc).await.unwrap(),
+        "the removal's tombstone"
+    );
+    // An account known to hold no tombstone: only the records are read, and new ones apply.
+    let fresh = account("bulk-fresh");
+    assert!(!store.has_removals(&fresh).await.unwrap());
+    let clean = std::collections::HashSet::from([fresh.clone()]);
+    let new: Vec<_> = (0..10)
+        .map(|n| mailbox_upserted(&fresh, &format!("box{n}-{}@pec.it", fresh.as_str()), 1, "5"))
+        .collect();
+    counted.reset();
+    let verdicts = store.apply_inventory_batch(&new, &clean).await.unwrap();
+    assert!(verdicts.iter().all(|v| *v == Verdict::Apply));
+    assert!(counted.counts().read_units <= 10, "{:?}", counted.counts());
     // Loaded again: everything is stale, nothing is written.
     counted.reset();
-    let again = store.apply_inventory_batch(&batch).await.unwrap();
+    let again = store
+        .apply_inventory_batch(&batch, &Default::default())
+        .await
+        .unwrap();
     assert!(again.iter().all(|v| *v == Verdict::Stale), "{again:?}");
     assert_eq!(counted.counts().write_units, 0);
     // Newer versions of known mailboxes go through conditional writes.
     let newer: Vec<_> = (0..5)
         .map(|n| mailbox_upserted(&acc, &address(n), 9, "7"))
         .collect();
-    let verdicts = store.apply_inventory_batch(&newer).await.unwrap();
+    let verdicts = store
+        .apply_inventory_batch(&newer, &Default::default())
+        .await
+        .unwrap();
     assert!(verdicts.iter().all(|v| *v == Verdict::Apply));
     assert_eq!(
         read(2).await,
