@@ -153,7 +153,7 @@ def main():
 
     out = ["## Inventory import", "",
            f"`titolare-admin import` (release) of generated mailboxes ({a.mailboxes:,} lines, {size_mb:.0f} MB of JSON lines; "
-           "100 accounts) by `infra/scripts/bench import`. Batches of 100 lines, 16 in flight, on DynamoDB Local "
+           "100 accounts) by `infra/scripts/bench import`. Batches of 100 lines, 32 in flight, on DynamoDB Local "
            "(3.3.1, in memory); of 1,000 lines, one durable commit each, on the embedded store (16 MiB page cache). "
            "Write units as DynamoDB bills them (1 per KB per item, BatchWriteItem and single writes). "
            "Peak memory: the process's VmHWM. Goals: ≥ 4,000 lines/s on DynamoDB Local, ≥ 50,000 on the embedded "

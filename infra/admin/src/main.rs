@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! titolare-admin import FILE [--kind mailboxes|domains|accounts|all] [--table NAME | --data-dir DIR]
-//!                            [--concurrency N]
+//!                            [--concurrency N (DynamoDB; default 32)]
 //! titolare-admin generate mailboxes N        (a JSONL file of N mailboxes on stdout, for the benchmark)
 //! ```
 //!
@@ -21,7 +21,7 @@ mod rows;
 use std::path::PathBuf;
 
 fn usage() -> String {
-    "usage: titolare-admin import FILE [--kind mailboxes|domains|accounts|all] [--table NAME | --data-dir DIR] [--concurrency N]\n       titolare-admin generate mailboxes N".into()
+    "usage: titolare-admin import FILE [--kind mailboxes|domains|accounts|all] [--table NAME | --data-dir DIR] [--concurrency N (DynamoDB; default 32)]\n       titolare-admin generate mailboxes N".into()
 }
 
 #[tokio::main]
@@ -35,7 +35,7 @@ async fn main() -> Result<(), String> {
                 kind: rows::Kind::All,
                 table: None,
                 data_dir: PathBuf::from(".titolare"),
-                concurrency: 16,
+                concurrency: 32,
             };
             let mut rest = args[2..].iter();
             while let Some(flag) = rest.next() {
