@@ -44,21 +44,7 @@ async fn gateway(dir: &std::path::Path) -> LocalBinary {
 async fn settled(s: &dyn Surface, id: &str) -> Vec<(String, Value)> {
     let mut items = Vec::new();
     for _ in 0..400 {
-        let reply = s
-            .call(
-                "GET",
-                &format!("/v1/transfers/{id}"),
-                As::Account("demo"),
-                None,
-            )
-            .await;
-        ok(&reply, 200, "request");
-        items = reply.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| (i["id"].as_str().unwrap().to_owned(), i["platform"].clone()))
-            .collect();
+        items = flow::item_platforms(s, id).await;
         if items
             .iter()
             .all(|(_, p)| p.is_null() || p["status"] != "waiting")
@@ -103,7 +89,7 @@ async fn the_new_password_opens_the_mailbox_on_a_real_dovecot() {
     let s = GatewaySurface::new(http.clone());
     // The adapter is down: the change completes and the password is set, the commands wait.
     let id = flow::full_success(&s).await;
-    let waiting = settled_now(&s, &id).await;
+    let waiting = flow::item_platforms(&s, &id).await;
     assert_eq!(waiting[0].1["status"], "waiting", "{waiting:?}");
     let (lines, still) = dovecot.login(MAILBOX, OLD_PASSWORD);
     assert!(
@@ -194,24 +180,6 @@ async fn the_new_password_opens_the_mailbox_on_a_real_dovecot() {
     );
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&journal);
-}
-
-/// The items' platform status as the page reads it now.
-async fn settled_now(s: &dyn Surface, id: &str) -> Vec<(String, Value)> {
-    let reply = s
-        .call(
-            "GET",
-            &format!("/v1/transfers/{id}"),
-            As::Account("demo"),
-            None,
-        )
-        .await;
-    reply.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| (i["id"].as_str().unwrap().to_owned(), i["platform"].clone()))
-        .collect()
 }
 
 /// A platform that cannot write its password database tries each command again, then

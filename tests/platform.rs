@@ -13,24 +13,6 @@ fn surface(gw: &LocalGateway) -> GatewaySurface {
     GatewaySurface::new(gw.client.clone())
 }
 
-async fn item_platforms(s: &dyn Surface, id: &str) -> Vec<(String, Value)> {
-    let reply = s
-        .call(
-            "GET",
-            &format!("/v1/transfers/{id}"),
-            As::Account("demo"),
-            None,
-        )
-        .await;
-    ok(&reply, 200, "request");
-    reply.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| (i["id"].as_str().unwrap().to_owned(), i["platform"].clone()))
-        .collect()
-}
-
 async fn platform(gw: &LocalGateway) -> Vec<Value> {
     let reply = gw.client.send("GET", "/dev/platform", None, None).await;
     assert_eq!(reply.status, 200);

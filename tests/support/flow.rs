@@ -511,6 +511,26 @@ pub async fn full_success(s: &dyn Surface) -> String {
     id
 }
 
+/// Each item of request `id` (as `demo` reads it) with where the mail platform stands with
+/// it (`items[].platform`; null for an item with no commands).
+pub async fn item_platforms(s: &dyn Surface, id: &str) -> Vec<(String, Value)> {
+    let reply = s
+        .call(
+            "GET",
+            &format!("/v1/transfers/{id}"),
+            As::Account("demo"),
+            None,
+        )
+        .await;
+    ok(&reply, 200, "request");
+    reply.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["id"].as_str().unwrap().to_owned(), i["platform"].clone()))
+        .collect()
+}
+
 /// The emails to `to` with `subject`, waiting (up to 20 s) until there are `count`. Every
 /// surface reads its outbox once nothing queued is left to send, so a duplicate queued with
 /// the expected ones has arrived too: "told once" counts every message.

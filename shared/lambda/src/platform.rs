@@ -2,7 +2,7 @@
 //! commands of completed transfers its stream delivers to the FIFO queue, and `platform-acks`
 //! records the acknowledgements the platform sends back.
 
-use crate::sqs::{DeadLetters, SqsEvent};
+use crate::sqs::{DeadLetters, Fate, SqsEvent, consume};
 use std::sync::Arc;
 use titolare_api::platform::{PlatformError, record_ack, relay};
 use titolare_domain::metrics::Metrics;
@@ -93,30 +93,12 @@ pub async fn acks(
     metrics: &dyn Metrics,
     event: &SqsEvent,
 ) -> BatchResponse {
-    let mut response = BatchResponse::default();
-    for message in &event.records {
-        let again = match record_ack(store, metrics, &message.body).await {
-            Ok(_) => false,
-            Err(PlatformError::Invalid(reason)) => {
-                tracing::warn!(message_id = %message.message_id, reason = %reason, "acknowledgement dead-lettered");
-                match dead_letters.dead_letter(&message.body, &reason).await {
-                    Ok(()) => false,
-                    Err(e) => {
-                        tracing::error!(message_id = %message.message_id, error = %e, "dead-letter queue unreachable");
-                        true
-                    }
-                }
-            }
-            Err(PlatformError::Unavailable(e)) => {
-                tracing::error!(message_id = %message.message_id, error = %e, "acknowledgement not recorded; delivered again");
-                true
-            }
-        };
-        if again {
-            response.batch_item_failures.push(ItemFailure {
-                item_identifier: message.message_id.clone(),
-            });
+    consume(event, dead_letters, "acknowledgement", |body| async move {
+        match record_ack(store, metrics, body).await {
+            Ok(_) => Fate::Done,
+            Err(PlatformError::Invalid(reason)) => Fate::Invalid(reason),
+            Err(PlatformError::Unavailable(e)) => Fate::Again(e),
         }
-    }
-    response
+    })
+    .await
 }

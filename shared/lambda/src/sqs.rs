@@ -19,6 +19,59 @@ pub struct SqsMessage {
     pub body: String,
 }
 
+/// What became of one message of a batch.
+pub enum Fate {
+    Done,
+    /// It can never apply: to the dead-letter queue at once, with this reason (which names
+    /// no personal datum).
+    Invalid(String),
+    /// Not now (the store failed): SQS delivers it again, and after the queue's
+    /// `maxReceiveCount` dead-letters it.
+    Again(String),
+}
+
+/// Handles every message of a batch with `apply`; only those to deliver again are reported
+/// (Lambda's partial batch response). `what` names the messages in logs.
+pub async fn consume<'a, F, Fut>(
+    event: &'a SqsEvent,
+    dead_letters: &dyn DeadLetters,
+    what: &str,
+    apply: F,
+) -> titolare_messaging::stream::BatchResponse
+where
+    F: Fn(&'a str) -> Fut,
+    Fut: std::future::Future<Output = Fate>,
+{
+    let mut response = titolare_messaging::stream::BatchResponse::default();
+    for message in &event.records {
+        let again = match apply(&message.body).await {
+            Fate::Done => false,
+            Fate::Invalid(reason) => {
+                tracing::warn!(message_id = %message.message_id, reason = %reason, "{what} dead-lettered");
+                match dead_letters.dead_letter(&message.body, &reason).await {
+                    Ok(()) => false,
+                    Err(e) => {
+                        tracing::error!(message_id = %message.message_id, error = %e, "dead-letter queue unreachable");
+                        true
+                    }
+                }
+            }
+            Fate::Again(e) => {
+                tracing::error!(message_id = %message.message_id, error = %e, "{what} not applied; delivered again");
+                true
+            }
+        };
+        if again {
+            response
+                .batch_item_failures
+                .push(titolare_messaging::stream::ItemFailure {
+                    item_identifier: message.message_id.clone(),
+                });
+        }
+    }
+    response
+}
+
 /// Where a message that can never apply is kept, with its reason.
 #[async_trait::async_trait]
 pub trait DeadLetters: Send + Sync {
