@@ -57,6 +57,8 @@ test('the reference flow: a change of holder of two mailboxes and a domain, thro
   await page.getByRole('navigation', { name: 'Sezioni' }).getByRole('link', { name: 'Le tue email' }).click();
   await page.getByLabel('PEC di altri titolari').check();
   await page.getByRole('button', { name: 'Cerca' }).click();
+  // The filtered list is a page of its own: the unfiltered one may still be shown until then.
+  await page.waitForURL(/held_by_others=true/);
   await page.getByRole('link', { name: 'teste1234@pec.it', exact: true }).waitFor();
   assert.equal(await page.getByRole('link', { name: 'demo@pec.it', exact: true }).count(), 0, 'the account\'s own mailbox is filtered out');
   await page.getByRole('link', { name: 'Test Azienda S.r.l. (534905)' }).first().waitFor();

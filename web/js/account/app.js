@@ -174,6 +174,7 @@ async function draw() {
   // writes into its detached element, never over the page now shown.
   const page = h('div', {});
   const mine = ++drawing;
+  const asked = location.hash;
   const ctx = {
     api,
     account,
@@ -184,9 +185,10 @@ async function draw() {
       location.hash = next;
     },
     // A slower earlier page finishing late must not rewrite the address of the page asked
-    // for meanwhile (its hashchange would then draw the earlier page's choice instead).
+    // for meanwhile (its hashchange would then draw the earlier page's choice instead). The
+    // address can change before its hashchange runs, so both are compared.
     replace: (/** @type {string} */ next) => {
-      if (mine !== drawing) return false;
+      if (mine !== drawing || location.hash !== asked) return false;
       history.replaceState(null, '', next);
       return true;
     },
