@@ -353,6 +353,8 @@ async fn start_functions(services: &Services) -> (Watch, u16) {
         ("RUST_LOG", "info"),
         ("TITOLARE_SECRET_KEY", KEY_HEX),
         ("EMAIL_FROM", SENDER),
+        ("PROVIDER_NAME", "PEC Esempio S.p.A."),
+        ("SUPPORT_CONTACT", "assistenza@pec.example.it, 800 000 000"),
         ("SMS_SENDER_ID", "PECInfo"),
         ("PUBLIC_BASE_URL", "https://pec.example.it"),
         ("CHANGE_OF_NAME_URL", rules.change_of_name_url.as_str()),

@@ -291,6 +291,8 @@ def environment(fx, endpoint, runtime_api, function):
         "RUST_LOG": "info",
         "TITOLARE_SECRET_KEY": KEY,
         "EMAIL_FROM": "noreply@pec.example.it",
+        "PROVIDER_NAME": "PEC Esempio S.p.A.",
+        "SUPPORT_CONTACT": "assistenza@pec.example.it, 800 000 000",
         "PUBLIC_BASE_URL": "https://pec.example.it",
         # The rules the fixture's request was made under.
         "CHANGE_OF_NAME_URL": fx["change_of_name_url"],

@@ -71,8 +71,7 @@ struct Gateway {
 type HyperResponse = hyper::Response<Full<Bytes>>;
 
 /// Listens on 127.0.0.1:`port` (0 for any free port) until the returned server is dropped.
-pub async fn serve_with(local: Local, port: u16) -> std::io::Result<Server> {
-    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+pub async fn serve_with(local: Local, listener: TcpListener) -> std::io::Result<Server> {
     let address = listener.local_addr()?;
     let boot = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

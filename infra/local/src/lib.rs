@@ -85,8 +85,18 @@ pub async fn serve(config: Config) -> Result<Server, Box<dyn std::error::Error>>
     let login = DevLogin::open(&config.data_dir)?;
     let key = dev::secret_key(&config.data_dir)?;
     let outbox = Arc::new(LocalOutbox::default());
-    let dispatcher = Dispatcher::new(store.clone(), outbox.clone(), key.clone(), clock.clone())
-        .with_public_base_url(&public_base_url(config.port));
+    // Bound first, so links and the panel's address name the port it really has.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
+    let port = listener.local_addr()?.port();
+    let mut dispatcher = Dispatcher::new(store.clone(), outbox.clone(), key.clone(), clock.clone())
+        .with_public_base_url(&public_base_url(port));
+    // The example provider signs the emails unless named as a deployment names it.
+    if let (Ok(name), Ok(support)) = (
+        std::env::var("PROVIDER_NAME"),
+        std::env::var("SUPPORT_CONTACT"),
+    ) {
+        dispatcher = dispatcher.with_sender(&name, &support);
+    }
     let dispatch_task = spawn_dispatcher(&backend, dispatcher);
     let expirer_task = spawn_expirer(store.clone(), clock.clone(), config.rules.clone());
     let platform = Arc::new(platform::LocalPlatform::new(config.platform));
@@ -129,7 +139,7 @@ pub async fn serve(config: Config) -> Result<Server, Box<dyn std::error::Error>>
         bus,
         tasks,
     };
-    Ok(serve_with(local, config.port).await?)
+    Ok(serve_with(local, listener).await?)
 }
 
 /// Everything the gateway serves with.

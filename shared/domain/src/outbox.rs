@@ -130,6 +130,9 @@ pub struct OutboxMessage {
     /// The destination; removed once the message is sent.
     pub to: Option<String>,
     pub lingua: Lingua,
+    /// Who it goes to, for the greeting and for what the text says they can do next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<Recipient>,
     pub message: Message,
     pub status: DeliveryStatus,
     pub claimed_until: Option<Timestamp>,
@@ -139,6 +142,24 @@ pub struct OutboxMessage {
     pub error: Option<String>,
     /// The record goes with its transfer: the store's TTL, kept through every update.
     pub expires_at: Timestamp,
+}
+
+/// The person a message goes to: their part in the transfer and the name the greeting
+/// gives them (the profile's display name), when known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recipient {
+    pub party: Party,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl Recipient {
+    pub fn of(transfer: &Transfer, party: Party) -> Self {
+        Self {
+            party,
+            name: transfer.contact(party).name.clone(),
+        }
+    }
 }
 
 /// How long a message may stay pending before the sweep sends it (the stream normally
@@ -175,6 +196,7 @@ impl OutboxMessage {
             channel,
             to: Some(challenge.destination.clone()),
             lingua: transfer.contact(party).lingua,
+            recipient: Some(Recipient::of(transfer, party)),
             expires_at: transfer.ttl(),
             message: Message::Code { party, send_no },
             status: DeliveryStatus::Pending,
@@ -204,6 +226,7 @@ impl OutboxMessage {
             channel: Channel::Email,
             to: Some(contact.email.as_str().to_owned()),
             lingua: contact.lingua,
+            recipient: Some(Recipient::of(transfer, party)),
             message,
             status: DeliveryStatus::Pending,
             claimed_until: None,

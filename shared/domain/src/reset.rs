@@ -4,9 +4,9 @@
 //! goes to the email the new holder verified in the transfer that moved the mailbox, never
 //! to an address anyone can edit later (docs/security.md).
 
-use crate::otp::Channel;
 use crate::otp::CodePolicy;
-use crate::outbox::{DeliveryStatus, Message, OutboxMessage};
+use crate::otp::{Channel, Party};
+use crate::outbox::{DeliveryStatus, Message, OutboxMessage, Recipient};
 use crate::records::{AccountId, Mailbox, ResetRecipient};
 use crate::transfer::TransferId;
 use jiff::Timestamp;
@@ -92,6 +92,10 @@ impl LinkEmail<'_> {
             channel: Channel::Email,
             to: Some(to.email.as_str().to_owned()),
             lingua: to.lingua,
+            recipient: Some(Recipient {
+                party: Party::NewHolder,
+                name: None,
+            }),
             message: Message::PasswordReset {
                 account: self.account.clone(),
                 mailboxes: vec![mailbox.address.as_str().to_owned()],

@@ -1075,8 +1075,13 @@ pub fn invitation(t: &Transfer, party: Party, now: Timestamp) -> OutboxMessage {
                 _ => t.new_holder_card.name.clone(),
             }),
             steps: t.steps_left(party),
+            // The new holder logs in with it; the current holder is told that management
+            // moves there too.
             username: match (&t.management, party) {
-                (Management::HandOver { username, .. }, Party::NewHolder) => Some(username.clone()),
+                (
+                    Management::HandOver { username, .. },
+                    Party::NewHolder | Party::CurrentHolder,
+                ) => Some(username.clone()),
                 _ => None,
             },
             link: contact.link,

@@ -215,6 +215,10 @@ pub async fn run_dispatch_function() -> Result<(), Error> {
     let dispatcher = Arc::new(
         Dispatcher::new(w.store, Arc::new(messenger), key, w.clock)
             .with_public_base_url(&base)
+            .with_sender(
+                &required_env("PROVIDER_NAME")?,
+                &required_env("SUPPORT_CONTACT")?,
+            )
             .with_metrics(w.metrics),
     );
     lambda_runtime::run(lambda_runtime::service_fn(

@@ -3,7 +3,7 @@
 //! sent (or being sent) is never sent again, so a repeated stream delivery is harmless.
 
 use crate::messenger::{Envelope, Messenger, SendError};
-use crate::templates::{Render, Secrets};
+use crate::templates::{Render, Secrets, Sender};
 use std::sync::Arc;
 use std::time::Duration;
 use titolare_domain::metrics::{Metric, Metrics, NoMetrics};
@@ -66,6 +66,8 @@ pub struct Dispatcher {
     pause: Duration,
     /// Where the links in emails point: `<base>/gestisci#token=…`, `<base>/password#token=…`.
     public_base_url: String,
+    /// Who signs the emails; its panel address follows `public_base_url`.
+    sender: Sender,
     metrics: Arc<dyn Metrics>,
 }
 
@@ -84,6 +86,10 @@ impl Dispatcher {
             tries: 3,
             pause: Duration::from_millis(200),
             public_base_url: "http://127.0.0.1:3000".into(),
+            sender: Sender {
+                panel_url: "http://127.0.0.1:3000/".into(),
+                ..Sender::example()
+            },
             metrics: Arc::new(NoMetrics),
         }
     }
@@ -96,6 +102,14 @@ impl Dispatcher {
 
     pub fn with_public_base_url(mut self, url: &str) -> Self {
         self.public_base_url = url.trim_end_matches('/').to_owned();
+        self.sender.panel_url = format!("{}/", self.public_base_url);
+        self
+    }
+
+    /// The provider's legal name and support contact, as the deployment gives them.
+    pub fn with_sender(mut self, legal_name: &str, support: &str) -> Self {
+        self.sender.legal_name = legal_name.trim().to_owned();
+        self.sender.support = support.trim().to_owned();
         self
     }
 
@@ -268,10 +282,13 @@ impl Dispatcher {
             .to
             .clone()
             .ok_or_else(|| DispatchError::NoDestination(message.id.clone()))?;
-        let rendered = message.render(&KeySecrets {
-            key: &self.key,
-            base: &self.public_base_url,
-        });
+        let rendered = message.render(
+            &KeySecrets {
+                key: &self.key,
+                base: &self.public_base_url,
+            },
+            &self.sender,
+        );
         Ok(Envelope {
             channel: message.channel,
             to,

@@ -18,8 +18,33 @@ pub struct Rendered {
     pub html: String,
 }
 
-const SIGNATURE_IT: &str = "Il servizio clienti PEC";
-const SIGNATURE_EN: &str = "PEC customer service";
+/// Who sends the messages, as the deployment names itself (docs/deploying.md): the
+/// provider's legal name, how its support is reached, and the panel's address, which an
+/// email gives so a wary reader can get there without its link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sender {
+    pub legal_name: String,
+    pub support: String,
+    pub panel_url: String,
+}
+
+impl Sender {
+    /// The example a local run and the tests use.
+    pub fn example() -> Self {
+        Self {
+            legal_name: "PEC Esempio S.p.A.".into(),
+            support: "assistenza@pec.example.it, 800 000 000".into(),
+            panel_url: "https://pec.example.it/".into(),
+        }
+    }
+}
+
+/// What frames every email: who it greets, who signs it.
+struct Letter<'a> {
+    lingua: Lingua,
+    name: Option<&'a str>,
+    sender: &'a Sender,
+}
 
 /// "23/11/2026 alle 09:00" / "23/11/2026 at 09:00", in Rome's time.
 fn rome(at: Timestamp, lingua: Lingua) -> String {
@@ -51,24 +76,48 @@ fn list(items: &[String]) -> String {
 }
 
 /// An email from paragraphs: plain text as given, HTML with each paragraph escaped.
-/// A paragraph starting with "- " lines is a list; `link` becomes a button.
+/// A paragraph starting with "- " lines is a list; `link` becomes a button. Every email
+/// greets its reader by name and ends with how to tell it is genuine (the signs the
+/// provider's anti-phishing advice names: no password ever asked, the panel reached by
+/// hand, the support contact) and the provider's legal name.
 fn email(
     subject: String,
     paragraphs: Vec<String>,
     link: Option<(&str, &str)>,
-    lingua: Lingua,
+    letter: &Letter,
 ) -> Rendered {
-    let signature = if lingua == Lingua::En {
-        SIGNATURE_EN
-    } else {
-        SIGNATURE_IT
+    let en = letter.lingua == Lingua::En;
+    let sender = letter.sender;
+    let greeting = match (letter.name, en) {
+        (Some(name), false) => format!("Gentile {name},"),
+        (None, false) => "Gentile cliente,".to_owned(),
+        (Some(name), true) => format!("Dear {name},"),
+        (None, true) => "Dear customer,".to_owned(),
     };
-    let mut text = paragraphs.join("\n\n");
+    let genuine = if en {
+        format!(
+            "How to tell this email is genuine: {} will never ask you for a password or for the codes you receive, by email or on the phone. If in doubt, do not use the link: open the panel yourself at {} or contact support: {}.",
+            sender.legal_name, sender.panel_url, sender.support
+        )
+    } else {
+        format!(
+            "Come riconoscere un'email autentica: {} non ti chiederà mai una password né i codici che ricevi, per email o al telefono. Se hai dubbi, non usare il link: apri tu il pannello da {} oppure contatta l'assistenza: {}.",
+            sender.legal_name, sender.panel_url, sender.support
+        )
+    };
+    let signature = if en {
+        format!("{}, PEC customer service", sender.legal_name)
+    } else {
+        format!("{}, servizio clienti PEC", sender.legal_name)
+    };
+    let mut text = greeting.clone();
     let mut html = format!(
-        "<!doctype html><html lang=\"{}\"><body style=\"font-family:sans-serif\">",
-        if lingua == Lingua::En { "en" } else { "it" }
+        "<!doctype html><html lang=\"{}\"><body style=\"font-family:sans-serif\"><p>{}</p>",
+        if en { "en" } else { "it" },
+        escape(&greeting)
     );
     for p in &paragraphs {
+        text.push_str(&format!("\n\n{p}"));
         if p.starts_with("- ") {
             let items: String = p
                 .lines()
@@ -83,12 +132,41 @@ fn email(
         text.push_str(&format!("\n\n{label}: {url}"));
         html.push_str(&format!("<p><a href=\"{}\" style=\"padding:8px 16px;background:#0a6;color:#fff;text-decoration:none\">{}</a></p>", escape(url), escape(label)));
     }
-    text.push_str(&format!("\n\n{signature}"));
-    html.push_str(&format!("<p>{}</p></body></html>", escape(signature)));
+    text.push_str(&format!("\n\n{genuine}\n\n{signature}"));
+    html.push_str(&format!(
+        "<p style=\"font-size:90%\">{}</p><p>{}</p></body></html>",
+        escape(&genuine),
+        escape(&signature)
+    ));
     Rendered {
         subject,
         text,
         html,
+    }
+}
+
+/// What a person can do once a request ended with nothing changed: the requester starts
+/// again, a holder asks the requester to (no dead end).
+fn start_again(party: Option<Party>, lingua: Lingua) -> &'static str {
+    match (party, lingua) {
+        (Some(Party::Initiator), Lingua::It) => {
+            "Se il cambio serve ancora, puoi avviare una nuova richiesta dall'area clienti, in «Cambio titolare PEC»."
+        }
+        (Some(_), Lingua::It) => {
+            "Se il cambio serve ancora, chiedi a chi gestisce i servizi di avviare una nuova richiesta: riceverai un nuovo invito."
+        }
+        (None, Lingua::It) => {
+            "Se il cambio serve ancora, chi gestisce i servizi può avviare una nuova richiesta."
+        }
+        (Some(Party::Initiator), Lingua::En) => {
+            "If the change is still needed, you can start a new request from the customer area, under “Change of holder”."
+        }
+        (Some(_), Lingua::En) => {
+            "If the change is still needed, ask whoever manages the services to start a new request: you will receive a new invitation."
+        }
+        (None, Lingua::En) => {
+            "If the change is still needed, whoever manages the services can start a new request."
+        }
     }
 }
 
@@ -135,12 +213,19 @@ pub trait Secrets {
 /// A message renders itself, in its own language, with what the dispatcher's `secrets`
 /// derive; nothing is copied into another shape first.
 pub trait Render {
-    fn render(&self, secrets: &dyn Secrets) -> Rendered;
+    fn render(&self, secrets: &dyn Secrets, sender: &Sender) -> Rendered;
 }
 
 impl Render for OutboxMessage {
-    fn render(&self, secrets: &dyn Secrets) -> Rendered {
+    fn render(&self, secrets: &dyn Secrets, sender: &Sender) -> Rendered {
         let lingua = self.lingua;
+        let recipient = self.recipient.as_ref();
+        let to_party = recipient.map(|r| r.party);
+        let letter = &Letter {
+            lingua,
+            name: recipient.and_then(|r| r.name.as_deref()),
+            sender,
+        };
         let en = lingua == Lingua::En;
         let transfer = self.transfer.as_str();
         let sms = self.channel == Channel::Sms;
@@ -179,7 +264,7 @@ impl Render for OutboxMessage {
                             ],
                         )
                     };
-                    email(subject, body, None, lingua)
+                    email(subject, body, None, letter)
                 }
             }
             Message::Invitation {
@@ -228,17 +313,24 @@ impl Render for OutboxMessage {
                         let mut body = vec![
                             opening,
                             list(items),
+                            match party {
+                                Party::NewHolder => "You receive this email because this address is the contact of the holder profile proposed as the new holder.".to_owned(),
+                                _ => "You receive this email because this address is the contact of the services' current holder.".to_owned(),
+                            },
                             "To answer, open \"Manage the request\" and take these steps:"
                                 .to_owned(),
                             list(&steps),
                             format!(
-                                "Complete them by {when} (Rome time); after that the request is cancelled."
+                                "Complete them by {when} (Rome time). If you do nothing, the request lapses then and nothing changes: without your confirmation the services stay as they are."
                             ),
                         ];
                         body.push(match party {
                     Party::NewHolder => "If the change is completed: you will set a new password for each mailbox through a link sent by email, the access history is wiped, and rules and filters stay as they are: check them.".to_owned(),
-                    _ => "Before you accept: deleting the content of the mailboxes is your responsibility; the provider does not answer for messages left in them.".to_owned(),
+                    _ => "Before you accept: once the change is completed you lose access to the mailboxes, so save the messages and receipts you need first. Deleting the content of the mailboxes is your responsibility; the provider does not answer for messages left in them.".to_owned(),
                 });
+                        if let (Party::CurrentHolder, Some(username)) = (party, username) {
+                            body.push(format!("With the change, the management of the services (renewals, invoices, changes) also moves to the account with username {username}."));
+                        }
                         (
                             format!("Change of holder of PEC services (request {transfer})"),
                             body,
@@ -268,24 +360,31 @@ impl Render for OutboxMessage {
                         let mut body = vec![
                             opening,
                             list(items),
+                            match party {
+                                Party::NewHolder => "Ricevi questa email perché questo indirizzo è il contatto del profilo proposto come nuovo titolare.".to_owned(),
+                                _ => "Ricevi questa email perché questo indirizzo è il contatto dell'attuale titolare dei servizi.".to_owned(),
+                            },
                             "Per rispondere apri «Gestisci richiesta» e completa questi passaggi:"
                                 .to_owned(),
                             list(&steps),
                             format!(
-                                "Concludi la procedura entro il {when} (ora italiana), altrimenti la pratica viene annullata."
+                                "Concludi la procedura entro il {when} (ora italiana). Se non fai nulla, a quella data la richiesta scade e non cambia nulla: senza la tua conferma i servizi restano come sono."
                             ),
                         ];
                         body.push(match party {
                     Party::NewHolder => "Se il cambio si conclude: imposterai una nuova password per ogni casella tramite il link che riceverai via email, lo storico degli accessi viene azzerato, e regole e filtri restano come sono: verificali.".to_owned(),
-                    _ => "Prima di accettare: la cancellazione del contenuto delle caselle PEC è a tuo carico; il gestore non risponde dei messaggi lasciati nelle caselle.".to_owned(),
+                    _ => "Prima di accettare: a cambio concluso perdi l'accesso alle caselle, quindi salva prima i messaggi e le ricevute che ti servono. La cancellazione del contenuto delle caselle PEC è a tuo carico; il gestore non risponde dei messaggi lasciati nelle caselle.".to_owned(),
                 });
+                        if let (Party::CurrentHolder, Some(username)) = (party, username) {
+                            body.push(format!("Con il cambio, anche la gestione dei servizi (rinnovi, fatture e modifiche) passa all'account con username {username}."));
+                        }
                         (
                             format!("Cambio titolare di servizi PEC (richiesta {transfer})"),
                             body,
                             "Gestisci richiesta",
                         )
                     };
-                    email(subject, body, Some((label, link)), lingua)
+                    email(subject, body, Some((label, link)), letter)
                 }
             }
             Message::Confirmation {
@@ -348,7 +447,7 @@ impl Render for OutboxMessage {
                         },
                         body,
                         None,
-                        lingua,
+                        letter,
                     )
                 }
             }
@@ -376,9 +475,10 @@ impl Render for OutboxMessage {
                         ),
                     },
                     list(items),
+                    start_again(to_party, lingua).to_owned(),
                 ],
                 None,
-                lingua,
+                letter,
             ),
             Message::Withdrawn { items, ended } => email(
                 if en {
@@ -405,7 +505,7 @@ impl Render for OutboxMessage {
                     },
                 ],
                 None,
-                lingua,
+                letter,
             ),
             Message::Cancellation { items } => email(
                 if en {
@@ -424,9 +524,10 @@ impl Render for OutboxMessage {
                         )
                     },
                     list(items),
+                    start_again(to_party, lingua).to_owned(),
                 ],
                 None,
-                lingua,
+                letter,
             ),
             Message::Expiry {
                 items,
@@ -461,9 +562,10 @@ impl Render for OutboxMessage {
                             )
                         },
                         list(items),
+                        start_again(to_party, lingua).to_owned(),
                     ],
                     None,
-                    lingua,
+                    letter,
                 )
             }
             Message::NumberChanged {
@@ -507,7 +609,7 @@ impl Render for OutboxMessage {
                                     .to_owned(),
                             ],
                             Some(("Stop the request", link)),
-                            lingua,
+                            letter,
                         )
                     } else {
                         email(
@@ -524,7 +626,7 @@ impl Render for OutboxMessage {
                             .to_owned(),
                     ],
                     Some(("Blocca la richiesta", link)),
-                    lingua,
+                    letter,
                 )
                     }
                 }
@@ -552,7 +654,7 @@ impl Render for OutboxMessage {
                         "I link arrivano solo a questo indirizzo, quello che hai verificato nel cambio di titolare. Se non l'hai chiesto tu, nessun altro ha ricevuto il link: puoi usarlo tu o ignorarlo.".to_owned(),
                     ],
                     Some(("Imposta la password", link)),
-                    lingua,
+                    letter,
                 ),
                 ([(mailbox, link)], true) if *reissued => email(
                     format!("New link for the password of the mailbox {mailbox}"),
@@ -561,7 +663,7 @@ impl Render for OutboxMessage {
                         "Links only ever come to this address, the one you verified in the change of holder. If you did not ask, nobody else received the link: use it or ignore it.".to_owned(),
                     ],
                     Some(("Set the password", link)),
-                    lingua,
+                    letter,
                 ),
                 ([(mailbox, link)], false) => email(
                     format!("Imposta la password della casella {mailbox}"),
@@ -571,7 +673,7 @@ impl Render for OutboxMessage {
                         after.to_owned(),
                     ],
                     Some(("Imposta la password", link)),
-                    lingua,
+                    letter,
                 ),
                 ([(mailbox, link)], true) => email(
                     format!("Set the password of the mailbox {mailbox}"),
@@ -581,7 +683,7 @@ impl Render for OutboxMessage {
                         after.to_owned(),
                     ],
                     Some(("Set the password", link)),
-                    lingua,
+                    letter,
                 ),
                 (_, false) => {
                     let lines = links
@@ -598,7 +700,7 @@ impl Render for OutboxMessage {
                             after.to_owned(),
                         ],
                         None,
-                        lingua,
+                        letter,
                     )
                 }
                 (_, true) => {
@@ -616,7 +718,7 @@ impl Render for OutboxMessage {
                             after.to_owned(),
                         ],
                         None,
-                        lingua,
+                        letter,
                     )
                 }
             }
@@ -674,6 +776,10 @@ pub mod samples {
             channel,
             to: Some("destinatario@example.it".into()),
             lingua: Lingua::It,
+            recipient: Some(titolare_domain::outbox::Recipient {
+                party: Party::CurrentHolder,
+                name: Some("Mario Rossi".into()),
+            }),
             message,
             status: titolare_domain::outbox::DeliveryStatus::Pending,
             claimed_until: None,
@@ -691,7 +797,7 @@ pub mod samples {
             lingua,
             ..message.clone()
         }
-        .render(&Fixed)
+        .render(&Fixed, &Sender::example())
     }
 }
 
@@ -976,8 +1082,15 @@ mod tests {
             "{current}"
         );
         assert!(
-            current.contains("la cancellazione del contenuto delle caselle PEC è a tuo carico")
+            current.contains("La cancellazione del contenuto delle caselle PEC è a tuo carico")
         );
+        // Why this person, what losing access means, what doing nothing means, how to
+        // check the email, by whom.
+        assert!(current.starts_with("Gentile Mario Rossi,"), "{current}");
+        assert!(current.contains("perdi l'accesso alle caselle"));
+        assert!(current.contains("senza la tua conferma i servizi restano come sono"));
+        assert!(current.contains("contatta l'assistenza: assistenza@pec.example.it"));
+        assert!(current.ends_with("PEC Esempio S.p.A., servizio clienti PEC"));
         assert!(current.contains("(ora italiana)"));
         let new = render(&invitation(Party::NewHolder), Lingua::It).text;
         // Proposed, not done; the steps in the order of docs/rules.md; what the change means.
