@@ -506,7 +506,7 @@ fn every_error() -> Vec<(String, ApiError)> {
             "Busy".into(),
             ApiError::Busy(field(
                 "items[0]",
-                "Casella a@pec.it è già in una richiesta non conclusa, la n. 7.",
+                "La casella a@pec.it è in una richiesta in corso, n. 7.",
             )),
         ),
         (

@@ -552,6 +552,83 @@ async fn same_fiscal_identity_only() {
     );
 }
 
+/// `for_transfer=true`: each listed item says whether it can go in a new request and why
+/// not, in the words the wizard shows beside it (docs/rules.md, "Eligible items").
+#[tokio::test]
+async fn a_listing_says_why_an_item_cannot_go_in_a_request() {
+    let gw = local_gateway().await;
+    let s = surface(&gw);
+    let id = open_transfer(
+        &s,
+        draft_body(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+    )
+    .await;
+    let listed = s
+        .call(
+            "GET",
+            "/v1/mailboxes?held_by_others=true&for_transfer=true&page_size=100",
+            As::Account("demo"),
+            None,
+        )
+        .await;
+    ok(&listed, 200, "listing");
+    let row = |address: &str| {
+        listed.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["address"] == address)
+            .cloned()
+            .unwrap_or_else(|| panic!("{address} listed"))
+    };
+    assert_eq!(
+        row("teste1234@pec.it")["unavailable"],
+        json!({"reason": "in_request", "transfer": id, "text": format!("in una richiesta in corso, n. {id}")})
+    );
+    assert_eq!(
+        row("sospesa@pec.it")["unavailable"],
+        json!({"reason": "not_active", "status": "Sospeso", "text": "sospesa"})
+    );
+    assert!(
+        row("marco.test@pec.it").get("unavailable").is_none(),
+        "available"
+    );
+    let plain = s
+        .call(
+            "GET",
+            "/v1/mailboxes?held_by_others=true",
+            As::Account("demo"),
+            None,
+        )
+        .await;
+    assert!(
+        plain.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m.get("unavailable").is_none()),
+        "only when asked"
+    );
+    let domains = s
+        .call(
+            "GET",
+            "/v1/domains?for_transfer=true",
+            As::Account("demo"),
+            None,
+        )
+        .await;
+    ok(&domains, 200, "domains");
+    let bad = s
+        .call(
+            "GET",
+            "/v1/domains?for_transfer=yes",
+            As::Account("demo"),
+            None,
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+}
+
 #[tokio::test]
 async fn post_change_lock_days() {
     let rules = Rules {
@@ -576,7 +653,20 @@ async fn post_change_lock_days() {
         body["errors"]["items[0]"]
             .as_str()
             .unwrap()
-            .contains("di recente")
+            .contains("ha cambiato titolare da poco")
+    );
+    let listed = s
+        .call(
+            "GET",
+            "/v1/mailboxes?address=marco.test&for_transfer=true",
+            As::Account("demo"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        listed.body["items"][0]["unavailable"]["reason"], "recent_change",
+        "{}",
+        listed.body
     );
     s.advance(60 * 86_400).await;
     assert_eq!(
@@ -776,7 +866,7 @@ async fn two_drafts_race_for_one_mailbox_on(gw: LocalGateway) {
         statuses[1].1["errors"]["items[0]"]
             .as_str()
             .unwrap()
-            .contains("è già in una richiesta non conclusa")
+            .contains("è in una richiesta in corso")
     );
 }
 

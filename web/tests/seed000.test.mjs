@@ -84,10 +84,25 @@ test('the reference flow: a change of holder of two mailboxes and a domain, thro
   await page.getByRole('button', { name: 'Procedi' }).click();
   await page.getByRole('heading', { name: /Passo 2 di 6/ }).waitFor();
   assert.ok(await page.getByLabel('Casella PEC teste1234@pec.it').isChecked(), 'the mailbox the detail started from is chosen');
+  // An item that cannot go in a request says why where it is chosen, and cannot be ticked;
+  // while one holder's items are ticked, another holder's wait.
+  assert.ok(await page.getByLabel('Casella PEC sospesa@pec.it: non selezionabile, sospesa').isDisabled(), 'a suspended mailbox');
+  assert.ok(await page.getByLabel('Casella PEC marco.test@pec.it').isDisabled(), "another holder's mailbox waits");
+  await page.getByRole('group', { name: /Id 900008/ }).getByText(/Una richiesta riguarda un solo attuale titolare/).waitFor();
+  await page.getByRole('group', { name: 'Attuale titolare: Test Azienda S.r.l. (Id 534905)' }).waitFor();
   await page.getByLabel('Casella PEC fatture.testazienda@pec.it').check();
   await page.getByLabel('Dominio testazienda-pec.it').check();
   await check(page, 'new-transfer-2-items');
+  // A reload keeps the ticks; Back and Forward move between the steps.
+  await page.reload();
+  await page.getByRole('heading', { name: /Passo 2 di 6/ }).waitFor();
+  assert.ok(await page.getByLabel('Dominio testazienda-pec.it').isChecked(), 'a reload keeps what was ticked');
   await page.getByRole('button', { name: 'Prosegui' }).click();
+  await page.getByRole('heading', { name: /Passo 3 di 6/ }).waitFor();
+  await page.goBack();
+  await page.getByRole('heading', { name: /Passo 2 di 6/ }).waitFor();
+  assert.ok(await page.getByLabel('Casella PEC fatture.testazienda@pec.it').isChecked(), 'Back shows the choice made');
+  await page.goForward();
   await page.getByRole('heading', { name: /Passo 3 di 6/ }).waitFor();
   assert.ok(await page.getByLabel('Profilo titolare che gestisci col tuo username').isChecked());
   assert.ok(await page.getByLabel('Scegli un profilo titolare esistente').isChecked());
@@ -97,13 +112,21 @@ test('the reference flow: a change of holder of two mailboxes and a domain, thro
   await check(page, 'new-transfer-3-holder');
   await page.getByRole('button', { name: 'Scegli' }).click();
   await page.getByRole('heading', { name: /Passo 4 di 6/ }).waitFor();
-  assert.equal(await page.getByLabel('Indirizzo').inputValue(), 'Via Garibaldi 10', 'the corrected profile');
+  await page.reload();
+  await page.getByRole('heading', { name: /Passo 4 di 6/ }).waitFor();
+  assert.equal(await page.getByLabel('Indirizzo').inputValue(), 'Via Garibaldi 10', 'the corrected profile, after a reload');
   await check(page, 'new-transfer-4-data');
   await page.getByRole('button', { name: 'Prosegui' }).click();
   await page.getByRole('heading', { name: /Passo 5 di 6/ }).waitFor();
+  await page.reload();
   await page.getByText('Nuovo titolare: testdue duetest').waitFor();
+  await page.getByText(/attuale titolare: Test Azienda S\.r\.l\., Id 534905/).first().waitFor();
   await check(page, 'new-transfer-5-summary');
   await page.getByRole('button', { name: 'Prosegui' }).click();
+  await page.getByRole('heading', { name: /Passo 6 di 6/ }).waitFor();
+  assert.match(page.url(), /#\/cambio\/nuovo\?richiesta=1$/, 'the draft has its own address');
+  // A reload of the SMS step resumes the draft, not a new request.
+  await page.reload();
   await page.getByRole('heading', { name: /Passo 6 di 6/ }).waitFor();
   await page.getByText('+39*****019').waitFor();
   const smsBefore = await count(base, RESELLER_MOBILE, /\b\d{6}\b/);
@@ -115,10 +138,25 @@ test('the reference flow: a change of holder of two mailboxes and a domain, thro
   await page.getByRole('button', { name: 'Verifica', exact: true }).click();
   await page.getByText(/È necessario attendere la risposta/).waitFor();
   await check(page, 'new-transfer-done');
+  // Reload and Back from here lead to this request, never to a second one.
+  await page.reload();
+  await page.getByRole('heading', { name: 'Cambio titolare PEC: richiesta inviata' }).waitFor();
+  await page.goBack();
+  await page.getByRole('heading', { name: 'Cambio titolare PEC: richiesta inviata' }).waitFor();
   await page.getByRole('link', { name: 'Vai alla richiesta n. 1' }).click();
   await page.getByRole('heading', { name: 'Richiesta di cambio titolare n. 1' }).waitFor();
   await page.getByText('In corso', { exact: true }).waitFor();
   await check(page, 'request-open');
+  // A new request: the mailboxes of request n. 1 say so at step 2.
+  await page.getByRole('link', { name: 'Indietro' }).click();
+  await page.getByRole('link', { name: 'Crea nuova richiesta' }).click();
+  await page.getByRole('button', { name: 'Procedi' }).click();
+  await page.getByRole('heading', { name: /Passo 2 di 6/ }).waitFor();
+  assert.ok(await page.getByLabel('Casella PEC teste1234@pec.it: non selezionabile, in una richiesta in corso, n. 1').isDisabled());
+  assert.equal(await page.getByRole('checkbox', { checked: true }).count(), 0, 'a new request starts with nothing ticked');
+  await check(page, 'new-transfer-2-unavailable');
+  await page.goto(`${base}/#/cambio/1`);
+  await page.getByText('In corso', { exact: true }).waitFor();
 
   // The current holder opens the link emailed to them: accepts everything, then the SMS code.
   const current = await person(env.browser);

@@ -12,8 +12,10 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
+use titolare_domain::draft::Unavailable;
 use titolare_domain::ports::*;
-use titolare_domain::transfer::Step;
+use titolare_domain::records::ServiceStatus;
+use titolare_domain::transfer::{ItemKind, ItemRef, Step};
 use titolare_domain::values::EmailAddress;
 use titolare_domain::vocabulary::Vocabulary;
 use titolare_domain::*;
@@ -92,9 +94,9 @@ handlers! {
     holders_update(s, p, c, r) => {
         update_holder(&*s.store, s.clock.now(), c.account()?, &p["id"], c, r).await
     };
-    mailboxes_list(s, _p, c, r) => list_mailboxes(&*s.store, c.account()?, r).await;
+    mailboxes_list(s, _p, c, r) => list_mailboxes(&*s.store, s.clock.now(), c.account()?, r).await;
     mailboxes_get(s, p, c, r) => get_mailbox(&*s.store, c.account()?, &p["address"], r).await;
-    domains_list(s, _p, c, r) => list_domains(&*s.store, c.account()?, r).await;
+    domains_list(s, _p, c, r) => list_domains(&*s.store, s.clock.now(), c.account()?, r).await;
     domains_get(s, p, c, r) => get_domain(&*s.store, c.account()?, &p["name"], r).await;
     operations_list(s, _p, c, r) => list_operations(&*s.store, c.account()?, r).await;
     account_get(s, _p, c, r) => get_account(&*s.store, c.account()?, r).await;
@@ -443,10 +445,69 @@ async fn holder_names<'a, S: HolderReader + ?Sized>(
     Ok(names)
 }
 
-const LIST_PARAMS: [&str; 4] = ["held_by_others", "holder_id", "page_size", "cursor"];
+const LIST_PARAMS: [&str; 5] = [
+    "held_by_others",
+    "holder_id",
+    "page_size",
+    "cursor",
+    "for_transfer",
+];
 
-async fn list_mailboxes<S: AccountReader + MailboxReader + HolderReader + ?Sized>(
+/// A listed item that cannot go in a new transfer now, and why in words (`for_transfer=true`).
+#[derive(Serialize)]
+struct UnavailableView {
+    #[serde(flatten)]
+    reason: Unavailable,
+    text: String,
+}
+
+/// With `for_transfer=true`, why each listed item cannot go in a new transfer (`None`:
+/// it can), from its status and its lock, so the wizard says so where the choice is made.
+async fn availability<S: TransferReader + ?Sized>(
     store: &S,
+    params: &BTreeMap<String, String>,
+    now: jiff::Timestamp,
+    items: &[Option<(ItemRef, ServiceStatus, jiff::civil::Date)>],
+) -> Result<Vec<Option<UnavailableView>>, ApiError> {
+    match params.get("for_transfer").map(|v| v.trim()) {
+        None | Some("false") => return Ok(items.iter().map(|_| None).collect()),
+        Some("true") => {}
+        Some(_) => {
+            return Err(ApiError::bad_field(
+                "for_transfer",
+                "Valore non valido: indica true o false.",
+            ));
+        }
+    }
+    let refs: Vec<ItemRef> = items.iter().flatten().map(|(r, _, _)| r.clone()).collect();
+    let mut locks = store.item_locks(&refs).await?.into_iter();
+    Ok(items
+        .iter()
+        .map(|state| {
+            let (item, status, end) = state.as_ref()?;
+            let lock = locks.next().flatten();
+            Unavailable::of(*status, *end, lock.as_ref(), now).map(|reason| UnavailableView {
+                text: reason.phrase(item),
+                reason,
+            })
+        })
+        .collect())
+}
+
+/// A row of a listing: the item and, when asked, why it cannot go in a new transfer.
+#[derive(Serialize)]
+struct Row<V> {
+    #[serde(flatten)]
+    item: V,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unavailable: Option<UnavailableView>,
+}
+
+async fn list_mailboxes<
+    S: AccountReader + MailboxReader + HolderReader + TransferReader + ?Sized,
+>(
+    store: &S,
+    now: jiff::Timestamp,
     account: &AccountId,
     req: &Request,
 ) -> Answer {
@@ -457,10 +518,25 @@ async fn list_mailboxes<S: AccountReader + MailboxReader + HolderReader + ?Sized
     let filter = item_filter(store, account, &params, "address").await?;
     let listed = store.mailboxes(account, &filter, &page).await?;
     let names = holder_names(store, account, listed.items.iter().map(|m| &m.holder_id)).await?;
+    let states: Vec<_> = listed
+        .items
+        .iter()
+        .map(|m| {
+            ItemRef::parse(ItemKind::Mailbox, m.address.as_str())
+                .ok()
+                .map(|r| (r, m.status, m.end_of_service))
+        })
+        .collect();
+    let mut unavailable = availability(store, &params, now, &states)
+        .await?
+        .into_iter();
     let items = listed
         .items
         .iter()
-        .map(|m| mailbox_view(m, names.get(&m.holder_id).cloned()))
+        .map(|m| Row {
+            item: mailbox_view(m, names.get(&m.holder_id).cloned()),
+            unavailable: unavailable.next().flatten(),
+        })
         .collect();
     let next_cursor = listed.next_cursor.clone();
     Ok(json(StatusCode::OK, &Listing { items, next_cursor }))
@@ -483,8 +559,9 @@ async fn get_mailbox(
     Ok(json(StatusCode::OK, &mailbox_view(&mailbox, None)))
 }
 
-async fn list_domains<S: AccountReader + DomainReader + HolderReader + ?Sized>(
+async fn list_domains<S: AccountReader + DomainReader + HolderReader + TransferReader + ?Sized>(
     store: &S,
+    now: jiff::Timestamp,
     account: &AccountId,
     req: &Request,
 ) -> Answer {
@@ -495,10 +572,25 @@ async fn list_domains<S: AccountReader + DomainReader + HolderReader + ?Sized>(
     let filter = item_filter(store, account, &params, "name").await?;
     let listed = store.domains(account, &filter, &page).await?;
     let names = holder_names(store, account, listed.items.iter().map(|d| &d.holder_id)).await?;
+    let states: Vec<_> = listed
+        .items
+        .iter()
+        .map(|d| {
+            ItemRef::parse(ItemKind::Domain, &d.name)
+                .ok()
+                .map(|r| (r, d.status, d.end_of_service))
+        })
+        .collect();
+    let mut unavailable = availability(store, &params, now, &states)
+        .await?
+        .into_iter();
     let items = listed
         .items
         .iter()
-        .map(|domain| DomainView::of(domain, names.get(&domain.holder_id).cloned()))
+        .map(|domain| Row {
+            item: DomainView::of(domain, names.get(&domain.holder_id).cloned()),
+            unavailable: unavailable.next().flatten(),
+        })
         .collect();
     let next_cursor = listed.next_cursor.clone();
     Ok(json(StatusCode::OK, &Listing { items, next_cursor }))

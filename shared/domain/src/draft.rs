@@ -6,7 +6,7 @@
 use crate::errors::FieldErrors;
 use crate::holder::{Holder, HolderId};
 use crate::ids::{AccountId, Party, TransferId};
-use crate::ports::ItemState;
+use crate::ports::{ItemLock, ItemState};
 use crate::records::ServiceStatus;
 use crate::steps::Rules;
 use crate::transfer::{
@@ -45,12 +45,90 @@ impl DraftError {
     }
 }
 
+/// Why an item cannot go in a new transfer now: the reasons a new transfer is refused for,
+/// told beside the item where it is chosen (docs/rules.md, "Eligible items").
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Unavailable {
+    /// Suspended, cancelled or lapsed: its status names which.
+    NotActive { status: ServiceStatus },
+    /// Past its end of service.
+    Expired,
+    /// In a transfer that has not ended (a draft counts).
+    InRequest { transfer: TransferId },
+    /// Changed holder recently; a new change is possible from `until` (Rome's date).
+    RecentChange { until: jiff::civil::Date },
+}
+
+impl Unavailable {
+    /// What the item has, checked in this order: its status, its end of service, a lock.
+    pub fn of(
+        status: ServiceStatus,
+        end_of_service: jiff::civil::Date,
+        lock: Option<&ItemLock>,
+        now: Timestamp,
+    ) -> Option<Self> {
+        let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        if !matches!(status, ServiceStatus::Certificato | ServiceStatus::Attivo) {
+            return Some(Self::NotActive { status });
+        }
+        if end_of_service < today {
+            return Some(Self::Expired);
+        }
+        match lock? {
+            ItemLock::InRequest { transfer } => Some(Self::InRequest {
+                transfer: transfer.clone(),
+            }),
+            ItemLock::RecentChange { until, .. } if *until > now => Some(Self::RecentChange {
+                until: until
+                    .in_tz("Europe/Rome")
+                    .map(|z| z.date())
+                    .unwrap_or_else(|_| until.to_zoned(jiff::tz::TimeZone::UTC).date()),
+            }),
+            ItemLock::RecentChange { .. } => None,
+        }
+    }
+
+    /// The reason as a phrase after the item's name, agreeing with its noun ("sospesa",
+    /// "in una richiesta in corso, n. 6").
+    pub fn phrase(&self, item: &ItemRef) -> String {
+        match self {
+            Self::NotActive { status } => match status {
+                ServiceStatus::Sospeso => item.agrees("sospeso", "sospesa").to_owned(),
+                ServiceStatus::Disdetto => item.agrees("disdetto", "disdetta").to_owned(),
+                _ => item.agrees("scaduto", "scaduta").to_owned(),
+            },
+            Self::Expired => format!(
+                "{} (fine servizio superata)",
+                item.agrees("scaduto", "scaduta")
+            ),
+            Self::InRequest { transfer } => {
+                format!("in una richiesta in corso, n. {}", transfer.as_str())
+            }
+            Self::RecentChange { until } => format!(
+                "ha cambiato titolare da poco: un nuovo cambio è possibile dal {}",
+                until.strftime("%d/%m/%Y")
+            ),
+        }
+    }
+}
+
+impl Unavailable {
+    /// The reason as a sentence about the item ("Casella a@pec.it è sospesa.").
+    pub fn sentence(&self, item: &ItemRef) -> String {
+        match self {
+            Self::RecentChange { .. } => format!("{} {}.", item.title(), self.phrase(item)),
+            _ => format!("{} è {}.", item.title(), self.phrase(item)),
+        }
+    }
+}
+
 /// The one current holder of `items` (as read: `states[n]` is `items[n]`, `None` when the
 /// account has no such item), or why they cannot go in a transfer on `today`.
 pub fn current_holder(
     items: &[ItemRef],
     states: &[Option<ItemState>],
-    today: jiff::civil::Date,
+    now: Timestamp,
 ) -> Result<HolderId, DraftError> {
     let mut errors = FieldErrors::default();
     let mut holders = Vec::new();
@@ -75,20 +153,9 @@ pub fn current_holder(
                 (&d.value.holder_id, d.value.status, d.value.end_of_service)
             }
         };
-        if !matches!(status, ServiceStatus::Certificato | ServiceStatus::Attivo) {
-            errors.insert(
-                &field,
-                format!(
-                    "{} non è {}.",
-                    item.title(),
-                    item.agrees("attivo", "attiva")
-                ),
-            );
-        } else if end < today {
-            errors.insert(
-                &field,
-                format!("{} è {}.", item.title(), item.agrees("scaduto", "scaduta")),
-            );
+        // Locks are the store's to check, in the transaction that takes them.
+        if let Some(unavailable) = Unavailable::of(status, end, None, now) {
+            errors.insert(&field, unavailable.sentence(item));
         }
         holders.push(holder.clone());
     }
@@ -212,7 +279,7 @@ mod tests {
 
     #[test]
     fn items_of_one_holder_in_service_make_a_draft() {
-        let today = jiff::civil::date(2026, 12, 4);
+        let today: Timestamp = "2026-12-04T10:00:00Z".parse().unwrap();
         let two = refs(&["a@pec.it", "b@pec.it"]);
         let fine = [
             mailbox("a@pec.it", "19", "Attivo", "2027-01-01"),
@@ -242,11 +309,64 @@ mod tests {
             text.contains("items[0]") && text.contains("items[1]"),
             "{text}"
         );
+        assert!(text.contains("La casella a@pec.it è sospesa."), "{text}");
         let Err(DraftError::Items(missing)) = current_holder(&two, &[fine[0].clone(), None], today)
         else {
             panic!("a missing item is named")
         };
         assert!(format!("{missing:?}").contains("non trovata in questo account"));
+    }
+
+    /// The wizard's reasons, in the order they are checked, each agreeing with its noun.
+    #[test]
+    fn an_unavailable_item_says_why() {
+        let now: Timestamp = "2026-12-04T10:00:00Z".parse().unwrap();
+        let end = jiff::civil::date(2027, 1, 1);
+        let mailbox = ItemRef::parse(ItemKind::Mailbox, "a@pec.it").unwrap();
+        let domain = ItemRef::parse(ItemKind::Domain, "esempio.it").unwrap();
+        let busy = ItemLock::InRequest {
+            transfer: TransferId::from_number(6),
+        };
+        assert_eq!(Unavailable::of(ServiceStatus::Attivo, end, None, now), None);
+        let suspended = Unavailable::of(ServiceStatus::Sospeso, end, Some(&busy), now).unwrap();
+        assert_eq!(suspended.phrase(&mailbox), "sospesa");
+        assert_eq!(suspended.phrase(&domain), "sospeso");
+        let held = Unavailable::of(ServiceStatus::Certificato, end, Some(&busy), now).unwrap();
+        assert_eq!(
+            held.sentence(&domain),
+            "Il dominio esempio.it è in una richiesta in corso, n. 6."
+        );
+        let lapsed = jiff::civil::date(2026, 12, 3);
+        assert_eq!(
+            Unavailable::of(ServiceStatus::Attivo, lapsed, Some(&busy), now),
+            Some(Unavailable::Expired)
+        );
+        let recent = |until: &str| ItemLock::RecentChange {
+            transfer: TransferId::from_number(5),
+            until: until.parse().unwrap(),
+        };
+        let later = Unavailable::of(
+            ServiceStatus::Attivo,
+            end,
+            Some(&recent("2026-12-10T23:30:00Z")),
+            now,
+        )
+        .unwrap();
+        // Rome's date: half past midnight on the 11th.
+        assert_eq!(
+            later.sentence(&mailbox),
+            "La casella a@pec.it ha cambiato titolare da poco: un nuovo cambio è possibile dal 11/12/2026."
+        );
+        assert_eq!(
+            Unavailable::of(
+                ServiceStatus::Attivo,
+                end,
+                Some(&recent("2026-12-04T09:00:00Z")),
+                now
+            ),
+            None,
+            "a lapsed lock holds nothing"
+        );
     }
 
     #[test]

@@ -252,6 +252,8 @@ pub trait TransferReader: Send + Sync {
     ) -> Result<Page<TransferSummary>, StoreError>;
     /// The live lock on an item, if any.
     async fn item_lock(&self, item: &ItemRef) -> Result<Option<ItemLock>, StoreError>;
+    /// The live locks on `items`, in order, read together (one round trip per 100).
+    async fn item_locks(&self, items: &[ItemRef]) -> Result<Vec<Option<ItemLock>>, StoreError>;
     /// The account's mailboxes and domains named, in order (`None` where there is none).
     async fn items(
         &self,

@@ -131,14 +131,13 @@ impl ItemRef {
         }
     }
 
-    /// The label to start a sentence with ("Casella info@… ").
+    /// The item with its article, to start a sentence with ("La casella info@… ",
+    /// "Il dominio …").
     pub fn title(&self) -> String {
-        let label = self.label();
-        let mut chars = label.chars();
-        chars
-            .next()
-            .map(|c| c.to_uppercase().chain(chars).collect())
-            .unwrap_or_default()
+        match self.kind {
+            ItemKind::Mailbox => format!("La casella {}", self.id),
+            ItemKind::Domain => format!("Il dominio {}", self.id),
+        }
     }
 
     /// The form of a word that agrees with the item's noun: casella is feminine, dominio

@@ -4,7 +4,7 @@
 use crate::backend::Query;
 use crate::backend::{Condition, Item, Write};
 use crate::keys::*;
-use crate::table::{TableStore, decode, encode};
+use crate::table::{TableStore, decode, encode, store_error};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use titolare_domain::otp::{Challenge, Channel, Party};
@@ -88,6 +88,24 @@ impl TransferReader for TableStore {
             .get_as(&lock_pk(item), LOCK_SK)
             .await?
             .map(|(lock, _)| lock))
+    }
+
+    async fn item_locks(&self, items: &[ItemRef]) -> Result<Vec<Option<ItemLock>>, StoreError> {
+        let keys: Vec<(String, String)> = items
+            .iter()
+            .map(|i| (lock_pk(i), LOCK_SK.to_owned()))
+            .collect();
+        let found: std::collections::HashMap<String, Item> = self
+            .backend()
+            .get_many(&keys, self.now())
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(|item| (item.pk.clone(), item))
+            .collect();
+        keys.iter()
+            .map(|(pk, _)| found.get(pk).map(decode).transpose())
+            .collect()
     }
 
     async fn items(

@@ -12,14 +12,55 @@ import { newHolderForm, runSearch, searchForm } from './holders.js';
 /** @typedef {import('./app.js').Ctx} Ctx */
 
 /**
- * What the new-transfer form has gathered so far.
+ * What the new-transfer form has gathered so far, kept in the tab's `sessionStorage` so each
+ * step has its own address and survives Back, Forward and reload.
  * @typedef {object} Draft
- * @property {{kind: 'mailbox' | 'domain', id: string, holder_id: string}[]} items
+ * @property {{kind: 'mailbox' | 'domain', id: string, holder_id: string, holder_name?: string}[]} items
  * @property {{mode: 'keep'} | {mode: 'hand_over', username: string}} management
+ * @property {'existing' | 'new' | null} holderMode
  * @property {any} newHolder the chosen or created profile
+ * @property {string} [news] said once on the next step
+ * @property {string} [made] the request this draft became
  */
 
+const STORED = 'titolare.nuova-richiesta';
 const STEPS = ['Cosa serve', 'Elementi', 'Nuovo titolare', 'Dati del nuovo titolare', 'Riepilogo', 'Verifica'];
+/** Each step's address after `#/cambio/nuovo` (step 1 has none). */
+const PASSO = ['', 'elementi', 'titolare', 'dati', 'riepilogo'];
+
+/** @returns {Draft} */
+function fresh() {
+  return { items: [], management: { mode: 'keep' }, holderMode: null, newHolder: null };
+}
+
+/** @returns {Draft} */
+function load() {
+  try {
+    const stored = JSON.parse(sessionStorage.getItem(STORED) ?? 'null');
+    if (stored && Array.isArray(stored.items)) return { ...fresh(), ...stored };
+  } catch {
+    // A damaged entry starts over.
+  }
+  return fresh();
+}
+
+/** @param {Draft} draft */
+function save(draft) {
+  sessionStorage.setItem(STORED, JSON.stringify(draft));
+}
+
+/** @param {number} n 1-based */
+function stepHash(n) {
+  return `#/cambio/nuovo${query({ passo: PASSO[n - 1] || null })}`;
+}
+
+/**
+ * "Indietro" to step `n`: a link, so it is where the browser's Back goes too.
+ * @param {number} n
+ */
+function back(n) {
+  return h('a', { href: stepHash(n), class: 'btn btn-secondary' }, 'Indietro');
+}
 
 /**
  * The heading with "Passo n di 6" and the list of steps.
@@ -43,14 +84,44 @@ function page(ctx, n, messages, ...body) {
   if (heading instanceof HTMLElement) focus(heading);
 }
 
-/** @param {Ctx} ctx */
+/**
+ * The step the address names, or the first one whose choices are missing.
+ * @param {Ctx} ctx
+ */
 export async function route(ctx) {
-  /** @type {Draft} */
-  const draft = { items: [], management: { mode: 'keep' }, newHolder: null };
+  const made = ctx.params.get('richiesta');
+  if (made) return resume(ctx, made);
+  let draft = load();
+  // "Cambio Titolare" on a mailbox's or domain's page: a new draft with that item chosen.
   const preselected = [
-    ...ctx.params.getAll('mailbox').map((id) => `mailbox:${id}`),
-    ...ctx.params.getAll('domain').map((id) => `domain:${id}`),
+    ...ctx.params.getAll('mailbox').map((id) => ({ kind: /** @type {const} */ ('mailbox'), id, holder_id: '' })),
+    ...ctx.params.getAll('domain').map((id) => ({ kind: /** @type {const} */ ('domain'), id, holder_id: '' })),
   ];
+  if (preselected.length) {
+    draft = { ...fresh(), items: preselected };
+    save(draft);
+    if (!ctx.replace(stepHash(1))) return;
+  }
+  const asked = Math.max(1, PASSO.indexOf(ctx.params.get('passo') ?? '') + 1);
+  // A request already made from this draft: its own page, not a second request.
+  if (draft.made && asked > 1) {
+    if (!ctx.replace(`#/cambio/nuovo${query({ richiesta: draft.made })}`)) return;
+    return resume(ctx, draft.made);
+  }
+  const ready = [true, true, draft.items.length > 0, draft.holderMode !== null, Boolean(draft.newHolder)];
+  let n = asked;
+  while (n > 1 && !ready[n - 1]) n -= 1;
+  if (n !== asked && !ctx.replace(stepHash(n))) return;
+  const steps = [needs, chooseItems, chooseHolder, holderData, summary];
+  return steps[n - 1](ctx, draft);
+}
+
+/**
+ * Step 1: what is needed; "Procedi" keeps choices made earlier in this tab.
+ * @param {Ctx} ctx
+ * @param {Draft} draft
+ */
+async function needs(ctx, draft) {
   const messages = h('div', { class: 'messages' });
   page(
     ctx,
@@ -66,7 +137,10 @@ export async function route(ctx) {
       h('p', {}, "Dopo la conferma l'attuale e il nuovo titolare ricevono un'email con il link Gestisci richiesta e hanno 5 giorni per accettare; altrimenti la pratica viene annullata."),
     ),
     h('p', { class: 'actions' },
-      button('Procedi', () => chooseItems(ctx, draft, preselected)),
+      button('Procedi', () => {
+        save(draft.made ? fresh() : draft);
+        ctx.go(stepHash(2));
+      }),
       h('a', { href: '#/cambio?tutte=1', class: 'btn btn-secondary' }, 'Tutte le richieste'),
     ),
   );
@@ -74,53 +148,84 @@ export async function route(ctx) {
 
 /**
  * Seed 000 steps 5–6: the items, among "PEC di altri titolari", grouped by current holder.
+ * An item that cannot go in a request says why and cannot be ticked; once an item is ticked,
+ * those of other holders wait (a request has one current holder).
  * @param {Ctx} ctx
  * @param {Draft} draft
- * @param {string[]} preselected `kind:id`
  */
-async function chooseItems(ctx, draft, preselected) {
+async function chooseItems(ctx, draft) {
   const [mailboxes, domains] = await Promise.all([
-    ctx.api('GET', '/v1/mailboxes?held_by_others=true&page_size=100'),
-    ctx.api('GET', '/v1/domains?page_size=100'),
+    ctx.api('GET', '/v1/mailboxes?held_by_others=true&for_transfer=true&page_size=100'),
+    ctx.api('GET', '/v1/domains?for_transfer=true&page_size=100'),
   ]);
+  /** @param {'mailbox' | 'domain'} kind @param {any} r @param {string} id */
+  const row = (kind, r, id) => ({ kind, id, holder_id: String(r.holder_id), holder_name: r.holder_name ?? '', status: r.status, unavailable: r.unavailable?.text ?? null });
   const all = [
-    ...mailboxes.items.map((/** @type {any} */ m) => ({ kind: /** @type {const} */ ('mailbox'), id: m.address, holder_id: m.holder_id, status: m.status })),
-    ...domains.items.map((/** @type {any} */ d) => ({ kind: /** @type {const} */ ('domain'), id: d.name, holder_id: d.holder_id, status: d.status })),
+    ...mailboxes.items.map((/** @type {any} */ m) => row('mailbox', m, m.address)),
+    ...domains.items.map((/** @type {any} */ d) => row('domain', d, d.name)),
   ];
-  const chosen = new Set(draft.items.length ? draft.items.map((i) => `${i.kind}:${i.id}`) : preselected);
+  const chosen = new Set(draft.items.map((i) => `${i.kind}:${i.id}`));
   /** @type {Map<string, typeof all>} */
   const byHolder = new Map();
   for (const item of all) byHolder.set(item.holder_id, [...(byHolder.get(item.holder_id) ?? []), item]);
   const messages = h('div', { class: 'messages' });
+  /** @param {HTMLFormElement} f */
+  const picked = (f) => new FormData(f).getAll('item').map(String);
   const itemsForm = form(
     async (f) => {
-      const picked = new FormData(f).getAll('item').map(String);
-      if (picked.length === 0) {
+      if (picked(f).length === 0) {
         show(messages, notice('error', 'Seleziona almeno una casella o un dominio.'));
         return;
       }
-      draft.items = all.filter((i) => picked.includes(`${i.kind}:${i.id}`));
-      await chooseHolder(ctx, draft);
+      save(draft);
+      ctx.go(stepHash(3));
     },
     {},
     all.length === 0 ? h('p', {}, 'Non ci sono PEC di altri titolari nel tuo account.') : null,
-    [...byHolder.entries()].map(([holder, items]) =>
-      h('fieldset', { class: 'card' },
-        h('legend', {}, `Attuale titolare: Id ${holder}`),
+    [...byHolder.entries()].map(([holder, items]) => {
+      const name = items[0]?.holder_name;
+      return h('fieldset', { class: 'card', 'data-holder': holder },
+        h('legend', {}, `Attuale titolare: ${name ? `${name} (Id ${holder})` : `Id ${holder}`}`),
+        h('p', { class: 'hint', id: `wait-${holder}`, hidden: true }, "Una richiesta riguarda un solo attuale titolare: togli la selezione dell'altro titolare per scegliere tra questi."),
         items.map((i) => {
           const id = `item-${i.kind}-${i.id}`;
+          const why = i.unavailable ? h('span', { class: 'muted', id: `${id}-why` }, `: non selezionabile, ${i.unavailable}`) : h('span', { class: 'muted' }, ` (${i.status})`);
           return h('div', { class: 'choice' },
-            h('input', { type: 'checkbox', name: 'item', id, value: `${i.kind}:${i.id}`, checked: chosen.has(`${i.kind}:${i.id}`) }),
-            h('label', { for: id }, `${itemKind(i.kind)} ${i.id}`, h('span', { class: 'muted' }, ` (${i.status})`)),
+            h('input', {
+              type: 'checkbox', name: 'item', id, value: `${i.kind}:${i.id}`,
+              checked: !i.unavailable && chosen.has(`${i.kind}:${i.id}`),
+              disabled: Boolean(i.unavailable),
+              'data-unavailable': i.unavailable ? 'true' : null,
+              'aria-describedby': i.unavailable ? `${id}-why` : null,
+            }),
+            h('label', { for: id }, `${itemKind(i.kind)} ${i.id}`, why),
           );
         }),
-      )),
+      );
+    }),
     h('p', { class: 'actions' },
       h('button', { type: 'submit', class: 'btn btn-primary' }, 'Prosegui'),
-      h('a', { href: '#/cambio', class: 'btn btn-secondary' }, 'Annulla'),
+      back(1),
     ),
   );
+  // Each tick is kept at once (a reload keeps it) and decides which holder's items wait.
+  const refresh = () => {
+    const now = picked(itemsForm);
+    draft.items = all.filter((i) => now.includes(`${i.kind}:${i.id}`)).map(({ kind, id, holder_id, holder_name }) => ({ kind, id, holder_id, holder_name }));
+    const holder = draft.items[0]?.holder_id;
+    for (const set of itemsForm.querySelectorAll('fieldset[data-holder]')) {
+      const waits = holder !== undefined && set.getAttribute('data-holder') !== holder;
+      const hint = set.querySelector('.hint');
+      if (hint instanceof HTMLElement) hint.hidden = !waits;
+      for (const box of set.querySelectorAll('input[type=checkbox]')) {
+        if (box instanceof HTMLInputElement) box.disabled = box.hasAttribute('data-unavailable') || waits;
+      }
+    }
+    save(draft);
+  };
+  itemsForm.addEventListener('change', refresh);
   page(ctx, 2, messages, h('p', {}, 'Seleziona le PEC di altri titolari di cui vuoi cambiare il titolare (dello stesso attuale titolare).'), itemsForm);
+  refresh();
 }
 
 /**
@@ -150,18 +255,24 @@ async function chooseHolder(ctx, draft) {
     button('Scegli', async () => {
       if (!readManagement()) return;
       draft.newHolder = await ctx.api('GET', `/v1/holders/${encodeURIComponent(r.id)}`);
-      await holderData(ctx, draft);
+      draft.holderMode = 'existing';
+      save(draft);
+      ctx.go(stepHash(4));
     }, { kind: 'secondary', name: `Scegli il titolare ${r.id}` }), (to) => searchPage(criteria, to));
   const search = searchForm({}, async (criteria) => {
     if (readManagement()) await searchPage(criteria, 1);
   });
+  const creating = draft.holderMode === 'new';
   const existingPanel = h('div', {}, search, searchMessages, results);
   const newPanel = h('p', {}, button('Prosegui', () => {
     if (!readManagement()) return;
     draft.newHolder = null;
-    return holderData(ctx, draft);
+    draft.holderMode = 'new';
+    save(draft);
+    ctx.go(stepHash(4));
   }));
-  newPanel.hidden = true;
+  existingPanel.hidden = creating;
+  newPanel.hidden = !creating;
 
   const assign = h('fieldset', { class: 'card' },
     h('legend', {}, 'Assegna la titolarità'),
@@ -171,8 +282,8 @@ async function chooseHolder(ctx, draft) {
   );
   const who = h('fieldset', { class: 'card' },
     h('legend', {}, 'Nuovo titolare'),
-    radio('holder', 'existing', 'Scegli un profilo titolare esistente', true),
-    radio('holder', 'new', 'Crea un nuovo profilo titolare', false),
+    radio('holder', 'existing', 'Scegli un profilo titolare esistente', !creating),
+    radio('holder', 'new', 'Crea un nuovo profilo titolare', creating),
   );
   assign.addEventListener('change', () => {
     usernameField.hidden = selected(assign, 'management') !== 'hand_over';
@@ -200,8 +311,7 @@ async function chooseHolder(ctx, draft) {
     return true;
   }
 
-  page(ctx, 3, messages, assign, who, existingPanel, newPanel,
-    h('p', { class: 'actions' }, button('Indietro', () => chooseItems(ctx, draft, []), { kind: 'secondary' })));
+  page(ctx, 3, messages, assign, who, existingPanel, newPanel, h('p', { class: 'actions' }, back(2)));
 }
 
 /**
@@ -236,15 +346,21 @@ function selected(scope, name) {
  */
 async function holderData(ctx, draft) {
   const messages = h('div', { class: 'messages' });
-  const back = button('Indietro', () => chooseHolder(ctx, draft), { kind: 'secondary' });
+  /** @param {any} holder @param {string} [news] */
+  const next = (holder, news) => {
+    draft.newHolder = holder;
+    draft.holderMode = 'existing';
+    draft.news = news;
+    save(draft);
+    ctx.go(stepHash(5));
+  };
   if (!draft.newHolder) {
     page(ctx, 4, messages, newHolderForm(async (fields, f) => {
       /** @param {boolean} allowDuplicate */
       const create = async (allowDuplicate) => {
         try {
           const body = allowDuplicate ? { ...fields, allow_duplicate: true } : fields;
-          draft.newHolder = await ctx.api('POST', '/v1/holders', body);
-          await summary(ctx, draft, 'Nuovo profilo titolare creato.');
+          next(await ctx.api('POST', '/v1/holders', body), 'Nuovo profilo titolare creato.');
         } catch (error) {
           showError(messages, error, f);
           const existing = error instanceof ApiError ? error.problem.existing_holder_id : undefined;
@@ -252,8 +368,7 @@ async function holderData(ctx, draft) {
             // The API names the profile this one would repeat: use it, or say a second is meant.
             messages.append(h('p', { class: 'actions' },
               button(`Usa il titolare n. ${existing}`, async () => {
-                draft.newHolder = await ctx.api('GET', `/v1/holders/${encodeURIComponent(existing)}`);
-                await summary(ctx, draft);
+                next(await ctx.api('GET', `/v1/holders/${encodeURIComponent(existing)}`));
               }),
               button('Crea comunque un secondo profilo', () => create(true), { kind: 'secondary' }),
             ));
@@ -261,7 +376,7 @@ async function holderData(ctx, draft) {
         }
       };
       await create(false);
-    }, () => chooseHolder(ctx, draft)));
+    }, () => ctx.go(stepHash(3))));
     return;
   }
   const holder = draft.newHolder;
@@ -270,9 +385,10 @@ async function holderData(ctx, draft) {
       const patch = changes(f, holder);
       try {
         if (Object.keys(patch).length) {
-          draft.newHolder = await ctx.api('PATCH', `/v1/holders/${encodeURIComponent(holder.id)}`, patch);
+          next(await ctx.api('PATCH', `/v1/holders/${encodeURIComponent(holder.id)}`, patch), 'Dati del titolare aggiornati.');
+        } else {
+          next(holder);
         }
-        await summary(ctx, draft, Object.keys(patch).length ? 'Dati del titolare aggiornati.' : undefined);
       } catch (error) {
         showError(messages, error, f);
       }
@@ -282,10 +398,12 @@ async function holderData(ctx, draft) {
     holderInputs(holder.tipo, holder),
     h('p', { class: 'actions' },
       h('button', { type: 'submit', class: 'btn btn-primary' }, 'Prosegui'),
-      back,
+      back(3),
       button('Assegna a un altro titolare', () => {
         draft.newHolder = null;
-        return holderData(ctx, draft);
+        draft.holderMode = null;
+        save(draft);
+        ctx.go(stepHash(3));
       }, { kind: 'link' }),
     ),
   );
@@ -296,10 +414,14 @@ async function holderData(ctx, draft) {
  * Seed 000 step 11: the summary; "Prosegui" makes the draft.
  * @param {Ctx} ctx
  * @param {Draft} draft
- * @param {string} [news]
  */
-async function summary(ctx, draft, news) {
+async function summary(ctx, draft) {
   const messages = h('div', { class: 'messages' });
+  const news = draft.news;
+  if (news) {
+    draft.news = undefined;
+    save(draft);
+  }
   const needsContact = !ctx.account.profile;
   const contact = needsContact
     ? h('fieldset', { class: 'card' },
@@ -322,8 +444,10 @@ async function summary(ctx, draft, news) {
       }
       try {
         const made = await ctx.api('POST', '/v1/transfers', body);
-        ctx.replace(`#/cambio/nuovo${query({ richiesta: made.id })}`);
-        verify(ctx, made);
+        // Back and reload from here on lead to this request, never to a second one.
+        draft.made = String(made.id);
+        save(draft);
+        ctx.go(`#/cambio/nuovo${query({ richiesta: made.id })}`);
       } catch (error) {
         showError(messages, error, f);
       }
@@ -332,7 +456,7 @@ async function summary(ctx, draft, news) {
     contact,
     h('p', { class: 'actions' },
       h('button', { type: 'submit', class: 'btn btn-primary' }, 'Prosegui'),
-      button('Indietro', () => holderData(ctx, draft), { kind: 'secondary' }),
+      back(4),
     ),
   );
   page(
@@ -342,7 +466,7 @@ async function summary(ctx, draft, news) {
     news ? notice('success', news) : null,
     h('section', { class: 'card', 'aria-labelledby': 'sum-items' },
       h('h3', { id: 'sum-items' }, 'Elementi'),
-      h('ul', {}, draft.items.map((i) => h('li', {}, `${itemKind(i.kind)} ${i.id} (attuale titolare: Id ${i.holder_id})`))),
+      h('ul', {}, draft.items.map((i) => h('li', {}, `${itemKind(i.kind)} ${i.id} (attuale titolare: ${i.holder_name ? `${i.holder_name}, Id ${i.holder_id}` : `Id ${i.holder_id}`})`))),
       h('h3', {}, 'Gestione'),
       h('p', {}, management(draft.management)),
       h('h3', {}, `Nuovo titolare: ${holderName(draft.newHolder)}`),
@@ -350,6 +474,36 @@ async function summary(ctx, draft, news) {
     ),
     confirm,
   );
+}
+
+/**
+ * A request made by the wizard, by its address: a draft still waits for the initiator's
+ * code (step 6), a confirmed one says it was sent, an ended one is shown on its own page.
+ * @param {Ctx} ctx
+ * @param {string} id
+ */
+async function resume(ctx, id) {
+  const t = await ctx.api('GET', `/v1/transfers/${encodeURIComponent(id)}`);
+  if (t.status === 'draft') return verify(ctx, t);
+  if (t.status === 'open') return sent(ctx, t);
+  // Ended: its own page, in place of this address (a hashchange draws it).
+  location.replace(`#/cambio/${encodeURIComponent(t.id)}`);
+}
+
+/**
+ * "Richiesta inviata": the holders have their invitations.
+ * @param {Ctx} ctx
+ * @param {any} t
+ */
+function sent(ctx, t) {
+  ctx.title(`Richiesta n. ${t.id} inviata`);
+  const done = notice(
+    'success',
+    "Richiesta confermata. È necessario attendere la risposta dell'attuale e del nuovo titolare per poter processare il cambio: entrambi hanno ricevuto un'email con il link Gestisci richiesta e hanno 5 giorni per rispondere.",
+    [h('p', {}, h('a', { href: `#/cambio/${encodeURIComponent(t.id)}` }, `Vai alla richiesta n. ${t.id}`))],
+  );
+  show(ctx.main, h('h1', {}, 'Cambio titolare PEC: richiesta inviata'), done);
+  focus(done);
 }
 
 /**
@@ -371,15 +525,7 @@ function verify(ctx, made) {
       send: (body) => ctx.api('POST', `/v1/transfers/${id}/codes`, body),
       verify: (body) => ctx.api('POST', `/v1/transfers/${id}/codes/verify`, body),
       status: () => ctx.api('GET', `/v1/transfers/${id}/codes`),
-      done: () => {
-        const done = notice(
-          'success',
-          "Richiesta confermata. È necessario attendere la risposta dell'attuale e del nuovo titolare per poter processare il cambio: entrambi hanno ricevuto un'email con il link Gestisci richiesta e hanno 5 giorni per rispondere.",
-          [h('p', {}, h('a', { href: `#/cambio/${id}` }, `Vai alla richiesta n. ${made.id}`))],
-        );
-        show(ctx.main, h('h1', {}, 'Cambio titolare PEC: richiesta inviata'), done);
-        focus(done);
-      },
+      done: () => sent(ctx, made),
     }),
   );
 }

@@ -11,8 +11,9 @@ use crate::reply::json;
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use titolare_domain::draft::Draft;
+use titolare_domain::draft::{Draft, Unavailable};
 use titolare_domain::ports::*;
+use titolare_domain::records::ServiceStatus;
 use titolare_domain::transfer::*;
 use titolare_domain::{
     AccountId, FieldErrors, Holder, HolderFields, HolderId, Operation, OperationKind, Outcome,
@@ -77,8 +78,7 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
     let now = s.clock.now();
     let refs = parse_items(&body.items, s.rules.max_items)?;
     let states = s.store.items(&account, &refs).await?;
-    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
-    let current_id = &titolare_domain::draft::current_holder(&refs, &states, today)?;
+    let current_id = &titolare_domain::draft::current_holder(&refs, &states, now)?;
     let current = s
         .store
         .holder(&account, current_id)
@@ -209,25 +209,16 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
 /// Why the items could not be locked: each one's reason.
 async fn busy_items(s: &Services, refs: &[ItemRef]) -> ApiError {
     let mut errors = FieldErrors::default();
-    for (n, item) in refs.iter().enumerate() {
-        match s.store.item_lock(item).await {
-            Ok(Some(ItemLock::InRequest { transfer })) => errors.insert(
-                &format!("items[{n}]"),
-                format!(
-                    "{} è già in una richiesta non conclusa, la n. {}.",
-                    item.title(),
-                    transfer.as_str()
-                ),
-            ),
-            Ok(Some(ItemLock::RecentChange { until, .. })) => errors.insert(
-                &format!("items[{n}]"),
-                format!(
-                    "{} ha cambiato titolare di recente: un nuovo cambio è possibile dal {}.",
-                    item.title(),
-                    until.to_zoned(jiff::tz::TimeZone::UTC).date()
-                ),
-            ),
-            _ => {}
+    let now = s.clock.now();
+    if let Ok(locks) = s.store.item_locks(refs).await {
+        for (n, (item, lock)) in refs.iter().zip(&locks).enumerate() {
+            let Some(lock) = lock else { continue };
+            // Status and end of service were checked before the write.
+            let far = jiff::civil::date(9999, 12, 31);
+            if let Some(unavailable) = Unavailable::of(ServiceStatus::Attivo, far, Some(lock), now)
+            {
+                errors.insert(&format!("items[{n}]"), unavailable.sentence(item));
+            }
         }
     }
     if errors.is_empty() {
