@@ -629,6 +629,78 @@ async fn a_listing_says_why_an_item_cannot_go_in_a_request() {
     assert_eq!(bad.status, 400, "{}", bad.body);
 }
 
+/// 48 and 24 hours before the deadline the holder who has not finished gets the invitation
+/// again as a reminder, by itself; the one who finished gets nothing; each counts with the
+/// invitations sent by hand and is on the request's trail (docs/rules.md, "Reminders").
+#[tokio::test]
+async fn the_holder_who_has_not_finished_is_reminded_before_the_deadline() {
+    let gw = local_gateway().await;
+    let s = surface(&gw);
+    let id = open_transfer(
+        &s,
+        draft_body(&[("mailbox", "teste1234@pec.it")], TESTDUE.holder),
+    )
+    .await;
+    ok(
+        &current_holder_part(&s, &id, &AZIENDA, &[("teste1234@pec.it", true)]).await,
+        200,
+        "current holder done",
+    );
+    let subject = format!("Promemoria: cambio titolare di servizi PEC (richiesta {id})");
+    // Three days after opening: 48 hours are left.
+    s.advance(72 * 3600 + 5).await;
+    let first = emails_with(&s, TESTDUE.email, &subject, 1).await;
+    assert_eq!(first.len(), 1, "the first reminder");
+    let text = first[0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("Ti ricordiamo che la richiesta scade il")
+            && text.contains("/gestisci#token="),
+        "{text}"
+    );
+    let view = get_transfer(&s, &id).await;
+    assert_eq!(view["contacts"]["new_holder"]["invitations"], 2, "{view}");
+    assert_eq!(
+        view["contacts"]["current_holder"]["invitations"], 1,
+        "finished: not reminded"
+    );
+    let lines: Vec<&Value> = view["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "reminder_sent")
+        .collect();
+    assert_eq!(lines.len(), 1, "{view}");
+    assert!(lines[0]["party"].is_null(), "the service's own line");
+    // A day later, the second; then nothing more until the request expires.
+    s.advance(24 * 3600).await;
+    assert_eq!(
+        emails_with(&s, TESTDUE.email, &subject, 2).await.len(),
+        2,
+        "the second reminder"
+    );
+    s.advance(24 * 3600).await;
+    let expired = format!("Cambio titolare scaduto (richiesta {id})");
+    assert_eq!(emails_with(&s, TESTDUE.email, &expired, 1).await.len(), 1);
+    // The expiry came after every reminder: what was sent is all there is.
+    let reminders = |to: &'static str| {
+        let s = &s;
+        let subject = subject.clone();
+        async move {
+            s.emails_to(to)
+                .await
+                .into_iter()
+                .filter(|m| m["subject"] == subject.as_str())
+                .count()
+        }
+    };
+    assert_eq!(reminders(TESTDUE.email).await, 2, "two in all");
+    assert_eq!(
+        reminders(AZIENDA.email).await,
+        0,
+        "the holder who finished is not reminded"
+    );
+}
+
 #[tokio::test]
 async fn post_change_lock_days() {
     let rules = Rules {

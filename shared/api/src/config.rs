@@ -3,7 +3,8 @@
 use titolare_domain::steps::{ContractCondition, Rules};
 
 /// `SAME_FISCAL_IDENTITY_ONLY` (true/false), `POST_CHANGE_LOCK_DAYS` (0: off),
-/// `NUMBER_CHANGE_HOLD_HOURS` (24; 0: the number on file only), `RETENTION_DAYS` (90), `CONTRACT_CONDITIONS` (JSON list of `{id, version, title, url,
+/// `NUMBER_CHANGE_HOLD_HOURS` (24; 0: the number on file only), `REMINDER_HOURS` ("48,24";
+/// empty: no reminders), `RETENTION_DAYS` (90), `CONTRACT_CONDITIONS` (JSON list of `{id, version, title, url,
 /// required}`), `CHANGE_OF_NAME_URL`, `SUPPORT_URL`; unset means the default.
 pub fn rules_from_env() -> Result<Rules, String> {
     rules_from(|name| std::env::var(name).ok())
@@ -37,6 +38,20 @@ pub fn rules_from(var: impl Fn(&str) -> Option<String>) -> Result<Rules, String>
         )?;
         rules.number_change_hold =
             (hours > 0).then(|| jiff::SignedDuration::from_hours(i64::from(hours)));
+    }
+    if let Some(hours) = var("REMINDER_HOURS") {
+        rules.reminders = hours
+            .split(',')
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .map(|h| {
+                h.parse::<u16>()
+                    .ok()
+                    .filter(|h| (1..=120).contains(h))
+                    .map(|h| jiff::SignedDuration::from_hours(i64::from(h)))
+                    .ok_or("REMINDER_HOURS: hours before the deadline, 1 to 120, comma-separated")
+            })
+            .collect::<Result<_, _>>()?;
     }
     if let Some(d) = days("RETENTION_DAYS")? {
         rules.retention = jiff::SignedDuration::from_hours(24 * d);
@@ -156,5 +171,16 @@ mod tests {
         );
         assert_eq!(set.conditions[0].version, "3");
         assert!(rules_from(|n| (n == "POST_CHANGE_LOCK_DAYS").then(|| "x".into())).is_err());
+    }
+
+    #[test]
+    fn reminders_are_hours_before_the_deadline() {
+        let hours = |v: &str| rules_from(|n| (n == "REMINDER_HOURS").then(|| v.into()));
+        let h = jiff::SignedDuration::from_hours;
+        assert_eq!(rules_from(|_| None).unwrap().reminders, [h(48), h(24)]);
+        assert_eq!(hours(" 72, 6 ").unwrap().reminders, [h(72), h(6)]);
+        assert!(hours("").unwrap().reminders.is_empty(), "none");
+        assert!(hours("0").is_err());
+        assert!(hours("48;24").is_err());
     }
 }

@@ -5,7 +5,7 @@ use crate::problem::ApiError;
 use titolare_domain::consequences::{self, Reads};
 use titolare_domain::metrics::{Metric, Metrics};
 use titolare_domain::otp::Challenge;
-use titolare_domain::otp::Party;
+use titolare_domain::otp::{CodePolicy, Party};
 use titolare_domain::outbox::OutboxMessage;
 use titolare_domain::ports::*;
 use titolare_domain::quota::{Limit, QuotaKey};
@@ -167,6 +167,8 @@ pub struct ExpiryReport {
     /// Transfers that could not be ended (unreadable, unwritable, store errors): reported
     /// and passed over, to be tried again by the next run.
     pub failed: usize,
+    /// Transfers whose holders got the reminder before the deadline.
+    pub reminded: usize,
     /// Where the next page starts; `None` once the index has no more overdue entries.
     pub next: Option<Due>,
     /// The deadline of the oldest overdue request found (the index is by deadline).
@@ -179,6 +181,7 @@ impl ExpiryReport {
         self.completed += other.completed;
         self.skipped += other.skipped;
         self.failed += other.failed;
+        self.reminded += other.reminded;
         self.next.clone_from(&other.next);
         self.oldest = self.oldest.into_iter().chain(other.oldest).min();
     }
@@ -204,6 +207,7 @@ async fn expire_overdue(
         match expire_one(store, metrics, rules, &due.transfer, now).await {
             Ok(Entry::Ended(TransferStatus::Expired)) => report.expired += 1,
             Ok(Entry::Ended(_)) => report.completed += 1,
+            Ok(Entry::Reminded) => report.reminded += 1,
             // Its entry is by the whole second: the moment itself is later in that second.
             // The entry stays for the next run.
             Ok(Entry::NotYet) => report.skipped += 1,
@@ -226,10 +230,11 @@ async fn expire_overdue(
     report.next = (page.len() == batch)
         .then(|| page.last().cloned())
         .flatten();
-    if report.expired + report.completed + report.failed > 0 {
+    if report.expired + report.completed + report.failed + report.reminded > 0 {
         tracing::info!(
             expired = report.expired,
             completed = report.completed,
+            reminded = report.reminded,
             skipped = report.skipped,
             failed = report.failed,
             "expirer page"
@@ -274,6 +279,8 @@ pub async fn expire_all_overdue(
 enum Entry {
     /// Ended now, with this status.
     Ended(TransferStatus),
+    /// Its holders who have not finished were reminded.
+    Reminded,
     /// Not quite due: its moment falls later in the entry's second.
     NotYet,
     /// Gone, or ended meanwhile: the entry is stale.
@@ -293,6 +300,30 @@ async fn expire_one(
         return Ok(Entry::Nothing);
     };
     let system = Actor::system("expirer");
+    // A reminder comes before the deadline, so it is looked at first (docs/rules.md,
+    // "Reminders"); counted with the invitations sent by hand, within the same limit.
+    if let Some((after, to)) = read.value.reminded(now, &CodePolicy::default(), &system) {
+        let messages = to
+            .iter()
+            .map(|party| titolare_domain::steps::reminder(&after, *party, now))
+            .collect();
+        let change = Change {
+            condition: TransferCondition::Unchanged(read.version),
+            before: &read.value,
+            after: &after,
+        };
+        let extra = Extra {
+            messages,
+            ..Extra::default()
+        };
+        commit(store, metrics, rules, now, change, extra).await?;
+        tracing::info!(
+            transfer = id.as_str(),
+            holders = to.len(),
+            "reminder sent by the expirer"
+        );
+        return Ok(Entry::Reminded);
+    }
     let (action, condition) = if read.value.hold_ended(now) {
         (Action::EndHold, TransferCondition::Unchanged(read.version))
     } else {

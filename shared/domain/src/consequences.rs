@@ -270,9 +270,11 @@ mod tests {
         assert!(c.locks.iter().all(
             |l| matches!(l, LockWrite::Put { fresh: false, until, .. } if *until == open.deadline)
         ));
+        // The index entry moves to the first reminder, 48 hours before the deadline.
+        let first_reminder = open.deadline - jiff::SignedDuration::from_hours(48);
         assert_eq!(
             c.due,
-            [DueWrite::Drop(t.deadline), DueWrite::Put(open.deadline)]
+            [DueWrite::Drop(t.deadline), DueWrite::Put(first_reminder)]
         );
         assert_eq!(c.messages.len(), 2, "an invitation to each holder");
         // A decision changes neither the list line, the locks nor the index.

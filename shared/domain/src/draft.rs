@@ -235,6 +235,7 @@ impl Draft<'_> {
             audit: vec![],
             audit_omitted: 0,
             hold_until: None,
+            reminders: Vec::new(),
             platform: Vec::new(),
         };
         let detail = match self.items.len() {

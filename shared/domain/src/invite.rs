@@ -122,6 +122,50 @@ impl Transfer {
         Ok(t)
     }
 
+    /// The reminder due at `now`, if one is (docs/rules.md, "Reminders"): each holder who
+    /// has steps left gets the invitation again, counted with those sent by hand and never
+    /// past `max_sends`; every reminder moment already passed is dropped, so one run sends
+    /// one reminder however late it comes. `None` when none is due or the request is not
+    /// open. The parties returned are those to send it to (perhaps none).
+    pub fn reminded(
+        &self,
+        now: Timestamp,
+        policy: &CodePolicy,
+        actor: &Actor,
+    ) -> Option<(Transfer, Vec<Party>)> {
+        let due = self.reminders.first().is_some_and(|at| *at <= now);
+        if !due || self.status != TransferStatus::Open || now >= self.deadline {
+            return None;
+        }
+        let mut t = self.clone();
+        t.reminders.retain(|at| *at > now);
+        let mut to = Vec::new();
+        for party in [Party::CurrentHolder, Party::NewHolder] {
+            if self.finished(party) || self.contact(party).invitations >= policy.max_sends {
+                continue;
+            }
+            let contact = t.contact_mut(party);
+            contact.invitations += 1;
+            contact.invited_at = Some(now);
+            let detail = format!(
+                "invito n. {} a {}",
+                contact.invitations,
+                mask(contact.email.as_str())
+            );
+            t.audit.push(AuditEntry {
+                at: now,
+                party: None,
+                action: AuditAction::ReminderSent,
+                detail: Some(format!("{}: {detail}", whom(party))),
+                request_id: actor.request_id.clone(),
+                source_ip: actor.source_ip.clone(),
+                user_agent: actor.user_agent.clone(),
+            });
+            to.push(party);
+        }
+        Some((t, to))
+    }
+
     /// The transfer with `party`'s contact corrected, a new link generation and the
     /// invitation counted; `None` when nothing would change (an identical repeat).
     pub fn corrected(

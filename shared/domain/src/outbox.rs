@@ -38,6 +38,9 @@ pub enum Message {
         /// The generation of the link to give (see `LinkToken`).
         #[serde(default)]
         link: u32,
+        /// Sent by itself before the deadline (docs/rules.md, "Reminders").
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reminder: bool,
     },
     Confirmation {
         party: Party,

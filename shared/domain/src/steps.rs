@@ -45,6 +45,9 @@ pub struct Rules {
     /// no earlier than this after (24 hours), and the number and email on file are told,
     /// with a link to stop it. `None`: the number on file only (docs/security.md).
     pub number_change_hold: Option<SignedDuration>,
+    /// How long before the deadline the holders who have not finished get a reminder
+    /// (48 and 24 hours); counted with the invitations sent by hand.
+    pub reminders: Vec<SignedDuration>,
 }
 
 impl Default for Rules {
@@ -82,6 +85,10 @@ impl Default for Rules {
             change_of_name_url: "https://www.example.it/pec/guide/cambio-ragione-sociale".into(),
             support_url: "https://www.example.it/assistenza".into(),
             number_change_hold: Some(SignedDuration::from_hours(24)),
+            reminders: vec![
+                SignedDuration::from_hours(48),
+                SignedDuration::from_hours(24),
+            ],
         }
     }
 }
@@ -501,6 +508,15 @@ impl Transfer {
                     }
                     t.status = TransferStatus::Open;
                     t.deadline = now + rules.open_for;
+                    let mut reminders: Vec<Timestamp> = rules
+                        .reminders
+                        .iter()
+                        .map(|lead| t.deadline - *lead)
+                        .filter(|at| *at > now)
+                        .collect();
+                    reminders.sort();
+                    reminders.dedup();
+                    t.reminders = reminders;
                     for holder in [Party::CurrentHolder, Party::NewHolder] {
                         let contact = t.contact_mut(holder);
                         (contact.invitations, contact.invited_at) = (1, Some(now));
@@ -1011,17 +1027,18 @@ impl Transfer {
             .any(|a| a.party == Some(party) && a.action == stopped)
     }
 
-    /// When the expirer must look at a running request: at the end of a hold once every
-    /// step is taken (always before the deadline), otherwise at its deadline.
+    /// When the expirer must look at a running request: at its next reminder, at the end of
+    /// a hold once every step is taken (always before the deadline), otherwise at its
+    /// deadline.
     pub fn due_at(&self) -> Option<Timestamp> {
         if self.status.is_ended() {
             return None;
         }
-        Some(
-            self.hold_until
-                .filter(|_| self.steps_taken())
-                .map_or(self.deadline, |h| h.min(self.deadline)),
-        )
+        let end = self
+            .hold_until
+            .filter(|_| self.steps_taken())
+            .map_or(self.deadline, |h| h.min(self.deadline));
+        Some(self.reminders.first().map_or(end, |r| (*r).min(end)))
     }
 
     /// The account that manages the items once moved.
@@ -1085,11 +1102,22 @@ pub fn invitation(t: &Transfer, party: Party, now: Timestamp) -> OutboxMessage {
                 _ => None,
             },
             link: contact.link,
+            reminder: false,
         },
         now,
     );
     if contact.invitations > 1 {
         message.id = format!("{}-{}", message.id, contact.invitations);
+    }
+    message
+}
+
+/// The automatic reminder to a holder: the invitation again (same link, same steps left),
+/// saying it is a reminder; counted with the invitations, so its id is its own.
+pub fn reminder(t: &Transfer, party: Party, now: Timestamp) -> OutboxMessage {
+    let mut message = invitation(t, party, now);
+    if let Message::Invitation { reminder, .. } = &mut message.message {
+        *reminder = true;
     }
     message
 }

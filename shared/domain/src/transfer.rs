@@ -286,6 +286,8 @@ pub enum AuditAction {
     HolderDataConfirmed,
     ContractAccepted,
     InvitationSent,
+    /// The automatic reminder before the deadline, to the holders who have not finished.
+    ReminderSent,
     ContactCorrected,
     /// A holder verified a number other than the one on file (the transfer is held).
     NumberChanged,
@@ -302,7 +304,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 21] = [
+    pub const ALL: [AuditAction; 22] = [
         Self::Created,
         Self::CodeSent,
         Self::CodeRefused,
@@ -313,6 +315,7 @@ impl AuditAction {
         Self::HolderDataConfirmed,
         Self::ContractAccepted,
         Self::InvitationSent,
+        Self::ReminderSent,
         Self::ContactCorrected,
         Self::NumberChanged,
         Self::Stopped,
@@ -442,6 +445,10 @@ pub struct Transfer {
     /// no earlier than this, unless someone stops it first (docs/security.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold_until: Option<Timestamp>,
+    /// When the holders who have not finished are reminded (docs/rules.md, "Reminders"):
+    /// set when the request opens, each moment dropped once it has passed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reminders: Vec<Timestamp>,
     /// What a completion asked of the mail platform, and where each command stands
     /// (docs/platform.md). Kept in the transfer's own item: a completion writes no more
     /// items for it, and an acknowledgement is one conditional write of the transfer.

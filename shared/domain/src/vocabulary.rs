@@ -222,6 +222,10 @@ impl AuditAction {
                 "Contract conditions accepted",
             ),
             InvitationSent => w("Invito inviato di nuovo", "Invitation sent again"),
+            ReminderSent => w(
+                "Promemoria automatico prima della scadenza",
+                "Automatic reminder before the deadline",
+            ),
             ContactCorrected => w("Contatti corretti", "Contacts corrected"),
             NumberChanged => w(
                 "Cellulare verificato con un altro numero",

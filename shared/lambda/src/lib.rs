@@ -356,6 +356,7 @@ async fn expire(
     Ok(serde_json::json!({
         "expired": total.expired,
         "completed": total.completed,
+        "reminded": total.reminded,
         "skipped": total.skipped,
         "failed": total.failed,
     }))

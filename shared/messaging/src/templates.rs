@@ -276,6 +276,7 @@ impl Render for OutboxMessage {
                 steps,
                 username,
                 link: generation,
+                reminder,
             } => {
                 let link = &secrets.invitation_link(self, *party, *generation);
                 let (from, other, username) =
@@ -331,8 +332,15 @@ impl Render for OutboxMessage {
                         if let (Party::CurrentHolder, Some(username)) = (party, username) {
                             body.push(format!("With the change, the management of the services (renewals, invoices, changes) also moves to the account with username {username}."));
                         }
+                        if *reminder {
+                            body.insert(0, format!("A reminder: the request expires on {when} (Rome time) and your steps are not done yet."));
+                        }
                         (
-                            format!("Change of holder of PEC services (request {transfer})"),
+                            if *reminder {
+                                format!("Reminder: change of holder of PEC services (request {transfer})")
+                            } else {
+                                format!("Change of holder of PEC services (request {transfer})")
+                            },
                             body,
                             "Manage the request",
                         )
@@ -378,8 +386,15 @@ impl Render for OutboxMessage {
                         if let (Party::CurrentHolder, Some(username)) = (party, username) {
                             body.push(format!("Con il cambio, anche la gestione dei servizi (rinnovi, fatture e modifiche) passa all'account con username {username}."));
                         }
+                        if *reminder {
+                            body.insert(0, format!("Ti ricordiamo che la richiesta scade il {when} (ora italiana) e i tuoi passaggi non sono ancora completi."));
+                        }
                         (
-                            format!("Cambio titolare di servizi PEC (richiesta {transfer})"),
+                            if *reminder {
+                                format!("Promemoria: cambio titolare di servizi PEC (richiesta {transfer})")
+                            } else {
+                                format!("Cambio titolare di servizi PEC (richiesta {transfer})")
+                            },
                             body,
                             "Gestisci richiesta",
                         )
@@ -853,6 +868,7 @@ mod tests {
                         ],
                         username: Some("demo2".into()),
                         link: 0,
+                        reminder: false,
                     },
                 ),
                 vec![
@@ -879,6 +895,7 @@ mod tests {
                         steps: vec![Step::Decisions, Step::Sms],
                         username: None,
                         link: 0,
+                        reminder: false,
                     },
                 ),
                 vec![
@@ -1071,6 +1088,7 @@ mod tests {
                     steps: steps.to_vec(),
                     username: None,
                     link: 0,
+                    reminder: false,
                 },
             )
         };

@@ -1003,6 +1003,7 @@ pub fn sample_transfer(
         audit: vec![],
         audit_omitted: 0,
         hold_until: None,
+        reminders: Vec::new(),
         platform: Vec::new(),
     }
 }

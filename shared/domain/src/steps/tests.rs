@@ -66,6 +66,7 @@ pub(crate) fn draft(new_tipo: Tipo, hand_over: bool) -> Transfer {
         audit: vec![],
         audit_omitted: 0,
         hold_until: None,
+        reminders: Vec::new(),
         platform: Vec::new(),
     }
 }
@@ -478,6 +479,69 @@ proptest! {
             }
         }
     }
+}
+
+/// The reminders are set when the request opens (48 and 24 hours before its deadline),
+/// bring the due moment forward, go to each holder with steps left within the invitation
+/// limit, and a late run sends one for every moment passed.
+#[test]
+fn reminders_go_to_the_holders_who_have_not_finished() {
+    let policy = crate::otp::CodePolicy::default();
+    let actor = Actor::system("test");
+    let opened = run(
+        &draft(Tipo::Privato, false),
+        Party::Initiator,
+        Action::Verified(Channel::Sms),
+        1,
+    )
+    .unwrap();
+    let hours = |h: i64| jiff::SignedDuration::from_hours(h);
+    assert_eq!(
+        opened.reminders,
+        [opened.deadline - hours(48), opened.deadline - hours(24)]
+    );
+    assert_eq!(opened.due_at(), Some(opened.deadline - hours(48)));
+    let first = opened.reminders[0];
+    assert!(
+        opened.reminded(first - hours(1), &policy, &actor).is_none(),
+        "not yet"
+    );
+    let (t, to) = opened.reminded(first, &policy, &actor).unwrap();
+    assert_eq!(to, [Party::CurrentHolder, Party::NewHolder]);
+    assert_eq!(
+        (t.current_holder.invitations, t.new_holder.invitations),
+        (2, 2)
+    );
+    assert_eq!(t.due_at(), Some(opened.reminders[1]));
+    assert_eq!(t.audit.last().unwrap().action, AuditAction::ReminderSent);
+    // The current holder finished meanwhile: the second goes to the new holder only.
+    let done = run(&t, Party::CurrentHolder, decisions(&t, [true; 3]), 10).unwrap();
+    let done = run(
+        &done,
+        Party::CurrentHolder,
+        Action::Verified(Channel::Sms),
+        11,
+    )
+    .unwrap();
+    let (last, to) = done.reminded(opened.reminders[1], &policy, &actor).unwrap();
+    assert_eq!(to, [Party::NewHolder]);
+    assert!(last.reminders.is_empty());
+    assert_eq!(last.due_at(), Some(opened.deadline), "then the deadline");
+    // A late run: both moments passed, one reminder.
+    let (late, to) = opened
+        .reminded(opened.reminders[1] + hours(1), &policy, &actor)
+        .unwrap();
+    assert_eq!((late.reminders.len(), to.len()), (0, 2));
+    assert_eq!(late.new_holder.invitations, 2);
+    // Invitations spent by hand: no reminder for that holder, the moment still passes.
+    let mut spent = opened.clone();
+    spent.new_holder.invitations = policy.max_sends;
+    let (_, to) = spent.reminded(first, &policy, &actor).unwrap();
+    assert_eq!(to, [Party::CurrentHolder]);
+    // A draft has none, an ended request gets none.
+    assert!(draft(Tipo::Privato, false).reminders.is_empty());
+    let cancelled = run(&opened, Party::Initiator, Action::Cancel, 20).unwrap();
+    assert!(cancelled.reminded(first, &policy, &actor).is_none());
 }
 
 #[test]
