@@ -88,7 +88,10 @@ function consequences(role) {
 /** @param {any} view the answer of GET /v1/party */
 function draw(view) {
   learn(view.vocabulary);
-  const role = view.role === 'new_holder' ? 'il nuovo titolare' : "l'attuale titolare";
+  // Before the change completes it is a proposal, not a fact.
+  const lead = view.role === 'new_holder'
+    ? `Ti è stato proposto di diventare titolare di questi servizi, oggi intestati a ${view.transfer.current_holder}.`
+    : `Ti è stato chiesto di cedere questi servizi, di cui sei titolare, a ${view.transfer.new_holder}.`;
   // An ended request (a rejection of everything ends it at once) has no next step.
   const next = view.transfer.status === 'open' ? /** @type {string | undefined} */ (view.steps_left[0]) : undefined;
   const messages = h('div', { class: 'messages' });
@@ -99,7 +102,7 @@ function draw(view) {
     h('h1', {}, `Gestisci richiesta n. ${view.transfer.id}`),
     h('section', { class: 'card', 'aria-labelledby': 'summary' },
       h('h2', { id: 'summary', class: 'visually-hidden' }, 'La richiesta'),
-      h('p', { class: 'lead' }, `Sei ${role} nel cambio titolare da ${view.transfer.current_holder} a ${view.transfer.new_holder}.`),
+      h('p', { class: 'lead' }, lead),
       h('dl', { class: 'details' },
         h('dt', {}, 'Stato'), h('dd', {}, STATUS[view.transfer.status] ?? view.transfer.status),
         h('dt', {}, 'Concludi entro il'), h('dd', {}, dateTime(view.deadline)),
@@ -193,7 +196,7 @@ function stepView(view, next, messages) {
           h('legend', {}, 'Leggi le condizioni contrattuali attraverso i relativi link e accettale selezionando le caselle corrispondenti.'),
           conditions.map((c) => h('div', { class: 'choice' },
             h('input', { type: 'checkbox', name: 'condition', id: `cond-${c.id}`, value: c.id }),
-            h('label', { for: `cond-${c.id}` }, `Accetto: ${c.title}`, c.required ? ' (obbligatoria)' : ''),
+            h('label', { for: `cond-${c.id}` }, c.consent),
             h('a', { href: c.url, target: '_blank', rel: 'noopener noreferrer', class: 'condition-link' }, `Leggi: ${c.title} (versione ${c.version})`),
           )),
         ),

@@ -371,7 +371,7 @@ export function codeStep(spec) {
         return;
       }
       const wait = Math.max(0, Math.ceil((resendAt - Date.now()) / 1000));
-      show(countdown, wait > 0 ? `Nuovo invio possibile tra ${wait} secondi.` : 'Un nuovo invio è possibile ora.');
+      show(countdown, wait > 1 ? `Nuovo invio possibile tra ${wait} secondi.` : wait === 1 ? 'Nuovo invio possibile tra 1 secondo.' : 'Un nuovo invio è possibile ora.');
       if (wait === 0) clearInterval(timer);
     };
     tick();

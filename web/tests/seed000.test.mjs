@@ -164,7 +164,7 @@ test('the reference flow: a change of holder of two mailboxes and a domain, thro
   await current.page.getByRole('heading', { name: 'Gestisci richiesta n. 1' }).waitFor();
   assert.ok(!current.page.url().includes('token'), 'the token left the address bar');
   await current.page.getByText(/cancellare il contenuto delle caselle PEC/).waitFor();
-  await current.page.getByText("Sei l'attuale titolare nel cambio titolare da Test Azienda S.r.l. a testdue duetest.").waitFor();
+  await current.page.getByText('Ti è stato chiesto di cedere questi servizi, di cui sei titolare, a testdue duetest.').waitFor();
   await check(current.page, 'current-decisions');
   for (const item of ['teste1234@pec.it', 'fatture.testazienda@pec.it', 'testazienda-pec.it']) {
     await current.page.getByRole('group', { name: new RegExp(item.replaceAll('.', '\\.')) }).getByLabel('Accetta').check();
@@ -190,6 +190,8 @@ test('the reference flow: a change of holder of two mailboxes and a domain, thro
   const np = fresh.page;
   await np.goto(await link(base, NEW_HOLDER_EMAIL, 'gestisci'));
   await np.getByRole('heading', { name: 'Gestisci richiesta n. 1' }).waitFor();
+  // A proposal, not a fact, until the change completes.
+  await np.getByText('Ti è stato proposto di diventare titolare di questi servizi, oggi intestati a Test Azienda S.r.l.').waitFor();
   assert.ok(!np.url().includes('token'), 'the token left the address bar');
   await np.getByText(/Lo storico degli accessi alla casella viene azzerato/).waitFor();
   await check(np, 'new-decisions');
@@ -204,8 +206,8 @@ test('the reference flow: a change of holder of two mailboxes and a domain, thro
   // The required conditions are needed: the API says which are missing.
   await np.getByRole('button', { name: 'Prosegui' }).click();
   await np.getByRole('alert').waitFor();
-  await np.getByLabel(/Accetto: Condizioni generali/).check();
-  await np.getByLabel(/Accetto: Informativa sul trattamento/).check();
+  await np.getByLabel('Accetto le Condizioni generali di contratto del servizio PEC (obbligatorio)').check();
+  await np.getByLabel("Dichiaro di aver letto l'Informativa sul trattamento dei dati personali (obbligatorio)").check();
   await np.getByRole('button', { name: 'Prosegui' }).click();
   await np.getByRole('heading', { name: 'Verifica del numero di cellulare' }).first().waitFor();
   const newMobile = '+393330963300';

@@ -367,8 +367,8 @@ fn code_parts(e: CodeError) -> Parts {
         CodeError::Format => (
             S::BAD_REQUEST,
             "bad-request",
-            "Richiesta non valida",
-            "Richiesta non valida.".into(),
+            "Codice non valido",
+            "Codice non valido: deve avere 6 cifre.".into(),
             field("code"),
         ),
         CodeError::Channel(_) => (

@@ -113,7 +113,7 @@ pub enum CodeError {
     TooManyAttempts,
     #[error("{}", wrong_code_message(*.0))]
     Wrong(u32),
-    #[error("Il codice è di 6 cifre.")]
+    #[error("Il codice deve avere 6 cifre.")]
     Format,
     #[error(
         "La verifica via {0} non è prevista per te: l'attuale titolare e il richiedente verificano solo il cellulare."

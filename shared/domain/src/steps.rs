@@ -18,6 +18,27 @@ pub struct ContractCondition {
     pub title: String,
     pub url: String,
     pub required: bool,
+    /// What the new holder's tick says, as a whole sentence with its article ("Accetto le
+    /// Condizioni generali…"); without it, one that fits any title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<String>,
+}
+
+impl ContractCondition {
+    /// The tick's sentence, saying whether it is needed: "Accetto le Condizioni generali di
+    /// contratto del servizio PEC (obbligatorio)".
+    pub fn consent_sentence(&self) -> String {
+        let sentence = self
+            .consent
+            .clone()
+            .unwrap_or_else(|| format!("Accetto quanto indicato in «{}»", self.title));
+        let need = if self.required {
+            "obbligatorio"
+        } else {
+            "facoltativo"
+        };
+        format!("{sentence} ({need})")
+    }
 }
 
 /// The configurable rules of a transfer; the defaults are the product's.
@@ -63,6 +84,9 @@ impl Default for Rules {
                     title: "Condizioni generali di contratto del servizio PEC".into(),
                     url: "https://www.example.it/pec/condizioni-generali".into(),
                     required: true,
+                    consent: Some(
+                        "Accetto le Condizioni generali di contratto del servizio PEC".into(),
+                    ),
                 },
                 ContractCondition {
                     id: "privacy".into(),
@@ -70,13 +94,18 @@ impl Default for Rules {
                     title: "Informativa sul trattamento dei dati personali".into(),
                     url: "https://www.example.it/pec/privacy".into(),
                     required: true,
+                    consent: Some(
+                        "Dichiaro di aver letto l'Informativa sul trattamento dei dati personali"
+                            .into(),
+                    ),
                 },
                 ContractCondition {
                     id: "marketing".into(),
                     version: "2026-01".into(),
-                    title: "Comunicazioni commerciali (facoltativo)".into(),
+                    title: "Comunicazioni commerciali".into(),
                     url: "https://www.example.it/pec/marketing".into(),
                     required: false,
+                    consent: Some("Accetto di ricevere comunicazioni commerciali".into()),
                 },
             ],
             same_fiscal_identity_only: false,
@@ -853,10 +882,10 @@ pub fn effects(before: Option<&Transfer>, after: &Transfer, now: Timestamp) -> E
             (
                 OperationKind::TransferCompleted,
                 format!(
-                    "Cambio titolare {} completato: {} trasferiti, {} invariati",
+                    "Cambio titolare {} completato: {}, {}",
                     after.id.as_str(),
-                    moved.len(),
-                    kept.len()
+                    crate::text::count(moved.len(), "servizio trasferito", "servizi trasferiti"),
+                    crate::text::count(kept.len(), "servizio invariato", "servizi invariati"),
                 ),
                 None,
             )

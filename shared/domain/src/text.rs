@@ -36,6 +36,16 @@ pub fn compact_code(input: &str) -> String {
         .collect()
 }
 
+/// A number with its noun agreeing: "1 servizio trasferito", "2 servizi trasferiti",
+/// "nessun servizio invariato".
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    match n {
+        0 => format!("nessun {one}"),
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
+    }
+}
+
 /// A wait as a person reads it: "45 secondi", "1 minuto", "3 ore e 5 minuti".
 pub fn wait_in_words(seconds: i64) -> String {
     let plural = |n: i64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });

@@ -228,7 +228,7 @@ async function detail(ctx, id, news) {
     h('section', { class: 'card', 'aria-labelledby': 'storico' },
       h('h2', { id: 'storico' }, 'Storico della richiesta'),
       table(
-        ['Data', 'Parte', 'Azione', 'Dettaglio', 'Id richiesta', 'Indirizzo IP'],
+        ['Data', 'Parte', 'Azione', 'Dettaglio', 'Codice operazione', 'Indirizzo IP'],
         audit.map((a) => [dateTime(a.at), PARTY[a.party] ?? '—', auditAction(a.action), a.detail ?? '', a.request_id, a.source_ip ?? '—']),
         'Storico della richiesta',
       ),

@@ -184,7 +184,7 @@ pub(crate) struct PartyView<'a> {
     deadline: Timestamp,
     hold_until: Option<Timestamp>,
     contact: MaskedContact,
-    conditions: &'a [ContractCondition],
+    conditions: Vec<ConditionView<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     holder_data: Option<HolderData<'a>>,
     /// The panel's words for the API's codes (it is Italian): in the answer a page starts
@@ -218,6 +218,30 @@ struct PartyItem<'a> {
     id: &'a str,
     accept: Option<bool>,
     outcome: Option<ItemOutcome>,
+}
+
+/// A contract condition as the new holder sees it: with the sentence its tick says.
+#[derive(Serialize)]
+struct ConditionView<'a> {
+    id: &'a str,
+    version: &'a str,
+    title: &'a str,
+    url: &'a str,
+    required: bool,
+    consent: String,
+}
+
+impl<'a> ConditionView<'a> {
+    fn of(c: &'a ContractCondition) -> Self {
+        Self {
+            id: &c.id,
+            version: &c.version,
+            title: &c.title,
+            url: &c.url,
+            required: c.required,
+            consent: c.consent_sentence(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -278,7 +302,11 @@ pub(crate) fn party_view<'a>(s: &'a Services, t: &'a Transfer, party: Party) -> 
             mobile: mask(contact.mobile.as_str()),
             email: mask(contact.email.as_str()),
         },
-        conditions: if new_holder { &s.rules.conditions } else { &[] },
+        conditions: if new_holder {
+            s.rules.conditions.iter().map(ConditionView::of).collect()
+        } else {
+            Vec::new()
+        },
         holder_data: (new_holder && !c.tipo.is_natural_person()).then_some(HolderData {
             ragione_sociale: &c.ragione_sociale,
             codice_fiscale: &c.codice_fiscale,
