@@ -73,6 +73,7 @@ function consequences(role) {
     ? h('section', { class: 'card info', 'aria-labelledby': 'what-means' },
         h('h3', { id: 'what-means' }, 'Cosa comporta il cambio'),
         h('ul', {},
+          h('li', {}, 'A cambio concluso non potrai più accedere alle caselle: salva prima i messaggi e le ricevute che ti servono.'),
           h('li', {}, "L'attuale titolare ha la responsabilità di cancellare il contenuto delle caselle PEC prima del cambio: il gestore non risponde dei messaggi non eliminati, che il nuovo titolare potrebbe vedere."),
           h('li', {}, 'Le caselle passano al nuovo titolare con le regole e le impostazioni salvate.'),
         ))
@@ -273,17 +274,23 @@ function decisions(view, messages, section, attempt) {
         h('label', { for: `reject-${i.id}` }, h('span', { class: 'icon', 'aria-hidden': 'true' }, '✗'), ' Rifiuta'),
       ),
     )),
+    consequences(view.role),
     h('button', { type: 'submit', class: 'btn btn-primary' }, 'Prosegui'),
   );
   show(host, choose);
   if (withdrawn.length) {
     host.prepend(h('ul', { class: 'withdrawn' }, withdrawn.map((i) => h('li', {}, `${itemKind(i.kind)} ${i.id}: ${outcome(i.outcome)}`))));
   }
+  // The choice first (on a phone it would otherwise sit a screen and more below), with the
+  // one thing a current holder must know before accepting; the rest of what the change
+  // means follows the choices, before "Prosegui".
   return section(
     h('p', {}, view.role === 'new_holder'
       ? 'Ecco gli elementi che chi ha chiesto il cambio propone di intestarti: accetta o rifiuta ciascuno.'
       : 'Ecco gli elementi che ti viene proposto di intestare al nuovo titolare: accetta o rifiuta ciascuno.'),
-    consequences(view.role),
+    view.role === 'current_holder'
+      ? notice('info', "Se accetti, a cambio concluso non potrai più accedere a queste caselle: prima salva i messaggi e le ricevute che ti servono.")
+      : null,
     host,
   );
 }

@@ -128,9 +128,17 @@ test('a rejection: the current holder rejects everything, the request ends, the 
     management: { mode: 'keep' },
     new_holder_id: '963300',
   });
+  // The reseller keeps the request's page open: it follows the answer without a reload.
+  const reseller = await someone();
+  await loginAsDemo(reseller);
+  await reseller.goto(`${env.service.base}/#/cambio/${request.id}`);
+  await reseller.getByText('In corso', { exact: true }).waitFor();
+
   const page = await someone();
   await page.goto(await link(env.service.base, 'amministrazione@testazienda.example.it', 'gestisci', request.id));
   await page.getByRole('heading', { name: `Gestisci richiesta n. ${request.id}` }).waitFor();
+  // Before accepting, the current holder reads that access to the mailboxes is lost.
+  await page.getByText(/non potrai più accedere a queste caselle: prima salva i messaggi e le ricevute/).waitFor();
   await page.getByRole('radio', { name: 'Rifiuta' }).check();
   await page.getByRole('button', { name: 'Prosegui' }).click();
   await page.getByText('Rifiutando tutti gli elementi la richiesta si chiude.').waitFor();
@@ -145,10 +153,9 @@ test('a rejection: the current holder rejects everything, the request ends, the 
   assert.equal(await other.getByRole('main').getByRole('button').count(), 0, 'nothing to click');
   await check(other, 'link-ended');
 
-  const reseller = await someone();
-  await loginAsDemo(reseller);
-  await reseller.goto(`${env.service.base}/#/cambio/${request.id}`);
-  await reseller.getByText('Rifiutata', { exact: true }).waitFor();
+  await reseller.getByText('Rifiutata', { exact: true }).waitFor({ timeout: 15_000 });
+  await reseller.getByText('La richiesta è cambiata: la pagina mostra il suo stato attuale.').waitFor();
+  await reseller.getByRole('cell', { name: 'Richiesta rifiutata' }).waitFor();
 });
 
 test('a wrong code and a resend, then a cancel from the pending list', async () => {
@@ -408,6 +415,12 @@ test('a link opened after the deadline says so, with nothing to click; an old ?t
   await late.getByText(/5 giorni/).waitFor();
   assert.equal(await late.getByRole('main').getByRole('button').count(), 0, 'nothing to click');
   await check(late, 'link-expired');
+  // The request's page says who had not finished, and that nothing changed.
+  const reseller = await someone();
+  await loginAsDemo(reseller);
+  await reseller.goto(`${env.service.base}/#/cambio/${request.id}`);
+  await reseller.getByText('Scaduta prima che concludessero i loro passaggi: Attuale titolare, Nuovo titolare.', { exact: false }).waitFor();
+  await check(reseller, 'request-expired');
 });
 
 test('another number held the request: the holder on file stops it from the link in their SMS', async () => {

@@ -247,12 +247,12 @@ test('the reference flow: a change of holder of two mailboxes and a domain, thro
   await check(page, 'operations');
   await page.goto(`${base}/#/email/teste1234%40pec.it`);
   await page.getByRole('heading', { name: 'Dati Email' }).waitFor();
-  await page.getByRole('link', { name: '963300' }).waitFor();
+  await page.getByRole('link', { name: 'testdue duetest (963300)' }).waitFor();
   await page.getByText('Nessun accesso registrato.').waitFor();
   await page.goto(`${base}/#/email/fatture.testazienda%40pec.it`);
-  await page.getByRole('link', { name: '534905' }).waitFor();
+  await page.getByRole('link', { name: 'Test Azienda S.r.l. (534905)' }).waitFor();
   await page.goto(`${base}/#/domini/testazienda-pec.it`);
-  await page.getByRole('link', { name: '963300' }).waitFor();
+  await page.getByRole('link', { name: 'testdue duetest (963300)' }).waitFor();
   await check(page, 'domain-detail');
 
   for (const p of [reseller, current, fresh]) {

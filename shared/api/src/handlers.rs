@@ -542,8 +542,8 @@ async fn list_mailboxes<
     Ok(json(StatusCode::OK, &Listing { items, next_cursor }))
 }
 
-async fn get_mailbox(
-    store: &dyn MailboxReader,
+async fn get_mailbox<S: MailboxReader + HolderReader + ?Sized>(
+    store: &S,
     account: &AccountId,
     address: &str,
     req: &Request,
@@ -556,7 +556,9 @@ async fn get_mailbox(
         .mailbox(account, &address)
         .await?
         .ok_or(ApiError::NotFound("Casella non trovata."))?;
-    Ok(json(StatusCode::OK, &mailbox_view(&mailbox, None)))
+    let names = holder_names(store, account, std::iter::once(&mailbox.holder_id)).await?;
+    let name = names.get(&mailbox.holder_id).cloned();
+    Ok(json(StatusCode::OK, &mailbox_view(&mailbox, name)))
 }
 
 async fn list_domains<S: AccountReader + DomainReader + HolderReader + TransferReader + ?Sized>(
@@ -596,8 +598,8 @@ async fn list_domains<S: AccountReader + DomainReader + HolderReader + TransferR
     Ok(json(StatusCode::OK, &Listing { items, next_cursor }))
 }
 
-async fn get_domain(
-    store: &dyn DomainReader,
+async fn get_domain<S: DomainReader + HolderReader + ?Sized>(
+    store: &S,
     account: &AccountId,
     name: &str,
     req: &Request,
@@ -614,7 +616,9 @@ async fn get_domain(
         .domain(account, &name.id)
         .await?
         .ok_or(ApiError::NotFound("Dominio non trovato."))?;
-    Ok(json(StatusCode::OK, &DomainView::of(&domain, None)))
+    let names = holder_names(store, account, std::iter::once(&domain.holder_id)).await?;
+    let name = names.get(&domain.holder_id).cloned();
+    Ok(json(StatusCode::OK, &DomainView::of(&domain, name)))
 }
 
 async fn list_operations(

@@ -115,7 +115,7 @@ async function mailboxDetail(ctx, address) {
     h('section', { class: 'card', 'aria-labelledby': 'dati-email' },
       h('h2', { id: 'dati-email' }, 'Dati Email'),
       details([
-        ['Titolare', holderLink(m.holder_id)],
+        ['Titolare', holderLink(m.holder_id, m.holder_name)],
         ['Email', m.address],
         ['Stato', m.status],
         ['Data Finecompetenze', date(m.end_of_service)],
@@ -190,7 +190,7 @@ async function domainDetail(ctx, name) {
     h('section', { class: 'card', 'aria-labelledby': 'dati-dominio' },
       h('h2', { id: 'dati-dominio' }, 'Dati Dominio'),
       details([
-        ['Titolare', holderLink(d.holder_id)],
+        ['Titolare', holderLink(d.holder_id, d.holder_name)],
         ['Dominio', d.name],
         ['Stato', d.status],
         ['Data Registrazione', date(d.registered_on)],

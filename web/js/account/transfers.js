@@ -158,7 +158,7 @@ function steps(progress) {
   return h('ul', { class: 'steps' },
     done.map((s) => h('li', { class: 'done' }, `${STEP[s] ?? s}: fatto`)),
     left.map((s) => h('li', { class: 'todo' }, `${STEP[s] ?? s}: da fare`)),
-    done.length + left.length === 0 ? h('li', {}, 'Nessun passaggio') : null,
+    done.length + left.length === 0 ? h('li', {}, 'Nessun passaggio fatto') : null,
   );
 }
 
@@ -191,6 +191,7 @@ async function detail(ctx, id, news) {
         h('dt', {}, 'Attuale titolare'), h('dd', {}, `${t.current_holder?.name ?? ''} (Id ${t.current_holder?.id ?? ''})`),
         h('dt', {}, 'Nuovo titolare'), h('dd', {}, `${t.new_holder?.name ?? ''} (Id ${t.new_holder?.id ?? ''})`),
       ),
+      lapsedBy(t),
     ),
     t.status === 'draft'
       ? h('section', { class: 'card', 'aria-labelledby': 'verifica' },
@@ -229,7 +230,9 @@ async function detail(ctx, id, news) {
       h('h2', { id: 'storico' }, 'Storico della richiesta'),
       table(
         ['Data', 'Parte', 'Azione', 'Dettaglio', 'Codice operazione', 'Indirizzo IP'],
-        audit.map((a) => [dateTime(a.at), PARTY[a.party] ?? '—', auditAction(a.action), a.detail ?? '', a.request_id, a.source_ip ?? '—']),
+        // A line of the service's own (the expirer, the provider's inventory) has no party
+        // and no call behind it.
+        audit.map((a) => [dateTime(a.at), a.party ? PARTY[a.party] ?? a.party : 'Servizio (automatico)', auditAction(a.action), a.detail ?? '', a.party ? a.request_id : '—', a.source_ip || '—']),
         'Storico della richiesta',
       ),
     ),
@@ -238,4 +241,60 @@ async function detail(ctx, id, news) {
       running ? cancelControl(ctx, t.id, messages, () => redraw('Richiesta annullata.')) : null,
     ),
   );
+  watch(ctx, t, () => detail(ctx, id, 'La richiesta è cambiata: la pagina mostra il suo stato attuale.'));
+}
+
+/** How often an open request's page reads it again. */
+const WATCH_EVERY_MS = 5000;
+
+/**
+ * While the request runs, or the mail platform has yet to apply what it moved, its page reads
+ * it again now and then and is drawn again when something changed — a holder's answer, the
+ * completion — unless the person is typing in one of its forms (then at the next look).
+ * @param {Ctx} ctx
+ * @param {any} t the request as drawn
+ * @param {() => Promise<void>} redraw
+ */
+function watch(ctx, t, redraw) {
+  // Each drawing of the page has its own watch; a newer drawing ends the older ones.
+  const generation = String(Number(ctx.main.dataset.drawing ?? '0') + 1);
+  ctx.main.dataset.drawing = generation;
+  const items = /** @type {any[]} */ (t.items);
+  const waiting = t.status === 'draft' || t.status === 'open' || items.some((i) => i.platform?.status === 'waiting');
+  if (!waiting) return;
+  const drawn = JSON.stringify(t);
+  const current = () => ctx.main.isConnected && ctx.main.dataset.drawing === generation;
+  const look = async () => {
+    if (!current()) return;
+    const busy = document.activeElement instanceof HTMLElement && document.activeElement.closest('form') && ctx.main.contains(document.activeElement);
+    if (!document.hidden && !busy) {
+      try {
+        const now = await ctx.api('GET', `/v1/transfers/${encodeURIComponent(t.id)}`);
+        if (!current()) return;
+        if (JSON.stringify(now) !== drawn) {
+          await redraw();
+          return;
+        }
+      } catch {
+        // A failed look is tried again at the next one.
+      }
+    }
+    window.setTimeout(look, WATCH_EVERY_MS);
+  };
+  window.setTimeout(look, WATCH_EVERY_MS);
+}
+
+/**
+ * On an expired request: who had not finished by the deadline.
+ * @param {any} t
+ */
+function lapsedBy(t) {
+  if (t.status !== 'expired') return null;
+  const late = /** @type {string[]} */ (t.unfinished ?? []);
+  if (late.length === 0) return null;
+  const who = late.map((p) => PARTY[p] ?? p).join(', ');
+  const lead = late.length === 1
+    ? `Scaduta prima che concludesse i suoi passaggi: ${who}.`
+    : `Scaduta prima che concludessero i loro passaggi: ${who}.`;
+  return h('p', { class: 'notice notice-info' }, `${lead} Nessun servizio ha cambiato titolare: se il cambio serve ancora, crea una nuova richiesta.`);
 }

@@ -29,6 +29,9 @@ pub(crate) struct InitiatorView<'a> {
     initiator_mobile: String,
     contacts: PerHolder<ContactView<'a>>,
     progress: PerParty<StepsView<'a>>,
+    /// On an expired request: the parties who had not taken all their steps.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    unfinished: Vec<Party>,
     accepted_conditions: &'a [AcceptedCondition],
     audit: Vec<AuditView<'a>>,
     audit_omitted: u32,
@@ -141,6 +144,14 @@ pub(crate) fn initiator_view(t: &Transfer) -> InitiatorView<'_> {
             initiator: steps(Party::Initiator),
             current_holder: steps(Party::CurrentHolder),
             new_holder: steps(Party::NewHolder),
+        },
+        unfinished: if t.status == TransferStatus::Expired {
+            [Party::Initiator, Party::CurrentHolder, Party::NewHolder]
+                .into_iter()
+                .filter(|p| !t.finished(*p))
+                .collect()
+        } else {
+            Vec::new()
         },
         accepted_conditions: &t.progress.accepted_conditions,
         audit: t
