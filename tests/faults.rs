@@ -89,32 +89,37 @@ impl FaultPlan {
     }
 }
 
-/// The outbox message `write` puts, if any: its key and data.
-fn outbox_put<'a>(write: &'a StoreWrite<'_>) -> Option<(String, &'a Value)> {
+/// The outbox messages `write` puts: each one's key and data (a completion puts several).
+fn outbox_puts<'a>(write: &'a StoreWrite<'_>) -> Vec<(String, &'a Value)> {
     let StoreWrite::Transaction(writes) = write else {
-        return None;
+        return Vec::new();
     };
-    writes.iter().find_map(|w| match w {
-        Write::Put { item, .. } if item.kind == "outbox" => {
-            Some((format!("{} {}", item.pk, item.sk), &item.data))
-        }
-        _ => None,
-    })
+    writes
+        .iter()
+        .filter_map(|w| match w {
+            Write::Put { item, .. } if item.kind == "outbox" => {
+                Some((format!("{} {}", item.pk, item.sk), &item.data))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 impl FaultPlan {
     /// Keeps where each outbox message goes, as long as its record says so.
     fn note_destination(&self, write: &StoreWrite<'_>) {
-        if let Some((key, data)) = outbox_put(write)
-            && let Some(to) = data["to"].as_str()
-        {
-            self.destinations.lock().unwrap().insert(key, to.to_owned());
+        for (key, data) in outbox_puts(write) {
+            if let Some(to) = data["to"].as_str() {
+                self.destinations.lock().unwrap().insert(key, to.to_owned());
+            }
         }
     }
 
     /// The destination of the message whose "sent" result record `write` is, if it is one.
     fn result_record_of(&self, write: &StoreWrite<'_>) -> Option<String> {
-        let (key, _) = outbox_put(write).filter(|(_, m)| m["status"] == "sent")?;
+        let (key, _) = outbox_puts(write)
+            .into_iter()
+            .find(|(_, m)| m["status"] == "sent")?;
         if let Some(to) = self.destinations.lock().unwrap().get(&key) {
             return Some(to.clone());
         }

@@ -3,6 +3,22 @@
 
 import { ApiError } from './api.js';
 import { h, show, focus, dateTime } from './dom.js';
+import { LABELS } from './words.js';
+
+/**
+ * The words a person sees for a field the API names: its label in the form, else the API's
+ * own label for it (the vocabulary), never the field's code ("items[0]", "accepted").
+ * @param {string} field
+ * @param {HTMLElement | null | undefined} input
+ * @param {HTMLElement} [form]
+ */
+function fieldLabel(field, input, form) {
+  const inForm = input?.id ? form?.querySelector(`label[for="${CSS.escape(input.id)}"]`)?.textContent?.trim() : '';
+  if (inForm) return inForm;
+  const item = /^items\[(\d+)\]$/.exec(field);
+  if (item) return `${LABELS.items ?? 'Elementi'}, n. ${Number(item[1]) + 1}`;
+  return LABELS[field] ?? LABELS[field.split('.').pop() ?? ''] ?? LABELS.request ?? 'Richiesta';
+}
 
 /**
  * A message region: errors are announced at once (role=alert), news politely.
@@ -30,21 +46,27 @@ export function notice(kind, text, extra = []) {
 export function showError(region, error, form) {
   clearFieldErrors(form);
   const message = error instanceof ApiError ? error.message : 'Si è verificato un errore inatteso: riprova.';
-  const list = [];
+  /** @type {{ at: HTMLElement | null, line: HTMLElement }[]} */
+  const found = [];
   if (error instanceof ApiError) {
     for (const [field, text] of Object.entries(error.errors)) {
-      const input = form?.querySelector(`[name="${CSS.escape(field)}"]`);
-      let label = field;
-      if (input instanceof HTMLElement) {
-        label = (input.id && form?.querySelector(`label[for="${CSS.escape(input.id)}"]`)?.textContent?.trim()) || field;
+      const match = form?.querySelector(`[name="${CSS.escape(field)}"]`);
+      const input = match instanceof HTMLElement ? match : null;
+      if (input) {
         const id = `${input.id || field}-error`;
         input.setAttribute('aria-invalid', 'true');
         input.setAttribute('aria-describedby', [input.getAttribute('aria-describedby'), id].filter(Boolean).join(' '));
         (input.closest('.field') ?? input).appendChild(h('p', { class: 'field-error', id }, text));
       }
-      list.push(h('li', {}, `${label}: ${text}`));
+      found.push({ at: input, line: h('li', {}, `${fieldLabel(field, input, form)}: ${text}`) });
     }
   }
+  // The summary in the order of the form (what has no field of its own first).
+  found.sort((a, b) => {
+    if (!a.at || !b.at) return a.at ? 1 : b.at ? -1 : 0;
+    return a.at.compareDocumentPosition(b.at) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1;
+  });
+  const list = found.map((f) => f.line);
   const box = notice('error', message, list.length ? [h('ul', {}, list)] : []);
   show(region, box);
   focus(box);

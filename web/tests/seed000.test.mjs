@@ -206,6 +206,10 @@ test('the reference flow: a change of holder of two mailboxes and a domain, thro
   // The required conditions are needed: the API says which are missing.
   await np.getByRole('button', { name: 'Prosegui' }).click();
   await np.getByRole('alert').waitFor();
+  // In the words of the screen, never the API's field code.
+  const alert = await np.getByRole('alert').innerText();
+  assert.match(alert, /Condizioni contrattuali: /);
+  assert.doesNotMatch(alert, /accepted/);
   await np.getByLabel('Accetto le Condizioni generali di contratto del servizio PEC (obbligatorio)').check();
   await np.getByLabel("Dichiaro di aver letto l'Informativa sul trattamento dei dati personali (obbligatorio)").check();
   await np.getByRole('button', { name: 'Prosegui' }).click();

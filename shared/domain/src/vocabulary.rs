@@ -375,6 +375,38 @@ impl Vocabulary {
             Lingua::It => "Id Titolare",
             Lingua::En => "Holder id",
         };
+        // The request fields an error may name that no form shows as such: a page says
+        // these words, never the field's code (`items`, `accepted`).
+        let request_fields: &[(&'static str, &'static str, &'static str)] = &[
+            ("items", "Elementi", "Items"),
+            ("new_holder_id", "Nuovo titolare", "New holder"),
+            ("new_holder", "Nuovo titolare", "New holder"),
+            (
+                "username",
+                "Username dell'account che gestirà gli elementi",
+                "Username of the managing account",
+            ),
+            ("management", "Gestione", "Management"),
+            ("mode", "Gestione", "Management"),
+            ("code", "Codice di verifica", "Verification code"),
+            ("channel", "Canale del codice", "Code channel"),
+            ("accepted", "Condizioni contrattuali", "Contract conditions"),
+            ("decisions", "Scelte sugli elementi", "Choices on the items"),
+            ("confirm", "Conferma dei dati", "Data confirmation"),
+            ("password", "Nuova password", "New password"),
+            ("party", "Titolare", "Holder"),
+            ("mobile", "Cellulare", "Mobile"),
+            ("mailbox", "Casella", "Mailbox"),
+            (
+                "allow_duplicate",
+                "Secondo profilo dello stesso titolare",
+                "Second profile of the same holder",
+            ),
+            ("cursor", "Pagina", "Page"),
+            ("page_size", "Righe per pagina", "Rows per page"),
+            ("holder_id", "ID titolare", "Holder id"),
+            ("request", "Richiesta", "Request"),
+        ];
         Self {
             lingua,
             steps: Step::all().map(|s| (s, s.label(lingua))).collect(),
@@ -436,6 +468,11 @@ impl Vocabulary {
             .collect(),
             tipi,
             labels: std::iter::once(("id", id))
+                .chain(
+                    request_fields.iter().map(|(name, it, en)| {
+                        (*name, if lingua == Lingua::En { *en } else { *it })
+                    }),
+                )
                 .chain(Field::ALL.iter().map(|f| (f.as_str(), f.label(lingua))))
                 .collect(),
         }

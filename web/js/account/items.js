@@ -76,7 +76,7 @@ export async function mailboxRoute(ctx) {
     items.length === 0
       ? h('p', { role: 'status' }, 'Nessuna casella.')
       : table(
-          ['Email', 'Titolare', 'Stato', 'Tipologia', 'Data Finecompetenze', ''],
+          ['Email', 'Titolare', 'Stato', 'Tipologia', 'Data Finecompetenze', h('span', { class: 'visually-hidden' }, 'Azioni')],
           items.map((m) => [
             h('a', { href: `#/email/${encodeURIComponent(m.address)}` }, m.address),
             holderLink(m.holder_id, m.holder_name),
@@ -163,7 +163,7 @@ export async function domainRoute(ctx) {
     items.length === 0
       ? h('p', { role: 'status' }, 'Nessun dominio certificato.')
       : table(
-          ['Dominio', 'Titolare', 'Stato', 'Data Finecompetenze', ''],
+          ['Dominio', 'Titolare', 'Stato', 'Data Finecompetenze', h('span', { class: 'visually-hidden' }, 'Azioni')],
           items.map((d) => [
             h('a', { href: `#/domini/${encodeURIComponent(d.name)}` }, d.name),
             holderLink(d.holder_id, d.holder_name),

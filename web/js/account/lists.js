@@ -13,7 +13,8 @@ import { button } from '../ui.js';
 export function table(headings, rows, label) {
   return h(
     'div',
-    { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': label },
+    // Named apart from the section around it, which often bears the same title.
+    { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': `Tabella: ${label}` },
     h('table', {},
       h('thead', {}, h('tr', {}, headings.map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((c) => h('td', {}, c))))),
