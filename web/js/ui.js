@@ -241,14 +241,15 @@ function codeFacts(item) {
   return h(
     'ul',
     { class: 'code-facts' },
+    // One line for where the code is: on its way, sent, or not delivered (never two of them).
     item.notice
       ? h('li', { class: 'failed' }, item.notice)
-      : h('li', {}, `Codice inviato a ${item.destination}${item.delivery === 'sent' ? ' (consegnato)' : ''}.`),
+      : h('li', {}, item.delivery === 'queued' ? `Codice in invio a ${item.destination}.` : `Codice inviato a ${item.destination}.`),
     item.status === 'pending' ? h('li', {}, `Valido fino al ${dateTime(item.expires_at)}.`) : null,
-    item.status === 'expired' ? h('li', {}, 'Codice scaduto: inviarne uno nuovo.') : null,
+    item.status === 'expired' ? h('li', {}, 'Codice scaduto: chiedine uno nuovo.') : null,
     item.status === 'max_attempts_reached' ? h('li', {}, 'Troppi tentativi errati: chiedi un nuovo codice.') : null,
-    item.status === 'pending' ? h('li', {}, `Tentativi rimasti: ${item.tries_left}.`) : null,
-    h('li', {}, `Invii rimasti: ${item.sends_left}.`),
+    item.status === 'pending' ? h('li', {}, item.tries_left === 1 ? 'Resta 1 tentativo.' : `Tentativi rimasti: ${item.tries_left}.`) : null,
+    h('li', {}, item.sends_left === 0 ? 'Nessun invio rimasto per questa richiesta: per un nuovo codice contatta l\'assistenza.' : item.sends_left === 1 ? 'Resta 1 invio.' : `Invii rimasti: ${item.sends_left}.`),
   );
 }
 
@@ -290,12 +291,15 @@ export function codeStep(spec) {
         if (input) input.focus();
       }, { kind: 'link' })
     : null;
+  const used = h('strong', {}, spec.contact || '—');
   const sendForm = form(
     async (f) => {
       const phone = sms ? values(f).phone : undefined;
       try {
         await spec.send(phone ? { channel: spec.channel, phone } : { channel: spec.channel });
-        show(messages, notice('success', sms ? 'Codice inviato al cellulare.' : "Codice inviato all'indirizzo email."));
+        // Where the code stands is said once, by the facts below (in invio, inviato, non
+        // consegnato), not by a notice that could contradict them.
+        show(messages);
         verifyForm.hidden = false;
         await refresh();
         const input = verifyForm.querySelector('input');
@@ -310,7 +314,7 @@ export function codeStep(spec) {
       'p',
       {},
       sms ? 'Numero di cellulare: ' : 'Indirizzo email: ',
-      h('strong', {}, spec.contact || '—'),
+      used,
       ' ',
       change,
     ),
@@ -324,7 +328,9 @@ export function codeStep(spec) {
         show(messages, notice('success', sms ? 'Numero di cellulare verificato.' : 'Indirizzo email verificato.'));
         spec.done(answer);
       } catch (error) {
-        showError(messages, error, f);
+        // An expired code is said by the facts, once.
+        if (error instanceof ApiError && error.problem.type?.endsWith('code-expired')) show(messages);
+        else showError(messages, error, f);
         await refresh();
       }
     },
@@ -372,6 +378,12 @@ export function codeStep(spec) {
       return;
     }
     verifyForm.hidden = item.status === 'approved';
+    // The number or address the code actually went to, and buttons only when they can work.
+    show(used, item.destination);
+    const verifyButton = verifyForm.querySelector('button[type="submit"]');
+    if (verifyButton instanceof HTMLButtonElement) verifyButton.disabled = item.status !== 'pending';
+    const sendButton = sendForm.querySelector('button[type="submit"]');
+    if (sendButton instanceof HTMLButtonElement) sendButton.disabled = item.sends_left === 0 || item.resend_in_seconds > 0;
     // While the message is on its way, look again: "consegnato" or "non consegnato" follows.
     if (item.delivery === 'queued' && polls < 20) {
       polls += 1;
@@ -394,7 +406,11 @@ export function codeStep(spec) {
       }
       const wait = Math.max(0, Math.ceil((resendAt - Date.now()) / 1000));
       show(countdown, wait > 1 ? `Nuovo invio possibile tra ${wait} secondi.` : wait === 1 ? 'Nuovo invio possibile tra 1 secondo.' : 'Un nuovo invio è possibile ora.');
-      if (wait === 0) clearInterval(timer);
+      if (wait === 0) {
+        clearInterval(timer);
+        const sendButton = sendForm.querySelector('button[type="submit"]');
+        if (sendButton instanceof HTMLButtonElement) sendButton.disabled = false;
+      }
     };
     tick();
     timer = window.setInterval(tick, 1000);
