@@ -373,6 +373,23 @@ async fn a_lapsed_password_link_is_not_a_dead_end() {
                 .await
         }
     };
+    // What a link can still do, as its page reads it first.
+    let state = |token: &str| {
+        let body = json!({ "token": token });
+        let s = &s;
+        async move {
+            let reply = s
+                .call("POST", "/v1/password-reset/check", As::Nobody, Some(body))
+                .await;
+            ok(&reply, 200, "the link's state");
+            assert_eq!(reply.body["mailbox"], "teste1234@pec.it", "named at once");
+            (
+                reply.body["state"].as_str().unwrap().to_owned(),
+                reply.body["detail"].as_str().map(str::to_owned),
+            )
+        }
+    };
+    assert_eq!(state(&first).await, ("valid".into(), None));
     let set = |token: &str| {
         let body = json!({ "token": token, "password": "Nuova-Password-7" });
         let s = &s;
@@ -387,6 +404,9 @@ async fn a_lapsed_password_link_is_not_a_dead_end() {
     assert!(soon.header("retry-after").is_some());
     // A day later the link has lapsed; its page asks for a new one.
     s.advance(86_400).await;
+    let (lapsed_state, words) = state(&first).await;
+    assert_eq!(lapsed_state, "lapsed");
+    assert!(words.unwrap().contains("Chiedine uno nuovo"));
     let lapsed = set(&first).await;
     assert_eq!(
         (lapsed.status, lapsed.body["type"].as_str()),
@@ -427,6 +447,8 @@ async fn a_lapsed_password_link_is_not_a_dead_end() {
     let links = reset_links(&s, TESTDUE.email, 5).await;
     assert_eq!(links.len(), 5, "no sixth link went out");
     // Only the newest link works.
+    assert_eq!(state(&links[1]).await.0, "replaced");
+    assert_eq!(state(&links[4]).await.0, "valid");
     let replaced = set(&links[1]).await;
     assert_eq!(replaced.status, 409, "{}", replaced.body);
     assert!(
@@ -436,6 +458,18 @@ async fn a_lapsed_password_link_is_not_a_dead_end() {
             .contains("più recente")
     );
     ok(&set(&links[4]).await, 200, "the newest link");
+    let (used, words) = state(&links[4]).await;
+    assert_eq!(used, "used");
+    assert!(words.unwrap().contains("già stato usato"));
+    let forged = s
+        .call(
+            "POST",
+            "/v1/password-reset/check",
+            As::Nobody,
+            Some(json!({ "token": "x.y.z" })),
+        )
+        .await;
+    assert_eq!(forged.status, 401, "{}", forged.body);
     let not_pending = s
         .call(
             "POST",

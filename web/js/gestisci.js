@@ -12,7 +12,7 @@ const main = byId('main');
 const TOKEN_KEY = 'titolare.link';
 /** Whether this page load is the way back from the identity provider. */
 let returnedFromLogin = false;
-const link = takeToken(TOKEN_KEY);
+let link = takeToken(TOKEN_KEY);
 
 /**
  * @param {string} method
@@ -342,5 +342,13 @@ async function start() {
   }
   await load();
 }
+
+// A new link opened in this tab (only the fragment changes, the page is not loaded again):
+// the page reads that link, not the one it showed.
+window.addEventListener('hashchange', () => {
+  if (!new URLSearchParams(location.hash.slice(1)).get('token')) return;
+  link = takeToken(TOKEN_KEY);
+  load();
+});
 
 start();

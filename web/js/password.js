@@ -1,4 +1,6 @@
-// "Imposta la password": the new holder of a moved mailbox sets its password with the emailed link.
+// "Imposta la password": the new holder of a moved mailbox sets its password with the emailed
+// link. The page reads what the link can still do first, names the mailbox at once, and shows
+// the form only to a link that works; a new link opened in the same tab is read again.
 
 import { ApiError, call } from './api.js';
 import { byId, dateTime, focus, h, show } from './dom.js';
@@ -7,13 +9,47 @@ import { button, clearFieldErrors, field, form, notice, showError } from './ui.j
 
 const main = byId('main');
 const TOKEN_KEY = 'titolare.reset';
-const token = takeToken(TOKEN_KEY);
+let token = takeToken(TOKEN_KEY);
 
-function draw() {
+/** The headings of a link that cannot set the password, by its state. */
+const STOPPED = {
+  lapsed: 'Link scaduto',
+  used: 'Password già impostata',
+  replaced: 'Link sostituito',
+  earlier_change: 'Link non più valido',
+};
+
+async function load() {
   if (!token) {
     show(main, h('h1', {}, 'Imposta la password'), notice('info', "Apri per intero il link per impostare la password che hai ricevuto via email."));
     return;
   }
+  const messages = h('div', { class: 'messages' });
+  let link;
+  try {
+    link = await call('POST', '/v1/password-reset/check', { body: { token } });
+  } catch (error) {
+    show(main, h('h1', {}, 'Imposta la password'), messages);
+    showError(messages, error);
+    if (error instanceof ApiError && error.status === 401) {
+      messages.appendChild(h('p', {}, "Se non trovi il link giusto, chiedi a chi gestisce la casella di inviartene uno nuovo, oppure contatta l'assistenza."));
+    }
+    return;
+  }
+  if (link.state !== 'valid') {
+    const heading = STOPPED[/** @type {keyof typeof STOPPED} */ (link.state)] ?? 'Link non valido';
+    show(main, h('h1', {}, heading), h('p', { class: 'lead' }, `Casella ${link.mailbox}`), messages, notice('info', link.detail ?? ''));
+    // A lapsed link is not a dead end: it still names the mailbox, so ask for a new one.
+    if (link.state === 'lapsed') messages.appendChild(h('p', { class: 'actions' }, button('Inviami un nuovo link', () => newLink(messages))));
+    const title = main.querySelector('h1');
+    if (title) focus(title);
+    return;
+  }
+  draw(link);
+}
+
+/** @param {any} link the answer of the check: `{mailbox, valid_until}` */
+function draw(link) {
   const messages = h('div', { class: 'messages' });
   const rules = h('ul', { id: 'password-rules', class: 'hint' },
     h('li', {}, 'da 8 a 128 caratteri;'),
@@ -46,7 +82,7 @@ function draw() {
       }
     },
     { class: 'card narrow' },
-    h('p', {}, 'Scegli la nuova password della casella PEC di cui sei diventato titolare.'),
+    h('p', {}, `Scegli la nuova password della casella PEC ${link.mailbox}, di cui sei diventato titolare. Il link vale fino al ${dateTime(link.valid_until)}.`),
     h('h2', {}, 'Regole della password'),
     rules,
     field({ name: 'password', label: 'Nuova password', type: 'password', autocomplete: 'new-password' }),
@@ -55,7 +91,7 @@ function draw() {
   );
   const input = passwordForm.querySelector('input[name="password"]');
   input?.setAttribute('aria-describedby', 'password-rules');
-  show(main, h('h1', {}, 'Imposta la password'), messages, passwordForm);
+  show(main, h('h1', {}, 'Imposta la password'), h('p', { class: 'lead' }, `Casella ${link.mailbox}`), messages, passwordForm);
 }
 
 /**
@@ -74,4 +110,10 @@ async function newLink(messages) {
   }
 }
 
-draw();
+// A new link opened in this tab (only the fragment changes): read it.
+window.addEventListener('hashchange', () => {
+  if (!new URLSearchParams(location.hash.slice(1)).get('token')) return;
+  token = takeToken(TOKEN_KEY);
+  load();
+});
+load();

@@ -270,13 +270,14 @@ test('the reference flow: a change of holder of two mailboxes and a domain, thro
   const owner = await person(env.browser);
   const lapsed = await link(base, NEW_HOLDER_EMAIL, 'password');
   await owner.page.goto(lapsed);
-  await owner.page.getByRole('heading', { name: 'Imposta la password' }).waitFor();
+  // The page reads the link first: it names the mailbox and says the link lapsed, with no
+  // form to fill in vain.
+  await owner.page.getByRole('heading', { name: 'Link scaduto' }).waitFor();
   assert.ok(!owner.page.url().includes('token'), 'the token left the address bar');
-  await check(owner.page, 'password');
-  await owner.page.getByLabel('Nuova password', { exact: true }).fill('Nuova-Password-2026');
-  await owner.page.getByLabel('Ripeti la nuova password').fill('Nuova-Password-2026');
-  await owner.page.getByRole('button', { name: 'Conferma' }).click();
+  await owner.page.getByText('Casella teste1234@pec.it').waitFor();
   await owner.page.getByText(/è scaduto/).first().waitFor();
+  assert.equal(await owner.page.getByLabel('Nuova password', { exact: true }).count(), 0, 'no form for a lapsed link');
+  await check(owner.page, 'password-lapsed');
   await owner.page.getByRole('button', { name: 'Inviami un nuovo link' }).click();
   await owner.page.getByText(/Ti abbiamo inviato un nuovo link a t\*\*\*@example\.it/).waitFor();
   await check(owner.page, 'password-new-link');
@@ -294,11 +295,19 @@ test('the reference flow: a change of holder of two mailboxes and a domain, thro
   // The new link opens in a fresh tab, as from the email.
   const again = await owner.context.newPage();
   await again.goto(renewed);
+  await again.getByRole('heading', { name: 'Imposta la password' }).waitFor();
+  await again.getByText('Casella teste1234@pec.it').waitFor();
+  await check(again, 'password');
   await again.getByLabel('Nuova password', { exact: true }).fill('Nuova-Password-2026');
   await again.getByLabel('Ripeti la nuova password').fill('Nuova-Password-2026');
   await again.getByRole('button', { name: 'Conferma' }).click();
   await again.getByText('Password impostata per la casella teste1234@pec.it.', { exact: false }).waitFor();
   await check(again, 'password-done');
+  // The same link opened again in the same tab (only the fragment changes): it was used, and
+  // the page says so at once.
+  await again.goto(renewed);
+  await again.getByRole('heading', { name: 'Password già impostata' }).waitFor();
+  assert.equal(await again.getByLabel('Nuova password', { exact: true }).count(), 0, 'no form for a used link');
   assert.deepEqual(owner.problems, [], 'no page logged an error');
   await owner.context.close();
   assertAccessible();

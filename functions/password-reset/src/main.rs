@@ -6,6 +6,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     titolare_lambda::run_http_function_with_secret(&[
         routes::PASSWORD_RESET,
         routes::PASSWORD_RESET_LINK,
+        routes::PASSWORD_RESET_CHECK,
         routes::MAILBOX_RESET_LINK,
     ])
     .await

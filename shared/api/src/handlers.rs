@@ -63,6 +63,7 @@ handlers! {
     };
     password_reset(s, _p, c, r) => crate::password::reset(s, c, r).await;
     password_reset_link(s, _p, c, r) => crate::password::link_by_token(s, c, r).await;
+    password_reset_check(s, _p, c, r) => crate::password::check(s, c, r).await;
     mailbox_reset_link(s, p, c, r) => crate::password::link_by_account(s, c, &p["address"], r).await;
     transfer_codes_send(s, p, c, r) => {
         let (transfer, party) = transfers::initiator_transfer(s, c, &p["id"]).await?;

@@ -14,6 +14,7 @@ use titolare_domain::FieldErrors;
 use titolare_domain::ports::{
     IdempotencyScope, ItemState, MailboxUpdate, StoreError, TransferCommit, TransferCondition,
 };
+use titolare_domain::records::Mailbox;
 use titolare_domain::reset::{LinkEmail, LinkError, reissued};
 use titolare_domain::transfer::{ItemKind, ItemRef, PasswordResetToken, ResetTokenError};
 use titolare_domain::values::EmailAddress;
@@ -92,17 +93,13 @@ pub(crate) async fn reset(s: &Services, caller: &Caller, req: &Request) -> Answe
         else {
             return Err(ApiError::InvalidResetLink);
         };
-        if mailbox.value.moved_by.as_ref() != Some(&token.transfer) {
-            return Err(LinkError::EarlierChange.into());
-        }
-        if !mailbox.value.password_reset_required {
+        match LinkState::of(&mailbox.value, &token, false) {
+            LinkState::Valid => {}
             // Perhaps by this very call's twin, with the same key, a moment ago.
-            return refused_unless_replayed(idem.as_ref(), &*s.store, already_used()).await;
-        }
-        if mailbox.value.password_reset_issued_at != Some(token.issued_at) {
-            return Err(ApiError::Conflict(
-                "Questo link è stato sostituito da uno più recente: usa l'ultimo che hai ricevuto via email.",
-            ));
+            LinkState::Used => {
+                return refused_unless_replayed(idem.as_ref(), &*s.store, already_used()).await;
+            }
+            refused => return Err(refused.refusal()),
         }
         let mut after = mailbox.value.clone();
         after.password_hash = Some(password_hash.clone());
@@ -155,6 +152,96 @@ pub(crate) async fn reset(s: &Services, caller: &Caller, req: &Request) -> Answe
 }
 
 type Answer = Result<Response<Body>, ApiError>;
+
+const REPLACED: &str =
+    "Questo link è stato sostituito da uno più recente: usa l'ultimo che hai ricevuto via email.";
+
+/// What a reset link can still do, as the mailbox now stands: checked in this order by the
+/// reset itself and told to its page when it opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum LinkState {
+    Valid,
+    /// A link of an earlier change of holder of the mailbox.
+    EarlierChange,
+    /// The password was set with it (or a later link).
+    Used,
+    /// A newer link was sent.
+    Replaced,
+    /// Past its 24 hours: a new one may be asked for with it.
+    Lapsed,
+}
+
+impl LinkState {
+    fn of(mailbox: &Mailbox, token: &PasswordResetToken, lapsed: bool) -> Self {
+        if mailbox.moved_by.as_ref() != Some(&token.transfer) {
+            Self::EarlierChange
+        } else if !mailbox.password_reset_required {
+            Self::Used
+        } else if mailbox.password_reset_issued_at != Some(token.issued_at) {
+            Self::Replaced
+        } else if lapsed {
+            Self::Lapsed
+        } else {
+            Self::Valid
+        }
+    }
+
+    /// The answer a reset with a link in this state gets.
+    fn refusal(self) -> ApiError {
+        match self {
+            Self::EarlierChange => LinkError::EarlierChange.into(),
+            Self::Used => already_used(),
+            Self::Replaced => ApiError::Conflict(REPLACED),
+            Self::Lapsed => ApiError::ExpiredResetLink,
+            // Not a refusal; never asked for.
+            Self::Valid => ApiError::InvalidResetLink,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct LinkCheck<'a> {
+    mailbox: &'a EmailAddress,
+    state: LinkState,
+    valid_until: jiff::Timestamp,
+    /// What the page says when the link cannot set the password (the reset's own words).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+}
+
+/// `POST /v1/password-reset/check`: what a reset link can still do, read when its page
+/// opens, so that the page names the mailbox at once and shows the form only to a link that
+/// works (docs/rules.md, "Password links"). Reads only; a forged link gets 401.
+pub(crate) async fn check(s: &Services, _caller: &Caller, req: &Request) -> Answer {
+    query_params(req, &[])?;
+    let body: LinkAgain = json_body(req)?;
+    let key = s.key()?;
+    let token =
+        PasswordResetToken::authentic(key, &body.token).map_err(|_| ApiError::InvalidResetLink)?;
+    let lapsed = PasswordResetToken::verify(key, &body.token, s.clock.now()).is_err();
+    let item = ItemRef::parse(ItemKind::Mailbox, token.mailbox.as_str())
+        .map_err(|_| ApiError::InvalidResetLink)?;
+    let Some(Some(ItemState::Mailbox(mailbox))) = s
+        .store
+        .items(&token.account, std::slice::from_ref(&item))
+        .await?
+        .pop()
+    else {
+        return Err(ApiError::InvalidResetLink);
+    };
+    let state = LinkState::of(&mailbox.value, &token, lapsed);
+    let detail = (state != LinkState::Valid).then(|| state.refusal().detail());
+    Ok(json(
+        StatusCode::OK,
+        &LinkCheck {
+            mailbox: &token.mailbox,
+            state,
+            valid_until: token.issued_at + PasswordResetToken::VALIDITY,
+            detail,
+        },
+    ))
+}
 
 fn already_used() -> ApiError {
     ApiError::Conflict(

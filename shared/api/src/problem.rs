@@ -210,6 +210,11 @@ impl ApiError {
         }
     }
 
+    /// The words the problem's `detail` says.
+    pub fn detail(self) -> String {
+        self.parts().3
+    }
+
     pub fn into_response(self, request_id: &str) -> Response<Body> {
         if let Self::Store(e @ (StoreError::Unavailable(_) | StoreError::Corrupt(_))) = &self {
             tracing::error!(request_id, error = %e, "store failure");

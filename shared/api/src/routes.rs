@@ -92,6 +92,7 @@ routes! {
     PARTY_LOGIN = PartyLogin, POST "/v1/party/login" => "party-login", party_login, Account;
     PASSWORD_RESET = PasswordReset, POST "/v1/password-reset" => "password-reset", password_reset, Token;
     PASSWORD_RESET_LINK = PasswordResetLink, POST "/v1/password-reset/link" => "password-reset", password_reset_link, Token;
+    PASSWORD_RESET_CHECK = PasswordResetCheck, POST "/v1/password-reset/check" => "password-reset", password_reset_check, Token;
     MAILBOX_RESET_LINK = MailboxResetLink, POST "/v1/mailboxes/{address}/password-reset-link" => "password-reset", mailbox_reset_link, Account;
 }
 
