@@ -89,7 +89,7 @@ const RENDERED_MISTAKES: &[(&str, &str)] = &[
 ];
 
 /// Italian words that must not appear in an English text, and the reverse.
-const ITALIAN_IN_ENGLISH: &str = r"\b(il|della|delle|sono|non|è|tuo|tua|richiesta|casella)\b";
+const ITALIAN_IN_ENGLISH: &str = r"\b(il|della|delle|sono|non|è|tuo|tua|richiesta|casella|dominio)\b";
 const ENGLISH_IN_ITALIAN: &str = r"\b(the|your|and|you|request|mailbox|please)\b";
 
 struct Lint {
@@ -715,8 +715,12 @@ fn answer(e: ApiError) -> Value {
 
 fn every_message() -> Vec<(String, Lingua, Rendered)> {
     let deadline: jiff::Timestamp = "2026-11-28T08:00:00Z".parse().unwrap();
-    let items = vec!["teste1234@pec.it".to_owned(), "esempio-pec.it".to_owned()];
-    let one = vec!["teste1234@pec.it".to_owned()];
+    // As the transfer names them (`ItemRef::label`): an English email says them in English.
+    let items = vec![
+        "casella teste1234@pec.it".to_owned(),
+        "dominio esempio-pec.it".to_owned(),
+    ];
+    let one = vec!["casella teste1234@pec.it".to_owned()];
     let kept = vec!["altra@pec.it".to_owned()];
     // Every step, in the table's order (the new holder's with `hand_over` and an azienda).
     let new_holder_steps: Vec<Step> = Step::all().collect();

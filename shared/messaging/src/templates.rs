@@ -75,6 +75,22 @@ fn list(items: &[String]) -> String {
         .join("\n")
 }
 
+/// The services a message lists, in the reader's language: the transfer names them in
+/// Italian ("casella …", "dominio …", as `ItemRef::label` writes them).
+fn services(labels: &[String], lingua: Lingua) -> Vec<String> {
+    labels
+        .iter()
+        .map(|label| match lingua {
+            Lingua::It => label.clone(),
+            Lingua::En => label
+                .strip_prefix("casella ")
+                .map(|id| format!("mailbox {id}"))
+                .or_else(|| label.strip_prefix("dominio ").map(|id| format!("domain {id}")))
+                .unwrap_or_else(|| label.clone()),
+        })
+        .collect()
+}
+
 /// An email from paragraphs: plain text as given, HTML with each paragraph escaped.
 /// A paragraph starting with "- " lines is a list; `link` becomes a button. Every email
 /// greets its reader by name and ends with how to tell it is genuine (the signs the
@@ -313,7 +329,7 @@ impl Render for OutboxMessage {
                         };
                         let mut body = vec![
                             opening,
-                            list(items),
+                            list(&services(items, lingua)),
                             match party {
                                 Party::NewHolder => "You receive this email because this address is the contact of the holder profile proposed as the new holder.".to_owned(),
                                 _ => "You receive this email because this address is the contact of the services' current holder.".to_owned(),
@@ -367,7 +383,7 @@ impl Render for OutboxMessage {
                         };
                         let mut body = vec![
                             opening,
-                            list(items),
+                            list(&services(items, lingua)),
                             match party {
                                 Party::NewHolder => "Ricevi questa email perché questo indirizzo è il contatto del profilo proposto come nuovo titolare.".to_owned(),
                                 _ => "Ricevi questa email perché questo indirizzo è il contatto dell'attuale titolare dei servizi.".to_owned(),
@@ -415,14 +431,14 @@ impl Render for OutboxMessage {
                             format!(
                                 "The change of holder (request {transfer}) is complete. These services changed holder:"
                             ),
-                            list(moved),
+                            list(&services(moved, lingua)),
                         ]
                     } else {
                         vec![
                             format!(
                                 "Il cambio titolare (richiesta {transfer}) è concluso. Hanno cambiato titolare i servizi:"
                             ),
-                            list(moved),
+                            list(&services(moved, lingua)),
                         ]
                     };
                     if !kept.is_empty() {
@@ -431,7 +447,7 @@ impl Render for OutboxMessage {
                         } else {
                             "Restano invariati:".into()
                         });
-                        body.push(list(kept));
+                        body.push(list(&services(kept, lingua)));
                     }
                     match party {
                 Party::CurrentHolder => body.push(if en {
@@ -489,7 +505,7 @@ impl Render for OutboxMessage {
                             "Il cambio titolare (richiesta {transfer}) è stato rifiutato; questi servizi restano invariati:"
                         ),
                     },
-                    list(items),
+                    list(&services(items, lingua)),
                     start_again(to_party, lingua).to_owned(),
                 ],
                 None,
@@ -511,7 +527,7 @@ impl Render for OutboxMessage {
                             "I dati del gestore per questi servizi sono cambiati mentre il cambio titolare (richiesta {transfer}) era in corso: sono stati rimossi, non sono più attivi o hanno ora un altro titolare. Non fanno più parte della richiesta e restano come risulta al gestore:"
                         )
                     },
-                    list(items),
+                    list(&services(items, lingua)),
                     match (en, ended) {
                         (true, true) => "No service is left in the request: it has ended and nothing changed holder. The requester may start a new one if it is still needed.".into(),
                         (true, false) => "The request goes on for its other services, with the same deadline.".into(),
@@ -538,7 +554,7 @@ impl Render for OutboxMessage {
                             "Il richiedente ha interrotto il cambio titolare (richiesta {transfer}); questi servizi restano invariati:"
                         )
                     },
-                    list(items),
+                    list(&services(items, lingua)),
                     start_again(to_party, lingua).to_owned(),
                 ],
                 None,
@@ -576,7 +592,7 @@ impl Render for OutboxMessage {
                                 "La procedura (richiesta {transfer}) non è stata conclusa entro il {when} (ora italiana) e la pratica è stata annullata. Questi servizi restano invariati:"
                             )
                         },
-                        list(items),
+                        list(&services(items, lingua)),
                         start_again(to_party, lingua).to_owned(),
                     ],
                     None,
