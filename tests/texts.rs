@@ -89,7 +89,8 @@ const RENDERED_MISTAKES: &[(&str, &str)] = &[
 ];
 
 /// Italian words that must not appear in an English text, and the reverse.
-const ITALIAN_IN_ENGLISH: &str = r"\b(il|della|delle|sono|non|è|tuo|tua|richiesta|casella|dominio)\b";
+const ITALIAN_IN_ENGLISH: &str =
+    r"\b(il|della|delle|sono|non|è|tuo|tua|richiesta|casella|dominio)\b";
 const ENGLISH_IN_ITALIAN: &str = r"\b(the|your|and|you|request|mailbox|please)\b";
 
 struct Lint {

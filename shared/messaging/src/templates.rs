@@ -85,7 +85,11 @@ fn services(labels: &[String], lingua: Lingua) -> Vec<String> {
             Lingua::En => label
                 .strip_prefix("casella ")
                 .map(|id| format!("mailbox {id}"))
-                .or_else(|| label.strip_prefix("dominio ").map(|id| format!("domain {id}")))
+                .or_else(|| {
+                    label
+                        .strip_prefix("dominio ")
+                        .map(|id| format!("domain {id}"))
+                })
                 .unwrap_or_else(|| label.clone()),
         })
         .collect()
