@@ -21,7 +21,11 @@ pub enum InviteError {
         "Gli inviti e le correzioni riguardano solo i titolari: indica current_holder o new_holder."
     )]
     NotAHolder,
-    #[error("{} ha già ricevuto {} inviti, il massimo per questa richiesta.", who(*.0), .1)]
+    #[error(
+        "{} ha già ricevuto {} inviti, il massimo per questa richiesta: può usare il link dell'ultimo; se non lo trova, contatta l'assistenza.",
+        who(*.0),
+        .1
+    )]
     TooMany(Party, u32),
     #[error("Attendi {} prima di inviare di nuovo l'invito.", crate::text::wait_in_words(*.0))]
     TooSoon(i64),

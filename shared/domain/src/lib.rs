@@ -11,6 +11,7 @@ pub mod ids;
 pub mod inventory;
 pub mod invite;
 pub mod metrics;
+pub mod moments;
 pub mod otp;
 pub mod outbox;
 pub mod platform;

@@ -100,7 +100,7 @@ pub enum CodeError {
     #[error("Codice già verificato.")]
     AlreadyApproved,
     #[error(
-        "Hai già ricevuto {0} codici per questa richiesta, il massimo: non se ne possono inviare altri."
+        "Hai già ricevuto {0} codici per questa richiesta, il massimo: non se ne possono inviare altri. Usa l'ultimo ricevuto, se vale ancora; altrimenti contatta l'assistenza."
     )]
     TooManySends(u32),
     #[error("Attendi {} prima di chiedere un nuovo codice.", crate::text::wait_in_words(*.0))]

@@ -1025,7 +1025,7 @@ impl Transfer {
                 "sms a {} invece di {}: il cambio si completa non prima del {}",
                 crate::outbox::mask(number.as_str()),
                 crate::outbox::mask(self.contact(party).mobile.as_str()),
-                until
+                crate::moments::rome_time(until)
             )),
             request_id: actor.request_id.clone(),
             source_ip: actor.source_ip.clone(),

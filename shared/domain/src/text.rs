@@ -85,4 +85,20 @@ mod tests {
         assert_eq!(wait_in_words(3 * 3600 + 300), "3 ore e 5 minuti");
         assert_eq!(wait_in_words(3600 + 60), "1 ora e 1 minuto");
     }
+
+    #[test]
+    fn counts_agree_with_their_noun() {
+        assert_eq!(
+            count(0, "servizio invariato", "servizi invariati"),
+            "nessun servizio invariato"
+        );
+        assert_eq!(
+            count(1, "servizio trasferito", "servizi trasferiti"),
+            "1 servizio trasferito"
+        );
+        assert_eq!(
+            count(3, "servizio trasferito", "servizi trasferiti"),
+            "3 servizi trasferiti"
+        );
+    }
 }

@@ -464,12 +464,12 @@ fn is_zero(n: &u32) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Closed {
     #[error(
-        "La richiesta è scaduta: non è stata completata entro 5 giorni e la pratica è stata annullata. Per procedere serve una nuova richiesta."
+        "La richiesta è scaduta: non è stata completata entro 5 giorni e la pratica è stata annullata; nessun servizio ha cambiato titolare. Se il cambio serve ancora, chi gestisce i servizi può avviare una nuova richiesta."
     )]
     DeadlinePassed,
     /// The initiator never verified their mobile: the draft lapsed after 24 hours.
     #[error(
-        "La richiesta non è mai partita: il richiedente non ha verificato il cellulare entro 24 ore e la bozza è scaduta. Per procedere serve una nuova richiesta."
+        "La richiesta non è mai partita: il richiedente non ha verificato il cellulare entro 24 ore e la bozza è scaduta; nessun servizio ha cambiato titolare. Se il cambio serve ancora, il richiedente può avviare una nuova richiesta."
     )]
     DraftLapsed,
     #[error("La richiesta è già conclusa: nessuna modifica è possibile.")]
