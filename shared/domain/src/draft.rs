@@ -75,7 +75,13 @@ impl Unavailable {
         if end_of_service < today {
             return Some(Self::Expired);
         }
-        match lock? {
+        Self::of_lock(lock?, now)
+    }
+
+    /// What a lock alone keeps from a new transfer (`None`: a recent change's lock that has
+    /// lapsed).
+    pub fn of_lock(lock: &ItemLock, now: Timestamp) -> Option<Self> {
+        match lock {
             ItemLock::InRequest { transfer } => Some(Self::InRequest {
                 transfer: transfer.clone(),
             }),

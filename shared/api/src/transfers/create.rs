@@ -13,7 +13,6 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use titolare_domain::draft::{Draft, Unavailable};
 use titolare_domain::ports::*;
-use titolare_domain::records::ServiceStatus;
 use titolare_domain::transfer::*;
 use titolare_domain::{
     AccountId, FieldErrors, Holder, HolderFields, HolderId, Operation, OperationKind, Outcome,
@@ -212,11 +211,8 @@ async fn busy_items(s: &Services, refs: &[ItemRef]) -> ApiError {
     let now = s.clock.now();
     if let Ok(locks) = s.store.item_locks(refs).await {
         for (n, (item, lock)) in refs.iter().zip(&locks).enumerate() {
-            let Some(lock) = lock else { continue };
             // Status and end of service were checked before the write.
-            let far = jiff::civil::date(9999, 12, 31);
-            if let Some(unavailable) = Unavailable::of(ServiceStatus::Attivo, far, Some(lock), now)
-            {
+            if let Some(unavailable) = lock.as_ref().and_then(|l| Unavailable::of_lock(l, now)) {
                 errors.insert(&format!("items[{n}]"), unavailable.sentence(item));
             }
         }
