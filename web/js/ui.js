@@ -58,6 +58,8 @@ export function showError(region, error, form) {
         input.setAttribute('aria-describedby', [input.getAttribute('aria-describedby'), id].filter(Boolean).join(' '));
         (input.closest('.field') ?? input).appendChild(h('p', { class: 'field-error', id }, text));
       }
+      // A field's message that only repeats the notice is said beside the field alone.
+      if (text === message && Object.keys(error.errors).length === 1) continue;
       found.push({ at: input, line: h('li', {}, `${fieldLabel(field, input, form)}: ${text}`) });
     }
   }

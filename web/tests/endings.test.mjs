@@ -464,3 +464,32 @@ test('another number held the request: the holder on file stops it from the link
   assert.match(await page.locator('main').innerText(), new RegExp(`n\\. ${request.id} è bloccata e rifiutata`));
   await check(page, 'stop-request-done');
 });
+
+test('an item another request took meanwhile is named in words when the request is made', async () => {
+  const base = env.service.base;
+  const page = await someone();
+  await loginAsDemo(page);
+  await page.goto(`${base}/#/cambio/nuovo?mailbox=fatture.testazienda%40pec.it`);
+  await page.getByRole('button', { name: 'Procedi' }).click();
+  await page.getByRole('heading', { name: /Passo 2 di 6/ }).waitFor();
+  assert.ok(await page.getByLabel('Casella PEC fatture.testazienda@pec.it').isChecked());
+  await page.getByRole('button', { name: 'Prosegui' }).click();
+  await page.getByRole('heading', { name: /Passo 3 di 6/ }).waitFor();
+  await page.getByLabel('Id Titolare').fill('963300');
+  await page.getByRole('button', { name: 'Cerca' }).click();
+  await page.getByRole('button', { name: 'Scegli il titolare 963300' }).click();
+  await page.getByRole('heading', { name: /Passo 4 di 6/ }).waitFor();
+  await page.getByRole('button', { name: 'Prosegui' }).click();
+  await page.getByRole('heading', { name: /Passo 5 di 6/ }).waitFor();
+  // Meanwhile another request takes the mailbox: the refusal names it as the screen does.
+  const other = await openRequest(base, {
+    items: [{ kind: 'mailbox', id: 'fatture.testazienda@pec.it' }],
+    management: { mode: 'keep' },
+    new_holder_id: '963300',
+  });
+  await page.getByRole('button', { name: 'Prosegui' }).click();
+  await page.getByRole('alert').getByText(`Elementi, n. 1: La casella fatture.testazienda@pec.it è in una richiesta in corso, n. ${other.id}.`).waitFor();
+  assert.doesNotMatch(await page.getByRole('alert').innerText(), /items\[/);
+  const api = await apiAs(base, 'demo');
+  await api('POST', `/v1/transfers/${other.id}/cancel`);
+});

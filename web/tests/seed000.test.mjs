@@ -33,6 +33,12 @@ test('the reference flow: a change of holder of two mailboxes and a domain, thro
   await page.getByRole('navigation', { name: 'Sezioni' }).getByRole('link', { name: 'I tuoi titolari' }).click();
   await page.getByRole('button', { name: 'Cerca' }).click();
   await page.getByRole('alert').getByText(/almeno un criterio/).waitFor();
+  // A wrong criterion is said beside its field, in the field's own words in the summary.
+  await page.getByLabel('Id Titolare', { exact: true }).fill('abc');
+  await page.getByRole('button', { name: 'Cerca' }).click();
+  await page.getByRole('alert').getByText(/^Id Titolare: /).waitFor();
+  assert.equal(await page.getByLabel('Id Titolare', { exact: true }).getAttribute('aria-invalid'), 'true', 'the field is marked');
+  await page.getByLabel('Id Titolare', { exact: true }).fill('');
   // Finds holder 963300 by its codice fiscale, opens it, corrects an editable field.
   await page.getByLabel('Codice Fiscale', { exact: true }).fill('DTSTTD90A01A851Q');
   await page.getByRole('button', { name: 'Cerca' }).click();
@@ -206,10 +212,11 @@ test('the reference flow: a change of holder of two mailboxes and a domain, thro
   // The required conditions are needed: the API says which are missing.
   await np.getByRole('button', { name: 'Prosegui' }).click();
   await np.getByRole('alert').waitFor();
-  // In the words of the screen, never the API's field code.
+  // In the words of the screen, never the API's field code, and said once.
   const alert = await np.getByRole('alert').innerText();
-  assert.match(alert, /Condizioni contrattuali: /);
+  assert.match(alert, /^Per proseguire accetta le condizioni obbligatorie: «Condizioni generali/);
   assert.doesNotMatch(alert, /accepted/);
+  assert.equal(alert.split('Per proseguire').length, 2, 'said once');
   await np.getByLabel('Accetto le Condizioni generali di contratto del servizio PEC (obbligatorio)').check();
   await np.getByLabel("Dichiaro di aver letto l'Informativa sul trattamento dei dati personali (obbligatorio)").check();
   await np.getByRole('button', { name: 'Prosegui' }).click();

@@ -74,7 +74,9 @@ export async function runSearch(ctx, criteria, pageNumber, target, messages, act
     answer = await ctx.api('GET', `/v1/holders${query({ ...criteria, page_size: PAGE_SIZE, cursor: page.cursor })}`);
   } catch (error) {
     show(target);
-    showError(messages, error);
+    // A wrong criterion is said beside its field of the search form, too.
+    const searchedWith = ctx.main.querySelector('form.search');
+    showError(messages, error, searchedWith instanceof HTMLElement ? searchedWith : undefined);
     return;
   }
   page.seen(answer.next_cursor);
