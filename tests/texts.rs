@@ -1104,6 +1104,58 @@ fn every_text_is_read_and_the_catalogue_is_current() {
         let _ = writeln!(it, "- {name}: {message}");
     }
 
+    // The words the API gives the panel for its codes: each status, step, trail line, outcome
+    // and label a page shows.
+    it.push_str("\n## Parole del pannello\n\nCiò che l'API dà al pannello (`vocabulary`) per i suoi codici.\n");
+    let vocabulary =
+        serde_json::to_value(titolare_domain::vocabulary::Vocabulary::of(Lingua::It)).unwrap();
+    fn words(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+        match value {
+            Value::String(text) => out.push((prefix.to_owned(), text.clone())),
+            Value::Object(map) => {
+                for (key, inner) in map {
+                    let name = if prefix.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{prefix}.{key}")
+                    };
+                    words(&name, inner, out);
+                }
+            }
+            Value::Array(list) => {
+                for (n, inner) in list.iter().enumerate() {
+                    words(&format!("{prefix}[{n}]"), inner, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut panel = Vec::new();
+    words("", &vocabulary, &mut panel);
+    let mut group = String::new();
+    // `lingua` and each tipo's own code are codes, not words.
+    for (name, text) in panel
+        .iter()
+        .filter(|(name, _)| name != "lingua" && !name.ends_with(".tipo"))
+    {
+        let head = name.split(['.', '[']).next().unwrap_or_default().to_owned();
+        if head != group {
+            let _ = write!(it, "\n### {head}\n\n");
+            group = head;
+        }
+        lint.rendered(&format!("vocabulary {name}"), text);
+        lint.language(&format!("vocabulary {name}"), text, Lingua::It);
+        let _ = writeln!(it, "- `{name}`: {text}");
+    }
+
+    // What a new holder ticks, as the example configuration words it.
+    it.push_str("\n## Condizioni contrattuali (esempio)\n\n");
+    for c in titolare_domain::steps::Rules::default().conditions {
+        let consent = c.consent_sentence();
+        lint.rendered(&format!("condition {}", c.id), &consent);
+        let _ = writeln!(it, "- {}: {consent}", c.title);
+    }
+
     it.push_str("\n## Email e SMS\n");
     en.push_str("\n## Emails and SMS\n");
     let tags = Regex::new(r"<[^>]+>").unwrap();
