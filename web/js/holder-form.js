@@ -75,6 +75,8 @@ export function holderInputs(tipo, holder) {
       value: holder ? holder[name] ?? '' : name === 'nazione' ? 'Italia' : '',
       type: name === 'email' ? 'email' : name === 'cellulare' || name === 'telefono' || name === 'fax' ? 'tel' : 'text',
       readonly: fixed,
+      // A new profile's required fields are marked before anything is sent.
+      required: holder === null && TIPI.find((t) => t.tipo === tipo)?.fields.find((f) => f.name === name)?.required === true,
       highlight: editable !== null && !fixed,
       hint: fixed ? 'Non modificabile.' : HINTS[name],
       autocomplete: AUTOCOMPLETE[name],
@@ -94,6 +96,7 @@ export function holderInputs(tipo, holder) {
     { class: 'holder-fields' },
     h('legend', {}, sectionTitle(tipo)),
     editable !== null ? h('p', { class: 'legend-editable' }, 'In giallo saranno visualizzati i campi modificabili') : null,
+    holder === null ? h('p', { class: 'hint' }, 'Sotto ogni campo obbligatorio è scritto «Obbligatorio».') : null,
     h('div', { class: 'grid' }, inputs, lingua),
   );
 }

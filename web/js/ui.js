@@ -103,10 +103,13 @@ let fieldCount = 0;
  * @param {string} [spec.hint]
  * @param {string} [spec.autocomplete]
  * @param {string} [spec.inputmode]
+ * @param {boolean} [spec.required] marked before anything is sent (the API still judges)
  */
 export function field(spec) {
   const id = `f-${spec.name}-${++fieldCount}`;
-  const hintId = spec.hint ? `${id}-hint` : null;
+  // A required field says so in words under its label, before anything is sent.
+  const hint = spec.required ? ['Obbligatorio.', spec.hint].filter(Boolean).join(' ') : spec.hint;
+  const hintId = hint ? `${id}-hint` : null;
   const input = h('input', {
     id,
     name: spec.name,
@@ -116,13 +119,14 @@ export function field(spec) {
     autocomplete: spec.autocomplete ?? 'off',
     inputmode: spec.inputmode ?? null,
     'aria-describedby': hintId,
+    'aria-required': spec.required ? 'true' : null,
   });
   return h(
     'div',
     { class: `field${spec.highlight ? ' editable' : ''}${spec.readonly ? ' fixed' : ''}` },
     h('label', { for: id }, spec.label),
     input,
-    spec.hint ? h('p', { class: 'hint', id: hintId }, spec.hint) : null,
+    hint ? h('p', { class: 'hint', id: hintId }, hint) : null,
   );
 }
 

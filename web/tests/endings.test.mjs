@@ -203,6 +203,10 @@ test('a new holder profile: tipo first, then its form; field errors beside their
   await page.getByLabel('Tipo Titolare').selectOption('privato');
   await page.getByRole('button', { name: 'Prosegui' }).click();
   await page.getByRole('group', { name: 'DATI PRIVATO' }).waitFor();
+  // The required fields are marked before anything is sent.
+  await page.getByText('Sotto ogni campo obbligatorio è scritto «Obbligatorio».').waitFor();
+  assert.equal(await page.getByLabel('Codice Fiscale', { exact: true }).getAttribute('aria-required'), 'true');
+  assert.equal(await page.getByLabel('Fax', { exact: true }).getAttribute('aria-required'), null, 'an optional field is not');
   await page.getByLabel('Nome', { exact: true }).fill('Mario');
   await page.getByLabel('Cognome', { exact: true }).fill('Rossi');
   await page.getByLabel('Codice Fiscale', { exact: true }).fill('RSSMRA80A01H501X');
