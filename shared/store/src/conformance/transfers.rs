@@ -73,7 +73,25 @@ pub async fn drafts_lock_their_items(b: Arc<dyn ItemBackend>) {
             transfer: first.id.clone()
         })
     );
-    let mut second = draft("locks", &[&mailbox("free"), &item]);
+    // Read together, in the order asked, with no lock where there is none (the listing's
+    // `for_transfer`: one round trip for a page of items).
+    let free = mailbox("free");
+    let held = Some(ItemLock::InRequest {
+        transfer: first.id.clone(),
+    });
+    assert_eq!(
+        store
+            .item_locks(&[free.clone(), item.clone()])
+            .await
+            .unwrap(),
+        [None, held.clone()]
+    );
+    assert_eq!(
+        store.item_locks(std::slice::from_ref(&item)).await.unwrap(),
+        [held]
+    );
+    assert!(store.item_locks(&[]).await.unwrap().is_empty());
+    let mut second = draft("locks", &[&free, &item]);
     second.account = first.account.clone();
     assert_eq!(create(&store, &second).await, Err(StoreError::Conflict));
     assert!(
