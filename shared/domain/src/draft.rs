@@ -86,10 +86,7 @@ impl Unavailable {
                 transfer: transfer.clone(),
             }),
             ItemLock::RecentChange { until, .. } if *until > now => Some(Self::RecentChange {
-                until: until
-                    .in_tz("Europe/Rome")
-                    .map(|z| z.date())
-                    .unwrap_or_else(|_| until.to_zoned(jiff::tz::TimeZone::UTC).date()),
+                until: crate::moments::in_rome(*until).date(),
             }),
             ItemLock::RecentChange { .. } => None,
         }

@@ -1,10 +1,14 @@
 //! Moments as people in Italy read them: the service keeps UTC, a person reads Rome's time.
 
+/// `at` on Rome's clock (UTC should the time zone database be missing).
+pub fn in_rome(at: jiff::Timestamp) -> jiff::Zoned {
+    at.in_tz("Europe/Rome")
+        .unwrap_or_else(|_| at.to_zoned(jiff::tz::TimeZone::UTC))
+}
+
 /// "05/12/2026 alle 13:00 (ora italiana)".
 pub fn rome_time(at: jiff::Timestamp) -> String {
-    let zoned = at
-        .in_tz("Europe/Rome")
-        .unwrap_or_else(|_| at.to_zoned(jiff::tz::TimeZone::UTC));
+    let zoned = in_rome(at);
     format!(
         "{} alle {} (ora italiana)",
         zoned.strftime("%d/%m/%Y"),

@@ -48,9 +48,7 @@ struct Letter<'a> {
 
 /// "23/11/2026 alle 09:00" / "23/11/2026 at 09:00", in Rome's time.
 fn rome(at: Timestamp, lingua: Lingua) -> String {
-    let zoned = at
-        .in_tz("Europe/Rome")
-        .unwrap_or_else(|_| at.to_zoned(jiff::tz::TimeZone::UTC));
+    let zoned = titolare_domain::moments::in_rome(at);
     let word = if lingua == Lingua::En { "at" } else { "alle" };
     format!(
         "{} {word} {}",
