@@ -38,7 +38,8 @@ async function load() {
   }
   if (link.state !== 'valid') {
     const heading = STOPPED[/** @type {keyof typeof STOPPED} */ (link.state)] ?? 'Link non valido';
-    show(main, h('h1', {}, heading), h('p', { class: 'lead' }, `Casella ${link.mailbox}`), messages, notice('info', link.detail ?? ''));
+    // Why first, then what can be done about it.
+    show(main, h('h1', {}, heading), h('p', { class: 'lead' }, `Casella ${link.mailbox}`), notice('info', link.detail ?? ''), messages);
     // A lapsed link is not a dead end: it still names the mailbox, so ask for a new one.
     if (link.state === 'lapsed') messages.appendChild(h('p', { class: 'actions' }, button('Inviami un nuovo link', () => newLink(messages))));
     const title = main.querySelector('h1');
