@@ -465,6 +465,74 @@ async fn a_hand_over_draft_does_not_tell_whether_a_username_exists() {
     assert_eq!(known.body["status"], "open");
 }
 
+/// The wizard's management check (`POST /v1/management/check`) refuses what a draft refuses at
+/// once (a malformed username, the caller's own account) and is no username oracle either: an
+/// account that exists and one that does not get the same answer.
+#[tokio::test]
+async fn the_management_check_refuses_what_a_draft_does_and_tells_no_username() {
+    let gw = local_gateway().await;
+    let s = GatewaySurface::new(gw.client.clone());
+    let check = |body: Value| {
+        let s = &s;
+        async move {
+            s.call(
+                "POST",
+                "/v1/management/check",
+                As::Account("demo"),
+                Some(body),
+            )
+            .await
+        }
+    };
+    for (username, message) in [
+        ("con spazi", None),
+        (
+            "demo",
+            Some(
+                "È il tuo stesso account: se la gestione resta a te, scegli il profilo titolare che gestisci col tuo username.",
+            ),
+        ),
+    ] {
+        let refused = check(json!({"mode": "hand_over", "username": username})).await;
+        assert_eq!(refused.status, 422, "{username}: {}", refused.body);
+        let said = refused.body["errors"]["username"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            !said.is_empty(),
+            "{username}: the field says why: {}",
+            refused.body
+        );
+        if let Some(message) = message {
+            assert_eq!(said, message);
+        }
+    }
+    let mut answers = Vec::new();
+    for username in ["demo2", "nessuno-con-questo-nome"] {
+        let reply = check(json!({"mode": "hand_over", "username": username})).await;
+        ok(&reply, 200, username);
+        assert_eq!(reply.body["username"], username);
+        answers.push((
+            reply.status,
+            reply.body["mode"].clone(),
+            reply.body.as_object().map(|o| o.len()),
+        ));
+    }
+    assert_eq!(answers[0], answers[1], "the same answer for both");
+    let keep = check(json!({"mode": "keep"})).await;
+    ok(&keep, 200, "keep");
+    assert_eq!(keep.body, json!({"mode": "keep"}));
+    let anonymous = s
+        .call(
+            "POST",
+            "/v1/management/check",
+            As::Nobody,
+            Some(json!({"mode": "keep"})),
+        )
+        .await;
+    assert_eq!(anonymous.status, 401);
+}
+
 /// A link sent to a wrong address lets its reader spend the holder's code sends; once the
 /// initiator corrects the address, the corrected holder's link has a budget of its own.
 #[tokio::test]

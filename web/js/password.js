@@ -49,13 +49,12 @@ async function load() {
   draw(link);
 }
 
-/** @param {any} link the answer of the check: `{mailbox, valid_until}` */
+/** @param {any} link the answer of the check: `{mailbox, valid_until, rules}` */
 function draw(link) {
   const messages = h('div', { class: 'messages' });
+  // The API's own rule, as it checks it.
   const rules = h('ul', { id: 'password-rules', class: 'hint' },
-    h('li', {}, 'da 8 a 128 caratteri;'),
-    h('li', {}, 'almeno una lettera minuscola, una maiuscola e una cifra;'),
-    h('li', {}, 'non deve contenere il nome della casella.'),
+    ...(link.rules ?? []).map((/** @type {string} */ rule) => h('li', {}, rule)),
   );
   const passwordForm = form(
     async (f) => {

@@ -351,8 +351,19 @@ test('a new transfer with a new holder created in the page, handed over to anoth
   await page.getByLabel('Casella PEC teste1234@pec.it').check();
   await page.getByRole('button', { name: 'Prosegui' }).click();
   await page.getByLabel('Profilo titolare gestito da un altro account').check();
-  await page.getByLabel("Username dell'account che gestirà gli elementi").fill('demo2');
+  const username = page.getByLabel("Username dell'account che gestirà gli elementi");
   await page.getByLabel('Crea un nuovo profilo titolare').check();
+  // The username is checked here, where it is typed, not at the summary: its form, then not
+  // the account's own (whether it exists is not said: the new holder's login proves it).
+  await username.fill('con spazi');
+  await page.getByRole('button', { name: 'Prosegui' }).click();
+  await page.getByText('Alcuni campi non sono validi').waitFor();
+  assert.equal(await username.getAttribute('aria-invalid'), 'true');
+  await username.fill('demo');
+  await page.getByRole('button', { name: 'Prosegui' }).click();
+  await page.locator('.field-error', { hasText: 'È il tuo stesso account' }).waitFor();
+  await check(page, 'new-transfer-3-own-account');
+  await username.fill('demo2');
   await page.getByRole('button', { name: 'Prosegui' }).click();
   await page.getByRole('heading', { name: /Passo 4 di 6/ }).waitFor();
   await page.getByLabel('Tipo Titolare').selectOption('azienda');

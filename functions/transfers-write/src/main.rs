@@ -5,6 +5,7 @@ use titolare_lambda::routes;
 async fn main() -> Result<(), lambda_http::Error> {
     titolare_lambda::run_http_function(&[
         routes::TRANSFERS_CREATE,
+        routes::MANAGEMENT_CHECK,
         routes::TRANSFERS_CANCEL,
         routes::TRANSFER_INVITATIONS,
         routes::TRANSFER_CONTACTS,

@@ -336,7 +336,7 @@ pub async fn run(o: &Options) -> Result<Summary, String> {
     summary.write_calls = counts.writes;
     summary.peak_memory_mib = peak_memory_mib();
     eprintln!(
-        "{} righe in {:.1} s ({:.0}/s): {} applicate, {} già presenti, {} scartate (in {})",
+        "{} lines in {:.1} s ({:.0}/s): {} applied, {} already there, {} rejected (in {})",
         summary.lines,
         summary.seconds,
         summary.lines_per_second,

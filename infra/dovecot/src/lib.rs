@@ -16,6 +16,14 @@ use std::path::PathBuf;
 use titolare_domain::platform::{Ack, AckResult, Action, Command, SCHEMA};
 use titolare_domain::transfer::ItemKind;
 
+/// Why a command changes nothing on this server: the acknowledgement's reason, kept with the
+/// command in the request's record (domains, delegated access, a second factor).
+pub const NOT_APPLICABLE: [&str; 3] = [
+    "Dovecot non gestisce i domini: nulla da applicare.",
+    "Nessun accesso delegato configurato su questo server.",
+    "Questo server non usa un secondo fattore.",
+];
+
 /// Where the Dovecot server keeps what the commands change.
 #[derive(Debug, Clone)]
 pub struct Dovecot {
@@ -92,7 +100,7 @@ impl Adapter {
     fn apply_first(&self, command: &Command) -> Result<(AckResult, Option<String>), ApplyError> {
         let not_applicable = |why: &str| Ok((AckResult::NotApplicable, Some(why.to_owned())));
         if command.target_kind == ItemKind::Domain {
-            return not_applicable("Dovecot non gestisce i domini: nulla da applicare.");
+            return not_applicable(NOT_APPLICABLE[0]);
         }
         let user = command.target.to_lowercase();
         match &command.action {
@@ -115,10 +123,10 @@ impl Adapter {
             }
             Action::AccessHistoryReset => self.forget_last_login(&user)?,
             Action::DelegatedAccessSuspended => {
-                return not_applicable("Nessun accesso delegato configurato su questo server.");
+                return not_applicable(NOT_APPLICABLE[1]);
             }
             Action::SecondFactorUnlinked => {
-                return not_applicable("Questo server non usa un secondo fattore.");
+                return not_applicable(NOT_APPLICABLE[2]);
             }
         }
         Ok((AckResult::Applied, None))

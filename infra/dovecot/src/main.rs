@@ -71,7 +71,7 @@ async fn demo() -> Result<(), String> {
         .start()
         .map_err(|e| format!("dovecot (apt-get install dovecot-imapd): {e}"))?;
     eprintln!(
-        "Dovecot su 127.0.0.1:{port} (teste1234@pec.it / Vecchia-Password-2020); comandi da {base}"
+        "Dovecot on 127.0.0.1:{port} (teste1234@pec.it / Vecchia-Password-2020); commands from {base}"
     );
     let mut adapter = Adapter::open(layout.dovecot()).map_err(|e| e.to_string())?;
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

@@ -77,7 +77,7 @@ pub fn serve(dir: &Path, path: &str) -> Option<hyper::Response<Full<Bytes>>> {
         Err(_) => respond(
             404,
             "text/plain; charset=utf-8",
-            "Pagina non trovata".into(),
+            "Pagina non trovata.".into(),
         ),
     })
 }

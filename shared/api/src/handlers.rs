@@ -49,6 +49,7 @@ handlers! {
     transfers_list(s, _p, c, r) => transfers::list(s, c, r).await;
     transfers_get(s, p, c, r) => transfers::get(s, c, &p["id"], r).await;
     transfers_create(s, _p, c, r) => transfers::create(s, c, r).await;
+    management_check(s, _p, c, r) => transfers::check_management(s, c, r).await;
     transfers_cancel(s, p, c, r) => transfers::cancel(s, c, &p["id"], r).await;
     transfer_invitations(s, p, c, r) => transfers::reinvite(s, c, &p["id"], r).await;
     transfer_contacts(s, p, c, r) => transfers::correct_contact(s, c, &p["id"], r).await;
@@ -124,8 +125,14 @@ async fn search_holders(store: &dyn HolderSearch, account: &AccountId, req: &Req
     let params = query_params(req, &allowed)?;
     let page = page_request(&params)?;
     let query = HolderQuery::parse(&params).map_err(|e| match e {
-        QueryError::NoCriterion => ApiError::bad_request("Indica almeno un criterio di ricerca: id, mailbox, codice_fiscale, codice_fiscale_azienda, cognome, nome, ragione_sociale, partita_iva o tipo."),
-        QueryError::Invalid(errors) => ApiError::BadRequest { detail: "Criteri di ricerca non validi.".into(), errors: Some(errors) },
+        QueryError::NoCriterion => ApiError::BadRequest {
+            detail: e.to_string(),
+            errors: None,
+        },
+        QueryError::Invalid(ref errors) => ApiError::BadRequest {
+            detail: e.to_string(),
+            errors: Some(errors.clone()),
+        },
     })?;
     Ok(json(
         StatusCode::OK,

@@ -187,10 +187,10 @@ fn labelled(id: &str) -> String {
 
 /// "a", "a o b", "a, b o c".
 fn one_of(values: &[String]) -> String {
-    match values {
-        [] => "un valore previsto".into(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} o {last}", init.join(", ")),
+    match values.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, init)) => format!("{} o {last}", init.join(", ")),
     }
 }
 
@@ -208,12 +208,16 @@ fn kind_in_words(kind: &str) -> &'static str {
         "floating" | "f32" | "f64" => "un numero",
         "null" | "unit" => "null",
         "sequence" | "tuple" => "una lista",
-        "a" if kind.contains("sequence") => "una lista",
+        "a" | "an"
+            if kind.contains("sequence") || kind.contains("array") || kind.contains("tuple") =>
+        {
+            "una lista"
+        }
         "map" | "struct" | "internally" | "enum" | "adjacently" => "un oggetto JSON",
         _ if kind.contains("struct") || kind.contains("map") || kind.contains("enum") => {
             "un oggetto JSON"
         }
-        _ => "un valore di un altro tipo",
+        _ => "un valore del tipo previsto",
     }
 }
 
@@ -241,13 +245,15 @@ pub fn query_params(req: &Request, allowed: &[&str]) -> Result<BTreeMap<String, 
     let mut errors = FieldErrors::default();
     for (name, value) in pairs {
         if !allowed.contains(&name.as_str()) {
-            errors.insert(
-                &name,
+            let message = if allowed.is_empty() {
+                "Parametro non previsto: questo indirizzo non ne accetta.".to_owned()
+            } else {
                 format!(
                     "Parametro sconosciuto: quelli ammessi sono {}.",
                     one_of(&allowed.iter().map(|a| a.to_string()).collect::<Vec<_>>())
-                ),
-            );
+                )
+            };
+            errors.insert(&name, message);
         } else if params.insert(name.clone(), value).is_some() {
             errors.insert(&name, "Parametro indicato più di una volta.");
         }

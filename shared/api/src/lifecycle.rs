@@ -89,9 +89,10 @@ async fn completion_reads(store: &dyn Store, after: &Transfer) -> Result<Reads, 
     {
         let id = &after.new_holder_card.id;
         if store.holder(account, id).await?.is_none() {
-            let holder = store.holder(&after.account, id).await?.ok_or(ApiError::Conflict(
-                "Il profilo del nuovo titolare non esiste più: la richiesta non può concludersi.",
-            ))?;
+            let holder = store
+                .holder(&after.account, id)
+                .await?
+                .ok_or(ApiError::Conflict(crate::problem::seldom::PROFILE_GONE))?;
             profile_copy = Some(holder.value);
         }
     }
@@ -374,7 +375,7 @@ pub async fn backstop(
     let system = Actor::system("ttl-backstop");
     let after = old
         .apply(Party::Initiator, &Action::Expire, now, rules, &system)
-        .map_err(|_| ApiError::Conflict("La richiesta non è scaduta."))?
+        .map_err(|_| ApiError::Conflict(crate::problem::seldom::NOT_OVERDUE))?
         .transfer;
     match commit(
         store,

@@ -26,27 +26,6 @@ struct Reset {
     password: String,
 }
 
-/// A PEC password: 8 to 128 characters with upper- and lower-case letters and a digit, and
-/// not the mailbox's own name.
-fn check_password(password: &str, mailbox: &str) -> Result<(), String> {
-    let length = password.chars().count();
-    if !(8..=128).contains(&length) {
-        return Err("La password deve avere da 8 a 128 caratteri.".into());
-    }
-    let has = |f: fn(char) -> bool| password.chars().any(f);
-    if !(has(char::is_lowercase) && has(char::is_uppercase) && has(|c| c.is_ascii_digit())) {
-        return Err(
-            "La password deve contenere almeno una lettera minuscola, una maiuscola e una cifra."
-                .into(),
-        );
-    }
-    let local = mailbox.split('@').next().unwrap_or_default().to_lowercase();
-    if local.len() >= 4 && password.to_lowercase().contains(&local) {
-        return Err("La password non deve contenere il nome della casella.".into());
-    }
-    Ok(())
-}
-
 /// An argon2id hash (the crate's defaults: OWASP's m=19 MiB, t=2, p=1) with a random salt.
 fn hash(password: &str) -> Result<String, ApiError> {
     let mut salt = [0u8; 16];
@@ -75,8 +54,8 @@ pub(crate) async fn reset(s: &Services, caller: &Caller, req: &Request) -> Answe
     if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
         return Ok(answer);
     }
-    check_password(&body.password, token.mailbox.as_str())
-        .map_err(|m| ApiError::Validation(FieldErrors::one("password", m)))?;
+    titolare_domain::reset::check_password(&body.password, token.mailbox.as_str())
+        .map_err(|e| ApiError::Validation(FieldErrors::one("password", e.to_string())))?;
     let item = ItemRef::parse(ItemKind::Mailbox, token.mailbox.as_str())
         .map_err(|_| ApiError::InvalidResetLink)?;
     let password_hash = hash(&body.password)?;
@@ -97,7 +76,12 @@ pub(crate) async fn reset(s: &Services, caller: &Caller, req: &Request) -> Answe
             LinkState::Valid => {}
             // Perhaps by this very call's twin, with the same key, a moment ago.
             LinkState::Used => {
-                return refused_unless_replayed(idem.as_ref(), &*s.store, already_used()).await;
+                return refused_unless_replayed(
+                    idem.as_ref(),
+                    &*s.store,
+                    ApiError::from(LinkError::Used),
+                )
+                .await;
             }
             refused => return Err(refused.refusal()),
         }
@@ -114,9 +98,11 @@ pub(crate) async fn reset(s: &Services, caller: &Caller, req: &Request) -> Answe
             .map(|i| i.record(StatusCode::OK, &answer, now));
         // The platform gets the password as a command of the transfer that moved the
         // mailbox, written with it (docs/platform.md).
-        let transfer = s.store.transfer(&token.transfer).await?.ok_or(ApiError::Conflict(
-            "La richiesta che ha trasferito la casella non è più disponibile: contatta l'assistenza per impostare la password.",
-        ))?;
+        let transfer = s
+            .store
+            .transfer(&token.transfer)
+            .await?
+            .ok_or(ApiError::Conflict(crate::problem::seldom::TRANSFER_GONE))?;
         let moved = titolare_domain::commands::with_password(
             &transfer.value,
             after.address.as_str(),
@@ -138,7 +124,12 @@ pub(crate) async fn reset(s: &Services, caller: &Caller, req: &Request) -> Answe
             Ok(()) => break after.address,
             Err(StoreError::Conflict) if attempts < 4 => continue,
             Err(StoreError::Conflict) => {
-                return refused_unless_replayed(idem.as_ref(), &*s.store, already_used()).await;
+                return refused_unless_replayed(
+                    idem.as_ref(),
+                    &*s.store,
+                    ApiError::from(LinkError::Used),
+                )
+                .await;
             }
             Err(e) => return Err(e.into()),
         }
@@ -152,9 +143,6 @@ pub(crate) async fn reset(s: &Services, caller: &Caller, req: &Request) -> Answe
 }
 
 type Answer = Result<Response<Body>, ApiError>;
-
-const REPLACED: &str =
-    "Questo link è stato sostituito da uno più recente: usa l'ultimo che hai ricevuto via email.";
 
 /// What a reset link can still do, as the mailbox now stands: checked in this order by the
 /// reset itself and told to its page when it opens.
@@ -191,8 +179,8 @@ impl LinkState {
     fn refusal(self) -> ApiError {
         match self {
             Self::EarlierChange => LinkError::EarlierChange.into(),
-            Self::Used => already_used(),
-            Self::Replaced => ApiError::Conflict(REPLACED),
+            Self::Used => LinkError::Used.into(),
+            Self::Replaced => LinkError::Replaced.into(),
             Self::Lapsed => ApiError::ExpiredResetLink,
             // Not a refusal; never asked for.
             Self::Valid => ApiError::InvalidResetLink,
@@ -208,6 +196,8 @@ struct LinkCheck<'a> {
     /// What the page says when the link cannot set the password (the reset's own words).
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
+    /// What a new password must be, as the page lists it before anyone types.
+    rules: [&'static str; 3],
 }
 
 /// `POST /v1/password-reset/check`: what a reset link can still do, read when its page
@@ -239,14 +229,9 @@ pub(crate) async fn check(s: &Services, _caller: &Caller, req: &Request) -> Answ
             state,
             valid_until: token.issued_at + PasswordResetToken::VALIDITY,
             detail,
+            rules: titolare_domain::reset::PasswordError::RULES,
         },
     ))
-}
-
-fn already_used() -> ApiError {
-    ApiError::Conflict(
-        "Questo link è già stato usato: la password della casella è già stata impostata.",
-    )
 }
 
 #[derive(Deserialize)]
@@ -363,14 +348,6 @@ async fn send_link(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_need_length_and_variety() {
-        assert!(check_password("Corto1", "x@pec.it").is_err());
-        assert!(check_password("tuttominuscolo1", "x@pec.it").is_err());
-        assert!(check_password("Teste1234-nuova", "teste1234@pec.it").is_err());
-        assert!(check_password("Nuova-Password-7", "teste1234@pec.it").is_ok());
-    }
 
     #[test]
     fn hashes_are_argon2id_and_salted() {

@@ -10,6 +10,28 @@ use titolare_domain::steps::StepError;
 use titolare_domain::transfer::Closed;
 
 /// A draft refused by the domain's rules, on the field it is about.
+/// Refusals that no ordinary input reaches: a race with another writer, or data the
+/// provider changed meanwhile. Named here, where tests/texts.rs reads them into the catalogue
+/// of texts, since no sample call can make them happen.
+pub mod seldom {
+    /// Another call changed the request between this call's read and its write.
+    pub const BUSY: &str =
+        "La richiesta è stata modificata da un'altra operazione nello stesso momento: riprova.";
+    /// A `hand_over` completion whose new holder's profile was deleted meanwhile.
+    pub const PROFILE_GONE: &str =
+        "Il profilo del nuovo titolare non esiste più: la richiesta non può concludersi.";
+    /// A password link whose transfer record is gone (kept 1 year after its end).
+    pub const TRANSFER_GONE: &str = "La richiesta che ha trasferito la casella non è più disponibile: contatta l'assistenza per impostare la password.";
+    /// The TTL backstop met a request that is not overdue (its deadline moved).
+    pub const NOT_OVERDUE: &str = "La richiesta non è scaduta.";
+    /// The items' holder is no longer among the account's holders (inventory changed).
+    pub const HOLDER_NOT_IN_ACCOUNT: &str =
+        "Il titolare attuale non è tra i titolari del tuo account.";
+    /// An account the provider sent with no profile of its own.
+    pub const NO_OWN_PROFILE: &str =
+        "Il tuo account non ha un profilo proprio: indica il tuo cellulare e la tua email.";
+}
+
 impl From<titolare_domain::draft::DraftError> for ApiError {
     fn from(e: titolare_domain::draft::DraftError) -> Self {
         match e {
@@ -22,9 +44,7 @@ impl From<titolare_domain::draft::DraftError> for ApiError {
 /// A completion whose moved item left the account meanwhile: someone changed it first.
 impl From<titolare_domain::consequences::ItemGone> for ApiError {
     fn from(_: titolare_domain::consequences::ItemGone) -> Self {
-        Self::Conflict(
-            "Un elemento della richiesta non è più nell'account: la richiesta non può concludersi.",
-        )
+        Self::Conflict(titolare_domain::consequences::ItemGone::DETAIL)
     }
 }
 
@@ -183,6 +203,8 @@ impl ApiError {
                     L::NotPending => (S::CONFLICT, "conflict", "Password già impostata"),
                     L::NoVerifiedAddress => (S::CONFLICT, "conflict", "Link non disponibile"),
                     L::EarlierChange => (S::CONFLICT, "conflict", "Link non più valido"),
+                    L::Used => (S::CONFLICT, "conflict", "Link già usato"),
+                    L::Replaced => (S::CONFLICT, "conflict", "Link sostituito"),
                     L::TooMany(_) | L::TooSoon(_) => (S::TOO_MANY_REQUESTS, "too-many-requests", "Troppi link"),
                 };
                 (status, slug, title, e.to_string(), None)

@@ -79,6 +79,7 @@ routes! {
     TRANSFERS_LIST = TransfersList, GET "/v1/transfers" => "transfers-read", transfers_list, Account;
     TRANSFERS_GET = TransfersGet, GET "/v1/transfers/{id}" => "transfers-read", transfers_get, Account;
     TRANSFERS_CREATE = TransfersCreate, POST "/v1/transfers" => "transfers-write", transfers_create, Account;
+    MANAGEMENT_CHECK = ManagementCheck, POST "/v1/management/check" => "transfers-write", management_check, Account;
     TRANSFERS_CANCEL = TransfersCancel, POST "/v1/transfers/{id}/cancel" => "transfers-write", transfers_cancel, Account;
     TRANSFER_INVITATIONS = TransferInvitations, POST "/v1/transfers/{id}/invitations" => "transfers-write", transfer_invitations, Account;
     TRANSFER_CONTACTS = TransferContacts, PATCH "/v1/transfers/{id}/contacts" => "transfers-write", transfer_contacts, Account;

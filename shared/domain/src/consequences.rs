@@ -26,8 +26,13 @@ pub struct Reads {
 
 /// A moved item is no longer in the account: the transfer cannot complete.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Un elemento della richiesta non è più nell'account: la richiesta non può concludersi.")]
+#[error("{}", Self::DETAIL)]
 pub struct ItemGone;
+
+impl ItemGone {
+    pub const DETAIL: &str =
+        "Un elemento della richiesta non è più nell'account: la richiesta non può concludersi.";
+}
 
 /// Whether going from `before` to `after` completes the transfer, and so needs [`Reads`].
 pub fn completes(before: Option<&Transfer>, after: &Transfer) -> bool {

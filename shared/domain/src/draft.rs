@@ -30,7 +30,9 @@ pub enum DraftError {
         "Il nuovo titolare deve avere lo stesso codice fiscale o la stessa partita IVA di quello attuale."
     )]
     FiscalIdentity,
-    #[error("È il tuo stesso account: per lasciare a te la gestione scegli la modalità \"keep\".")]
+    #[error(
+        "È il tuo stesso account: se la gestione resta a te, scegli il profilo titolare che gestisci col tuo username."
+    )]
     OwnAccount,
 }
 
@@ -139,14 +141,7 @@ pub fn current_holder(
         let field = format!("items[{n}]");
         let (holder, status, end) = match state {
             None => {
-                errors.insert(
-                    &field,
-                    format!(
-                        "{} non {} in questo account.",
-                        item.title(),
-                        item.agrees("trovato", "trovata")
-                    ),
-                );
+                errors.insert(&field, format!("{} non è in questo account.", item.title()));
                 continue;
             }
             Some(ItemState::Mailbox(m)) => {
@@ -318,7 +313,7 @@ mod tests {
         else {
             panic!("a missing item is named")
         };
-        assert!(format!("{missing:?}").contains("non trovata in questo account"));
+        assert!(format!("{missing:?}").contains("non è in questo account"));
     }
 
     /// The wizard's reasons, in the order they are checked, each agreeing with its noun.

@@ -69,6 +69,13 @@ pub enum Delivery {
     Failed,
 }
 
+impl Delivery {
+    /// What a person reads beside a code that did not leave.
+    pub fn notice(self) -> Option<&'static str> {
+        (self == Self::Failed).then_some("Non consegnato: chiedi un nuovo invio.")
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Challenge {
     pub transfer: TransferId,

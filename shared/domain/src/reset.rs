@@ -11,6 +11,45 @@ use crate::records::{AccountId, Mailbox, ResetRecipient};
 use crate::transfer::TransferId;
 use jiff::Timestamp;
 
+/// Why a new password is refused. The page shows [`PasswordError::RULES`] before anyone types,
+/// and the API answers the same words: one place for the rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordError {
+    #[error("La password deve avere da 8 a 128 caratteri.")]
+    Length,
+    #[error("La password deve contenere almeno una lettera minuscola, una maiuscola e una cifra.")]
+    Variety,
+    #[error("La password non deve contenere il nome della casella.")]
+    MailboxName,
+}
+
+impl PasswordError {
+    /// The rule as a list item, in the order the checks run.
+    pub const RULES: [&str; 3] = [
+        "da 8 a 128 caratteri;",
+        "almeno una lettera minuscola, una maiuscola e una cifra;",
+        "non deve contenere il nome della casella.",
+    ];
+}
+
+/// A PEC password: 8 to 128 characters with upper- and lower-case letters and a digit, and
+/// not the mailbox's own name (its part before `@`, from 4 letters on).
+pub fn check_password(password: &str, mailbox: &str) -> Result<(), PasswordError> {
+    let length = password.chars().count();
+    if !(8..=128).contains(&length) {
+        return Err(PasswordError::Length);
+    }
+    let has = |f: fn(char) -> bool| password.chars().any(f);
+    if !(has(char::is_lowercase) && has(char::is_uppercase) && has(|c| c.is_ascii_digit())) {
+        return Err(PasswordError::Variety);
+    }
+    let local = mailbox.split('@').next().unwrap_or_default().to_lowercase();
+    if local.len() >= 4 && password.to_lowercase().contains(&local) {
+        return Err(PasswordError::MailboxName);
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LinkError {
     #[error("La password di questa casella è già stata impostata: non serve un nuovo link.")]
@@ -21,6 +60,12 @@ pub enum LinkError {
         "Questo link riguarda un cambio di titolare precedente della casella: non vale più. Usa l'ultimo link che hai ricevuto via email."
     )]
     EarlierChange,
+    #[error("Questo link è già stato usato: la password della casella è già stata impostata.")]
+    Used,
+    #[error(
+        "Questo link è stato sostituito da uno più recente: usa l'ultimo che hai ricevuto via email."
+    )]
+    Replaced,
     #[error(
         "Per questa casella sono già stati inviati {0} link, il massimo: chiedi aiuto all'assistenza."
     )]
@@ -125,6 +170,24 @@ fn opaque(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn passwords_need_length_and_variety() {
+        use super::{PasswordError as P, check_password};
+        assert_eq!(check_password("Corto1", "x@pec.it"), Err(P::Length));
+        assert_eq!(
+            check_password("tuttominuscolo1", "x@pec.it"),
+            Err(P::Variety)
+        );
+        assert_eq!(
+            check_password("Teste1234-nuova", "teste1234@pec.it"),
+            Err(P::MailboxName)
+        );
+        assert_eq!(
+            check_password("Nuova-Password-7", "teste1234@pec.it"),
+            Ok(())
+        );
+    }
+
     use super::*;
 
     fn pending(issued: i64, links: u32) -> Mailbox {

@@ -24,7 +24,9 @@ pub struct HolderQuery {
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum QueryError {
-    #[error("Indica almeno un criterio di ricerca.")]
+    #[error(
+        "Indica almeno un criterio di ricerca: id, mailbox, codice_fiscale, codice_fiscale_azienda, cognome, nome, ragione_sociale, partita_iva o tipo."
+    )]
     NoCriterion,
     #[error("Criteri di ricerca non validi.")]
     Invalid(FieldErrors),

@@ -266,7 +266,8 @@ pub struct Applied {
     pub changed: bool,
 }
 
-fn step_name(step: Step) -> &'static str {
+/// What a step asks, as the object of a sentence ("prima serve …").
+pub fn step_name(step: Step) -> &'static str {
     match step {
         Step::Decisions => "l'accettazione o il rifiuto degli elementi",
         Step::Login => "l'accesso con l'account indicato dal richiedente",
@@ -380,7 +381,9 @@ impl Transfer {
             (_, Step::Login) => {
                 "L'accesso con lo username serve solo al nuovo titolare quando il richiedente gli affida la gestione degli elementi: in questa richiesta non devi farlo."
             }
-            (Party::NewHolder, Step::HolderData) => {
+            // The data of a person are confirmed by their own codes: the one step a new
+            // holder may not have, besides the login above.
+            (Party::NewHolder, _) => {
                 "La conferma dei dati del titolare serve solo quando il nuovo titolare è un'azienda: tu non devi farla."
             }
             (Party::CurrentHolder, _) => {
@@ -389,7 +392,6 @@ impl Transfer {
             (Party::Initiator, _) => {
                 "Questo passaggio spetta ai titolari: come richiedente tu verifichi solo il tuo cellulare."
             }
-            (Party::NewHolder, _) => "Questo passaggio non spetta al nuovo titolare.",
         };
         match self.next_step(party) {
             Some(next) => format!("{why} Il tuo prossimo passaggio è {}.", step_name(next)),

@@ -253,19 +253,19 @@ async function chooseHolder(ctx, draft) {
    */
   const searchPage = (criteria, n) => runSearch(ctx, criteria, n, results, searchMessages, (r) =>
     button('Scegli', async () => {
-      if (!readManagement()) return;
+      if (!(await readManagement())) return;
       draft.newHolder = await ctx.api('GET', `/v1/holders/${encodeURIComponent(r.id)}`);
       draft.holderMode = 'existing';
       save(draft);
       ctx.go(stepHash(4));
     }, { kind: 'secondary', name: `Scegli il titolare ${r.id}` }), (to) => searchPage(criteria, to));
   const search = searchForm({}, async (criteria) => {
-    if (readManagement()) await searchPage(criteria, 1);
+    if (await readManagement()) await searchPage(criteria, 1);
   });
   const creating = draft.holderMode === 'new';
   const existingPanel = h('div', {}, search, searchMessages, results);
-  const newPanel = h('p', {}, button('Prosegui', () => {
-    if (!readManagement()) return;
+  const newPanel = h('p', {}, button('Prosegui', async () => {
+    if (!(await readManagement())) return;
     draft.newHolder = null;
     draft.holderMode = 'new';
     save(draft);
@@ -294,21 +294,33 @@ async function chooseHolder(ctx, draft) {
     newPanel.hidden = !fresh;
   });
 
-  /** Reads the management choice into the draft; false if a username is missing. */
-  function readManagement() {
-    if (selected(assign, 'management') === 'hand_over') {
-      const input = usernameField.querySelector('input');
-      const username = input?.value.trim() ?? '';
-      if (!username) {
-        show(messages, notice('error', "Indica lo username dell'account che gestirà gli elementi."));
-        input?.focus();
-        return false;
-      }
-      draft.management = { mode: 'hand_over', username };
-    } else {
+  /**
+   * Reads the management choice into the draft, checked by the API as the request will check
+   * it (a username well formed and not this account's); false, with the reason beside the
+   * field, if it would be refused.
+   * @returns {Promise<boolean>}
+   */
+  async function readManagement() {
+    show(messages);
+    if (selected(assign, 'management') !== 'hand_over') {
       draft.management = { mode: 'keep' };
+      return true;
     }
-    return true;
+    const input = usernameField.querySelector('input');
+    const username = input?.value.trim() ?? '';
+    if (!username) {
+      show(messages, notice('error', "Indica lo username dell'account che gestirà gli elementi."));
+      input?.focus();
+      return false;
+    }
+    try {
+      draft.management = await ctx.api('POST', '/v1/management/check', { mode: 'hand_over', username });
+      return true;
+    } catch (error) {
+      showError(messages, error, assign);
+      input?.focus();
+      return false;
+    }
   }
 
   page(ctx, 3, messages, assign, who, existingPanel, newPanel, h('p', { class: 'actions' }, back(2)));

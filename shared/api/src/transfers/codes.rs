@@ -405,8 +405,7 @@ pub async fn status(
             destination: mask(&c.destination),
             status,
             delivery: c.delivery,
-            notice: (c.delivery == titolare_domain::otp::Delivery::Failed)
-                .then_some("Non consegnato: chiedi un nuovo invio."),
+            notice: c.delivery.notice(),
             expires_at: c.expires_at,
             sends_left: c.sends_left(&s.codes),
             tries_left: s.codes.max_attempts.saturating_sub(c.attempts),

@@ -112,7 +112,5 @@ pub(crate) async fn commit_over(
 }
 
 pub(crate) fn busy() -> ApiError {
-    ApiError::Conflict(
-        "La richiesta è stata modificata da un'altra operazione nello stesso momento: riprova.",
-    )
+    ApiError::Conflict(crate::problem::seldom::BUSY)
 }

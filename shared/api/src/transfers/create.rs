@@ -62,6 +62,37 @@ fn invalid(field: &str, message: impl Into<String>) -> ApiError {
     ApiError::Validation(FieldErrors::one(field, message))
 }
 
+/// The management a draft asks for: a `hand_over` username well formed and not the
+/// account's own. Whether such an account exists is not said (no username oracle): the new
+/// holder's login proves it.
+async fn management(
+    s: &Services,
+    account: &AccountId,
+    input: ManagementInput,
+    field: &str,
+) -> Result<Management, ApiError> {
+    Ok(match input {
+        ManagementInput::Keep => Management::Keep,
+        ManagementInput::HandOver { username } => {
+            let username = titolare_domain::records::parse_username(&username)
+                .map_err(|e| invalid(field, e))?;
+            let own = s.store.account(account).await?;
+            titolare_domain::draft::hand_over(own.as_ref().map(|a| a.username.as_str()), username)
+                .map_err(|e| invalid(field, e.to_string()))?
+        }
+    })
+}
+
+/// `POST /v1/management/check`: the wizard's third step checks its management choice as the
+/// draft will, before anything else is asked (docs/rules.md, "Eligible items"). Reads only.
+pub(crate) async fn check_management(s: &Services, caller: &Caller, req: &Request) -> Answer {
+    query_params(req, &[])?;
+    let account = caller.account()?.clone();
+    let input: ManagementInput = json_body(req)?;
+    let management = management(s, &account, input, "username").await?;
+    Ok(json(StatusCode::OK, &management))
+}
+
 pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answer {
     query_params(req, &[])?;
     let account = caller.account()?.clone();
@@ -84,7 +115,7 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
         .await?
         .ok_or(invalid(
             "items",
-            "Il titolare attuale non è tra i titolari del tuo account.",
+            crate::problem::seldom::HOLDER_NOT_IN_ACCOUNT,
         ))?
         .value;
     let (new_holder, created) = match (&body.new_holder_id, &body.new_holder) {
@@ -122,15 +153,7 @@ pub(crate) async fn create(s: &Services, caller: &Caller, req: &Request) -> Answ
         }
     };
     titolare_domain::draft::check_new_holder(&current, &new_holder, &s.rules)?;
-    let management = match body.management {
-        ManagementInput::Keep => Management::Keep,
-        ManagementInput::HandOver { username } => {
-            let username = titolare_domain::records::parse_username(&username)
-                .map_err(|e| invalid("management.username", e))?;
-            let own = s.store.account(&account).await?;
-            titolare_domain::draft::hand_over(own.as_ref().map(|a| a.username.as_str()), username)?
-        }
-    };
+    let management = management(s, &account, body.management, "management.username").await?;
     let initiator = initiator_contact(s, &account, body.initiator).await?;
     let id = s.store.next_transfer_id().await?;
     let draft = Draft {
@@ -296,8 +319,6 @@ async fn initiator_contact(
         Some(id) => s.store.holder(account, &id).await?,
         None => None,
     };
-    own.map(|h| Contact::of(&h.value)).ok_or(invalid(
-        "initiator",
-        "Il tuo account non ha un profilo proprio: indica il tuo cellulare e la tua email.",
-    ))
+    own.map(|h| Contact::of(&h.value))
+        .ok_or(invalid("initiator", crate::problem::seldom::NO_OWN_PROFILE))
 }

@@ -126,7 +126,7 @@ pub(crate) async fn holder_step(
             Action::Login(caller.account()?.clone())
         }
         // Taken with a code (`codes`), not by a route of this kind.
-        Step::Sms | Step::Email => return Err(ApiError::NotFound("Passaggio non trovato.")),
+        Step::Sms | Step::Email => return Err(ApiError::NotFound("Percorso non trovato.")),
     };
     let view = |t: &Transfer| value_of(party_view(s, t, party));
     run_step(s, t, party, &action, caller, idem.as_ref(), view).await

@@ -17,6 +17,6 @@ mod views;
 
 pub(crate) use access::{holder_transfer, initiator_transfer};
 pub(crate) use codes::{send, status, verify};
-pub(crate) use create::create;
+pub(crate) use create::{check_management, create};
 pub(crate) use holder::{holder_step, party, stop};
 pub(crate) use initiator::{cancel, correct_contact, get, list, reinvite};
