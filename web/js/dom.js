@@ -61,28 +61,27 @@ export function byId(id) {
   return element;
 }
 
-const romeDateTime = new Intl.DateTimeFormat('it-IT', {
-  timeZone: 'Europe/Rome',
-  day: '2-digit',
-  month: '2-digit',
-  year: 'numeric',
-  hour: '2-digit',
-  minute: '2-digit',
-});
 const romeDate = new Intl.DateTimeFormat('it-IT', {
   timeZone: 'Europe/Rome',
   day: '2-digit',
   month: '2-digit',
   year: 'numeric',
 });
+const romeTime = new Intl.DateTimeFormat('it-IT', {
+  timeZone: 'Europe/Rome',
+  hour: '2-digit',
+  minute: '2-digit',
+});
 
 /**
- * A moment as Italians read it, e.g. "28/11/2026, 09:00 (ora italiana)".
+ * A moment as Italians read it, and as the emails write it: "28/11/2026 alle 09:00 (ora
+ * italiana)".
  * @param {string | null | undefined} iso
  */
 export function dateTime(iso) {
   if (!iso) return '—';
-  return `${romeDateTime.format(new Date(iso))} (ora italiana)`;
+  const at = new Date(iso);
+  return `${romeDate.format(at)} alle ${romeTime.format(at)} (ora italiana)`;
 }
 
 /**

@@ -76,8 +76,7 @@ export function platformStatus(platform) {
   if (!platform) return '—';
   const words = PLATFORM[platform.status] ?? platform.status;
   if (!platform.at) return words;
-  const [day, time] = dateTime(platform.at).split(', ');
-  return `${words} il ${day} alle ${time}`;
+  return `${words} il ${dateTime(platform.at)}`;
 }
 
 /**
