@@ -18,8 +18,7 @@ pub mod seldom {
     pub const BUSY: &str =
         "La richiesta è stata modificata da un'altra operazione nello stesso momento: riprova.";
     /// A `hand_over` completion whose new holder's profile was deleted meanwhile.
-    pub const PROFILE_GONE: &str =
-        "Il profilo del nuovo titolare non esiste più: la richiesta non può concludersi.";
+    pub const PROFILE_GONE: &str = "Il profilo del nuovo titolare non esiste più: la richiesta non può concludersi. Il richiedente può annullarla e, se serve, avviarne una nuova.";
     /// A password link whose transfer record is gone (kept 1 year after its end).
     pub const TRANSFER_GONE: &str = "La richiesta che ha trasferito la casella non è più disponibile: contatta l'assistenza per impostare la password.";
     /// The TTL backstop met a request that is not overdue (its deadline moved).
@@ -301,7 +300,11 @@ fn closed_detail(closed: Closed) -> String {
         Closed::Ended(T::Expired) | Closed::DeadlinePassed | Closed::DraftLapsed => "scaduta",
         Closed::Ended(T::Draft | T::Open) => "chiusa",
     };
-    format!("La richiesta è già stata {how}: nessuna modifica è possibile.")
+    let next = match closed {
+        Closed::Ended(T::Completed) => "",
+        _ => " Se il cambio serve ancora, chi gestisce i servizi può avviare una nuova richiesta.",
+    };
+    format!("La richiesta è già stata {how}: nessuna modifica è possibile.{next}")
 }
 
 type Parts = (
@@ -450,7 +453,7 @@ pub fn step_error(e: StepError) -> ApiError {
             field: None,
         },
         StepError::AlreadyDone => ApiError::Conflict(
-            "Hai già completato questo passaggio con dati diversi: non si può cambiare.",
+            "Hai già completato questo passaggio con dati diversi: non si può cambiare. Se serve un cambio diverso, chiedi al richiedente di annullare questa richiesta e di avviarne una nuova.",
         ),
         StepError::OutOfOrder(_) => ApiError::Step {
             status: StatusCode::CONFLICT,

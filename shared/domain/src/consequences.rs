@@ -30,8 +30,7 @@ pub struct Reads {
 pub struct ItemGone;
 
 impl ItemGone {
-    pub const DETAIL: &str =
-        "Un elemento della richiesta non è più nell'account: la richiesta non può concludersi.";
+    pub const DETAIL: &str = "Un elemento della richiesta non è più nell'account: la richiesta non può concludersi. Il richiedente può annullarla e, se serve, avviarne una nuova.";
 }
 
 /// Whether going from `before` to `after` completes the transfer, and so needs [`Reads`].
