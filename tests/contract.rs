@@ -127,12 +127,14 @@ fn template_deploys_exactly_the_route_table() {
         unrouted,
         [
             "dispatch",
+            "email-events",
             "expirer",
             "inventory-ingest",
             "platform-acks",
+            "sms-events",
             "ttl-backstop"
         ],
-        "only the stream and queue consumers and the schedule serve no route"
+        "only the stream, queue and event consumers and the schedule serve no route"
     );
 }
 
@@ -468,8 +470,8 @@ fn alarms_and_dashboard_read_what_the_functions_publish() {
         .count();
     assert_eq!(
         log_groups,
-        functions + 1,
-        "one per function and the API's access log"
+        functions + 3,
+        "one per function, the API's access log and SNS's two SMS delivery logs"
     );
 }
 

@@ -692,7 +692,8 @@ async fn told_once(s: &Run, id: &str, ended: &str, to: &[&str], count: usize) {
 }
 
 /// The table with what legitimately differs between runs masked: an outbox message's
-/// delivery bookkeeping (attempts, version, provider id), the gateway's request ids, what is
+/// delivery bookkeeping (attempts, version, provider id and the pointer keyed by it), the
+/// gateway's request ids, what is
 /// keyed or salted per run (idempotency fingerprints, password hashes), the times in sort
 /// keys (compared in the items themselves); and request numbers (a draft whose number was
 /// taken but whose write failed leaves a gap) renumbered in order of appearance. Times stay:
@@ -771,6 +772,12 @@ fn normalised(items: &[Value]) -> Vec<Value> {
                 &["request_id", "fingerprint", "password_hash"]
             };
             mask(&mut i, fields);
+            if i["kind"] == titolare_store::keys::SENT_KIND {
+                // Keyed by the provider's id, new on every run: named by its message instead
+                // (a message sent twice, at least once, points twice to the same).
+                i["pk"] =
+                    format!("SENT#{}", i["data"]["message"].as_str().unwrap_or_default()).into();
+            }
             if i["kind"] == "lock" {
                 // A lock's version is the number of the request holding it.
                 if let Some(n) = i["version"].as_u64().and_then(|v| numbers.get(&v)) {
@@ -788,6 +795,7 @@ fn normalised(items: &[Value]) -> Vec<Value> {
         })
         .collect();
     out.sort_by_key(|i| format!("{} {}", i["pk"], i["sk"]));
+    out.dedup_by(|a, b| a["kind"] == titolare_store::keys::SENT_KIND && a == b);
     out
 }
 

@@ -132,6 +132,13 @@ const DIMENSION_VALUES: &[&str] = &[
     "invalid",
     "not_applicable",
     "refused",
+    "delivered",
+    "delayed",
+    "failed",
+    "unknown",
+    "undelivered",
+    "number-changed",
+    "withdrawn",
 ];
 
 impl Watch {
@@ -869,6 +876,184 @@ fn stream_json(
 
 /// The scheduled expirer and the TTL backstop, as deployed: each ends an overdue request
 /// once however often it runs, with one outcome and one set of notices.
+/// A fixture of tests/events, as AWS documents the event.
+fn event_fixture(name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(root().join("tests/events").join(name)).unwrap())
+        .unwrap()
+}
+
+/// SES's and SNS's reports through the real `email-events` and `sms-events` binaries (the
+/// event shapes AWS documents, kept in tests/events): each SES event type is read, a bounce
+/// of a real invitation sent through SES on moto marks it lost on the request with the
+/// initiator told, a repeat changes nothing, and an SMS delivery line makes a code
+/// "consegnato".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_delivery_functions_record_what_ses_and_sns_report() {
+    use titolare_domain::ports::{ChallengeStore, OutboxStore};
+    let (services, client) = Services::fresh("delivery-lambda").await;
+    let table = services.table.clone();
+    let store = TableStore::new(
+        Arc::new(DynamoBackend::new(client, table.clone())),
+        Arc::new(SystemClock),
+    );
+    titolare_local::seed::demo(&store).await.unwrap();
+    aws_sdk_sesv2::Client::new(&testing::sdk_config(&services.moto).await)
+        .create_email_identity()
+        .email_identity(SENDER)
+        .send()
+        .await
+        .expect("the sender is an SES identity");
+    let (watch, port) = start_functions(&services).await;
+    let surface = LambdaSurface {
+        emulator: HttpClient::new(format!("http://127.0.0.1:{port}")),
+        moto: HttpClient::new(services.moto.clone()),
+        store,
+        key: titolare_domain::secret::SecretKey::parse(KEY_HEX).unwrap(),
+        seen: Default::default(),
+    };
+    let id = flow::open_transfer(
+        &surface,
+        flow::draft_body(&[("mailbox", "teste1234@pec.it")], flow::TESTDUE.holder),
+    )
+    .await;
+    surface.dispatch_pending().await;
+    let transfer = titolare_domain::transfer::TransferId::parse(&id).unwrap();
+    let sent_id = |party: &'static str| {
+        let (store, transfer) = (&surface.store, &transfer);
+        async move {
+            store
+                .outbox_messages(transfer)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|m| m.id == format!("{}-invitation-{party}", transfer.as_str()))
+                .and_then(|m| m.provider_id)
+                .expect("the invitation went through SES")
+        }
+    };
+
+    // Every SES event type the service records reads through the function; these ids are
+    // none of the service's.
+    for name in [
+        "ses-delivery.json",
+        "ses-delivery-delay.json",
+        "ses-bounce-transient.json",
+        "ses-complaint.json",
+        "ses-reject.json",
+        "ses-rendering-failure.json",
+    ] {
+        let answer = surface
+            .invoke("email-events", &json!({"detail": event_fixture(name)}))
+            .await;
+        assert_eq!(answer["unknown"], 1, "{name}: {answer}");
+    }
+    // A bounce of the current holder's invitation, as EventBridge delivers it.
+    let mut bounce = event_fixture("eventbridge-ses-bounce.json");
+    bounce["detail"]["mail"]["messageId"] = json!(sent_id("current_holder").await);
+    let answer = surface.invoke("email-events", &bounce).await;
+    assert_eq!(answer["recorded"], 1, "{answer}");
+    let again = surface.invoke("email-events", &bounce).await;
+    assert_eq!(again["unchanged"], 1, "a redelivered event: {again}");
+    let view = surface
+        .call(
+            "GET",
+            &format!("/v1/transfers/{id}"),
+            As::Account("demo"),
+            None,
+        )
+        .await;
+    let lost = &view.body["contacts"]["current_holder"]["invitation_delivery"];
+    assert_eq!(
+        (&lost["outcome"], &lost["lost"]),
+        (&json!("failed"), &json!(true))
+    );
+    assert!(
+        surface
+            .store
+            .outbox_messages(&transfer)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| matches!(
+                m.message,
+                titolare_domain::outbox::Message::Undelivered { .. }
+            )),
+        "the initiator is told"
+    );
+
+    // The current holder's SMS code through SNS on moto, then SNS's delivery log line.
+    let link = surface
+        .link(&id, "current_holder", flow::AZIENDA.email)
+        .await;
+    flow::ok(
+        &flow::decide(&surface, &link, &[("teste1234@pec.it", true)]).await,
+        200,
+        "decisions",
+    );
+    flow::ok(
+        &surface
+            .call(
+                "POST",
+                "/v1/party/codes",
+                As::Link(&link),
+                Some(json!({"channel": "sms"})),
+            )
+            .await,
+        202,
+        "code sent",
+    );
+    surface.dispatch_pending().await;
+    let sms = surface
+        .store
+        .outbox_messages(&transfer)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.channel == titolare_domain::otp::Channel::Sms && m.provider_id.is_some())
+        .expect("the code went through SNS");
+    let mut line = event_fixture("sns-sms-success.json");
+    line["notification"]["messageId"] = json!(sms.provider_id.unwrap());
+    let logs = titolare_lambda::delivery::log_event(&[
+        line.to_string(),
+        event_fixture("sns-sms-failure.json").to_string(),
+    ]);
+    let answer = surface.invoke("sms-events", &logs).await;
+    assert_eq!(
+        (&answer["recorded"], &answer["unknown"]),
+        (&json!(1), &json!(1)),
+        "{answer}"
+    );
+    let challenge = surface
+        .store
+        .challenge(
+            &transfer,
+            titolare_domain::otp::Party::CurrentHolder,
+            titolare_domain::otp::Channel::Sms,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        challenge.value.delivery,
+        titolare_domain::otp::Delivery::Delivered
+    );
+    watch.assert_logs_hold_no_personal_data(&surface.seen.lock().unwrap());
+    assert_eq!(
+        watch.metric_sum(
+            "DeliveryReports",
+            &[("Channel", "email"), ("Outcome", "failed")]
+        ),
+        1
+    );
+    assert_eq!(
+        watch.metric_sum(
+            "DeliveryReports",
+            &[("Channel", "sms"), ("Outcome", "delivered")]
+        ),
+        1
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_expirer_and_the_ttl_backstop_end_a_transfer_once() {
     use titolare_domain::ports::{

@@ -746,10 +746,15 @@ fn service_words() -> Vec<(String, String)> {
     }
     add(
         "Delivery::Failed",
+        titolare_domain::otp::Delivery::Failed.notice(None).unwrap(),
+    );
+    add(
+        "Delivery::Failed, with the provider's reason",
         titolare_domain::otp::Delivery::Failed
-            .notice()
-            .unwrap()
-            .into(),
+            .notice(Some(&titolare_domain::delivery::Failure::Carrier {
+                response: "Phone number is opted out".into(),
+            }))
+            .unwrap(),
     );
     add(
         "OverLimit",
@@ -831,6 +836,33 @@ fn service_words() -> Vec<(String, String)> {
     ] {
         for (_, op) in effects(Some(before), &after, now).operations {
             add(&format!("operation: {name}"), op.detail);
+        }
+    }
+    {
+        use titolare_domain::delivery::Failure as F;
+        for failure in [
+            F::AddressUnknown,
+            F::Suppressed,
+            F::Temporary,
+            F::Complaint,
+            F::NotSent,
+            F::Carrier {
+                response: "Phone number is opted out".into(),
+            },
+            F::Carrier {
+                response: "Invalid phone number".into(),
+            },
+            F::Carrier {
+                response: "Unknown error attempting to reach phone".into(),
+            },
+            F::Carrier {
+                response: "Phone carrier has blocked this message".into(),
+            },
+            F::Carrier {
+                response: "Something else".into(),
+            },
+        ] {
+            add(&format!("Failure::{failure:?}"), failure.words());
         }
     }
     for reason in titolare_dovecot::NOT_APPLICABLE {
@@ -1527,6 +1559,16 @@ fn every_message() -> Vec<(String, Lingua, Rendered)> {
         name: Some("Rivendita Test S.r.l.".into()),
     });
     templates.push(("Expiry, to the requester".into(), to_initiator));
+    templates.push((
+        "Invitation not delivered, to the requester".into(),
+        sample(
+            Channel::Email,
+            Message::Undelivered {
+                party: Party::CurrentHolder,
+                failure: titolare_domain::delivery::Failure::AddressUnknown,
+            },
+        ),
+    ));
     templates.push((
         "Rejection, no party named".into(),
         sample(

@@ -13,18 +13,7 @@ fn surface(gw: &LocalGateway) -> GatewaySurface {
     GatewaySurface::new(gw.client.clone())
 }
 
-async fn get_transfer(s: &dyn Surface, id: &str) -> Value {
-    let reply = s
-        .call(
-            "GET",
-            &format!("/v1/transfers/{id}"),
-            As::Account("demo"),
-            None,
-        )
-        .await;
-    ok(&reply, 200, "request");
-    reply.body
-}
+use flow::transfer_view as get_transfer;
 
 /// A local gateway over a fresh table of DynamoDB Local.
 async fn on_dynamodb_local() -> LocalGateway {

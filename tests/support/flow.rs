@@ -511,9 +511,8 @@ pub async fn full_success(s: &dyn Surface) -> String {
     id
 }
 
-/// Each item of request `id` (as `demo` reads it) with where the mail platform stands with
-/// it (`items[].platform`; null for an item with no commands).
-pub async fn item_platforms(s: &dyn Surface, id: &str) -> Vec<(String, Value)> {
+/// Request `id` as `demo`, its initiator, reads it.
+pub async fn transfer_view(s: &dyn Surface, id: &str) -> Value {
     let reply = s
         .call(
             "GET",
@@ -523,7 +522,13 @@ pub async fn item_platforms(s: &dyn Surface, id: &str) -> Vec<(String, Value)> {
         )
         .await;
     ok(&reply, 200, "request");
-    reply.body["items"]
+    reply.body
+}
+
+/// Each item of request `id` (as `demo` reads it) with where the mail platform stands with
+/// it (`items[].platform`; null for an item with no commands).
+pub async fn item_platforms(s: &dyn Surface, id: &str) -> Vec<(String, Value)> {
+    transfer_view(s, id).await["items"]
         .as_array()
         .unwrap()
         .iter()

@@ -240,6 +240,16 @@ export function values(f) {
  */
 
 /**
+ * Where the code's message is, as the provider reported it: "consegnato" only once it said so.
+ * @type {Record<string, (to: string) => string>}
+ */
+const DELIVERY_LINE = {
+  queued: (to) => `Codice in invio a ${to}.`,
+  sent: (to) => `Codice inviato a ${to}.`,
+  delivered: (to) => `Codice consegnato a ${to}.`,
+};
+
+/**
  * Where a code stands, in words.
  * @param {CodeStatusItem} item
  */
@@ -250,7 +260,7 @@ function codeFacts(item) {
     // One line for where the code is: on its way, sent, or not delivered (never two of them).
     item.notice
       ? h('li', { class: 'failed' }, item.notice)
-      : h('li', {}, item.delivery === 'queued' ? `Codice in invio a ${item.destination}.` : `Codice inviato a ${item.destination}.`),
+      : h('li', {}, DELIVERY_LINE[item.delivery]?.(item.destination) ?? `Codice inviato a ${item.destination}.`),
     item.status === 'pending' ? h('li', {}, `Valido fino al ${dateTime(item.expires_at)}.`) : null,
     item.status === 'expired' ? h('li', {}, 'Codice scaduto: chiedine uno nuovo.') : null,
     item.status === 'max_attempts_reached' ? h('li', {}, 'Troppi tentativi errati: chiedi un nuovo codice.') : null,
@@ -391,7 +401,7 @@ export function codeStep(spec) {
     const sendButton = sendForm.querySelector('button[type="submit"]');
     if (sendButton instanceof HTMLButtonElement) sendButton.disabled = item.sends_left === 0 || item.resend_in_seconds > 0;
     // While the message is on its way, look again: "consegnato" or "non consegnato" follows.
-    if (item.delivery === 'queued' && polls < 20) {
+    if ((item.delivery === 'queued' || (item.delivery === 'sent' && item.status === 'pending')) && polls < 20) {
       polls += 1;
       poll = window.setTimeout(refresh, 1500);
     } else {

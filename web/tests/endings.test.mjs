@@ -416,6 +416,66 @@ test('a code that was not delivered says "non consegnato" and may go again at on
   await page.getByText(/Richiesta confermata/).waitFor();
 });
 
+test('what the providers reported: a bounced invitation on the request page, a code "consegnato" only once delivered', async () => {
+  const base = env.service.base;
+  // A mailbox of its own, from the provider's inventory as the queue would bring it.
+  const inventory = await fetch(`${base}/dev/inventory`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      schema: 1, type: 'mailbox.upserted', version: 1, account: 'demo',
+      mailbox: {
+        address: 'consegne@pec.it', holder_id: '534905', status: 'Certificato', kind: 'Standard', inbox_gb: 1,
+        end_of_service: '2027-06-30', requested_on: '2020-01-10', certified_on: '2020-01-10', renewal: 'A Scadenza', duration: '1 Anno',
+      },
+    }),
+  });
+  assert.equal(inventory.status, 200, await inventory.text());
+  const request = await openRequest(base, {
+    items: [{ kind: 'mailbox', id: 'consegne@pec.it' }],
+    management: { mode: 'keep' },
+    new_holder_id: '963300',
+  });
+  /** @param {string} id @param {string} outcome */
+  const report = async (id, outcome) => {
+    const r = await fetch(`${base}/dev/outbox/report`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, outcome }) });
+    assert.equal(r.status, 200, await r.text());
+  };
+  const invitation = await message(base, 'amministrazione@testazienda.example.it', new RegExp(`gestisci#token=${request.id}\\.`));
+  const delivered = await message(base, 'testdue@example.it', new RegExp(`gestisci#token=${request.id}\\.`));
+  await report(delivered.id, 'delivered');
+
+  const reseller = await someone();
+  await loginAsDemo(reseller);
+  await reseller.goto(`${base}/#/cambio/${request.id}`);
+  await reseller.getByText(/^Ultimo invito: consegnato il \d\d\/\d\d\/\d{4} alle \d\d:\d\d \(ora italiana\)\.$/).waitFor();
+  await reseller.getByText('Ultimo invito: inviato, in attesa della conferma di consegna.').waitFor();
+  // The page follows the report without a reload.
+  await report(invitation.id, 'bounced');
+  await reseller.getByText("Ultimo invito non consegnato: l'indirizzo non esiste o non riceve email. Correggi i contatti: un nuovo invito partirà al nuovo indirizzo.").waitFor({ timeout: 15_000 });
+  await reseller.getByRole('form', { name: 'Correggi i contatti: Attuale titolare' }).getByLabel('Email corretta').waitFor();
+  await reseller.getByText('Invito non consegnato', { exact: true }).first().waitFor();
+  await check(reseller, 'request-invitation-bounced');
+
+  // The current holder's code: "inviato" while the carrier has said nothing, then "consegnato".
+  const current = await someone();
+  await current.goto(await link(base, 'amministrazione@testazienda.example.it', 'gestisci', request.id));
+  await current.getByRole('group', { name: /consegne@pec\.it/ }).getByLabel('Accetta').check();
+  await current.getByRole('button', { name: 'Prosegui' }).click();
+  await current.getByRole('heading', { name: 'Riepilogo' }).waitFor();
+  await current.getByRole('button', { name: 'Prosegui' }).click();
+  await current.getByRole('heading', { name: 'Verifica del numero di cellulare' }).first().waitFor();
+  const before = await count(base, '+393470534905', /\b\d{6}\b/);
+  await current.getByRole('button', { name: 'Invia codice di verifica' }).click();
+  await current.getByText(/^Codice inviato a \S+\.$/).waitFor();
+  const sms = await message(base, '+393470534905', /\b\d{6}\b/, before);
+  await report(sms.id, 'delivered');
+  await current.getByText(/^Codice consegnato a \S+\.$/).waitFor({ timeout: 15_000 });
+  await check(current, 'code-delivered');
+  const api = await apiAs(base, 'demo');
+  await api('POST', `/v1/transfers/${request.id}/cancel`);
+});
+
 test('a link opened after the deadline says so, with nothing to click; an old ?token= link still opens', async () => {
   const request = await openRequest(env.service.base, {
     items: [{ kind: 'domain', id: 'testazienda-pec.it' }],

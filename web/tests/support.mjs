@@ -92,7 +92,7 @@ export async function person(browser) {
 /** @param {string} base */
 export async function outbox(base) {
   const r = await fetch(`${base}/dev/outbox`);
-  return /** @type {{channel: string, to: string, subject: string, text: string}[]} */ (await r.json());
+  return /** @type {{id: string, channel: string, to: string, subject: string, text: string}[]} */ (await r.json());
 }
 
 /**

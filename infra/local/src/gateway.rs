@@ -182,6 +182,7 @@ impl Gateway {
                 );
             }
             ("POST", "/dev/platform/acks") => return self.platform_ack(&bytes).await,
+            ("POST", "/dev/outbox/report") => return self.delivery_report(&bytes).await,
             ("POST", "/dev/inventory") => return self.inventory(&bytes).await,
             ("GET" | "HEAD", path) if !path.starts_with("/v1/") && !path.starts_with("/dev/") => {
                 if let Some(page) = crate::web::serve(&self.web_dir, path) {
@@ -273,7 +274,7 @@ impl Gateway {
             .outbox
             .entries()
             .into_iter()
-            .map(|e| serde_json::json!({ "channel": e.channel, "to": e.to, "subject": e.subject, "text": e.text, "sent_at": e.sent_at }))
+            .map(|e| serde_json::json!({ "id": e.id, "channel": e.channel, "to": e.to, "subject": e.subject, "text": e.text, "sent_at": e.sent_at }))
             .collect()
     }
 
@@ -289,8 +290,20 @@ impl Gateway {
             .entries()
             .iter()
             .map(|e| {
+                let id = escape(&e.id);
+                let buttons: String = [
+                    ("delivered", "consegnato"),
+                    ("bounced", "rimbalzato"),
+                    ("complaint", "segnalato come spam"),
+                    ("failed", "non consegnato"),
+                ]
+                .iter()
+                .map(|(outcome, label)| {
+                    format!("<button type=\"button\" onclick=\"report('{id}','{outcome}')\">{label}</button> ")
+                })
+                .collect();
                 format!(
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><pre>{}</pre></td></tr>",
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><pre>{}</pre></td><td>{buttons}</td></tr>",
                     escape(&e.sent_at),
                     e.channel.as_str(),
                     escape(&e.to),
@@ -300,8 +313,61 @@ impl Gateway {
             })
             .collect();
         format!(
-            "<!doctype html><html lang=\"it\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"5\"><title>Outbox locale</title></head><body style=\"font-family:sans-serif\"><h1>Outbox locale</h1><p>Email e SMS inviati, dal più recente.</p><table border=\"1\" cellpadding=\"6\"><tr><th>Inviato</th><th>Canale</th><th>A</th><th>Oggetto</th><th>Testo</th></tr>{rows}</table></body></html>"
+            "<!doctype html><html lang=\"it\"><head><meta charset=\"utf-8\"><title>Outbox locale</title><script>async function report(id, outcome) {{ const r = await fetch('/dev/outbox/report', {{ method: 'POST', headers: {{ 'content-type': 'application/json' }}, body: JSON.stringify({{ id, outcome }}) }}); document.getElementById('said').textContent = id + ': ' + (await r.text()); }}</script></head><body style=\"font-family:sans-serif\"><h1>Outbox locale</h1><p>Email e SMS inviati, dal più recente. Ogni pulsante fa rispondere il fornitore come farebbero SES o SNS: il pannello mostra poi «consegnato» o «non consegnato».</p><p id=\"said\" role=\"status\"></p><table border=\"1\" cellpadding=\"6\"><tr><th>Inviato</th><th>Canale</th><th>A</th><th>Oggetto</th><th>Testo</th><th>Esito dal fornitore</th></tr>{rows}</table></body></html>"
         )
+    }
+
+    /// What a provider would report of a message the local outbox took (docs/rules.md,
+    /// "Delivery"), recorded as the delivery functions record SES's and SNS's reports:
+    /// `{"id": "local-…", "outcome": "delivered" | "delayed" | "bounced" | "complaint" |
+    /// "failed"}`, so the panel can be seen in each state.
+    async fn delivery_report(&self, body: &[u8]) -> HyperResponse {
+        use titolare_domain::delivery::{Failure, Outcome, Report};
+        let asked: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+        let (Some(id), Some(outcome)) = (asked["id"].as_str(), asked["outcome"].as_str()) else {
+            return problem(
+                400,
+                "Indica {\"id\": \"local-…\", \"outcome\": \"delivered\"} (o delayed, bounced, complaint, failed).",
+            );
+        };
+        let failed = |failure| Outcome::Failed { failure };
+        let outcome = match outcome {
+            "delivered" => Outcome::Delivered,
+            "delayed" => Outcome::Delayed,
+            "bounced" => failed(Failure::AddressUnknown),
+            "complaint" => failed(Failure::Complaint),
+            "failed" => failed(Failure::Carrier {
+                response: "Unknown error attempting to reach phone".into(),
+            }),
+            _ => {
+                return problem(
+                    400,
+                    "Esito sconosciuto: usa delivered, delayed, bounced, complaint o failed.",
+                );
+            }
+        };
+        let report = Report {
+            provider_id: id.to_owned(),
+            at: self.local.clock.now(),
+            outcome,
+        };
+        match titolare_api::delivery::record(
+            &*self.local.store,
+            &titolare_domain::metrics::NoMetrics,
+            &self.local.rules,
+            self.local.clock.now(),
+            &report,
+        )
+        .await
+        {
+            Ok(recorded) => reply(
+                200,
+                "application/json",
+                serde_json::json!({ "recorded": format!("{recorded:?}").to_lowercase() })
+                    .to_string(),
+            ),
+            Err(e) => problem(503, &e.detail()),
+        }
     }
 
     /// One inventory message, through the ingest path the queue's messages take (what the

@@ -125,11 +125,12 @@ pub async fn serve(config: Config) -> Result<Server, Box<dyn std::error::Error>>
         clock: clock.clone(),
         key: Some(key.clone()),
         codes: config.codes,
-        rules: config.rules,
+        rules: config.rules.clone(),
         metrics: Arc::new(NoMetrics),
     });
     let local = Local {
         app,
+        rules: config.rules,
         login,
         clock,
         outbox,
@@ -145,6 +146,8 @@ pub async fn serve(config: Config) -> Result<Server, Box<dyn std::error::Error>>
 /// Everything the gateway serves with.
 pub struct Local {
     pub app: App,
+    /// The rules the transfers follow (a delivery report's change is committed under them).
+    pub rules: titolare_domain::steps::Rules,
     pub login: DevLogin,
     pub clock: Arc<OffsetClock>,
     pub outbox: Arc<LocalOutbox>,

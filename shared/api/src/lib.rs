@@ -3,6 +3,7 @@
 
 pub mod config;
 mod context;
+pub mod delivery;
 pub mod events;
 mod handlers;
 mod holders;

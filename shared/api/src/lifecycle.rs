@@ -25,6 +25,8 @@ pub(crate) struct Extra<'a> {
     /// The account's limit on invitations and code emails, for changes a call makes (the
     /// scheduled endings queue only notices and are never refused).
     pub email_limit: Option<Limit>,
+    /// A sent message a provider reported on, over the version read.
+    pub reported: Option<(u64, OutboxMessage)>,
 }
 
 /// A transfer as read (`before`), as it becomes (`after`), and what must still hold of the
@@ -67,6 +69,7 @@ pub(crate) async fn commit(
             .extend(email_quota(store, after, &commit.messages, limit, now).await?);
     }
     commit.challenge = extra.challenge;
+    commit.reported = extra.reported;
     commit.idempotent = extra.idempotent;
     store.commit(&commit).await.map_err(ApiError::from)?;
     record_commit(metrics, Some(before), after, &commit.messages);

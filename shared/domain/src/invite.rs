@@ -117,6 +117,7 @@ impl Transfer {
         let contact = t.contact_mut(party);
         contact.invitations += 1;
         contact.invited_at = Some(now);
+        contact.invitation_report = None;
         let detail = format!(
             "invito n. {} a {}",
             contact.invitations,
@@ -145,12 +146,18 @@ impl Transfer {
         t.reminders.retain(|at| *at > now);
         let mut to = Vec::new();
         for party in [Party::CurrentHolder, Party::NewHolder] {
-            if self.finished(party) || self.contact(party).invitations >= policy.max_sends {
+            // An address the provider said is lost gets no reminder: the initiator was
+            // told to correct it, and a correction sends a new invitation.
+            if self.finished(party)
+                || self.contact(party).invitations >= policy.max_sends
+                || self.contact(party).unreachable()
+            {
                 continue;
             }
             let contact = t.contact_mut(party);
             contact.invitations += 1;
             contact.invited_at = Some(now);
+            contact.invitation_report = None;
             let detail = format!(
                 "invito n. {} a {}",
                 contact.invitations,
@@ -223,6 +230,7 @@ impl Transfer {
         contact.link += 1;
         contact.invitations += 1;
         contact.invited_at = Some(now);
+        contact.invitation_report = None;
         changes.push(format!("nuovo link n. {}", contact.link + 1));
         t.audit_line(
             party,
@@ -235,6 +243,55 @@ impl Transfer {
     }
 
     /// One audit line of the initiator's, about `party`.
+    /// The transfer with the email provider's `report` of `party`'s invitation sent under
+    /// link generation `link` (docs/rules.md, "Delivery"): kept on the contact, so the
+    /// initiator's page says whether it arrived; a loss for good (the address does not
+    /// exist, suppressed, a complaint) also goes on the trail, stops the reminders to that
+    /// address and is told to the initiator (`true`), who can correct the contact. `None`
+    /// when it changes nothing: the request is over, the contact was corrected since (the
+    /// report is of an older address), or the contact has this word already.
+    pub fn invitation_reported(
+        &self,
+        party: Party,
+        link: u32,
+        report: &crate::delivery::Report,
+        now: Timestamp,
+        actor: &Actor,
+    ) -> Option<(Transfer, bool)> {
+        use crate::delivery::Outcome;
+        if self.status != TransferStatus::Open || party == Party::Initiator {
+            return None;
+        }
+        let contact = self.contact(party);
+        let known = contact.invitation_report.as_ref().map(|r| &r.outcome);
+        let stale = match (known, &report.outcome) {
+            _ if contact.link != link => true,
+            (Some(k), o) if k == o => true,
+            // A final word is not taken back by a delay.
+            (Some(Outcome::Delivered | Outcome::Failed { .. }), Outcome::Delayed) => true,
+            _ => false,
+        };
+        if stale {
+            return None;
+        }
+        let was_unreachable = contact.unreachable();
+        let mut t = self.clone();
+        t.contact_mut(party).invitation_report = Some(report.clone());
+        let lost = t.contact(party).unreachable() && !was_unreachable;
+        if let (true, Outcome::Failed { failure }) = (lost, &report.outcome) {
+            t.audit.push(AuditEntry {
+                at: now,
+                party: None,
+                action: AuditAction::InvitationUndelivered,
+                detail: Some(format!("{}: {}", whom(party), failure.words())),
+                request_id: actor.request_id.clone(),
+                source_ip: actor.source_ip.clone(),
+                user_agent: actor.user_agent.clone(),
+            });
+        }
+        Some((t, lost))
+    }
+
     fn audit_line(
         &mut self,
         party: Party,

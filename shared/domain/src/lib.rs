@@ -3,6 +3,7 @@
 
 pub mod commands;
 pub mod consequences;
+pub mod delivery;
 pub mod draft;
 pub mod errors;
 pub mod events;

@@ -19,6 +19,7 @@ pub const PUBLISHED: &[&str] = &[
     "LimitRefusals",
     "InventoryMessages",
     "PlatformAcks",
+    "DeliveryReports",
 ];
 
 /// One thing that happened, with the figures it carries.
@@ -52,6 +53,12 @@ pub enum Metric {
     InventoryMessage { outcome: &'static str },
     /// An acknowledgement of the mail platform: `applied`, `not_applicable` or `refused`.
     PlatformAck { outcome: &'static str },
+    /// A provider's report on a sent message: `delivered`, `delayed`, `failed`, or
+    /// `unknown` (no message of the service has that id, e.g. past its record's life).
+    DeliveryReport {
+        channel: Channel,
+        outcome: &'static str,
+    },
 }
 
 impl Metric {
@@ -67,6 +74,7 @@ impl Metric {
             Self::LimitRefused { .. } => "LimitRefusals",
             Self::InventoryMessage { .. } => "InventoryMessages",
             Self::PlatformAck { .. } => "PlatformAcks",
+            Self::DeliveryReport { .. } => "DeliveryReports",
         }
     }
 
@@ -88,6 +96,9 @@ impl Metric {
             Self::LimitRefused { route } => vec![("Route", route)],
             Self::InventoryMessage { outcome } | Self::PlatformAck { outcome } => {
                 vec![("Outcome", outcome)]
+            }
+            Self::DeliveryReport { channel, outcome } => {
+                vec![("Channel", channel.as_str()), ("Outcome", outcome)]
             }
         }
     }
@@ -178,6 +189,10 @@ mod tests {
             },
             Metric::InventoryMessage { outcome: "invalid" },
             Metric::PlatformAck { outcome: "refused" },
+            Metric::DeliveryReport {
+                channel: Channel::Email,
+                outcome: "failed",
+            },
         ];
         let mut names = std::collections::BTreeSet::new();
         for metric in &all {

@@ -59,20 +59,27 @@ pub enum ChallengeStatus {
     Canceled,
 }
 
-/// Whether the message carrying the current code left.
+/// Where the message carrying the current code is: queued, taken by the provider ("inviato"),
+/// reported delivered by it ("consegnato"), or lost ("non consegnato").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Delivery {
     Queued,
     Sent,
+    /// The provider reported it delivered (docs/rules.md, "Delivery").
+    Delivered,
     /// "non consegnato": the next send may go at once.
     Failed,
 }
 
 impl Delivery {
-    /// What a person reads beside a code that did not leave.
-    pub fn notice(self) -> Option<&'static str> {
-        (self == Self::Failed).then_some("Non consegnato: chiedi un nuovo invio.")
+    /// What a person reads beside a code that did not arrive, with the provider's reason
+    /// when it gave one.
+    pub fn notice(self, failure: Option<&crate::delivery::Failure>) -> Option<String> {
+        (self == Self::Failed).then(|| match failure {
+            Some(f) => format!("Non consegnato: {}. Chiedi un nuovo invio.", f.words()),
+            None => "Non consegnato: chiedi un nuovo invio.".to_owned(),
+        })
     }
 }
 
@@ -91,6 +98,9 @@ pub struct Challenge {
     pub attempts: u32,
     pub status: ChallengeStatus,
     pub delivery: Delivery,
+    /// Why the provider reported the current code's message lost, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<crate::delivery::Failure>,
     /// The generation of the party's link the sends since `generation_start` were made
     /// under: a corrected contact (a new link) gets a budget of sends of its own, so whoever
     /// held an old link cannot spend the corrected holder's (docs/security.md).
@@ -216,6 +226,7 @@ impl Challenge {
             attempts: 0,
             status: ChallengeStatus::Pending,
             delivery: Delivery::Queued,
+            failure: None,
             generation,
             generation_start,
         })

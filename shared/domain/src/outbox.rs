@@ -94,6 +94,12 @@ pub enum Message {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         ended: bool,
     },
+    /// To the initiator: the email provider said `party`'s invitation can never reach the
+    /// address on file; correcting the contact sends a new one.
+    Undelivered {
+        party: Party,
+        failure: crate::delivery::Failure,
+    },
 }
 
 impl Message {
@@ -109,6 +115,7 @@ impl Message {
             Self::NumberChanged { .. } => "number-changed",
             Self::PasswordReset { .. } => "password-reset",
             Self::Withdrawn { .. } => "withdrawn",
+            Self::Undelivered { .. } => "undelivered",
         }
     }
 }
@@ -143,6 +150,10 @@ pub struct OutboxMessage {
     pub attempts: u32,
     pub provider_id: Option<String>,
     pub error: Option<String>,
+    /// What the provider said after taking it: delivered, delayed, lost (docs/rules.md,
+    /// "Delivery").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<crate::delivery::Report>,
     /// The record goes with its transfer: the store's TTL, kept through every update.
     pub expires_at: Timestamp,
 }
@@ -168,6 +179,37 @@ impl Recipient {
 /// How long a message may stay pending before the sweep sends it (the stream normally
 /// does within seconds), and how long a dispatcher's claim holds.
 pub const DISPATCH_LEASE: jiff::SignedDuration = jiff::SignedDuration::from_secs(120);
+
+impl OutboxMessage {
+    /// The message with the provider's `report`, or `None` when the report changes nothing:
+    /// the message was not sent (or by another id), the report repeats, or a final word came
+    /// first. Delivered and failed are final, except that a complaint after the delivery
+    /// still counts (the person received it and marked it unwanted).
+    pub fn reported(&self, report: &crate::delivery::Report) -> Option<Self> {
+        use crate::delivery::{Failure, Outcome};
+        if self.status != DeliveryStatus::Sent
+            || self.provider_id.as_deref() != Some(report.provider_id.as_str())
+        {
+            return None;
+        }
+        let takes = match (self.report.as_ref().map(|r| &r.outcome), &report.outcome) {
+            (None, _) => true,
+            (Some(Outcome::Delayed), Outcome::Delayed) => false,
+            (Some(Outcome::Delayed), _) => true,
+            (
+                Some(Outcome::Delivered),
+                Outcome::Failed {
+                    failure: Failure::Complaint,
+                },
+            ) => true,
+            (Some(_), _) => false,
+        };
+        takes.then(|| Self {
+            report: Some(report.clone()),
+            ..self.clone()
+        })
+    }
+}
 
 impl OutboxMessage {
     /// When the sweep takes this message if it is still not sent: a pending one a lease
@@ -207,6 +249,7 @@ impl OutboxMessage {
             created_at: now,
             attempts: 0,
             provider_id: None,
+            report: None,
             error: None,
         }
     }
@@ -236,6 +279,7 @@ impl OutboxMessage {
             created_at: now,
             attempts: 0,
             provider_id: None,
+            report: None,
             error: None,
             expires_at: transfer.ttl(),
         }

@@ -347,6 +347,9 @@ pub struct TransferCommit<'a> {
     /// A mailbox the step changes in place (a password set, then erased once the platform
     /// has it), conditionally on the version read.
     pub mailbox: Option<MailboxUpdate>,
+    /// A sent message the provider reported on, written in place, conditionally on the
+    /// version read (docs/rules.md, "Delivery").
+    pub reported: Option<(u64, OutboxMessage)>,
     pub idempotent: Option<(IdempotencyScope, IdempotentResponse)>,
 }
 
@@ -376,6 +379,7 @@ impl<'a> TransferCommit<'a> {
             due: Vec::new(),
             outcome: None,
             mailbox: None,
+            reported: None,
             idempotent: None,
         }
     }
@@ -471,6 +475,12 @@ pub trait OutboxStore: Send + Sync {
     ) -> Result<Vec<(TransferId, String)>, StoreError>;
     /// Drops a message from the unsent index (superseded, or found sent or gone).
     async fn settle_outbox(&self, transfer: &TransferId, id: &str) -> Result<(), StoreError>;
+    /// The transfer and id of the message the provider took under `provider_id`, while the
+    /// message is kept (its reports find it this way).
+    async fn sent_message(
+        &self,
+        provider_id: &str,
+    ) -> Result<Option<(TransferId, String)>, StoreError>;
     /// Replaces a message unchanged since read (version `before`) and, when given, the
     /// challenge whose delivery it reports, unchanged since its read too. The unsent index
     /// follows the message's status.

@@ -152,6 +152,7 @@ impl LinkEmail<'_> {
             created_at: now,
             attempts: 0,
             provider_id: None,
+            report: None,
             error: None,
             expires_at: self.expires_at,
         })

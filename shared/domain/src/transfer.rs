@@ -57,6 +57,10 @@ pub struct Contact {
     pub invitations: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invited_at: Option<Timestamp>,
+    /// What the email provider reported of the last invitation (docs/rules.md, "Delivery");
+    /// `None` while none came, and again once a new one is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation_report: Option<crate::delivery::Report>,
 }
 
 impl Contact {
@@ -85,7 +89,16 @@ impl Contact {
             link: 0,
             invitations: 0,
             invited_at: None,
+            invitation_report: None,
         }
+    }
+
+    /// Whether the provider said the last invitation can never reach this address: sending
+    /// again is pointless until the contact is corrected.
+    pub fn unreachable(&self) -> bool {
+        self.invitation_report.as_ref().is_some_and(|r| {
+            matches!(&r.outcome, crate::delivery::Outcome::Failed { failure } if failure.permanent())
+        })
     }
 }
 
@@ -288,6 +301,8 @@ pub enum AuditAction {
     InvitationSent,
     /// The automatic reminder before the deadline, to the holders who have not finished.
     ReminderSent,
+    /// The email provider said an invitation can never reach the holder's address.
+    InvitationUndelivered,
     ContactCorrected,
     /// A holder verified a number other than the one on file (the transfer is held).
     NumberChanged,
@@ -304,7 +319,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 22] = [
+    pub const ALL: [AuditAction; 23] = [
         Self::Created,
         Self::CodeSent,
         Self::CodeRefused,
@@ -316,6 +331,7 @@ impl AuditAction {
         Self::ContractAccepted,
         Self::InvitationSent,
         Self::ReminderSent,
+        Self::InvitationUndelivered,
         Self::ContactCorrected,
         Self::NumberChanged,
         Self::Stopped,

@@ -226,6 +226,7 @@ impl AuditAction {
                 "Promemoria automatico prima della scadenza",
                 "Automatic reminder before the deadline",
             ),
+            InvitationUndelivered => w("Invito non consegnato", "Invitation not delivered"),
             ContactCorrected => w("Contatti corretti", "Contacts corrected"),
             NumberChanged => w(
                 "Cellulare verificato con un altro numero",

@@ -1,6 +1,7 @@
 //! The part of every Lambda function that is not business: read config once, build the AWS
 //! clients once per cold start, log JSON, and hand each event to the shared handlers.
 
+pub mod delivery;
 pub mod emf;
 pub mod inventory;
 pub mod platform;
@@ -195,6 +196,9 @@ pub async fn run_dispatch_function() -> Result<(), Error> {
         ses: aws_sdk_sesv2::Client::new(&w.sdk),
         from: required_env("EMAIL_FROM")?,
         sender_id: std::env::var("SMS_SENDER_ID").unwrap_or_else(|_| "PECInfo".into()),
+        configuration_set: std::env::var("SES_CONFIGURATION_SET")
+            .ok()
+            .filter(|s| !s.is_empty()),
     };
     let key = secret_key(&w.sdk).await?;
     let base = required_env("PUBLIC_BASE_URL")?;
@@ -360,6 +364,34 @@ async fn expire(
         "skipped": total.skipped,
         "failed": total.failed,
     }))
+}
+
+/// `email-events`: SES's delivery events (EventBridge), recorded on their messages.
+pub async fn run_email_events_function() -> Result<(), Error> {
+    run_lifecycle(|l, event| async move {
+        let tally = recorder(&l).email_event(&event.payload).await?;
+        Ok(serde_json::to_value(tally)?)
+    })
+    .await
+}
+
+/// `sms-events`: SNS's SMS delivery status log lines (a CloudWatch Logs subscription),
+/// recorded on their messages.
+pub async fn run_sms_events_function() -> Result<(), Error> {
+    run_lifecycle(|l, event| async move {
+        let tally = recorder(&l).sms_logs(&event.payload).await?;
+        Ok(serde_json::to_value(tally)?)
+    })
+    .await
+}
+
+fn recorder(l: &Lifecycle) -> delivery::Recorder<'_> {
+    delivery::Recorder {
+        store: &*l.store,
+        metrics: &*l.metrics,
+        rules: &l.rules,
+        now: titolare_domain::ports::Clock::now(&*l.clock),
+    }
 }
 
 /// The TTL backstop: a stream consumer of requests the table's TTL removed. A request still

@@ -38,6 +38,9 @@ pub struct AwsMessenger {
     pub from: String,
     /// Alphanumeric SMS sender id (where the country allows it).
     pub sender_id: String,
+    /// The SES configuration set every email goes with: its event destination reports
+    /// deliveries, bounces and complaints back (docs/rules.md, "Delivery").
+    pub configuration_set: Option<String>,
 }
 
 fn provider_error<E: aws_sdk_sns::error::ProvideErrorMetadata>(
@@ -104,6 +107,7 @@ impl Messenger for AwsMessenger {
                     .ses
                     .send_email()
                     .from_email_address(&self.from)
+                    .set_configuration_set_name(self.configuration_set.clone())
                     .destination(Destination::builder().to_addresses(&envelope.to).build())
                     .content(EmailContent::builder().simple(message).build())
                     .send()
@@ -118,6 +122,8 @@ impl Messenger for AwsMessenger {
 /// A sent message as the local outbox keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct OutboxEntry {
+    /// The id it was taken under, as a provider's (what `/dev/outbox/report` names).
+    pub id: String,
     pub channel: Channel,
     pub to: String,
     pub subject: String,
@@ -136,6 +142,9 @@ pub const UNDELIVERABLE_SMS: &str = "+393339999999";
 #[derive(Default)]
 pub struct LocalOutbox {
     sent: Mutex<Vec<OutboxEntry>>,
+    /// When this outbox began, so ids stay unique across restarts of the gateway (a
+    /// provider's id names one message for good).
+    boot: std::sync::OnceLock<i128>,
 }
 
 impl LocalOutbox {
@@ -156,7 +165,16 @@ impl Messenger for LocalOutbox {
                 reason: "undeliverable test number".into(),
             });
         }
+        let boot = *self
+            .boot
+            .get_or_init(|| jiff::Timestamp::now().as_nanosecond());
+        let mut sent = self.sent.lock().map_err(|_| SendError {
+            provider: "local",
+            reason: "outbox lock poisoned".into(),
+        })?;
+        let id = format!("local-{boot:x}-{}", sent.len() + 1);
         let entry = OutboxEntry {
+            id: id.clone(),
             channel: envelope.channel,
             to: envelope.to.clone(),
             subject: envelope.subject.clone(),
@@ -175,11 +193,7 @@ impl Messenger for LocalOutbox {
             },
             envelope.text
         );
-        let mut sent = self.sent.lock().map_err(|_| SendError {
-            provider: "local",
-            reason: "outbox lock poisoned".into(),
-        })?;
         sent.push(entry);
-        Ok(format!("local-{}", sent.len()))
+        Ok(id)
     }
 }

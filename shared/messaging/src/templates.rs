@@ -540,6 +540,35 @@ impl Render for OutboxMessage {
                 None,
                 letter,
             ),
+            Message::Undelivered { party, failure } => email(
+                if en {
+                    format!("Invitation not delivered (request {transfer})")
+                } else {
+                    format!("Invito non consegnato (richiesta {transfer})")
+                },
+                vec![
+                    if en {
+                        format!(
+                            "The invitation of the change of holder (request {transfer}) to {} was not delivered: {}.",
+                            role(*party, lingua),
+                            failure.words_en()
+                        )
+                    } else {
+                        format!(
+                            "L'invito del cambio titolare (richiesta {transfer}) per {} non è stato consegnato: {}.",
+                            role(*party, lingua),
+                            failure.words()
+                        )
+                    },
+                    if en {
+                        "No more reminders go to that address. Open the request in the customer area and correct the contacts (\"Correggi i contatti\"): a new invitation goes to the new address, with the same deadline.".into()
+                    } else {
+                        "A quell'indirizzo non partono altri promemoria. Apri la richiesta nell'area clienti e correggi i contatti («Correggi i contatti»): un nuovo invito partirà al nuovo indirizzo, con la stessa scadenza.".into()
+                    },
+                ],
+                None,
+                letter,
+            ),
             Message::Cancellation { items } => email(
                 if en {
                     format!("Change of holder cancelled (request {transfer})")
@@ -819,6 +848,7 @@ pub mod samples {
             created_at: at,
             attempts: 0,
             provider_id: None,
+            report: None,
             error: None,
             expires_at: at,
         }

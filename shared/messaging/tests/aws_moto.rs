@@ -32,6 +32,7 @@ async fn messenger(endpoint: &str, from: &str) -> AwsMessenger {
         ses,
         from: from.to_owned(),
         sender_id: "PECInfo".into(),
+        configuration_set: None,
     }
 }
 
@@ -97,6 +98,7 @@ async fn an_unverified_sender_is_a_send_error() {
         ses: aws_sdk_sesv2::Client::new(&config),
         from: "nobody@unverified.example".into(),
         sender_id: "PECInfo".into(),
+        configuration_set: None,
     };
     let email = Envelope {
         channel: Channel::Email,

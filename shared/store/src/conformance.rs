@@ -1153,7 +1153,13 @@ pub async fn a_send_writes_challenge_and_message_together(b: Arc<dyn ItemBackend
         .unwrap();
     let mut delivered = sent.value.clone();
     delivered.status = titolare_domain::outbox::DeliveryStatus::Sent;
+    delivered.provider_id = Some("0100018c-provider-id".into());
     delivered.to = None;
+    assert_eq!(
+        store.sent_message("0100018c-provider-id").await.unwrap(),
+        None,
+        "nothing sent under that id yet"
+    );
     let mut c = stored.value.clone();
     c.delivery = Delivery::Sent;
     store
@@ -1191,6 +1197,11 @@ pub async fn a_send_writes_challenge_and_message_together(b: Arc<dyn ItemBackend
             .value
             .to,
         None
+    );
+    // The provider's id finds the message its reports are about.
+    assert_eq!(
+        store.sent_message("0100018c-provider-id").await.unwrap(),
+        Some((t.id.clone(), message.id.clone()))
     );
 }
 

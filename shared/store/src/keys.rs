@@ -110,6 +110,14 @@ pub fn due_sk(deadline: jiff::Timestamp, id: &titolare_domain::transfer::Transfe
 /// The index of outbox messages not yet settled (sent or failed), for the sweep that
 /// sends what a lost stream delivery or a dead dispatcher left behind. One item each,
 /// with the time it is due in its data.
+/// A message a provider took, by the provider's id: where its reports go (docs/rules.md,
+/// "Delivery"). The id is the provider's, never an address or a number.
+pub fn sent_pk(provider_id: &str) -> String {
+    format!("SENT#{provider_id}")
+}
+pub const SENT_SK: &str = "SENT";
+pub const SENT_KIND: &str = "outbox_sent";
+
 pub const UNSENT_PK: &str = "UNSENT";
 pub const UNSENT_KIND: &str = "outbox_unsent";
 

@@ -8,7 +8,7 @@ use crate::table::{TableStore, decode, encode, store_error};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use titolare_domain::otp::{Challenge, Channel, Party};
-use titolare_domain::outbox::OutboxMessage;
+use titolare_domain::outbox::{DeliveryStatus, OutboxMessage};
 use titolare_domain::ports::*;
 use titolare_domain::records::{AccountId, Mailbox};
 use titolare_domain::search::{Page, PageRequest};
@@ -333,6 +333,9 @@ impl TableStore {
             item.version = update.before + 1;
             writes.push(Write::put(item, Condition::Version(update.before)));
         }
+        if let Some((before, message)) = &c.reported {
+            writes.extend(outbox_writes(*before, message)?);
+        }
         if let Some((scope, response)) = &c.idempotent {
             writes.push(crate::table::idempotency_write(scope, response)?);
         }
@@ -505,6 +508,16 @@ impl OutboxStore for TableStore {
         .await
     }
 
+    async fn sent_message(
+        &self,
+        provider_id: &str,
+    ) -> Result<Option<(TransferId, String)>, StoreError> {
+        Ok(self
+            .get_as::<Sent>(&sent_pk(provider_id), SENT_SK)
+            .await?
+            .map(|(sent, _)| (sent.transfer, sent.message)))
+    }
+
     async fn update_outbox(
         &self,
         before: u64,
@@ -513,15 +526,7 @@ impl OutboxStore for TableStore {
     ) -> Result<(), StoreError> {
         // Both items end with the transfer: the message knows when.
         let ttl = Some(message.expires_at.as_second());
-        let mut item = Item::new(
-            transfer_pk(&message.transfer),
-            outbox_sk(&message.id),
-            OUTBOX_KIND,
-            encode(message)?,
-        );
-        (item.version, item.expires_at) = (before + 1, ttl);
-        let mut writes = vec![Write::put(item, Condition::Version(before))];
-        writes.push(unsent_write(message)?);
+        let mut writes = outbox_writes(before, message)?;
         if let Some(c) = challenge {
             let mut item = Item::new(
                 transfer_pk(&c.value.transfer),
@@ -534,6 +539,44 @@ impl OutboxStore for TableStore {
         }
         self.transact(&writes).await
     }
+}
+
+/// A message written in place over version `before`, with what follows its status: its
+/// unsent index entry, and once a provider took it the pointer from the provider's id.
+fn outbox_writes(before: u64, message: &OutboxMessage) -> Result<Vec<Write>, StoreError> {
+    let ttl = Some(message.expires_at.as_second());
+    let mut item = Item::new(
+        transfer_pk(&message.transfer),
+        outbox_sk(&message.id),
+        OUTBOX_KIND,
+        encode(message)?,
+    );
+    (item.version, item.expires_at) = (before + 1, ttl);
+    let mut writes = vec![Write::put(item, Condition::Version(before))];
+    writes.push(unsent_write(message)?);
+    if let (DeliveryStatus::Sent, Some(provider_id)) = (message.status, &message.provider_id)
+        && !provider_id.is_empty()
+    {
+        let mut sent = Item::new(
+            sent_pk(provider_id),
+            SENT_SK,
+            SENT_KIND,
+            encode(&Sent {
+                transfer: message.transfer.clone(),
+                message: message.id.clone(),
+            })?,
+        );
+        sent.expires_at = ttl;
+        writes.push(Write::put(sent, Condition::Always));
+    }
+    Ok(writes)
+}
+
+/// Where a provider's id points: the message it took.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Sent {
+    transfer: TransferId,
+    message: String,
 }
 
 /// An entry of the unsent index.

@@ -132,8 +132,11 @@ function holderContact(ctx, t, party, messages, redraw) {
     field({ name: 'mobile', label: 'Cellulare corretto', type: 'tel', inputmode: 'tel' }),
     h('p', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Correggi e invia di nuovo')),
   );
+  const delivery = c.invitation_delivery;
+  const lost = delivery?.outcome === 'failed';
   show(host,
     h('p', {}, `Email ${c.email}, cellulare ${c.mobile}; inviti: ${c.invitations}.`),
+    invitationLine(c),
     h('p', { class: 'actions' },
       button("Invia di nuovo l'invito", async () => {
         try {
@@ -144,9 +147,22 @@ function holderContact(ctx, t, party, messages, redraw) {
         }
       }, { kind: 'secondary', name: `Invia di nuovo l'invito: ${PARTY[party]}` }),
     ),
-    h('details', {}, h('summary', {}, 'Correggi i contatti'), correct),
+    h('details', { open: lost && delivery.lost }, h('summary', {}, 'Correggi i contatti'), correct),
   );
   return host;
+}
+
+/**
+ * Where the last invitation is, as the email provider reported it.
+ * @param {any} c a holder's contact
+ */
+function invitationLine(c) {
+  const d = c.invitation_delivery;
+  if (!c.invitations) return null;
+  if (!d) return h('p', {}, 'Ultimo invito: inviato, in attesa della conferma di consegna.');
+  if (d.outcome === 'delivered') return h('p', {}, `Ultimo invito: consegnato il ${dateTime(d.at)}.`);
+  if (d.outcome === 'delayed') return h('p', {}, 'Ultimo invito: consegna in ritardo, il servizio di posta riprova.');
+  return notice('error', `Ultimo invito non consegnato: ${d.reason}.${d.lost ? ' Correggi i contatti: un nuovo invito partirà al nuovo indirizzo.' : ' Puoi inviarlo di nuovo.'}`);
 }
 
 /**

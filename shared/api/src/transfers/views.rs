@@ -72,6 +72,36 @@ struct ContactView<'a> {
     email: String,
     invitations: u32,
     invited_at: &'a Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invitation_delivery: Option<DeliveryView>,
+}
+
+/// What a provider reported of a message: delivered, delayed, or failed with the reason in
+/// words (docs/rules.md, "Delivery").
+#[derive(Serialize)]
+pub(crate) struct DeliveryView {
+    outcome: &'static str,
+    at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    lost: bool,
+}
+
+impl DeliveryView {
+    pub(crate) fn of(report: &titolare_domain::delivery::Report) -> Self {
+        use titolare_domain::delivery::Outcome;
+        let failure = match &report.outcome {
+            Outcome::Failed { failure } => Some(failure),
+            _ => None,
+        };
+        Self {
+            outcome: report.outcome.as_str(),
+            at: report.at,
+            reason: failure.map(|f| f.words()),
+            lost: failure.is_some_and(|f| f.permanent()),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -110,6 +140,7 @@ pub(crate) fn initiator_view(t: &Transfer) -> InitiatorView<'_> {
             email: mask(c.email.as_str()),
             invitations: c.invitations,
             invited_at: &c.invited_at,
+            invitation_delivery: c.invitation_report.as_ref().map(DeliveryView::of),
         }
     };
     InitiatorView {
