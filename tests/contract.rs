@@ -104,8 +104,8 @@ fn template_deploys_exactly_the_route_table() {
                 let no_authorizer = event["Properties"]["Auth"]["Authorizer"] == "NONE";
                 assert_eq!(
                     no_authorizer,
-                    route.auth != Auth::Account,
-                    "{name}: the JWT authorizer guards account routes only"
+                    !matches!(route.auth, Auth::Account | Auth::Operator),
+                    "{name}: the JWT authorizer guards account and operator routes only"
                 );
                 deployed.insert((method, path));
             }
@@ -563,7 +563,10 @@ fn the_api_is_behind_cloudfront_and_its_web_acl() {
     let throttled = template["Resources"]["HttpApi"]["Properties"]["RouteSettings"]
         .as_object()
         .unwrap();
-    for route in ROUTES.iter().filter(|r| r.auth != Auth::Account) {
+    for route in ROUTES
+        .iter()
+        .filter(|r| !matches!(r.auth, Auth::Account | Auth::Operator))
+    {
         assert!(
             covered("LinkRoutesPerAddress", route.path),
             "{}",

@@ -503,6 +503,93 @@ async fn every_post_and_put_applies_once_per_key() {
         || audit(s, &third, "current_holder", "stopped"),
     )
     .await;
+    // A fourth request, on which the provider's support acts.
+    let fourth = open_transfer(
+        s,
+        titolare_e2e::flow::draft_body(&[("domain", "testazienda-pec.it")], TESTDUE.holder),
+    )
+    .await;
+    let operator = client.login("operatore").await;
+    let on = |what: &str| format!("/v1/support/transfers/{fourth}/{what}");
+    s.advance(61).await;
+    once_per_key(
+        client,
+        Route {
+            method: "POST",
+            path: on("invitations"),
+            caller: Caller::Account(&operator),
+            body: Some(json!({"party": "new_holder", "reason": "Non trova l'invito"})),
+            other: Some(json!({"party": "new_holder", "reason": "Un altro motivo"})),
+        },
+        || audit(s, &fourth, "initiator", "invitation_sent"),
+    )
+    .await;
+    let ch = s.link(&fourth, "current_holder", AZIENDA.email).await;
+    ok(
+        &decide(s, &ch, &[("testazienda-pec.it", true)]).await,
+        200,
+        "decisions",
+    );
+    let sms = |reason: &str| json!({"party": "current_holder", "channel": "sms", "reason": reason});
+    once_per_key(
+        client,
+        Route {
+            method: "POST",
+            path: on("codes"),
+            caller: Caller::Account(&operator),
+            body: Some(sms("SMS non arrivato")),
+            other: Some(sms("Un altro motivo")),
+        },
+        || audit(s, &fourth, "current_holder", "code_sent"),
+    )
+    .await;
+    // The holder's other sends, spent: only then may support grant new ones.
+    let policy = titolare_domain::otp::CodePolicy::default();
+    for _ in 1..policy.max_sends {
+        s.advance(policy.resend_after.as_secs() + 1).await;
+        let sent = s
+            .call(
+                "POST",
+                "/v1/party/codes",
+                As::Link(&ch),
+                Some(json!({"channel": "sms"})),
+            )
+            .await;
+        ok(&sent, 202, "a send");
+    }
+    let unblocked = || async {
+        transfer_view(s, &fourth).await["audit"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["action"] == "support_unblocked")
+            .count()
+    };
+    once_per_key(
+        client,
+        Route {
+            method: "POST",
+            path: on("unblock"),
+            caller: Caller::Account(&operator),
+            body: Some(sms("Operatore telefonico lento")),
+            other: Some(sms("Un altro motivo")),
+        },
+        unblocked,
+    )
+    .await;
+    once_per_key(
+        client,
+        Route {
+            method: "POST",
+            path: on("cancel"),
+            caller: Caller::Account(&operator),
+            body: Some(json!({"reason": "Aperta per errore"})),
+            other: Some(json!({"reason": "Un altro motivo"})),
+        },
+        || audit(s, &fourth, "initiator", "cancelled"),
+    )
+    .await;
+
     // Every POST and PUT of the route table was checked above.
     // The link check is a POST only to keep the token out of URLs, the management check to
     // take a body like the draft's: they write nothing.

@@ -173,6 +173,8 @@ impl Lint {
 fn kind(e: &ApiError) -> &'static str {
     match e {
         ApiError::Unauthorized => "Unauthorized",
+        ApiError::NotOperator => "NotOperator",
+        ApiError::Support(_) => "Support",
         ApiError::NotThroughEdge => "NotThroughEdge",
         ApiError::NotFound(_) => "NotFound",
         ApiError::MethodNotAllowed(_) => "MethodNotAllowed",
@@ -198,7 +200,7 @@ fn kind(e: &ApiError) -> &'static str {
         ApiError::EmailLimit(_) => "EmailLimit",
     }
 }
-const KINDS: usize = 24;
+const KINDS: usize = 26;
 
 fn code_error_name(e: &CodeError) -> &'static str {
     match e {
@@ -475,6 +477,7 @@ fn every_error() -> Vec<(String, ApiError)> {
     let field = |f: &str, m: &str| FieldErrors::one(f, m);
     let mut out: Vec<(String, ApiError)> = vec![
         ("Unauthorized".into(), ApiError::Unauthorized),
+        ("NotOperator".into(), ApiError::NotOperator),
         ("NotThroughEdge".into(), ApiError::NotThroughEdge),
         (
             "MethodNotAllowed".into(),
@@ -677,6 +680,27 @@ fn every_error() -> Vec<(String, ApiError)> {
             (
                 "ItemGone",
                 ApiError::from(titolare_domain::consequences::ItemGone),
+            ),
+            (
+                "Support::NoReason",
+                ApiError::from(titolare_domain::support::SupportError::NoReason),
+            ),
+            (
+                "Support::NotBlocked",
+                ApiError::from(titolare_domain::support::SupportError::NotBlocked(
+                    Party::CurrentHolder,
+                    2,
+                )),
+            ),
+            (
+                "Support::AlreadyUnblocked",
+                ApiError::from(titolare_domain::support::SupportError::AlreadyUnblocked),
+            ),
+            (
+                "Support::NoCode",
+                ApiError::from(titolare_domain::support::SupportError::NoCode(
+                    Party::NewHolder,
+                )),
             ),
             (
                 "DraftError::FiscalIdentity",
@@ -1267,6 +1291,33 @@ async fn refusals() -> (Vec<(String, u16, Value)>, Vec<(String, String)>) {
         ));
     }
 
+    // The provider's support.
+    let operator = gw.client.login("operatore").await;
+    let support = |path: &'static str| {
+        let (client, operator) = (&gw.client, &operator);
+        async move { client.send("GET", path, Some(operator), None).await }
+    };
+    refused!(
+        "assistenza: non operatore",
+        get("/v1/support/transfers?numero=1".into()).await
+    );
+    refused!(
+        "assistenza: nessun criterio",
+        support("/v1/support/transfers").await
+    );
+    refused!(
+        "assistenza: numero non valido",
+        support("/v1/support/transfers?numero=abc").await
+    );
+    refused!(
+        "assistenza: account non valido",
+        support("/v1/support/transfers?account=con%20spazi").await
+    );
+    refused!(
+        "assistenza: codice troppo lungo",
+        support("/v1/support/transfers?codice_fiscale=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").await
+    );
+
     // The local gateway's own.
     refused!(
         "gateway: spostamento dell'orologio negativo",
@@ -1464,6 +1515,17 @@ fn every_message() -> Vec<(String, Lingua, Rendered)> {
                 Channel::Email,
                 Message::Cancellation {
                     items: items.clone(),
+                    by_support: false,
+                },
+            ),
+        ),
+        (
+            "Cancellation by the provider's support".into(),
+            sample(
+                Channel::Email,
+                Message::Cancellation {
+                    items: one.clone(),
+                    by_support: true,
                 },
             ),
         ),

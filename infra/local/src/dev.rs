@@ -9,6 +9,9 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
+/// The dev login's operator of the provider's support (docs/rules.md, "Support").
+pub const OPERATOR: &str = "operatore";
+
 pub struct DevLogin {
     key: Vec<u8>,
 }
@@ -25,9 +28,13 @@ impl DevLogin {
         Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length")
     }
 
-    /// A token whose claims name the account (`sub`) and the username.
+    /// A token whose claims name the account (`sub`) and the username; [`OPERATOR`] is also
+    /// in the operators' group, as API Gateway passes a Cognito group claim.
     pub fn issue(&self, username: &str) -> String {
-        let claims = serde_json::json!({ "sub": username, "username": username });
+        let mut claims = serde_json::json!({ "sub": username, "username": username });
+        if username == OPERATOR {
+            claims["cognito:groups"] = format!("[{}]", titolare_api::operator_group()).into();
+        }
         let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
         let mut mac = self.mac();
         mac.update(payload.as_bytes());

@@ -27,6 +27,7 @@ fn file_for(path: &str) -> Option<String> {
         "/" | "/index.html" => Some("index.html"),
         "/gestisci" | "/gestisci.html" => Some("gestisci.html"),
         "/password" | "/password.html" => Some("password.html"),
+        "/operatore" | "/operatore.html" => Some("operatore.html"),
         "/blocca" | "/blocca.html" => Some("blocca.html"),
         _ => None,
     };
@@ -67,7 +68,11 @@ pub fn serve(dir: &Path, path: &str) -> Option<hyper::Response<Full<Bytes>>> {
     if path == "/config.json" {
         // Locally the panel logs in through /dev/login; in AWS the deployed config.json names
         // the OpenID Connect issuer and client instead.
-        let config = serde_json::json!({ "login": "dev", "dev_users": ["demo", "demo2"] });
+        let config = serde_json::json!({
+            "login": "dev",
+            "dev_users": ["demo", "demo2"],
+            "dev_operators": [crate::dev::OPERATOR],
+        });
         return Some(respond(200, "application/json", config.to_string().into()));
     }
     let file = file_for(path)?;

@@ -46,9 +46,13 @@ const VIEWER_ADDRESS_HEADER: &str = "cloudfront-viewer-address";
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub account: Option<AccountId>,
+    /// The identity provider's groups of the caller (`cognito:groups` or `groups`).
+    pub groups: Vec<String>,
     pub request_id: String,
     pub source_ip: String,
     pub user_agent: String,
+    /// Set by a support route: the operator acting and why (every line written says so).
+    pub support: Option<titolare_domain::transfer::Support>,
 }
 
 impl Caller {
@@ -59,13 +63,21 @@ impl Caller {
             Some(RequestContext::ApiGatewayV2(ctx)) => Some(ctx),
             _ => None,
         };
-        let account = ctx
+        let claims = ctx
             .and_then(|c| c.authorizer.as_ref())
             .and_then(|a| a.jwt.as_ref())
-            .and_then(|jwt| jwt.claims.get(ACCOUNT_CLAIM))
+            .map(|jwt| &jwt.claims);
+        let account = claims
+            .and_then(|claims| claims.get(ACCOUNT_CLAIM))
             .and_then(|sub| AccountId::parse(sub).ok());
+        let groups = claims
+            .and_then(|claims| GROUP_CLAIMS.iter().find_map(|name| claims.get(*name)))
+            .map(|value| groups(value))
+            .unwrap_or_default();
         Self {
             account,
+            groups,
+            support: None,
             request_id: ctx
                 .and_then(|c| c.request_id.clone())
                 .unwrap_or_else(|| "-".into()),
@@ -83,6 +95,55 @@ impl Caller {
     pub fn account(&self) -> Result<&AccountId, ApiError> {
         self.account.as_ref().ok_or(ApiError::Unauthorized)
     }
+
+    /// The operator calling, if the caller is one of the provider's support (docs/rules.md,
+    /// "Support"): logged in, and in the operators' group.
+    pub fn operator(&self) -> Result<&AccountId, ApiError> {
+        let account = self.account()?;
+        if self.groups.iter().any(|g| g == operator_group()) {
+            Ok(account)
+        } else {
+            Err(ApiError::NotOperator)
+        }
+    }
+
+    /// The same caller acting as support, with `support`'s reason.
+    pub fn supporting(&self, support: titolare_domain::transfer::Support) -> Self {
+        Self {
+            support: Some(support),
+            ..self.clone()
+        }
+    }
+}
+
+/// The claims the identity provider names groups in: Cognito's, then the usual OIDC one.
+const GROUP_CLAIMS: [&str; 2] = ["cognito:groups", "groups"];
+
+/// The operators' group (`OPERATOR_GROUP`, default `titolare-operatori`).
+pub fn operator_group() -> &'static str {
+    static GROUP: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    GROUP.get_or_init(|| {
+        std::env::var("OPERATOR_GROUP")
+            .ok()
+            .filter(|g| !g.trim().is_empty())
+            .unwrap_or_else(|| "titolare-operatori".into())
+    })
+}
+
+/// A groups claim as API Gateway passes it: a JSON array, or its own "[a b]" form for an
+/// array claim, or one group.
+fn groups(value: &str) -> Vec<String> {
+    if let Ok(list) = serde_json::from_str::<Vec<String>>(value) {
+        return list;
+    }
+    value
+        .trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .split([' ', ','])
+        .filter(|g| !g.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The viewer's address from `CloudFront-Viewer-Address` (IPv4 or IPv6, then ":port").
@@ -109,6 +170,14 @@ mod tests {
             .header(VIEWER_ADDRESS_HEADER, value)
             .body(Body::Empty)
             .unwrap()
+    }
+
+    #[test]
+    fn groups_are_read_in_every_form_api_gateway_passes() {
+        assert_eq!(groups(r#"["a","b"]"#), ["a", "b"]);
+        assert_eq!(groups("[a b]"), ["a", "b"]);
+        assert_eq!(groups("a"), ["a"]);
+        assert!(groups("[]").is_empty());
     }
 
     #[test]

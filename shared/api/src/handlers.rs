@@ -50,6 +50,12 @@ handlers! {
     transfers_get(s, p, c, r) => transfers::get(s, c, &p["id"], r).await;
     transfers_create(s, _p, c, r) => transfers::create(s, c, r).await;
     management_check(s, _p, c, r) => transfers::check_management(s, c, r).await;
+    support_search(s, _p, c, r) => transfers::support::search(s, c, r).await;
+    support_get(s, p, c, r) => transfers::support::get(s, c, &p["id"], r).await;
+    support_invitations(s, p, c, r) => transfers::support::invitations(s, c, &p["id"], r).await;
+    support_codes(s, p, c, r) => transfers::support::codes(s, c, &p["id"], r).await;
+    support_cancel(s, p, c, r) => transfers::support::cancel(s, c, &p["id"], r).await;
+    support_unblock(s, p, c, r) => transfers::support::unblock(s, c, &p["id"], r).await;
     transfers_cancel(s, p, c, r) => transfers::cancel(s, c, &p["id"], r).await;
     transfer_invitations(s, p, c, r) => transfers::reinvite(s, c, &p["id"], r).await;
     transfer_contacts(s, p, c, r) => transfers::correct_contact(s, c, &p["id"], r).await;

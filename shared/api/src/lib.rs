@@ -17,7 +17,7 @@ pub mod problem;
 mod reply;
 pub mod routes;
 mod transfers;
-pub use context::{ACCOUNT_CLAIM, Caller, ORIGIN_VERIFY_HEADER, Services};
+pub use context::{ACCOUNT_CLAIM, Caller, ORIGIN_VERIFY_HEADER, Services, operator_group};
 pub use problem::step_error;
 
 use http::StatusCode;

@@ -49,6 +49,11 @@ impl From<titolare_domain::consequences::ItemGone> for ApiError {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// A support route called by someone not in the operators' group.
+    #[error("not an operator")]
+    NotOperator,
+    #[error(transparent)]
+    Support(#[from] titolare_domain::support::SupportError),
     #[error("unauthenticated")]
     Unauthorized,
     /// A call that did not come through the provider's CloudFront distribution.
@@ -165,6 +170,8 @@ impl ApiError {
         use StatusCode as S;
         match self {
             Self::Unauthorized => (S::UNAUTHORIZED, "unauthorized", "Non autenticato", "Accesso richiesto: accedi di nuovo al pannello.".into(), None),
+            Self::NotOperator => (S::FORBIDDEN, "forbidden", "Operazione non consentita", "Questa sezione è riservata all'assistenza del gestore: chiedi a un amministratore di inserirti nel gruppo degli operatori.".into(), None),
+            Self::Support(e) => (S::UNPROCESSABLE_ENTITY, "validation", "Dati non validi", e.to_string(), None),
             Self::NotThroughEdge => (S::FORBIDDEN, "forbidden", "Accesso non consentito", "Questo indirizzo non accetta chiamate dirette: usa il sito del gestore.".into(), None),
             Self::NotFound(what) => (S::NOT_FOUND, "not-found", "Non trovato", what.into(), None),
             Self::MethodNotAllowed(allowed) => (S::METHOD_NOT_ALLOWED, "method-not-allowed", "Metodo non consentito", format!("Metodi consentiti: {}.", allowed.join(", ")), None),

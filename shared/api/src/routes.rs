@@ -13,6 +13,9 @@ pub enum Auth {
     LinkToken,
     /// Anyone holding a signed single-use token in the body (password reset).
     Token,
+    /// The provider's support: an account user (the JWT authorizer) in the operators' group
+    /// (`Caller::operator`, checked by every such handler).
+    Operator,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -95,6 +98,12 @@ routes! {
     PASSWORD_RESET_LINK = PasswordResetLink, POST "/v1/password-reset/link" => "password-reset", password_reset_link, Token;
     PASSWORD_RESET_CHECK = PasswordResetCheck, POST "/v1/password-reset/check" => "password-reset", password_reset_check, Token;
     MAILBOX_RESET_LINK = MailboxResetLink, POST "/v1/mailboxes/{address}/password-reset-link" => "password-reset", mailbox_reset_link, Account;
+    SUPPORT_SEARCH = SupportSearch, GET "/v1/support/transfers" => "support", support_search, Operator;
+    SUPPORT_GET = SupportGet, GET "/v1/support/transfers/{id}" => "support", support_get, Operator;
+    SUPPORT_INVITATIONS = SupportInvitations, POST "/v1/support/transfers/{id}/invitations" => "support", support_invitations, Operator;
+    SUPPORT_CODES = SupportCodes, POST "/v1/support/transfers/{id}/codes" => "support", support_codes, Operator;
+    SUPPORT_CANCEL = SupportCancel, POST "/v1/support/transfers/{id}/cancel" => "support", support_cancel, Operator;
+    SUPPORT_UNBLOCK = SupportUnblock, POST "/v1/support/transfers/{id}/unblock" => "support", support_unblock, Operator;
 }
 
 impl Route {

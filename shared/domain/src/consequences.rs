@@ -82,6 +82,9 @@ pub fn bookkept<'a>(
     commit.list_line = list_line(before, after);
     commit.locks = locks(before, after, post_change_lock);
     commit.due = due(before, after);
+    if before.is_none() {
+        commit.lookups = after.support_keys();
+    }
     let was_running = before.is_some_and(|b| !b.status.is_ended());
     commit.outcome =
         (after.status.is_ended() && (before.is_none() || was_running)).then_some(after.status);

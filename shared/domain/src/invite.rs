@@ -171,6 +171,7 @@ impl Transfer {
                 request_id: actor.request_id.clone(),
                 source_ip: actor.source_ip.clone(),
                 user_agent: actor.user_agent.clone(),
+                support: actor.support.clone(),
             });
             to.push(party);
         }
@@ -287,6 +288,7 @@ impl Transfer {
                 request_id: actor.request_id.clone(),
                 source_ip: actor.source_ip.clone(),
                 user_agent: actor.user_agent.clone(),
+                support: actor.support.clone(),
             });
         }
         Some((t, lost))
@@ -308,6 +310,7 @@ impl Transfer {
             request_id: actor.request_id.clone(),
             source_ip: actor.source_ip.clone(),
             user_agent: actor.user_agent.clone(),
+            support: actor.support.clone(),
         });
     }
 }

@@ -23,6 +23,7 @@ pub mod reset;
 pub mod search;
 pub mod secret;
 pub mod steps;
+pub mod support;
 pub mod text;
 pub mod transfer;
 pub mod values;

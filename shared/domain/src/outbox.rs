@@ -14,10 +14,7 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Message {
     /// A one-time code; the dispatcher derives it from the challenge binding.
-    Code {
-        party: Party,
-        send_no: u32,
-    },
+    Code { party: Party, send_no: u32 },
     /// "Gestisci richiesta": the dispatcher derives the party's link token.
     Invitation {
         party: Party,
@@ -59,6 +56,9 @@ pub enum Message {
     },
     Cancellation {
         items: Vec<String>,
+        /// Cancelled by the provider's support, not by the requester.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        by_support: bool,
     },
     Expiry {
         items: Vec<String>,

@@ -252,6 +252,9 @@ pub trait TransferReader: Send + Sync {
     ) -> Result<Page<TransferSummary>, StoreError>;
     /// The live lock on an item, if any.
     async fn item_lock(&self, item: &ItemRef) -> Result<Option<ItemLock>, StoreError>;
+    /// The transfers written under a support key (`support::item_key`, `fiscal_key`), newest
+    /// first, at most `limit`.
+    async fn support_lookup(&self, key: &str, limit: usize) -> Result<Vec<TransferId>, StoreError>;
     /// The live locks on `items`, in order, read together (one round trip per 100).
     async fn item_locks(&self, items: &[ItemRef]) -> Result<Vec<Option<ItemLock>>, StoreError>;
     /// The account's mailboxes and domains named, in order (`None` where there is none).
@@ -350,6 +353,8 @@ pub struct TransferCommit<'a> {
     /// A sent message the provider reported on, written in place, conditionally on the
     /// version read (docs/rules.md, "Delivery").
     pub reported: Option<(u64, OutboxMessage)>,
+    /// Support's keys of a new transfer (`Transfer::support_keys`).
+    pub lookups: Vec<String>,
     pub idempotent: Option<(IdempotencyScope, IdempotentResponse)>,
 }
 
@@ -379,6 +384,7 @@ impl<'a> TransferCommit<'a> {
             due: Vec::new(),
             outcome: None,
             mailbox: None,
+            lookups: Vec::new(),
             reported: None,
             idempotent: None,
         }

@@ -565,6 +565,7 @@ impl Transfer {
             request_id: actor.request_id.clone(),
             source_ip: actor.source_ip.clone(),
             user_agent: actor.user_agent.clone(),
+            support: actor.support.clone(),
         });
         if let (Some(ended), false) = (AuditAction::ended(t.status), self.status.is_ended()) {
             t.audit.push(AuditEntry {
@@ -575,6 +576,7 @@ impl Transfer {
                 request_id: actor.request_id.clone(),
                 source_ip: actor.source_ip.clone(),
                 user_agent: actor.user_agent.clone(),
+                support: actor.support.clone(),
             });
         }
         Ok(Applied {
@@ -606,6 +608,7 @@ impl Transfer {
             request_id: actor.request_id.clone(),
             source_ip: actor.source_ip.clone(),
             user_agent: actor.user_agent.clone(),
+            support: actor.support.clone(),
         });
         t
     }
@@ -908,14 +911,27 @@ pub fn effects(before: Option<&Transfer>, after: &Transfer, now: Timestamp) -> E
             ),
             None,
         ),
-        TransferStatus::Cancelled => (
-            OperationKind::TransferCancelled,
-            format!(
-                "Cambio titolare {} annullato dal richiedente",
-                after.id.as_str()
-            ),
-            Some(Message::Cancellation { items }),
-        ),
+        TransferStatus::Cancelled => {
+            let by_support = after
+                .audit
+                .iter()
+                .rev()
+                .find(|a| a.action == AuditAction::Cancelled)
+                .is_some_and(|a| a.support.is_some());
+            (
+                OperationKind::TransferCancelled,
+                format!(
+                    "Cambio titolare {} annullato {}",
+                    after.id.as_str(),
+                    if by_support {
+                        "dall'assistenza"
+                    } else {
+                        "dal richiedente"
+                    }
+                ),
+                Some(Message::Cancellation { items, by_support }),
+            )
+        }
         _ => (
             OperationKind::TransferExpired,
             if invited {
@@ -1032,6 +1048,7 @@ impl Transfer {
             request_id: actor.request_id.clone(),
             source_ip: actor.source_ip.clone(),
             user_agent: actor.user_agent.clone(),
+            support: actor.support.clone(),
         });
         t
     }

@@ -282,6 +282,31 @@ pub struct AuditEntry {
     pub request_id: String,
     pub source_ip: String,
     pub user_agent: String,
+    /// The provider's support did it, and why (docs/rules.md, "Support").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support: Option<Support>,
+}
+
+/// An operator of the provider's support acting on a request, with the reason they gave; on
+/// every line of the trail the action writes, which the account sees.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Support {
+    /// The operator's id, as the identity provider names them.
+    pub operator: String,
+    pub reason: String,
+}
+
+impl Support {
+    /// Longest operator id and reason kept.
+    pub const MAX_OPERATOR: usize = 128;
+    pub const MAX_REASON: usize = 500;
+
+    pub fn new(operator: &str, reason: &str) -> Self {
+        Self {
+            operator: clip(operator, Self::MAX_OPERATOR),
+            reason: clip(reason.trim(), Self::MAX_REASON),
+        }
+    }
 }
 
 /// What a line of the trail records, named in snake case as it is stored and sent.
@@ -301,6 +326,10 @@ pub enum AuditAction {
     InvitationSent,
     /// The automatic reminder before the deadline, to the holders who have not finished.
     ReminderSent,
+    /// An operator of the provider's support read the request (docs/rules.md, "Support").
+    SupportRead,
+    /// An operator gave a holder whose code sends ran out a new budget, once per request.
+    SupportUnblocked,
     /// The email provider said an invitation can never reach the holder's address.
     InvitationUndelivered,
     ContactCorrected,
@@ -319,7 +348,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 23] = [
+    pub const ALL: [AuditAction; 25] = [
         Self::Created,
         Self::CodeSent,
         Self::CodeRefused,
@@ -331,6 +360,8 @@ impl AuditAction {
         Self::ContractAccepted,
         Self::InvitationSent,
         Self::ReminderSent,
+        Self::SupportRead,
+        Self::SupportUnblocked,
         Self::InvitationUndelivered,
         Self::ContactCorrected,
         Self::NumberChanged,
@@ -376,6 +407,7 @@ pub struct Actor {
     pub(crate) request_id: String,
     pub(crate) source_ip: String,
     pub(crate) user_agent: String,
+    pub(crate) support: Option<Support>,
 }
 
 impl Actor {
@@ -391,7 +423,14 @@ impl Actor {
             request_id: clip(request_id, Self::MAX_REQUEST_ID),
             source_ip: clip(source_ip, Self::MAX_SOURCE_IP),
             user_agent: clip(user_agent, Self::MAX_USER_AGENT),
+            support: None,
         }
+    }
+
+    /// The same caller, acting as the provider's support: every line it writes says so.
+    pub fn supporting(mut self, support: Support) -> Self {
+        self.support = Some(support);
+        self
     }
 
     /// The service itself (the expirer, the backstop).
@@ -927,6 +966,7 @@ mod reset_tests {
             request_id: "r".into(),
             source_ip: "127.0.0.1".into(),
             user_agent: "t".into(),
+            support: None,
         };
         use AuditAction::*;
         assert!(line(Some(Party::Initiator), Created).is_step());

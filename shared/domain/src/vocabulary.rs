@@ -227,6 +227,11 @@ impl AuditAction {
                 "Automatic reminder before the deadline",
             ),
             InvitationUndelivered => w("Invito non consegnato", "Invitation not delivered"),
+            SupportRead => w("Consultata dall'assistenza", "Read by support"),
+            SupportUnblocked => w(
+                "Nuovi invii di codici concessi dall'assistenza",
+                "New code sends granted by support",
+            ),
             ContactCorrected => w("Contatti corretti", "Contacts corrected"),
             NumberChanged => w(
                 "Cellulare verificato con un altro numero",

@@ -569,21 +569,26 @@ impl Render for OutboxMessage {
                 None,
                 letter,
             ),
-            Message::Cancellation { items } => email(
+            Message::Cancellation { items, by_support } => email(
                 if en {
                     format!("Change of holder cancelled (request {transfer})")
                 } else {
                     format!("Cambio titolare annullato (richiesta {transfer})")
                 },
                 vec![
-                    if en {
-                        format!(
+                    match (en, by_support) {
+                        (true, false) => format!(
                             "The requester cancelled the change of holder (request {transfer}); these services stay as they were:"
-                        )
-                    } else {
-                        format!(
+                        ),
+                        (true, true) => format!(
+                            "The provider's support cancelled the change of holder (request {transfer}); these services stay as they were:"
+                        ),
+                        (false, false) => format!(
                             "Il richiedente ha interrotto il cambio titolare (richiesta {transfer}); questi servizi restano invariati:"
-                        )
+                        ),
+                        (false, true) => format!(
+                            "L'assistenza del gestore ha interrotto il cambio titolare (richiesta {transfer}); questi servizi restano invariati:"
+                        ),
                     },
                     list(&services(items, lingua)),
                     start_again(to_party, lingua).to_owned(),
@@ -1026,6 +1031,7 @@ mod tests {
                     Channel::Email,
                     Message::Cancellation {
                         items: items.clone(),
+                        by_support: false,
                     },
                 ),
                 vec!["teste1234@pec.it", "42"],

@@ -118,6 +118,16 @@ pub fn sent_pk(provider_id: &str) -> String {
 pub const SENT_SK: &str = "SENT";
 pub const SENT_KIND: &str = "outbox_sent";
 
+/// Support's index of transfers by item and by holder's codice fiscale or partita IVA
+/// (`titolare_domain::support`); the sort key orders transfers by number.
+pub fn support_pk(key: &str) -> String {
+    format!("SUPPORT#{key}")
+}
+pub fn support_sk(id: &titolare_domain::transfer::TransferId) -> String {
+    format!("{:0>20}", id.as_str())
+}
+pub const SUPPORT_KIND: &str = "support_lookup";
+
 pub const UNSENT_PK: &str = "UNSENT";
 pub const UNSENT_KIND: &str = "outbox_unsent";
 

@@ -83,6 +83,31 @@ impl TransferReader for TableStore {
         .await
     }
 
+    async fn support_lookup(&self, key: &str, limit: usize) -> Result<Vec<TransferId>, StoreError> {
+        let query = Query {
+            pk: support_pk(key),
+            sk_prefix: String::new(),
+            start_after: None,
+            limit,
+            forward: false,
+        };
+        let page = self
+            .backend()
+            .query(&query, self.clock_now().as_second())
+            .await
+            .map_err(store_error)?;
+        page.items
+            .iter()
+            .map(|item| {
+                #[derive(serde::Deserialize)]
+                struct Lookup {
+                    transfer: TransferId,
+                }
+                decode::<Lookup>(item).map(|l| l.transfer)
+            })
+            .collect()
+    }
+
     async fn item_lock(&self, item: &ItemRef) -> Result<Option<ItemLock>, StoreError> {
         Ok(self
             .get_as(&lock_pk(item), LOCK_SK)
@@ -332,6 +357,16 @@ impl TableStore {
             );
             item.version = update.before + 1;
             writes.push(Write::put(item, Condition::Version(update.before)));
+        }
+        for key in &c.lookups {
+            let mut item = Item::new(
+                support_pk(key),
+                support_sk(&after.id),
+                SUPPORT_KIND,
+                serde_json::json!({ "transfer": after.id }),
+            );
+            item.expires_at = Some(ttl.as_second());
+            writes.push(Write::put(item, Condition::Always));
         }
         if let Some((before, message)) = &c.reported {
             writes.extend(outbox_writes(*before, message)?);

@@ -9,7 +9,11 @@ use titolare_domain::ports::*;
 use titolare_domain::transfer::*;
 
 pub(crate) fn actor(caller: &Caller) -> Actor {
-    Actor::new(&caller.request_id, &caller.source_ip, &caller.user_agent)
+    let actor = Actor::new(&caller.request_id, &caller.source_ip, &caller.user_agent);
+    match &caller.support {
+        Some(support) => actor.supporting(support.clone()),
+        None => actor,
+    }
 }
 
 /// The initiator's request, if it is the caller account's.

@@ -108,8 +108,32 @@ pub async fn send(
     if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
         return Ok(answer);
     }
+    send_code(
+        s,
+        transfer,
+        party,
+        body.channel,
+        body.phone,
+        caller,
+        idem.as_ref(),
+    )
+    .await
+}
+
+/// A code to `party` on `channel` (to `phone` instead of the number on file, for SMS): the
+/// party's own call, or support's to the contact on file.
+pub(crate) async fn send_code(
+    s: &Services,
+    transfer: Versioned<Transfer>,
+    party: Party,
+    channel: Channel,
+    phone: Option<String>,
+    caller: &Caller,
+    idem: Option<&Idem>,
+) -> Answer {
+    let body = SendCode { channel, phone };
     let now = s.clock.now();
-    let (body, idem) = (&body, idem.as_ref());
+    let body = &body;
     with_retries(s, idem, transfer, |read| async move {
         let t = &read.value;
         let destination = destination(s, t, party, body, now)?;

@@ -116,8 +116,18 @@ pub(crate) async fn reinvite(s: &Services, caller: &Caller, id: &str, req: &Requ
     if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
         return Ok(answer);
     }
+    invite(s, caller, t, body.party, idem.as_ref()).await
+}
+
+/// The invitation again to `party` of the request as read (the initiator's, or support's).
+pub(crate) async fn invite(
+    s: &Services,
+    caller: &Caller,
+    t: Versioned<Transfer>,
+    party: Party,
+    idem: Option<&Idem>,
+) -> Answer {
     let now = s.clock.now();
-    let (party, idem) = (body.party, idem.as_ref());
     with_retries(s, idem, t, |read| async move {
         let after = read.value.reinvited(party, now, &s.codes, &actor(caller))?;
         let contact = after.contact(party);

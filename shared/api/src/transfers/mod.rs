@@ -5,7 +5,8 @@
 //! applied twice.
 //!
 //! Modules depend downwards only: `access` and `views` on nothing here, `commit` on
-//! `access`, and the routes (`create`, `initiator`, `holder`, `codes`) on those three.
+//! `access`, the routes (`create`, `initiator`, `holder`, `codes`) on those three, and
+//! `support` (the provider's operators) on the routes whose steps it takes for them.
 
 mod access;
 mod codes;
@@ -13,6 +14,7 @@ mod commit;
 mod create;
 mod holder;
 mod initiator;
+pub(crate) mod support;
 mod views;
 
 pub(crate) use access::{holder_transfer, initiator_transfer};

@@ -126,6 +126,9 @@ struct AuditView<'a> {
     source_ip: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     user_agent: Option<&'a str>,
+    /// The provider's support did it: which operator, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    support: Option<&'a Support>,
 }
 
 pub(crate) fn initiator_view(t: &Transfer) -> InitiatorView<'_> {
@@ -198,6 +201,7 @@ pub(crate) fn initiator_view(t: &Transfer) -> InitiatorView<'_> {
                     request_id: &entry.request_id,
                     source_ip: own.then_some(entry.source_ip.as_str()),
                     user_agent: own.then_some(entry.user_agent.as_str()),
+                    support: entry.support.as_ref(),
                 }
             })
             .collect(),
