@@ -8,6 +8,7 @@ import { call } from './api.js';
  * @typedef {object} PanelConfig
  * @property {'dev' | 'oidc'} login
  * @property {string[]} [dev_users] the dev login's demo accounts
+ * @property {string[]} [dev_operators] the dev login's support operators
  * @property {string} [issuer] OpenID Connect issuer (the JWT authorizer's)
  * @property {string} [client_id] its public client, the authorizer's audience
  * @property {string} [scope]

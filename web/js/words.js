@@ -94,3 +94,23 @@ export function management(management, reader = 'initiator') {
 export function auditAction(action) {
   return AUDIT[action] ?? action;
 }
+
+/**
+ * Who wrote a line of the trail, as the account reads it.
+ * @param {any} a an audit line
+ */
+export function auditWho(a) {
+  if (a.support) return `Assistenza (operatore ${a.support.operator})`;
+  return a.party ? PARTY[a.party] ?? a.party : 'Servizio (automatico)';
+}
+
+/**
+ * A line's detail, with the reason support gave.
+ * @param {any} a an audit line
+ */
+export function auditDetail(a) {
+  const detail = a.detail ?? '';
+  if (!a.support) return detail;
+  const why = a.support.reason ? `Motivo: ${a.support.reason}` : 'Nessun motivo indicato';
+  return detail ? `${detail}. ${why}` : why;
+}

@@ -476,6 +476,73 @@ test('what the providers reported: a bounced invitation on the request page, a c
   await api('POST', `/v1/transfers/${request.id}/cancel`);
 });
 
+test('the operator console: find a request by its mailbox, read it, send the invitation again; the account sees both', async () => {
+  const base = env.service.base;
+  const inventory = await fetch(`${base}/dev/inventory`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      schema: 1, type: 'mailbox.upserted', version: 1, account: 'demo',
+      mailbox: {
+        address: 'supporto@pec.it', holder_id: '534905', status: 'Certificato', kind: 'Standard', inbox_gb: 1,
+        end_of_service: '2027-06-30', requested_on: '2020-01-10', certified_on: '2020-01-10', renewal: 'A Scadenza', duration: '1 Anno',
+      },
+    }),
+  });
+  assert.equal(inventory.status, 200, await inventory.text());
+  const request = await openRequest(base, {
+    items: [{ kind: 'mailbox', id: 'supporto@pec.it' }],
+    management: { mode: 'keep' },
+    new_holder_id: '963300',
+  });
+
+  // Someone outside the operators' group is refused with words.
+  const outsider = await someone();
+  await loginAsDemo(outsider);
+  await outsider.goto(`${base}/operatore#/?casella=supporto%40pec.it`);
+  await outsider.getByText(/riservata all'assistenza del gestore/).first().waitFor();
+
+  const operator = await someone();
+  await operator.goto(`${base}/operatore`);
+  await operator.getByLabel('operatore', { exact: true }).check();
+  await operator.getByRole('button', { name: 'Accedi' }).click();
+  await operator.getByRole('heading', { name: 'Cerca una richiesta' }).waitFor();
+  await operator.getByLabel('Cerca per').selectOption('casella');
+  await operator.getByLabel('Valore').fill('supporto@pec.it');
+  await operator.getByRole('button', { name: 'Cerca' }).click();
+  await operator.getByRole('link', { name: `Richiesta n. ${request.id}` }).click();
+  await operator.getByLabel('Motivo della consultazione (facoltativo)').fill("Il cliente chiede dell'invito");
+  await operator.getByRole('button', { name: 'Apri la richiesta' }).click();
+  await operator.getByRole('heading', { name: 'Messaggi' }).waitFor();
+  await operator.getByRole('cell', { name: 'Consultata dall\'assistenza' }).first().waitFor();
+  await check(operator, 'operator-request');
+
+  // The invitation again, after the minute everyone waits; a reason is required.
+  await advanceClock(base, 61);
+  const invite = operator.getByRole('form', { name: "Invia di nuovo l'invito" });
+  await invite.getByRole('button', { name: "Invia l'invito" }).click();
+  await invite.getByText(/^Indica il motivo: resta nello storico/).first().waitFor();
+  await invite.getByLabel('Motivo').fill('Non trova la prima email');
+  await invite.getByRole('button', { name: "Invia l'invito" }).click();
+  await operator.getByText('Invito inviato di nuovo.').waitFor();
+
+  // The account reads both lines, with the operator and the reasons.
+  const reseller = await someone();
+  await loginAsDemo(reseller);
+  await reseller.goto(`${base}/#/cambio/${request.id}`);
+  await reseller.getByRole('cell', { name: 'Consultata dall\'assistenza' }).first().waitFor();
+  await reseller.getByRole('cell', { name: "Motivo: Il cliente chiede dell'invito" }).waitFor();
+  await reseller.getByRole('cell', { name: /Motivo: Non trova la prima email/ }).waitFor();
+  assert.ok((await reseller.getByRole('cell', { name: 'Assistenza (operatore operatore)' }).count()) >= 2);
+  await check(reseller, 'request-support-lines');
+
+  // Cancelled from the console: the parties are told, the mailbox is free again.
+  const cancel = operator.getByRole('form', { name: 'Annulla la richiesta' });
+  await cancel.getByLabel('Motivo').fill('Aperta per errore, confermato al telefono');
+  await cancel.getByRole('button', { name: 'Annulla la richiesta' }).click();
+  await operator.getByText('Richiesta annullata: le parti sono state avvisate.').waitFor();
+});
+
 test('a link opened after the deadline says so, with nothing to click; an old ?token= link still opens', async () => {
   const request = await openRequest(env.service.base, {
     items: [{ kind: 'domain', id: 'testazienda-pec.it' }],

@@ -110,6 +110,7 @@ mod tests {
         assert_eq!(file_for("/").as_deref(), Some("index.html"));
         assert_eq!(file_for("/gestisci").as_deref(), Some("gestisci.html"));
         assert_eq!(file_for("/password").as_deref(), Some("password.html"));
+        assert_eq!(file_for("/operatore").as_deref(), Some("operatore.html"));
         assert_eq!(file_for("/blocca").as_deref(), Some("blocca.html"));
         assert_eq!(file_for("/js/api.js").as_deref(), Some("js/api.js"));
         assert_eq!(
@@ -135,7 +136,14 @@ mod tests {
     #[test]
     fn pages_carry_the_security_headers() {
         let dir = default_dir();
-        for path in ["/", "/gestisci", "/password", "/blocca", "/config.json"] {
+        for path in [
+            "/",
+            "/gestisci",
+            "/password",
+            "/blocca",
+            "/operatore",
+            "/config.json",
+        ] {
             let response = serve(&dir, path).expect(path);
             assert_eq!(response.status(), 200, "{path}");
             let headers = response.headers();

@@ -171,7 +171,11 @@ impl ApiError {
         match self {
             Self::Unauthorized => (S::UNAUTHORIZED, "unauthorized", "Non autenticato", "Accesso richiesto: accedi di nuovo al pannello.".into(), None),
             Self::NotOperator => (S::FORBIDDEN, "forbidden", "Operazione non consentita", "Questa sezione è riservata all'assistenza del gestore: chiedi a un amministratore di inserirti nel gruppo degli operatori.".into(), None),
-            Self::Support(e) => (S::UNPROCESSABLE_ENTITY, "validation", "Dati non validi", e.to_string(), None),
+            Self::Support(e) => {
+                let field = matches!(e, titolare_domain::support::SupportError::NoReason)
+                    .then(|| FieldErrors::one("reason", e.to_string()));
+                (S::UNPROCESSABLE_ENTITY, "validation", "Dati non validi", e.to_string(), field)
+            }
             Self::NotThroughEdge => (S::FORBIDDEN, "forbidden", "Accesso non consentito", "Questo indirizzo non accetta chiamate dirette: usa il sito del gestore.".into(), None),
             Self::NotFound(what) => (S::NOT_FOUND, "not-found", "Non trovato", what.into(), None),
             Self::MethodNotAllowed(allowed) => (S::METHOD_NOT_ALLOWED, "method-not-allowed", "Metodo non consentito", format!("Metodi consentiti: {}.", allowed.join(", ")), None),

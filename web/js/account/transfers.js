@@ -3,7 +3,7 @@
 
 import { dateTime, h, show } from '../dom.js';
 import { button, codeStep, field, form, notice, showError, values } from '../ui.js';
-import { PARTY, STATUS, STEP, auditAction, decision, itemKind, management, outcome, platformStatus } from '../words.js';
+import { PARTY, STATUS, STEP, auditAction, auditDetail, auditWho, decision, itemKind, management, outcome, platformStatus } from '../words.js';
 import { table } from './lists.js';
 import { route as newTransfer } from './new-transfer.js';
 
@@ -247,8 +247,8 @@ async function detail(ctx, id, news) {
       table(
         ['Data', 'Parte', 'Azione', 'Dettaglio', 'Codice operazione', 'Indirizzo IP'],
         // A line of the service's own (the expirer, the provider's inventory) has no party
-        // and no call behind it.
-        audit.map((a) => [dateTime(a.at), a.party ? PARTY[a.party] ?? a.party : 'Servizio (automatico)', auditAction(a.action), a.detail ?? '', a.party ? a.request_id : '—', a.source_ip || '—']),
+        // and no call behind it; one of the provider's support names the operator and why.
+        audit.map((a) => [dateTime(a.at), auditWho(a), auditAction(a.action), auditDetail(a), a.party || a.support ? a.request_id : '—', a.source_ip || '—']),
         'Storico della richiesta',
       ),
     ),
