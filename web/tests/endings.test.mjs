@@ -5,7 +5,7 @@
 
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { advanceClock, apiAs, assertAccessible, check, code, count, link, message, openRequest, person, useServiceAndBrowser } from './support.mjs';
+import { addMailbox, advanceClock, apiAs, assertAccessible, check, code, count, link, message, openRequest, person, useServiceAndBrowser } from './support.mjs';
 
 const env = useServiceAndBrowser();
 /** @type {Awaited<ReturnType<typeof person>>[]} */
@@ -419,18 +419,7 @@ test('a code that was not delivered says "non consegnato" and may go again at on
 test('what the providers reported: a bounced invitation on the request page, a code "consegnato" only once delivered', async () => {
   const base = env.service.base;
   // A mailbox of its own, from the provider's inventory as the queue would bring it.
-  const inventory = await fetch(`${base}/dev/inventory`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      schema: 1, type: 'mailbox.upserted', version: 1, account: 'demo',
-      mailbox: {
-        address: 'consegne@pec.it', holder_id: '534905', status: 'Certificato', kind: 'Standard', inbox_gb: 1,
-        end_of_service: '2027-06-30', requested_on: '2020-01-10', certified_on: '2020-01-10', renewal: 'A Scadenza', duration: '1 Anno',
-      },
-    }),
-  });
-  assert.equal(inventory.status, 200, await inventory.text());
+  await addMailbox(base, 'consegne@pec.it');
   const request = await openRequest(base, {
     items: [{ kind: 'mailbox', id: 'consegne@pec.it' }],
     management: { mode: 'keep' },
@@ -478,18 +467,7 @@ test('what the providers reported: a bounced invitation on the request page, a c
 
 test('the operator console: find a request by its mailbox, read it, send the invitation again; the account sees both', async () => {
   const base = env.service.base;
-  const inventory = await fetch(`${base}/dev/inventory`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      schema: 1, type: 'mailbox.upserted', version: 1, account: 'demo',
-      mailbox: {
-        address: 'supporto@pec.it', holder_id: '534905', status: 'Certificato', kind: 'Standard', inbox_gb: 1,
-        end_of_service: '2027-06-30', requested_on: '2020-01-10', certified_on: '2020-01-10', renewal: 'A Scadenza', duration: '1 Anno',
-      },
-    }),
-  });
-  assert.equal(inventory.status, 200, await inventory.text());
+  await addMailbox(base, 'supporto@pec.it');
   const request = await openRequest(base, {
     items: [{ kind: 'mailbox', id: 'supporto@pec.it' }],
     management: { mode: 'keep' },

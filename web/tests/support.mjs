@@ -169,6 +169,27 @@ export async function apiAs(base, username) {
 }
 
 /**
+ * A mailbox of `demo`'s, held by Test Azienda S.r.l., brought in as the provider's inventory
+ * queue would bring it (a test of its own gets an item no other test holds).
+ * @param {string} base
+ * @param {string} address
+ */
+export async function addMailbox(base, address) {
+  const r = await fetch(`${base}/dev/inventory`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      schema: 1, type: 'mailbox.upserted', version: 1, account: 'demo',
+      mailbox: {
+        address, holder_id: '534905', status: 'Certificato', kind: 'Standard', inbox_gb: 1,
+        end_of_service: '2027-06-30', requested_on: '2020-01-10', certified_on: '2020-01-10', renewal: 'A Scadenza', duration: '1 Anno',
+      },
+    }),
+  });
+  assert.equal(r.status, 200, await r.text());
+}
+
+/**
  * Opens a request by the API as `demo` (for tests about what the holders do) and returns it.
  * @param {string} base
  * @param {object} body the POST /v1/transfers body
