@@ -432,7 +432,11 @@ test('what the providers reported: a bounced invitation on the request page, a c
   };
   const invitation = await message(base, 'amministrazione@testazienda.example.it', new RegExp(`gestisci#token=${request.id}\\.`));
   const delivered = await message(base, 'testdue@example.it', new RegExp(`gestisci#token=${request.id}\\.`));
-  await report(delivered.id, 'delivered');
+  // The local outbox's page answers for the provider, as a developer would click it.
+  const developer = await someone();
+  await developer.goto(`${base}/dev/outbox.html`);
+  await developer.locator(`button[onclick="report('${delivered.id}','delivered')"]`).click();
+  await developer.getByRole('status').getByText(/"recorded":"recorded"/).waitFor();
 
   const reseller = await someone();
   await loginAsDemo(reseller);
