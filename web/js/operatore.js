@@ -6,7 +6,7 @@ import { ApiError, call, query } from './api.js';
 import { accountToken, completeOidcLogin, devLogin, forgetLogin, logout, oidcLogin, panelConfig } from './auth.js';
 import { byId, dateTime, focus, h, show } from './dom.js';
 import { button, field, form, notice, select, showError, values } from './ui.js';
-import { PARTY, STATUS, auditAction, auditDetail, auditWho, itemKind, learn } from './words.js';
+import { PARTY, STATUS, auditAction, auditDetail, auditWho, itemKind, learn, outcome, platformStatus } from './words.js';
 import { table } from './account/lists.js';
 
 const main = byId('main');
@@ -214,7 +214,7 @@ function drawRead(id, read, said) {
     messages,
     h('section', { class: 'card', 'aria-labelledby': 'riepilogo' },
       h('h2', { id: 'riepilogo' }, 'Riepilogo'),
-      h('dl', { class: 'facts' },
+      h('dl', { class: 'details' },
         h('dt', {}, 'Stato'), h('dd', {}, STATUS[t.status] ?? t.status),
         h('dt', {}, 'Account del richiedente'), h('dd', {}, read.account),
         h('dt', {}, 'Creata il'), h('dd', {}, dateTime(t.created_at)),
@@ -226,7 +226,7 @@ function drawRead(id, read, said) {
     h('section', { class: 'card', 'aria-labelledby': 'elementi' },
       h('h2', { id: 'elementi' }, 'Elementi'),
       table(['Elemento', 'Tipo', 'Esito', 'Sistema di posta'],
-        t.items.map((/** @type {any} */ i) => [i.id, itemKind(i.kind), i.outcome ?? '—', i.platform ? `${i.platform.status}${i.platform.at ? ` (${dateTime(i.platform.at)})` : ''}` : '—']), 'Elementi'),
+        t.items.map((/** @type {any} */ i) => [i.id, itemKind(i.kind), outcome(i.outcome), platformStatus(i.platform)]), 'Elementi'),
     ),
     h('section', { class: 'card', 'aria-labelledby': 'messaggi' },
       h('h2', { id: 'messaggi' }, 'Messaggi'),
