@@ -243,6 +243,9 @@ impl From<&Transfer> for TransferSummary {
 #[async_trait]
 pub trait TransferReader: Send + Sync {
     async fn transfer(&self, id: &TransferId) -> Result<Option<Versioned<Transfer>>, StoreError>;
+    /// The transfers named that are kept, read together (one round trip per 100), in the
+    /// order asked.
+    async fn transfers_by_id(&self, ids: &[TransferId]) -> Result<Vec<Transfer>, StoreError>;
     /// An account's transfers, newest first, of the given statuses (all when empty).
     async fn transfers(
         &self,

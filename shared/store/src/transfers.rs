@@ -66,6 +66,26 @@ impl TransferReader for TableStore {
         }
     }
 
+    async fn transfers_by_id(&self, ids: &[TransferId]) -> Result<Vec<Transfer>, StoreError> {
+        let keys: Vec<(String, String)> = ids
+            .iter()
+            .map(|id| (transfer_pk(id), TRANSFER_SK.to_owned()))
+            .collect();
+        let items = self
+            .backend()
+            .get_many(&keys, i64::MIN)
+            .await
+            .map_err(crate::table::store_error)?;
+        let mut found: Vec<Transfer> = items
+            .iter()
+            .map(decode::<Transfer>)
+            .collect::<Result<_, _>>()?;
+        let now = self.clock_now();
+        found.retain(|t| !t.retention_passed(now));
+        found.sort_by_key(|t| ids.iter().position(|id| *id == t.id));
+        Ok(found)
+    }
+
     async fn transfers(
         &self,
         account: &AccountId,

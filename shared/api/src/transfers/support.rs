@@ -85,12 +85,14 @@ pub(crate) async fn search(s: &Services, caller: &Caller, req: &Request) -> Answ
             s.store.support_lookup(&fiscal_key(value), FOUND).await?
         }
     };
-    let mut found = Vec::new();
-    for id in ids.iter().take(FOUND) {
-        if let Some(t) = s.store.transfer(id).await? {
-            found.push(Found::of(&t.value));
-        }
-    }
+    let ids: Vec<TransferId> = ids.into_iter().take(FOUND).collect();
+    let found: Vec<Found> = s
+        .store
+        .transfers_by_id(&ids)
+        .await?
+        .iter()
+        .map(Found::of)
+        .collect();
     Ok(json(
         StatusCode::OK,
         &FoundList {

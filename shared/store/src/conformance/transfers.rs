@@ -124,6 +124,44 @@ pub async fn drafts_lock_their_items(b: Arc<dyn ItemBackend>) {
         [second.id.clone()],
         "the lapsed draft's entry lapsed with it"
     );
+    // Read together by number, in the order asked, none for a number never used; and found by
+    // support's keys, written with each draft (`Transfer::support_keys`).
+    let unknown = TransferId::from_number(999_999);
+    let read: Vec<TransferId> = store
+        .transfers_by_id(&[second.id.clone(), unknown, first.id.clone()])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(read, [second.id.clone(), first.id.clone()]);
+    let by_item = titolare_domain::support::item_key(&item);
+    assert_eq!(
+        store.support_lookup(&by_item, 10).await.unwrap(),
+        [second.id.clone()],
+        "the lapsed draft's key lapsed with it"
+    );
+    // One holder in two requests: by its codice fiscale, the newer first.
+    let with_holder = |name: &str| {
+        let mut t = draft("locks", &[&mailbox(name)]);
+        t.new_holder_card.codice_fiscale = Some("DTSTTD90A01A851Q".into());
+        t.deadline = at(NOW + 2 * 86_400);
+        t
+    };
+    let (third, fourth) = (with_holder("third"), with_holder("fourth"));
+    create(&store, &third).await.unwrap();
+    create(&store, &fourth).await.unwrap();
+    assert_eq!(
+        store
+            .support_lookup(
+                &titolare_domain::support::fiscal_key("dtsttd90a01a851q"),
+                10
+            )
+            .await
+            .unwrap(),
+        [fourth.id.clone(), third.id.clone()],
+        "newest first"
+    );
 }
 
 pub async fn an_open_transfer_is_found_when_overdue(b: Arc<dyn ItemBackend>) {
