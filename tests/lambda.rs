@@ -769,11 +769,11 @@ impl Surface for LambdaSurface {
     }
 }
 
-/// Seed 000 through the real function binaries, one function per route as deployed,
-/// against DynamoDB Local, with the messages sent by the dispatch function to SES on moto.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn seed_000_through_the_lambda_functions() {
-    let (services, client) = Services::fresh("transfers-lambda").await;
+/// A fresh table seeded with the demo data, the sender an SES identity on moto, every
+/// function binary running: the surface over them (with the services and the functions' watch,
+/// to keep alive while it is used).
+async fn seeded(name: &str) -> (Services, Watch, LambdaSurface) {
+    let (services, client) = Services::fresh(name).await;
     let table = services.table.clone();
     let store = TableStore::new(
         Arc::new(DynamoBackend::new(client, table.clone())),
@@ -794,6 +794,14 @@ async fn seed_000_through_the_lambda_functions() {
         key: titolare_domain::secret::SecretKey::parse(KEY_HEX).unwrap(),
         seen: Default::default(),
     };
+    (services, watch, surface)
+}
+
+/// Seed 000 through the real function binaries, one function per route as deployed,
+/// against DynamoDB Local, with the messages sent by the dispatch function to SES on moto.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_000_through_the_lambda_functions() {
+    let (_services, watch, surface) = seeded("transfers-lambda").await;
     flow::full_success(&surface).await;
     watch.assert_logs_hold_no_personal_data(&surface.seen.lock().unwrap());
     // Behind CloudFront the trail keeps the person's address, never the edge's.
@@ -890,27 +898,7 @@ fn event_fixture(name: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_delivery_functions_record_what_ses_and_sns_report() {
     use titolare_domain::ports::{ChallengeStore, OutboxStore};
-    let (services, client) = Services::fresh("delivery-lambda").await;
-    let table = services.table.clone();
-    let store = TableStore::new(
-        Arc::new(DynamoBackend::new(client, table.clone())),
-        Arc::new(SystemClock),
-    );
-    titolare_local::seed::demo(&store).await.unwrap();
-    aws_sdk_sesv2::Client::new(&testing::sdk_config(&services.moto).await)
-        .create_email_identity()
-        .email_identity(SENDER)
-        .send()
-        .await
-        .expect("the sender is an SES identity");
-    let (watch, port) = start_functions(&services).await;
-    let surface = LambdaSurface {
-        emulator: HttpClient::new(format!("http://127.0.0.1:{port}")),
-        moto: HttpClient::new(services.moto.clone()),
-        store,
-        key: titolare_domain::secret::SecretKey::parse(KEY_HEX).unwrap(),
-        seen: Default::default(),
-    };
+    let (_services, watch, surface) = seeded("delivery-lambda").await;
     let id = flow::open_transfer(
         &surface,
         flow::draft_body(&[("mailbox", "teste1234@pec.it")], flow::TESTDUE.holder),

@@ -6,7 +6,7 @@ import { ApiError, call, query } from './api.js';
 import { accountToken, completeOidcLogin, devLogin, forgetLogin, logout, oidcLogin, panelConfig } from './auth.js';
 import { byId, dateTime, focus, h, show } from './dom.js';
 import { button, field, form, notice, select, showError, values } from './ui.js';
-import { PARTY, STATUS, auditAction, auditDetail, auditWho, itemKind, learn, outcome, platformStatus } from './words.js';
+import { PARTY, STATUS, auditAction, auditDetail, auditWho, deliveryWords, itemKind, learn, outcome, platformStatus } from './words.js';
 import { table } from './account/lists.js';
 
 const main = byId('main');
@@ -53,11 +53,7 @@ const SENT = /** @type {Record<string, string>} */ ({
 
 /** Where a message is, as its provider reported it. @param {any} m */
 function delivery(m) {
-  const d = m.delivery;
-  if (!d) return SENT[m.status] ?? m.status;
-  if (d.outcome === 'delivered') return `consegnato il ${dateTime(d.at)}`;
-  if (d.outcome === 'delayed') return 'consegna in ritardo';
-  return `non consegnato: ${d.reason}`;
+  return deliveryWords(m.delivery) ?? SENT[m.status] ?? m.status;
 }
 
 async function drawLogin() {
@@ -205,8 +201,7 @@ function drawRead(id, read, said) {
   const contact = (/** @type {string} */ party) => {
     const c = t.contacts?.[party];
     if (!c) return '—';
-    const d = c.invitation_delivery;
-    const last = !d ? 'in attesa della conferma di consegna' : d.outcome === 'delivered' ? `consegnato il ${dateTime(d.at)}` : d.outcome === 'delayed' ? 'consegna in ritardo' : `non consegnato: ${d.reason}`;
+    const last = deliveryWords(c.invitation_delivery) ?? 'inviato, in attesa della conferma di consegna';
     return `${c.email}, ${c.mobile}; inviti: ${c.invitations}; ultimo invito: ${last}`;
   };
   show(main,

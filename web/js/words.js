@@ -114,3 +114,15 @@ export function auditDetail(a) {
   const why = a.support.reason ? `Motivo: ${a.support.reason}` : 'Nessun motivo indicato';
   return detail ? `${detail}. ${why}` : why;
 }
+
+/**
+ * What the email or SMS provider reported of a message: "consegnato il …", "consegna in
+ * ritardo, …", "non consegnato: <reason>"; null while it reported nothing.
+ * @param {{ outcome: string, at: string, reason?: string } | null | undefined} d
+ */
+export function deliveryWords(d) {
+  if (!d) return null;
+  if (d.outcome === 'delivered') return `consegnato il ${dateTime(d.at)}`;
+  if (d.outcome === 'delayed') return 'consegna in ritardo, il servizio di posta riprova';
+  return `non consegnato: ${d.reason}`;
+}

@@ -492,6 +492,8 @@ test('the operator console: find a request by its mailbox, read it, send the inv
   await operator.getByLabel('Cerca per').selectOption('casella');
   await operator.getByLabel('Valore').fill('supporto@pec.it');
   await operator.getByRole('button', { name: 'Cerca' }).click();
+  await operator.getByRole('link', { name: `Richiesta n. ${request.id}` }).waitFor();
+  await check(operator, 'operator-search');
   await operator.getByRole('link', { name: `Richiesta n. ${request.id}` }).click();
   await operator.getByLabel('Motivo della consultazione (facoltativo)').fill("Il cliente chiede dell'invito");
   await operator.getByRole('button', { name: 'Apri la richiesta' }).click();

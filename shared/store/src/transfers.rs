@@ -597,7 +597,8 @@ impl OutboxStore for TableStore {
 }
 
 /// A message written in place over version `before`, with what follows its status: its
-/// unsent index entry, and once a provider took it the pointer from the provider's id.
+/// unsent index entry, and when a provider takes it (sent, nothing reported yet) the pointer
+/// from the provider's id; a report's write leaves the pointer as it is.
 fn outbox_writes(before: u64, message: &OutboxMessage) -> Result<Vec<Write>, StoreError> {
     let ttl = Some(message.expires_at.as_second());
     let mut item = Item::new(
@@ -609,7 +610,8 @@ fn outbox_writes(before: u64, message: &OutboxMessage) -> Result<Vec<Write>, Sto
     (item.version, item.expires_at) = (before + 1, ttl);
     let mut writes = vec![Write::put(item, Condition::Version(before))];
     writes.push(unsent_write(message)?);
-    if let (DeliveryStatus::Sent, Some(provider_id)) = (message.status, &message.provider_id)
+    if let (DeliveryStatus::Sent, Some(provider_id), None) =
+        (message.status, &message.provider_id, &message.report)
         && !provider_id.is_empty()
     {
         let mut sent = Item::new(

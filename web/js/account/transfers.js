@@ -3,7 +3,7 @@
 
 import { dateTime, h, show } from '../dom.js';
 import { button, codeStep, field, form, notice, showError, values } from '../ui.js';
-import { PARTY, STATUS, STEP, auditAction, auditDetail, auditWho, decision, itemKind, management, outcome, platformStatus } from '../words.js';
+import { PARTY, STATUS, STEP, auditAction, auditDetail, auditWho, decision, deliveryWords, itemKind, management, outcome, platformStatus } from '../words.js';
 import { table } from './lists.js';
 import { route as newTransfer } from './new-transfer.js';
 
@@ -160,9 +160,8 @@ function invitationLine(c) {
   const d = c.invitation_delivery;
   if (!c.invitations) return null;
   if (!d) return h('p', {}, 'Ultimo invito: inviato, in attesa della conferma di consegna.');
-  if (d.outcome === 'delivered') return h('p', {}, `Ultimo invito: consegnato il ${dateTime(d.at)}.`);
-  if (d.outcome === 'delayed') return h('p', {}, 'Ultimo invito: consegna in ritardo, il servizio di posta riprova.');
-  return notice('error', `Ultimo invito non consegnato: ${d.reason}.${d.lost ? ' Correggi i contatti: un nuovo invito partirà al nuovo indirizzo.' : ' Puoi inviarlo di nuovo.'}`);
+  if (d.outcome !== 'failed') return h('p', {}, `Ultimo invito: ${deliveryWords(d)}.`);
+  return notice('error', `Ultimo invito ${deliveryWords(d)}.${d.lost ? ' Correggi i contatti: un nuovo invito partirà al nuovo indirizzo.' : ' Puoi inviarlo di nuovo.'}`);
 }
 
 /**

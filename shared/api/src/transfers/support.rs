@@ -224,20 +224,59 @@ struct CodeAgain {
     reason: String,
 }
 
-/// The request `id` and the operator acting on it with `reason`, with their Idempotency-Key.
-async fn acting_on(
+/// A support action's body: what it says, with the reason the operator gives.
+trait WithReason: serde::de::DeserializeOwned {
+    fn reason(&self) -> &str;
+}
+
+impl WithReason for Reasoned {
+    fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+impl WithReason for ToParty {
+    fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+impl WithReason for CodeAgain {
+    fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+/// What a support action starts from: its body, the request as read, the caller acting as
+/// support with the body's reason, and its Idempotency-Key.
+struct Acting<T> {
+    body: T,
+    read: Versioned<Transfer>,
+    caller: Caller,
+    idem: Option<Idem>,
+}
+
+/// The start of an action on request `id` by an operator; `Err(answer)` inside when the
+/// Idempotency-Key was used already (the first answer, again).
+async fn acting_on<T: WithReason>(
     s: &Services,
     caller: &Caller,
     id: &str,
     req: &Request,
-    reason: &str,
-) -> Result<(Versioned<Transfer>, Caller, Option<Idem>), ApiError> {
+) -> Result<Result<Acting<T>, Response<Body>>, ApiError> {
     let operator = caller.operator()?.clone();
     query_params(req, &[])?;
-    let support = acting(operator.as_str(), reason)?;
+    let body: T = json_body(req)?;
+    let support = acting(operator.as_str(), body.reason())?;
     let idem = Idem::of(req, IdempotencyScope::Account(operator), s.key.as_ref())?;
     let read = transfer(s, id).await?;
-    Ok((read, caller.supporting(support), idem))
+    if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
+        return Ok(Err(answer));
+    }
+    Ok(Ok(Acting {
+        body,
+        read,
+        caller: caller.supporting(support),
+        idem,
+    }))
 }
 
 async fn transfer(s: &Services, id: &str) -> Result<Versioned<Transfer>, ApiError> {
@@ -258,44 +297,48 @@ fn holder(party: Party) -> Result<Party, ApiError> {
 
 /// `POST /v1/support/transfers/{id}/invitations`: the invitation again to a holder.
 pub(crate) async fn invitations(s: &Services, caller: &Caller, id: &str, req: &Request) -> Answer {
-    caller.operator()?;
-    let body: ToParty = json_body(req)?;
-    let (read, caller, idem) = acting_on(s, caller, id, req, &body.reason).await?;
-    if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
-        return Ok(answer);
-    }
-    invite(s, &caller, read, holder(body.party)?, idem.as_ref()).await
+    let a: Acting<ToParty> = match acting_on(s, caller, id, req).await? {
+        Ok(a) => a,
+        Err(replayed) => return Ok(replayed),
+    };
+    let party = holder(a.body.party)?;
+    invite(s, &a.caller, a.read, party, a.idem.as_ref()).await
 }
 
 /// `POST /v1/support/transfers/{id}/codes`: a holder's code again, to the contact on file.
 pub(crate) async fn codes(s: &Services, caller: &Caller, id: &str, req: &Request) -> Answer {
-    caller.operator()?;
-    let body: CodeAgain = json_body(req)?;
-    let (read, caller, idem) = acting_on(s, caller, id, req, &body.reason).await?;
-    if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
-        return Ok(answer);
-    }
-    let party = holder(body.party)?;
-    send_code(s, read, party, body.channel, None, &caller, idem.as_ref()).await
+    let a: Acting<CodeAgain> = match acting_on(s, caller, id, req).await? {
+        Ok(a) => a,
+        Err(replayed) => return Ok(replayed),
+    };
+    let party = holder(a.body.party)?;
+    send_code(
+        s,
+        a.read,
+        party,
+        a.body.channel,
+        None,
+        &a.caller,
+        a.idem.as_ref(),
+    )
+    .await
 }
 
 /// `POST /v1/support/transfers/{id}/cancel`: the request cancelled, its parties told.
 pub(crate) async fn cancel(s: &Services, caller: &Caller, id: &str, req: &Request) -> Answer {
-    caller.operator()?;
-    let body: Reasoned = json_body(req)?;
-    let (read, caller, idem) = acting_on(s, caller, id, req, &body.reason).await?;
-    if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
-        return Ok(answer);
-    }
-    let action = Action::Cancel;
+    let a: Acting<Reasoned> = match acting_on(s, caller, id, req).await? {
+        Ok(a) => a,
+        Err(replayed) => return Ok(replayed),
+    };
+    let view = |t: &Transfer| value_of(initiator_view(t));
     run_step(
         s,
-        read,
+        a.read,
         Party::Initiator,
-        &action,
-        &caller,
-        idem.as_ref(),
-        |t| value_of(initiator_view(t)),
+        &Action::Cancel,
+        &a.caller,
+        a.idem.as_ref(),
+        view,
     )
     .await
 }
@@ -303,15 +346,14 @@ pub(crate) async fn cancel(s: &Services, caller: &Caller, id: &str, req: &Reques
 /// `POST /v1/support/transfers/{id}/unblock`: a holder whose code sends ran out gets a new
 /// budget on that channel, once per request.
 pub(crate) async fn unblock(s: &Services, caller: &Caller, id: &str, req: &Request) -> Answer {
-    caller.operator()?;
-    let body: CodeAgain = json_body(req)?;
-    let (read, caller, idem) = acting_on(s, caller, id, req, &body.reason).await?;
-    if let Some(answer) = replayed(idem.as_ref(), &*s.store).await? {
-        return Ok(answer);
-    }
-    let party = holder(body.party)?;
+    let a: Acting<CodeAgain> = match acting_on(s, caller, id, req).await? {
+        Ok(a) => a,
+        Err(replayed) => return Ok(replayed),
+    };
+    let (party, channel) = (holder(a.body.party)?, a.body.channel);
     let now = s.clock.now();
-    let (caller, idem, channel) = (&caller, idem.as_ref(), body.channel);
+    let (caller, idem) = (&a.caller, a.idem.as_ref());
+    let read = a.read;
     with_retries(s, idem, read, |read| async move {
         read.value.accepts_steps(now)?;
         let current = s.store.challenge(&read.value.id, party, channel).await?;
